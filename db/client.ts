@@ -1,0 +1,68 @@
+import postgres from 'postgres';
+
+export type Sql = postgres.Sql<{}>;
+export type Tx = postgres.TransactionSql<{}>;
+/** What queries take: the pool or a transaction. */
+export type Db = postgres.ISql<{}>;
+
+// Money columns are selected as ::text by the queries, so the only numeric/int8
+// values reaching JS are quantities and counts, where a plain number is what the
+// handlers and the JSON responses want (postgres.js would otherwise return strings).
+const asNumber = (oid: number) => ({
+  to: oid,
+  from: [oid],
+  serialize: (v: number | bigint | string) => String(v),
+  parse: (raw: string) => Number(raw),
+});
+
+export function createSql(url: string, opts: { max?: number; application?: string } = {}): Sql {
+  const sql = postgres(url, {
+    max: opts.max ?? 10,
+    // NOTICEs ("relation already exists, skipping", ...) are noise in logs and tests.
+    onnotice: () => {},
+    types: {
+      numeric: asNumber(1700),
+      int8: asNumber(20),
+      // Timestamps leave as RFC 3339 strings (what the API returns); columns are timestamptz(3),
+      // so the millisecond precision of JS loses nothing (keyset cursors compare exactly).
+      timestamptz: { to: 1184, from: [1184], serialize: (v: Date | string) => (v instanceof Date ? v.toISOString() : v), parse: (raw: string) => new Date(raw).toISOString() },
+      // Calendar dates stay 'YYYY-MM-DD'.
+      date: { to: 1082, from: [1082], serialize: (v: string) => v, parse: (raw: string) => raw },
+    },
+    connection: { application_name: opts.application ?? 'inventory-api' },
+  });
+  // Registering custom types only widens the typed helpers (sql.typed.numeric);
+  // callers never use those, so expose the plain type everybody imports.
+  return sql as unknown as Sql;
+}
+
+/** Serialization failures and deadlocks are safe to retry as a whole transaction. */
+export function isRetryable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '40001' || code === '40P01';
+}
+
+export type Isolation = 'read committed' | 'repeatable read' | 'serializable';
+
+/**
+ * Runs fn in a transaction and re-runs the whole of it on serialization failure
+ * or deadlock. fn may therefore run more than once: keep side effects outside
+ * the database (HTTP calls, timers) out of it.
+ */
+export async function inTransaction<T>(
+  sql: Sql,
+  fn: (tx: Tx) => Promise<T>,
+  { retries = 5, isolation }: { retries?: number; isolation?: Isolation } = {},
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const run = (tx: Tx) => fn(tx);
+      return (await (isolation ? sql.begin(`isolation level ${isolation}`, run) : sql.begin(run))) as T;
+    } catch (err) {
+      if (!isRetryable(err) || attempt >= retries) throw err;
+      // Full jitter so colliding transactions don't collide again in lockstep.
+      const cap = Math.min(250, 5 * 2 ** attempt);
+      await new Promise((r) => setTimeout(r, 1 + Math.random() * cap));
+    }
+  }
+}
