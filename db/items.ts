@@ -1,0 +1,79 @@
+import type { Db } from './client.ts';
+
+export interface ItemRow {
+  id: string;
+  sku: string;
+  name: string;
+  uom: string;
+  track_by: 'BATCH' | 'SERIAL' | 'NONE';
+  active: boolean;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export type ItemFields = Pick<ItemRow, 'sku' | 'name' | 'uom' | 'track_by' | 'active'>;
+
+const columns = (db: Db) => db`id, sku, name, uom, track_by, active, version, created_at, updated_at`;
+
+/** Inserts the item; null when its id or sku is taken (see whichConflict). */
+export async function insertItem(db: Db, id: string, f: ItemFields): Promise<ItemRow | null> {
+  const [row] = await db<ItemRow[]>`
+    INSERT INTO items (id, sku, name, uom, track_by, active)
+    VALUES (${id}, ${f.sku}, ${f.name}, ${f.uom}, ${f.track_by}, ${f.active})
+    ON CONFLICT DO NOTHING
+    RETURNING ${columns(db)}`;
+  return row ?? null;
+}
+
+/** Another item (not `exceptId`) with this sku, compared case-insensitively as the unique index does. */
+export async function skuTaken(db: Db, sku: string, exceptId?: string): Promise<boolean> {
+  const rows = await db`SELECT 1 FROM items WHERE lower(sku) = lower(${sku}) ${exceptId ? db`AND id <> ${exceptId}` : db``}`;
+  return rows.length > 0;
+}
+
+export async function findItem(db: Db, id: string, { lock = false } = {}): Promise<ItemRow | null> {
+  const [row] = await db<ItemRow[]>`SELECT ${columns(db)} FROM items WHERE id = ${id} ${lock ? db`FOR UPDATE` : db``}`;
+  return row ?? null;
+}
+
+/** Whether the item ever had stock: then its tracking kind is part of its history and cannot change. */
+export async function itemHasHistory(db: Db, id: string): Promise<boolean> {
+  const [row] = await db`
+    SELECT EXISTS (SELECT 1 FROM stock_levels WHERE item_id = ${id})
+        OR EXISTS (SELECT 1 FROM stock_move_lines WHERE item_id = ${id}) AS used`;
+  return row.used;
+}
+
+export async function updateItem(db: Db, id: string, f: ItemFields): Promise<ItemRow> {
+  const [row] = await db<ItemRow[]>`
+    UPDATE items SET sku = ${f.sku}, name = ${f.name}, uom = ${f.uom}, track_by = ${f.track_by}, active = ${f.active},
+                     version = version + 1, updated_at = now()
+    WHERE id = ${id}
+    RETURNING ${columns(db)}`;
+  return row;
+}
+
+export interface ItemFilters {
+  search?: string;
+  warehouse?: string;
+  active?: boolean;
+  afterId?: string;
+  limit: number;
+}
+
+function likePattern(text: string): string {
+  return '%' + text.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+}
+
+export async function listItems(db: Db, f: ItemFilters): Promise<ItemRow[]> {
+  return db<ItemRow[]>`
+    SELECT ${columns(db)} FROM items i
+    WHERE true
+      ${f.search === undefined ? db`` : db`AND (lower(sku) || ' ' || lower(name)) LIKE ${likePattern(f.search)}`}
+      ${f.warehouse === undefined ? db`` : db`AND EXISTS (SELECT 1 FROM stock_levels s WHERE s.item_id = i.id AND s.warehouse_id = ${f.warehouse} AND s.on_hand > 0)`}
+      ${f.active === undefined ? db`` : db`AND active = ${f.active}`}
+      ${f.afterId === undefined ? db`` : db`AND id > ${f.afterId}`}
+    ORDER BY id
+    LIMIT ${f.limit + 1}`;
+}

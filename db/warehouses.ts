@@ -1,0 +1,36 @@
+import type { Db } from './client.ts';
+
+export interface Warehouse {
+  id: string;
+  name: string;
+  active: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+const columns = (db: Db) => db`id, name, active, created_at, updated_at`;
+
+/** Inserts the warehouse; null when the id is taken. */
+export async function insertWarehouse(db: Db, w: { id: string; name: string; active: boolean }): Promise<Warehouse | null> {
+  const [row] = await db<Warehouse[]>`
+    INSERT INTO warehouses (id, name, active) VALUES (${w.id}, ${w.name}, ${w.active})
+    ON CONFLICT (id) DO NOTHING
+    RETURNING ${columns(db)}`;
+  return row ?? null;
+}
+
+export async function findWarehouse(db: Db, id: string): Promise<Warehouse | null> {
+  const [row] = await db<Warehouse[]>`SELECT ${columns(db)} FROM warehouses WHERE id = ${id}`;
+  return row ?? null;
+}
+
+export async function listWarehouses(db: Db, f: { active?: boolean; allowed: string[] | null; afterId?: string; limit: number }): Promise<Warehouse[]> {
+  return db<Warehouse[]>`
+    SELECT ${columns(db)} FROM warehouses
+    WHERE true
+      ${f.active === undefined ? db`` : db`AND active = ${f.active}`}
+      ${f.allowed === null ? db`` : db`AND id = ANY(${f.allowed})`}
+      ${f.afterId === undefined ? db`` : db`AND id > ${f.afterId}`}
+    ORDER BY id
+    LIMIT ${f.limit + 1}`;
+}

@@ -1,0 +1,14 @@
+// operationId → handler, for every operation the spec serves. `satisfies Handlers` makes a
+// missing, extra or misnamed operationId a compile error.
+import type { Handlers } from './types.ts';
+import { healthHandlers } from './health.ts';
+import { warehouseHandlers } from './warehouses.ts';
+import { itemHandlers } from './items.ts';
+import { pendingHandlers } from './pending.ts';
+
+export const handlers = {
+  ...healthHandlers,
+  ...warehouseHandlers,
+  ...itemHandlers,
+  ...pendingHandlers,
+} satisfies Handlers;

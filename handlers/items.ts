@@ -1,0 +1,56 @@
+import { findItem, insertItem, itemHasHistory, listItems, skuTaken, updateItem, type ItemRow } from '../db/items.ts';
+import { newId } from '../db/ids.ts';
+import { ProblemError, notFound } from '../server/problem.ts';
+import { assertWarehouses } from '../server/plugins/auth.ts';
+import { assertCurrent, etagOf } from './lib/versioned.ts';
+import type { Handlers } from './types.ts';
+
+function toItem({ version, ...row }: ItemRow) {
+  return { ...row, etag: etagOf(version) };
+}
+
+function duplicateSku(sku: string): ProblemError {
+  return new ProblemError('duplicate-sku', `Another item already has SKU ${sku}.`, { sku });
+}
+
+export const itemHandlers = {
+  async createItem({ db, body, audit }) {
+    const id = body.id ?? newId('itm');
+    const row = await insertItem(db, id, { sku: body.sku, name: body.name, uom: body.uom, track_by: body.track_by, active: body.active ?? true });
+    if (!row) {
+      if (await skuTaken(db, body.sku)) throw duplicateSku(body.sku);
+      throw new ProblemError('already-exists', `An item with id ${id} already exists.`, { id });
+    }
+    const item = toItem(row);
+    await audit({ action: 'item.created', entity: 'item', entityId: id, after: item });
+    return { status: 201, body: item, etag: item.etag, location: `/inventory/items/${encodeURIComponent(id)}` };
+  },
+
+  async getItem({ db, params }) {
+    const row = await findItem(db, params.id);
+    if (!row) throw notFound('item', params.id);
+    const item = toItem(row);
+    return { status: 200, body: item, etag: item.etag };
+  },
+
+  async replaceItem({ db, params, body, ifMatch, audit }) {
+    const current = await findItem(db, params.id, { lock: true });
+    if (!current) throw notFound('item', params.id);
+    assertCurrent(ifMatch, current.version, 'item');
+    if (body.sku.toLowerCase() !== current.sku.toLowerCase() && (await skuTaken(db, body.sku, current.id))) throw duplicateSku(body.sku);
+    if (body.track_by !== current.track_by && (await itemHasHistory(db, current.id))) {
+      throw new ProblemError('invalid-state', `Item ${current.id} has stock history, so its track_by (${current.track_by}) can no longer change.`, {
+        current_status: current.track_by,
+      });
+    }
+    const item = toItem(await updateItem(db, current.id, body));
+    await audit({ action: 'item.updated', entity: 'item', entityId: current.id, before: toItem(current), after: item });
+    return { status: 200, body: item, etag: item.etag };
+  },
+
+  async listItems({ db, query, principal, page }) {
+    if (query.warehouse) assertWarehouses(principal, query.warehouse);
+    const rows = await listItems(db, { ...query, afterId: page.after?.[0] as string | undefined, limit: page.limit });
+    return { status: 200, body: page.result(rows.map(toItem), (item) => [item.id]) };
+  },
+} satisfies Pick<Handlers, 'createItem' | 'getItem' | 'replaceItem' | 'listItems'>;

@@ -1,0 +1,31 @@
+import { insertWarehouse, findWarehouse, listWarehouses } from '../db/warehouses.ts';
+import { ProblemError, notFound } from '../server/problem.ts';
+import { assertWarehouses } from '../server/plugins/auth.ts';
+import type { Handlers } from './types.ts';
+
+export const warehouseHandlers = {
+  async createWarehouse({ db, body, principal, audit }) {
+    assertWarehouses(principal, body.id);
+    const warehouse = await insertWarehouse(db, { id: body.id, name: body.name, active: body.active ?? true });
+    if (!warehouse) throw new ProblemError('already-exists', `A warehouse with id ${body.id} already exists.`, { id: body.id });
+    await audit({ action: 'warehouse.created', entity: 'warehouse', entityId: warehouse.id, warehouseIds: [warehouse.id], after: warehouse });
+    return { status: 201, body: warehouse, location: `/inventory/warehouses/${encodeURIComponent(warehouse.id)}` };
+  },
+
+  async getWarehouse({ db, params, principal }) {
+    assertWarehouses(principal, params.id);
+    const warehouse = await findWarehouse(db, params.id);
+    if (!warehouse) throw notFound('warehouse', params.id);
+    return { status: 200, body: warehouse };
+  },
+
+  async listWarehouses({ db, query, principal, page }) {
+    const rows = await listWarehouses(db, {
+      active: query.active,
+      allowed: principal.warehouses && [...principal.warehouses],
+      afterId: page.after?.[0] as string | undefined,
+      limit: page.limit,
+    });
+    return { status: 200, body: page.result(rows, (w) => [w.id]) };
+  },
+} satisfies Pick<Handlers, 'createWarehouse' | 'getWarehouse' | 'listWarehouses'>;

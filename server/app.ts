@@ -1,0 +1,103 @@
+// Assembles the server. One request, in order:
+//   onRequest     request id → bearer token verified (401 decided here, before any parsing)
+//                 → rate limit keyed by the verified client → 401 if the operation needs a token
+//   preValidation scopes from the spec's security requirement (403)
+//   validation    body/query/headers against the spec (422; 400/428 for missing Idempotency-Key/If-Match)
+//   handler       operation runner → handlers/<resource>.ts in one transaction with idempotency
+//   onSend        X-Request-Id, RateLimit headers, ETag/304
+//   errors        problems plugin → application/problem+json
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify';
+import openapiGlue from 'fastify-openapi-glue';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import type { Sql } from '../db/client.ts';
+import { handlers } from '../handlers/index.ts';
+import type { AnyHandler } from '../handlers/types.ts';
+import type { Config } from './config.ts';
+import { operationHandler } from './operation.ts';
+import { operations, spec } from './spec.ts';
+import problems, { notFoundHandler } from './plugins/problems.ts';
+import requestId, { requestIdFor } from './plugins/request-id.ts';
+import auth, { requireScopes, requireToken } from './plugins/auth.ts';
+import rateLimit from './plugins/rate-limit.ts';
+import etag from './plugins/etag.ts';
+import pagination from './plugins/pagination.ts';
+import idempotency from './plugins/idempotency.ts';
+import metrics from './plugins/metrics.ts';
+import docs from './plugins/docs.ts';
+import responseValidation from './plugins/response-validation.ts';
+
+export interface AppOptions {
+  config: Config;
+  sql: Sql;
+  /** Public key for the dev token issuer, when config.auth.dev. */
+  devPublicKeyPem?: string;
+  logger?: FastifyServerOptions['logger'];
+}
+
+function createAjv(coerceTypes: boolean) {
+  // OpenAPI 3.1 schemas are JSON Schema 2020-12. Unknown fields are errors, never silently dropped;
+  // only query strings, path parameters and headers (always text on the wire) are coerced.
+  const ajv = new Ajv2020({ strict: false, allErrors: true, useDefaults: true, removeAdditional: false, coerceTypes, multipleOfPrecision: 8 });
+  addFormats.default(ajv);
+  return ajv;
+}
+
+/** Node lowercases incoming header names; Fastify does this to header schemas only for its own compiler. */
+function lowerCaseHeaderNames(schema: any) {
+  return {
+    ...schema,
+    properties: Object.fromEntries(Object.entries(schema.properties ?? {}).map(([name, s]) => [name.toLowerCase(), s])),
+    ...(schema.required && { required: schema.required.map((name: string) => name.toLowerCase()) }),
+  };
+}
+
+const asArray = <T>(hooks: T | T[] | undefined): T[] => (hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]);
+
+export async function buildApp({ config, sql, devPublicKeyPem, logger = false }: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger,
+    genReqId: requestIdFor,
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    bodyLimit: config.bodyLimit,
+    return503OnClosing: true,
+  });
+
+  const bodyAjv = createAjv(false);
+  const textAjv = createAjv(true);
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    httpPart === 'body' ? bodyAjv.compile(schema) : textAjv.compile(httpPart === 'headers' ? lowerCaseHeaderNames(schema) : schema));
+
+  await app.register(problems);
+  await app.register(requestId);
+  await app.register(auth, { auth: config.auth, fallbackPublicKeyPem: devPublicKeyPem });
+  await app.register(rateLimit, config.rateLimit);
+  await app.register(etag);
+  await app.register(pagination, { sql });
+  await app.register(idempotency, { sql });
+  await app.register(metrics);
+  if (config.responseValidation) {
+    await app.register(responseValidation, { ajv: createAjv(false) });
+  }
+
+  app.addHook('onRoute', (route: RouteOptions) => {
+    route.onRequest = [...asArray(route.onRequest), app.limitRate, requireToken];
+    route.preValidation = [...asArray(route.preValidation), requireScopes];
+  });
+  app.setNotFoundHandler({ preHandler: app.limitRate as any }, notFoundHandler);
+
+  const deps = { sql, config, pager: app.pager };
+  await app.register(openapiGlue, {
+    specification: spec,
+    // Glue spreads what this returns into the route options (its type insists on method and url,
+    // which glue itself supplies).
+    operationResolver: ((operationId: string) => {
+      const meta = operations.get(operationId);
+      const handler = (handlers as Record<string, AnyHandler>)[operationId];
+      if (!meta || !handler) throw new Error(`no handler for operation ${operationId}`);
+      return { handler: operationHandler(meta, handler, deps), config: { operation: meta } };
+    }) as any,
+  });
+  await app.register(docs);
+  return app;
+}

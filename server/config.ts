@@ -1,0 +1,71 @@
+// Environment parsed once, typed. Everything the server reads from the environment is here.
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+export interface AuthConfig {
+  issuer: string;
+  audience: string;
+  jwksUrl?: string;
+  publicKeyPem?: string;
+  /** True when no AUTH_* variable is set: a dev key in dataDir signs and verifies tokens. */
+  dev: boolean;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  production: boolean;
+  databaseUrl?: string;
+  dataDir: string;
+  auth: AuthConfig;
+  rateLimit: { max: number; windowS: number; redisUrl?: string };
+  webhooks: { allowPrivate: boolean; retrySchedule: number[] };
+  invoicePriceTolerance: number;
+  bodyLimit: number;
+  logLevel: string;
+  /** Validate every response against the spec (tests turn this on; it costs time per response). */
+  responseValidation: boolean;
+}
+
+export const DEV_ISSUER = 'inventory-api-dev';
+export const DEV_AUDIENCE = 'inventory-api';
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const production = env.NODE_ENV === 'production';
+  const dev = !env.AUTH_ISSUER && !env.AUTH_AUDIENCE && !env.AUTH_JWKS_URL && !env.AUTH_PUBLIC_KEY;
+  if (!dev && (!env.AUTH_ISSUER || !env.AUTH_AUDIENCE || !(env.AUTH_JWKS_URL || env.AUTH_PUBLIC_KEY))) {
+    throw new Error('Set AUTH_ISSUER, AUTH_AUDIENCE and one of AUTH_JWKS_URL or AUTH_PUBLIC_KEY (or none of them for local development).');
+  }
+  if (dev && production) throw new Error('NODE_ENV=production needs AUTH_ISSUER, AUTH_AUDIENCE and AUTH_JWKS_URL or AUTH_PUBLIC_KEY.');
+  const schedule = (env.WEBHOOK_RETRY_SCHEDULE ?? '5,300,1800,7200,18000,36000,50400,72000,86400')
+    .split(',').map((s) => Number(s.trim()));
+  if (schedule.some((n) => !Number.isFinite(n) || n < 0)) throw new Error('WEBHOOK_RETRY_SCHEDULE must be comma-separated seconds');
+  const tolerance = Number(env.INVOICE_PRICE_TOLERANCE ?? '0');
+  if (!Number.isFinite(tolerance) || tolerance < 0) throw new Error('INVOICE_PRICE_TOLERANCE must be a non-negative fraction');
+  return {
+    port: int(env, 'PORT', 3000),
+    host: env.HOST || '127.0.0.1',
+    production,
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: env.DATA_DIR || join(repoRoot, '.data'),
+    auth: dev
+      ? { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, dev: true }
+      : { issuer: env.AUTH_ISSUER!, audience: env.AUTH_AUDIENCE!, jwksUrl: env.AUTH_JWKS_URL || undefined, publicKeyPem: env.AUTH_PUBLIC_KEY || undefined, dev: false },
+    rateLimit: { max: int(env, 'RATE_LIMIT_MAX', 600), windowS: int(env, 'RATE_LIMIT_WINDOW_S', 60), redisUrl: env.REDIS_URL || undefined },
+    webhooks: { allowPrivate: env.WEBHOOK_ALLOW_PRIVATE === '1', retrySchedule: schedule },
+    invoicePriceTolerance: tolerance,
+    bodyLimit: 1024 * 1024,
+    logLevel: env.LOG_LEVEL || 'info',
+    responseValidation: env.RESPONSE_VALIDATION === '1',
+  };
+}

@@ -1,0 +1,107 @@
+// Runs one operation: builds the handler's context from the validated request, opens the
+// transaction for writes (retried on serialization failure/deadlock), applies idempotency inside
+// it, and turns the handler's result into the HTTP response (status, ETag, Location, Link).
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { inTransaction, type Sql, type Tx } from '../db/client.ts';
+import { writeAudit } from '../db/audit.ts';
+import type { AnyHandler, Context } from '../handlers/types.ts';
+import type { Config } from './config.ts';
+import { ProblemError } from './problem.ts';
+import type { OperationMeta } from './spec.ts';
+import type { Principal } from './plugins/auth.ts';
+import { claimKey, fingerprint, isStoredOutcome, parseIdempotencyKey, storeResponse, type IdempotencyScope, type StoredResponse } from './plugins/idempotency.ts';
+import type { Pager } from './plugins/pagination.ts';
+
+const ANONYMOUS: Principal = { sub: 'anonymous', clientId: 'anonymous', scopes: new Set(), warehouses: new Set() };
+
+export interface OperationDeps {
+  sql: Sql;
+  config: Config;
+  pager: Pager;
+}
+
+type Outcome = StoredResponse & { replayed?: boolean };
+
+function pathOf(request: FastifyRequest): string {
+  return request.url.split('?')[0];
+}
+
+function problemOutcome(problem: ProblemError, request: FastifyRequest): Outcome {
+  return { status: problem.status, body: problem.body(pathOf(request), request.id), headers: problem.headers };
+}
+
+export function operationHandler(meta: OperationMeta, handler: AnyHandler, deps: OperationDeps) {
+  const writes = meta.method !== 'GET';
+
+  return async function runOperation(request: FastifyRequest, reply: FastifyReply) {
+    const principal = request.principal ?? ANONYMOUS;
+    const query = (request.query ?? {}) as Record<string, unknown>;
+    const actor = { sub: principal.sub, clientId: principal.clientId, requestId: request.id };
+    const rawKey = request.headers['idempotency-key'];
+    const idempotencyKey = meta.idempotency !== 'none' && typeof rawKey === 'string' ? parseIdempotencyKey(rawKey) : undefined;
+    const pageRequest = meta.paginated ? deps.pager.request(meta.operationId, query) : { limit: 0, after: null };
+
+    const contextFor = (db: Sql | Tx): Context<any> => ({
+      body: request.body as any,
+      params: request.params,
+      query,
+      principal,
+      actor,
+      db,
+      config: deps.config,
+      ifMatch: typeof request.headers['if-match'] === 'string' ? request.headers['if-match'] : undefined,
+      idempotencyKey,
+      page: { ...pageRequest, result: (rows, keyOf) => deps.pager.page(meta.operationId, query, pageRequest, rows, keyOf) },
+      audit: (entry) => writeAudit(db, actor, entry),
+    });
+
+    const execute = async (db: Sql | Tx): Promise<Outcome> => {
+      const result = await handler(contextFor(db));
+      const headers: Record<string, string> = {};
+      if (result.etag) headers.ETag = result.etag;
+      if (result.location) headers.Location = result.location;
+      return { status: result.status, body: result.body, headers };
+    };
+
+    let outcome: Outcome;
+    if (!writes) {
+      outcome = await execute(deps.sql);
+    } else if (!idempotencyKey) {
+      outcome = await inTransaction(deps.sql, execute);
+    } else {
+      const scope: IdempotencyScope = {
+        clientId: principal.clientId,
+        operationId: meta.operationId,
+        key: idempotencyKey,
+        fingerprint: fingerprint(request.method, pathOf(request), request.body),
+      };
+      outcome = await inTransaction(deps.sql, async (tx) => {
+        const stored = await claimKey(tx, scope);
+        if (stored) return { ...stored, replayed: true };
+        let fresh: Outcome;
+        try {
+          // A savepoint, so a domain error undoes the effect but keeps the key row to store the error in.
+          fresh = await tx.savepoint((sp) => execute(sp as unknown as Tx));
+        } catch (err) {
+          if (!(err instanceof ProblemError) || !isStoredOutcome(err.status)) throw err;
+          fresh = problemOutcome(err, request);
+        }
+        await storeResponse(tx, scope, fresh);
+        return fresh;
+      });
+    }
+
+    for (const [name, value] of Object.entries(outcome.headers)) reply.header(name, value);
+    if (outcome.replayed) reply.header('Idempotent-Replayed', 'true');
+    const body = outcome.body as { page?: { next_cursor?: string; limit: number } } | undefined;
+    if (meta.paginated && body?.page?.next_cursor) {
+      const params = new URLSearchParams(Object.entries(query).filter(([k, v]) => k !== 'cursor' && k !== 'limit' && v !== undefined).map(([k, v]) => [k, String(v)]));
+      params.set('cursor', body.page.next_cursor);
+      params.set('limit', String(body.page.limit));
+      reply.header('Link', `<${pathOf(request)}?${params}>; rel="next"`);
+    }
+    reply.code(outcome.status);
+    if (outcome.status >= 400) reply.type('application/problem+json');
+    return outcome.status === 204 ? reply.send() : reply.send(outcome.body);
+  };
+}

@@ -1,0 +1,154 @@
+// STANDARDS §3: OAuth2 bearer JWTs. The token is verified for every request in onRequest (so a bad
+// token is 401 before any parsing or validation); operations with a security requirement reject
+// requests without a valid token, and their scopes are compared before validation (403).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import fastifyJwt from '@fastify/jwt';
+import buildGetJwks from 'get-jwks';
+import type { AuthConfig } from '../config.ts';
+import { ProblemError } from '../problem.ts';
+import type { OperationMeta } from '../spec.ts';
+
+export interface Principal {
+  sub: string;
+  clientId: string;
+  scopes: ReadonlySet<string>;
+  /** Warehouses the token may touch; null means all. */
+  warehouses: ReadonlySet<string> | null;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+    authProblem: ProblemError | null;
+  }
+  interface FastifyContextConfig {
+    operation?: OperationMeta;
+  }
+}
+
+const ALGORITHMS = ['RS256', 'ES256'];
+const REALM = 'Bearer realm="inventory-api"';
+
+export function canAccessWarehouse(principal: Principal, warehouseId: string): boolean {
+  return principal.warehouses === null || principal.warehouses.has(warehouseId);
+}
+
+/** 403 warehouse-forbidden unless the token may touch every warehouse given. */
+export function assertWarehouses(principal: Principal, ...warehouseIds: (string | undefined | null)[]): void {
+  for (const id of warehouseIds) {
+    if (id && !canAccessWarehouse(principal, id)) {
+      throw new ProblemError('warehouse-forbidden', `This token may not touch warehouse ${id}.`, { warehouse_id: id });
+    }
+  }
+}
+
+function invalidToken(description: string): ProblemError {
+  return new ProblemError('unauthorized', description, {}, {
+    'WWW-Authenticate': `${REALM}, error="invalid_token", error_description="${description.replace(/"/g, "'")}"`,
+  });
+}
+
+function principalOf(claims: Record<string, unknown>): Principal {
+  const { sub, client_id: clientId, scope, warehouses } = claims;
+  if (typeof sub !== 'string' || sub === '') throw invalidToken('The token has no sub claim.');
+  if (clientId !== undefined && typeof clientId !== 'string') throw invalidToken('The client_id claim must be a string.');
+  if (scope !== undefined && typeof scope !== 'string') throw invalidToken('The scope claim must be a space-separated string.');
+  if (warehouses !== undefined && !(Array.isArray(warehouses) && warehouses.every((w) => typeof w === 'string'))) {
+    throw invalidToken('The warehouses claim must be an array of warehouse ids.');
+  }
+  return {
+    sub,
+    clientId: clientId || sub,
+    scopes: new Set((scope ?? '').split(' ').filter(Boolean)),
+    warehouses: warehouses === undefined ? null : new Set(warehouses as string[]),
+  };
+}
+
+function describeJwtError(err: { code?: string; message: string }): string {
+  switch (err.code) {
+    case 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED': return 'The access token expired.';
+    case 'FAST_JWT_INACTIVE': return 'The access token is not valid yet.';
+    case 'FAST_JWT_CLAIM_VALUE_INVALID': return 'The access token was issued by or for someone else (iss/aud).';
+    case 'FAST_JWT_INVALID_ALGORITHM': return 'The access token is signed with an algorithm we do not accept (RS256 or ES256 only).';
+    case 'FAST_JWT_MISSING_REQUIRED_CLAIM': return 'The access token lacks a required claim (exp).';
+    case 'FST_JWT_AUTHORIZATION_TOKEN_INVALID':
+    case 'FAST_JWT_INVALID_SIGNATURE': return 'The access token signature is invalid.';
+    default: return 'The access token is malformed or cannot be verified.';
+  }
+}
+
+export interface AuthOptions {
+  auth: AuthConfig;
+  /** PEM public key used when auth.publicKeyPem is unset and no JWKS URL is configured (dev key). */
+  fallbackPublicKeyPem?: string;
+}
+
+export default fp(async function auth(app: FastifyInstance, { auth, fallbackPublicKeyPem }: AuthOptions) {
+  let secret: any;
+  if (auth.jwksUrl) {
+    const url = new URL(auth.jwksUrl);
+    // Keys are only ever fetched from the configured URL, never from one a token names.
+    const getJwks = buildGetJwks({ jwksPath: url.pathname, issuersWhitelist: [url.origin], max: 100, ttl: 10 * 60_000 });
+    secret = async (_request: FastifyRequest, token: { header: { kid?: string; alg?: string } }) =>
+      getJwks.getPublicKey({ domain: url.origin, kid: token.header.kid, alg: token.header.alg });
+  } else {
+    const pem = auth.publicKeyPem ?? fallbackPublicKeyPem;
+    if (!pem) throw new Error('no public key configured for token verification');
+    secret = { public: pem };
+  }
+  await app.register(fastifyJwt, {
+    secret,
+    decode: { complete: true },
+    verify: {
+      algorithms: ALGORITHMS as any,
+      allowedIss: auth.issuer,
+      allowedAud: auth.audience,
+      requiredClaims: ['exp'],
+      clockTolerance: 60_000,
+      cache: 10_000,
+    },
+  });
+
+  app.decorateRequest('principal', null);
+  app.decorateRequest('authProblem', null);
+
+  // Verify whatever token came, for every request (unknown routes too, so they are rate limited per client).
+  app.addHook('onRequest', async (request) => {
+    const header = request.headers.authorization;
+    if (!header) return;
+    const [scheme, token, ...rest] = header.split(' ');
+    if (scheme.toLowerCase() !== 'bearer' || !token || rest.length) {
+      request.authProblem = invalidToken('Send the access token as "Authorization: Bearer <token>".');
+      return;
+    }
+    try {
+      const claims = await request.jwtVerify<Record<string, unknown>>();
+      request.principal = principalOf(claims);
+    } catch (err: any) {
+      request.authProblem = err instanceof ProblemError ? err : invalidToken(describeJwtError(err));
+    }
+  });
+}, { name: 'auth' });
+
+/** Route onRequest hook: an operation with a security requirement needs a valid token (401). */
+export async function requireToken(request: FastifyRequest, _reply: FastifyReply) {
+  const op = request.routeOptions.config.operation;
+  if (!op || op.scopes === null) return;
+  if (request.authProblem) throw request.authProblem;
+  if (!request.principal) {
+    throw new ProblemError('unauthorized', 'This operation requires a bearer token.', {}, { 'WWW-Authenticate': REALM });
+  }
+}
+
+/** Route preValidation hook: the token must carry the operation's scopes (403), checked before the body is. */
+export async function requireScopes(request: FastifyRequest, _reply: FastifyReply) {
+  const op = request.routeOptions.config.operation;
+  if (!op?.scopes || !request.principal) return;
+  const missing = op.scopes.filter((s) => !request.principal!.scopes.has(s));
+  if (missing.length) {
+    throw new ProblemError('insufficient-scope', `This operation requires the scope ${missing.join(' ')}.`, { required_scopes: op.scopes }, {
+      'WWW-Authenticate': `${REALM}, error="insufficient_scope", scope="${op.scopes.join(' ')}"`,
+    });
+  }
+}

@@ -1,0 +1,87 @@
+// STANDARDS §6: keyset pagination with opaque cursors that are signed (tamper-evident) and bound
+// to the operation and filters they were made with. The signing key lives in the database, so
+// every instance accepts every other instance's cursors.
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { ProblemError } from '../problem.ts';
+import type { Sql } from '../../db/client.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    pager: Pager;
+  }
+}
+
+export const MAX_LIMIT = 200;
+
+export interface PageRequest {
+  limit: number;
+  /** The keyset position after which to continue (the last row's key of the previous page), or null. */
+  after: unknown[] | null;
+}
+
+export interface Page<T> {
+  data: T[];
+  page: { limit: number; has_more: boolean; next_cursor?: string };
+}
+
+const b64 = (buf: Buffer | string) => Buffer.from(buf).toString('base64url');
+
+export class Pager {
+  constructor(private readonly key: Buffer) {}
+
+  private filterHash(operationId: string, query: Record<string, unknown>): string {
+    const filters = Object.keys(query).filter((k) => k !== 'cursor' && k !== 'limit' && query[k] !== undefined).sort()
+      .map((k) => [k, query[k]]);
+    return createHash('sha256').update(JSON.stringify([operationId, filters])).digest('base64url').slice(0, 16);
+  }
+
+  private sign(payload: string): Buffer {
+    return createHmac('sha256', this.key).update(payload).digest().subarray(0, 16);
+  }
+
+  /** Reads `limit` and `cursor` of a list request (422 invalid-cursor for a forged or foreign cursor). */
+  request(operationId: string, query: Record<string, unknown>): PageRequest {
+    const limit = Math.min(Number(query.limit ?? 50), MAX_LIMIT);
+    const cursor = query.cursor;
+    if (typeof cursor !== 'string') return { limit, after: null };
+    const [payload, signature] = cursor.split('.');
+    const given = Buffer.from(signature ?? '', 'base64url');
+    const expected = payload ? this.sign(payload) : Buffer.alloc(0);
+    let decoded: { k?: unknown; f?: unknown } | null = null;
+    if (payload && given.length === expected.length && timingSafeEqual(given, expected)) {
+      try { decoded = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')); } catch { decoded = null; }
+    }
+    if (!decoded || !Array.isArray(decoded.k)) {
+      throw new ProblemError('invalid-cursor', 'The cursor is not one this server issued. Start again from the first page.');
+    }
+    if (decoded.f !== this.filterHash(operationId, query)) {
+      throw new ProblemError('invalid-cursor', 'The cursor was made for different filters. Use it with the same filters, or start again.');
+    }
+    return { limit, after: decoded.k };
+  }
+
+  /** Builds the page from up to limit+1 rows fetched after the position; keyOf gives a row's keyset key. */
+  page<T>(operationId: string, query: Record<string, unknown>, req: PageRequest, rows: T[], keyOf: (row: T) => unknown[]): Page<T> {
+    const hasMore = rows.length > req.limit;
+    const shown = hasMore ? rows.slice(0, req.limit) : rows;
+    const page: Page<T>['page'] = { limit: req.limit, has_more: hasMore };
+    if (hasMore) {
+      const payload = b64(JSON.stringify({ k: keyOf(shown[shown.length - 1]), f: this.filterHash(operationId, query) }));
+      page.next_cursor = `${payload}.${b64(this.sign(payload))}`;
+    }
+    return { data: shown, page };
+  }
+}
+
+/** Loads (or, on first start, creates) the shared cursor key. */
+async function loadCursorKey(sql: Sql): Promise<Buffer> {
+  await sql`INSERT INTO app_secrets (name, value) VALUES ('cursor_key', ${randomBytes(32)}) ON CONFLICT (name) DO NOTHING`;
+  const [row] = await sql`SELECT value FROM app_secrets WHERE name = 'cursor_key'`;
+  return Buffer.from(row.value);
+}
+
+export default fp(async function pagination(app: FastifyInstance, { sql }: { sql: Sql }) {
+  app.decorate('pager', new Pager(await loadCursorKey(sql)));
+}, { name: 'pagination' });
