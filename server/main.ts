@@ -38,7 +38,8 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
 
 await app.listen({ port: config.port, host: config.host });
-const base = `http://${config.host}:${config.port}`;
+const address = app.server.address();
+const base = `http://${config.host}:${typeof address === 'object' && address ? address.port : config.port}`;
 console.log(`Inventory & Procurement API listening on ${base}`);
 console.log(`  database: ${embedded ? `embedded PostgreSQL (${join(config.dataDir, 'pg')})` : 'DATABASE_URL'}${applied.length ? `, applied ${applied.join(', ')}` : ''}`);
 console.log(`  reference: ${base}/docs   spec: ${base}/openapi.json`);
