@@ -53,14 +53,30 @@ function lowerCaseHeaderNames(schema: any) {
   };
 }
 
+/** JSON Pointer of the first string (value or key) holding a NUL character, which PostgreSQL text cannot store. */
+function findNul(value: unknown, pointer: string): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? pointer : null;
+  if (value && typeof value === 'object') {
+    for (const [key, child] of Object.entries(value)) {
+      const path = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+      if (key.includes('\u0000')) return path;
+      const found = findNul(child, path);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
 /**
- * Body schemas are keyed by media type, so Fastify validates nothing when a request sends no body
- * at all; a required body must still be there (422, like any other missing required value).
+ * Checks the schemas cannot express: a required body must be there (Fastify validates nothing when
+ * no body was sent, as body schemas are keyed by media type), and no text may contain NUL.
  */
-async function requireBody(request: FastifyRequest) {
+async function checkInput(request: FastifyRequest) {
   if (request.routeOptions.config.operation?.bodyRequired && request.body === undefined) {
     throw invalid([{ pointer: '#', code: 'required', detail: 'a JSON request body is required' }]);
   }
+  const nul = findNul(request.body, '#') ?? findNul(request.query, '#/query');
+  if (nul) throw invalid([{ pointer: nul, code: 'nul_character', detail: 'must not contain the NUL character (U+0000)' }]);
 }
 
 const asArray = <T>(hooks: T | T[] | undefined): T[] => (hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]);
@@ -95,7 +111,7 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false }:
 
   app.addHook('onRoute', (route: RouteOptions) => {
     route.onRequest = [...asArray(route.onRequest), app.limitRate, requireToken];
-    route.preValidation = [...asArray(route.preValidation), requireScopes, requireBody];
+    route.preValidation = [...asArray(route.preValidation), requireScopes, checkInput];
   });
   app.setNotFoundHandler({ preHandler: app.limitRate as any }, notFoundHandler);
 
