@@ -4,11 +4,19 @@ import type { Handlers } from './types.ts';
 import { healthHandlers } from './health.ts';
 import { warehouseHandlers } from './warehouses.ts';
 import { itemHandlers } from './items.ts';
+import { stockHandlers } from './stock.ts';
+import { stockMoveHandlers } from './stock-moves.ts';
+import { reservationHandlers } from './reservations.ts';
+import { auditHandlers } from './audit.ts';
 import { pendingHandlers } from './pending.ts';
 
 export const handlers = {
   ...healthHandlers,
   ...warehouseHandlers,
   ...itemHandlers,
+  ...stockHandlers,
+  ...stockMoveHandlers,
+  ...reservationHandlers,
+  ...auditHandlers,
   ...pendingHandlers,
 } satisfies Handlers;
