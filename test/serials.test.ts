@@ -37,6 +37,9 @@ t.test('a serial received twice, issued from the wrong warehouse or transferred 
   await posted(api, { type: 'ISSUE', from_wh: 'WH-B', lines: [{ item_id: 'drill', qty: 1, serials: ['DR-0100'] }] });
   const issuedList = await api.GET('/inventory/serials', { params: { query: { status: 'ISSUED' } } });
   t.same(issuedList.data?.data.map((x) => [x.serial, x.warehouse_id]), [['DR-0100', null]]);
+  const first = await api.GET('/inventory/serials', { params: { query: { warehouse_id: 'WH-B', limit: 1 } } });
+  const second = await api.GET('/inventory/serials', { params: { query: { warehouse_id: 'WH-B', limit: 1, cursor: first.data!.page.next_cursor } } });
+  t.same([...first.data!.data, ...second.data!.data].map((x) => x.serial), ['DR-0001', 'DR-0002'], 'paginated by (item, serial)');
 });
 
 t.test('the same new serial received concurrently into different warehouses lands in exactly one', async (t) => {

@@ -169,6 +169,13 @@ t.test('a token restricted to some warehouses can neither move nor see stock els
 
   const levels = await onlyA.GET('/inventory/stock-levels', {});
   t.same(levels.data?.data.map((l) => [l.item_id, l.warehouse_id]), [['drill', 'WH-A'], ['sku-1', 'WH-A']]);
+  const keys: string[][] = [];
+  for (let cursor: string | undefined, more = true; more;) {
+    const { data } = await admin.GET('/inventory/stock-levels', { params: { query: { limit: 3, cursor } } });
+    keys.push(...data!.data.map((l) => [l.item_id, l.warehouse_id]));
+    [cursor, more] = [data!.page.next_cursor, data!.page.has_more];
+  }
+  t.same(keys, [['drill', 'WH-A'], ['drill', 'WH-B'], ['sku-1', 'WH-A'], ['sku-1', 'WH-B']], 'pages of stock levels in (item, warehouse) order');
   t.match((await onlyA.GET('/inventory/stock-levels', { params: { query: { warehouse_id: 'WH-B' } } })).error, { status: 403, warehouse_id: 'WH-B' });
   t.equal((await onlyA.GET('/inventory/stock-moves/{id}', { params: { path: { id: receiptB.id } } })).response.status, 403);
   t.equal((await onlyA.GET('/inventory/stock-moves/{id}', { params: { path: { id: transfer.id } } })).response.status, 200, 'a move touching WH-A is visible');
@@ -177,4 +184,9 @@ t.test('a token restricted to some warehouses can neither move nor see stock els
   const audit = await onlyA.GET('/inventory/audit', { params: { query: { entity: 'stock_move' } } });
   t.notOk(audit.data?.data.some((e) => e.entity_id === receiptB.id), 'audit entries about WH-B only are left out');
   t.equal(audit.data?.data.length, 2);
+  const newest = await admin.GET('/inventory/audit', { params: { query: { limit: 2 } } });
+  const older = await admin.GET('/inventory/audit', { params: { query: { limit: 2, cursor: newest.data!.page.next_cursor } } });
+  const ids = [...newest.data!.data, ...older.data!.data].map((e) => Number(e.id));
+  t.same(ids, [...ids].sort((a, b) => b - a), 'audit pages run newest first');
+  t.equal(new Set(ids).size, 4);
 });
