@@ -30,6 +30,7 @@ t.test('the outline example, posted once per Idempotency-Key, with one outbox ev
 
   t.match(await level(api, 'sku-1', 'WH-A'), { on_hand: 30, reserved: 0, available: 30 }, 'posted exactly once');
   t.match(await level(api, 'sku-1', 'WH-B'), { on_hand: 10, available: 10 });
+
   const events = await s.sql`SELECT type, payload FROM outbox WHERE payload->'data'->>'id' = ${move.id}`;
   t.equal(events.length, 1, 'one outbox event');
   t.equal(events[0].type, 'inventory.stock_move.posted');
@@ -50,6 +51,11 @@ t.test('the outline example, posted once per Idempotency-Key, with one outbox ev
   t.same(all.data?.data.map((m) => m.id), [move.id], 'newest first');
   const next = await api.GET('/inventory/stock-moves', { params: { query: { limit: 1, cursor: all.data!.page.next_cursor } } });
   t.match(next.data, { data: [{ type: 'RECEIPT', reference: 'Opening stock' }], page: { has_more: false } });
+
+  const racing = await Promise.all(Array.from({ length: 5 }, () => send('outline-2')));
+  t.same(racing.map((r) => r.status), [201, 201, 201, 201, 201]);
+  t.equal(new Set(await Promise.all(racing.map(async (r) => (await r.json()).id))).size, 1, 'concurrent requests with one key get one move');
+  t.match(await level(api, 'sku-1', 'WH-A'), { on_hand: 20 }, 'posted once more, not five times');
 });
 
 t.test('409 over-issuance: lines of an item are summed, and a refused move changes nothing', async (t) => {
