@@ -25,6 +25,7 @@ import etag from './plugins/etag.ts';
 import pagination from './plugins/pagination.ts';
 import idempotency from './plugins/idempotency.ts';
 import metrics from './plugins/metrics.ts';
+import accessLog from './plugins/access-log.ts';
 import docs from './plugins/docs.ts';
 import responseValidation from './plugins/response-validation.ts';
 
@@ -85,7 +86,8 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false }:
   const app = Fastify({
     logger,
     genReqId: requestIdFor,
-    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    // One access-log line per request comes from plugins/access-log.ts instead of Fastify's two.
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
     return503OnClosing: true,
   });
@@ -109,6 +111,7 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false }:
   await app.register(pagination, { sql });
   await app.register(idempotency, { sql });
   await app.register(metrics);
+  await app.register(accessLog);
   if (config.responseValidation) {
     await app.register(responseValidation, { ajv: createAjv(false) });
   }
