@@ -4,11 +4,17 @@ import type { Handlers } from './types.ts';
 import { healthHandlers } from './health.ts';
 import { warehouseHandlers } from './warehouses.ts';
 import { itemHandlers } from './items.ts';
+import { vendorHandlers } from './vendors.ts';
+import { requisitionHandlers } from './requisitions.ts';
+import { purchaseOrderHandlers } from './purchase-orders.ts';
 import { pendingHandlers } from './pending.ts';
 
 export const handlers = {
   ...healthHandlers,
   ...warehouseHandlers,
   ...itemHandlers,
+  ...vendorHandlers,
+  ...requisitionHandlers,
+  ...purchaseOrderHandlers,
   ...pendingHandlers,
 } satisfies Handlers;
