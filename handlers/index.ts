@@ -7,6 +7,7 @@ import { itemHandlers } from './items.ts';
 import { vendorHandlers } from './vendors.ts';
 import { requisitionHandlers } from './requisitions.ts';
 import { purchaseOrderHandlers } from './purchase-orders.ts';
+import { invoiceHandlers } from './invoices.ts';
 import { pendingHandlers } from './pending.ts';
 
 export const handlers = {
@@ -16,5 +17,6 @@ export const handlers = {
   ...vendorHandlers,
   ...requisitionHandlers,
   ...purchaseOrderHandlers,
+  ...invoiceHandlers,
   ...pendingHandlers,
 } satisfies Handlers;

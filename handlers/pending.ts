@@ -6,7 +6,6 @@ export const pendingOperations = [
   'listStockLevels', 'listSerials', 'listStockMoves', 'createStockMove', 'getStockMove', 'reverseStockMove',
   'listReservations', 'createReservation', 'getReservation', 'releaseReservation', 'listAuditEntries',
   'listReceipts', 'createReceipt', 'getReceipt', 'replaceReceipt', 'postReceipt',
-  'listInvoices', 'createInvoice', 'getInvoice',
   'listWebhookEndpoints', 'createWebhookEndpoint', 'getWebhookEndpoint', 'deleteWebhookEndpoint', 'rotateWebhookEndpointSecret',
   'listWebhookDeliveries', 'retryWebhookDelivery',
 ] as const;
