@@ -26,6 +26,10 @@ export async function findVendor(db: Db, id: string): Promise<VendorRow | null> 
   return row ?? null;
 }
 
+export async function findVendors(db: Db, ids: string[]): Promise<VendorRow[]> {
+  return db<VendorRow[]>`SELECT ${columns(db)} FROM vendors WHERE id = ANY(${ids}::text[])`;
+}
+
 export async function listVendors(db: Db, f: { active?: boolean; afterId?: string; limit: number }): Promise<VendorRow[]> {
   return db<VendorRow[]>`
     SELECT ${columns(db)} FROM vendors

@@ -4,6 +4,10 @@ import type { Handlers } from './types.ts';
 import { healthHandlers } from './health.ts';
 import { warehouseHandlers } from './warehouses.ts';
 import { itemHandlers } from './items.ts';
+import { stockHandlers } from './stock.ts';
+import { stockMoveHandlers } from './stock-moves.ts';
+import { reservationHandlers } from './reservations.ts';
+import { auditHandlers } from './audit.ts';
 import { vendorHandlers } from './vendors.ts';
 import { requisitionHandlers } from './requisitions.ts';
 import { purchaseOrderHandlers } from './purchase-orders.ts';
@@ -14,6 +18,10 @@ export const handlers = {
   ...healthHandlers,
   ...warehouseHandlers,
   ...itemHandlers,
+  ...stockHandlers,
+  ...stockMoveHandlers,
+  ...reservationHandlers,
+  ...auditHandlers,
   ...vendorHandlers,
   ...requisitionHandlers,
   ...purchaseOrderHandlers,

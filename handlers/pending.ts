@@ -3,8 +3,6 @@
 import { notImplemented } from './lib/not-implemented.ts';
 
 export const pendingOperations = [
-  'listStockLevels', 'listSerials', 'listStockMoves', 'createStockMove', 'getStockMove', 'reverseStockMove',
-  'listReservations', 'createReservation', 'getReservation', 'releaseReservation', 'listAuditEntries',
   'listReceipts', 'createReceipt', 'getReceipt', 'replaceReceipt', 'postReceipt',
   'listWebhookEndpoints', 'createWebhookEndpoint', 'getWebhookEndpoint', 'deleteWebhookEndpoint', 'rotateWebhookEndpointSecret',
   'listWebhookDeliveries', 'retryWebhookDelivery',

@@ -9,7 +9,7 @@ import type { components } from '../generated/api.ts';
 import { invalid, notFound, type FieldError } from '../server/problem.ts';
 import { assertChangeable, groupBy, present, withEtag } from './lib/documents.ts';
 import { createOrder } from './lib/orders.ts';
-import { itemErrors, lookUpVendors } from './lib/references.ts';
+import { lineItemErrors, loadReferences, loadVendors, vendorErrors } from './lib/references.ts';
 import type { Handlers } from './types.ts';
 
 type Requisition = components['schemas']['Requisition'];
@@ -33,17 +33,21 @@ async function toRequisition(db: Db, row: RequisitionRow): Promise<Requisition> 
 
 /** 422 unless every line's item and vendor (when named) exist and are active. */
 async function checkLines(db: Db, lines: RequisitionLineInput[]): Promise<void> {
-  const vendorRefs = lines.flatMap((l, i) => (l.vendor_id === undefined ? [] : [{ id: l.vendor_id, pointer: `#/lines/${i}/vendor_id` }]));
-  const errors = [...(await itemErrors(db, lines, (i) => `#/lines/${i}/item_id`)), ...(await lookUpVendors(db, vendorRefs)).errors];
+  const refs = await loadReferences(db, lines.map((l) => l.item_id), []);
+  const vendors = await loadVendors(db, lines.flatMap((l) => l.vendor_id ?? []));
+  const errors = [
+    ...lineItemErrors(refs, lines, (i) => `#/lines/${i}/item_id`),
+    ...lines.flatMap((l, i) => (l.vendor_id === undefined ? [] : vendorErrors(vendors, l.vendor_id, `#/lines/${i}/vendor_id`))),
+  ];
   if (errors.length) throw invalid(errors);
 }
 
 /** The purchase orders a requisition converts into: its lines grouped by vendor, each priced. */
 async function planOrders(db: Db, lines: RequisitionLineRow[], body: { vendor_id?: string; prices?: Record<string, string> }) {
-  const errors: FieldError[] = [];
-  const refs = [...new Set(lines.map((l) => l.vendor_id ?? body.vendor_id))].flatMap((id) => (id === undefined ? [] : [{ id, pointer: id === body.vendor_id ? '#/vendor_id' : '#' }]));
-  const { vendors, errors: vendorErrors } = await lookUpVendors(db, refs);
-  errors.push(...vendorErrors);
+  const ids = [...new Set(lines.flatMap((l) => l.vendor_id ?? body.vendor_id ?? []))];
+  const vendors = await loadVendors(db, ids);
+  // A vendor a line names was checked when the line was written, but may have been deactivated since.
+  const errors: FieldError[] = ids.flatMap((id) => vendorErrors(vendors, id, id === body.vendor_id ? '#/vendor_id' : '#'));
   const byVendor = new Map<string, { item_id: string; qty: number; unit_price: string }[]>();
   lines.forEach((line, i) => {
     const vendorId = line.vendor_id ?? body.vendor_id;

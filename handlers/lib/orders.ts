@@ -10,8 +10,8 @@ import type { components } from '../../generated/api.ts';
 import { ProblemError, type FieldError } from '../../server/problem.ts';
 import type { Context, OperationId } from '../types.ts';
 import { groupBy, present, withEtag } from './documents.ts';
-import { currencyErrors, itemErrors, lookUpVendors } from './references.ts';
-import type { VendorRef } from '../../db/references.ts';
+import { currencyErrors, lineItemErrors, loadReferences, loadVendors, vendorErrors } from './references.ts';
+import type { VendorRow } from '../../db/vendors.ts';
 
 export type PurchaseOrder = components['schemas']['PurchaseOrder'];
 
@@ -35,9 +35,14 @@ export interface OrderBody {
  * Validates what an order body refers to (vendor, currency, items) and returns the vendor, whose
  * currency is the order's default, with the errors found (pointers into the body).
  */
-export async function checkOrderBody(db: Db, body: OrderBody): Promise<{ vendor: VendorRef | undefined; errors: FieldError[] }> {
-  const { vendors, errors } = await lookUpVendors(db, [{ id: body.vendor_id, pointer: '#/vendor_id' }]);
-  errors.push(...currencyErrors(body.currency, '#/currency'), ...(await itemErrors(db, body.lines, (i) => `#/lines/${i}/item_id`)));
+export async function checkOrderBody(db: Db, body: OrderBody): Promise<{ vendor: VendorRow | undefined; errors: FieldError[] }> {
+  const vendors = await loadVendors(db, [body.vendor_id]);
+  const refs = await loadReferences(db, body.lines.map((l) => l.item_id), []);
+  const errors = [
+    ...vendorErrors(vendors, body.vendor_id, '#/vendor_id'),
+    ...currencyErrors(body.currency, '#/currency'),
+    ...lineItemErrors(refs, body.lines, (i) => `#/lines/${i}/item_id`),
+  ];
   return { vendor: vendors.get(body.vendor_id), errors };
 }
 
