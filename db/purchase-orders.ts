@@ -129,11 +129,15 @@ export async function addInvoiced(db: Db, poId: string, increments: LineIncremen
   return updatePurchaseOrder(db, poId, {});
 }
 
+// Increments summed per line in PostgreSQL: exact decimals, and one row per line (an UPDATE ... FROM
+// applies only one matching row to each target row).
+const summed = (db: Db, increments: LineIncrement[]) =>
+  db`(SELECT po_line_id, sum(qty) AS qty FROM jsonb_to_recordset(${db.json(increments as any)}) AS x(po_line_id text, qty numeric) GROUP BY po_line_id)`;
+
 async function addToLines(db: Db, column: 'qty_received' | 'qty_invoiced', increments: LineIncrement[]): Promise<void> {
-  // Summed in PostgreSQL (exact decimals; an UPDATE ... FROM applies one match per row only).
   await db`
     UPDATE purchase_order_lines l SET ${db(column)} = l.${db(column)} + v.qty
-    FROM (SELECT po_line_id, sum(qty) AS qty FROM jsonb_to_recordset(${db.json(increments as any)}) AS x(po_line_id text, qty numeric) GROUP BY po_line_id) v
+    FROM ${summed(db, increments)} v
     WHERE l.id = v.po_line_id`;
 }
 
@@ -146,4 +150,24 @@ export async function listPurchaseOrders(db: Db, f: { status?: PurchaseOrderStat
       ${olderThan(db, f.after)}
     ${newestFirst(db)}
     LIMIT ${f.limit + 1}`;
+}
+
+export interface OverReceipt {
+  po_line_id: string;
+  ordered: number;
+  received: number;
+  requested: number;
+}
+
+/**
+ * Lines that the increments would take beyond their ordered quantity, compared in exact decimals.
+ * Call with the lines locked, so that what is compared is what the posting commits against.
+ */
+export async function overReceipts(db: Db, increments: LineIncrement[]): Promise<OverReceipt[]> {
+  return db<OverReceipt[]>`
+    SELECT l.id AS po_line_id, l.qty AS ordered, l.qty_received AS received, v.qty AS requested
+    FROM ${summed(db, increments)} v
+    JOIN purchase_order_lines l ON l.id = v.po_line_id
+    WHERE l.qty_received + v.qty > l.qty
+    ORDER BY l.id`;
 }

@@ -12,6 +12,7 @@ import { vendorHandlers } from './vendors.ts';
 import { requisitionHandlers } from './requisitions.ts';
 import { purchaseOrderHandlers } from './purchase-orders.ts';
 import { invoiceHandlers } from './invoices.ts';
+import { receiptHandlers } from './receipts.ts';
 import { pendingHandlers } from './pending.ts';
 
 export const handlers = {
@@ -26,5 +27,6 @@ export const handlers = {
   ...requisitionHandlers,
   ...purchaseOrderHandlers,
   ...invoiceHandlers,
+  ...receiptHandlers,
   ...pendingHandlers,
 } satisfies Handlers;

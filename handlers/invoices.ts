@@ -8,7 +8,7 @@ import type { components } from '../generated/api.ts';
 import { ProblemError, invalid, invalidField, invalidState, notFound, type FieldError } from '../server/problem.ts';
 import { groupBy } from './lib/documents.ts';
 import { matchReasons, statusOf } from './lib/match.ts';
-import { toPurchaseOrder } from './lib/orders.ts';
+import { poLineErrors, toPurchaseOrder } from './lib/orders.ts';
 import type { Handlers, RequestBody } from './types.ts';
 
 type Invoice = components['schemas']['Invoice'];
@@ -27,12 +27,7 @@ function invoiceErrors(body: RequestBody<'createInvoice'>, po: PurchaseOrderRow,
   if (body.currency !== undefined && body.currency !== po.currency) {
     errors.push({ pointer: '#/currency', code: 'currency_mismatch', detail: `Purchase order ${po.id} is in ${po.currency}, not ${body.currency}.` });
   }
-  body.lines.forEach((line, i) => {
-    if (!poLineIds.has(line.po_line_id)) {
-      errors.push({ pointer: `#/lines/${i}/po_line_id`, code: 'unknown_po_line', detail: `${line.po_line_id} is not a line of purchase order ${po.id}.` });
-    }
-  });
-  return errors;
+  return [...errors, ...poLineErrors(body.lines, po.id, poLineIds)];
 }
 
 export const invoiceHandlers = {

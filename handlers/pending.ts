@@ -3,7 +3,6 @@
 import { notImplemented } from './lib/not-implemented.ts';
 
 export const pendingOperations = [
-  'listReceipts', 'createReceipt', 'getReceipt', 'replaceReceipt', 'postReceipt',
   'listWebhookEndpoints', 'createWebhookEndpoint', 'getWebhookEndpoint', 'deleteWebhookEndpoint', 'rotateWebhookEndpointSecret',
   'listWebhookDeliveries', 'retryWebhookDelivery',
 ] as const;

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { startServer } from './helpers/server.ts';
-import { createPo, ik, ok, seedCatalogue, sentPo } from './helpers/procurement.ts';
+import { createPo, ik, ok, receive, seedCatalogue, sentPo } from './helpers/procurement.ts';
 
 t.test('invoice: recorded against PO lines, 409 duplicate-number per vendor, 422 for what does not belong, 409 on a DRAFT', async (t) => {
   const s = await startServer(t);
@@ -55,4 +55,41 @@ t.test('invoice: recorded against PO lines, 409 duplicate-number per vendor, 422
   t.same(await list({ vendor_id: 'ven_fast' }), ['INV-1@ven_fast']);
   t.same(await list({ po_id: other.id }), ['INV-1@ven_tools']);
   t.equal((await api.GET('/procurement/invoices/{id}', { params: { path: { id: 'inv_nope' } } })).response.status, 404);
+});
+
+t.test('invoice exceptions: over-invoiced quantity and a price outside tolerance, each with its reason', async (t) => {
+  const s = await startServer(t, { env: { INVOICE_PRICE_TOLERANCE: '0.02' } });
+  const api = s.client();
+  await seedCatalogue(api);
+  const po = await sentPo(api, { lines: [{ item_id: 'bolt', qty: 10, unit_price: '0.50' }] });
+  const lineId = po.lines[0].id;
+  await receive(api, po, [{ po_line_id: lineId, qty_received: 8 }]);
+  const invoice = async (number: string, qty: number, unit_price: string) =>
+    ok(await api.POST('/procurement/invoices', { params: { header: ik() }, body: { po_id: po.id, number, lines: [{ po_line_id: lineId, qty, unit_price }] } }));
+
+  // 0.51 is 2% above 0.50: at the edge of the tolerance, still matched.
+  const within = await invoice('A', 4, '0.51');
+  t.match(within, { match_status: 'MATCHED', lines: [{ status: 'MATCHED', reasons: [] }] });
+
+  const pricey = await invoice('B', 2, '0.52');
+  t.match(pricey, { match_status: 'EXCEPTION', lines: [{ status: 'EXCEPTION' }] });
+  t.same(pricey.lines[0].reasons.map((r) => r.code), ['price_outside_tolerance'], 'the quantity is fine (6 of 8 received), the price is not');
+  t.match(pricey.lines[0].reasons[0].detail, /0\.52.*0\.50.*2%/);
+
+  const tooMany = await invoice('C', 3, '0.50');
+  t.match(tooMany, { match_status: 'EXCEPTION' });
+  t.same(tooMany.lines[0].reasons, [{ code: 'qty_invoiced_exceeds_received', detail: 'Invoiced 9 but received 8.' }], 'the price is fine, 9 invoiced of 8 received is not');
+
+  const match = ok(await api.GET('/procurement/purchase-orders/{id}/match', { params: { path: { id: po.id } } }));
+  t.match(match, { status: 'EXCEPTION', price_tolerance: 0.02 });
+  t.match(match.lines[0], { ordered: 10, received: 8, invoiced: 9, po_unit_price: '0.50', invoiced_unit_price: '0.508889', price_variance: '0.008889', status: 'EXCEPTION' });
+  t.same(match.lines[0].reasons.map((r) => r.code), ['qty_invoiced_exceeds_received', 'price_outside_tolerance']);
+
+  // Receiving the rest clears the quantity reason in the live report (the invoices keep their verdict).
+  await receive(api, po, [{ po_line_id: lineId, qty_received: 2 }]);
+  const later = ok(await api.GET('/procurement/purchase-orders/{id}/match', { params: { path: { id: po.id } } }));
+  t.same(later.lines[0].reasons.map((r) => r.code), ['price_outside_tolerance']);
+  t.equal(ok(await api.GET('/procurement/invoices/{id}', { params: { path: { id: tooMany.id } } })).match_status, 'EXCEPTION');
+  const exceptions = ok(await api.GET('/procurement/invoices', { params: { query: { match_status: 'EXCEPTION' } } })).data.map((i) => i.number);
+  t.same(exceptions, ['C', 'B']);
 });

@@ -63,3 +63,10 @@ export async function createOrder({ db, actor, audit }: Pick<Context<OperationId
   await audit({ action: 'purchase_order.created', entity: 'purchase_order', entityId: po.id, after: po });
   return po;
 }
+
+/** Errors for document lines (receipt or invoice lines) that name no line of the order. */
+export function poLineErrors(lines: { po_line_id: string }[], poId: string, lineIds: Set<string>): FieldError[] {
+  return lines.flatMap(({ po_line_id }, i): FieldError[] => (lineIds.has(po_line_id) ? [] : [
+    { pointer: `#/lines/${i}/po_line_id`, code: 'unknown_po_line', detail: `${po_line_id} is not a line of purchase order ${poId}.` },
+  ]));
+}

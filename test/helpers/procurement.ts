@@ -40,3 +40,10 @@ export async function sendPo(api: ApiClient, po: PurchaseOrder): Promise<Purchas
 export async function sentPo(api: ApiClient, body: Partial<PurchaseOrderCreate> = {}): Promise<PurchaseOrder> {
   return sendPo(api, await createPo(api, body));
 }
+
+type ReceiptLineInput = components['schemas']['ReceiptLineInput'];
+
+/** Posts a receipt (201 expected) into WH-A unless told otherwise. */
+export async function receive(api: ApiClient, po: PurchaseOrder, lines: ReceiptLineInput[], warehouse_id = 'WH-A') {
+  return ok(await api.POST('/procurement/receipts', { params: { header: ik() }, body: { po_id: po.id, warehouse_id, lines } }));
+}
