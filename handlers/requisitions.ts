@@ -42,23 +42,28 @@ async function checkLines(db: Db, lines: RequisitionLineInput[]): Promise<void> 
   if (errors.length) throw invalid(errors);
 }
 
-/** The purchase orders a requisition converts into: its lines grouped by vendor, each priced. */
+/**
+ * The purchase orders a requisition converts into: its lines grouped by vendor, each priced.
+ * Vendors and items were checked when the lines were written but may have been deactivated since;
+ * the requisition's lines are not part of the body, so such errors point at the body as a whole.
+ */
 async function planOrders(db: Db, lines: RequisitionLineRow[], body: { vendor_id?: string; prices?: Record<string, string> }) {
-  const ids = [...new Set(lines.flatMap((l) => l.vendor_id ?? body.vendor_id ?? []))];
-  const vendors = await loadVendors(db, ids);
-  // A vendor a line names was checked when the line was written, but may have been deactivated since.
-  const errors: FieldError[] = ids.flatMap((id) => vendorErrors(vendors, id, id === body.vendor_id ? '#/vendor_id' : '#'));
-  const byVendor = new Map<string, { item_id: string; qty: number; unit_price: string }[]>();
-  lines.forEach((line, i) => {
+  const vendorIds = [...new Set(lines.flatMap((l) => l.vendor_id ?? body.vendor_id ?? []))];
+  const vendors = await loadVendors(db, vendorIds);
+  const refs = await loadReferences(db, lines.map((l) => l.item_id), []);
+  const errors: FieldError[] = [
+    ...vendorIds.flatMap((id) => vendorErrors(vendors, id, id === body.vendor_id ? '#/vendor_id' : '#')),
+    ...lineItemErrors(refs, lines, () => '#'),
+  ];
+  const priced = lines.flatMap((line, i) => {
     const vendorId = line.vendor_id ?? body.vendor_id;
     const unitPrice = line.unit_price ?? body.prices?.[line.item_id];
     if (vendorId === undefined) errors.push({ pointer: '#/vendor_id', code: 'required', detail: `Line ${i} (${line.item_id}) names no vendor: give vendor_id for lines without one.` });
     if (unitPrice === undefined) errors.push({ pointer: `#/prices/${line.item_id}`, code: 'required', detail: `Line ${i} (${line.item_id}) has no unit_price: give one in prices.` });
-    if (vendorId === undefined || unitPrice === undefined) return;
-    byVendor.set(vendorId, [...(byVendor.get(vendorId) ?? []), { item_id: line.item_id, qty: line.qty, unit_price: unitPrice }]);
+    return vendorId === undefined || unitPrice === undefined ? [] : [{ vendorId, line: { item_id: line.item_id, qty: line.qty, unit_price: unitPrice } }];
   });
   if (errors.length) throw invalid(errors);
-  return [...byVendor].map(([vendorId, orderLines]) => ({ vendor: vendors.get(vendorId)!, lines: orderLines }));
+  return [...groupBy(priced, (p) => p.vendorId)].map(([vendorId, group]) => ({ vendor: vendors.get(vendorId)!, lines: group.map((p) => p.line) }));
 }
 
 export const requisitionHandlers = {
