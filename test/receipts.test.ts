@@ -57,8 +57,8 @@ t.test('a retried receipt POST with the same Idempotency-Key posts stock once an
   t.equal(await onHand(s, 'bolt'), 4, 'stock posted once');
   t.equal(await count(s, 'receipts'), 1);
   t.equal(await count(s, 'stock_moves'), 1);
-  const [{ n }] = await s.sql`SELECT count(*)::int AS n FROM outbox WHERE type = 'inventory.receipt.posted'`;
-  t.equal(n, 1, 'one event');
+  const events = await s.sql`SELECT type, count(*)::int AS n FROM outbox GROUP BY type ORDER BY type`;
+  t.same(events, [{ type: 'inventory.receipt.posted', n: 1 }, { type: 'inventory.stock_move.posted', n: 1 }], 'one event of each kind');
   const reused = await api.POST('/procurement/receipts', { params: { header: key }, body: { ...body, lines: [{ ...body.lines[0], qty_received: 5 }] } });
   t.equal(reused.response.status, 422, 'the same key with another body is refused');
 });
@@ -146,6 +146,8 @@ t.test('draft receipts: PENDING without stock, ETag/304, PUT with If-Match, post
   const [move] = await s.sql`SELECT receipt_id, reference, type, to_wh FROM stock_moves WHERE id = ${posted.data!.stock_move_id!}`;
   t.same(move, { receipt_id: draft.id, reference: po.number, type: 'RECEIPT', to_wh: 'WH-B' }, 'the move names its receipt and order');
   t.equal((await postIt('"v3"')).response.status, 409, 'posted once only');
+  const reversal = await api.POST('/inventory/stock-moves/{id}/reverse', { params: { path: { id: posted.data!.stock_move_id! }, header: ik() } });
+  t.equal(reversal.response.status, 409, "a receipt's stock move cannot be reversed behind the order's back (invariant 3)");
   t.equal((await put('"v3"')).status, 409, 'a POSTED receipt cannot change');
   const [event] = await s.sql`SELECT payload FROM outbox WHERE type = 'inventory.receipt.posted'`;
   t.same(event.payload.data, posted.data, 'the event carries the receipt');
