@@ -3,11 +3,6 @@
 import { notImplemented } from './lib/not-implemented.ts';
 
 export const pendingOperations = [
-  'listVendors', 'createVendor', 'getVendor',
-  'listRequisitions', 'createRequisition', 'getRequisition', 'replaceRequisition', 'approveRequisition', 'convertRequisition',
-  'listPurchaseOrders', 'createPurchaseOrder', 'getPurchaseOrder', 'replacePurchaseOrder', 'sendPurchaseOrder', 'closePurchaseOrder', 'getPurchaseOrderMatch',
-  'listReceipts', 'createReceipt', 'getReceipt', 'replaceReceipt', 'postReceipt',
-  'listInvoices', 'createInvoice', 'getInvoice',
   'listWebhookEndpoints', 'createWebhookEndpoint', 'getWebhookEndpoint', 'deleteWebhookEndpoint', 'rotateWebhookEndpointSecret',
   'listWebhookDeliveries', 'retryWebhookDelivery',
 ] as const;
