@@ -21,6 +21,8 @@ export async function generate(): Promise<Record<string, string>> {
     Object.entries(doc['x-problem-types'] as Record<string, { status: number; title: string; uri?: string }>)
       .map(([slug, p]) => [slug, { status: p.status, title: p.title, uri: p.uri ?? `https://problems.inventory-api.dev/${slug}` }]),
   );
+  // Renderers show info.description but not x-problem-types: give every type a readable section there.
+  doc.info.description = `${doc.info.description.trimEnd()}\n\n${problemTypesMarkdown(doc['x-problem-types'], problems)}`;
   return {
     'openapi.json': JSON.stringify(doc, null, 2) + '\n',
     'api.ts': banner + types,
@@ -28,6 +30,24 @@ export async function generate(): Promise<Record<string, string>> {
       'export type ProblemSlug = keyof typeof problemTypes;\n',
     'client.ts': banner + clientSource,
   };
+}
+
+/** Anchor of a problem type's section on /docs (`/docs#problem-<slug>`). */
+export const problemAnchor = (slug: string) => `problem-${slug}`;
+
+/**
+ * The "Problem types" section of the reference: one heading per type with an id to link to (HTML,
+ * because Markdown headings get no ids in Swagger UI), its URI, status, title and description.
+ */
+function problemTypesMarkdown(source: Record<string, { description: string }>, problems: Record<string, { status: number; title: string; uri: string }>): string {
+  const sections = Object.entries(problems).map(([slug, p]) =>
+    `<h3 id="${problemAnchor(slug)}">${slug}</h3>\n\n\`${p.uri}\` · **${p.status} ${p.title}**\n\n${source[slug].description}\n`);
+  return [
+    `<h2 id="problem-types">Problem types</h2>\n`,
+    'Every error is `application/problem+json`; its `type` is one of these URIs, its `title` the one given here.',
+    'A type `https://problems.inventory-api.dev/<slug>` is explained at `/docs#problem-<slug>`.\n',
+    ...sections,
+  ].join('\n');
 }
 
 const clientSource = `import createClient, { type ClientOptions } from 'openapi-fetch';
