@@ -1,5 +1,7 @@
 // Writes generated/ from spec/openapi.yaml: the resolved document (served and routed by the
 // server), TypeScript types (openapi-typescript), the problem-type catalogue and the typed SDK.
+// generated/ is also the SDK's package (@inventory-api/sdk: package.json, README = docs/sdk.md),
+// a workspace of this repository, so the examples import it by name as a partner would.
 // `--check` compares instead of writing and exits 1 when generated/ is stale.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +31,8 @@ export async function generate(): Promise<Record<string, string>> {
     'problems.ts': banner + `export const problemTypes = ${JSON.stringify(problems, null, 2)} as const;\n\n` +
       'export type ProblemSlug = keyof typeof problemTypes;\n',
     'client.ts': banner + clientSource,
+    'package.json': JSON.stringify(sdkPackage(doc.info.version), null, 2) + '\n',
+    'README.md': readFileSync(join(root, 'docs/sdk.md'), 'utf8'),
   };
 }
 
@@ -50,10 +54,38 @@ function problemTypesMarkdown(source: Record<string, { description: string }>, p
   ].join('\n');
 }
 
-const clientSource = `import createClient, { type ClientOptions } from 'openapi-fetch';
-import type { paths } from './api.ts';
+/**
+ * The SDK's package.json. Its entry points are the TypeScript sources themselves (for tsx, bundlers
+ * and TypeScript projects; see docs/sdk.md), versioned with the API; openapi-fetch at the version
+ * this repository tests with.
+ */
+function sdkPackage(version: string) {
+  const { dependencies, devDependencies } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const entry = (file: string) => ({ types: file, default: file });
+  return {
+    name: '@inventory-api/sdk',
+    version,
+    description: 'Typed TypeScript client for the Inventory & Procurement API, generated from its OpenAPI document.',
+    license: 'UNLICENSED',
+    type: 'module',
+    sideEffects: false,
+    types: './client.ts',
+    exports: {
+      '.': entry('./client.ts'),
+      './problems': entry('./problems.ts'),
+      './openapi.json': './openapi.json',
+    },
+    files: ['client.ts', 'api.ts', 'problems.ts', 'openapi.json', 'README.md'],
+    dependencies: { 'openapi-fetch': devDependencies['openapi-fetch'] ?? dependencies['openapi-fetch'] },
+  };
+}
 
-export type { paths, components, operations } from './api.ts';
+// Relative imports end in .js (resolved to the .ts file by TypeScript and tsx alike), so a project
+// that consumes the package needs no allowImportingTsExtensions.
+const clientSource = `import createClient, { type ClientOptions } from 'openapi-fetch';
+import type { paths } from './api.js';
+
+export type { paths, components, operations } from './api.js';
 
 export interface ApiClientOptions extends ClientOptions {
   /** A bearer token, or a function returning one (called per request, so it can refresh). */

@@ -1,22 +1,16 @@
 // `npm start`: migrate the database (embedded PostgreSQL in .data/ unless DATABASE_URL is set),
 // then serve. SIGTERM/SIGINT close gracefully: stop accepting, finish in-flight requests, close pools.
-import { join } from 'node:path';
 import { buildApp } from './app.ts';
 import { loadConfig, DEV_AUDIENCE, DEV_ISSUER } from './config.ts';
+import { openDatabase } from './database.ts';
 import { devPublicKeyPem } from './dev-keys.ts';
 import { createSql } from '../db/client.ts';
-import { migrate } from '../db/migrate.ts';
-import { startEmbeddedPostgres } from '../db/embedded.ts';
 
 const config = loadConfig();
-const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: join(config.dataDir, 'pg'), persistent: true });
-const databaseUrl = config.databaseUrl ?? embedded!.url;
+const database = await openDatabase(config);
+const { applied } = database;
 
-const migrationSql = createSql(databaseUrl, { max: 1, application: 'inventory-api-migrate' });
-const applied = await migrate(migrationSql);
-await migrationSql.end();
-
-const sql = createSql(databaseUrl, { max: Number(process.env.DATABASE_POOL_SIZE ?? 20) });
+const sql = createSql(database.url, { max: Number(process.env.DATABASE_POOL_SIZE ?? 20) });
 const app = await buildApp({
   config,
   sql,
@@ -31,7 +25,7 @@ async function shutdown(signal: string) {
   app.log.info({ signal }, 'shutting down');
   await app.close();
   await sql.end({ timeout: 5 });
-  await embedded?.stop();
+  await database.stop();
   process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
@@ -42,7 +36,7 @@ const address = app.server.address();
 const base = `http://${config.host}:${typeof address === 'object' && address ? address.port : config.port}`;
 const banner = [
   `Inventory & Procurement API listening on ${base}`,
-  `  database: ${embedded ? `embedded PostgreSQL (${join(config.dataDir, 'pg')})` : 'DATABASE_URL'}${applied.length ? `, applied ${applied.join(', ')}` : ''}`,
+  `  database: ${database.embeddedDir ? `embedded PostgreSQL (${database.embeddedDir})` : 'DATABASE_URL'}${applied.length ? `, applied ${applied.join(', ')}` : ''}`,
   `  reference: ${base}/docs   spec: ${base}/openapi.json`,
 ];
 if (config.auth.dev) {
