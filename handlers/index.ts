@@ -1,6 +1,8 @@
 // operationId → handler, for every operation the spec serves. `satisfies Handlers` makes a
 // missing, extra or misnamed operationId a compile error.
-import type { Handlers } from './types.ts';
+import type { Handlers, OperationId } from './types.ts';
+import type { StockKey } from '../db/stock.ts';
+import { stockKeysOf } from './lib/ledger.ts';
 import { healthHandlers } from './health.ts';
 import { warehouseHandlers } from './warehouses.ts';
 import { itemHandlers } from './items.ts';
@@ -30,3 +32,11 @@ export const handlers = {
   ...receiptHandlers,
   ...pendingHandlers,
 } satisfies Handlers;
+
+/**
+ * Operations applied through group commit (server/plugins/group-commit.ts), with the stock levels a
+ * request will lock, so that a batch can lock all of them once, in order.
+ */
+export const groupCommitted: Partial<Record<OperationId, (body: any) => StockKey[]>> = {
+  createStockMove: stockKeysOf,
+};

@@ -23,6 +23,8 @@ export interface Config {
   rateLimit: { max: number; windowS: number; redisUrl?: string };
   webhooks: { allowPrivate: boolean; retrySchedule: number[] };
   invoicePriceTolerance: number;
+  /** Group commit of postings: at most `maxBatch` per transaction, `maxInFlight` transactions at once. */
+  postings: { maxBatch: number; maxInFlight: number };
   bodyLimit: number;
   logLevel: string;
   /** Validate every response against the spec (tests turn this on; it costs time per response). */
@@ -64,6 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimit: { max: int(env, 'RATE_LIMIT_MAX', 600), windowS: int(env, 'RATE_LIMIT_WINDOW_S', 60), redisUrl: env.REDIS_URL || undefined },
     webhooks: { allowPrivate: env.WEBHOOK_ALLOW_PRIVATE === '1', retrySchedule: schedule },
     invoicePriceTolerance: tolerance,
+    postings: { maxBatch: int(env, 'POSTING_BATCH_MAX', 64) || 1, maxInFlight: int(env, 'POSTING_BATCHES_IN_FLIGHT', 4) || 1 },
     bodyLimit: 1024 * 1024,
     logLevel: env.LOG_LEVEL || 'info',
     responseValidation: env.RESPONSE_VALIDATION === '1',
