@@ -10,8 +10,6 @@ export const pendingOperations = [
   'listPurchaseOrders', 'createPurchaseOrder', 'getPurchaseOrder', 'replacePurchaseOrder', 'sendPurchaseOrder', 'closePurchaseOrder', 'getPurchaseOrderMatch',
   'listReceipts', 'createReceipt', 'getReceipt', 'replaceReceipt', 'postReceipt',
   'listInvoices', 'createInvoice', 'getInvoice',
-  'listWebhookEndpoints', 'createWebhookEndpoint', 'getWebhookEndpoint', 'deleteWebhookEndpoint', 'rotateWebhookEndpointSecret',
-  'listWebhookDeliveries', 'retryWebhookDelivery',
 ] as const;
 
 export const pendingHandlers = Object.fromEntries(pendingOperations.map((id) => [id, notImplemented(id)])) as {
