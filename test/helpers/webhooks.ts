@@ -12,6 +12,14 @@ import { inTransaction, type Db, type Sql } from '../../db/client.ts';
 import { newId } from '../../db/ids.ts';
 import { enqueueEvent, type EventType } from '../../db/outbox.ts';
 import { repoRoot } from '../../server/config.ts';
+import type { components } from '../../generated/api.ts';
+import { mintToken } from './auth.ts';
+
+/**
+ * Server environment for webhook tests: 4 attempts 50 ms apart, a 2 s deadline (so the lease of a
+ * killed instance, deadline + 5 s, runs out soon), and a 1 s poll.
+ */
+export const WEBHOOK_TEST_ENV = { WEBHOOK_RETRY_SCHEDULE: '0.05,0.05,0.05', WEBHOOK_TIMEOUT_S: '2', WEBHOOK_POLL_S: '1' };
 
 export interface Received {
   headers: IncomingHttpHeaders;
@@ -139,6 +147,17 @@ export async function rolledBackEvent(sql: Sql, type: EventType = 'inventory.sto
 }
 
 type Falsy = false | null | undefined | 0 | '';
+
+/** Subscribes `receiver` to `events` through the API of the server at `baseUrl`; returns the endpoint, secret included. */
+export async function subscribe(baseUrl: string, receiver: Receiver, events: EventType[] = ['inventory.stock_move.posted']) {
+  const res = await fetch(`${baseUrl}/webhooks/endpoints`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${mintToken({ scope: 'webhooks:manage' })}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ url: receiver.url, events }),
+  });
+  if (res.status !== 201) throw new Error(`creating the endpoint: ${res.status} ${await res.text()}`);
+  return (await res.json()) as components['schemas']['WebhookEndpointWithSecret'];
+}
 
 /** Polls `check` until it returns a truthy value (returned) or `timeoutMs` passes (throws with `what`). */
 export async function waitFor<T>(what: string, check: () => T | Falsy | Promise<T | Falsy>, timeoutMs = 20_000): Promise<T> {
