@@ -37,6 +37,10 @@ export async function findItem(db: Db, id: string, { lock = false } = {}): Promi
   return row ?? null;
 }
 
+export async function findItems(db: Db, ids: string[]): Promise<ItemRow[]> {
+  return db<ItemRow[]>`SELECT ${columns(db)} FROM items WHERE id = ANY(${ids}::text[])`;
+}
+
 /** Whether the item ever had stock: then its tracking kind is part of its history and cannot change. */
 export async function itemHasHistory(db: Db, id: string): Promise<boolean> {
   const [row] = await db`

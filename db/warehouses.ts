@@ -24,6 +24,10 @@ export async function findWarehouse(db: Db, id: string): Promise<Warehouse | nul
   return row ?? null;
 }
 
+export async function findWarehouses(db: Db, ids: string[]): Promise<Warehouse[]> {
+  return db<Warehouse[]>`SELECT ${columns(db)} FROM warehouses WHERE id = ANY(${ids}::text[])`;
+}
+
 export async function listWarehouses(db: Db, f: { active?: boolean; allowed: string[] | null; afterId?: string; limit: number }): Promise<Warehouse[]> {
   return db<Warehouse[]>`
     SELECT ${columns(db)} FROM warehouses

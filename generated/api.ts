@@ -177,6 +177,7 @@ export interface paths {
         /**
          * List serial numbers
          * @description Serial numbers of SERIAL items, ordered by item then serial. A serial is IN_STOCK in exactly one warehouse, or ISSUED (no warehouse).
+         *     A token restricted by its `warehouses` claim sees only the serials in stock in those warehouses.
          */
         get: operations["listSerials"];
         put?: never;
@@ -204,11 +205,24 @@ export interface paths {
          * Post a stock move
          * @description Posts an ISSUE (`from_wh`), RECEIPT (`to_wh`), TRANSFER (`from_wh` to a different `to_wh`) or
          *     ADJUSTMENT (`to_wh`, signed `qty`, `reason` required) atomically: every line or none.
-         *     Lines of the same item are summed before stock is checked. BATCH items need a `batch` on
-         *     receipts (issues without one take the earliest-expiring batches first, FEFO); SERIAL items need
-         *     one serial per unit. An ISSUE line with `reservation_id` consumes that reservation.
-         *     An ADJUSTMENT line with `expected_on_hand` is applied only if on-hand still equals it
-         *     (409 `count-mismatch` otherwise). Emits `inventory.stock_move.posted`.
+         *     Lines of the same item are summed before stock is checked; a move may take only `available`
+         *     stock (on hand minus active reservations), else 409 `over-issuance`.
+         *
+         *     - **Batches**: BATCH items need a `batch` on every line that brings stock in (RECEIPT, positive
+         *       ADJUSTMENT), and may give its `expires_at` there; a batch keeps the expiry it was first received
+         *       with. A line that takes stock out without naming a batch picks first-expiring-first-out (FEFO,
+         *       batches without expiry last) and is posted as one line per batch taken, so the move records
+         *       which batches went. TRANSFERs carry each batch and its expiry to `to_wh`.
+         *     - **Serials**: SERIAL items take whole quantities and exactly one serial per unit. A serial comes
+         *       in only if it is not in stock anywhere, and goes out (or is transferred) only from the warehouse
+         *       it is in (422 otherwise), so it is always in at most one place.
+         *     - **Reservations**: an ISSUE line with `reservation_id` consumes that ACTIVE reservation of the same
+         *       item and `from_wh` (CONSUMED, whole); its quantity counts as available to that line, and any part
+         *       not issued becomes available again. An expired or released reservation is 409 `invalid-state`.
+         *     - **Counts**: an ADJUSTMENT line with `expected_on_hand` (of its batch, when named) is applied only
+         *       if on-hand still equals it (409 `count-mismatch` otherwise).
+         *
+         *     Emits `inventory.stock_move.posted` (the move) and writes an audit entry, with the move.
          */
         post: operations["createStockMove"];
         delete?: never;
@@ -260,9 +274,12 @@ export interface paths {
         put?: never;
         /**
          * Reverse a stock move
-         * @description Posts the opposite move (same lines, batches and serials; warehouses swapped; adjustment quantities negated),
-         *     links the two (`reverses` / `reversed_by`) and marks the original REVERSED. 409 `invalid-state` when the
-         *     move is already reversed or is itself a reversal; 409 `over-issuance` when the stock it added is gone.
+         * @description Posts the opposite move (same lines, batches and serials; warehouses swapped, so an ISSUE is reversed
+         *     by a RECEIPT and vice versa; adjustment quantities negated), links the two (`reverses` / `reversed_by`)
+         *     and marks the original REVERSED. Reservations the original consumed stay consumed. `reason` defaults
+         *     to "Reversal of <id>". 409 `invalid-state` when the move is already reversed, is itself a reversal, or
+         *     was posted by a procurement receipt (`receipt_id`); 409 `over-issuance` when the stock it added is no
+         *     longer available. The token must be allowed every warehouse the move touches.
          */
         post: operations["reverseStockMove"];
         delete?: never;
@@ -356,7 +373,10 @@ export interface paths {
         };
         /**
          * List audit entries
-         * @description Newest first. Entries about warehouses outside the token's `warehouses` claim are left out.
+         * @description Newest first. Entries about warehouses outside the token's `warehouses` claim are left out (entries about
+         *     no warehouse, such as item changes, are visible to every reader). Every posted stock move has one
+         *     `stock_move.posted` entry; a reversal also records `stock_move.reversed` on the original move, and an
+         *     issue that consumes a reservation records `reservation.consumed` on it.
          */
         get: operations["listAuditEntries"];
         put?: never;
@@ -1284,9 +1304,13 @@ export interface components {
             entity: components["schemas"]["AuditEntity"];
             entity_id: string;
             /** @description The resource before the change (null on creation). */
-            before: Record<string, never> | null;
+            before: {
+                [key: string]: unknown;
+            } | null;
             /** @description The resource after the change. */
-            after: Record<string, never> | null;
+            after: {
+                [key: string]: unknown;
+            } | null;
         };
         AuditEntryList: {
             data: components["schemas"]["AuditEntry"][];

@@ -4,6 +4,10 @@ import type { Handlers } from './types.ts';
 import { healthHandlers } from './health.ts';
 import { warehouseHandlers } from './warehouses.ts';
 import { itemHandlers } from './items.ts';
+import { stockHandlers } from './stock.ts';
+import { stockMoveHandlers } from './stock-moves.ts';
+import { reservationHandlers } from './reservations.ts';
+import { auditHandlers } from './audit.ts';
 import { webhookEndpointHandlers } from './webhook-endpoints.ts';
 import { webhookDeliveryHandlers } from './webhook-deliveries.ts';
 import { pendingHandlers } from './pending.ts';
@@ -12,6 +16,10 @@ export const handlers = {
   ...healthHandlers,
   ...warehouseHandlers,
   ...itemHandlers,
+  ...stockHandlers,
+  ...stockMoveHandlers,
+  ...reservationHandlers,
+  ...auditHandlers,
   ...webhookEndpointHandlers,
   ...webhookDeliveryHandlers,
   ...pendingHandlers,

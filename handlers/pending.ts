@@ -3,8 +3,6 @@
 import { notImplemented } from './lib/not-implemented.ts';
 
 export const pendingOperations = [
-  'listStockLevels', 'listSerials', 'listStockMoves', 'createStockMove', 'getStockMove', 'reverseStockMove',
-  'listReservations', 'createReservation', 'getReservation', 'releaseReservation', 'listAuditEntries',
   'listVendors', 'createVendor', 'getVendor',
   'listRequisitions', 'createRequisition', 'getRequisition', 'replaceRequisition', 'approveRequisition', 'convertRequisition',
   'listPurchaseOrders', 'createPurchaseOrder', 'getPurchaseOrder', 'replacePurchaseOrder', 'sendPurchaseOrder', 'closePurchaseOrder', 'getPurchaseOrderMatch',

@@ -7,7 +7,7 @@
 //   onSend        X-Request-Id, RateLimit headers, ETag/304
 //   errors        problems plugin → application/problem+json
 // Beside requests, the webhook dispatcher (webhooks/) delivers outbox events while the server runs.
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions, type RouteOptions } from 'fastify';
 import openapiGlue from 'fastify-openapi-glue';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -15,6 +15,7 @@ import type { Sql } from '../db/client.ts';
 import { handlers } from '../handlers/index.ts';
 import type { AnyHandler } from '../handlers/types.ts';
 import type { Config } from './config.ts';
+import { invalid } from './problem.ts';
 import { operationHandler } from './operation.ts';
 import { operations, spec } from './spec.ts';
 import problems, { notFoundHandler } from './plugins/problems.ts';
@@ -54,6 +55,32 @@ function lowerCaseHeaderNames(schema: any) {
   };
 }
 
+/** JSON Pointer of the first string (value or key) holding a NUL character, which PostgreSQL text cannot store. */
+function findNul(value: unknown, pointer: string): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? pointer : null;
+  if (value && typeof value === 'object') {
+    for (const [key, child] of Object.entries(value)) {
+      const path = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+      if (key.includes('\u0000')) return path;
+      const found = findNul(child, path);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+/**
+ * Checks the schemas cannot express: a required body must be there (Fastify validates nothing when
+ * no body was sent, as body schemas are keyed by media type), and no text may contain NUL.
+ */
+async function checkInput(request: FastifyRequest) {
+  if (request.routeOptions.config.operation?.bodyRequired && request.body === undefined) {
+    throw invalid([{ pointer: '#', code: 'required', detail: 'a JSON request body is required' }]);
+  }
+  const nul = findNul(request.body, '#') ?? findNul(request.query, '#/query');
+  if (nul) throw invalid([{ pointer: nul, code: 'nul_character', detail: 'must not contain the NUL character (U+0000)' }]);
+}
+
 const asArray = <T>(hooks: T | T[] | undefined): T[] => (hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]);
 
 export async function buildApp({ config, sql, devPublicKeyPem, logger = false }: AppOptions): Promise<FastifyInstance> {
@@ -65,6 +92,8 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false }:
     return503OnClosing: true,
   });
 
+  // JSON only: Fastify would otherwise accept text/plain bodies, which no operation takes.
+  app.removeContentTypeParser('text/plain');
   const bodyAjv = createAjv(false);
   const textAjv = createAjv(true);
   app.setValidatorCompiler(({ schema, httpPart }) =>
@@ -85,7 +114,7 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false }:
 
   app.addHook('onRoute', (route: RouteOptions) => {
     route.onRequest = [...asArray(route.onRequest), app.limitRate, requireToken];
-    route.preValidation = [...asArray(route.preValidation), requireScopes];
+    route.preValidation = [...asArray(route.preValidation), requireScopes, checkInput];
   });
   app.setNotFoundHandler({ preHandler: app.limitRate as any }, notFoundHandler);
 

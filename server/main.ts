@@ -40,10 +40,14 @@ process.on('SIGINT', () => void shutdown('SIGINT'));
 await app.listen({ port: config.port, host: config.host });
 const address = app.server.address();
 const base = `http://${config.host}:${typeof address === 'object' && address ? address.port : config.port}`;
-console.log(`Inventory & Procurement API listening on ${base}`);
-console.log(`  database: ${embedded ? `embedded PostgreSQL (${join(config.dataDir, 'pg')})` : 'DATABASE_URL'}${applied.length ? `, applied ${applied.join(', ')}` : ''}`);
-console.log(`  reference: ${base}/docs   spec: ${base}/openapi.json`);
+const banner = [
+  `Inventory & Procurement API listening on ${base}`,
+  `  database: ${embedded ? `embedded PostgreSQL (${join(config.dataDir, 'pg')})` : 'DATABASE_URL'}${applied.length ? `, applied ${applied.join(', ')}` : ''}`,
+  `  reference: ${base}/docs   spec: ${base}/openapi.json`,
+];
 if (config.auth.dev) {
-  console.log(`  dev auth (iss ${DEV_ISSUER}, aud ${DEV_AUDIENCE}): get a token with`);
-  console.log(`    npm run token -- --scope "inventory:read inventory:write procurement:write webhooks:manage"`);
+  banner.push(`  dev auth (iss ${DEV_ISSUER}, aud ${DEV_AUDIENCE}): get a token with`,
+    '    npm run token -- --scope "inventory:read inventory:write procurement:write webhooks:manage"');
 }
+// One write, so whoever reads the first line reads it all.
+console.log(banner.join('\n'));

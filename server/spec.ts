@@ -19,6 +19,8 @@ export interface OperationMeta {
   idempotency: HeaderRule;
   ifMatch: HeaderRule;
   paginated: boolean;
+  /** The spec marks the JSON request body as required. */
+  bodyRequired: boolean;
 }
 
 export const spec: OpenApiDocument = JSON.parse(readFileSync(join(repoRoot, 'generated/openapi.json'), 'utf8'));
@@ -50,6 +52,7 @@ function build(): Map<string, OperationMeta> {
         idempotency: headerRule(params, 'idempotency-key'),
         ifMatch: headerRule(params, 'if-match'),
         paginated: params.some((p) => p.in === 'query' && p.name === 'cursor'),
+        bodyRequired: resolve(op.requestBody)?.required === true,
       });
     }
   }

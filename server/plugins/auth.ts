@@ -65,17 +65,16 @@ function principalOf(claims: Record<string, unknown>): Principal {
   };
 }
 
+/** A client-facing reason, from @fastify/jwt's code and fast-jwt's message (which it wraps). */
 function describeJwtError(err: { code?: string; message: string }): string {
-  switch (err.code) {
-    case 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED': return 'The access token expired.';
-    case 'FAST_JWT_INACTIVE': return 'The access token is not valid yet.';
-    case 'FAST_JWT_CLAIM_VALUE_INVALID': return 'The access token was issued by or for someone else (iss/aud).';
-    case 'FAST_JWT_INVALID_ALGORITHM': return 'The access token is signed with an algorithm we do not accept (RS256 or ES256 only).';
-    case 'FAST_JWT_MISSING_REQUIRED_CLAIM': return 'The access token lacks a required claim (exp).';
-    case 'FST_JWT_AUTHORIZATION_TOKEN_INVALID':
-    case 'FAST_JWT_INVALID_SIGNATURE': return 'The access token signature is invalid.';
-    default: return 'The access token is malformed or cannot be verified.';
-  }
+  const text = `${err.code} ${err.message}`;
+  if (/EXPIRED|expired/.test(text)) return 'The access token expired.';
+  if (/INACTIVE|not active yet|nbf/.test(text)) return 'The access token is not valid yet.';
+  if (/\b(iss|aud) claim/.test(text)) return 'The access token was issued by or for someone else (iss/aud).';
+  if (/required .* claim|does not contain/.test(text)) return 'The access token lacks a required claim (exp).';
+  if (/algorithm/i.test(text)) return 'The access token is signed with an algorithm we do not accept (RS256 or ES256 only).';
+  if (/signature/i.test(text)) return 'The access token signature is invalid.';
+  return 'The access token is malformed or cannot be verified.';
 }
 
 export interface AuthOptions {

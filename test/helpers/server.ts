@@ -14,6 +14,8 @@ export interface TestServer {
   app: FastifyInstance;
   /** A pool on the server's database, for assertions. */
   sql: Sql;
+  /** The pool the server itself uses (end it to simulate the database going away). */
+  serverSql: Sql;
   databaseUrl: string;
   config: Config;
   /** An SDK client authenticated with a token of these options (all scopes by default). */
@@ -59,6 +61,7 @@ export async function startServer(t: Test, options: ServerOptions = {}): Promise
     url,
     app,
     sql,
+    serverSql,
     databaseUrl,
     config,
     token,

@@ -1,0 +1,202 @@
+// Stock levels, batch levels and serials: the state the ledger keeps in step with posted moves.
+// Writers lock the (item, warehouse) levels they touch first (lockLevels); batch levels, serials and
+// reservations of a level only change under that lock, so reading them afterwards is consistent.
+import type { Db } from './client.ts';
+import { reservedNow } from './reservations.ts';
+
+export interface StockKey {
+  item_id: string;
+  warehouse_id: string;
+}
+
+export interface LevelRow extends StockKey {
+  on_hand: number;
+  reserved: number;
+}
+
+export interface BatchRow extends StockKey {
+  batch: string;
+  on_hand: number;
+  expires_at: string | null;
+}
+
+export const keyOf = (item_id: string, warehouse_id: string): string => JSON.stringify([item_id, warehouse_id]);
+
+const columnsOf = (keys: StockKey[]) => [keys.map((k) => k.item_id), keys.map((k) => k.warehouse_id)];
+
+/** Creates the missing level rows of keys that are about to receive stock (zero on hand). */
+export async function ensureLevels(db: Db, keys: StockKey[]): Promise<void> {
+  if (!keys.length) return;
+  const [items, warehouses] = columnsOf(keys);
+  await db`
+    INSERT INTO stock_levels (item_id, warehouse_id)
+    SELECT * FROM unnest(${items}::text[], ${warehouses}::text[]) ORDER BY 1, 2
+    ON CONFLICT DO NOTHING`;
+}
+
+/**
+ * Locks the existing level rows of keys, always in (item_id, warehouse_id) order so that two
+ * postings touching the same rows queue instead of deadlocking, then expires their due
+ * reservations (so `reserved` no longer counts them; no cron is needed for correctness).
+ * Keys without a row are absent from the result: nothing is on hand there.
+ */
+export async function lockLevels(db: Db, keys: StockKey[]): Promise<Map<string, LevelRow>> {
+  const [items, warehouses] = columnsOf(keys);
+  const rows = await db<LevelRow[]>`
+    SELECT item_id, warehouse_id, on_hand, reserved FROM stock_levels
+    WHERE (item_id, warehouse_id) IN (SELECT * FROM unnest(${items}::text[], ${warehouses}::text[]))
+    ORDER BY item_id, warehouse_id
+    FOR UPDATE`;
+  const levels = new Map(rows.map((r) => [keyOf(r.item_id, r.warehouse_id), { ...r }]));
+  const expired = await db<LevelRow[]>`
+    WITH expired AS (
+      UPDATE reservations SET status = 'EXPIRED', updated_at = now()
+      WHERE status = 'ACTIVE' AND expires_at <= now()
+        AND (item_id, warehouse_id) IN (SELECT * FROM unnest(${items}::text[], ${warehouses}::text[]))
+      RETURNING item_id, warehouse_id, qty
+    ), totals AS (SELECT item_id, warehouse_id, sum(qty) AS qty FROM expired GROUP BY item_id, warehouse_id)
+    UPDATE stock_levels s SET reserved = s.reserved - t.qty, updated_at = now()
+    FROM totals t WHERE s.item_id = t.item_id AND s.warehouse_id = t.warehouse_id
+    RETURNING s.item_id, s.warehouse_id, s.on_hand, s.reserved`;
+  for (const r of expired) levels.set(keyOf(r.item_id, r.warehouse_id), { ...r });
+  return levels;
+}
+
+export interface LevelChange extends StockKey {
+  /** Exact decimal strings. */
+  on_hand: string;
+  reserved: string;
+}
+
+/** Adds the deltas to locked levels. The table's CHECKs refuse negative stock or over-reservation. */
+export async function changeLevels(db: Db, changes: LevelChange[]): Promise<void> {
+  if (!changes.length) return;
+  const [items, warehouses] = columnsOf(changes);
+  await db`
+    UPDATE stock_levels s SET on_hand = s.on_hand + d.on_hand, reserved = s.reserved + d.reserved, updated_at = now()
+    FROM unnest(${items}::text[], ${warehouses}::text[], ${changes.map((c) => c.on_hand)}::numeric[], ${changes.map((c) => c.reserved)}::numeric[])
+      AS d(item_id, warehouse_id, on_hand, reserved)
+    WHERE s.item_id = d.item_id AND s.warehouse_id = d.warehouse_id`;
+}
+
+export async function batchesOf(db: Db, keys: StockKey[]): Promise<BatchRow[]> {
+  if (!keys.length) return [];
+  const [items, warehouses] = columnsOf(keys);
+  return db<BatchRow[]>`
+    SELECT item_id, warehouse_id, batch, on_hand, expires_at FROM batch_levels
+    WHERE (item_id, warehouse_id) IN (SELECT * FROM unnest(${items}::text[], ${warehouses}::text[]))
+    ORDER BY item_id, warehouse_id, expires_at NULLS LAST, batch`;
+}
+
+export interface BatchChange extends StockKey {
+  batch: string;
+  /** Exact decimal string. */
+  on_hand: string;
+  expires_at: string | null;
+}
+
+/**
+ * Adds the deltas to batch levels (one change per batch), creating batches that come in new.
+ * A batch keeps the expiry it was first given. Not an upsert: PostgreSQL checks `on_hand >= 0`
+ * on the row an INSERT proposes, before ON CONFLICT, so a negative delta could never reach the update.
+ * Runs under the lock of the batches' stock levels, so no one else creates the same batch meanwhile.
+ */
+export async function changeBatches(db: Db, changes: BatchChange[]): Promise<void> {
+  if (!changes.length) return;
+  const [items, warehouses] = columnsOf(changes);
+  await db`
+    WITH d AS (
+      SELECT * FROM unnest(${items}::text[], ${warehouses}::text[], ${changes.map((c) => c.batch)}::text[],
+                           ${changes.map((c) => c.on_hand)}::numeric[], ${changes.map((c) => c.expires_at)}::timestamptz[])
+        AS d(item_id, warehouse_id, batch, on_hand, expires_at)
+    ), updated AS (
+      UPDATE batch_levels b SET on_hand = b.on_hand + d.on_hand, expires_at = coalesce(b.expires_at, d.expires_at)
+      FROM d WHERE b.item_id = d.item_id AND b.warehouse_id = d.warehouse_id AND b.batch = d.batch
+      RETURNING b.item_id, b.warehouse_id, b.batch
+    )
+    INSERT INTO batch_levels (item_id, warehouse_id, batch, on_hand, expires_at)
+    SELECT * FROM d
+    WHERE NOT EXISTS (SELECT 1 FROM updated u WHERE u.item_id = d.item_id AND u.warehouse_id = d.warehouse_id AND u.batch = d.batch)`;
+}
+
+/**
+ * Moves serials of an item and returns those that moved. `from` null receives them (only serials
+ * not IN_STOCK anywhere), otherwise only serials IN_STOCK in `from` move; `to` null issues them.
+ * The conditions are in the statements, so a serial can never be in two places.
+ */
+export async function moveSerials(db: Db, itemId: string, serials: string[], from: string | null, to: string | null): Promise<string[]> {
+  // Sorted, so that two postings moving the same serials lock them in the same order.
+  const sorted = [...serials].sort();
+  const rows = from === null
+    ? await db<{ serial: string }[]>`
+        INSERT INTO serials (item_id, serial, warehouse_id, status)
+        SELECT ${itemId}, s, ${to}, 'IN_STOCK' FROM unnest(${sorted}::text[]) AS s
+        ON CONFLICT (item_id, serial) DO UPDATE SET warehouse_id = excluded.warehouse_id, status = 'IN_STOCK', updated_at = now()
+          WHERE serials.status = 'ISSUED'
+        RETURNING serial`
+    : await db<{ serial: string }[]>`
+        UPDATE serials SET warehouse_id = ${to}, status = ${to === null ? 'ISSUED' : 'IN_STOCK'}, updated_at = now()
+        WHERE item_id = ${itemId} AND serial = ANY(${sorted}::text[]) AND status = 'IN_STOCK' AND warehouse_id = ${from}
+        RETURNING serial`;
+  return rows.map((r) => r.serial);
+}
+
+export interface LevelView extends LevelRow {
+  available: number;
+  track_by: 'BATCH' | 'SERIAL' | 'NONE';
+  updated_at: string;
+}
+
+export interface LevelFilters {
+  item_id?: string;
+  warehouse_id?: string;
+  allowed: string[] | null;
+  after: [string, string] | null;
+  limit: number;
+}
+
+/** Levels as of now: `reserved` counts ACTIVE, unexpired reservations only. */
+export async function listLevels(db: Db, f: LevelFilters): Promise<LevelView[]> {
+  return db<LevelView[]>`
+    SELECT item_id, warehouse_id, on_hand, reserved, on_hand - reserved AS available, track_by, updated_at
+    FROM (SELECT s.item_id, s.warehouse_id, s.on_hand, ${reservedNow(db)} AS reserved, i.track_by, s.updated_at
+          FROM stock_levels s JOIN items i ON i.id = s.item_id
+          WHERE true
+            ${f.item_id === undefined ? db`` : db`AND s.item_id = ${f.item_id}`}
+            ${f.warehouse_id === undefined ? db`` : db`AND s.warehouse_id = ${f.warehouse_id}`}
+            ${f.allowed === null ? db`` : db`AND s.warehouse_id = ANY(${f.allowed}::text[])`}
+            ${f.after === null ? db`` : db`AND (s.item_id, s.warehouse_id) > (${f.after[0]}, ${f.after[1]})`}
+          ORDER BY s.item_id, s.warehouse_id
+          LIMIT ${f.limit + 1}) levels
+    ORDER BY item_id, warehouse_id`;
+}
+
+export interface SerialRow {
+  item_id: string;
+  serial: string;
+  warehouse_id: string | null;
+  status: 'IN_STOCK' | 'ISSUED';
+  updated_at: string;
+}
+
+export interface SerialFilters {
+  item_id?: string;
+  warehouse_id?: string;
+  status?: SerialRow['status'];
+  allowed: string[] | null;
+  after: [string, string] | null;
+  limit: number;
+}
+
+export async function listSerials(db: Db, f: SerialFilters): Promise<SerialRow[]> {
+  return db<SerialRow[]>`
+    SELECT item_id, serial, warehouse_id, status, updated_at FROM serials
+    WHERE true
+      ${f.item_id === undefined ? db`` : db`AND item_id = ${f.item_id}`}
+      ${f.warehouse_id === undefined ? db`` : db`AND warehouse_id = ${f.warehouse_id}`}
+      ${f.status === undefined ? db`` : db`AND status = ${f.status}`}
+      ${f.allowed === null ? db`` : db`AND warehouse_id = ANY(${f.allowed}::text[])`}
+      ${f.after === null ? db`` : db`AND (item_id, serial) > (${f.after[0]}, ${f.after[1]})`}
+    ORDER BY item_id, serial
+    LIMIT ${f.limit + 1}`;
+}

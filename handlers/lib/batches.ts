@@ -1,0 +1,92 @@
+// Which batches a move's lines take and bring. Lines naming a batch use it; a BATCH-item line
+// that takes stock without naming one picks first-expiry-first-out (FEFO) from the batches on hand
+// before the move, and is posted as one line per batch taken. Runs on batch levels read under the
+// lock of their stock level, so the picture cannot change underneath.
+import type { BatchRow } from '../../db/stock.ts';
+import { ProblemError } from '../../server/problem.ts';
+import type { Line } from './move-rules.ts';
+import { micro, toNumber, type Micro } from './quantity.ts';
+
+/** What is posted for a line: itself, or for a FEFO pick one piece per batch (the first keeps the line's extras). */
+export interface Piece {
+  line: Line;
+  amount: Micro;
+  batch: string | null;
+  expires_at: string | null;
+  first: boolean;
+}
+
+export function overIssuance(item_id: string, warehouse_id: string, requested: Micro, available: Micro, batch?: string): ProblemError {
+  const where = batch === undefined ? warehouse_id : `${warehouse_id} (batch ${batch})`;
+  return new ProblemError('over-issuance', `Only ${toNumber(available)} of ${item_id} available in ${where}; ${toNumber(requested)} requested.`, {
+    item_id, warehouse_id, ...(batch !== undefined && { batch }), requested: toNumber(requested), available: toNumber(available),
+  });
+}
+
+const batchKey = (item: string, warehouse: string, batch: string) => JSON.stringify([item, warehouse, batch]);
+
+interface BatchStock { row?: BatchRow; item_id: string; warehouse_id: string; batch: string; onHand: Micro; in: Micro; out: Micro }
+
+class BatchBook {
+  private readonly stock = new Map<string, BatchStock>();
+
+  constructor(rows: BatchRow[]) {
+    for (const row of rows) this.stock.set(batchKey(row.item_id, row.warehouse_id, row.batch), { row, ...row, onHand: micro(row.on_hand), in: 0n, out: 0n });
+  }
+
+  entry(item_id: string, warehouse_id: string, batch: string): BatchStock {
+    const key = batchKey(item_id, warehouse_id, batch);
+    let entry = this.stock.get(key);
+    if (!entry) this.stock.set(key, (entry = { item_id, warehouse_id, batch, onHand: 0n, in: 0n, out: 0n }));
+    return entry;
+  }
+
+  /** Batches on hand before the move at (item, warehouse), earliest expiry first (the order batchesOf reads them in). */
+  onHandAt(item_id: string, warehouse_id: string): BatchStock[] {
+    return [...this.stock.values()].filter((e) => e.row && e.item_id === item_id && e.warehouse_id === warehouse_id);
+  }
+
+  overdrawn(): BatchStock | undefined {
+    return [...this.stock.values()].find((e) => e.out > e.onHand + e.in);
+  }
+}
+
+/** The pieces to post, in line order; 409 over-issuance when a batch would go below zero. */
+export function allocateBatches(lines: Line[], rows: BatchRow[]): Piece[] {
+  const book = new BatchBook(rows);
+  const picked = new Map<number, Piece[]>();
+  const fefo = lines.filter((l) => l.trackBy === 'BATCH' && l.input.batch === undefined);
+
+  for (const line of lines.filter((l) => !fefo.includes(l))) {
+    const { item_id, batch } = line.input;
+    let expires_at = line.input.expires_at ?? null;
+    if (batch !== undefined && line.source !== null) {
+      const from = book.entry(item_id, line.source, batch);
+      from.out += line.amount;
+      expires_at = from.row?.expires_at ?? null;
+    }
+    if (batch !== undefined && line.dest !== null) book.entry(item_id, line.dest, batch).in += line.amount;
+    picked.set(line.index, [{ line, amount: line.amount, batch: batch ?? null, expires_at, first: true }]);
+  }
+  const short = book.overdrawn();
+  if (short) throw overIssuance(short.item_id, short.warehouse_id, short.out, short.onHand + short.in, short.batch);
+
+  for (const line of fefo) {
+    const { item_id } = line.input;
+    const pieces: Piece[] = [];
+    let wanted = line.amount;
+    for (const from of book.onHandAt(item_id, line.source!)) {
+      const take = [wanted, from.onHand + from.in - from.out].reduce((a, b) => (a < b ? a : b));
+      if (take <= 0n) continue;
+      from.out += take;
+      wanted -= take;
+      if (line.dest !== null) book.entry(item_id, line.dest, from.batch).in += take;
+      pieces.push({ line, amount: take, batch: from.batch, expires_at: from.row!.expires_at, first: pieces.length === 0 });
+      if (wanted === 0n) break;
+    }
+    // The level check passed, so only batch levels out of step with their level end up here.
+    if (wanted > 0n) throw overIssuance(item_id, line.source!, line.amount, line.amount - wanted);
+    picked.set(line.index, pieces);
+  }
+  return lines.flatMap((l) => picked.get(l.index)!);
+}

@@ -1,0 +1,84 @@
+import { findMove, linesOf, listMoves, type LineRow, type MoveRow } from '../db/stock-moves.ts';
+import { ProblemError, invalidState, notFound } from '../server/problem.ts';
+import { assertWarehouses, canAccessWarehouse, type Principal } from '../server/plugins/auth.ts';
+import { postStockMove, type MoveInput } from './lib/ledger.ts';
+import { toStockMove } from './lib/representation.ts';
+import type { Handlers } from './types.ts';
+
+const location = (id: string) => `/inventory/stock-moves/${encodeURIComponent(id)}`;
+
+/** A move is visible when it touches at least one warehouse the token may see (STANDARDS §3); else 403. */
+function assertVisible(principal: Principal, move: MoveRow): void {
+  const touched = [move.from_wh, move.to_wh].filter((w) => w !== null);
+  // None is allowed, so this throws warehouse-forbidden naming the first.
+  if (!touched.some((w) => canAccessWarehouse(principal, w))) assertWarehouses(principal, ...touched);
+}
+
+/**
+ * The move that undoes `move`: the same lines, batches and serials the other way round
+ * (warehouses swapped, adjustment quantities negated). Only lines that bring stock back in keep
+ * their batch's expiry; reservations consumed and counts expected stay with the original.
+ */
+function reversalOf(move: MoveRow, lines: LineRow[], reason: string | undefined): MoveInput {
+  const type = move.type === 'ISSUE' ? 'RECEIPT' : move.type === 'RECEIPT' ? 'ISSUE' : move.type;
+  const bringsIn = (qty: number) => type === 'RECEIPT' || (type === 'ADJUSTMENT' && qty > 0);
+  return {
+    type,
+    ...(move.type === 'ADJUSTMENT' ? { to_wh: move.to_wh! } : { from_wh: move.to_wh ?? undefined, to_wh: move.from_wh ?? undefined }),
+    reason: reason ?? `Reversal of ${move.id}`,
+    ...(move.reference !== null && { reference: move.reference }),
+    lines: lines.map((l) => {
+      const qty = move.type === 'ADJUSTMENT' ? -l.qty : l.qty;
+      return {
+        item_id: l.item_id,
+        qty,
+        ...(l.batch !== null && { batch: l.batch }),
+        ...(l.expires_at !== null && bringsIn(qty) && { expires_at: l.expires_at }),
+        ...(l.serials.length > 0 && { serials: l.serials }),
+      };
+    }),
+  };
+}
+
+export const stockMoveHandlers = {
+  async createStockMove({ db, body, principal, actor, idempotencyKey }) {
+    const move = await postStockMove(db, actor, principal, body, { idempotencyKey });
+    return { status: 201, body: move, location: location(move.id) };
+  },
+
+  async getStockMove({ db, params, principal }) {
+    const move = await findMove(db, params.id);
+    if (!move) throw notFound('stock move', params.id);
+    assertVisible(principal, move);
+    return { status: 200, body: toStockMove(move, await linesOf(db, [move.id])) };
+  },
+
+  async listStockMoves({ db, query, principal, page }) {
+    if (query.warehouse_id) assertWarehouses(principal, query.warehouse_id);
+    const rows = await listMoves(db, {
+      ...query,
+      allowed: principal.warehouses && [...principal.warehouses],
+      after: page.after as [string, string] | null,
+      limit: page.limit,
+    });
+    const lines = new Map<string, LineRow[]>();
+    for (const line of await linesOf(db, rows.map((m) => m.id))) lines.set(line.move_id, [...(lines.get(line.move_id) ?? []), line]);
+    return { status: 200, body: page.result(rows.map((m) => toStockMove(m, lines.get(m.id) ?? [])), (m) => [m.created_at, m.id]) };
+  },
+
+  async reverseStockMove({ db, params, body, principal, actor, idempotencyKey }) {
+    // Locked, so two reversals of the same move queue and the second finds it REVERSED.
+    const move = await findMove(db, params.id, { lock: true });
+    if (!move) throw notFound('stock move', params.id);
+    assertWarehouses(principal, move.from_wh, move.to_wh);
+    if (move.reverses !== null) {
+      throw new ProblemError('invalid-state', `Stock move ${move.id} is itself the reversal of ${move.reverses}; post a new move instead.`, { current_status: move.status });
+    }
+    if (move.status !== 'POSTED') throw invalidState('Stock move', move.id, move.status, ['POSTED'], 'reversed');
+    if (move.receipt_id !== null) {
+      throw new ProblemError('invalid-state', `Stock move ${move.id} was posted by receipt ${move.receipt_id}; receipts are corrected in procurement, not by reversing their stock move.`, { current_status: move.status });
+    }
+    const reversal = await postStockMove(db, actor, principal, reversalOf(move, await linesOf(db, [move.id]), body?.reason), { idempotencyKey, reverses: move.id });
+    return { status: 201, body: reversal, location: location(reversal.id) };
+  },
+} satisfies Pick<Handlers, 'createStockMove' | 'getStockMove' | 'listStockMoves' | 'reverseStockMove'>;

@@ -1,0 +1,201 @@
+// `npm run bench [-- --duration 10 --connections 64 --only transfer-uniform,issue-hot]`
+// Seeds its own database on a durable PostgreSQL (fsync and synchronous_commit on), starts the real
+// server, drives it over HTTP with signed tokens and unique Idempotency-Keys (autocannon), measures
+// the pgbench baseline of the naive per-move transaction against the same PostgreSQL in the same
+// run, prints one table with ratios, and checks the invariants afterwards.
+import { execFile } from 'node:child_process';
+import { randomUUID, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import autocannon from 'autocannon';
+import { createSigner } from 'fast-jwt';
+import { createSql, type Sql } from '../../db/client.ts';
+import { migrate } from '../../db/migrate.ts';
+import { removeCluster, startEmbeddedPostgres, type EmbeddedPostgres } from '../../db/embedded.ts';
+import { repoRoot } from '../../server/config.ts';
+import { spawnServerProcess, type ServerProcess } from '../lib/spawn-server.ts';
+import { checkInvariants } from '../lib/invariants.ts';
+import { scenarios, type Scenario } from './scenarios.ts';
+import { seed } from './seed.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '64' },
+    only: { type: 'string' },
+  },
+});
+const duration = Number(args.duration);
+const connections = Number(args.connections);
+const only = args.only?.split(',');
+
+interface Row {
+  scenario: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: string;
+  rss: string;
+  ratio: string;
+}
+
+const ISSUER = 'https://bench.inventory-api.dev/';
+const AUDIENCE = 'inventory-api';
+const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const signToken = createSigner({ key: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), algorithm: 'ES256', iss: ISSUER, aud: AUDIENCE, expiresIn: 3_600_000 });
+const token = signToken({ sub: 'bench', client_id: 'bench', scope: 'inventory:read inventory:write procurement:write' });
+
+const PGBENCH = ['pgbench', ...readdirSafe('/usr/lib/postgresql').map((v) => `/usr/lib/postgresql/${v}/bin/pgbench`)];
+
+function readdirSafe(dir: string): string[] {
+  try { return readdirSync(dir).sort().reverse(); } catch { return []; }
+}
+
+/** pgbench with the naive transaction: throughput and latency percentiles from its per-transaction log. */
+async function pgbench(databaseUrl: string, script: string): Promise<{ rps: number; p50: number; p99: number; failed: number }> {
+  const logDir = mkdtempSync(join(tmpdir(), 'pgbench-'));
+  try {
+    const args = ['-n', '-M', 'prepared', '-c', String(connections), '-j', '2', '-T', String(duration), '-f', join(repoRoot, 'scripts/bench', script), '-l', '--log-prefix', join(logDir, 'tx'), databaseUrl];
+    let out = '';
+    for (const bin of PGBENCH) {
+      try { out = (await promisify(execFile)(bin, args, { maxBuffer: 64 << 20 })).stdout; break; } catch (err: any) { if (err.code !== 'ENOENT') throw err; }
+    }
+    if (!out) throw new Error('pgbench not found (Debian: apt-get install postgresql-contrib)');
+    const tps = Number(/tps = ([\d.]+)/.exec(out)?.[1]);
+    const failed = Number(/number of failed transactions: (\d+)/.exec(out)?.[1] ?? 0);
+    const latencies = readdirSync(logDir).flatMap((f) => readFileSync(join(logDir, f), 'utf8').trim().split('\n'))
+      .map((line) => Number(line.split(' ')[2]) / 1000).sort((a, b) => a - b);
+    const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))];
+    return { rps: tps, p50: pct(0.5), p99: pct(0.99), failed };
+  } finally {
+    rmSync(logDir, { recursive: true, force: true });
+  }
+}
+
+/** Peak resident set size of a process, sampled every 100 ms while fn runs. */
+async function withPeakRss<T>(pid: number, fn: () => Promise<T>): Promise<[T, number]> {
+  let peak = 0;
+  const sample = () => {
+    try { peak = Math.max(peak, Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024); } catch { /* gone */ }
+  };
+  const timer = setInterval(sample, 100);
+  try {
+    sample();
+    return [await fn(), peak];
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function drive(server: ServerProcess, scenario: Scenario, sql: Sql): Promise<{ result: autocannon.Result; rss: number }> {
+  const make = await scenario.prepare({ sql, url: server.url, token });
+  const [result, rss] = await withPeakRss(server.child.pid!, () => autocannon({
+    url: server.url,
+    connections,
+    duration,
+    warmup: { connections, duration: 2 },
+    requests: [{
+      method: scenario.method,
+      path: scenario.path,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      setupRequest: (request: any) => {
+        const { path, body } = make();
+        request.path = path ?? scenario.path;
+        if (body !== undefined) request.body = JSON.stringify(body);
+        request.headers = { ...request.headers, 'idempotency-key': randomUUID() };
+        return request;
+      },
+    }],
+  } as autocannon.Options)); // (warmup is supported by autocannon 8 but missing from its typings)
+  return { result, rss };
+}
+
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+const mb = (bytes: number) => `${Math.round(bytes / (1 << 20))} MB`;
+
+async function main() {
+  let cluster: EmbeddedPostgres | undefined;
+  let adminUrl = process.env.DATABASE_URL;
+  const dataDir = join(repoRoot, '.data', `bench-pg-${process.pid}`);
+  if (!adminUrl) {
+    // Durable settings, like production: every 2xx is a committed, fsynced transaction.
+    cluster = await startEmbeddedPostgres({ dataDir, persistent: true });
+    adminUrl = cluster.url;
+  }
+  const admin = createSql(adminUrl, { max: 1 });
+  await admin`DROP DATABASE IF EXISTS inventory_bench WITH (FORCE)`;
+  await admin`CREATE DATABASE inventory_bench`;
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = '/inventory_bench';
+  const databaseUrl = url.toString();
+  const sql = createSql(databaseUrl, { max: 4 });
+  let server: ServerProcess | undefined;
+  try {
+    await migrate(sql);
+    const t0 = Date.now();
+    await seed(sql);
+    console.error(`# seeded in ${Date.now() - t0} ms`);
+    const settings = await sql`SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'server_version', 'max_connections')`;
+    console.error(`# PostgreSQL ${settings.map((s) => `${s.name}=${s.setting}`).join(' ')}`);
+
+    server = await spawnServerProcess({
+      DATABASE_URL: databaseUrl,
+      AUTH_ISSUER: ISSUER,
+      AUTH_AUDIENCE: AUDIENCE,
+      AUTH_PUBLIC_KEY: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      RATE_LIMIT_MAX: '1000000000',
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+    });
+
+    const rows: Row[] = [];
+    const baselines = new Map<string, number>();
+    for (const scenario of scenarios) {
+      if (only && !only.includes(scenario.name) && !(scenario.baseline && only.includes(scenario.baseline.name))) continue;
+      if (scenario.baseline) {
+        console.error(`# ${scenario.baseline.name} (pgbench, ${duration} s)`);
+        const base = await pgbench(databaseUrl, scenario.baseline.script);
+        baselines.set(scenario.name, base.rps);
+        rows.push({ scenario: scenario.baseline.name, rps: base.rps, p50: base.p50, p99: base.p99, errors: String(base.failed), rss: '—', ratio: '1.00×' });
+      }
+      if (only && !only.includes(scenario.name)) continue;
+      console.error(`# ${scenario.name} (HTTP, ${connections} connections, ${duration} s)`);
+      const { result, rss } = await drive(server, scenario, sql);
+      const unexpected = Object.entries(result.statusCodeStats as Record<string, { count: number }>)
+        .filter(([code]) => !(code.startsWith('2') || scenario.expectedStatuses?.includes(Number(code))))
+        .map(([code, s]) => `${s.count}×${code}`);
+      const errors = [...unexpected, ...(result.errors ? [`${result.errors} conn`] : []), ...(result.timeouts ? [`${result.timeouts} timeouts`] : [])];
+      const base = baselines.get(scenario.name);
+      rows.push({
+        scenario: scenario.name,
+        rps: result.requests.average,
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+        errors: errors.join(' ') || '0',
+        rss: mb(rss),
+        ratio: base ? `${(result.requests.average / base).toFixed(2)}×` : '—',
+      });
+    }
+
+    const report = await checkInvariants(sql);
+    console.log(`\n${connections} connections, ${duration} s per scenario, after 2 s warm-up; latency in ms\n`);
+    console.log('| scenario | req/s | p50 | p99 | errors | server peak RSS | ratio to baseline |');
+    console.log('|---|---:|---:|---:|---|---:|---:|');
+    for (const r of rows) console.log(`| ${r.scenario} | ${fmt(r.rps)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${r.errors} | ${r.rss} | ${r.ratio} |`);
+    console.log(`\ninvariants: ${report.checks} checks, ${report.violations.length ? `${report.violations.length} VIOLATIONS` : 'all hold'}`);
+    for (const v of report.violations) console.log(`  ${v}`);
+    process.exitCode = report.violations.length ? 1 : 0;
+  } finally {
+    await server?.stop('SIGTERM');
+    await sql.end();
+    if (cluster) {
+      await cluster.stop();
+      await removeCluster(dataDir);
+    }
+  }
+}
+
+await main();

@@ -1,0 +1,37 @@
+// The benchmark's data set, written straight into the ledger (as posted RECEIPT moves with their
+// outbox events and audit entries, so the invariant checker holds from the start):
+// 3 warehouses; 100,000 items (for items-search), the first 10,000 stocked in every warehouse;
+// one hot item with a billion units in WH-1.
+import type { Sql } from '../../db/client.ts';
+
+export const STOCKED_ITEMS = 10_000;
+export const CATALOGUE_ITEMS = 100_000;
+export const WORDS = ['bolt', 'nut', 'washer', 'screw', 'glue', 'drill', 'cable', 'pipe', 'valve', 'hinge', 'bracket', 'spring', 'gasket', 'fuse', 'relay', 'sensor'];
+
+export async function seed(sql: Sql): Promise<void> {
+  await sql`INSERT INTO warehouses (id, name) VALUES ('WH-1', 'Bench one'), ('WH-2', 'Bench two'), ('WH-3', 'Bench three')`;
+  await sql`
+    INSERT INTO items (id, sku, name, uom, track_by)
+    SELECT 'item-' || g, 'SKU-' || lpad(g::text, 6, '0'),
+           initcap((${WORDS}::text[])[1 + g % ${WORDS.length}]) || ' ' || (g % 97) || ' mm, grade ' || (g % 13), 'EA', 'NONE'
+    FROM generate_series(1, ${CATALOGUE_ITEMS}) g`;
+  await sql`INSERT INTO items (id, sku, name, uom, track_by) VALUES ('item-hot', 'SKU-HOT', 'Hot item', 'EA', 'NONE')`;
+  for (const wh of ['WH-1', 'WH-2', 'WH-3']) {
+    const move = `sm_seed_${wh}`;
+    await sql.begin(async (tx) => {
+      await tx`INSERT INTO stock_moves (id, type, to_wh, reason, created_by) VALUES (${move}, 'RECEIPT', ${wh}, 'benchmark seed', 'bench')`;
+      await tx`
+        INSERT INTO stock_move_lines (move_id, line_no, item_id, qty)
+        SELECT ${move}, g, 'item-' || g, 1000000 FROM generate_series(1, ${STOCKED_ITEMS}) g`;
+      if (wh === 'WH-1') await tx`INSERT INTO stock_move_lines (move_id, line_no, item_id, qty) VALUES (${move}, 0, 'item-hot', 1000000000)`;
+      await tx`
+        INSERT INTO stock_levels (item_id, warehouse_id, on_hand)
+        SELECT item_id, ${wh}, qty FROM stock_move_lines WHERE move_id = ${move}`;
+      await tx`INSERT INTO outbox (id, type, payload, dispatched_at) VALUES (${'evt_seed_' + wh}, 'inventory.stock_move.posted', ${tx.json({ data: { id: move } })}, now())`;
+      await tx`
+        INSERT INTO audit_log (actor, client_id, request_id, action, entity, entity_id, warehouse_ids)
+        VALUES ('bench', 'bench', 'seed', 'stock_move.posted', 'stock_move', ${move}, ${[wh]})`;
+    });
+  }
+  await sql`VACUUM ANALYZE`;
+}

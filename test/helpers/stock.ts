@@ -1,0 +1,44 @@
+// Setting up stock for inventory tests through the public API (the SDK), as a user would.
+import { randomUUID } from 'node:crypto';
+import type { components } from '../../generated/api.ts';
+import type { ApiClient } from '../../generated/client.ts';
+
+type Schemas = components['schemas'];
+
+export async function createWarehouses(api: ApiClient, ...ids: string[]): Promise<void> {
+  for (const id of ids) {
+    const { response, error } = await api.POST('/inventory/warehouses', { body: { id, name: `Warehouse ${id}` } });
+    if (response.status !== 201) throw new Error(`creating warehouse ${id}: ${JSON.stringify(error)}`);
+  }
+}
+
+export async function createItem(api: ApiClient, id: string, track_by: Schemas['TrackBy'] = 'NONE', extra: Partial<Schemas['ItemCreate']> = {}): Promise<void> {
+  const { response, error } = await api.POST('/inventory/items', { body: { id, sku: id.toUpperCase(), name: `Item ${id}`, uom: 'EA', track_by, ...extra } });
+  if (response.status !== 201) throw new Error(`creating item ${id}: ${JSON.stringify(error)}`);
+}
+
+/** POST /inventory/stock-moves with a fresh (or the given) Idempotency-Key. */
+export function postMove(api: ApiClient, body: Schemas['StockMoveCreate'], key: string = randomUUID()) {
+  return api.POST('/inventory/stock-moves', { body, params: { header: { 'Idempotency-Key': key } } });
+}
+
+/** Posts a move that must succeed, and returns it. */
+export async function posted(api: ApiClient, body: Schemas['StockMoveCreate']): Promise<Schemas['StockMove']> {
+  const { data, error, response } = await postMove(api, body);
+  if (response.status !== 201 || !data) throw new Error(`posting ${JSON.stringify(body)}: ${response.status} ${JSON.stringify(error)}`);
+  return data;
+}
+
+export function reserve(api: ApiClient, body: Schemas['ReservationCreate'], key: string = randomUUID()) {
+  return api.POST('/inventory/reservations', { body, params: { header: { 'Idempotency-Key': key } } });
+}
+
+export function reverse(api: ApiClient, id: string, key: string = randomUUID()) {
+  return api.POST('/inventory/stock-moves/{id}/reverse', { params: { path: { id }, header: { 'Idempotency-Key': key } } });
+}
+
+export async function level(api: ApiClient, item_id: string, warehouse_id: string): Promise<Schemas['StockLevel'] | undefined> {
+  const { data, error } = await api.GET('/inventory/stock-levels', { params: { query: { item_id, warehouse_id } } });
+  if (!data) throw new Error(`reading stock level: ${JSON.stringify(error)}`);
+  return data.data[0];
+}

@@ -1,0 +1,71 @@
+// The operator interface of API.md, through the real entry point (server/main.ts, as npm start
+// runs it): migrations on start (safe with two instances at once), health, metrics, the published
+// spec and reference page, dev tokens from `npm run token`, graceful SIGTERM.
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import { repoRoot } from '../server/config.ts';
+import { spec } from '../server/spec.ts';
+import { freshDatabase } from './helpers/db.ts';
+import { spawnServer } from './helpers/process.ts';
+
+const run = promisify(execFile);
+
+t.test('two instances starting at once on an empty database', async (t) => {
+  const { url, sql } = await freshDatabase(t, { empty: true });
+  const [a, b] = await Promise.all([spawnServer(t, url), spawnServer(t, url)]);
+  const migrations = await sql`SELECT name FROM schema_migrations ORDER BY name`;
+  t.ok(migrations.length >= 1);
+  t.equal(new Set(migrations.map((m) => m.name)).size, migrations.length, 'each migration applied once');
+
+  for (const server of [a, b]) {
+    t.equal((await fetch(`${server.url}/healthz`)).status, 200);
+    t.strictSame(await (await fetch(`${server.url}/readyz`)).json(), { status: 'ok', database: 'ok' });
+  }
+
+  t.test('published spec, reference page and metrics', async (t) => {
+    t.strictSame(await (await fetch(`${a.url}/openapi.json`)).json(), spec);
+    const yaml = await fetch(`${a.url}/openapi.yaml`);
+    t.match(yaml.headers.get('content-type'), /yaml/);
+    t.strictSame(parse(await yaml.text()), spec);
+    const docs = await fetch(`${a.url}/docs`, { redirect: 'follow' });
+    t.equal(docs.status, 200);
+    t.match(await docs.text(), /<html/i);
+    const metrics = await (await fetch(`${a.url}/metrics`)).text();
+    t.match(metrics, /http_request_duration_seconds_bucket\{[^}]*operation="getReadiness"/);
+  });
+
+  t.test('SIGTERM shuts down cleanly', async (t) => {
+    await b.stop('SIGTERM');
+    t.equal(b.child.exitCode, 0);
+    t.equal((await fetch(`${a.url}/healthz`)).status, 200, 'the other instance is unaffected');
+  });
+});
+
+t.test('dev mode: npm run token mints tokens the server accepts', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'inventory-dev-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const { url } = await freshDatabase(t);
+  const server = await spawnServer(t, url, { AUTH_ISSUER: '', AUTH_AUDIENCE: '', AUTH_PUBLIC_KEY: '', DATA_DIR: dataDir });
+  t.match(server.output(), /npm run token/, 'start-up says how to get a token');
+
+  const token = async (...args: string[]) =>
+    (await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/token.ts'), ...args], { cwd: repoRoot, env: { ...process.env, DATA_DIR: dataDir } })).stdout.trim();
+  const writer = await token('--scope', 'inventory:read inventory:write', '--sub', 'alice');
+  const created = await fetch(`${server.url}/inventory/warehouses`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${writer}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 'WH-A', name: 'Main' }),
+  });
+  t.equal(created.status, 201);
+  const reader = await token('--scope', 'inventory:read', '--warehouses', 'WH-B');
+  const listed = await (await fetch(`${server.url}/inventory/warehouses`, { headers: { authorization: `Bearer ${reader}` } })).json();
+  t.strictSame(listed.data, [], 'the --warehouses claim is honoured');
+
+  await t.rejects(run(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/token.ts')], { cwd: repoRoot, env: { ...process.env, DATA_DIR: dataDir, NODE_ENV: 'production' } }),
+    'refused when NODE_ENV=production');
+});

@@ -1,0 +1,33 @@
+// STANDARDS §7: quotas per client (per IP without a token), announced on every response,
+// 429 problem+json with Retry-After when used up.
+import t from 'tap';
+import { startServer } from './helpers/server.ts';
+
+t.test('rate limits', async (t) => {
+  const s = await startServer(t, { env: { RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_S: '60' } });
+  const alice = { client_id: 'alice-app' };
+
+  const first = await s.request('/inventory/items', { token: alice });
+  t.equal(first.headers.get('ratelimit-policy'), '"default";q=3;w=60');
+  t.match(first.headers.get('ratelimit'), /^"default";r=2;t=\d+$/);
+  await s.request('/inventory/items', { token: alice });
+  const third = await s.request('/nope', { token: alice });
+  t.equal(third.status, 404);
+  t.match(third.headers.get('ratelimit'), /^"default";r=0;t=\d+$/, 'unknown routes count and carry the headers');
+
+  const over = await s.request('/inventory/items', { token: alice });
+  t.equal(over.status, 429);
+  t.match(over.headers.get('content-type'), /^application\/problem\+json/);
+  t.ok(Number(over.headers.get('retry-after')) > 0);
+  t.match(await over.json(), { type: 'https://iana.org/assignments/http-problem-types#quota-exceeded', title: 'Too many requests', status: 429 });
+
+  const bob = await s.request('/inventory/items', { token: { client_id: 'bob-app' } });
+  t.equal(bob.status, 200, 'another client has its own quota');
+  const sameSubOtherClient = await s.request('/inventory/items', { token: { client_id: 'carol-app', sub: 'tester' } });
+  t.equal(sameSubOtherClient.status, 200, 'keyed by client_id, not by sub');
+
+  for (let i = 0; i < 3; i++) await s.request('/healthz', { token: null });
+  const anonymous = await s.request('/healthz', { token: null });
+  t.equal(anonymous.status, 429, 'unauthenticated traffic is limited per IP');
+  t.equal((await s.request('/healthz', { token: { client_id: 'dave-app' } })).status, 200, 'a token gets its own quota');
+});
