@@ -48,6 +48,8 @@ export class Dispatcher {
   private listeners: { unlisten(): Promise<void> }[] = [];
   private pass: Promise<void> | null = null;
   private again = false;
+  /** Outbox events may be waiting to be fanned out. */
+  private fanOutPending = false;
   /** The last claim may have left due work behind (slots or per-endpoint limits ran out). */
   private backlog = false;
   private timer: NodeJS.Timeout | undefined;
@@ -64,11 +66,12 @@ export class Dispatcher {
   }
 
   async start(): Promise<void> {
-    const wake = () => this.wake();
-    // The second callback runs on every (re)connection of the LISTEN connection: catch up on what
+    const newEvents = () => this.wake({ fanOut: true });
+    // The third argument runs on every (re)connection of the LISTEN connection: catch up on what
     // was committed while it was down.
-    for (const channel of [OUTBOX_CHANNEL, DELIVERIES_CHANNEL]) this.listeners.push(await this.sql.listen(channel, wake, wake));
-    this.wake();
+    this.listeners.push(await this.sql.listen(OUTBOX_CHANNEL, newEvents, newEvents));
+    this.listeners.push(await this.sql.listen(DELIVERIES_CHANNEL, () => this.wake(), newEvents));
+    newEvents();
   }
 
   /** Stops claiming; attempts in flight get a short grace, then are abandoned and given back. */
@@ -84,9 +87,13 @@ export class Dispatcher {
     await attempts;
   }
 
-  /** Runs a pass now, or right after the one running (passes never overlap). */
-  wake(): void {
+  /**
+   * Runs a pass now, or right after the one running (passes never overlap). `fanOut` when there
+   * may be new outbox events; other wake-ups (a slot freed, a retry due) only need to claim.
+   */
+  wake({ fanOut = false } = {}): void {
     if (this.stopped) return;
+    this.fanOutPending ||= fanOut;
     if (this.pass) {
       this.again = true;
       return;
@@ -101,9 +108,13 @@ export class Dispatcher {
   private async runPass(): Promise<void> {
     let dueInMs: number | null = null;
     try {
-      while ((await fanOut(this.sql, FAN_OUT_BATCH)) === FAN_OUT_BATCH && !this.stopped);
+      if (this.fanOutPending) {
+        this.fanOutPending = false;
+        while ((await fanOut(this.sql, FAN_OUT_BATCH)) === FAN_OUT_BATCH && !this.stopped);
+      }
       if (!this.stopped) await this.claim();
-      dueInMs = await msUntilNextDue(this.sql);
+      // With a backlog, finishing attempts trigger the next passes; otherwise sleep until work is due.
+      if (!this.backlog) dueInMs = await msUntilNextDue(this.sql);
     } catch (err) {
       this.log.error({ err }, 'webhook dispatcher pass failed; retrying at the next poll');
     }
@@ -113,7 +124,6 @@ export class Dispatcher {
   /** Sleeps until the earliest pending delivery is due, or the poll interval, whichever is sooner. */
   private schedule(dueInMs: number | null): void {
     const poll = Math.max(this.config.pollMs, 50);
-    this.timerAt = Infinity;
     this.wakeAt(Date.now() + (dueInMs === null ? poll : Math.min(poll, dueInMs)));
   }
 
@@ -124,7 +134,8 @@ export class Dispatcher {
     this.timerAt = at;
     this.timer = setTimeout(() => {
       this.timerAt = Infinity;
-      this.wake();
+      // Also the poll: look for events whose notification was missed.
+      this.wake({ fanOut: true });
     }, Math.max(0, at - Date.now()));
     // The HTTP server keeps the process alive; this timer should not.
     this.timer.unref();
