@@ -2,6 +2,7 @@
 // resource before and after, in the same transaction as the change.
 import type { components } from '../generated/api.ts';
 import type { Db } from './client.ts';
+import type { ScopedPage } from './listing.ts';
 
 export type AuditEntity = 'warehouse' | 'item' | 'stock_move' | 'reservation' | 'vendor' | 'requisition' | 'purchase_order' | 'receipt' | 'invoice' | 'webhook_endpoint';
 
@@ -26,13 +27,10 @@ export async function writeAudit(db: Db, actor: { sub: string; clientId: string;
 /** Rows are selected in exactly the API's shape. */
 export type AuditRow = components['schemas']['AuditEntry'];
 
-export interface AuditFilters {
+/** Entries about no warehouse (e.g. items) are visible to every reader. */
+export interface AuditFilters extends ScopedPage<[string]> {
   entity?: AuditEntity;
   entity_id?: string;
-  /** Warehouses the reader may see (null: all). Entries about no warehouse (e.g. items) are visible to all. */
-  allowed: string[] | null;
-  afterId: string | null;
-  limit: number;
 }
 
 /** Newest first, by id (a sequence, so insertion order). */
@@ -43,7 +41,7 @@ export async function listAudit(db: Db, f: AuditFilters): Promise<AuditRow[]> {
       ${f.entity === undefined ? db`` : db`AND entity = ${f.entity}`}
       ${f.entity_id === undefined ? db`` : db`AND entity_id = ${f.entity_id}`}
       ${f.allowed === null ? db`` : db`AND (cardinality(warehouse_ids) = 0 OR warehouse_ids && ${f.allowed}::text[])`}
-      ${f.afterId === null ? db`` : db`AND id < ${f.afterId}::bigint`}
+      ${f.after === null ? db`` : db`AND id < ${f.after[0]}::bigint`}
     ORDER BY id DESC
     LIMIT ${f.limit + 1}`;
 }

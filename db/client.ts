@@ -30,6 +30,10 @@ export function createSql(url: string, opts: { max?: number; application?: strin
       date: { to: 1082, from: [1082], serialize: (v: string) => v, parse: (raw: string) => raw },
     },
     connection: { application_name: opts.application ?? 'inventory-api' },
+    // While the database is unreachable, fail fast (503 to clients) instead of queueing: postgres.js
+    // holds queued queries across reconnect attempts, with a default backoff growing to 20 s.
+    connect_timeout: 2,
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 0.5),
   });
   // Registering custom types only widens the typed helpers (sql.typed.numeric);
   // callers never use those, so expose the plain type everybody imports.

@@ -2,6 +2,7 @@
 // (db/stock.ts lockLevels), which is also where due ones are marked EXPIRED. Reads never wait for
 // that: an ACTIVE reservation past its expiry is shown, filtered and counted as EXPIRED.
 import type { Db } from './client.ts';
+import type { ScopedPage } from './listing.ts';
 
 export type ReservationStatus = 'ACTIVE' | 'CONSUMED' | 'RELEASED' | 'EXPIRED';
 
@@ -51,13 +52,10 @@ export async function closeReservations(db: Db, ids: string[], status: 'CONSUMED
     RETURNING ${columns(db)}`;
 }
 
-export interface ReservationFilters {
+export interface ReservationFilters extends ScopedPage {
   item_id?: string;
   warehouse_id?: string;
   status?: ReservationStatus;
-  allowed: string[] | null;
-  after: [string, string] | null;
-  limit: number;
 }
 
 export async function listReservations(db: Db, f: ReservationFilters): Promise<ReservationRow[]> {

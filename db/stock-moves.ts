@@ -1,6 +1,7 @@
 // The stock ledger: posted moves and their lines, append-only (0002_inventory.sql refuses any
 // other change than marking a move REVERSED once).
 import type { Db } from './client.ts';
+import type { ScopedPage } from './listing.ts';
 
 export type MoveType = 'ISSUE' | 'RECEIPT' | 'TRANSFER' | 'ADJUSTMENT';
 
@@ -71,13 +72,10 @@ export async function linesOf(db: Db, moveIds: string[]): Promise<LineRow[]> {
   return db<LineRow[]>`SELECT ${lineColumns(db)} FROM stock_move_lines WHERE move_id = ANY(${moveIds}::text[]) ORDER BY move_id, line_no`;
 }
 
-export interface MoveFilters {
+export interface MoveFilters extends ScopedPage {
   type?: MoveType;
   item_id?: string;
   warehouse_id?: string;
-  allowed: string[] | null;
-  after: [string, string] | null;
-  limit: number;
 }
 
 export async function listMoves(db: Db, f: MoveFilters): Promise<MoveRow[]> {

@@ -2,6 +2,7 @@
 // Writers lock the (item, warehouse) levels they touch first (lockLevels); batch levels, serials and
 // reservations of a level only change under that lock, so reading them afterwards is consistent.
 import type { Db } from './client.ts';
+import type { ScopedPage } from './listing.ts';
 import { reservedNow } from './reservations.ts';
 
 export interface StockKey {
@@ -147,12 +148,9 @@ export interface LevelView extends LevelRow {
   updated_at: string;
 }
 
-export interface LevelFilters {
+export interface LevelFilters extends ScopedPage {
   item_id?: string;
   warehouse_id?: string;
-  allowed: string[] | null;
-  after: [string, string] | null;
-  limit: number;
 }
 
 /** Levels as of now: `reserved` counts ACTIVE, unexpired reservations only. */
@@ -179,13 +177,10 @@ export interface SerialRow {
   updated_at: string;
 }
 
-export interface SerialFilters {
+export interface SerialFilters extends ScopedPage {
   item_id?: string;
   warehouse_id?: string;
   status?: SerialRow['status'];
-  allowed: string[] | null;
-  after: [string, string] | null;
-  limit: number;
 }
 
 export async function listSerials(db: Db, f: SerialFilters): Promise<SerialRow[]> {

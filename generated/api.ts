@@ -218,11 +218,13 @@ export interface paths {
          *       it is in (422 otherwise), so it is always in at most one place.
          *     - **Reservations**: an ISSUE line with `reservation_id` consumes that ACTIVE reservation of the same
          *       item and `from_wh` (CONSUMED, whole); its quantity counts as available to that line, and any part
-         *       not issued becomes available again. An expired or released reservation is 409 `invalid-state`.
+         *       not issued becomes available again. A reservation no longer ACTIVE (consumed, released, expired) is
+         *       409 `invalid-state`.
          *     - **Counts**: an ADJUSTMENT line with `expected_on_hand` (of its batch, when named) is applied only
          *       if on-hand still equals it (409 `count-mismatch` otherwise).
          *
-         *     Emits `inventory.stock_move.posted` (the move) and writes an audit entry, with the move.
+         *     Emits `inventory.stock_move.posted` with the move as its data and writes a `stock_move.posted` audit entry,
+         *     both in the posting's transaction.
          */
         post: operations["createStockMove"];
         delete?: never;

@@ -5,6 +5,7 @@ import { closeReservations, findReservations, insertReservation, listReservation
 import { changeLevels, keyOf, lockLevels } from '../db/stock.ts';
 import { ProblemError, invalid, invalidState, notFound, type FieldError } from '../server/problem.ts';
 import { assertWarehouses } from '../server/plugins/auth.ts';
+import { scopedPage } from './lib/listing.ts';
 import { decimal, micro, toNumber } from './lib/quantity.ts';
 import { itemErrors, loadReferences, warehouseErrors } from './lib/references.ts';
 import { toReservation } from './lib/representation.ts';
@@ -64,8 +65,7 @@ export const reservationHandlers = {
   },
 
   async listReservations({ db, query, principal, page }) {
-    if (query.warehouse_id) assertWarehouses(principal, query.warehouse_id);
-    const rows = await listReservations(db, { ...query, allowed: principal.warehouses && [...principal.warehouses], after: page.after as [string, string] | null, limit: page.limit });
+    const rows = await listReservations(db, { ...query, ...scopedPage(principal, page, query.warehouse_id) });
     return { status: 200, body: page.result(rows.map(toReservation), (r) => [r.created_at, r.id]) };
   },
 } satisfies Pick<Handlers, 'createReservation' | 'getReservation' | 'releaseReservation' | 'listReservations'>;

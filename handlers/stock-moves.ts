@@ -2,6 +2,7 @@ import { findMove, linesOf, listMoves, type LineRow, type MoveRow } from '../db/
 import { ProblemError, invalidState, notFound } from '../server/problem.ts';
 import { assertWarehouses, canAccessWarehouse, type Principal } from '../server/plugins/auth.ts';
 import { postStockMove, type MoveInput } from './lib/ledger.ts';
+import { scopedPage } from './lib/listing.ts';
 import { toStockMove } from './lib/representation.ts';
 import type { Handlers } from './types.ts';
 
@@ -54,13 +55,7 @@ export const stockMoveHandlers = {
   },
 
   async listStockMoves({ db, query, principal, page }) {
-    if (query.warehouse_id) assertWarehouses(principal, query.warehouse_id);
-    const rows = await listMoves(db, {
-      ...query,
-      allowed: principal.warehouses && [...principal.warehouses],
-      after: page.after as [string, string] | null,
-      limit: page.limit,
-    });
+    const rows = await listMoves(db, { ...query, ...scopedPage(principal, page, query.warehouse_id) });
     const lines = new Map<string, LineRow[]>();
     for (const line of await linesOf(db, rows.map((m) => m.id))) lines.set(line.move_id, [...(lines.get(line.move_id) ?? []), line]);
     return { status: 200, body: page.result(rows.map((m) => toStockMove(m, lines.get(m.id) ?? [])), (m) => [m.created_at, m.id]) };

@@ -1,11 +1,10 @@
 import { batchesOf, listLevels, listSerials } from '../db/stock.ts';
-import { assertWarehouses } from '../server/plugins/auth.ts';
+import { scopedPage } from './lib/listing.ts';
 import type { Handlers } from './types.ts';
 
 export const stockHandlers = {
   async listStockLevels({ db, query, principal, page }) {
-    if (query.warehouse_id) assertWarehouses(principal, query.warehouse_id);
-    const rows = await listLevels(db, { ...query, allowed: principal.warehouses && [...principal.warehouses], after: page.after as [string, string] | null, limit: page.limit });
+    const rows = await listLevels(db, { ...query, ...scopedPage(principal, page, query.warehouse_id) });
     const batches = await batchesOf(db, rows.filter((r) => r.track_by === 'BATCH'));
     const levels = rows.map(({ track_by, ...level }) => ({
       ...level,
@@ -19,8 +18,7 @@ export const stockHandlers = {
   },
 
   async listSerials({ db, query, principal, page }) {
-    if (query.warehouse_id) assertWarehouses(principal, query.warehouse_id);
-    const rows = await listSerials(db, { ...query, allowed: principal.warehouses && [...principal.warehouses], after: page.after as [string, string] | null, limit: page.limit });
+    const rows = await listSerials(db, { ...query, ...scopedPage(principal, page, query.warehouse_id) });
     return { status: 200, body: page.result(rows, (s) => [s.item_id, s.serial]) };
   },
 } satisfies Pick<Handlers, 'listStockLevels' | 'listSerials'>;

@@ -50,7 +50,7 @@ t.test('dev mode: npm run token mints tokens the server accepts', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'inventory-dev-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const { url } = await freshDatabase(t);
-  const server = await spawnServer(t, url, { AUTH_ISSUER: '', AUTH_AUDIENCE: '', AUTH_PUBLIC_KEY: '', DATA_DIR: dataDir });
+  const server = await spawnServer(t, url, { AUTH_ISSUER: '', AUTH_AUDIENCE: '', AUTH_PUBLIC_KEY: '', DATA_DIR: dataDir, LOG_LEVEL: 'info' });
   t.match(server.output(), /npm run token/, 'start-up says how to get a token');
 
   const token = async (...args: string[]) =>
@@ -62,6 +62,10 @@ t.test('dev mode: npm run token mints tokens the server accepts', async (t) => {
     body: JSON.stringify({ id: 'WH-A', name: 'Main' }),
   });
   t.equal(created.status, 201);
+  await new Promise((r) => setTimeout(r, 200));
+  const line = server.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
+    .find((l) => l.request_id === created.headers.get('x-request-id'));
+  t.match(line, { msg: 'request completed', operation: 'createWarehouse', status: 201, actor: 'alice', latency_ms: Number }, 'one JSON log line with request id, actor and latency');
   const reader = await token('--scope', 'inventory:read', '--warehouses', 'WH-B');
   const listed = await (await fetch(`${server.url}/inventory/warehouses`, { headers: { authorization: `Bearer ${reader}` } })).json();
   t.strictSame(listed.data, [], 'the --warehouses claim is honoured');

@@ -2,18 +2,14 @@
 // 422s of API.md, FEFO, and what every posting writes besides stock (outbox event, audit entry).
 import t from 'tap';
 import type { components } from '../generated/api.ts';
-import { startServer } from './helpers/server.ts';
-import { createItem, createWarehouses, level, postMove, posted } from './helpers/stock.ts';
+import { createItem, level, postMove, posted, startStockServer } from './helpers/stock.ts';
 
 type StockMoveCreate = components['schemas']['StockMoveCreate'];
 
 const OUTLINE_EXAMPLE = '{ "type":"TRANSFER","from_wh":"WH-A","to_wh":"WH-B","lines":[{"item_id":"sku-1","qty":10}] }';
 
 t.test('the outline example, posted once per Idempotency-Key, with one outbox event and one audit entry', async (t) => {
-  const s = await startServer(t);
-  const api = s.client();
-  await createWarehouses(api, 'WH-A', 'WH-B');
-  await createItem(api, 'sku-1');
+  const { s, api } = await startStockServer(t, ['WH-A', 'WH-B'], { 'sku-1': 'NONE' });
   await posted(api, { type: 'RECEIPT', to_wh: 'WH-A', reference: 'Opening stock', lines: [{ item_id: 'sku-1', qty: 40 }] });
 
   const send = (key: string, body = OUTLINE_EXAMPLE) =>
@@ -34,6 +30,7 @@ t.test('the outline example, posted once per Idempotency-Key, with one outbox ev
 
   t.match(await level(api, 'sku-1', 'WH-A'), { on_hand: 30, reserved: 0, available: 30 }, 'posted exactly once');
   t.match(await level(api, 'sku-1', 'WH-B'), { on_hand: 10, available: 10 });
+
   const events = await s.sql`SELECT type, payload FROM outbox WHERE payload->'data'->>'id' = ${move.id}`;
   t.equal(events.length, 1, 'one outbox event');
   t.equal(events[0].type, 'inventory.stock_move.posted');
@@ -54,14 +51,15 @@ t.test('the outline example, posted once per Idempotency-Key, with one outbox ev
   t.same(all.data?.data.map((m) => m.id), [move.id], 'newest first');
   const next = await api.GET('/inventory/stock-moves', { params: { query: { limit: 1, cursor: all.data!.page.next_cursor } } });
   t.match(next.data, { data: [{ type: 'RECEIPT', reference: 'Opening stock' }], page: { has_more: false } });
+
+  const racing = await Promise.all(Array.from({ length: 5 }, () => send('outline-2')));
+  t.same(racing.map((r) => r.status), [201, 201, 201, 201, 201]);
+  t.equal(new Set(await Promise.all(racing.map(async (r) => (await r.json()).id))).size, 1, 'concurrent requests with one key get one move');
+  t.match(await level(api, 'sku-1', 'WH-A'), { on_hand: 20 }, 'posted once more, not five times');
 });
 
 t.test('409 over-issuance: lines of an item are summed, and a refused move changes nothing', async (t) => {
-  const s = await startServer(t);
-  const api = s.client();
-  await createWarehouses(api, 'WH-A', 'WH-B');
-  await createItem(api, 'sku-1');
-  await createItem(api, 'sku-2');
+  const { s, api } = await startStockServer(t, ['WH-A', 'WH-B'], { 'sku-1': 'NONE', 'sku-2': 'NONE' });
   await posted(api, { type: 'RECEIPT', to_wh: 'WH-A', lines: [{ item_id: 'sku-1', qty: 40 }, { item_id: 'sku-2', qty: 5 }] });
 
   const over = await postMove(api, { type: 'ISSUE', from_wh: 'WH-A', lines: [{ item_id: 'sku-2', qty: 5 }, { item_id: 'sku-1', qty: 25 }, { item_id: 'sku-1', qty: 25 }] });
@@ -82,14 +80,9 @@ t.test('409 over-issuance: lines of an item are summed, and a refused move chang
 });
 
 t.test('422 validation-error points at every broken rule, and is replayed under its key', async (t) => {
-  const s = await startServer(t);
-  const api = s.client();
-  await createWarehouses(api, 'WH-A', 'WH-B');
+  const { s, api } = await startStockServer(t, ['WH-A', 'WH-B'], { 'sku-1': 'NONE', glue: 'BATCH', drill: 'SERIAL' });
   await api.POST('/inventory/warehouses', { body: { id: 'WH-OLD', name: 'Closed', active: false } });
-  await createItem(api, 'sku-1');
   await createItem(api, 'old', 'NONE', { active: false });
-  await createItem(api, 'glue', 'BATCH');
-  await createItem(api, 'drill', 'SERIAL');
 
   const cases: [string, StockMoveCreate, [string, string][]][] = [
     ['unknown and inactive items', { type: 'RECEIPT', to_wh: 'WH-A', lines: [{ item_id: 'nope', qty: 1 }, { item_id: 'old', qty: 1 }] },
@@ -125,11 +118,7 @@ t.test('422 validation-error points at every broken rule, and is replayed under 
 });
 
 t.test('ADJUSTMENT: signed quantities and the expected_on_hand compare-and-swap', async (t) => {
-  const s = await startServer(t);
-  const api = s.client();
-  await createWarehouses(api, 'WH-A');
-  await createItem(api, 'sku-1');
-  await createItem(api, 'glue', 'BATCH');
+  const { api } = await startStockServer(t, ['WH-A'], { 'sku-1': 'NONE', glue: 'BATCH' });
   await posted(api, { type: 'RECEIPT', to_wh: 'WH-A', lines: [{ item_id: 'sku-1', qty: 40 }, { item_id: 'glue', qty: 6, batch: 'B1' }] });
 
   const count: StockMoveCreate = { type: 'ADJUSTMENT', to_wh: 'WH-A', reason: 'Cycle count 2026-11', lines: [{ item_id: 'sku-1', qty: -3, expected_on_hand: 40 }] };
@@ -151,10 +140,7 @@ t.test('ADJUSTMENT: signed quantities and the expected_on_hand compare-and-swap'
 });
 
 t.test('batch issues without a batch take the earliest expiry first (FEFO) and record the batches taken', async (t) => {
-  const s = await startServer(t);
-  const api = s.client();
-  await createWarehouses(api, 'WH-A', 'WH-B');
-  await createItem(api, 'glue', 'BATCH');
+  const { api } = await startStockServer(t, ['WH-A', 'WH-B'], { glue: 'BATCH' });
   await posted(api, {
     type: 'RECEIPT', to_wh: 'WH-A', lines: [
       { item_id: 'glue', qty: 4, batch: 'LATE', expires_at: '2027-06-30T00:00:00Z' },
@@ -176,11 +162,7 @@ t.test('batch issues without a batch take the earliest expiry first (FEFO) and r
 });
 
 t.test('a token restricted to some warehouses can neither move nor see stock elsewhere', async (t) => {
-  const s = await startServer(t);
-  const admin = s.client();
-  await createWarehouses(admin, 'WH-A', 'WH-B');
-  await createItem(admin, 'sku-1');
-  await createItem(admin, 'drill', 'SERIAL');
+  const { s, api: admin } = await startStockServer(t, ['WH-A', 'WH-B'], { 'sku-1': 'NONE', drill: 'SERIAL' });
   const receiptB = await posted(admin, { type: 'RECEIPT', to_wh: 'WH-B', lines: [{ item_id: 'sku-1', qty: 5 }, { item_id: 'drill', qty: 1, serials: ['D-B'] }] });
   const transfer = await posted(admin, { type: 'TRANSFER', from_wh: 'WH-B', to_wh: 'WH-A', lines: [{ item_id: 'sku-1', qty: 2 }] });
   await posted(admin, { type: 'RECEIPT', to_wh: 'WH-A', lines: [{ item_id: 'drill', qty: 1, serials: ['D-A'] }] });
@@ -193,6 +175,13 @@ t.test('a token restricted to some warehouses can neither move nor see stock els
 
   const levels = await onlyA.GET('/inventory/stock-levels', {});
   t.same(levels.data?.data.map((l) => [l.item_id, l.warehouse_id]), [['drill', 'WH-A'], ['sku-1', 'WH-A']]);
+  const keys: string[][] = [];
+  for (let cursor: string | undefined, more = true; more;) {
+    const { data } = await admin.GET('/inventory/stock-levels', { params: { query: { limit: 3, cursor } } });
+    keys.push(...data!.data.map((l) => [l.item_id, l.warehouse_id]));
+    [cursor, more] = [data!.page.next_cursor, data!.page.has_more];
+  }
+  t.same(keys, [['drill', 'WH-A'], ['drill', 'WH-B'], ['sku-1', 'WH-A'], ['sku-1', 'WH-B']], 'pages of stock levels in (item, warehouse) order');
   t.match((await onlyA.GET('/inventory/stock-levels', { params: { query: { warehouse_id: 'WH-B' } } })).error, { status: 403, warehouse_id: 'WH-B' });
   t.equal((await onlyA.GET('/inventory/stock-moves/{id}', { params: { path: { id: receiptB.id } } })).response.status, 403);
   t.equal((await onlyA.GET('/inventory/stock-moves/{id}', { params: { path: { id: transfer.id } } })).response.status, 200, 'a move touching WH-A is visible');
@@ -201,4 +190,9 @@ t.test('a token restricted to some warehouses can neither move nor see stock els
   const audit = await onlyA.GET('/inventory/audit', { params: { query: { entity: 'stock_move' } } });
   t.notOk(audit.data?.data.some((e) => e.entity_id === receiptB.id), 'audit entries about WH-B only are left out');
   t.equal(audit.data?.data.length, 2);
+  const newest = await admin.GET('/inventory/audit', { params: { query: { limit: 2 } } });
+  const older = await admin.GET('/inventory/audit', { params: { query: { limit: 2, cursor: newest.data!.page.next_cursor } } });
+  const ids = [...newest.data!.data, ...older.data!.data].map((e) => Number(e.id));
+  t.same(ids, [...ids].sort((a, b) => b - a), 'audit pages run newest first');
+  t.equal(new Set(ids).size, 4);
 });

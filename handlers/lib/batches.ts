@@ -76,7 +76,8 @@ export function allocateBatches(lines: Line[], rows: BatchRow[]): Piece[] {
     const pieces: Piece[] = [];
     let wanted = line.amount;
     for (const from of book.onHandAt(item_id, line.source!)) {
-      const take = [wanted, from.onHand + from.in - from.out].reduce((a, b) => (a < b ? a : b));
+      const left = from.onHand + from.in - from.out;
+      const take = wanted < left ? wanted : left;
       if (take <= 0n) continue;
       from.out += take;
       wanted -= take;

@@ -21,7 +21,7 @@ import { ProblemError, invalid, invalidState, type FieldError } from '../../serv
 import { assertWarehouses, type Principal } from '../../server/plugins/auth.ts';
 import type { Actor } from '../types.ts';
 import { allocateBatches, overIssuance, type Piece } from './batches.ts';
-import { defaultPointer, resolveLines, type Line } from './move-rules.ts';
+import { defaultPointer, resolveLines, type Line, type Pointer } from './move-rules.ts';
 import { decimal, micro, type Micro } from './quantity.ts';
 import { loadReferences } from './references.ts';
 import { toReservation, toStockMove, type StockMove } from './representation.ts';
@@ -80,7 +80,7 @@ function checkCounts(lines: Line[], levels: Map<string, LevelRow>, batches: Batc
 }
 
 /** The ACTIVE reservations ISSUE lines consume (rows locked), and how much each level's check may count back. */
-async function claimReservations(db: Db, lines: Line[], at: (i: number, field: string) => string): Promise<{ claimed: ReservationRow[]; credits: Map<string, Micro> }> {
+async function claimReservations(db: Db, lines: Line[], at: Pointer): Promise<{ claimed: ReservationRow[]; credits: Map<string, Micro> }> {
   const claiming = lines.filter((l) => l.input.reservation_id !== undefined);
   if (!claiming.length) return { claimed: [], credits: new Map() };
   const found = new Map((await findReservations(db, claiming.map((l) => l.input.reservation_id!), { lock: true })).map((r) => [r.id, r]));
@@ -112,7 +112,7 @@ function checkAvailability(nets: Map<string, Net>, levels: Map<string, LevelRow>
 }
 
 /** Moves the serials of every serial line; 422 for those not where the move says they are. */
-async function moveLineSerials(db: Db, lines: Line[], at: (i: number, field: string) => string): Promise<void> {
+async function moveLineSerials(db: Db, lines: Line[], at: Pointer): Promise<void> {
   const errors: FieldError[] = [];
   // By item, so concurrent postings lock serial rows in the same order.
   for (const { index, input, source, dest } of [...lines].sort((a, b) => (a.input.item_id < b.input.item_id ? -1 : 1))) {
@@ -168,8 +168,9 @@ async function consumeReservations(db: Db, actor: Actor, claimed: ReservationRow
 
 /** Marks the reversed move REVERSED (linking it to its reversal) and audits that change. */
 async function linkReversal(db: Db, actor: Actor, originalId: string, reversalId: string): Promise<void> {
+  // Conditional, so of two concurrent reversals of one move only the first marks it.
   const original = await markReversed(db, originalId, reversalId);
-  if (!original) throw new ProblemError('invalid-state', `Stock move ${originalId} is not POSTED, so it cannot be reversed.`, { current_status: 'REVERSED', allowed_statuses: ['POSTED'] });
+  if (!original) throw invalidState('Stock move', originalId, 'REVERSED', ['POSTED'], 'reversed');
   const lines = await linesOf(db, [originalId]);
   await writeAudit(db, actor, {
     action: 'stock_move.reversed', entity: 'stock_move', entityId: originalId, warehouseIds: [original.from_wh, original.to_wh].filter((w) => w !== null),

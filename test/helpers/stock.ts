@@ -1,7 +1,9 @@
 // Setting up stock for inventory tests through the public API (the SDK), as a user would.
 import { randomUUID } from 'node:crypto';
+import type { Test } from 'tap';
 import type { components } from '../../generated/api.ts';
 import type { ApiClient } from '../../generated/client.ts';
+import { startServer } from './server.ts';
 
 type Schemas = components['schemas'];
 
@@ -15,6 +17,15 @@ export async function createWarehouses(api: ApiClient, ...ids: string[]): Promis
 export async function createItem(api: ApiClient, id: string, track_by: Schemas['TrackBy'] = 'NONE', extra: Partial<Schemas['ItemCreate']> = {}): Promise<void> {
   const { response, error } = await api.POST('/inventory/items', { body: { id, sku: id.toUpperCase(), name: `Item ${id}`, uom: 'EA', track_by, ...extra } });
   if (response.status !== 201) throw new Error(`creating item ${id}: ${JSON.stringify(error)}`);
+}
+
+/** A server with these warehouses and items (id → track_by), and a client holding every scope. */
+export async function startStockServer(t: Test, warehouses: string[], items: Record<string, Schemas['TrackBy']> = {}) {
+  const s = await startServer(t);
+  const api = s.client();
+  await createWarehouses(api, ...warehouses);
+  for (const [id, trackBy] of Object.entries(items)) await createItem(api, id, trackBy);
+  return { s, api };
 }
 
 /** POST /inventory/stock-moves with a fresh (or the given) Idempotency-Key. */

@@ -1,0 +1,32 @@
+// What must hold after a chaos run, checked against the database: every acknowledged request's
+// effect is present exactly once, no key executed twice, and every invariant of API.md holds.
+import type { Test } from 'tap';
+import type { Sql } from '../../db/client.ts';
+import { checkInvariants } from '../../scripts/lib/invariants.ts';
+import type { Attempted, LoadStats } from './load.ts';
+
+export async function verifyAfterChaos(t: Test, sql: Sql, attempted: Attempted[], stats: LoadStats, faults: string): Promise<void> {
+  const moves = await sql`SELECT id, idempotency_key FROM stock_moves WHERE idempotency_key IS NOT NULL`;
+  const movesByKey = new Map<string, string[]>();
+  for (const m of moves) movesByKey.set(m.idempotency_key, [...(movesByKey.get(m.idempotency_key) ?? []), m.id]);
+  const reservations = new Set((await sql`SELECT id FROM reservations`).map((r) => r.id));
+
+  let executedTwice = 0;
+  let lostAcks = 0;
+  for (const a of attempted) {
+    if (a.operation === 'move') {
+      const ids = movesByKey.get(a.key) ?? [];
+      if (ids.length > 1) executedTwice++;
+      if (a.status !== null && a.status < 300 && !(ids.length === 1 && ids[0] === a.id)) lostAcks++;
+    } else if (a.status !== null && a.status < 300 && !reservations.has(a.id!)) lostAcks++;
+  }
+  const unsettled = attempted.filter((a) => a.status === null).length;
+  t.equal(executedTwice, 0, 'no Idempotency-Key executed twice');
+  t.equal(lostAcks, 0, 'every acknowledged request is present, exactly once');
+  t.equal(unsettled, 0, 'every request got a definitive answer in the end');
+  const report = await checkInvariants(sql);
+  t.strictSame(report.violations, [], 'every invariant holds');
+  t.comment(`${stats.attempts} requests sent (${attempted.length} distinct, ${stats.retried} retries, ${stats.networkErrors} network errors, ` +
+    `5xx ${JSON.stringify(stats.serverErrors)}), ${stats.acknowledged} acknowledged, ${stats.refused} refused; ` +
+    `faults: ${faults}; invariant checks passed: ${report.checks - (report.violations.length ? 1 : 0)}/${report.checks}`);
+}
