@@ -8,6 +8,11 @@ import { stockHandlers } from './stock.ts';
 import { stockMoveHandlers } from './stock-moves.ts';
 import { reservationHandlers } from './reservations.ts';
 import { auditHandlers } from './audit.ts';
+import { vendorHandlers } from './vendors.ts';
+import { requisitionHandlers } from './requisitions.ts';
+import { purchaseOrderHandlers } from './purchase-orders.ts';
+import { invoiceHandlers } from './invoices.ts';
+import { receiptHandlers } from './receipts.ts';
 import { webhookEndpointHandlers } from './webhook-endpoints.ts';
 import { webhookDeliveryHandlers } from './webhook-deliveries.ts';
 import { pendingHandlers } from './pending.ts';
@@ -20,6 +25,11 @@ export const handlers = {
   ...stockMoveHandlers,
   ...reservationHandlers,
   ...auditHandlers,
+  ...vendorHandlers,
+  ...requisitionHandlers,
+  ...purchaseOrderHandlers,
+  ...invoiceHandlers,
+  ...receiptHandlers,
   ...webhookEndpointHandlers,
   ...webhookDeliveryHandlers,
   ...pendingHandlers,

@@ -50,10 +50,11 @@ export async function startServer(t: Test, options: ServerOptions = {}): Promise
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   t.teardown(async () => {
-    // Every response of the test was checked against the spec (server/plugins/response-validation.ts).
-    if (app.responseViolations?.length) throw new Error(`responses that do not match the spec:\n${app.responseViolations.join('\n')}`);
+    const violations = app.responseViolations ?? [];
     await app.close();
     await serverSql.end({ timeout: 5 });
+    // Every response of the test was checked against the spec (server/plugins/response-validation.ts).
+    if (violations.length) throw new Error(`responses that do not match the spec:\n${violations.join('\n')}`);
   });
 
   const token = (o?: TokenOptions) => mintToken(o);

@@ -1,0 +1,69 @@
+import type { Db } from './client.ts';
+import { newestFirst, olderThan } from './keyset.ts';
+
+export type InvoiceMatchStatus = 'MATCHED' | 'EXCEPTION';
+
+export interface InvoiceRow {
+  id: string;
+  vendor_id: string;
+  po_id: string;
+  number: string;
+  currency: string;
+  match_status: InvoiceMatchStatus;
+  created_by: string;
+  created_at: string;
+}
+
+export interface InvoiceLineRow {
+  invoice_id: string;
+  po_line_id: string;
+  qty: number;
+  unit_price: string;
+  status: InvoiceMatchStatus;
+  reasons: { code: 'qty_invoiced_exceeds_received' | 'price_outside_tolerance'; detail: string }[];
+}
+
+const columns = (db: Db) => db`id, vendor_id, po_id, number, currency, match_status, created_by, created_at`;
+
+/**
+ * Inserts the invoice; null when its vendor already has an invoice with this number. The unique
+ * index decides, so two invoices racing with one number cannot both be recorded.
+ */
+export async function insertInvoice(db: Db, inv: Omit<InvoiceRow, 'created_at'>): Promise<InvoiceRow | null> {
+  const [row] = await db<InvoiceRow[]>`
+    INSERT INTO invoices (id, vendor_id, po_id, number, currency, match_status, created_by)
+    VALUES (${inv.id}, ${inv.vendor_id}, ${inv.po_id}, ${inv.number}, ${inv.currency}, ${inv.match_status}, ${inv.created_by})
+    ON CONFLICT DO NOTHING
+    RETURNING ${columns(db)}`;
+  return row ?? null;
+}
+
+export async function insertInvoiceLines(db: Db, invoiceId: string, lines: Omit<InvoiceLineRow, 'invoice_id'>[]): Promise<void> {
+  const rows = lines.map((l, i) => ({ ...l, invoice_id: invoiceId, line_no: i, reasons: db.json(l.reasons as any) }));
+  await db`INSERT INTO invoice_lines ${db(rows)}`;
+}
+
+export async function findInvoice(db: Db, id: string): Promise<InvoiceRow | null> {
+  const [row] = await db<InvoiceRow[]>`SELECT ${columns(db)} FROM invoices WHERE id = ${id}`;
+  return row ?? null;
+}
+
+export async function invoiceLines(db: Db, invoiceIds: string[]): Promise<InvoiceLineRow[]> {
+  return db<InvoiceLineRow[]>`
+    SELECT invoice_id, po_line_id, qty, unit_price::text AS unit_price, status, reasons
+    FROM invoice_lines WHERE invoice_id = ANY(${invoiceIds}) ORDER BY invoice_id, line_no`;
+}
+
+export async function listInvoices(
+  db: Db, f: { po_id?: string; vendor_id?: string; match_status?: InvoiceMatchStatus; after: unknown[] | null; limit: number },
+): Promise<InvoiceRow[]> {
+  return db<InvoiceRow[]>`
+    SELECT ${columns(db)} FROM invoices
+    WHERE true
+      ${f.po_id === undefined ? db`` : db`AND po_id = ${f.po_id}`}
+      ${f.vendor_id === undefined ? db`` : db`AND vendor_id = ${f.vendor_id}`}
+      ${f.match_status === undefined ? db`` : db`AND match_status = ${f.match_status}`}
+      ${olderThan(db, f.after)}
+    ${newestFirst(db)}
+    LIMIT ${f.limit + 1}`;
+}

@@ -1,0 +1,71 @@
+// The figures of the 3-way match (ordered, received, invoiced quantity and price), computed in
+// PostgreSQL's exact decimals. The rules that turn them into a verdict live in handlers/lib/match.ts.
+import type { Db } from './client.ts';
+
+export interface MatchFigures {
+  po_id: string;
+  po_line_id: string;
+  item_id: string;
+  ordered: number;
+  received: number;
+  invoiced: number;
+  po_unit_price: string;
+  /** Quantity-weighted average of the invoiced unit prices; null when nothing is invoiced. */
+  invoiced_unit_price: string | null;
+  price_variance: string | null;
+  /** Distinct invoiced unit prices outside the tolerance. */
+  outside_prices: string[];
+}
+
+const tolerance = (db: Db, value: number) => db`${String(value)}::numeric`;
+
+/** Per line of each purchase order, in line order. */
+export async function matchFigures(db: Db, poIds: string[], priceTolerance: number): Promise<MatchFigures[]> {
+  return db<MatchFigures[]>`
+    SELECT l.po_id, l.id AS po_line_id, l.item_id, l.qty AS ordered, l.qty_received AS received, l.qty_invoiced AS invoiced,
+           l.unit_price::text AS po_unit_price,
+           money_text(i.amount / i.qty) AS invoiced_unit_price,
+           money_text(i.amount / i.qty - l.unit_price) AS price_variance,
+           coalesce(i.outside_prices, '{}') AS outside_prices
+    FROM purchase_order_lines l
+    LEFT JOIN LATERAL (
+      SELECT sum(il.qty) AS qty, sum(il.qty * il.unit_price) AS amount,
+             array_agg(DISTINCT money_text(il.unit_price))
+               FILTER (WHERE price_outside_tolerance(il.unit_price, l.unit_price, ${tolerance(db, priceTolerance)})) AS outside_prices
+      FROM invoice_lines il WHERE il.po_line_id = l.id
+    ) i ON true
+    WHERE l.po_id = ANY(${poIds})
+    ORDER BY l.po_id, l.line_no`;
+}
+
+export interface InvoiceLineInput {
+  po_line_id: string;
+  qty: number;
+  unit_price: string;
+}
+
+export interface InvoiceLineFigures {
+  line_no: number;
+  received: number;
+  /** The PO line's invoiced total once this invoice is recorded. */
+  invoiced: number;
+  po_unit_price: string;
+  outside_prices: string[];
+}
+
+/**
+ * The match figures of each line of a new invoice, as they will be once it is recorded: call with
+ * the PO lines locked, before adding the invoice's quantities to them.
+ */
+export async function invoiceLineFigures(db: Db, lines: InvoiceLineInput[], priceTolerance: number): Promise<InvoiceLineFigures[]> {
+  const input = lines.map((l, i) => ({ ...l, line_no: i }));
+  return db<InvoiceLineFigures[]>`
+    SELECT x.line_no, l.qty_received AS received,
+           l.qty_invoiced + sum(x.qty) OVER (PARTITION BY x.po_line_id) AS invoiced,
+           l.unit_price::text AS po_unit_price,
+           CASE WHEN price_outside_tolerance(x.unit_price, l.unit_price, ${tolerance(db, priceTolerance)})
+                THEN ARRAY[money_text(x.unit_price)] ELSE '{}' END AS outside_prices
+    FROM jsonb_to_recordset(${db.json(input as any)}) AS x(line_no integer, po_line_id text, qty numeric, unit_price numeric)
+    JOIN purchase_order_lines l ON l.id = x.po_line_id
+    ORDER BY x.line_no`;
+}

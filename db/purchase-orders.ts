@@ -1,0 +1,173 @@
+import type { Db } from './client.ts';
+import { newId } from './ids.ts';
+import { newestFirst, olderThan } from './keyset.ts';
+
+export type PurchaseOrderStatus = 'DRAFT' | 'SENT' | 'RECEIVED' | 'CLOSED';
+
+export interface PurchaseOrderRow {
+  id: string;
+  number: string;
+  vendor_id: string;
+  currency: string;
+  status: PurchaseOrderStatus;
+  notes: string | null;
+  requisition_id: string | null;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PurchaseOrderLineInput {
+  /** On replacement: keep this existing line's id. */
+  id?: string;
+  item_id: string;
+  qty: number;
+  unit_price: string;
+}
+
+export interface PurchaseOrderLineRow {
+  id: string;
+  po_id: string;
+  item_id: string;
+  qty: number;
+  unit_price: string;
+  qty_received: number;
+  qty_invoiced: number;
+}
+
+export type PurchaseOrderHeader = Pick<PurchaseOrderRow, 'vendor_id' | 'currency' | 'notes'>;
+
+const columns = (db: Db) => db`id, number, vendor_id, currency, status, notes, requisition_id, version, created_at, updated_at`;
+const lineColumns = (db: Db) => db`id, po_id, item_id, qty, unit_price::text AS unit_price, qty_received, qty_invoiced`;
+
+// Generated numbers come from a sequence: PO-000042, wider once past six digits.
+const GENERATED_NUMBER_ATTEMPTS = 20;
+const nextNumber = (db: Db) => db`(SELECT 'PO-' || lpad(n::text, greatest(6, length(n::text)), '0') FROM nextval('purchase_order_number_seq') AS n)`;
+
+/**
+ * Inserts the purchase order (DRAFT); null when its number is taken. The unique index decides,
+ * so of two transactions racing with one number the second waits for the first and gets null.
+ * `number: null` generates one.
+ */
+export async function insertPurchaseOrder(
+  db: Db, po: PurchaseOrderHeader & { id: string; number: string | null; requisition_id: string | null; created_by: string },
+): Promise<PurchaseOrderRow | null> {
+  // A client may have chosen a number that looks generated; then the next one is tried.
+  for (let attempt = 0; attempt < GENERATED_NUMBER_ATTEMPTS; attempt++) {
+    const [row] = await db<PurchaseOrderRow[]>`
+      INSERT INTO purchase_orders (id, number, vendor_id, currency, notes, requisition_id, created_by)
+      VALUES (${po.id}, ${po.number ?? nextNumber(db)}, ${po.vendor_id}, ${po.currency}, ${po.notes}, ${po.requisition_id}, ${po.created_by})
+      ON CONFLICT DO NOTHING
+      RETURNING ${columns(db)}`;
+    if (row || po.number !== null) return row ?? null;
+  }
+  throw new Error(`no free generated purchase order number after ${GENERATED_NUMBER_ATTEMPTS} attempts`);
+}
+
+/** Replaces all lines of a purchase order; lines that carry an id keep it. */
+export async function replacePurchaseOrderLines(db: Db, poId: string, lines: PurchaseOrderLineInput[]): Promise<void> {
+  await db`DELETE FROM purchase_order_lines WHERE po_id = ${poId}`;
+  const rows = lines.map((l, i) => ({ id: l.id ?? newId('pol'), po_id: poId, line_no: i, item_id: l.item_id, qty: l.qty, unit_price: l.unit_price }));
+  await db`INSERT INTO purchase_order_lines ${db(rows)}`;
+}
+
+export async function findPurchaseOrder(db: Db, id: string, { lock = false } = {}): Promise<PurchaseOrderRow | null> {
+  const [row] = await db<PurchaseOrderRow[]>`SELECT ${columns(db)} FROM purchase_orders WHERE id = ${id} ${lock ? db`FOR UPDATE` : db``}`;
+  return row ?? null;
+}
+
+export async function purchaseOrderLines(db: Db, poIds: string[]): Promise<PurchaseOrderLineRow[]> {
+  return db<PurchaseOrderLineRow[]>`SELECT ${lineColumns(db)} FROM purchase_order_lines WHERE po_id = ANY(${poIds}) ORDER BY po_id, line_no`;
+}
+
+/**
+ * Locks every line of the purchase order, in id order (one fixed order for every transaction, so
+ * two postings against the same order queue up instead of deadlocking).
+ */
+export async function lockPurchaseOrderLines(db: Db, poId: string): Promise<PurchaseOrderLineRow[]> {
+  return db<PurchaseOrderLineRow[]>`SELECT ${lineColumns(db)} FROM purchase_order_lines WHERE po_id = ${poId} ORDER BY id FOR UPDATE`;
+}
+
+/** Applies the change and moves the purchase order to its next version. */
+export async function updatePurchaseOrder(db: Db, id: string, change: Partial<PurchaseOrderHeader & Pick<PurchaseOrderRow, 'status'>>): Promise<PurchaseOrderRow> {
+  const [row] = await db<PurchaseOrderRow[]>`
+    UPDATE purchase_orders SET
+      ${change.vendor_id === undefined ? db`` : db`vendor_id = ${change.vendor_id},`}
+      ${change.currency === undefined ? db`` : db`currency = ${change.currency},`}
+      ${change.notes === undefined ? db`` : db`notes = ${change.notes},`}
+      ${change.status === undefined ? db`` : db`status = ${change.status},`}
+      version = version + 1, updated_at = now()
+    WHERE id = ${id}
+    RETURNING ${columns(db)}`;
+  return row;
+}
+
+export interface LineIncrement {
+  po_line_id: string;
+  qty: number;
+}
+
+/**
+ * Adds received quantities to (locked) lines; the order becomes RECEIVED once every line is
+ * fully received. The lines' CHECK (qty_received <= qty) backs up the caller's over-receipt check.
+ */
+export async function addReceived(db: Db, poId: string, increments: LineIncrement[]): Promise<PurchaseOrderRow> {
+  await addToLines(db, 'qty_received', increments);
+  const [row] = await db<PurchaseOrderRow[]>`
+    UPDATE purchase_orders p SET
+      status = CASE WHEN p.status = 'SENT' AND NOT EXISTS (
+                 SELECT 1 FROM purchase_order_lines l WHERE l.po_id = p.id AND l.qty_received < l.qty) THEN 'RECEIVED' ELSE p.status END,
+      version = version + 1, updated_at = now()
+    WHERE id = ${poId}
+    RETURNING ${columns(db)}`;
+  return row;
+}
+
+/** Adds invoiced quantities to (locked) lines; the order's representation changes, so does its version. */
+export async function addInvoiced(db: Db, poId: string, increments: LineIncrement[]): Promise<PurchaseOrderRow> {
+  await addToLines(db, 'qty_invoiced', increments);
+  return updatePurchaseOrder(db, poId, {});
+}
+
+// Increments summed per line in PostgreSQL: exact decimals, and one row per line (an UPDATE ... FROM
+// applies only one matching row to each target row).
+const summed = (db: Db, increments: LineIncrement[]) =>
+  db`(SELECT po_line_id, sum(qty) AS qty FROM jsonb_to_recordset(${db.json(increments as any)}) AS x(po_line_id text, qty numeric) GROUP BY po_line_id)`;
+
+async function addToLines(db: Db, column: 'qty_received' | 'qty_invoiced', increments: LineIncrement[]): Promise<void> {
+  await db`
+    UPDATE purchase_order_lines l SET ${db(column)} = l.${db(column)} + v.qty
+    FROM ${summed(db, increments)} v
+    WHERE l.id = v.po_line_id`;
+}
+
+export async function listPurchaseOrders(db: Db, f: { status?: PurchaseOrderStatus; vendor_id?: string; after: unknown[] | null; limit: number }): Promise<PurchaseOrderRow[]> {
+  return db<PurchaseOrderRow[]>`
+    SELECT ${columns(db)} FROM purchase_orders
+    WHERE true
+      ${f.status === undefined ? db`` : db`AND status = ${f.status}`}
+      ${f.vendor_id === undefined ? db`` : db`AND vendor_id = ${f.vendor_id}`}
+      ${olderThan(db, f.after)}
+    ${newestFirst(db)}
+    LIMIT ${f.limit + 1}`;
+}
+
+export interface OverReceipt {
+  po_line_id: string;
+  ordered: number;
+  received: number;
+  requested: number;
+}
+
+/**
+ * Lines that the increments would take beyond their ordered quantity, compared in exact decimals.
+ * Call with the lines locked, so that what is compared is what the posting commits against.
+ */
+export async function overReceipts(db: Db, increments: LineIncrement[]): Promise<OverReceipt[]> {
+  return db<OverReceipt[]>`
+    SELECT l.id AS po_line_id, l.qty AS ordered, l.qty_received AS received, v.qty AS requested
+    FROM ${summed(db, increments)} v
+    JOIN purchase_order_lines l ON l.id = v.po_line_id
+    WHERE l.qty_received + v.qty > l.qty
+    ORDER BY l.id`;
+}

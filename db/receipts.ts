@@ -1,0 +1,96 @@
+import type { Db } from './client.ts';
+import { newestFirst, olderThan } from './keyset.ts';
+
+export type ReceiptStatus = 'PENDING' | 'POSTED';
+
+export interface ReceiptRow {
+  id: string;
+  po_id: string;
+  warehouse_id: string;
+  status: ReceiptStatus;
+  stock_move_id: string | null;
+  posted_at: string | null;
+  version: number;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ReceiptLine {
+  po_line_id: string;
+  item_id: string;
+  qty_received: number;
+  batch?: string;
+  expires_at?: string;
+  serials?: string[];
+}
+
+export interface ReceiptLineRow {
+  receipt_id: string;
+  po_line_id: string;
+  item_id: string;
+  qty_received: number;
+  batch: string | null;
+  expires_at: string | null;
+  serials: string[];
+}
+
+const columns = (db: Db) => db`id, po_id, warehouse_id, status, stock_move_id, posted_at, version, created_by, created_at, updated_at`;
+
+/** A new receipt: PENDING, or POSTED by the stock move that brought its goods in. */
+export async function insertReceipt(
+  db: Db, r: Pick<ReceiptRow, 'id' | 'po_id' | 'warehouse_id' | 'created_by'> & { stock_move_id: string | null },
+): Promise<ReceiptRow> {
+  const posted = r.stock_move_id !== null;
+  const [row] = await db<ReceiptRow[]>`
+    INSERT INTO receipts (id, po_id, warehouse_id, status, stock_move_id, posted_at, created_by)
+    VALUES (${r.id}, ${r.po_id}, ${r.warehouse_id}, ${posted ? 'POSTED' : 'PENDING'}, ${r.stock_move_id}, ${posted ? db`now()` : null}, ${r.created_by})
+    RETURNING ${columns(db)}`;
+  return row;
+}
+
+export async function replaceReceiptLines(db: Db, receiptId: string, lines: ReceiptLine[]): Promise<void> {
+  await db`DELETE FROM receipt_lines WHERE receipt_id = ${receiptId}`;
+  const rows = lines.map((l, i) => ({
+    receipt_id: receiptId, line_no: i, po_line_id: l.po_line_id, item_id: l.item_id, qty_received: l.qty_received,
+    batch: l.batch ?? null, expires_at: l.expires_at ?? null, serials: l.serials ?? [],
+  }));
+  await db`INSERT INTO receipt_lines ${db(rows)}`;
+}
+
+export async function findReceipt(db: Db, id: string, { lock = false } = {}): Promise<ReceiptRow | null> {
+  const [row] = await db<ReceiptRow[]>`SELECT ${columns(db)} FROM receipts WHERE id = ${id} ${lock ? db`FOR UPDATE` : db``}`;
+  return row ?? null;
+}
+
+export async function receiptLines(db: Db, receiptIds: string[]): Promise<ReceiptLineRow[]> {
+  return db<ReceiptLineRow[]>`
+    SELECT receipt_id, po_line_id, item_id, qty_received, batch, expires_at, serials
+    FROM receipt_lines WHERE receipt_id = ANY(${receiptIds}) ORDER BY receipt_id, line_no`;
+}
+
+/** Applies the change (warehouse, or posting by a stock move) and moves the receipt to its next version. */
+export async function updateReceipt(db: Db, id: string, change: { warehouse_id?: string; stock_move_id?: string }): Promise<ReceiptRow> {
+  const [row] = await db<ReceiptRow[]>`
+    UPDATE receipts SET
+      ${change.warehouse_id === undefined ? db`` : db`warehouse_id = ${change.warehouse_id},`}
+      ${change.stock_move_id === undefined ? db`` : db`status = 'POSTED', stock_move_id = ${change.stock_move_id}, posted_at = now(),`}
+      version = version + 1, updated_at = now()
+    WHERE id = ${id}
+    RETURNING ${columns(db)}`;
+  return row;
+}
+
+export async function listReceipts(
+  db: Db, f: { po_id?: string; status?: ReceiptStatus; warehouses: string[] | null; after: unknown[] | null; limit: number },
+): Promise<ReceiptRow[]> {
+  return db<ReceiptRow[]>`
+    SELECT ${columns(db)} FROM receipts
+    WHERE true
+      ${f.po_id === undefined ? db`` : db`AND po_id = ${f.po_id}`}
+      ${f.status === undefined ? db`` : db`AND status = ${f.status}`}
+      ${f.warehouses === null ? db`` : db`AND warehouse_id = ANY(${f.warehouses})`}
+      ${olderThan(db, f.after)}
+    ${newestFirst(db)}
+    LIMIT ${f.limit + 1}`;
+}

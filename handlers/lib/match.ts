@@ -1,0 +1,64 @@
+// The 3-way match: per purchase order line, what was ordered, received and invoiced, and at which
+// price. A line is PENDING while nothing is invoiced; an EXCEPTION when more is invoiced than was
+// received or an invoiced unit price is outside the tolerance (INVOICE_PRICE_TOLERANCE, a fraction
+// of the PO price); otherwise MATCHED. A report is an EXCEPTION when any line is, PENDING when no
+// line is invoiced yet, else MATCHED. The report is always computed from the current figures.
+import { matchFigures, type MatchFigures } from '../../db/match.ts';
+import type { Db } from '../../db/client.ts';
+import type { components } from '../../generated/api.ts';
+
+export type MatchReport = components['schemas']['MatchReport'];
+type MatchLine = components['schemas']['MatchLine'];
+type MatchReason = components['schemas']['MatchReason'];
+export type LineStatus = 'MATCHED' | 'EXCEPTION';
+
+export interface ReasonFigures {
+  received: number;
+  invoiced: number;
+  po_unit_price: string;
+  outside_prices: string[];
+}
+
+function percent(fraction: number): string {
+  return `${+(fraction * 100).toPrecision(12)}%`;
+}
+
+/** Why an invoiced line does not match (empty when it does). */
+export function matchReasons(f: ReasonFigures, tolerance: number): MatchReason[] {
+  const reasons: MatchReason[] = [];
+  if (f.invoiced > f.received) {
+    reasons.push({ code: 'qty_invoiced_exceeds_received', detail: `Invoiced ${f.invoiced} but received ${f.received}.` });
+  }
+  if (f.outside_prices.length) {
+    reasons.push({
+      code: 'price_outside_tolerance',
+      detail: `Invoiced at ${f.outside_prices.join(', ')} against the PO price ${f.po_unit_price}: more than the ${percent(tolerance)} tolerance apart.`,
+    });
+  }
+  return reasons;
+}
+
+export function statusOf(reasons: MatchReason[]): LineStatus {
+  return reasons.length ? 'EXCEPTION' : 'MATCHED';
+}
+
+function matchLine({ po_id: _, outside_prices, ...figures }: MatchFigures, tolerance: number): MatchLine {
+  if (figures.invoiced === 0) return { ...figures, status: 'PENDING', reasons: [] };
+  const reasons = matchReasons({ ...figures, outside_prices }, tolerance);
+  return { ...figures, status: statusOf(reasons), reasons };
+}
+
+function reportStatus(lines: MatchLine[]): MatchReport['status'] {
+  if (lines.some((l) => l.status === 'EXCEPTION')) return 'EXCEPTION';
+  return lines.every((l) => l.status === 'PENDING') ? 'PENDING' : 'MATCHED';
+}
+
+/** The current match report of each purchase order, by id. */
+export async function matchReports(db: Db, poIds: string[], tolerance: number): Promise<Map<string, MatchReport>> {
+  const reports = new Map<string, MatchReport>(poIds.map((id) => [id, { po_id: id, status: 'PENDING', price_tolerance: tolerance, lines: [] }]));
+  for (const figures of await matchFigures(db, [...reports.keys()], tolerance)) {
+    reports.get(figures.po_id)!.lines.push(matchLine(figures, tolerance));
+  }
+  for (const report of reports.values()) report.status = reportStatus(report.lines);
+  return reports;
+}

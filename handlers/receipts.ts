@@ -1,0 +1,147 @@
+import { findPurchaseOrder, purchaseOrderLines, type PurchaseOrderRow } from '../db/purchase-orders.ts';
+import { findReceipt, insertReceipt, listReceipts, receiptLines, replaceReceiptLines, updateReceipt, type ReceiptLine, type ReceiptRow } from '../db/receipts.ts';
+import { enqueueEvent } from '../db/outbox.ts';
+import type { Db } from '../db/client.ts';
+import { newId } from '../db/ids.ts';
+import { newestKey } from '../db/keyset.ts';
+import type { components } from '../generated/api.ts';
+import { assertWarehouses } from '../server/plugins/auth.ts';
+import { invalid, invalidState, notFound } from '../server/problem.ts';
+import { assertChangeable, groupBy, present, withEtag } from './lib/documents.ts';
+import { matchReports } from './lib/match.ts';
+import { poLineErrors, toPurchaseOrder } from './lib/orders.ts';
+import { loadReferences, warehouseErrors } from './lib/references.ts';
+import { receive } from './lib/receiving.ts';
+import type { Context, Handlers } from './types.ts';
+
+type Receipt = components['schemas']['Receipt'];
+type ReceiptLineInput = components['schemas']['ReceiptLineInput'];
+const RECEIPT = 'receipt';
+// A RECEIVED order accepts a receipt only to answer it with over-receipt (every line is full).
+const RECEIVABLE = ['SENT', 'RECEIVED'];
+
+async function toReceipts(db: Db, rows: ReceiptRow[], tolerance: number): Promise<Receipt[]> {
+  const lines = groupBy(await receiptLines(db, rows.map((r) => r.id)), (l) => l.receipt_id);
+  const matches = await matchReports(db, [...new Set(rows.map((r) => r.po_id))], tolerance);
+  return rows.map((row) => ({
+    ...withEtag(present(row)),
+    lines: (lines.get(row.id) ?? []).map(({ receipt_id: _, ...line }) => present(line)),
+    match: matches.get(row.po_id)!,
+  }));
+}
+
+async function toReceipt(db: Db, row: ReceiptRow, tolerance: number): Promise<Receipt> {
+  const [receipt] = await toReceipts(db, [row], tolerance);
+  return receipt;
+}
+
+/**
+ * 422 unless the warehouse exists and is active and every line is a line of the order; returns
+ * the lines with their items (a receipt line names its PO line, the item comes from there).
+ */
+async function checkReceipt(db: Db, po: PurchaseOrderRow, warehouseId: string, lines: ReceiptLineInput[]): Promise<ReceiptLine[]> {
+  const refs = await loadReferences(db, [], [warehouseId]);
+  const items = new Map((await purchaseOrderLines(db, [po.id])).map((l) => [l.id, l.item_id]));
+  const errors = [...warehouseErrors(refs, warehouseId, '#/warehouse_id'), ...poLineErrors(lines, po.id, new Set(items.keys()))];
+  if (errors.length) throw invalid(errors);
+  return lines.map((line) => ({ ...line, item_id: items.get(line.po_line_id)! }));
+}
+
+/** The order a receipt is posted against, locked, in a state that accepts receipts (409 otherwise). */
+async function receivableOrder(db: Db, poId: string): Promise<PurchaseOrderRow | null> {
+  const po = await findPurchaseOrder(db, poId, { lock: true });
+  if (po && !RECEIVABLE.includes(po.status)) throw invalidState('Purchase order', po.id, po.status, RECEIVABLE, 'received against');
+  return po;
+}
+
+interface Posting {
+  id: string;
+  po: PurchaseOrderRow;
+  warehouseId: string;
+  lines: ReceiptLine[];
+  /** The PENDING receipt being posted, for the audit entry. */
+  before?: Receipt;
+}
+
+/**
+ * Posts the receipt's goods (lib/receiving.ts), saves the receipt as POSTED with `save`, and
+ * records what a posting owes: the `inventory.receipt.posted` event and the audit entries of the
+ * receipt and of its order, all in the request's transaction.
+ */
+async function postAndRecord(ctx: Context<'createReceipt' | 'postReceipt'>, p: Posting, save: (stockMoveId: string) => Promise<ReceiptRow>): Promise<Receipt> {
+  const { db, config, audit } = ctx;
+  const poBefore = await toPurchaseOrder(db, p.po);
+  const received = await receive(ctx, { receiptId: p.id, po: p.po, warehouseId: p.warehouseId, lines: p.lines });
+  const receipt = await toReceipt(db, await save(received.stockMoveId), config.invoicePriceTolerance);
+  await enqueueEvent(db, 'inventory.receipt.posted', receipt);
+  await audit({ action: 'receipt.posted', entity: 'receipt', entityId: p.id, warehouseIds: [p.warehouseId], before: p.before, after: receipt });
+  await audit({ action: 'purchase_order.received', entity: 'purchase_order', entityId: p.po.id, before: poBefore, after: await toPurchaseOrder(db, received.po) });
+  return receipt;
+}
+
+export const receiptHandlers = {
+  async createReceipt(ctx) {
+    const { db, body, principal, actor, config, audit } = ctx;
+    assertWarehouses(principal, body.warehouse_id);
+    const po = await receivableOrder(db, body.po_id);
+    if (!po) throw invalid([{ pointer: '#/po_id', code: 'unknown_purchase_order', detail: `No purchase order ${body.po_id} exists.` }]);
+    const lines = await checkReceipt(db, po, body.warehouse_id, body.lines);
+    const id = newId('rcpt');
+    const insert = async (stockMoveId: string | null) => {
+      const row = await insertReceipt(db, { id, po_id: po.id, warehouse_id: body.warehouse_id, created_by: actor.sub, stock_move_id: stockMoveId });
+      await replaceReceiptLines(db, id, lines);
+      return row;
+    };
+    let receipt: Receipt;
+    if (body.draft) {
+      receipt = await toReceipt(db, await insert(null), config.invoicePriceTolerance);
+      await audit({ action: 'receipt.created', entity: 'receipt', entityId: id, warehouseIds: [body.warehouse_id], after: receipt });
+    } else {
+      receipt = await postAndRecord(ctx, { id, po, warehouseId: body.warehouse_id, lines }, insert);
+    }
+    return { status: 201, body: receipt, etag: receipt.etag, location: `/procurement/receipts/${id}` };
+  },
+
+  async getReceipt({ db, params, principal, config }) {
+    const row = await findReceipt(db, params.id);
+    if (!row) throw notFound(RECEIPT, params.id);
+    assertWarehouses(principal, row.warehouse_id);
+    const receipt = await toReceipt(db, row, config.invoicePriceTolerance);
+    return { status: 200, body: receipt, etag: receipt.etag };
+  },
+
+  async listReceipts({ db, query, principal, page, config }) {
+    const rows = await listReceipts(db, {
+      po_id: query.po_id, status: query.status, warehouses: principal.warehouses && [...principal.warehouses], after: page.after, limit: page.limit,
+    });
+    return { status: 200, body: page.result(await toReceipts(db, rows, config.invoicePriceTolerance), newestKey) };
+  },
+
+  async replaceReceipt({ db, params, body, principal, ifMatch, config, audit }) {
+    const current = await findReceipt(db, params.id, { lock: true });
+    if (!current) throw notFound(RECEIPT, params.id);
+    assertWarehouses(principal, current.warehouse_id, body.warehouse_id);
+    const po = await findPurchaseOrder(db, current.po_id);
+    const lines = await checkReceipt(db, po!, body.warehouse_id, body.lines);
+    assertChangeable(current, RECEIPT, params.id, ifMatch, ['PENDING'], 'changed');
+    const before = await toReceipt(db, current, config.invoicePriceTolerance);
+    const row = await updateReceipt(db, current.id, { warehouse_id: body.warehouse_id });
+    await replaceReceiptLines(db, current.id, lines);
+    const receipt = await toReceipt(db, row, config.invoicePriceTolerance);
+    await audit({ action: 'receipt.updated', entity: 'receipt', entityId: current.id, warehouseIds: [...new Set([current.warehouse_id, body.warehouse_id])], before, after: receipt });
+    return { status: 200, body: receipt, etag: receipt.etag };
+  },
+
+  async postReceipt(ctx) {
+    const { db, params, principal, ifMatch, config } = ctx;
+    const found = await findReceipt(db, params.id, { lock: true });
+    if (found) assertWarehouses(principal, found.warehouse_id);
+    const current = assertChangeable(found, RECEIPT, params.id, ifMatch, ['PENDING'], 'posted');
+    const po = (await receivableOrder(db, current.po_id))!;
+    const lines = (await receiptLines(db, [current.id])).map(({ receipt_id: _, ...line }) => present(line));
+    const before = await toReceipt(db, current, config.invoicePriceTolerance);
+    const receipt = await postAndRecord(ctx, { id: current.id, po, warehouseId: current.warehouse_id, lines, before },
+      (stockMoveId) => updateReceipt(db, current.id, { stock_move_id: stockMoveId }));
+    return { status: 200, body: receipt, etag: receipt.etag };
+  },
+} satisfies Pick<Handlers, 'createReceipt' | 'getReceipt' | 'listReceipts' | 'replaceReceipt' | 'postReceipt'>;

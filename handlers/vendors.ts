@@ -1,0 +1,30 @@
+import { findVendor, insertVendor, listVendors } from '../db/vendors.ts';
+import { newId } from '../db/ids.ts';
+import { ProblemError, invalid, notFound } from '../server/problem.ts';
+import { present } from './lib/documents.ts';
+import { currencyErrors } from './lib/references.ts';
+import type { Handlers } from './types.ts';
+
+export const vendorHandlers = {
+  async createVendor({ db, body, audit }) {
+    const errors = currencyErrors(body.currency, '#/currency');
+    if (errors.length) throw invalid(errors);
+    const id = body.id ?? newId('ven');
+    const row = await insertVendor(db, { id, name: body.name, currency: body.currency, email: body.email ?? null, active: body.active ?? true });
+    if (!row) throw new ProblemError('already-exists', `A vendor with id ${id} already exists.`, { id });
+    const vendor = present(row);
+    await audit({ action: 'vendor.created', entity: 'vendor', entityId: id, after: vendor });
+    return { status: 201, body: vendor, location: `/procurement/vendors/${encodeURIComponent(id)}` };
+  },
+
+  async getVendor({ db, params }) {
+    const row = await findVendor(db, params.id);
+    if (!row) throw notFound('vendor', params.id);
+    return { status: 200, body: present(row) };
+  },
+
+  async listVendors({ db, query, page }) {
+    const rows = await listVendors(db, { active: query.active, afterId: page.after?.[0] as string | undefined, limit: page.limit });
+    return { status: 200, body: page.result(rows.map(present), (v) => [v.id]) };
+  },
+} satisfies Pick<Handlers, 'createVendor' | 'getVendor' | 'listVendors'>;
