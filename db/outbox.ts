@@ -3,6 +3,9 @@
 import type { Db } from './client.ts';
 import { newId } from './ids.ts';
 
+/** NOTIFY channel of new events; the payload is the event id. */
+export const OUTBOX_CHANNEL = 'outbox';
+
 export type EventType = 'inventory.stock_move.posted' | 'inventory.receipt.posted';
 
 export interface OutboxEvent {
@@ -17,6 +20,6 @@ export async function enqueueEvent(db: Db, type: EventType, data: unknown): Prom
   // NOTIFY wakes dispatchers in every instance, and is delivered only if this transaction commits.
   await db`
     WITH event AS (INSERT INTO outbox (id, type, payload) VALUES (${event.id}, ${type}, ${db.json(event as any)}) RETURNING id)
-    SELECT pg_notify('outbox', id) FROM event`;
+    SELECT pg_notify(${OUTBOX_CHANNEL}, id) FROM event`;
   return event;
 }

@@ -15,6 +15,8 @@ import { requisitionHandlers } from './requisitions.ts';
 import { purchaseOrderHandlers } from './purchase-orders.ts';
 import { invoiceHandlers } from './invoices.ts';
 import { receiptHandlers } from './receipts.ts';
+import { webhookEndpointHandlers } from './webhook-endpoints.ts';
+import { webhookDeliveryHandlers } from './webhook-deliveries.ts';
 import { pendingHandlers } from './pending.ts';
 
 export const handlers = {
@@ -30,6 +32,8 @@ export const handlers = {
   ...purchaseOrderHandlers,
   ...invoiceHandlers,
   ...receiptHandlers,
+  ...webhookEndpointHandlers,
+  ...webhookDeliveryHandlers,
   ...pendingHandlers,
 } satisfies Handlers;
 

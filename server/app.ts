@@ -6,6 +6,7 @@
 //   handler       operation runner → handlers/<resource>.ts in one transaction with idempotency
 //   onSend        X-Request-Id, RateLimit headers, ETag/304
 //   errors        problems plugin → application/problem+json
+// Beside requests, the webhook dispatcher (webhooks/) delivers outbox events while the server runs.
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions, type RouteOptions } from 'fastify';
 import openapiGlue from 'fastify-openapi-glue';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -29,6 +30,7 @@ import metrics from './plugins/metrics.ts';
 import accessLog from './plugins/access-log.ts';
 import docs from './plugins/docs.ts';
 import responseValidation from './plugins/response-validation.ts';
+import webhooks from './webhooks/plugin.ts';
 
 export interface AppOptions {
   config: Config;
@@ -114,6 +116,7 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false }:
   await app.register(metrics);
   await app.register(groupCommit, { sql, ...config.postings });
   await app.register(accessLog);
+  await app.register(webhooks, { sql, config: config.webhooks });
   if (config.responseValidation) {
     await app.register(responseValidation, { ajv: createAjv(false) });
   }
