@@ -42,17 +42,18 @@ const moveColumns = (db: Db) => db`id, type, status, from_wh, to_wh, reason, ref
 const lineColumns = (db: Db) => db`move_id, line_no, item_id, qty, batch, expires_at, serials, reservation_id, expected_on_hand`;
 
 export async function insertMove(db: Db, m: NewMove, lines: NewLine[]): Promise<{ move: MoveRow; lines: LineRow[] }> {
-  const [move] = await db<MoveRow[]>`
+  // The move and its lines in one round trip (pipelined, run in order, so the lines' foreign key holds).
+  const [[move], rows] = await Promise.all([db<MoveRow[]>`
     INSERT INTO stock_moves (id, type, from_wh, to_wh, reason, reference, idempotency_key, reverses, receipt_id, created_by)
     VALUES (${m.id}, ${m.type}, ${m.from_wh}, ${m.to_wh}, ${m.reason}, ${m.reference}, ${m.idempotency_key}, ${m.reverses}, ${m.receipt_id}, ${m.created_by})
-    RETURNING ${moveColumns(db)}`;
+    RETURNING ${moveColumns(db)}`,
   // One statement for all lines; jsonb carries each line's serials array intact.
-  const rows = await db<LineRow[]>`
+  db<LineRow[]>`
     INSERT INTO stock_move_lines (move_id, line_no, item_id, qty, batch, expires_at, serials, reservation_id, expected_on_hand)
     SELECT ${m.id}, l.line_no, l.item_id, l.qty, l.batch, l.expires_at, ARRAY(SELECT jsonb_array_elements_text(l.serials)), l.reservation_id, l.expected_on_hand
     FROM jsonb_to_recordset(${db.json(lines.map((l, line_no) => ({ line_no, ...l })))}) AS l(
       line_no int, item_id text, qty numeric, batch text, expires_at timestamptz, serials jsonb, reservation_id text, expected_on_hand numeric)
-    RETURNING ${lineColumns(db)}`;
+    RETURNING ${lineColumns(db)}`]);
   return { move, lines: rows.sort((a, b) => a.line_no - b.line_no) };
 }
 

@@ -43,13 +43,12 @@ export async function ensureLevels(db: Db, keys: StockKey[]): Promise<void> {
  */
 export async function lockLevels(db: Db, keys: StockKey[]): Promise<Map<string, LevelRow>> {
   const [items, warehouses] = columnsOf(keys);
-  const rows = await db<LevelRow[]>`
+  // Both statements in one round trip (pipelined; PostgreSQL runs them in this order).
+  const [rows, expired] = await Promise.all([db<LevelRow[]>`
     SELECT item_id, warehouse_id, on_hand, reserved FROM stock_levels
     WHERE (item_id, warehouse_id) IN (SELECT * FROM unnest(${items}::text[], ${warehouses}::text[]))
     ORDER BY item_id, warehouse_id
-    FOR UPDATE`;
-  const levels = new Map(rows.map((r) => [keyOf(r.item_id, r.warehouse_id), { ...r }]));
-  const expired = await db<LevelRow[]>`
+    FOR UPDATE`, db<LevelRow[]>`
     WITH expired AS (
       UPDATE reservations SET status = 'EXPIRED', updated_at = now()
       WHERE status = 'ACTIVE' AND expires_at <= now()
@@ -58,7 +57,8 @@ export async function lockLevels(db: Db, keys: StockKey[]): Promise<Map<string, 
     ), totals AS (SELECT item_id, warehouse_id, sum(qty) AS qty FROM expired GROUP BY item_id, warehouse_id)
     UPDATE stock_levels s SET reserved = s.reserved - t.qty, updated_at = now()
     FROM totals t WHERE s.item_id = t.item_id AND s.warehouse_id = t.warehouse_id
-    RETURNING s.item_id, s.warehouse_id, s.on_hand, s.reserved`;
+    RETURNING s.item_id, s.warehouse_id, s.on_hand, s.reserved`]);
+  const levels = new Map(rows.map((r) => [keyOf(r.item_id, r.warehouse_id), { ...r }]));
   for (const r of expired) levels.set(keyOf(r.item_id, r.warehouse_id), { ...r });
   return levels;
 }

@@ -6,12 +6,13 @@
 //   handler       operation runner → handlers/<resource>.ts in one transaction with idempotency
 //   onSend        X-Request-Id, RateLimit headers, ETag/304
 //   errors        problems plugin → application/problem+json
+// Beside requests, the webhook dispatcher (webhooks/) delivers outbox events while the server runs.
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions, type RouteOptions } from 'fastify';
 import openapiGlue from 'fastify-openapi-glue';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { Sql } from '../db/client.ts';
-import { handlers } from '../handlers/index.ts';
+import { groupCommitted, handlers } from '../handlers/index.ts';
 import type { AnyHandler } from '../handlers/types.ts';
 import type { Config } from './config.ts';
 import { invalid } from './problem.ts';
@@ -24,10 +25,12 @@ import rateLimit from './plugins/rate-limit.ts';
 import etag from './plugins/etag.ts';
 import pagination from './plugins/pagination.ts';
 import idempotency from './plugins/idempotency.ts';
+import groupCommit from './plugins/group-commit.ts';
 import metrics from './plugins/metrics.ts';
 import accessLog from './plugins/access-log.ts';
 import docs from './plugins/docs.ts';
 import responseValidation from './plugins/response-validation.ts';
+import webhooks from './webhooks/plugin.ts';
 
 export interface AppOptions {
   config: Config;
@@ -111,7 +114,9 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false }:
   await app.register(pagination, { sql });
   await app.register(idempotency, { sql });
   await app.register(metrics);
+  await app.register(groupCommit, { sql, ...config.postings });
   await app.register(accessLog);
+  await app.register(webhooks, { sql, config: config.webhooks });
   if (config.responseValidation) {
     await app.register(responseValidation, { ajv: createAjv(false) });
   }
@@ -122,7 +127,7 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false }:
   });
   app.setNotFoundHandler({ preHandler: app.limitRate as any }, notFoundHandler);
 
-  const deps = { sql, config, pager: app.pager };
+  const deps = { sql, config, pager: app.pager, postings: app.postings };
   await app.register(openapiGlue, {
     specification: spec,
     // Glue spreads what this returns into the route options (its type insists on method and url,
@@ -131,7 +136,7 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false }:
       const meta = operations.get(operationId);
       const handler = (handlers as Record<string, AnyHandler>)[operationId];
       if (!meta || !handler) throw new Error(`no handler for operation ${operationId}`);
-      return { handler: operationHandler(meta, handler, deps), config: { operation: meta } };
+      return { handler: operationHandler(meta, handler, { ...deps, stockKeys: groupCommitted[operationId as keyof typeof groupCommitted] }), config: { operation: meta } };
     }) as any,
   });
   await app.register(docs);

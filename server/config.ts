@@ -13,6 +13,17 @@ export interface AuthConfig {
   dev: boolean;
 }
 
+export interface WebhookConfig {
+  /** WEBHOOK_ALLOW_PRIVATE=1: endpoints may target loopback/private/link-local addresses (tests, local). */
+  allowPrivate: boolean;
+  /** Seconds to wait before attempt 2, 3, ...; its length + 1 is the number of attempts. */
+  retrySchedule: number[];
+  /** WEBHOOK_TIMEOUT_S: how long a receiver has to answer one attempt. */
+  timeoutMs: number;
+  /** WEBHOOK_POLL_S: how often the dispatcher looks for work it was not notified of. */
+  pollMs: number;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -21,8 +32,10 @@ export interface Config {
   dataDir: string;
   auth: AuthConfig;
   rateLimit: { max: number; windowS: number; redisUrl?: string };
-  webhooks: { allowPrivate: boolean; retrySchedule: number[] };
+  webhooks: WebhookConfig;
   invoicePriceTolerance: number;
+  /** Group commit of postings: at most `maxBatch` per transaction, `maxInFlight` transactions at once. */
+  postings: { maxBatch: number; maxInFlight: number };
   bodyLimit: number;
   logLevel: string;
   /** Validate every response against the spec (tests turn this on; it costs time per response). */
@@ -62,8 +75,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, dev: true }
       : { issuer: env.AUTH_ISSUER!, audience: env.AUTH_AUDIENCE!, jwksUrl: env.AUTH_JWKS_URL || undefined, publicKeyPem: env.AUTH_PUBLIC_KEY || undefined, dev: false },
     rateLimit: { max: int(env, 'RATE_LIMIT_MAX', 600), windowS: int(env, 'RATE_LIMIT_WINDOW_S', 60), redisUrl: env.REDIS_URL || undefined },
-    webhooks: { allowPrivate: env.WEBHOOK_ALLOW_PRIVATE === '1', retrySchedule: schedule },
+    webhooks: {
+      allowPrivate: env.WEBHOOK_ALLOW_PRIVATE === '1',
+      retrySchedule: schedule,
+      timeoutMs: int(env, 'WEBHOOK_TIMEOUT_S', 10) * 1000,
+      pollMs: int(env, 'WEBHOOK_POLL_S', 5) * 1000,
+    },
     invoicePriceTolerance: tolerance,
+    postings: { maxBatch: int(env, 'POSTING_BATCH_MAX', 64) || 1, maxInFlight: int(env, 'POSTING_BATCHES_IN_FLIGHT', 4) || 1 },
     bodyLimit: 1024 * 1024,
     logLevel: env.LOG_LEVEL || 'info',
     responseValidation: env.RESPONSE_VALIDATION === '1',

@@ -9,8 +9,10 @@ import type { Config } from './config.ts';
 import { ProblemError } from './problem.ts';
 import type { OperationMeta } from './spec.ts';
 import type { Principal } from './plugins/auth.ts';
-import { claimKey, fingerprint, isStoredOutcome, parseIdempotencyKey, storeResponse, type IdempotencyScope, type StoredResponse } from './plugins/idempotency.ts';
+import { claimKey, fingerprint, isStoredOutcome, parseIdempotencyKey, storeResponses, type IdempotencyScope, type StoredResponse } from './plugins/idempotency.ts';
 import type { Pager } from './plugins/pagination.ts';
+import type { PostingQueue } from './plugins/group-commit.ts';
+import type { StockKey } from '../db/stock.ts';
 
 const ANONYMOUS: Principal = { sub: 'anonymous', clientId: 'anonymous', scopes: new Set(), warehouses: new Set() };
 
@@ -18,6 +20,9 @@ export interface OperationDeps {
   sql: Sql;
   config: Config;
   pager: Pager;
+  postings: PostingQueue;
+  /** For operations applied through group commit: the stock levels a request will lock. */
+  stockKeys?: (body: any) => StockKey[];
 }
 
 type Outcome = StoredResponse & { replayed?: boolean };
@@ -75,20 +80,29 @@ export function operationHandler(meta: OperationMeta, handler: AnyHandler, deps:
         key: idempotencyKey,
         fingerprint: fingerprint(request.method, pathOf(request), request.body),
       };
-      outcome = await inTransaction(deps.sql, async (tx) => {
-        const stored = await claimKey(tx, scope);
-        if (stored) return { ...stored, replayed: true };
-        let fresh: Outcome;
-        try {
-          // A savepoint, so a domain error undoes the effect but keeps the key row to store the error in.
-          fresh = await tx.savepoint((sp) => execute(sp as unknown as Tx));
-        } catch (err) {
-          if (!(err instanceof ProblemError) || !isStoredOutcome(err.status)) throw err;
-          fresh = problemOutcome(err, request);
-        }
-        await storeResponse(tx, scope, fresh);
-        return fresh;
-      });
+      if (deps.stockKeys) {
+        outcome = await deps.postings.submit({
+          scope,
+          locks: deps.stockKeys(request.body),
+          run: (tx) => execute(tx),
+          problem: (err) => problemOutcome(err, request),
+        });
+      } else {
+        outcome = await inTransaction(deps.sql, async (tx) => {
+          const stored = await claimKey(tx, scope);
+          if (stored) return { ...stored, replayed: true };
+          let fresh: Outcome;
+          try {
+            // A savepoint, so a domain error undoes the effect but keeps the key row to store the error in.
+            fresh = await tx.savepoint((sp) => execute(sp as unknown as Tx));
+          } catch (err) {
+            if (!(err instanceof ProblemError) || !isStoredOutcome(err.status)) throw err;
+            fresh = problemOutcome(err, request);
+          }
+          await storeResponses(tx, [{ scope, response: fresh }]);
+          return fresh;
+        });
+      }
     }
 
     for (const [name, value] of Object.entries(outcome.headers)) reply.header(name, value);

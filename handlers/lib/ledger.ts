@@ -21,7 +21,7 @@ import { ProblemError, invalid, invalidState, type FieldError } from '../../serv
 import { assertWarehouses, type Principal } from '../../server/plugins/auth.ts';
 import type { Actor } from '../types.ts';
 import { allocateBatches, overIssuance, type Piece } from './batches.ts';
-import { defaultPointer, resolveLines, type Line, type Pointer } from './move-rules.ts';
+import { defaultPointer, endpointsOf, resolveLines, type Line, type Pointer } from './move-rules.ts';
 import { decimal, micro, type Micro } from './quantity.ts';
 import { loadReferences } from './references.ts';
 import { toReservation, toStockMove, type StockMove } from './representation.ts';
@@ -178,6 +178,18 @@ async function linkReversal(db: Db, actor: Actor, originalId: string, reversalId
   });
 }
 
+/**
+ * The stock levels a move will lock, from its request alone (no database): group commit locks
+ * them for a whole batch up front, in one sorted statement. Lines with missing warehouses are
+ * left out; validation refuses them later.
+ */
+export function stockKeysOf(input: MoveInput): StockKey[] {
+  return input.lines.flatMap((line) => {
+    const { source, dest } = endpointsOf(input, line.qty);
+    return [source, dest].filter((w): w is string => typeof w === 'string').map((warehouse_id) => ({ item_id: line.item_id, warehouse_id }));
+  });
+}
+
 export async function postStockMove(db: Db, actor: Actor, principal: Principal, input: MoveInput, options: PostOptions = {}): Promise<StockMove> {
   const at = options.pointer ?? defaultPointer;
   const warehouseIds = [input.from_wh, input.to_wh].filter((w) => w !== undefined);
@@ -186,10 +198,14 @@ export async function postStockMove(db: Db, actor: Actor, principal: Principal, 
 
   const nets = netChanges(lines);
   const keys = [...nets.values()].map((n) => n.key);
-  await ensureLevels(db, [...nets.values()].filter((n) => n.receives).map((n) => n.key));
-  const levels = await lockLevels(db, keys);
+  // Independent statements are sent together (postgres.js pipelines them on the transaction's
+  // connection and PostgreSQL runs them in order): one round trip instead of one each.
   const batchItems = new Set(lines.filter((l) => l.trackBy === 'BATCH').map((l) => l.input.item_id));
-  const batches = await batchesOf(db, keys.filter((k) => batchItems.has(k.item_id)));
+  const [, levels, batches] = await Promise.all([
+    ensureLevels(db, [...nets.values()].filter((n) => n.receives).map((n) => n.key)),
+    lockLevels(db, keys),
+    batchesOf(db, keys.filter((k) => batchItems.has(k.item_id))),
+  ]);
   checkCounts(lines, levels, batches);
   const { claimed, credits } = await claimReservations(db, lines, at);
   checkAvailability(nets, levels, credits);
@@ -197,17 +213,20 @@ export async function postStockMove(db: Db, actor: Actor, principal: Principal, 
   await moveLineSerials(db, lines, at);
 
   const id = newId('sm');
-  const posted = await insertMove(db, {
-    id, type: input.type, from_wh: input.from_wh ?? null, to_wh: input.to_wh ?? null, reason: input.reason ?? null, reference: input.reference ?? null,
-    idempotency_key: options.idempotencyKey ?? null, reverses: options.reverses ?? null, receipt_id: options.receiptId ?? null, created_by: actor.sub,
-  }, pieces.map((p) => postedLine(input.type, p)));
-  await changeLevels(db, [...nets].map(([k, { key, change }]) => ({ ...key, on_hand: decimal(change), reserved: decimal(-(credits.get(k) ?? 0n)) })));
-  await changeBatches(db, batchChanges(pieces));
-  await consumeReservations(db, actor, claimed, id);
-  if (options.reverses !== undefined) await linkReversal(db, actor, options.reverses, id);
-
+  const [posted] = await Promise.all([
+    insertMove(db, {
+      id, type: input.type, from_wh: input.from_wh ?? null, to_wh: input.to_wh ?? null, reason: input.reason ?? null, reference: input.reference ?? null,
+      idempotency_key: options.idempotencyKey ?? null, reverses: options.reverses ?? null, receipt_id: options.receiptId ?? null, created_by: actor.sub,
+    }, pieces.map((p) => postedLine(input.type, p))),
+    changeLevels(db, [...nets].map(([k, { key, change }]) => ({ ...key, on_hand: decimal(change), reserved: decimal(-(credits.get(k) ?? 0n)) }))),
+    changeBatches(db, batchChanges(pieces)),
+  ]);
   const move = toStockMove(posted.move, posted.lines);
-  await enqueueEvent(db, 'inventory.stock_move.posted', move);
-  await writeAudit(db, actor, { action: 'stock_move.posted', entity: 'stock_move', entityId: id, warehouseIds, after: move });
+  await Promise.all([
+    consumeReservations(db, actor, claimed, id),
+    options.reverses !== undefined && linkReversal(db, actor, options.reverses, id),
+    enqueueEvent(db, 'inventory.stock_move.posted', move),
+    writeAudit(db, actor, { action: 'stock_move.posted', entity: 'stock_move', entityId: id, warehouseIds, after: move }),
+  ]);
   return move;
 }

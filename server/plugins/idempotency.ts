@@ -48,37 +48,77 @@ export function fingerprint(method: string, path: string, body: unknown): string
   return createHash('sha256').update(`${method} ${path}\n${canonicalJson(body ?? null)}`).digest('base64url');
 }
 
+export function reusedKeyProblem(): ProblemError {
+  return new ProblemError('idempotency-key-reused', 'This Idempotency-Key was already used with a different request. Use a new key for a new request.');
+}
+
+/** Identifies a key within its scope (client, operation). */
+export const scopeId = (s: { clientId: string; operationId: string; key: string }) => JSON.stringify([s.clientId, s.operationId, s.key]);
+
 /**
- * Claims the key in `tx`. Returns a stored response to replay, or null when this request owns the
- * key and must execute (then call storeResponse in the same transaction).
+ * Claims the keys in `tx`, in one statement (sorted, so that batches claiming overlapping keys
+ * wait for each other instead of deadlocking). Returns, by scopeId, what an earlier request left:
+ * its stored response to replay, or a ProblemError (the key was used with another request).
+ * Keys absent from the result are now owned by this transaction: execute, then storeResponses.
+ * The scopes must be distinct.
  */
-export async function claimKey(tx: Tx, scope: IdempotencyScope): Promise<StoredResponse | null> {
-  const claimed = await tx`
+export async function claimKeys(tx: Tx, scopes: IdempotencyScope[]): Promise<Map<string, StoredResponse | ProblemError>> {
+  const earlier = new Map<string, StoredResponse | ProblemError>();
+  if (!scopes.length) return earlier;
+  const sorted = [...scopes].sort((a, b) => (scopeId(a) < scopeId(b) ? -1 : 1));
+  const claimed = await tx<{ client_id: string; operation: string; key: string }[]>`
     INSERT INTO idempotency_keys (client_id, operation, key, fingerprint)
-    VALUES (${scope.clientId}, ${scope.operationId}, ${scope.key}, ${scope.fingerprint})
+    SELECT * FROM unnest(${sorted.map((s) => s.clientId)}::text[], ${sorted.map((s) => s.operationId)}::text[],
+                         ${sorted.map((s) => s.key)}::text[], ${sorted.map((s) => s.fingerprint)}::text[])
     ON CONFLICT (client_id, operation, key) DO UPDATE
       SET fingerprint = excluded.fingerprint, status = NULL, headers = NULL, body = NULL,
           created_at = now(), expires_at = now() + interval '24 hours'
       WHERE idempotency_keys.expires_at < now()
-    RETURNING 1`;
-  if (claimed.length) return null;
-  const [row] = await tx`
-    SELECT fingerprint, status, headers, body FROM idempotency_keys
-    WHERE client_id = ${scope.clientId} AND operation = ${scope.operationId} AND key = ${scope.key}`;
-  if (row.fingerprint !== scope.fingerprint) {
-    throw new ProblemError('idempotency-key-reused', 'This Idempotency-Key was already used with a different request. Use a new key for a new request.');
-  }
-  if (row.status === null) {
+    RETURNING client_id, operation, key`;
+  const owned = new Set(claimed.map((r) => scopeId({ clientId: r.client_id, operationId: r.operation, key: r.key })));
+  const taken = sorted.filter((s) => !owned.has(scopeId(s)));
+  if (!taken.length) return earlier;
+  const rows = await tx<{ client_id: string; operation: string; key: string; fingerprint: string; status: number | null; headers: Record<string, string> | null; body: unknown }[]>`
+    SELECT k.client_id, k.operation, k.key, k.fingerprint, k.status, k.headers, k.body FROM idempotency_keys k
+    JOIN unnest(${taken.map((s) => s.clientId)}::text[], ${taken.map((s) => s.operationId)}::text[], ${taken.map((s) => s.key)}::text[]) AS t(client_id, operation, key)
+      ON k.client_id = t.client_id AND k.operation = t.operation AND k.key = t.key`;
+  const found = new Map(rows.map((r) => [scopeId({ clientId: r.client_id, operationId: r.operation, key: r.key }), r]));
+  for (const s of taken) {
+    const row = found.get(scopeId(s))!;
+    if (row.fingerprint !== s.fingerprint) earlier.set(scopeId(s), reusedKeyProblem());
     // Not reachable while rows are only committed with a response; kept so a future change cannot replay nothing.
-    throw new ProblemError('idempotency-in-progress', 'A request with this Idempotency-Key is still in progress.', {}, { 'Retry-After': '1' });
+    else if (row.status === null) earlier.set(scopeId(s), new ProblemError('idempotency-in-progress', 'A request with this Idempotency-Key is still in progress.', {}, { 'Retry-After': '1' }));
+    else earlier.set(scopeId(s), { status: row.status, body: row.body, headers: row.headers ?? {} });
   }
-  return { status: row.status, body: row.body, headers: row.headers ?? {} };
+  return earlier;
 }
 
-export async function storeResponse(tx: Tx, scope: IdempotencyScope, response: StoredResponse): Promise<void> {
+/** Claims one key: null when this request owns it, else the stored response to replay (throws the ProblemErrors claimKeys reports). */
+export async function claimKey(tx: Tx, scope: IdempotencyScope): Promise<StoredResponse | null> {
+  const earlier = (await claimKeys(tx, [scope])).get(scopeId(scope));
+  if (earlier instanceof ProblemError) throw earlier;
+  return earlier ?? null;
+}
+
+/** Stores the responses of keys this transaction claimed, in one statement. */
+export async function storeResponses(tx: Tx, responses: { scope: IdempotencyScope; response: StoredResponse }[]): Promise<void> {
+  if (!responses.length) return;
+  const rows = responses.map(({ scope, response }) => ({
+    client_id: scope.clientId, operation: scope.operationId, key: scope.key, status: response.status, headers: response.headers, body: response.body ?? null,
+  }));
   await tx`
-    UPDATE idempotency_keys SET status = ${response.status}, headers = ${tx.json(response.headers as any)}, body = ${tx.json(response.body as any)}
-    WHERE client_id = ${scope.clientId} AND operation = ${scope.operationId} AND key = ${scope.key}`;
+    UPDATE idempotency_keys k SET status = r.status, headers = r.headers, body = r.body
+    FROM jsonb_to_recordset(${tx.json(rows as any)}) AS r(client_id text, operation text, key text, status int, headers jsonb, body jsonb)
+    WHERE k.client_id = r.client_id AND k.operation = r.operation AND k.key = r.key`;
+}
+
+/** Gives up claimed keys whose requests failed in a way a retry must not see (401/403/404/412, 5xx). */
+export async function releaseKeys(tx: Tx, scopes: IdempotencyScope[]): Promise<void> {
+  if (!scopes.length) return;
+  await tx`
+    DELETE FROM idempotency_keys k
+    USING unnest(${scopes.map((s) => s.clientId)}::text[], ${scopes.map((s) => s.operationId)}::text[], ${scopes.map((s) => s.key)}::text[]) AS t(client_id, operation, key)
+    WHERE k.client_id = t.client_id AND k.operation = t.operation AND k.key = t.key`;
 }
 
 /** Domain outcomes a retry must see again; auth failures, precondition failures and 5xx are not stored. */

@@ -1,0 +1,53 @@
+// Webhook deliveries as the API shows them. How they are created, claimed and attempted is in
+// db/webhook-dispatch.ts.
+import type { Db } from './client.ts';
+import type { EventType } from './outbox.ts';
+
+export type DeliveryStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED';
+
+export interface WebhookDeliveryRow {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: EventType;
+  status: DeliveryStatus;
+  attempts: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  next_attempt_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Channel the dispatchers LISTEN on for deliveries made due by hand (the outbox has its own). */
+export const DELIVERIES_CHANNEL = 'webhook_deliveries';
+
+const columns = (db: Db) =>
+  db`id, endpoint_id, event_id, event_type, status, attempts, last_status_code, last_error, next_attempt_at, created_at, updated_at`;
+
+/** Newest first; `after` is the (created_at, id) of the previous page's last row. */
+export async function listDeliveries(db: Db, f: { endpointId?: string; status?: DeliveryStatus; after?: [string, string]; limit: number }): Promise<WebhookDeliveryRow[]> {
+  return db<WebhookDeliveryRow[]>`
+    SELECT ${columns(db)} FROM webhook_deliveries
+    WHERE true
+      ${f.endpointId === undefined ? db`` : db`AND endpoint_id = ${f.endpointId}`}
+      ${f.status === undefined ? db`` : db`AND status = ${f.status}`}
+      ${f.after ? db`AND (created_at, id) < (${f.after[0]}::timestamptz, ${f.after[1]})` : db``}
+    ORDER BY created_at DESC, id DESC
+    LIMIT ${f.limit + 1}`;
+}
+
+export async function findDelivery(db: Db, id: string, { lock = false } = {}): Promise<WebhookDeliveryRow | null> {
+  const [row] = await db<WebhookDeliveryRow[]>`SELECT ${columns(db)} FROM webhook_deliveries WHERE id = ${id} ${lock ? db`FOR UPDATE` : db``}`;
+  return row ?? null;
+}
+
+/** FAILED → PENDING, due now; the dispatchers hear of it when the transaction commits. */
+export async function requeueDelivery(db: Db, id: string): Promise<WebhookDeliveryRow> {
+  const [row] = await db<WebhookDeliveryRow[]>`
+    UPDATE webhook_deliveries SET status = 'PENDING', next_attempt_at = now(), lease_token = NULL, updated_at = now()
+    WHERE id = ${id}
+    RETURNING ${columns(db)}`;
+  await db`SELECT pg_notify(${DELIVERIES_CHANNEL}, ${id})`;
+  return row;
+}

@@ -1,0 +1,173 @@
+// The dispatcher's queries. Every step is one short statement or transaction and no lock is held
+// while a receiver is being called, so any number of instances can share the work:
+//   fanOut     outbox rows → one delivery per subscribed active endpoint, rows marked dispatched
+//   claimDue   due deliveries → leased to this instance (FOR UPDATE SKIP LOCKED, never double-claimed)
+//   record*    the attempt's result, written only by the holder of the lease
+import { writeAudit } from './audit.ts';
+import { inTransaction, type Db, type Sql } from './client.ts';
+import { disableEndpoint } from './webhook-endpoints.ts';
+import type { DeliveryStatus } from './webhook-deliveries.ts';
+import { newId } from './ids.ts';
+
+/**
+ * Fans out up to `limit` undispatched outbox events, oldest first, in one transaction; returns how
+ * many events it took. SKIP LOCKED lets another instance take the next batch meanwhile; the unique
+ * (endpoint_id, event_id) would absorb a repeated fan-out, should one ever happen.
+ */
+export async function fanOut(sql: Sql, limit: number): Promise<number> {
+  return inTransaction(sql, async (tx) => {
+    const events = await tx<{ id: string; type: string }[]>`
+      SELECT id, type FROM outbox WHERE dispatched_at IS NULL ORDER BY seq LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
+    if (events.length === 0) return 0;
+    // KEY SHARE: an endpoint deleted meanwhile waits for this transaction instead of breaking its inserts.
+    const endpoints = await tx<{ id: string; events: string[] }[]>`SELECT id, events FROM webhook_endpoints WHERE active FOR KEY SHARE`;
+    const deliveries = events.flatMap((event) => endpoints
+      .filter((endpoint) => endpoint.events.includes(event.type))
+      .map((endpoint) => ({ id: newId('whd'), endpoint_id: endpoint.id, event_id: event.id, event_type: event.type })));
+    if (deliveries.length > 0) {
+      await tx`INSERT INTO webhook_deliveries ${tx(deliveries)} ON CONFLICT (endpoint_id, event_id) DO NOTHING`;
+    }
+    await tx`UPDATE outbox SET dispatched_at = now() WHERE id = ANY(${events.map((e) => e.id)})`;
+    return events.length;
+  });
+}
+
+export interface Claim {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  /** This attempt's number, 1-based. */
+  attempts: number;
+  url: string;
+  secret: string;
+  /** Still signing during a rotation's grace period, else null. */
+  previous_secret: string | null;
+  payload: unknown;
+  event_created_at: string;
+  lease_token: string;
+}
+
+export interface ClaimOptions {
+  limit: number;
+  /** At most this many in flight per endpoint (in this instance), so one slow receiver cannot take every slot. */
+  perEndpoint: number;
+  /** Endpoint id → attempts this instance already has in flight. */
+  busy: ReadonlyMap<string, number>;
+  leaseMs: number;
+}
+
+/**
+ * Leases up to `limit` due deliveries of active endpoints to the caller: their next_attempt_at moves
+ * to the end of the lease (so they come due again if this instance dies mid-attempt) and the attempt
+ * is counted. Returns what an attempt needs: URL, secrets and the event.
+ */
+export async function claimDue(sql: Sql, o: ClaimOptions): Promise<Claim[]> {
+  const token = newId('lease');
+  return sql<Claim[]>`
+    WITH due AS (
+      SELECT d.id, d.next_attempt_at, e.id AS endpoint_id,
+             row_number() OVER (PARTITION BY e.id ORDER BY d.next_attempt_at) AS nth
+      FROM webhook_endpoints e
+      CROSS JOIN LATERAL (
+        SELECT id, next_attempt_at FROM webhook_deliveries
+        WHERE endpoint_id = e.id AND status = 'PENDING' AND next_attempt_at <= now()
+        ORDER BY next_attempt_at
+        LIMIT ${o.perEndpoint}
+        FOR UPDATE SKIP LOCKED
+      ) d
+      WHERE e.active
+    ), chosen AS (
+      SELECT due.id FROM due
+      LEFT JOIN unnest(${[...o.busy.keys()]}::text[], ${[...o.busy.values()]}::int[]) AS busy (endpoint_id, n) USING (endpoint_id)
+      WHERE due.nth + coalesce(busy.n, 0) <= ${o.perEndpoint}
+      ORDER BY due.next_attempt_at
+      LIMIT ${o.limit}
+    )
+    UPDATE webhook_deliveries w
+    SET attempts = w.attempts + 1, next_attempt_at = now() + ${o.leaseMs}::float8 * interval '1 millisecond',
+        lease_token = ${token}, updated_at = now()
+    FROM chosen, webhook_endpoints e, outbox o
+    WHERE w.id = chosen.id AND e.id = w.endpoint_id AND o.id = w.event_id
+    RETURNING w.id, w.endpoint_id, w.event_id, w.attempts, e.url, e.secret,
+              CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret END AS previous_secret,
+              o.payload, o.created_at AS event_created_at, w.lease_token`;
+}
+
+export interface AttemptRecord {
+  status: DeliveryStatus;
+  code: number | null;
+  error: string | null;
+  /** PENDING only: seconds until the next attempt. */
+  delayS?: number;
+}
+
+const leased = (db: Db, claim: Pick<Claim, 'id' | 'lease_token'>) => db`id = ${claim.id} AND lease_token = ${claim.lease_token}`;
+
+/** Records an attempt's result; false when the lease was lost meanwhile (the result is then moot). */
+export async function recordAttempt(db: Db, claim: Pick<Claim, 'id' | 'lease_token'>, r: AttemptRecord): Promise<boolean> {
+  const rows = await db`
+    UPDATE webhook_deliveries
+    SET status = ${r.status}, last_status_code = ${r.code}, last_error = ${r.error}, lease_token = NULL, updated_at = now(),
+        next_attempt_at = ${r.status === 'PENDING' ? db`now() + ${r.delayS ?? 0}::float8 * interval '1 second'` : db`NULL`}
+    WHERE ${leased(db, claim)}
+    RETURNING id`;
+  return rows.length > 0;
+}
+
+/**
+ * The receiver answered 410 Gone: this delivery fails, the endpoint is disabled (with an audit
+ * entry, as any change to it), and its other pending deliveries fail with it. `disabled` is false
+ * when a concurrent attempt's 410 got there first.
+ */
+export async function recordGone(sql: Sql, claim: Claim, r: AttemptRecord, reason: string): Promise<{ recorded: boolean; disabled: boolean }> {
+  return inTransaction(sql, async (tx) => {
+    if (!(await recordAttempt(tx, claim, r))) return { recorded: false, disabled: false };
+    const endpoint = await disableEndpoint(tx, claim.endpoint_id, reason);
+    if (!endpoint) return { recorded: true, disabled: false };
+    await tx`
+      UPDATE webhook_deliveries SET status = 'FAILED', next_attempt_at = NULL, lease_token = NULL,
+             last_error = ${`not attempted: ${reason}`}, updated_at = now()
+      WHERE endpoint_id = ${claim.endpoint_id} AND status = 'PENDING'`;
+    const actor = { sub: 'webhook-dispatcher', clientId: 'system', requestId: claim.id };
+    await writeAudit(tx, actor, { action: 'webhook_endpoint.disabled', entity: 'webhook_endpoint', entityId: endpoint.id, after: endpoint });
+    return { recorded: true, disabled: true };
+  });
+}
+
+/**
+ * Gives a claim back without counting the attempt (this instance is shutting down before it could
+ * finish): due at once, for whichever instance is still running.
+ */
+export async function releaseClaim(db: Db, claim: Pick<Claim, 'id' | 'lease_token'>): Promise<void> {
+  await db`
+    UPDATE webhook_deliveries SET attempts = attempts - 1, next_attempt_at = now(), lease_token = NULL, updated_at = now()
+    WHERE ${leased(db, claim)}`;
+}
+
+/**
+ * Milliseconds until the earliest pending delivery comes due (in-flight leases included; 0 if
+ * overdue), or null. Measured by the database clock, the one next_attempt_at is compared with.
+ */
+export async function msUntilNextDue(db: Db): Promise<number | null> {
+  const [row] = await db<{ ms: number | null }[]>`
+    SELECT greatest(0, extract(epoch FROM min(next_attempt_at) - now()) * 1000)::float8 AS ms
+    FROM webhook_deliveries WHERE status = 'PENDING'`;
+  return row.ms;
+}
+
+export interface Backlog {
+  /** Age of the oldest event not fanned out yet (0 when none). */
+  outboxLagS: number;
+  /** How overdue the most overdue pending delivery is (0 when none). */
+  deliveryLagS: number;
+  pending: number;
+}
+
+export async function backlog(db: Db): Promise<Backlog> {
+  const [row] = await db<Backlog[]>`
+    SELECT coalesce((SELECT extract(epoch FROM now() - created_at)::float8 FROM outbox WHERE dispatched_at IS NULL ORDER BY seq LIMIT 1), 0) AS "outboxLagS",
+           coalesce((SELECT extract(epoch FROM now() - min(next_attempt_at))::float8 FROM webhook_deliveries
+                     WHERE status = 'PENDING' AND next_attempt_at <= now()), 0) AS "deliveryLagS",
+           (SELECT count(*) FROM webhook_deliveries WHERE status = 'PENDING')::int AS pending`;
+  return row;
+}

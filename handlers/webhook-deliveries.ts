@@ -1,0 +1,38 @@
+import { findDelivery, listDeliveries, requeueDelivery, type WebhookDeliveryRow } from '../db/webhook-deliveries.ts';
+import { findEndpoint } from '../db/webhook-endpoints.ts';
+import { ProblemError, invalidState, notFound } from '../server/problem.ts';
+import type { Handlers } from './types.ts';
+
+/** The API's view of a delivery: last_error absent rather than null. */
+function toDelivery({ last_error, ...row }: WebhookDeliveryRow) {
+  return { ...row, ...(last_error !== null && { last_error }) };
+}
+
+export const webhookDeliveryHandlers = {
+  async listWebhookDeliveries({ db, query, page }) {
+    const rows = await listDeliveries(db, {
+      endpointId: query.endpoint_id,
+      status: query.status,
+      after: page.after as [string, string] | undefined,
+      limit: page.limit,
+    });
+    return { status: 200, body: page.result(rows.map(toDelivery), (d) => [d.created_at, d.id]) };
+  },
+
+  async retryWebhookDelivery({ db, params, audit }) {
+    const delivery = await findDelivery(db, params.id, { lock: true });
+    if (!delivery) throw notFound('webhook delivery', params.id);
+    if (delivery.status !== 'FAILED') throw invalidState('Webhook delivery', delivery.id, delivery.status, ['FAILED'], 'retried');
+    const endpoint = await findEndpoint(db, delivery.endpoint_id);
+    if (!endpoint?.active) {
+      throw new ProblemError('invalid-state', `Webhook delivery ${delivery.id} cannot be retried: its endpoint ${delivery.endpoint_id} is disabled (${endpoint?.disabled_reason ?? 'inactive'}). Create a new endpoint.`, {
+        current_status: delivery.status,
+        allowed_statuses: ['FAILED'],
+      });
+    }
+    // Attempts keep counting: a manual retry is one more attempt, FAILED again if it fails.
+    const requeued = toDelivery(await requeueDelivery(db, delivery.id));
+    await audit({ action: 'webhook_delivery.retried', entity: 'webhook_endpoint', entityId: delivery.endpoint_id, before: toDelivery(delivery), after: requeued });
+    return { status: 200, body: requeued };
+  },
+} satisfies Pick<Handlers, 'listWebhookDeliveries' | 'retryWebhookDelivery'>;

@@ -1,0 +1,89 @@
+// Which IP addresses a webhook may never be sent to (SSRF, STANDARDS §8): anything that reaches the
+// server's own host, its private network or a cloud metadata service instead of a partner on the
+// internet. Used on the URL at creation and on every resolved address at delivery time.
+import { BlockList, isIP } from 'node:net';
+
+// [network, prefix length, why] — the reason ends up in the 422 detail or the delivery's last_error.
+const IPV4: [string, number, string][] = [
+  ['0.0.0.0', 8, 'this-network'], // 0.0.0.0 connects to the local host on Linux
+  ['10.0.0.0', 8, 'private'],
+  ['100.64.0.0', 10, 'carrier-grade NAT'], // also Alibaba Cloud's metadata service, 100.100.100.200
+  ['127.0.0.0', 8, 'loopback'],
+  ['169.254.0.0', 16, 'link-local'], // AWS/GCP/Azure/OpenStack metadata at 169.254.169.254
+  ['172.16.0.0', 12, 'private'],
+  ['192.0.0.0', 24, 'IETF protocol assignments'],
+  ['192.0.2.0', 24, 'documentation'],
+  ['192.88.99.0', 24, '6to4 relay'],
+  ['192.168.0.0', 16, 'private'],
+  ['198.18.0.0', 15, 'benchmarking'],
+  ['198.51.100.0', 24, 'documentation'],
+  ['203.0.113.0', 24, 'documentation'],
+  ['224.0.0.0', 4, 'multicast'],
+  ['240.0.0.0', 4, 'reserved'], // includes 255.255.255.255
+  ['168.63.129.16', 32, 'cloud metadata'], // Azure's host endpoint, a public address
+];
+
+const IPV6: [string, number, string][] = [
+  ['::', 128, 'unspecified'],
+  ['::1', 128, 'loopback'],
+  ['100::', 64, 'discard-only'],
+  ['2001:db8::', 32, 'documentation'],
+  ['fc00::', 7, 'unique-local'], // includes AWS's IPv6 metadata service fd00:ec2::254
+  ['fe80::', 10, 'link-local'],
+  ['fec0::', 10, 'site-local'],
+  ['ff00::', 8, 'multicast'],
+];
+
+// IPv6 forms that carry an IPv4 address in their last 32 bits and reach it: judged by that address,
+// so ::ffff:127.0.0.1 is loopback and ::ffff:8.8.8.8 is as good as 8.8.8.8.
+const EMBEDS_IPV4: [string, number][] = [
+  ['::ffff:0:0', 96], // IPv4-mapped
+  ['::', 96], // IPv4-compatible (deprecated)
+  ['64:ff9b::', 96], // NAT64
+  ['64:ff9b:1::', 48], // local-use NAT64
+];
+
+function listOf(ranges: [string, number, string?][], type: 'ipv4' | 'ipv6'): BlockList {
+  const list = new BlockList();
+  for (const [network, prefix] of ranges) list.addSubnet(network, prefix, type);
+  return list;
+}
+
+const embedsIpv4 = listOf(EMBEDS_IPV4, 'ipv6');
+const ipv4Ranges = IPV4.map(([network, prefix, why]) => ({ list: listOf([[network, prefix]], 'ipv4'), why }));
+const ipv6Ranges = IPV6.map(([network, prefix, why]) => ({ list: listOf([[network, prefix]], 'ipv6'), why }));
+
+/** The 16 bytes of an IPv6 address (which isIP has already accepted). */
+function ipv6Bytes(address: string): Buffer {
+  let text = address.replace(/%.*$/, ''); // zone id
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number);
+    text = text.slice(0, dotted.index) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split('::');
+  const groups = (part: string | undefined) => (part ? part.split(':') : []);
+  const left = groups(head);
+  const right = tail === undefined ? [] : groups(tail);
+  const all = [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+  const bytes = Buffer.alloc(16);
+  all.forEach((group, i) => bytes.writeUInt16BE(parseInt(group, 16), i * 2));
+  return bytes;
+}
+
+/**
+ * Why `address` (an IP literal, IPv4 or IPv6, brackets allowed) must not receive webhooks, or null
+ * when it is an ordinary public address. A string that is not an IP address is refused too.
+ */
+export function forbiddenAddressReason(address: string): string | null {
+  const ip = address.replace(/^\[(.*)\]$/, '$1');
+  const family = isIP(ip);
+  if (family === 4) return ipv4Ranges.find((r) => r.list.check(ip, 'ipv4'))?.why ?? null;
+  if (family !== 6) return 'not an IP address';
+  if (embedsIpv4.check(ip, 'ipv6') && ip !== '::' && ip !== '::1') {
+    const bytes = ipv6Bytes(ip);
+    const reason = forbiddenAddressReason(`${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`);
+    return reason && `${reason} (IPv4 inside IPv6)`;
+  }
+  return ipv6Ranges.find((r) => r.list.check(ip, 'ipv6'))?.why ?? null;
+}

@@ -1,0 +1,33 @@
+// Two server processes (server/main.ts, as `npm start`) sharing one database and one outbox.
+import t from 'tap';
+import { freshDatabase } from './helpers/db.ts';
+import { spawnServer, type ServerProcess } from './helpers/process.ts';
+import { acknowledgedIds, commitEvents, startReceiver, subscribe, waitFor, WEBHOOK_TEST_ENV } from './helpers/webhooks.ts';
+
+
+t.test('two instances deliver each event exactly once per endpoint', async (t) => {
+  const { url, sql } = await freshDatabase(t);
+  const [x, y] = await Promise.all([startReceiver(t), startReceiver(t)]);
+  const [a, b] = await Promise.all([spawnServer(t, url, WEBHOOK_TEST_ENV), spawnServer(t, url, WEBHOOK_TEST_ENV)]);
+  await subscribe(a.url, x);
+  await subscribe(b.url, y);
+
+  // Postings committed concurrently, as several API instances would.
+  const batches = await Promise.all(Array.from({ length: 4 }, () => commitEvents(sql, 'inventory.stock_move.posted', 25)));
+  const events = batches.flat();
+  await waitFor('every event at both receivers', () => x.received.length >= events.length && y.received.length >= events.length, 60_000);
+  await new Promise((r) => setTimeout(r, 500)); // time for a duplicate to show up, were there one
+  for (const receiver of [x, y]) {
+    t.equal(receiver.received.length, events.length, 'no duplicates');
+    t.same(acknowledgedIds(receiver).sort(), [...events].sort(), 'every event once');
+  }
+  const sent = async (server: ServerProcess) => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    return Number(/webhook_attempt_duration_seconds_count\{outcome="succeeded"\} (\d+)/.exec(text)?.[1] ?? 0);
+  };
+  const [byA, byB] = await waitFor('both instances counted their attempts', async () => {
+    const counts = await Promise.all([sent(a), sent(b)]);
+    return counts[0] + counts[1] >= 2 * events.length && counts;
+  }, 5_000);
+  t.equal(byA + byB, 2 * events.length, `successful attempts per instance: ${byA} and ${byB}, none repeated`);
+});
