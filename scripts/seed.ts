@@ -2,7 +2,8 @@
 // .data/) with the demo catalogue of scripts/lib/demo-data.ts. Safe to run again: it only adds
 // what is missing. It needs no running server and no token: it runs the API in this process, on a
 // loopback port, trusting only a key made for this run, so it works whatever AUTH_* says (the
-// audit log names `demo-seed` as the actor).
+// audit log names `demo-seed` as the actor). It runs no webhook dispatcher: the events of its
+// postings wait in the outbox for the servers to deliver.
 import { generateKeyPairSync } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
 import { buildApp } from '../server/app.ts';
@@ -25,6 +26,7 @@ const app = await buildApp({
     rateLimit: { max: 1_000_000, windowS: 60 },
   },
   sql,
+  dispatcherSql: null,
 });
 
 let code = 0;

@@ -29,6 +29,7 @@ import groupCommit from './plugins/group-commit.ts';
 import metrics from './plugins/metrics.ts';
 import accessLog from './plugins/access-log.ts';
 import docs from './plugins/docs.ts';
+import gracefulClose from './plugins/graceful-close.ts';
 import responseValidation from './plugins/response-validation.ts';
 import webhooks from './webhooks/plugin.ts';
 
@@ -38,6 +39,11 @@ export interface AppOptions {
   /** Public key for the dev token issuer, when config.auth.dev. */
   devPublicKeyPem?: string;
   logger?: FastifyServerOptions['logger'];
+  /**
+   * The pool the webhook dispatcher LISTENs and queries on (default `sql`); null runs no dispatcher
+   * in this process (`npm run seed`: delivering events is the servers' job).
+   */
+  dispatcherSql?: Sql | null;
 }
 
 function createAjv(coerceTypes: boolean) {
@@ -85,7 +91,7 @@ async function checkInput(request: FastifyRequest) {
 
 const asArray = <T>(hooks: T | T[] | undefined): T[] => (hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]);
 
-export async function buildApp({ config, sql, devPublicKeyPem, logger = false }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, sql, devPublicKeyPem, logger = false, dispatcherSql = sql }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger,
     genReqId: requestIdFor,
@@ -107,6 +113,7 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false }:
     httpPart === 'body' ? bodyAjv.compile(schema) : textAjv.compile(httpPart === 'headers' ? lowerCaseHeaderNames(schema) : schema));
 
   await app.register(problems);
+  await app.register(gracefulClose);
   await app.register(requestId);
   await app.register(auth, { auth: config.auth, fallbackPublicKeyPem: devPublicKeyPem });
   await app.register(rateLimit, config.rateLimit);
@@ -116,7 +123,7 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false }:
   await app.register(metrics);
   await app.register(groupCommit, { sql, ...config.postings });
   await app.register(accessLog);
-  await app.register(webhooks, { sql, config: config.webhooks });
+  if (dispatcherSql) await app.register(webhooks, { sql: dispatcherSql, config: config.webhooks });
   if (config.responseValidation) {
     await app.register(responseValidation, { ajv: createAjv(false) });
   }
