@@ -99,6 +99,8 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false, d
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
     return503OnClosing: true,
+    // Behind a load balancer: the client's address (rate limits of unauthenticated requests, logs).
+    trustProxy: config.trustProxy,
   });
 
   // JSON only: Fastify would otherwise accept text/plain bodies, which no operation takes.

@@ -11,9 +11,13 @@ const database = await openDatabase(config);
 const { applied } = database;
 
 const sql = createSql(database.url, { max: Number(process.env.DATABASE_POOL_SIZE ?? 20) });
+// The webhook dispatcher LISTENs, which needs a session of its own: with DATABASE_DIRECT_URL it
+// bypasses a transaction-pooling PgBouncer (docs/deploy.md).
+const dispatcherSql = database.directUrl === database.url ? sql : createSql(database.directUrl, { max: 2, application: 'inventory-api-webhooks' });
 const app = await buildApp({
   config,
   sql,
+  dispatcherSql,
   devPublicKeyPem: config.auth.dev ? devPublicKeyPem(config.dataDir) : undefined,
   logger: { level: config.logLevel },
 });
@@ -25,6 +29,7 @@ async function shutdown(signal: string) {
   app.log.info({ signal }, 'shutting down');
   await app.close();
   await sql.end({ timeout: 5 });
+  if (dispatcherSql !== sql) await dispatcherSql.end({ timeout: 5 });
   await database.stop();
   process.exit(0);
 }

@@ -1,14 +1,18 @@
 // `npm run seed` on the configured database: a small catalogue of every kind (warehouses, items
 // of the three tracking kinds with stock, batches and serials, vendors, open purchase orders),
-// whose stock agrees with its ledger; a second run changes nothing at all.
+// whose stock agrees with its ledger; a second run changes nothing at all; and the spec's
+// stock-move examples then post as they are.
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '../server/config.ts';
+import { spec } from '../server/spec.ts';
+import { mintToken } from './helpers/auth.ts';
 import { freshDatabase } from './helpers/db.ts';
 import { databaseFingerprint } from './helpers/db-fingerprint.ts';
 import { invariantViolations } from './helpers/ledger-check.ts';
+import { spawnServer } from './helpers/process.ts';
 
 const run = promisify(execFile);
 const seed = (databaseUrl: string) =>
@@ -38,4 +42,15 @@ t.test('npm run seed fills an empty database, and a second run adds nothing', as
   t.match(second.stdout, /purchase orders: 0 created, 6 already there/);
   t.match(second.stdout, /transfers: 0 created, 1 already there/);
   t.strictSame(await databaseFingerprint(sql), before, 'the second run changed nothing');
+
+  const server = await spawnServer(t, url);
+  const examples = spec.paths['/inventory/stock-moves'].post.requestBody.content['application/json'].examples;
+  for (const name of ['transfer', 'receipt_batch', 'issue_serials']) {
+    const res = await fetch(`${server.url}/inventory/stock-moves`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${mintToken()}`, 'content-type': 'application/json', 'idempotency-key': `example-${name}` },
+      body: JSON.stringify(examples[name].value),
+    });
+    t.equal(res.status, 201, `the spec's ${name} example posts on the demo data`);
+  }
 });
