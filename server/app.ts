@@ -25,7 +25,7 @@ import rateLimit from './plugins/rate-limit.ts';
 import etag from './plugins/etag.ts';
 import pagination from './plugins/pagination.ts';
 import idempotency from './plugins/idempotency.ts';
-import groupCommit from './plugins/group-commit.ts';
+import { PostingQueue } from './plugins/group-commit.ts';
 import metrics from './plugins/metrics.ts';
 import accessLog from './plugins/access-log.ts';
 import docs from './plugins/docs.ts';
@@ -114,7 +114,6 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false }:
   await app.register(pagination, { sql });
   await app.register(idempotency, { sql });
   await app.register(metrics);
-  await app.register(groupCommit, { sql, ...config.postings });
   await app.register(accessLog);
   await app.register(webhooks, { sql, config: config.webhooks });
   if (config.responseValidation) {
@@ -127,7 +126,7 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false }:
   });
   app.setNotFoundHandler({ preHandler: app.limitRate as any }, notFoundHandler);
 
-  const deps = { sql, config, pager: app.pager, postings: app.postings };
+  const deps = { sql, config, pager: app.pager };
   await app.register(openapiGlue, {
     specification: spec,
     // Glue spreads what this returns into the route options (its type insists on method and url,
@@ -136,7 +135,9 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false }:
       const meta = operations.get(operationId);
       const handler = (handlers as Record<string, AnyHandler>)[operationId];
       if (!meta || !handler) throw new Error(`no handler for operation ${operationId}`);
-      return { handler: operationHandler(meta, handler, { ...deps, stockKeys: groupCommitted[operationId as keyof typeof groupCommitted] }), config: { operation: meta } };
+      const batchExecutor = groupCommitted[operationId as keyof typeof groupCommitted];
+      const postings = batchExecutor && new PostingQueue(sql, batchExecutor, config.postings, app.metrics);
+      return { handler: operationHandler(meta, handler, { ...deps, postings }), config: { operation: meta } };
     }) as any,
   });
   await app.register(docs);
