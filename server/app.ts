@@ -25,6 +25,7 @@ import rateLimit from './plugins/rate-limit.ts';
 import etag from './plugins/etag.ts';
 import pagination from './plugins/pagination.ts';
 import idempotency from './plugins/idempotency.ts';
+import itemIndex from './plugins/item-index.ts';
 import { PostingQueue } from './plugins/group-commit.ts';
 import metrics from './plugins/metrics.ts';
 import accessLog from './plugins/access-log.ts';
@@ -113,6 +114,7 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false }:
   await app.register(etag);
   await app.register(pagination, { sql });
   await app.register(idempotency, { sql });
+  await app.register(itemIndex, { sql });
   await app.register(metrics);
   await app.register(accessLog);
   await app.register(webhooks, { sql, config: config.webhooks });
@@ -126,7 +128,7 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false }:
   });
   app.setNotFoundHandler({ preHandler: app.limitRate as any }, notFoundHandler);
 
-  const deps = { sql, config, pager: app.pager };
+  const deps = { sql, config, pager: app.pager, itemIndex: app.itemIndex };
   await app.register(openapiGlue, {
     specification: spec,
     // Glue spreads what this returns into the route options (its type insists on method and url,

@@ -1,53 +1,86 @@
 // `npm start`: migrate the database (embedded PostgreSQL in .data/ unless DATABASE_URL is set),
 // then serve. SIGTERM/SIGINT close gracefully: stop accepting, finish in-flight requests, close pools.
+// WORKERS=N (default 1) serves from N processes sharing the port (node:cluster): one Node process
+// uses one core, and the server keeps no state of its own (PostgreSQL does), so workers are
+// independent instances exactly like several servers behind a load balancer.
+import cluster from 'node:cluster';
 import { join } from 'node:path';
 import { buildApp } from './app.ts';
-import { loadConfig, DEV_AUDIENCE, DEV_ISSUER } from './config.ts';
+import { loadConfig, DEV_AUDIENCE, DEV_ISSUER, type Config } from './config.ts';
 import { devPublicKeyPem } from './dev-keys.ts';
 import { createSql } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
 
 const config = loadConfig();
-const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: join(config.dataDir, 'pg'), persistent: true });
-const databaseUrl = config.databaseUrl ?? embedded!.url;
 
-const migrationSql = createSql(databaseUrl, { max: 1, application: 'inventory-api-migrate' });
-const applied = await migrate(migrationSql);
-await migrationSql.end();
-
-const sql = createSql(databaseUrl, { max: Number(process.env.DATABASE_POOL_SIZE ?? 20) });
-const app = await buildApp({
-  config,
-  sql,
-  devPublicKeyPem: config.auth.dev ? devPublicKeyPem(config.dataDir) : undefined,
-  logger: { level: config.logLevel },
-});
-
-let closing = false;
-async function shutdown(signal: string) {
-  if (closing) return;
-  closing = true;
-  app.log.info({ signal }, 'shutting down');
-  await app.close();
-  await sql.end({ timeout: 5 });
-  await embedded?.stop();
-  process.exit(0);
+/** Serves on databaseUrl until SIGTERM/SIGINT; resolves with the port it listens on. */
+async function serve(databaseUrl: string, onClosed: () => Promise<void>): Promise<number> {
+  const sql = createSql(databaseUrl, { max: Number(process.env.DATABASE_POOL_SIZE ?? 20) });
+  const app = await buildApp({
+    config,
+    sql,
+    devPublicKeyPem: config.auth.dev ? devPublicKeyPem(config.dataDir) : undefined,
+    logger: { level: config.logLevel },
+  });
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    await app.close();
+    await sql.end({ timeout: 5 });
+    await onClosed();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  return typeof address === 'object' && address ? address.port : config.port;
 }
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
 
-await app.listen({ port: config.port, host: config.host });
-const address = app.server.address();
-const base = `http://${config.host}:${typeof address === 'object' && address ? address.port : config.port}`;
-const banner = [
-  `Inventory & Procurement API listening on ${base}`,
-  `  database: ${embedded ? `embedded PostgreSQL (${join(config.dataDir, 'pg')})` : 'DATABASE_URL'}${applied.length ? `, applied ${applied.join(', ')}` : ''}`,
-  `  reference: ${base}/docs   spec: ${base}/openapi.json`,
-];
-if (config.auth.dev) {
-  banner.push(`  dev auth (iss ${DEV_ISSUER}, aud ${DEV_AUDIENCE}): get a token with`,
-    '    npm run token -- --scope "inventory:read inventory:write procurement:write webhooks:manage"');
+function printBanner(c: Config, port: number, database: string, workers: number) {
+  const base = `http://${c.host}:${port}`;
+  const banner = [
+    `Inventory & Procurement API listening on ${base}${workers > 1 ? ` (${workers} workers)` : ''}`,
+    `  database: ${database}`,
+    `  reference: ${base}/docs   spec: ${base}/openapi.json`,
+  ];
+  if (c.auth.dev) {
+    banner.push(`  dev auth (iss ${DEV_ISSUER}, aud ${DEV_AUDIENCE}): get a token with`,
+      '    npm run token -- --scope "inventory:read inventory:write procurement:write webhooks:manage"');
+  }
+  // One write, so whoever reads the first line reads it all.
+  console.log(banner.join('\n'));
 }
-// One write, so whoever reads the first line reads it all.
-console.log(banner.join('\n'));
+
+if (cluster.isWorker) {
+  const port = await serve(process.env.DATABASE_URL!, async () => {});
+  process.send!({ listening: port });
+} else {
+  const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: join(config.dataDir, 'pg'), persistent: true });
+  const databaseUrl = config.databaseUrl ?? embedded!.url;
+  const migrationSql = createSql(databaseUrl, { max: 1, application: 'inventory-api-migrate' });
+  const applied = await migrate(migrationSql);
+  await migrationSql.end();
+  const database = `${embedded ? `embedded PostgreSQL (${join(config.dataDir, 'pg')})` : 'DATABASE_URL'}${applied.length ? `, applied ${applied.join(', ')}` : ''}`;
+
+  if (config.workers === 1) {
+    printBanner(config, await serve(databaseUrl, async () => { await embedded?.stop(); }), database, 1);
+  } else {
+    // Workers share the port; a signal is passed on to them, and the embedded database stops after the last.
+    const workers = Array.from({ length: config.workers }, () => cluster.fork({ DATABASE_URL: databaseUrl }));
+    const ports = await Promise.all(workers.map((w) => new Promise<number>((resolve) => w.on('message', (m) => m?.listening && resolve(m.listening)))));
+    printBanner(config, ports[0], database, workers.length);
+    let exited = 0;
+    for (const w of workers) {
+      w.on('exit', async () => {
+        if (++exited < workers.length) return;
+        await embedded?.stop();
+        process.exit(0);
+      });
+    }
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => workers.forEach((w) => w.process.kill(signal)));
+  }
+}

@@ -11,6 +11,7 @@ import type { OperationMeta } from './spec.ts';
 import type { Principal } from './plugins/auth.ts';
 import { claimKey, fingerprint, isStoredOutcome, parseIdempotencyKey, storeResponses, type IdempotencyScope } from './plugins/idempotency.ts';
 import type { Pager } from './plugins/pagination.ts';
+import type { ItemIndex } from '../db/item-index.ts';
 import type { Outcome, PostingQueue } from './plugins/group-commit.ts';
 
 const ANONYMOUS: Principal = { sub: 'anonymous', clientId: 'anonymous', scopes: new Set(), warehouses: new Set() };
@@ -19,6 +20,7 @@ export interface OperationDeps {
   sql: Sql;
   config: Config;
   pager: Pager;
+  itemIndex: ItemIndex;
   /** For operations applied through group commit: their queue. */
   postings?: PostingQueue<Context<any>, HandlerResult>;
 }
@@ -62,6 +64,7 @@ export function operationHandler(meta: OperationMeta, handler: AnyHandler, deps:
       ifMatch: typeof request.headers['if-match'] === 'string' ? request.headers['if-match'] : undefined,
       idempotencyKey,
       page: { ...pageRequest, result: (rows, keyOf) => deps.pager.page(meta.operationId, query, pageRequest, rows, keyOf) },
+      itemIndex: deps.itemIndex,
       audit: (entry) => writeAudit(db, actor, entry),
     });
 
