@@ -98,6 +98,12 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false }:
 
   // JSON only: Fastify would otherwise accept text/plain bodies, which no operation takes.
   app.removeContentTypeParser('text/plain');
+  // An empty body sent with Content-Type: application/json (common for POST actions) counts as no
+  // body, rather than malformed JSON; operations that need one answer 422 (checkInput).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+    (body === '' ? done(null, undefined) : parseJson(request, body as string, done)));
   // Responses are serialized with plain JSON.stringify: a schema-compiled serializer silently drops
   // fields the schema doesn't list and costs seconds of start-up for ~400 response schemas; the
   // shape of every response is instead checked against the spec in tests (response-validation).
