@@ -42,7 +42,22 @@ function shortGrams(text: string): Set<string> {
   return grams;
 }
 
+/**
+ * One copy of each repeated value (units, tracking kinds, timestamps of bulk-created items): a
+ * catalogue has few distinct ones, and a copy per item is most of the index's memory.
+ */
+class Interner {
+  private readonly seen = new Map<string, string>();
+  of(value: string): string {
+    const known = this.seen.get(value);
+    if (known !== undefined) return known;
+    if (this.seen.size < 100_000) this.seen.set(value, value);
+    return value;
+  }
+}
+
 export class ItemIndex {
+  private readonly interner = new Interner();
   private entries: (Entry | undefined)[] = [];
   private handleOf = new Map<string, number>();
   /** Every item, and per trigram the items containing it, as handles in id order. */
@@ -85,6 +100,11 @@ export class ItemIndex {
     return at < 0 ? list : Int32Array.from([...list.subarray(0, at), ...list.subarray(at + 1)]);
   }
 
+  private compact(row: ItemRow): ItemRow {
+    const i = this.interner;
+    return { ...row, uom: i.of(row.uom), track_by: i.of(row.track_by) as ItemRow['track_by'], created_at: i.of(row.created_at), updated_at: i.of(row.updated_at) };
+  }
+
   private count(grams: Set<string>, by: number) {
     for (const g of grams) this.shortCounts.set(g, (this.shortCounts.get(g) ?? 0) + by);
   }
@@ -96,7 +116,7 @@ export class ItemIndex {
     for (;;) {
       const rows: ItemRow[] = await this.sql<ItemRow[]>`
         SELECT ${columns(this.sql)} FROM items ${last === null ? this.sql`` : this.sql`WHERE id > ${last}`} ORDER BY id LIMIT ${PAGE}`;
-      for (const row of rows) entries.push({ row, text: `${row.sku.toLowerCase()} ${row.name.toLowerCase()}` });
+      for (const row of rows) entries.push({ row: this.compact(row), text: `${row.sku.toLowerCase()} ${row.name.toLowerCase()}` });
       if (rows.length < PAGE) break;
       last = rows[rows.length - 1].id;
     }
@@ -128,7 +148,8 @@ export class ItemIndex {
   /** Reloads the items whose notifications arrived. */
   async refresh(ids: string[]): Promise<void> {
     const rows = await this.sql<ItemRow[]>`SELECT ${columns(this.sql)} FROM items WHERE id = ANY(${ids}::text[])`;
-    for (const row of rows) {
+    for (const fetched of rows) {
+      const row = this.compact(fetched);
       let handle = this.handleOf.get(row.id);
       if (handle === undefined) {
         handle = this.entries.length;

@@ -1,9 +1,10 @@
 // The ledger's bulk reads and writes. Postings are planned in memory against rows read (and
 // locked) here, then written here in one round trip for any number of postings: the statements
 // are sent together (postgres.js pipelines them on the transaction's connection; PostgreSQL runs
-// them in order). Where a write relies on a row that was not locked (a serial or stock level that
-// did not exist yet), its row count is checked, and a mismatch fails the transaction as a
-// serialization failure, so the caller's transaction is retried from the start.
+// them in order). Where a write relies on a row that was not locked (a serial that did not exist
+// yet, a reservation or move state), the statement checks its own row count with ledger_assert
+// (0005_ledger_assert.sql), failing the transaction as a serialization failure to be retried; as
+// the checks are in SQL, a caller may send COMMIT right behind the writes.
 import type { PendingQuery } from 'postgres';
 import type { Db } from './client.ts';
 import type { AuditEntry } from './audit.ts';
@@ -61,14 +62,10 @@ export interface LedgerWrites {
   audits: { actor: { sub: string; clientId: string; requestId: string }; entry: AuditEntry }[];
 }
 
-/** A write that found the database other than the plan assumed: retry the transaction. */
-function conflict(what: string): Error {
-  return Object.assign(new Error(`ledger write conflict: ${what}`), { code: '40001' });
-}
-
 const json = (db: Db, rows: unknown[]) => db.json(rows as never);
 
-export async function writeLedger(db: Db, w: LedgerWrites): Promise<void> {
+/** Sends every write at once (before returning); the promise settles when they all have. */
+export function writeLedger(db: Db, w: LedgerWrites): Promise<void> {
   const newLevels = w.levels.filter((l) => !l.exists);
   const oldLevels = w.levels.filter((l) => l.exists);
   const newBatches = w.batches.filter((b) => !b.exists);
@@ -78,12 +75,9 @@ export async function writeLedger(db: Db, w: LedgerWrites): Promise<void> {
   const statements: Promise<unknown>[] = [];
   // Each statement is sent the moment it is built, so they reach PostgreSQL in this order (the
   // lines need their move, batch levels their level, a reversal link its reversing move).
-  const send = <T extends readonly any[]>(query: PendingQuery<T> | false, check?: (rows: T) => void) => {
-    if (!query) return;
-    query.execute();
-    statements.push(check ? query.then(check) : query);
+  const send = (query: PendingQuery<any> | false) => {
+    if (query) statements.push(query.execute());
   };
-
   send(w.moves.length > 0 && db`
     INSERT INTO stock_moves (id, type, from_wh, to_wh, reason, reference, idempotency_key, reverses, receipt_id, created_by, created_at)
     SELECT id, type, from_wh, to_wh, reason, reference, idempotency_key, reverses, receipt_id, created_by, created_at
@@ -122,22 +116,28 @@ export async function writeLedger(db: Db, w: LedgerWrites): Promise<void> {
     FROM jsonb_to_recordset(${json(db, oldSerials)}) AS d(item_id text, serial text, warehouse_id text, status text)
     WHERE s.item_id = d.item_id AND s.serial = d.serial`);
   // A serial that did not exist when planned may have been received by someone else since.
-  send(newSerials.length > 0 && db<{ serial: string }[]>`
-    INSERT INTO serials (item_id, serial, warehouse_id, status)
-    SELECT item_id, serial, warehouse_id, status FROM jsonb_to_recordset(${json(db, newSerials)}) AS d(item_id text, serial text, warehouse_id text, status text)
-    ORDER BY item_id, serial
-    ON CONFLICT (item_id, serial) DO NOTHING
-    RETURNING serial`, (rows) => { if (rows.length !== newSerials.length) throw conflict('a new serial appeared'); });
-  send(w.consumed.length > 0 && db<{ id: string }[]>`
-    UPDATE reservations r SET status = 'CONSUMED', consumed_by = d.consumed_by, updated_at = d.updated_at
-    FROM jsonb_to_recordset(${json(db, w.consumed)}) AS d(id text, consumed_by text, updated_at timestamptz)
-    WHERE r.id = d.id AND r.status = 'ACTIVE'
-    RETURNING r.id`, (rows) => { if (rows.length !== w.consumed.length) throw conflict('a reservation is no longer ACTIVE'); });
-  send(w.reversed.length > 0 && db<{ id: string }[]>`
-    UPDATE stock_moves m SET status = 'REVERSED', reversed_by = d.reversed_by
-    FROM jsonb_to_recordset(${json(db, w.reversed)}) AS d(id text, reversed_by text)
-    WHERE m.id = d.id AND m.status = 'POSTED'
-    RETURNING m.id`, (rows) => { if (rows.length !== w.reversed.length) throw conflict('a move was reversed meanwhile'); });
+  send(newSerials.length > 0 && db`
+    WITH added AS (
+      INSERT INTO serials (item_id, serial, warehouse_id, status)
+      SELECT item_id, serial, warehouse_id, status FROM jsonb_to_recordset(${json(db, newSerials)}) AS d(item_id text, serial text, warehouse_id text, status text)
+      ORDER BY item_id, serial
+      ON CONFLICT (item_id, serial) DO NOTHING
+      RETURNING 1)
+    SELECT ledger_assert((SELECT count(*) FROM added) = ${newSerials.length}, 'a new serial appeared')`);
+  send(w.consumed.length > 0 && db`
+    WITH consumed AS (
+      UPDATE reservations r SET status = 'CONSUMED', consumed_by = d.consumed_by, updated_at = d.updated_at
+      FROM jsonb_to_recordset(${json(db, w.consumed)}) AS d(id text, consumed_by text, updated_at timestamptz)
+      WHERE r.id = d.id AND r.status = 'ACTIVE'
+      RETURNING 1)
+    SELECT ledger_assert((SELECT count(*) FROM consumed) = ${w.consumed.length}, 'a reservation is no longer ACTIVE')`);
+  send(w.reversed.length > 0 && db`
+    WITH reversed AS (
+      UPDATE stock_moves m SET status = 'REVERSED', reversed_by = d.reversed_by
+      FROM jsonb_to_recordset(${json(db, w.reversed)}) AS d(id text, reversed_by text)
+      WHERE m.id = d.id AND m.status = 'POSTED'
+      RETURNING 1)
+    SELECT ledger_assert((SELECT count(*) FROM reversed) = ${w.reversed.length}, 'a move was reversed meanwhile')`);
   // Same channel and payload: PostgreSQL folds the transaction's notifications into one.
   send(w.events.length > 0 && db`
     WITH events AS (
@@ -152,5 +152,5 @@ export async function writeLedger(db: Db, w: LedgerWrites): Promise<void> {
       actor: actor.sub, client_id: actor.clientId, request_id: actor.requestId, action: entry.action, entity: entry.entity,
       entity_id: entry.entityId, warehouse_ids: entry.warehouseIds ?? [], before: entry.before ?? null, after: entry.after ?? null,
     })))}) AS a(actor text, client_id text, request_id text, action text, entity text, entity_id text, warehouse_ids jsonb, before jsonb, after jsonb)`);
-  await Promise.all(statements);
+  return Promise.all(statements).then(() => undefined);
 }

@@ -377,15 +377,26 @@ function writesOf(state: State, accepted: { posting: Posting; plan: Plan }[]): L
   };
 }
 
+/** What postStockMoves answers: per posting, the move or what refused it, and the writes under way. */
+export interface Posted {
+  /** Per posting: the posted move, the ProblemError (403/409/422) that refused it, or undefined if it was not to run. */
+  results: (StockMove | ProblemError | undefined)[];
+  /** The writes of every accepted posting, already sent; settles once they are all done. */
+  written: Promise<void>;
+}
+
 /**
- * Posts several moves on `db` in order, each seeing the ones before it: the posted move, or the
- * ProblemError (403/409/422) that refused it — a refused posting changes nothing. Other errors
- * (the database's) are thrown.
+ * Posts several moves on `db` in order, each seeing the ones before it; a refused posting changes
+ * nothing. `run`, when given, says which postings are to run at all (resolved while the state
+ * loads, so that group commit can send its key claims and these reads in one round trip). Returns
+ * once the writes are sent, so the caller may pipeline its own statements (and COMMIT) behind
+ * them. Errors other than ProblemErrors (the database's) are thrown.
  */
-export async function postStockMoves(db: Db, postings: Posting[]): Promise<(StockMove | ProblemError)[]> {
-  const state = await load(db, postings);
+export async function postStockMoves(db: Db, postings: Posting[], run?: Promise<boolean[]>): Promise<Posted> {
+  const [state, runs] = await Promise.all([load(db, postings), run ?? postings.map(() => true)]);
   const accepted: { posting: Posting; plan: Plan }[] = [];
-  const results = postings.map((posting) => {
+  const results = postings.map((posting, i) => {
+    if (!runs[i]) return undefined;
     try {
       const p = plan(state, posting);
       advance(state, p);
@@ -396,12 +407,12 @@ export async function postStockMoves(db: Db, postings: Posting[]): Promise<(Stoc
       throw err;
     }
   });
-  if (accepted.length) await writeLedger(db, writesOf(state, accepted));
-  return results;
+  return { results, written: accepted.length ? writeLedger(db, writesOf(state, accepted)) : Promise.resolve() };
 }
 
 export async function postStockMove(db: Db, actor: Actor, principal: Principal, input: MoveInput, options: PostOptions = {}): Promise<StockMove> {
-  const [result] = await postStockMoves(db, [{ actor, principal, input, options }]);
+  const { results: [result], written } = await postStockMoves(db, [{ actor, principal, input, options }]);
+  await written;
   if (result instanceof ProblemError) throw result;
-  return result;
+  return result!;
 }

@@ -10,19 +10,25 @@
 // Batching is adaptive: with a free slot a posting starts at once (a batch of one when the server
 // is quiet); while `maxInFlight` batches run, arrivals queue up and form the next batch.
 import { Histogram, type Registry } from 'prom-client';
-import { inTransaction, type Sql, type Tx } from '../../db/client.ts';
+import { inPipelinedTransaction, type Db, type Sql } from '../../db/client.ts';
 import { ProblemError } from '../problem.ts';
 import { claimKeys, isStoredOutcome, releaseKeys, reusedKeyProblem, scopeId, storeResponses, type IdempotencyScope, type StoredResponse } from './idempotency.ts';
 
 export type Outcome = StoredResponse & { replayed?: boolean };
 
-/** Runs many requests of one operation on one transaction; per request its result or the ProblemError that refused it. */
-export type BatchExecutor<Context, Result> = (tx: Tx, contexts: Context[]) => Promise<(Result | ProblemError)[]>;
+/**
+ * Runs many requests of one operation on one transaction. `run` resolves to which of them to run
+ * (those whose Idempotency-Key this batch owns); it resolves while the executor loads its state.
+ * Per request: its result, the ProblemError that refused it, or undefined when not run; and the
+ * executor's writes, sent but maybe not finished, so that the answers and COMMIT follow at once.
+ */
+export type BatchExecutor<Context, Result> = (db: Db, contexts: Context[], run: Promise<boolean[]>) =>
+  Promise<{ results: (Result | ProblemError | undefined)[]; written: Promise<void> }>;
 
 export interface PostingJob<Context, Result> {
   scope: IdempotencyScope;
   /** The handler context of this request, on the batch's transaction. */
-  context(tx: Tx): Context;
+  context(db: Db): Context;
   outcome(result: Result): Outcome;
   /** The response form of a ProblemError (409/422 are stored and replayed). */
   problem(err: ProblemError): Outcome;
@@ -94,7 +100,7 @@ export class PostingQueue<C, R> {
   private async runBatch(batch: Queued<C, R>[]) {
     let answers: Map<Queued<C, R>, Answer>;
     try {
-      answers = await inTransaction(this.sql, (tx) => this.apply(tx, batch));
+      answers = await inPipelinedTransaction(this.sql, (tx, commit) => this.apply(tx, commit, batch));
     } catch (err) {
       for (const q of batch) q.reject(err);
       return;
@@ -106,25 +112,29 @@ export class PostingQueue<C, R> {
     }
   }
 
-  /** The batch's transaction. May run more than once (inTransaction retries), so it keeps no state outside. */
-  private async apply(tx: Tx, batch: Queued<C, R>[]): Promise<Map<Queued<C, R>, Answer>> {
+  /**
+   * The batch's transaction, in two round trips: [BEGIN, claim the keys, load] then [write, store
+   * the answers, COMMIT]. May run more than once (retries), so it keeps no state outside.
+   */
+  private async apply(tx: Db, commit: () => Promise<unknown>, batch: Queued<C, R>[]): Promise<Map<Queued<C, R>, Answer>> {
     const answers = new Map<Queued<C, R>, Answer>();
     // The first request of each key in the batch owns it; later ones with the same key get its answer.
-    const owners = new Map<string, Queued<C, R>>();
-    for (const q of batch) if (!owners.has(scopeId(q.job.scope))) owners.set(scopeId(q.job.scope), q);
+    const ownerOf = new Map<string, Queued<C, R>>();
+    for (const q of batch) if (!ownerOf.has(scopeId(q.job.scope))) ownerOf.set(scopeId(q.job.scope), q);
+    const owners = [...ownerOf.values()];
+    const claims = claimKeys(tx, owners.map((q) => q.job.scope));
+    const running = claims.then((earlier) => owners.map((q) => !earlier.has(scopeId(q.job.scope))));
+    const [earlier, { results, written }] = await Promise.all([claims, this.execute(tx, owners.map((q) => q.job.context(tx)), running)]);
 
-    const earlier = await claimKeys(tx, [...owners.values()].map((q) => q.job.scope));
-    const running = [...owners.values()].filter((q) => {
-      const found = earlier.get(scopeId(q.job.scope));
-      if (found) answers.set(q, found instanceof ProblemError ? { error: found } : { ...found, replayed: true });
-      return !found;
-    });
-
-    const results = running.length ? await this.execute(tx, running.map((q) => q.job.context(tx))) : [];
     const stored: { scope: IdempotencyScope; response: StoredResponse }[] = [];
     const released: IdempotencyScope[] = [];
-    running.forEach((q, i) => {
-      const result = results[i];
+    owners.forEach((q, i) => {
+      const found = earlier.get(scopeId(q.job.scope));
+      if (found) {
+        answers.set(q, found instanceof ProblemError ? { error: found } : { ...found, replayed: true });
+        return;
+      }
+      const result = results[i]!;
       if (result instanceof ProblemError && !isStoredOutcome(result.status)) {
         answers.set(q, { error: result });
         released.push(q.job.scope);
@@ -134,11 +144,11 @@ export class PostingQueue<C, R> {
       answers.set(q, outcome);
       stored.push({ scope: q.job.scope, response: outcome });
     });
-    await Promise.all([storeResponses(tx, stored), releaseKeys(tx, released)]);
+    await Promise.all([written, storeResponses(tx, stored)?.execute(), releaseKeys(tx, released)?.execute(), commit()]);
 
     for (const q of batch) {
       if (answers.has(q)) continue;
-      const owner = owners.get(scopeId(q.job.scope))!;
+      const owner = ownerOf.get(scopeId(q.job.scope))!;
       const answer = answers.get(owner)!;
       if (owner.job.scope.fingerprint !== q.job.scope.fingerprint) answers.set(q, { error: reusedKeyProblem() });
       else answers.set(q, 'error' in answer ? answer : { ...answer, replayed: true });
