@@ -70,3 +70,30 @@ export async function inTransaction<T>(
     }
   }
 }
+
+/**
+ * A transaction whose BEGIN and COMMIT cost no round trip of their own: BEGIN is sent with fn's
+ * first statements, and fn sends COMMIT (calling `commit()`) right behind its last ones, without
+ * waiting for their results in between; fn must therefore make every statement that could fail
+ * fail in the database (an aborted transaction turns COMMIT into ROLLBACK). Retried like
+ * inTransaction on serialization failure or deadlock.
+ */
+export async function inPipelinedTransaction<T>(
+  sql: Sql,
+  fn: (tx: Db, commit: () => Promise<unknown>) => Promise<T>,
+  { retries = 5 }: { retries?: number } = {},
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const tx = await sql.reserve();
+    try {
+      tx.unsafe('BEGIN').execute().catch(() => {}); // its failure fails the statements behind it
+      return await fn(tx, () => tx.unsafe('COMMIT').execute());
+    } catch (err) {
+      await tx.unsafe('ROLLBACK').catch(() => {});
+      if (!isRetryable(err) || attempt >= retries) throw err;
+      await new Promise((r) => setTimeout(r, 1 + Math.random() * Math.min(250, 5 * 2 ** attempt)));
+    } finally {
+      tx.release();
+    }
+  }
+}

@@ -33,38 +33,17 @@ export interface LineRow {
   expected_on_hand: number | null;
 }
 
-export type NewMove = Omit<MoveRow, 'status' | 'reversed_by' | 'created_at'>;
-
-/** A line to insert; quantities are exact decimal strings. */
-export type NewLine = Omit<LineRow, 'move_id' | 'line_no' | 'qty' | 'expected_on_hand'> & { qty: string; expected_on_hand: string | null };
-
 const moveColumns = (db: Db) => db`id, type, status, from_wh, to_wh, reason, reference, idempotency_key, reverses, reversed_by, receipt_id, created_by, created_at`;
 const lineColumns = (db: Db) => db`move_id, line_no, item_id, qty, batch, expires_at, serials, reservation_id, expected_on_hand`;
 
-export async function insertMove(db: Db, m: NewMove, lines: NewLine[]): Promise<{ move: MoveRow; lines: LineRow[] }> {
-  // The move and its lines in one round trip (pipelined, run in order, so the lines' foreign key holds).
-  const [[move], rows] = await Promise.all([db<MoveRow[]>`
-    INSERT INTO stock_moves (id, type, from_wh, to_wh, reason, reference, idempotency_key, reverses, receipt_id, created_by)
-    VALUES (${m.id}, ${m.type}, ${m.from_wh}, ${m.to_wh}, ${m.reason}, ${m.reference}, ${m.idempotency_key}, ${m.reverses}, ${m.receipt_id}, ${m.created_by})
-    RETURNING ${moveColumns(db)}`,
-  // One statement for all lines; jsonb carries each line's serials array intact.
-  db<LineRow[]>`
-    INSERT INTO stock_move_lines (move_id, line_no, item_id, qty, batch, expires_at, serials, reservation_id, expected_on_hand)
-    SELECT ${m.id}, l.line_no, l.item_id, l.qty, l.batch, l.expires_at, ARRAY(SELECT jsonb_array_elements_text(l.serials)), l.reservation_id, l.expected_on_hand
-    FROM jsonb_to_recordset(${db.json(lines.map((l, line_no) => ({ line_no, ...l })))}) AS l(
-      line_no int, item_id text, qty numeric, batch text, expires_at timestamptz, serials jsonb, reservation_id text, expected_on_hand numeric)
-    RETURNING ${lineColumns(db)}`]);
-  return { move, lines: rows.sort((a, b) => a.line_no - b.line_no) };
+/** Moves by id, unlocked (a reversal locks its original first). */
+export async function findMoves(db: Db, ids: string[]): Promise<MoveRow[]> {
+  if (!ids.length) return [];
+  return db<MoveRow[]>`SELECT ${moveColumns(db)} FROM stock_moves WHERE id = ANY(${ids}::text[])`;
 }
 
 export async function findMove(db: Db, id: string, { lock = false } = {}): Promise<MoveRow | null> {
   const [row] = await db<MoveRow[]>`SELECT ${moveColumns(db)} FROM stock_moves WHERE id = ${id} ${lock ? db`FOR UPDATE` : db``}`;
-  return row ?? null;
-}
-
-/** Marks a POSTED move REVERSED by `reversedBy`; null when it was not POSTED (already reversed). */
-export async function markReversed(db: Db, id: string, reversedBy: string): Promise<MoveRow | null> {
-  const [row] = await db<MoveRow[]>`UPDATE stock_moves SET status = 'REVERSED', reversed_by = ${reversedBy} WHERE id = ${id} AND status = 'POSTED' RETURNING ${moveColumns(db)}`;
   return row ?? null;
 }
 

@@ -25,16 +25,6 @@ export const keyOf = (item_id: string, warehouse_id: string): string => JSON.str
 
 const columnsOf = (keys: StockKey[]) => [keys.map((k) => k.item_id), keys.map((k) => k.warehouse_id)];
 
-/** Creates the missing level rows of keys that are about to receive stock (zero on hand). */
-export async function ensureLevels(db: Db, keys: StockKey[]): Promise<void> {
-  if (!keys.length) return;
-  const [items, warehouses] = columnsOf(keys);
-  await db`
-    INSERT INTO stock_levels (item_id, warehouse_id)
-    SELECT * FROM unnest(${items}::text[], ${warehouses}::text[]) ORDER BY 1, 2
-    ON CONFLICT DO NOTHING`;
-}
-
 /**
  * Locks the existing level rows of keys, always in (item_id, warehouse_id) order so that two
  * postings touching the same rows queue instead of deadlocking, then expires their due
@@ -89,58 +79,8 @@ export async function batchesOf(db: Db, keys: StockKey[]): Promise<BatchRow[]> {
     ORDER BY item_id, warehouse_id, expires_at NULLS LAST, batch`;
 }
 
-export interface BatchChange extends StockKey {
-  batch: string;
-  /** Exact decimal string. */
-  on_hand: string;
-  expires_at: string | null;
-}
 
-/**
- * Adds the deltas to batch levels (one change per batch), creating batches that come in new.
- * A batch keeps the expiry it was first given. Not an upsert: PostgreSQL checks `on_hand >= 0`
- * on the row an INSERT proposes, before ON CONFLICT, so a negative delta could never reach the update.
- * Runs under the lock of the batches' stock levels, so no one else creates the same batch meanwhile.
- */
-export async function changeBatches(db: Db, changes: BatchChange[]): Promise<void> {
-  if (!changes.length) return;
-  const [items, warehouses] = columnsOf(changes);
-  await db`
-    WITH d AS (
-      SELECT * FROM unnest(${items}::text[], ${warehouses}::text[], ${changes.map((c) => c.batch)}::text[],
-                           ${changes.map((c) => c.on_hand)}::numeric[], ${changes.map((c) => c.expires_at)}::timestamptz[])
-        AS d(item_id, warehouse_id, batch, on_hand, expires_at)
-    ), updated AS (
-      UPDATE batch_levels b SET on_hand = b.on_hand + d.on_hand, expires_at = coalesce(b.expires_at, d.expires_at)
-      FROM d WHERE b.item_id = d.item_id AND b.warehouse_id = d.warehouse_id AND b.batch = d.batch
-      RETURNING b.item_id, b.warehouse_id, b.batch
-    )
-    INSERT INTO batch_levels (item_id, warehouse_id, batch, on_hand, expires_at)
-    SELECT * FROM d
-    WHERE NOT EXISTS (SELECT 1 FROM updated u WHERE u.item_id = d.item_id AND u.warehouse_id = d.warehouse_id AND u.batch = d.batch)`;
-}
 
-/**
- * Moves serials of an item and returns those that moved. `from` null receives them (only serials
- * not IN_STOCK anywhere), otherwise only serials IN_STOCK in `from` move; `to` null issues them.
- * The conditions are in the statements, so a serial can never be in two places.
- */
-export async function moveSerials(db: Db, itemId: string, serials: string[], from: string | null, to: string | null): Promise<string[]> {
-  // Sorted, so that two postings moving the same serials lock them in the same order.
-  const sorted = [...serials].sort();
-  const rows = from === null
-    ? await db<{ serial: string }[]>`
-        INSERT INTO serials (item_id, serial, warehouse_id, status)
-        SELECT ${itemId}, s, ${to}, 'IN_STOCK' FROM unnest(${sorted}::text[]) AS s
-        ON CONFLICT (item_id, serial) DO UPDATE SET warehouse_id = excluded.warehouse_id, status = 'IN_STOCK', updated_at = now()
-          WHERE serials.status = 'ISSUED'
-        RETURNING serial`
-    : await db<{ serial: string }[]>`
-        UPDATE serials SET warehouse_id = ${to}, status = ${to === null ? 'ISSUED' : 'IN_STOCK'}, updated_at = now()
-        WHERE item_id = ${itemId} AND serial = ANY(${sorted}::text[]) AND status = 'IN_STOCK' AND warehouse_id = ${from}
-        RETURNING serial`;
-  return rows.map((r) => r.serial);
-}
 
 export interface LevelView extends LevelRow {
   available: number;

@@ -1,13 +1,12 @@
 // operationId → handler, for every operation the spec serves. `satisfies Handlers` makes a
 // missing, extra or misnamed operationId a compile error.
 import type { Handlers, OperationId } from './types.ts';
-import type { StockKey } from '../db/stock.ts';
-import { stockKeysOf } from './lib/ledger.ts';
+import type { BatchExecutor } from '../server/plugins/group-commit.ts';
 import { healthHandlers } from './health.ts';
 import { warehouseHandlers } from './warehouses.ts';
 import { itemHandlers } from './items.ts';
 import { stockHandlers } from './stock.ts';
-import { stockMoveHandlers } from './stock-moves.ts';
+import { createStockMoves, stockMoveHandlers } from './stock-moves.ts';
 import { reservationHandlers } from './reservations.ts';
 import { auditHandlers } from './audit.ts';
 import { vendorHandlers } from './vendors.ts';
@@ -37,10 +36,7 @@ export const handlers = {
   ...pendingHandlers,
 } satisfies Handlers;
 
-/**
- * Operations applied through group commit (server/plugins/group-commit.ts), with the stock levels a
- * request will lock, so that a batch can lock all of them once, in order.
- */
-export const groupCommitted: Partial<Record<OperationId, (body: any) => StockKey[]>> = {
-  createStockMove: stockKeysOf,
+/** Operations applied through group commit (server/plugins/group-commit.ts), with their batch executors. */
+export const groupCommitted: Partial<Record<OperationId, BatchExecutor<any, any>>> = {
+  createStockMove: createStockMoves,
 };

@@ -1,5 +1,6 @@
 import { findItem, insertItem, itemHasHistory, listItems, skuTaken, updateItem, type ItemRow } from '../db/items.ts';
 import { newId } from '../db/ids.ts';
+import { notifyItemChanged } from '../db/item-index.ts';
 import { ProblemError, notFound } from '../server/problem.ts';
 import { assertWarehouses } from '../server/plugins/auth.ts';
 import { assertCurrent, etagOf } from './lib/versioned.ts';
@@ -14,15 +15,16 @@ function duplicateSku(sku: string): ProblemError {
 }
 
 export const itemHandlers = {
-  async createItem({ db, body, audit }) {
+  async createItem({ db, body, audit, itemIndex }) {
     const id = body.id ?? newId('itm');
+    itemIndex.expect(id);
     const row = await insertItem(db, id, { sku: body.sku, name: body.name, uom: body.uom, track_by: body.track_by, active: body.active ?? true });
     if (!row) {
       if (await skuTaken(db, body.sku)) throw duplicateSku(body.sku);
       throw new ProblemError('already-exists', `An item with id ${id} already exists.`, { id });
     }
     const item = toItem(row);
-    await audit({ action: 'item.created', entity: 'item', entityId: id, after: item });
+    await Promise.all([notifyItemChanged(db, id), audit({ action: 'item.created', entity: 'item', entityId: id, after: item })]);
     return { status: 201, body: item, etag: item.etag, location: `/inventory/items/${encodeURIComponent(id)}` };
   },
 
@@ -33,7 +35,7 @@ export const itemHandlers = {
     return { status: 200, body: item, etag: item.etag };
   },
 
-  async replaceItem({ db, params, body, ifMatch, audit }) {
+  async replaceItem({ db, params, body, ifMatch, audit, itemIndex }) {
     const current = await findItem(db, params.id, { lock: true });
     if (!current) throw notFound('item', params.id);
     assertCurrent(ifMatch, current.version, 'item');
@@ -43,14 +45,20 @@ export const itemHandlers = {
         current_status: current.track_by,
       });
     }
+    itemIndex.expect(current.id);
     const item = toItem(await updateItem(db, current.id, body));
-    await audit({ action: 'item.updated', entity: 'item', entityId: current.id, before: toItem(current), after: item });
+    await Promise.all([notifyItemChanged(db, current.id), audit({ action: 'item.updated', entity: 'item', entityId: current.id, before: toItem(current), after: item })]);
     return { status: 200, body: item, etag: item.etag };
   },
 
-  async listItems({ db, query, principal, page }) {
+  async listItems({ db, query, principal, page, itemIndex }) {
     if (query.warehouse) assertWarehouses(principal, query.warehouse);
-    const rows = await listItems(db, { ...query, afterId: page.after?.[0] as string | undefined, limit: page.limit });
+    const afterId = page.after?.[0] as string | undefined;
+    // Searches come from the in-memory index when it can answer (no stock filter, fresh for this
+    // instance's own writes); everything else, and the fallback, from SQL.
+    const indexed = query.search !== undefined && query.warehouse === undefined
+      ? itemIndex.search({ search: query.search, active: query.active, afterId, limit: page.limit + 1 }) : null;
+    const rows = indexed ?? await listItems(db, { ...query, afterId, limit: page.limit });
     return { status: 200, body: page.result(rows.map(toItem), (item) => [item.id]) };
   },
 } satisfies Pick<Handlers, 'createItem' | 'getItem' | 'replaceItem' | 'listItems'>;

@@ -1,10 +1,11 @@
 import { findMove, linesOf, listMoves, type LineRow, type MoveRow } from '../db/stock-moves.ts';
 import { ProblemError, invalidState, notFound } from '../server/problem.ts';
 import { assertWarehouses, canAccessWarehouse, type Principal } from '../server/plugins/auth.ts';
-import { postStockMove, type MoveInput } from './lib/ledger.ts';
+import { postStockMove, postStockMoves, type MoveInput } from './lib/ledger.ts';
 import { scopedPage } from './lib/listing.ts';
 import { toStockMove } from './lib/representation.ts';
-import type { Handlers } from './types.ts';
+import type { Context, Handlers, Result } from './types.ts';
+import type { BatchExecutor } from '../server/plugins/group-commit.ts';
 
 const location = (id: string) => `/inventory/stock-moves/${encodeURIComponent(id)}`;
 
@@ -41,10 +42,24 @@ function reversalOf(move: MoveRow, lines: LineRow[], reason: string | undefined)
   };
 }
 
+/**
+ * POST /inventory/stock-moves for a whole group-commit batch (server/plugins/group-commit.ts):
+ * the moves are posted in order on one transaction, each refused one answered by its own problem.
+ */
+export const createStockMoves: BatchExecutor<Context<'createStockMove'>, Result<'createStockMove'>> = async (db, contexts, run) => {
+  const { results, written } = await postStockMoves(db, contexts.map(({ actor, principal, body, idempotencyKey }) => ({ actor, principal, input: body, options: { idempotencyKey } })), run);
+  return {
+    results: results.map((move) => (move === undefined || move instanceof ProblemError ? move : { status: 201 as const, body: move, location: location(move.id) })),
+    written,
+  };
+};
+
 export const stockMoveHandlers = {
-  async createStockMove({ db, body, principal, actor, idempotencyKey }) {
-    const move = await postStockMove(db, actor, principal, body, { idempotencyKey });
-    return { status: 201, body: move, location: location(move.id) };
+  async createStockMove(ctx) {
+    const { results: [result], written } = await createStockMoves(ctx.db, [ctx], Promise.resolve([true]));
+    await written;
+    if (result instanceof ProblemError) throw result;
+    return result!;
   },
 
   async getStockMove({ db, params, principal }) {

@@ -7,6 +7,7 @@ import type { Config } from '../server/config.ts';
 import type { Principal } from '../server/plugins/auth.ts';
 import type { PageRequest, Page } from '../server/plugins/pagination.ts';
 import type { AuditEntry } from '../db/audit.ts';
+import type { ItemIndex } from '../db/item-index.ts';
 
 /** Operations the server serves (the spec's `webhooks:` are sent, not served). */
 export type OperationId = Exclude<keyof operations, 'onStockMovePosted' | 'onReceiptPosted'>;
@@ -46,6 +47,8 @@ export interface Context<K extends OperationId> {
   idempotencyKey?: string;
   /** Paginated operations only. */
   page: PageRequest & { result<T>(rows: T[], keyOf: (row: T) => unknown[]): Page<T> };
+  /** The in-memory catalogue index used by item search (db/item-index.ts). */
+  itemIndex: ItemIndex;
   /** Writes an audit entry in the request's transaction. */
   audit(entry: AuditEntry): Promise<void>;
 }

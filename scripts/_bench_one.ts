@@ -11,4 +11,5 @@ const r = await autocannon({ url: 'http://127.0.0.1:3999', connections: 64, dura
     setupRequest: (req: any) => { const from = WH[Math.floor(Math.random() * 3)]; const to = WH.filter((w) => w !== from)[Math.floor(Math.random() * 2)];
       req.body = JSON.stringify(mode === 'hot' ? { type: 'ISSUE', from_wh: 'WH-1', lines: [{ item_id: 'item-hot', qty: 1 }] } : { type: 'TRANSFER', from_wh: from, to_wh: to, lines: [{ item_id: `item-${1 + Math.floor(Math.random() * 10000)}`, qty: 1 }] });
       req.headers = { ...req.headers, 'idempotency-key': randomUUID() }; return req; } }] } as any);
+const cpu = process.cpuUsage(); console.log("client cpu s", (cpu.user + cpu.system) / 1e6);
 console.log(mode, 'rps', r.requests.average, 'p50', r.latency.p50, 'p99', r.latency.p99, JSON.stringify(r.statusCodeStats));

@@ -25,7 +25,8 @@ import rateLimit from './plugins/rate-limit.ts';
 import etag from './plugins/etag.ts';
 import pagination from './plugins/pagination.ts';
 import idempotency from './plugins/idempotency.ts';
-import groupCommit from './plugins/group-commit.ts';
+import itemIndex from './plugins/item-index.ts';
+import { PostingQueue } from './plugins/group-commit.ts';
 import metrics from './plugins/metrics.ts';
 import accessLog from './plugins/access-log.ts';
 import docs from './plugins/docs.ts';
@@ -105,6 +106,12 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false, d
 
   // JSON only: Fastify would otherwise accept text/plain bodies, which no operation takes.
   app.removeContentTypeParser('text/plain');
+  // An empty body sent with Content-Type: application/json (common for POST actions) counts as no
+  // body, rather than malformed JSON; operations that need one answer 422 (checkInput).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+    (body === '' ? done(null, undefined) : parseJson(request, body as string, done)));
   // Responses are serialized with plain JSON.stringify: a schema-compiled serializer silently drops
   // fields the schema doesn't list and costs seconds of start-up for ~400 response schemas; the
   // shape of every response is instead checked against the spec in tests (response-validation).
@@ -122,8 +129,8 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false, d
   await app.register(etag);
   await app.register(pagination, { sql });
   await app.register(idempotency, { sql });
+  await app.register(itemIndex, { sql });
   await app.register(metrics);
-  await app.register(groupCommit, { sql, ...config.postings });
   await app.register(accessLog);
   if (dispatcherSql) await app.register(webhooks, { sql: dispatcherSql, config: config.webhooks });
   if (config.responseValidation) {
@@ -136,7 +143,7 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false, d
   });
   app.setNotFoundHandler({ preHandler: app.limitRate as any }, notFoundHandler);
 
-  const deps = { sql, config, pager: app.pager, postings: app.postings };
+  const deps = { sql, config, pager: app.pager, itemIndex: app.itemIndex };
   await app.register(openapiGlue, {
     specification: spec,
     // Glue spreads what this returns into the route options (its type insists on method and url,
@@ -145,7 +152,9 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false, d
       const meta = operations.get(operationId);
       const handler = (handlers as Record<string, AnyHandler>)[operationId];
       if (!meta || !handler) throw new Error(`no handler for operation ${operationId}`);
-      return { handler: operationHandler(meta, handler, { ...deps, stockKeys: groupCommitted[operationId as keyof typeof groupCommitted] }), config: { operation: meta } };
+      const batchExecutor = groupCommitted[operationId as keyof typeof groupCommitted];
+      const postings = batchExecutor && new PostingQueue(sql, batchExecutor, config.postings, app.metrics);
+      return { handler: operationHandler(meta, handler, { ...deps, postings }), config: { operation: meta } };
     }) as any,
   });
   await app.register(docs);

@@ -27,6 +27,8 @@ export interface WebhookConfig {
 export interface Config {
   port: number;
   host: string;
+  /** Processes serving the port (node:cluster). */
+  workers: number;
   production: boolean;
   databaseUrl?: string;
   /** DATABASE_DIRECT_URL: a connection that bypasses a transaction-pooling PgBouncer (migrations, LISTEN). */
@@ -81,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!Number.isFinite(tolerance) || tolerance < 0) throw new Error('INVOICE_PRICE_TOLERANCE must be a non-negative fraction');
   return {
     port: int(env, 'PORT', 3000),
+    workers: Math.max(1, int(env, 'WORKERS', 1)),
     host: env.HOST || '127.0.0.1',
     production,
     databaseUrl: env.DATABASE_URL || undefined,

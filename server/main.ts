@@ -1,52 +1,85 @@
 // `npm start`: migrate the database (embedded PostgreSQL in .data/ unless DATABASE_URL is set),
 // then serve. SIGTERM/SIGINT close gracefully: stop accepting, finish in-flight requests, close pools.
+// WORKERS=N (default 1) serves from N processes sharing the port (node:cluster): one Node process
+// uses one core, and the server keeps no state of its own (PostgreSQL does), so workers are
+// independent instances exactly like several servers behind a load balancer.
+import cluster from 'node:cluster';
 import { buildApp } from './app.ts';
-import { loadConfig, DEV_AUDIENCE, DEV_ISSUER } from './config.ts';
-import { openDatabase } from './database.ts';
+import { loadConfig, DEV_AUDIENCE, DEV_ISSUER, type Config } from './config.ts';
+import { openDatabase, type Database } from './database.ts';
 import { devPublicKeyPem } from './dev-keys.ts';
 import { createSql } from '../db/client.ts';
 
 const config = loadConfig();
-const database = await openDatabase(config);
-const { applied } = database;
 
-const sql = createSql(database.url, { max: Number(process.env.DATABASE_POOL_SIZE ?? 20) });
-// The webhook dispatcher LISTENs, which needs a session of its own: with DATABASE_DIRECT_URL it
-// bypasses a transaction-pooling PgBouncer (docs/deploy.md).
-const dispatcherSql = database.directUrl === database.url ? sql : createSql(database.directUrl, { max: 2, application: 'inventory-api-webhooks' });
-const app = await buildApp({
-  config,
-  sql,
-  dispatcherSql,
-  devPublicKeyPem: config.auth.dev ? devPublicKeyPem(config.dataDir) : undefined,
-  logger: { level: config.logLevel },
-});
-
-let closing = false;
-async function shutdown(signal: string) {
-  if (closing) return;
-  closing = true;
-  app.log.info({ signal }, 'shutting down');
-  await app.close();
-  await sql.end({ timeout: 5 });
-  if (dispatcherSql !== sql) await dispatcherSql.end({ timeout: 5 });
-  await database.stop();
-  process.exit(0);
+/** Serves until SIGTERM/SIGINT; resolves with the port it listens on. */
+async function serve({ url, directUrl }: Pick<Database, 'url' | 'directUrl'>, onClosed: () => Promise<void>): Promise<number> {
+  const sql = createSql(url, { max: Number(process.env.DATABASE_POOL_SIZE ?? 20) });
+  // The webhook dispatcher LISTENs, which needs a session of its own: with DATABASE_DIRECT_URL it
+  // bypasses a transaction-pooling PgBouncer (docs/deploy.md).
+  const dispatcherSql = directUrl === url ? sql : createSql(directUrl, { max: 2, application: 'inventory-api-webhooks' });
+  const app = await buildApp({
+    config,
+    sql,
+    dispatcherSql,
+    devPublicKeyPem: config.auth.dev ? devPublicKeyPem(config.dataDir) : undefined,
+    logger: { level: config.logLevel },
+  });
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    await app.close();
+    await sql.end({ timeout: 5 });
+    if (dispatcherSql !== sql) await dispatcherSql.end({ timeout: 5 });
+    await onClosed();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  return typeof address === 'object' && address ? address.port : config.port;
 }
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
 
-await app.listen({ port: config.port, host: config.host });
-const address = app.server.address();
-const base = `http://${config.host}:${typeof address === 'object' && address ? address.port : config.port}`;
-const banner = [
-  `Inventory & Procurement API listening on ${base}`,
-  `  database: ${database.embeddedDir ? `embedded PostgreSQL (${database.embeddedDir})` : 'DATABASE_URL'}${applied.length ? `, applied ${applied.join(', ')}` : ''}`,
-  `  reference: ${base}/docs   spec: ${base}/openapi.json`,
-];
-if (config.auth.dev) {
-  banner.push(`  dev auth (iss ${DEV_ISSUER}, aud ${DEV_AUDIENCE}): get a token with`,
-    '    npm run token -- --scope "inventory:read inventory:write procurement:write webhooks:manage"');
+function printBanner(c: Config, port: number, database: string, workers: number) {
+  const base = `http://${c.host}:${port}`;
+  const banner = [
+    `Inventory & Procurement API listening on ${base}${workers > 1 ? ` (${workers} workers)` : ''}`,
+    `  database: ${database}`,
+    `  reference: ${base}/docs   spec: ${base}/openapi.json`,
+  ];
+  if (c.auth.dev) {
+    banner.push(`  dev auth (iss ${DEV_ISSUER}, aud ${DEV_AUDIENCE}): get a token with`,
+      '    npm run token -- --scope "inventory:read inventory:write procurement:write webhooks:manage"');
+  }
+  // One write, so whoever reads the first line reads it all.
+  console.log(banner.join('\n'));
 }
-// One write, so whoever reads the first line reads it all.
-console.log(banner.join('\n'));
+
+if (cluster.isWorker) {
+  const port = await serve({ url: process.env.DATABASE_URL!, directUrl: process.env.DATABASE_DIRECT_URL! }, async () => {});
+  process.send!({ listening: port });
+} else {
+  const database = await openDatabase(config);
+  const described = `${database.embeddedDir ? `embedded PostgreSQL (${database.embeddedDir})` : 'DATABASE_URL'}${database.applied.length ? `, applied ${database.applied.join(', ')}` : ''}`;
+
+  if (config.workers === 1) {
+    printBanner(config, await serve(database, () => database.stop()), described, 1);
+  } else {
+    // Workers share the port; a signal is passed on to them, and the embedded database stops after the last.
+    const workers = Array.from({ length: config.workers }, () => cluster.fork({ DATABASE_URL: database.url, DATABASE_DIRECT_URL: database.directUrl }));
+    const ports = await Promise.all(workers.map((w) => new Promise<number>((resolve) => w.on('message', (m) => m?.listening && resolve(m.listening)))));
+    printBanner(config, ports[0], described, workers.length);
+    let exited = 0;
+    for (const w of workers) {
+      w.on('exit', async () => {
+        if (++exited < workers.length) return;
+        await database.stop();
+        process.exit(0);
+      });
+    }
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => workers.forEach((w) => w.process.kill(signal)));
+  }
+}

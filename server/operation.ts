@@ -9,10 +9,10 @@ import type { Config } from './config.ts';
 import { ProblemError } from './problem.ts';
 import type { OperationMeta } from './spec.ts';
 import type { Principal } from './plugins/auth.ts';
-import { claimKey, fingerprint, isStoredOutcome, parseIdempotencyKey, storeResponses, type IdempotencyScope, type StoredResponse } from './plugins/idempotency.ts';
+import { claimKey, fingerprint, isStoredOutcome, parseIdempotencyKey, storeResponses, type IdempotencyScope } from './plugins/idempotency.ts';
 import type { Pager } from './plugins/pagination.ts';
-import type { PostingQueue } from './plugins/group-commit.ts';
-import type { StockKey } from '../db/stock.ts';
+import type { ItemIndex } from '../db/item-index.ts';
+import type { Outcome, PostingQueue } from './plugins/group-commit.ts';
 
 const ANONYMOUS: Principal = { sub: 'anonymous', clientId: 'anonymous', scopes: new Set(), warehouses: new Set() };
 
@@ -20,12 +20,19 @@ export interface OperationDeps {
   sql: Sql;
   config: Config;
   pager: Pager;
-  postings: PostingQueue;
-  /** For operations applied through group commit: the stock levels a request will lock. */
-  stockKeys?: (body: any) => StockKey[];
+  itemIndex: ItemIndex;
+  /** For operations applied through group commit: their queue. */
+  postings?: PostingQueue<Context<any>, HandlerResult>;
 }
 
-type Outcome = StoredResponse & { replayed?: boolean };
+type HandlerResult = Awaited<ReturnType<AnyHandler>>;
+
+function outcomeOf(result: HandlerResult): Outcome {
+  const headers: Record<string, string> = {};
+  if (result.etag) headers.ETag = result.etag;
+  if (result.location) headers.Location = result.location;
+  return { status: result.status, body: result.body, headers };
+}
 
 function pathOf(request: FastifyRequest): string {
   return request.url.split('?')[0];
@@ -57,16 +64,11 @@ export function operationHandler(meta: OperationMeta, handler: AnyHandler, deps:
       ifMatch: typeof request.headers['if-match'] === 'string' ? request.headers['if-match'] : undefined,
       idempotencyKey,
       page: { ...pageRequest, result: (rows, keyOf) => deps.pager.page(meta.operationId, query, pageRequest, rows, keyOf) },
+      itemIndex: deps.itemIndex,
       audit: (entry) => writeAudit(db, actor, entry),
     });
 
-    const execute = async (db: Sql | Tx): Promise<Outcome> => {
-      const result = await handler(contextFor(db));
-      const headers: Record<string, string> = {};
-      if (result.etag) headers.ETag = result.etag;
-      if (result.location) headers.Location = result.location;
-      return { status: result.status, body: result.body, headers };
-    };
+    const execute = async (db: Sql | Tx): Promise<Outcome> => outcomeOf(await handler(contextFor(db)));
 
     let outcome: Outcome;
     if (!writes) {
@@ -80,11 +82,11 @@ export function operationHandler(meta: OperationMeta, handler: AnyHandler, deps:
         key: idempotencyKey,
         fingerprint: fingerprint(request.method, pathOf(request), request.body),
       };
-      if (deps.stockKeys) {
+      if (deps.postings) {
         outcome = await deps.postings.submit({
           scope,
-          locks: deps.stockKeys(request.body),
-          run: (tx) => execute(tx),
+          context: contextFor,
+          outcome: outcomeOf,
           problem: (err) => problemOutcome(err, request),
         });
       } else {

@@ -68,10 +68,17 @@ t.test('errors from every layer are problem+json', async (t) => {
     t.match((await res.json()).errors, [{ pointer: '#/name', code: 'required', detail: 'is required' }]);
   });
 
-  t.test('a required body that was not sent → 422', async (t) => {
-    const res = await s.request('/inventory/warehouses', { method: 'POST' });
-    t.equal(res.status, 422);
-    t.match((await res.json()).errors, [{ pointer: '#', code: 'required' }]);
+  t.test('a required body that was not sent → 422 (an empty JSON body is no body)', async (t) => {
+    for (const init of [{}, { headers: { 'content-type': 'application/json' }, body: '' }]) {
+      const res = await s.request('/inventory/warehouses', { method: 'POST', ...init });
+      t.equal(res.status, 422);
+      t.match((await res.json()).errors, [{ pointer: '#', code: 'required' }]);
+    }
+  });
+
+  t.test('JSON that tries prototype pollution → 400', async (t) => {
+    const res = await s.request('/inventory/warehouses', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"id":"WH-P","name":"x","__proto__":{"admin":true}}' });
+    t.equal(res.status, 400);
   });
 
   t.test('query parameters are validated too', async (t) => {

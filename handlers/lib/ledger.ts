@@ -1,29 +1,34 @@
-// The stock ledger: the one way stock changes. Stock moves, procurement receipts and reversals
-// all post through postStockMove, on the caller's transaction (it never opens one, so several
-// postings can share a transaction, each in its own savepoint):
+// The stock ledger: the one way stock changes. Stock moves (one at a time, or a whole group-commit
+// batch of them), procurement receipts and reversals all post through here, on the caller's
+// transaction (it never opens one). Three steps, whatever the number of postings:
 //
-//   validate (403 warehouse, 422 rules) → lock the touched stock levels in (item, warehouse) order
-//   and expire their due reservations → 409 count-mismatch / reservation state / over-issuance
-//   (lines of the same item summed first) → pick batches (FEFO) → move serials (conditional
-//   updates, 422) → insert move and lines → update levels, batch levels, reservations →
-//   one outbox event and one audit entry.
+//   load   one round trip: items and warehouses named; the stock levels touched, locked in
+//          (item, warehouse) order (their due reservations expired on the way); their batches;
+//          the serials named, locked; the reservations consumed, locked; moves being reversed.
+//   plan   in memory, posting after posting against that state (each sees the ones before it):
+//          403 warehouse → 422 rules → 409 count-mismatch / reservation state / over-issuance
+//          (lines of an item summed) → batches (FEFO) → serials (422). A refused posting changes
+//          nothing; an accepted one updates the state and adds its rows to the writes.
+//   apply  one round trip (db/ledger.ts): moves, lines, levels (summed per level over the whole
+//          batch, so a hot item is written once), batch levels, serials, reservations, reversal
+//          links, one outbox event and one audit entry per move.
 //
-// A thrown ProblemError leaves writes behind on `db`; the caller's savepoint or transaction undoes
-// them. The table CHECKs (on_hand >= 0, reserved <= on_hand) back every check made here.
+// The table CHECKs (on_hand >= 0, reserved <= on_hand) back every check made here.
 import type { Db } from '../../db/client.ts';
-import { writeAudit } from '../../db/audit.ts';
+import type { AuditEntry } from '../../db/audit.ts';
 import { newId } from '../../db/ids.ts';
-import { enqueueEvent } from '../../db/outbox.ts';
-import { closeReservations, findReservations, type ReservationRow } from '../../db/reservations.ts';
-import { batchesOf, changeBatches, changeLevels, ensureLevels, keyOf, lockLevels, moveSerials, type BatchChange, type BatchRow, type LevelRow, type StockKey } from '../../db/stock.ts';
-import { insertMove, linesOf, markReversed, type NewLine } from '../../db/stock-moves.ts';
+import { lockSerials, writeLedger, type LedgerWrites } from '../../db/ledger.ts';
+import type { OutboxEvent } from '../../db/outbox.ts';
+import { findReservations, type ReservationRow } from '../../db/reservations.ts';
+import { batchesOf, keyOf, lockLevels, type BatchRow, type LevelRow, type StockKey } from '../../db/stock.ts';
+import { findMoves, linesOf, type LineRow, type MoveRow } from '../../db/stock-moves.ts';
 import { ProblemError, invalid, invalidState, type FieldError } from '../../server/problem.ts';
 import { assertWarehouses, type Principal } from '../../server/plugins/auth.ts';
 import type { Actor } from '../types.ts';
 import { allocateBatches, overIssuance, type Piece } from './batches.ts';
 import { defaultPointer, endpointsOf, resolveLines, type Line, type Pointer } from './move-rules.ts';
-import { decimal, micro, type Micro } from './quantity.ts';
-import { loadReferences } from './references.ts';
+import { decimal, micro, toNumber, type Micro } from './quantity.ts';
+import { loadReferences, type References } from './references.ts';
 import { toReservation, toStockMove, type StockMove } from './representation.ts';
 
 export type { StockMove };
@@ -43,145 +48,16 @@ export interface PostOptions {
   pointer?: (lineIndex: number, field: string) => string;
 }
 
-/** What a move does to one (item, warehouse): its net change, and whether any line brings stock there. */
-interface Net { key: StockKey; change: Micro; receives: boolean }
-
-/** The net change per (item, warehouse), in lock order: lines of the same item are summed. */
-function netChanges(lines: Line[]): Map<string, Net> {
-  const nets = new Map<string, Net>();
-  const add = (item_id: string, warehouse_id: string, change: Micro) => {
-    const k = keyOf(item_id, warehouse_id);
-    const net = nets.get(k) ?? { key: { item_id, warehouse_id }, change: 0n, receives: false };
-    net.change += change;
-    net.receives ||= change > 0n;
-    nets.set(k, net);
-  };
-  for (const line of lines) {
-    if (line.source !== null) add(line.input.item_id, line.source, -line.amount);
-    if (line.dest !== null) add(line.input.item_id, line.dest, line.amount);
-  }
-  return new Map([...nets].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-/** ADJUSTMENT compare-and-swap: `expected_on_hand` (of the batch, when named) must still be true. */
-function checkCounts(lines: Line[], levels: Map<string, LevelRow>, batches: BatchRow[]): void {
-  for (const { input, source, dest } of lines) {
-    if (input.expected_on_hand === undefined) continue;
-    const warehouse_id = (source ?? dest)!;
-    const actual = input.batch === undefined
-      ? levels.get(keyOf(input.item_id, warehouse_id))?.on_hand ?? 0
-      : batches.find((b) => b.item_id === input.item_id && b.warehouse_id === warehouse_id && b.batch === input.batch)?.on_hand ?? 0;
-    if (micro(actual) === micro(input.expected_on_hand)) continue;
-    const what = input.batch === undefined ? input.item_id : `${input.item_id} batch ${input.batch}`;
-    throw new ProblemError('count-mismatch', `${what} has ${actual} on hand in ${warehouse_id}, not the ${input.expected_on_hand} expected. Recount, then retry with the new figure.`, {
-      item_id: input.item_id, warehouse_id, ...(input.batch !== undefined && { batch: input.batch }), expected: input.expected_on_hand, actual,
-    });
-  }
-}
-
-/** The ACTIVE reservations ISSUE lines consume (rows locked), and how much each level's check may count back. */
-async function claimReservations(db: Db, lines: Line[], at: Pointer): Promise<{ claimed: ReservationRow[]; credits: Map<string, Micro> }> {
-  const claiming = lines.filter((l) => l.input.reservation_id !== undefined);
-  if (!claiming.length) return { claimed: [], credits: new Map() };
-  const found = new Map((await findReservations(db, claiming.map((l) => l.input.reservation_id!), { lock: true })).map((r) => [r.id, r]));
-  const errors: FieldError[] = [];
-  for (const { index, input, source } of claiming) {
-    const r = found.get(input.reservation_id!);
-    if (!r) errors.push({ pointer: at(index, 'reservation_id'), code: 'unknown_reservation', detail: `No reservation ${input.reservation_id} exists.` });
-    else if (r.item_id !== input.item_id || r.warehouse_id !== source) {
-      errors.push({ pointer: at(index, 'reservation_id'), code: 'reservation_mismatch', detail: `Reservation ${r.id} holds ${r.item_id} in ${r.warehouse_id}, not ${input.item_id} in ${source}.` });
-    }
-  }
-  if (errors.length) throw invalid(errors);
-  const claimed = claiming.map((l) => found.get(l.input.reservation_id!)!);
-  const closed = claimed.find((r) => r.status !== 'ACTIVE');
-  if (closed) throw invalidState('Reservation', closed.id, closed.status, ['ACTIVE'], 'consumed');
-  const credits = new Map<string, Micro>();
-  for (const r of claimed) credits.set(keyOf(r.item_id, r.warehouse_id), (credits.get(keyOf(r.item_id, r.warehouse_id)) ?? 0n) + micro(r.qty));
-  return { claimed, credits };
-}
-
-/** 409 over-issuance unless every level the move takes from has that much available (reservations it consumes count back). */
-function checkAvailability(nets: Map<string, Net>, levels: Map<string, LevelRow>, credits: Map<string, Micro>): void {
-  for (const [k, { key, change }] of nets) {
-    if (change >= 0n) continue;
-    const level = levels.get(k);
-    const available = (level ? micro(level.on_hand) - micro(level.reserved) : 0n) + (credits.get(k) ?? 0n);
-    if (-change > available) throw overIssuance(key.item_id, key.warehouse_id, -change, available);
-  }
-}
-
-/** Moves the serials of every serial line; 422 for those not where the move says they are. */
-async function moveLineSerials(db: Db, lines: Line[], at: Pointer): Promise<void> {
-  const errors: FieldError[] = [];
-  // By item, so concurrent postings lock serial rows in the same order.
-  for (const { index, input, source, dest } of [...lines].sort((a, b) => (a.input.item_id < b.input.item_id ? -1 : 1))) {
-    if (!input.serials?.length) continue;
-    const moved = new Set(await moveSerials(db, input.item_id, input.serials, source, dest));
-    input.serials.forEach((serial, j) => {
-      if (moved.has(serial)) return;
-      errors.push(source === null
-        ? { pointer: at(index, `serials/${j}`), code: 'serial_in_stock', detail: `Serial ${serial} of ${input.item_id} is already in stock.` }
-        : { pointer: at(index, `serials/${j}`), code: 'serial_not_in_stock', detail: `Serial ${serial} of ${input.item_id} is not in stock in ${source}.` });
-    });
-  }
-  if (errors.length) throw invalid(errors);
-}
-
-function postedLine(type: MoveInput['type'], { line, amount, batch, expires_at, first }: Piece): NewLine {
-  const { input } = line;
-  return {
-    item_id: input.item_id,
-    qty: decimal(type === 'ADJUSTMENT' && line.source !== null ? -amount : amount),
-    batch,
-    expires_at,
-    serials: input.serials ?? [],
-    reservation_id: first ? input.reservation_id ?? null : null,
-    expected_on_hand: first && input.expected_on_hand !== undefined ? decimal(micro(input.expected_on_hand)) : null,
-  };
-}
-
-/** One change per batch and warehouse the pieces take from or bring to. */
-function batchChanges(pieces: Piece[]): BatchChange[] {
-  const changes = new Map<string, BatchChange & { delta: Micro }>();
-  const add = (item_id: string, warehouse_id: string, batch: string, delta: Micro, expires_at: string | null) => {
-    const k = JSON.stringify([item_id, warehouse_id, batch]);
-    const change = changes.get(k) ?? { item_id, warehouse_id, batch, delta: 0n, on_hand: '', expires_at };
-    change.delta += delta;
-    changes.set(k, change);
-  };
-  for (const { line, amount, batch, expires_at } of pieces) {
-    if (batch === null) continue;
-    if (line.source !== null) add(line.input.item_id, line.source, batch, -amount, expires_at);
-    if (line.dest !== null) add(line.input.item_id, line.dest, batch, amount, expires_at);
-  }
-  return [...changes.values()].filter((c) => c.delta !== 0n).map(({ delta, ...c }) => ({ ...c, on_hand: decimal(delta) }));
-}
-
-async function consumeReservations(db: Db, actor: Actor, claimed: ReservationRow[], moveId: string): Promise<void> {
-  if (!claimed.length) return;
-  const consumed = new Map((await closeReservations(db, claimed.map((r) => r.id), 'CONSUMED', moveId)).map((r) => [r.id, r]));
-  for (const before of claimed) {
-    await writeAudit(db, actor, { action: 'reservation.consumed', entity: 'reservation', entityId: before.id, warehouseIds: [before.warehouse_id], before: toReservation(before), after: toReservation(consumed.get(before.id)!) });
-  }
-}
-
-/** Marks the reversed move REVERSED (linking it to its reversal) and audits that change. */
-async function linkReversal(db: Db, actor: Actor, originalId: string, reversalId: string): Promise<void> {
-  // Conditional, so of two concurrent reversals of one move only the first marks it.
-  const original = await markReversed(db, originalId, reversalId);
-  if (!original) throw invalidState('Stock move', originalId, 'REVERSED', ['POSTED'], 'reversed');
-  const lines = await linesOf(db, [originalId]);
-  await writeAudit(db, actor, {
-    action: 'stock_move.reversed', entity: 'stock_move', entityId: originalId, warehouseIds: [original.from_wh, original.to_wh].filter((w) => w !== null),
-    before: toStockMove({ ...original, status: 'POSTED', reversed_by: null }, lines), after: toStockMove(original, lines),
-  });
+export interface Posting {
+  actor: Actor;
+  principal: Principal;
+  input: MoveInput;
+  options?: PostOptions;
 }
 
 /**
- * The stock levels a move will lock, from its request alone (no database): group commit locks
- * them for a whole batch up front, in one sorted statement. Lines with missing warehouses are
- * left out; validation refuses them later.
+ * The stock levels a move will lock, from its request alone (no database). Lines with missing
+ * warehouses are left out; validation refuses them later.
  */
 export function stockKeysOf(input: MoveInput): StockKey[] {
   return input.lines.flatMap((line) => {
@@ -190,43 +66,353 @@ export function stockKeysOf(input: MoveInput): StockKey[] {
   });
 }
 
-export async function postStockMove(db: Db, actor: Actor, principal: Principal, input: MoveInput, options: PostOptions = {}): Promise<StockMove> {
+// ---- the state postings are planned against ----
+
+interface Level { onHand: Micro; reserved: Micro; exists: boolean }
+interface Batch { row: BatchRow; onHand: Micro; exists: boolean }
+interface Serial { warehouse_id: string | null; status: 'IN_STOCK' | 'ISSUED'; exists: boolean }
+
+interface State {
+  refs: References;
+  levels: Map<string, Level>;
+  /** By (item, warehouse): batches earliest expiry first, as FEFO takes them. */
+  batches: Map<string, Batch[]>;
+  serials: Map<string, Serial>;
+  reservations: Map<string, ReservationRow>;
+  reversing: Map<string, { move: MoveRow; lines: LineRow[] }>;
+}
+
+const serialKey = (item_id: string, serial: string) => JSON.stringify([item_id, serial]);
+const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+async function load(db: Db, postings: Posting[]): Promise<State> {
+  const inputs = postings.map((p) => p.input);
+  const levelKeys = [...new Map(inputs.flatMap(stockKeysOf).map((k) => [keyOf(k.item_id, k.warehouse_id), k]))].sort(([a], [b]) => byKey(a, b)).map(([, k]) => k);
+  const serialPairs = [...new Map(inputs.flatMap((i) => i.lines.flatMap((l) => (l.serials ?? []).map((serial) => ({ item_id: l.item_id, serial }))))
+    .map((p) => [serialKey(p.item_id, p.serial), p]))].sort(([a], [b]) => byKey(a, b)).map(([, p]) => p);
+  const reservationIds = [...new Set(inputs.flatMap((i) => i.lines.flatMap((l) => (l.reservation_id === undefined ? [] : [l.reservation_id]))))];
+  const reversing = [...new Set(postings.flatMap((p) => (p.options?.reverses === undefined ? [] : [p.options.reverses])))];
+  // One round trip; PostgreSQL takes the locks in this order: levels, serials, reservations.
+  const [refs, levels, batches, serials, reservations, moves, movedLines] = await Promise.all([
+    loadReferences(db, inputs.flatMap((i) => i.lines.map((l) => l.item_id)), inputs.flatMap((i) => [i.from_wh, i.to_wh].filter((w) => w !== undefined))),
+    levelKeys.length ? lockLevels(db, levelKeys) : new Map<string, LevelRow>(),
+    batchesOf(db, levelKeys),
+    lockSerials(db, serialPairs),
+    reservationIds.length ? findReservations(db, reservationIds, { lock: true }) : [],
+    reversing.length ? findMoves(db, reversing) : [],
+    linesOf(db, reversing),
+  ]);
+  const state: State = {
+    refs,
+    levels: new Map([...levels].map(([k, l]) => [k, { onHand: micro(l.on_hand), reserved: micro(l.reserved), exists: true }])),
+    batches: new Map(),
+    serials: new Map(serials.map((s) => [serialKey(s.item_id, s.serial), { warehouse_id: s.warehouse_id, status: s.status, exists: true }])),
+    reservations: new Map(reservations.map((r) => [r.id, r])),
+    reversing: new Map(moves.map((m) => [m.id, { move: m, lines: movedLines.filter((l) => l.move_id === m.id) }])),
+  };
+  for (const row of batches) batchList(state, row.item_id, row.warehouse_id).push({ row, onHand: micro(row.on_hand), exists: true });
+  return state;
+}
+
+function batchList(state: State, item_id: string, warehouse_id: string): Batch[] {
+  const k = keyOf(item_id, warehouse_id);
+  let list = state.batches.get(k);
+  if (!list) state.batches.set(k, (list = []));
+  return list;
+}
+
+/** Levels as LevelRow numbers, for the checks below. */
+function levelView(state: State, key: StockKey): LevelRow | undefined {
+  const level = state.levels.get(keyOf(key.item_id, key.warehouse_id));
+  return level && { ...key, on_hand: toNumber(level.onHand), reserved: toNumber(level.reserved) };
+}
+
+/** Batches on hand at a level, as rows, earliest expiry first (what FEFO and counts read). */
+function batchRows(state: State, keys: StockKey[]): BatchRow[] {
+  return keys.flatMap((k) => (state.batches.get(keyOf(k.item_id, k.warehouse_id)) ?? []).map((b) => ({ ...b.row, on_hand: toNumber(b.onHand) })));
+}
+
+// ---- planning one posting ----
+
+/** What a move does to one (item, warehouse): its net change. */
+interface Net { key: StockKey; change: Micro }
+
+/** The net change per (item, warehouse), in lock order: lines of the same item are summed. */
+function netChanges(lines: Line[]): Map<string, Net> {
+  const nets = new Map<string, Net>();
+  const add = (item_id: string, warehouse_id: string, change: Micro) => {
+    const k = keyOf(item_id, warehouse_id);
+    const net = nets.get(k) ?? { key: { item_id, warehouse_id }, change: 0n };
+    net.change += change;
+    nets.set(k, net);
+  };
+  for (const line of lines) {
+    if (line.source !== null) add(line.input.item_id, line.source, -line.amount);
+    if (line.dest !== null) add(line.input.item_id, line.dest, line.amount);
+  }
+  return new Map([...nets].sort(([a], [b]) => byKey(a, b)));
+}
+
+/** ADJUSTMENT compare-and-swap: `expected_on_hand` (of the batch, when named) must still be true. */
+function checkCounts(state: State, lines: Line[]): void {
+  for (const { input, source, dest } of lines) {
+    if (input.expected_on_hand === undefined) continue;
+    const warehouse_id = (source ?? dest)!;
+    const key = { item_id: input.item_id, warehouse_id };
+    const actual = input.batch === undefined
+      ? levelView(state, key)?.on_hand ?? 0
+      : batchRows(state, [key]).find((b) => b.batch === input.batch)?.on_hand ?? 0;
+    if (micro(actual) === micro(input.expected_on_hand)) continue;
+    const what = input.batch === undefined ? input.item_id : `${input.item_id} batch ${input.batch}`;
+    throw new ProblemError('count-mismatch', `${what} has ${actual} on hand in ${warehouse_id}, not the ${input.expected_on_hand} expected. Recount, then retry with the new figure.`, {
+      item_id: input.item_id, warehouse_id, ...(input.batch !== undefined && { batch: input.batch }), expected: input.expected_on_hand, actual,
+    });
+  }
+}
+
+/** The ACTIVE reservations ISSUE lines consume, and how much each level's check may count back. */
+function claimReservations(state: State, lines: Line[], at: Pointer): { claimed: ReservationRow[]; credits: Map<string, Micro> } {
+  const claiming = lines.filter((l) => l.input.reservation_id !== undefined);
+  const errors: FieldError[] = [];
+  for (const { index, input, source } of claiming) {
+    const r = state.reservations.get(input.reservation_id!);
+    if (!r) errors.push({ pointer: at(index, 'reservation_id'), code: 'unknown_reservation', detail: `No reservation ${input.reservation_id} exists.` });
+    else if (r.item_id !== input.item_id || r.warehouse_id !== source) {
+      errors.push({ pointer: at(index, 'reservation_id'), code: 'reservation_mismatch', detail: `Reservation ${r.id} holds ${r.item_id} in ${r.warehouse_id}, not ${input.item_id} in ${source}.` });
+    }
+  }
+  if (errors.length) throw invalid(errors);
+  const claimed = claiming.map((l) => state.reservations.get(l.input.reservation_id!)!);
+  const closed = claimed.find((r) => r.status !== 'ACTIVE');
+  if (closed) throw invalidState('Reservation', closed.id, closed.status, ['ACTIVE'], 'consumed');
+  const credits = new Map<string, Micro>();
+  for (const r of claimed) credits.set(keyOf(r.item_id, r.warehouse_id), (credits.get(keyOf(r.item_id, r.warehouse_id)) ?? 0n) + micro(r.qty));
+  return { claimed, credits };
+}
+
+/** 409 over-issuance unless every level the move takes from has that much available (reservations it consumes count back). */
+function checkAvailability(state: State, nets: Map<string, Net>, credits: Map<string, Micro>): void {
+  for (const [k, { key, change }] of nets) {
+    if (change >= 0n) continue;
+    const level = state.levels.get(k);
+    const available = (level ? level.onHand - level.reserved : 0n) + (credits.get(k) ?? 0n);
+    if (-change > available) throw overIssuance(key.item_id, key.warehouse_id, -change, available);
+  }
+}
+
+/** Where each serial of the move's serial lines goes; 422 for those not where the move says they are. */
+function moveSerials(state: State, lines: Line[], at: Pointer): Map<string, { item_id: string; serial: string; to: Serial }> {
+  const errors: FieldError[] = [];
+  const moves = new Map<string, { item_id: string; serial: string; to: Serial }>();
+  for (const { index, input, source, dest } of lines) {
+    (input.serials ?? []).forEach((serial, j) => {
+      const now = state.serials.get(serialKey(input.item_id, serial));
+      const inStock = now?.status === 'IN_STOCK';
+      if (source === null ? inStock : !(inStock && now!.warehouse_id === source)) {
+        errors.push(source === null
+          ? { pointer: at(index, `serials/${j}`), code: 'serial_in_stock', detail: `Serial ${serial} of ${input.item_id} is already in stock.` }
+          : { pointer: at(index, `serials/${j}`), code: 'serial_not_in_stock', detail: `Serial ${serial} of ${input.item_id} is not in stock in ${source}.` });
+        return;
+      }
+      moves.set(serialKey(input.item_id, serial), {
+        item_id: input.item_id, serial, to: { warehouse_id: dest, status: dest === null ? 'ISSUED' : 'IN_STOCK', exists: now?.exists ?? false },
+      });
+    });
+  }
+  if (errors.length) throw invalid(errors);
+  return moves;
+}
+
+function postedLine(moveId: string, lineNo: number, type: MoveInput['type'], { line, amount, batch, expires_at, first }: Piece): LineRow {
+  const { input } = line;
+  return {
+    move_id: moveId,
+    line_no: lineNo,
+    item_id: input.item_id,
+    qty: toNumber(type === 'ADJUSTMENT' && line.source !== null ? -amount : amount),
+    batch,
+    // Stored at millisecond precision, so what this returns is what a later read returns.
+    expires_at: expires_at === null ? null : new Date(expires_at).toISOString(),
+    serials: input.serials ?? [],
+    reservation_id: first ? input.reservation_id ?? null : null,
+    expected_on_hand: first && input.expected_on_hand !== undefined ? toNumber(micro(input.expected_on_hand)) : null,
+  };
+}
+
+/** One change per batch and warehouse the pieces take from or bring to. */
+function batchChanges(pieces: Piece[]): { item_id: string; warehouse_id: string; batch: string; delta: Micro; expires_at: string | null }[] {
+  const changes = new Map<string, { item_id: string; warehouse_id: string; batch: string; delta: Micro; expires_at: string | null }>();
+  const add = (item_id: string, warehouse_id: string, batch: string, delta: Micro, expires_at: string | null) => {
+    const k = JSON.stringify([item_id, warehouse_id, batch]);
+    const change = changes.get(k) ?? { item_id, warehouse_id, batch, delta: 0n, expires_at: expires_at === null ? null : new Date(expires_at).toISOString() };
+    change.delta += delta;
+    changes.set(k, change);
+  };
+  for (const { line, amount, batch, expires_at } of pieces) {
+    if (batch === null) continue;
+    if (line.source !== null) add(line.input.item_id, line.source, batch, -amount, expires_at);
+    if (line.dest !== null) add(line.input.item_id, line.dest, batch, amount, expires_at);
+  }
+  return [...changes.values()].filter((c) => c.delta !== 0n);
+}
+
+/** What an accepted posting writes, already applied to the state so later postings of the batch see it. */
+interface Plan {
+  move: StockMove;
+  moveRow: MoveRow;
+  lines: LineRow[];
+  levels: { key: StockKey; onHand: Micro; reserved: Micro }[];
+  batches: ReturnType<typeof batchChanges>;
+  serials: { item_id: string; serial: string; to: Serial }[];
+  consumed: ReservationRow[];
+  event: OutboxEvent;
+  audits: AuditEntry[];
+}
+
+function plan(state: State, { actor, principal, input, options = {} }: Posting): Plan {
   const at = options.pointer ?? defaultPointer;
   const warehouseIds = [input.from_wh, input.to_wh].filter((w) => w !== undefined);
   assertWarehouses(principal, ...warehouseIds);
-  const lines = resolveLines(input, await loadReferences(db, input.lines.map((l) => l.item_id), warehouseIds), at);
-
+  const lines = resolveLines(input, state.refs, at);
   const nets = netChanges(lines);
   const keys = [...nets.values()].map((n) => n.key);
-  // Independent statements are sent together (postgres.js pipelines them on the transaction's
-  // connection and PostgreSQL runs them in order): one round trip instead of one each.
-  const batchItems = new Set(lines.filter((l) => l.trackBy === 'BATCH').map((l) => l.input.item_id));
-  const [, levels, batches] = await Promise.all([
-    ensureLevels(db, [...nets.values()].filter((n) => n.receives).map((n) => n.key)),
-    lockLevels(db, keys),
-    batchesOf(db, keys.filter((k) => batchItems.has(k.item_id))),
-  ]);
-  checkCounts(lines, levels, batches);
-  const { claimed, credits } = await claimReservations(db, lines, at);
-  checkAvailability(nets, levels, credits);
-  const pieces = allocateBatches(lines, batches);
-  await moveLineSerials(db, lines, at);
+  checkCounts(state, lines);
+  const { claimed, credits } = claimReservations(state, lines, at);
+  checkAvailability(state, nets, credits);
+  const pieces = allocateBatches(lines, batchRows(state, keys));
+  const serials = moveSerials(state, lines, at);
+  const reversal = options.reverses === undefined ? undefined : state.reversing.get(options.reverses);
+  if (options.reverses !== undefined && reversal?.move.status !== 'POSTED') {
+    throw invalidState('Stock move', options.reverses, reversal?.move.status ?? 'unknown', ['POSTED'], 'reversed');
+  }
 
   const id = newId('sm');
-  const [posted] = await Promise.all([
-    insertMove(db, {
-      id, type: input.type, from_wh: input.from_wh ?? null, to_wh: input.to_wh ?? null, reason: input.reason ?? null, reference: input.reference ?? null,
-      idempotency_key: options.idempotencyKey ?? null, reverses: options.reverses ?? null, receipt_id: options.receiptId ?? null, created_by: actor.sub,
-    }, pieces.map((p) => postedLine(input.type, p))),
-    changeLevels(db, [...nets].map(([k, { key, change }]) => ({ ...key, on_hand: decimal(change), reserved: decimal(-(credits.get(k) ?? 0n)) }))),
-    changeBatches(db, batchChanges(pieces)),
-  ]);
-  const move = toStockMove(posted.move, posted.lines);
-  await Promise.all([
-    consumeReservations(db, actor, claimed, id),
-    options.reverses !== undefined && linkReversal(db, actor, options.reverses, id),
-    enqueueEvent(db, 'inventory.stock_move.posted', move),
-    writeAudit(db, actor, { action: 'stock_move.posted', entity: 'stock_move', entityId: id, warehouseIds, after: move }),
-  ]);
-  return move;
+  const now = new Date().toISOString();
+  const moveRow: MoveRow = {
+    id, type: input.type, status: 'POSTED', from_wh: input.from_wh ?? null, to_wh: input.to_wh ?? null, reason: input.reason ?? null,
+    reference: input.reference ?? null, idempotency_key: options.idempotencyKey ?? null, reverses: options.reverses ?? null,
+    reversed_by: null, receipt_id: options.receiptId ?? null, created_by: actor.sub, created_at: now,
+  };
+  const lineRows = pieces.map((p, i) => postedLine(id, i, input.type, p));
+  const move = toStockMove(moveRow, lineRows);
+  const audits: AuditEntry[] = [{ action: 'stock_move.posted', entity: 'stock_move', entityId: id, warehouseIds, after: move }];
+  for (const r of claimed) {
+    audits.push({ action: 'reservation.consumed', entity: 'reservation', entityId: r.id, warehouseIds: [r.warehouse_id],
+      before: toReservation(r), after: toReservation({ ...r, status: 'CONSUMED', consumed_by: id, updated_at: now }) });
+  }
+  if (reversal) {
+    const { move: original, lines: originalLines } = reversal;
+    audits.push({ action: 'stock_move.reversed', entity: 'stock_move', entityId: original.id, warehouseIds: [original.from_wh, original.to_wh].filter((w) => w !== null),
+      before: toStockMove(original, originalLines), after: toStockMove({ ...original, status: 'REVERSED', reversed_by: id }, originalLines) });
+  }
+  return {
+    move, moveRow, lines: lineRows,
+    levels: [...nets].map(([k, { key, change }]) => ({ key, onHand: change, reserved: -(credits.get(k) ?? 0n) })),
+    batches: batchChanges(pieces),
+    serials: [...serials.values()],
+    consumed: claimed,
+    event: { id: newId('evt'), type: 'inventory.stock_move.posted', timestamp: now, data: move },
+    audits,
+  };
+}
+
+/** Applies an accepted plan to the in-memory state, so the next posting of the batch sees it. */
+function advance(state: State, p: Plan): void {
+  for (const { key, onHand, reserved } of p.levels) {
+    const k = keyOf(key.item_id, key.warehouse_id);
+    const level = state.levels.get(k) ?? { onHand: 0n, reserved: 0n, exists: false };
+    state.levels.set(k, { ...level, onHand: level.onHand + onHand, reserved: level.reserved + reserved });
+  }
+  for (const c of p.batches) {
+    const list = batchList(state, c.item_id, c.warehouse_id);
+    let batch = list.find((b) => b.row.batch === c.batch);
+    if (!batch) {
+      batch = { row: { item_id: c.item_id, warehouse_id: c.warehouse_id, batch: c.batch, on_hand: 0, expires_at: c.expires_at }, onHand: 0n, exists: false };
+      list.push(batch);
+      // FEFO order: earliest expiry first, batches without expiry last, then by name.
+      list.sort((a, b) => (a.row.expires_at ?? '\uffff').localeCompare(b.row.expires_at ?? '\uffff') || byKey(a.row.batch, b.row.batch));
+    }
+    batch.onHand += c.delta;
+  }
+  for (const s of p.serials) state.serials.set(serialKey(s.item_id, s.serial), s.to);
+  for (const r of p.consumed) state.reservations.set(r.id, { ...r, status: 'CONSUMED', consumed_by: p.moveRow.id });
+  if (p.moveRow.reverses !== null) {
+    const reversed = state.reversing.get(p.moveRow.reverses)!;
+    state.reversing.set(p.moveRow.reverses, { ...reversed, move: { ...reversed.move, status: 'REVERSED', reversed_by: p.moveRow.id } });
+  }
+}
+
+/** All accepted plans as one set of bulk writes; levels and batches summed per row. */
+function writesOf(state: State, accepted: { posting: Posting; plan: Plan }[]): LedgerWrites {
+  const levels = new Map<string, { key: StockKey; onHand: Micro; reserved: Micro }>();
+  const batches = new Map<string, { item_id: string; warehouse_id: string; batch: string; delta: Micro; expires_at: string | null }>();
+  const serials = new Map<string, { item_id: string; serial: string; to: Serial }>();
+  for (const { plan: p } of accepted) {
+    for (const l of p.levels) {
+      const k = keyOf(l.key.item_id, l.key.warehouse_id);
+      const sum = levels.get(k) ?? { key: l.key, onHand: 0n, reserved: 0n };
+      levels.set(k, { key: l.key, onHand: sum.onHand + l.onHand, reserved: sum.reserved + l.reserved });
+    }
+    for (const b of p.batches) {
+      const k = JSON.stringify([b.item_id, b.warehouse_id, b.batch]);
+      const sum = batches.get(k) ?? { ...b, delta: 0n };
+      batches.set(k, { ...sum, delta: sum.delta + b.delta });
+    }
+    for (const s of p.serials) serials.set(serialKey(s.item_id, s.serial), s);
+  }
+  const existedBatch = (b: { item_id: string; warehouse_id: string; batch: string }) =>
+    (state.batches.get(keyOf(b.item_id, b.warehouse_id)) ?? []).some((x) => x.row.batch === b.batch && x.exists);
+  return {
+    moves: accepted.map(({ plan: p }) => p.moveRow),
+    lines: accepted.flatMap(({ plan: p }) => p.lines),
+    levels: [...levels.values()].filter((l) => l.onHand !== 0n || l.reserved !== 0n)
+      .map(({ key, onHand, reserved }) => ({ ...key, on_hand: decimal(onHand), reserved: decimal(reserved), exists: state.levels.get(keyOf(key.item_id, key.warehouse_id))!.exists })),
+    batches: [...batches.values()].filter((b) => b.delta !== 0n)
+      .map(({ delta, ...b }) => ({ ...b, on_hand: decimal(delta), exists: existedBatch(b) })),
+    serials: [...serials.values()].map(({ item_id, serial, to }) => ({ item_id, serial, warehouse_id: to.warehouse_id, status: to.status, exists: to.exists })),
+    consumed: accepted.flatMap(({ plan: p }) => p.consumed.map((r) => ({ id: r.id, consumed_by: p.moveRow.id, updated_at: p.moveRow.created_at }))),
+    reversed: accepted.filter(({ plan: p }) => p.moveRow.reverses !== null).map(({ plan: p }) => ({ id: p.moveRow.reverses!, reversed_by: p.moveRow.id })),
+    events: accepted.map(({ plan: p }) => p.event),
+    audits: accepted.flatMap(({ posting, plan: p }) => p.audits.map((entry) => ({ actor: posting.actor, entry }))),
+  };
+}
+
+/** What postStockMoves answers: per posting, the move or what refused it, and the writes under way. */
+export interface Posted {
+  /** Per posting: the posted move, the ProblemError (403/409/422) that refused it, or undefined if it was not to run. */
+  results: (StockMove | ProblemError | undefined)[];
+  /** The writes of every accepted posting, already sent; settles once they are all done. */
+  written: Promise<void>;
+}
+
+/**
+ * Posts several moves on `db` in order, each seeing the ones before it; a refused posting changes
+ * nothing. `run`, when given, says which postings are to run at all (resolved while the state
+ * loads, so that group commit can send its key claims and these reads in one round trip). Returns
+ * once the writes are sent, so the caller may pipeline its own statements (and COMMIT) behind
+ * them. Errors other than ProblemErrors (the database's) are thrown.
+ */
+export async function postStockMoves(db: Db, postings: Posting[], run?: Promise<boolean[]>): Promise<Posted> {
+  const [state, runs] = await Promise.all([load(db, postings), run ?? postings.map(() => true)]);
+  const accepted: { posting: Posting; plan: Plan }[] = [];
+  const results = postings.map((posting, i) => {
+    if (!runs[i]) return undefined;
+    try {
+      const p = plan(state, posting);
+      advance(state, p);
+      accepted.push({ posting, plan: p });
+      return p.move;
+    } catch (err) {
+      if (err instanceof ProblemError) return err;
+      throw err;
+    }
+  });
+  return { results, written: accepted.length ? writeLedger(db, writesOf(state, accepted)) : Promise.resolve() };
+}
+
+export async function postStockMove(db: Db, actor: Actor, principal: Principal, input: MoveInput, options: PostOptions = {}): Promise<StockMove> {
+  const { results: [result], written } = await postStockMoves(db, [{ actor, principal, input, options }]);
+  await written;
+  if (result instanceof ProblemError) throw result;
+  return result!;
 }

@@ -8,7 +8,8 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Sql, Tx } from '../../db/client.ts';
+import type { PendingQuery } from 'postgres';
+import type { Db, Sql, Tx } from '../../db/client.ts';
 import { ProblemError } from '../problem.ts';
 
 export interface StoredResponse {
@@ -62,7 +63,7 @@ export const scopeId = (s: { clientId: string; operationId: string; key: string 
  * Keys absent from the result are now owned by this transaction: execute, then storeResponses.
  * The scopes must be distinct.
  */
-export async function claimKeys(tx: Tx, scopes: IdempotencyScope[]): Promise<Map<string, StoredResponse | ProblemError>> {
+export async function claimKeys(tx: Db, scopes: IdempotencyScope[]): Promise<Map<string, StoredResponse | ProblemError>> {
   const earlier = new Map<string, StoredResponse | ProblemError>();
   if (!scopes.length) return earlier;
   const sorted = [...scopes].sort((a, b) => (scopeId(a) < scopeId(b) ? -1 : 1));
@@ -100,22 +101,25 @@ export async function claimKey(tx: Tx, scope: IdempotencyScope): Promise<StoredR
   return earlier ?? null;
 }
 
-/** Stores the responses of keys this transaction claimed, in one statement. */
-export async function storeResponses(tx: Tx, responses: { scope: IdempotencyScope; response: StoredResponse }[]): Promise<void> {
-  if (!responses.length) return;
+/**
+ * The statement storing the responses of keys this transaction claimed (one for all of them), or
+ * undefined when there is nothing to store. Await it, or execute() it to pipeline it.
+ */
+export function storeResponses(tx: Db, responses: { scope: IdempotencyScope; response: StoredResponse }[]): PendingQuery<any> | undefined {
+  if (!responses.length) return undefined;
   const rows = responses.map(({ scope, response }) => ({
     client_id: scope.clientId, operation: scope.operationId, key: scope.key, status: response.status, headers: response.headers, body: response.body ?? null,
   }));
-  await tx`
+  return tx`
     UPDATE idempotency_keys k SET status = r.status, headers = r.headers, body = r.body
     FROM jsonb_to_recordset(${tx.json(rows as any)}) AS r(client_id text, operation text, key text, status int, headers jsonb, body jsonb)
     WHERE k.client_id = r.client_id AND k.operation = r.operation AND k.key = r.key`;
 }
 
-/** Gives up claimed keys whose requests failed in a way a retry must not see (401/403/404/412, 5xx). */
-export async function releaseKeys(tx: Tx, scopes: IdempotencyScope[]): Promise<void> {
-  if (!scopes.length) return;
-  await tx`
+/** The statement giving up claimed keys whose requests failed in a way a retry must not see (401/403/404/412, 5xx). */
+export function releaseKeys(tx: Db, scopes: IdempotencyScope[]): PendingQuery<any> | undefined {
+  if (!scopes.length) return undefined;
+  return tx`
     DELETE FROM idempotency_keys k
     USING unnest(${scopes.map((s) => s.clientId)}::text[], ${scopes.map((s) => s.operationId)}::text[], ${scopes.map((s) => s.key)}::text[]) AS t(client_id, operation, key)
     WHERE k.client_id = t.client_id AND k.operation = t.operation AND k.key = t.key`;

@@ -50,8 +50,6 @@ export function toProblem(err: FastifyError & { code?: string; validation?: AjvE
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ProblemError('malformed-request', 'Send the body as application/json.');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new ProblemError('malformed-request', 'The body is empty but Content-Type says application/json.');
   }
   if (err.code && UNAVAILABLE_CODES.has(err.code)) return new ProblemError('service-unavailable', 'The database is unavailable; nothing was changed. Retry shortly.', {}, { 'Retry-After': '1' });
   if (err.statusCode === 400 && err instanceof SyntaxError) return new ProblemError('malformed-request', `The body is not valid JSON: ${err.message}`);

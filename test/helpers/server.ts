@@ -27,12 +27,17 @@ export interface TestServer {
 
 export interface ServerOptions {
   env?: Record<string, string>;
+  /** Serve this database (e.g. a second instance of another test server's) instead of a fresh one. */
+  databaseUrl?: string;
   /** Runs before the server starts listening (e.g. to add a test-only route). */
   beforeListen?: (app: FastifyInstance) => void | Promise<void>;
 }
 
 export async function startServer(t: Test, options: ServerOptions = {}): Promise<TestServer> {
-  const { url: databaseUrl, sql } = await freshDatabase(t);
+  const { url: databaseUrl, sql } = options.databaseUrl
+    ? { url: options.databaseUrl, sql: createSql(options.databaseUrl, { max: 2 }) }
+    : await freshDatabase(t);
+  if (options.databaseUrl) t.teardown(() => sql.end({ timeout: 5 }));
   const config = loadConfig({
     AUTH_ISSUER: TEST_ISSUER,
     AUTH_AUDIENCE: TEST_AUDIENCE,

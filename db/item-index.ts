@@ -1,0 +1,205 @@
+// An in-memory read model of the catalogue for GET /inventory/items?search=: substring search on
+// "sku name" (lower case, like the SQL path) answered from a trigram index instead of PostgreSQL,
+// whose trigram GIN scans cost milliseconds per query when SKUs share a prefix.
+//
+// Fresh: every item write NOTIFYs `items` with the item id from its transaction, so each instance
+// reloads that item after the commit; on (re)connecting the listener the whole catalogue reloads.
+// Read-your-writes: a writer calls expect(id) before committing, and searches fall back to SQL
+// until that item's notification arrived (or 10 s passed, e.g. after a rollback).
+//
+// Compact: items are numbered (handles) and every list holds handles in an Int32Array, kept in id
+// order (ids are ASCII, by the spec's Code pattern, so code-unit order is the C/C.UTF-8 collation
+// order the SQL path pages in).
+import type { Db, Sql } from './client.ts';
+import type { ItemRow } from './items.ts';
+
+export const ITEMS_CHANNEL = 'items';
+
+interface Entry {
+  row: ItemRow;
+  text: string;
+}
+
+type Handles = Int32Array;
+
+const EXPECT_MS = 10_000;
+const PAGE = 20_000;
+const columns = (db: Db) => db`id, sku, name, uom, track_by, active, version, created_at, updated_at`;
+
+function trigrams(text: string): Set<string> {
+  const grams = new Set<string>();
+  for (let i = 0; i + 3 <= text.length; i++) grams.add(text.slice(i, i + 3));
+  return grams;
+}
+
+/** The substrings of one and two characters, to answer short terms that occur nowhere at once. */
+function shortGrams(text: string): Set<string> {
+  const grams = new Set<string>();
+  for (let i = 0; i < text.length; i++) {
+    grams.add(text[i]);
+    if (i + 2 <= text.length) grams.add(text.slice(i, i + 2));
+  }
+  return grams;
+}
+
+/**
+ * One copy of each repeated value (units, tracking kinds, timestamps of bulk-created items): a
+ * catalogue has few distinct ones, and a copy per item is most of the index's memory.
+ */
+class Interner {
+  private readonly seen = new Map<string, string>();
+  of(value: string): string {
+    const known = this.seen.get(value);
+    if (known !== undefined) return known;
+    if (this.seen.size < 100_000) this.seen.set(value, value);
+    return value;
+  }
+}
+
+export class ItemIndex {
+  private readonly interner = new Interner();
+  private entries: (Entry | undefined)[] = [];
+  private handleOf = new Map<string, number>();
+  /** Every item, and per trigram the items containing it, as handles in id order. */
+  private all: Handles = new Int32Array(0);
+  private postings = new Map<string, Handles>();
+  private shortCounts = new Map<string, number>();
+  private expected = new Map<string, number>();
+  private ready = false;
+
+  constructor(private readonly sql: Sql) {}
+
+  private id(handle: number): string {
+    return this.entries[handle]!.row.id;
+  }
+
+  /** Position of the first handle whose id is > id (binary search). */
+  private after(list: Handles, id: string | undefined): number {
+    if (id === undefined) return 0;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.id(list[mid]) <= id) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private inserted(list: Handles, handle: number): Handles {
+    const at = this.after(list, this.id(handle));
+    const next = new Int32Array(list.length + 1);
+    next.set(list.subarray(0, at));
+    next[at] = handle;
+    next.set(list.subarray(at), at + 1);
+    return next;
+  }
+
+  private removed(list: Handles, handle: number): Handles {
+    const at = list.indexOf(handle);
+    return at < 0 ? list : Int32Array.from([...list.subarray(0, at), ...list.subarray(at + 1)]);
+  }
+
+  private compact(row: ItemRow): ItemRow {
+    const i = this.interner;
+    return { ...row, uom: i.of(row.uom), track_by: i.of(row.track_by) as ItemRow['track_by'], created_at: i.of(row.created_at), updated_at: i.of(row.updated_at) };
+  }
+
+  private count(grams: Set<string>, by: number) {
+    for (const g of grams) this.shortCounts.set(g, (this.shortCounts.get(g) ?? 0) + by);
+  }
+
+  /** (Re)loads the whole catalogue, a page at a time so that no huge result set is held at once. */
+  async load(): Promise<void> {
+    const entries: Entry[] = [];
+    let last: string | null = null;
+    for (;;) {
+      const rows: ItemRow[] = await this.sql<ItemRow[]>`
+        SELECT ${columns(this.sql)} FROM items ${last === null ? this.sql`` : this.sql`WHERE id > ${last}`} ORDER BY id LIMIT ${PAGE}`;
+      for (const row of rows) entries.push({ row: this.compact(row), text: `${row.sku.toLowerCase()} ${row.name.toLowerCase()}` });
+      if (rows.length < PAGE) break;
+      last = rows[rows.length - 1].id;
+    }
+    entries.sort((a, b) => (a.row.id < b.row.id ? -1 : 1));
+    // Two passes (count, then fill lists of exactly that size), so that building the index of a
+    // large catalogue leaves no big garbage behind to inflate the process's memory.
+    const sizes = new Map<string, number>();
+    this.shortCounts = new Map();
+    for (const entry of entries) {
+      for (const g of trigrams(entry.text)) sizes.set(g, (sizes.get(g) ?? 0) + 1);
+      this.count(shortGrams(entry.text), 1);
+    }
+    const postings = new Map([...sizes].map(([g, size]) => [g, new Int32Array(size)]));
+    const filled = new Map<string, number>();
+    entries.forEach((entry, handle) => {
+      for (const g of trigrams(entry.text)) {
+        const at = filled.get(g) ?? 0;
+        postings.get(g)![at] = handle; // handles are in id order already
+        filled.set(g, at + 1);
+      }
+    });
+    this.entries = entries;
+    this.handleOf = new Map(entries.map((e, handle) => [e.row.id, handle]));
+    this.all = Int32Array.from(entries.keys());
+    this.postings = postings;
+    this.ready = true;
+  }
+
+  /** Reloads the items whose notifications arrived. */
+  async refresh(ids: string[]): Promise<void> {
+    const rows = await this.sql<ItemRow[]>`SELECT ${columns(this.sql)} FROM items WHERE id = ANY(${ids}::text[])`;
+    for (const fetched of rows) {
+      const row = this.compact(fetched);
+      let handle = this.handleOf.get(row.id);
+      if (handle === undefined) {
+        handle = this.entries.length;
+        this.entries.push({ row, text: '' });
+        this.handleOf.set(row.id, handle);
+        this.all = this.inserted(this.all, handle);
+      }
+      const old = this.entries[handle]!;
+      for (const g of trigrams(old.text)) this.postings.set(g, this.removed(this.postings.get(g)!, handle));
+      this.count(shortGrams(old.text), -1);
+      const entry = { row, text: `${row.sku.toLowerCase()} ${row.name.toLowerCase()}` };
+      this.entries[handle] = entry;
+      for (const g of trigrams(entry.text)) this.postings.set(g, this.inserted(this.postings.get(g) ?? new Int32Array(0), handle));
+      this.count(shortGrams(entry.text), 1);
+      this.expected.delete(row.id);
+    }
+  }
+
+  /** A writer is about to commit a change to this item: answer searches from SQL until it is indexed. */
+  expect(id: string): void {
+    this.expected.set(id, Date.now() + EXPECT_MS);
+  }
+
+  /**
+   * Up to `limit` items after `afterId` (in id order) whose "sku name" contains `search`, or null
+   * when the index can't answer (not loaded yet, or a change of this instance not indexed yet).
+   */
+  search(f: { search: string; active?: boolean; afterId?: string; limit: number }): ItemRow[] | null {
+    const now = Date.now();
+    for (const [id, until] of this.expected) if (until < now) this.expected.delete(id);
+    if (!this.ready || this.expected.size) return null;
+    const term = f.search.toLowerCase();
+    if (term.length < 3 && !this.shortCounts.get(term)) return [];
+    // Candidates: the rarest trigram's items (every item for terms shorter than a trigram).
+    let candidates = this.all;
+    for (const g of trigrams(term)) {
+      const list = this.postings.get(g);
+      if (!list) return [];
+      if (list.length < candidates.length) candidates = list;
+    }
+    const found: ItemRow[] = [];
+    for (let i = this.after(candidates, f.afterId); i < candidates.length && found.length < f.limit; i++) {
+      const entry = this.entries[candidates[i]]!;
+      if (entry.text.includes(term) && (f.active === undefined || entry.row.active === f.active)) found.push(entry.row);
+    }
+    return found;
+  }
+}
+
+/** Tells every instance's index that an item changed; delivered only if the writer's transaction commits. */
+export async function notifyItemChanged(db: Db, id: string): Promise<void> {
+  await db`SELECT pg_notify(${ITEMS_CHANNEL}, ${id})`;
+}

@@ -1,0 +1,156 @@
+// The ledger's bulk reads and writes. Postings are planned in memory against rows read (and
+// locked) here, then written here in one round trip for any number of postings: the statements
+// are sent together (postgres.js pipelines them on the transaction's connection; PostgreSQL runs
+// them in order). Where a write relies on a row that was not locked (a serial that did not exist
+// yet, a reservation or move state), the statement checks its own row count with ledger_assert
+// (0005_ledger_assert.sql), failing the transaction as a serialization failure to be retried; as
+// the checks are in SQL, a caller may send COMMIT right behind the writes.
+import type { PendingQuery } from 'postgres';
+import type { Db } from './client.ts';
+import type { AuditEntry } from './audit.ts';
+import { OUTBOX_CHANNEL, type OutboxEvent } from './outbox.ts';
+import type { LineRow, MoveRow } from './stock-moves.ts';
+import type { StockKey } from './stock.ts';
+
+export interface SerialRow {
+  item_id: string;
+  serial: string;
+  warehouse_id: string | null;
+  status: 'IN_STOCK' | 'ISSUED';
+}
+
+/** Serial rows of these (item, serial) pairs, locked in (item, serial) order; pairs without a row are absent. */
+export async function lockSerials(db: Db, pairs: { item_id: string; serial: string }[]): Promise<SerialRow[]> {
+  if (!pairs.length) return [];
+  return db<SerialRow[]>`
+    SELECT item_id, serial, warehouse_id, status FROM serials
+    WHERE (item_id, serial) IN (SELECT * FROM unnest(${pairs.map((p) => p.item_id)}::text[], ${pairs.map((p) => p.serial)}::text[]))
+    ORDER BY item_id, serial
+    FOR UPDATE`;
+}
+
+export interface LevelWrite extends StockKey {
+  /** Exact decimal deltas. */
+  on_hand: string;
+  reserved: string;
+  /** The row existed (and was locked) when the postings were planned. */
+  exists: boolean;
+}
+
+export interface BatchWrite extends StockKey {
+  batch: string;
+  on_hand: string;
+  expires_at: string | null;
+  exists: boolean;
+}
+
+export interface SerialWrite extends SerialRow {
+  exists: boolean;
+}
+
+export interface LedgerWrites {
+  moves: MoveRow[];
+  lines: LineRow[];
+  levels: LevelWrite[];
+  batches: BatchWrite[];
+  serials: SerialWrite[];
+  /** Reservations consumed by a move. */
+  consumed: { id: string; consumed_by: string; updated_at: string }[];
+  /** Moves marked REVERSED by their reversal. */
+  reversed: { id: string; reversed_by: string }[];
+  events: OutboxEvent[];
+  audits: { actor: { sub: string; clientId: string; requestId: string }; entry: AuditEntry }[];
+}
+
+const json = (db: Db, rows: unknown[]) => db.json(rows as never);
+
+/** Sends every write at once (before returning); the promise settles when they all have. */
+export function writeLedger(db: Db, w: LedgerWrites): Promise<void> {
+  const newLevels = w.levels.filter((l) => !l.exists);
+  const oldLevels = w.levels.filter((l) => l.exists);
+  const newBatches = w.batches.filter((b) => !b.exists);
+  const oldBatches = w.batches.filter((b) => b.exists);
+  const newSerials = w.serials.filter((s) => !s.exists);
+  const oldSerials = w.serials.filter((s) => s.exists);
+  const statements: Promise<unknown>[] = [];
+  // Each statement is sent the moment it is built, so they reach PostgreSQL in this order (the
+  // lines need their move, batch levels their level, a reversal link its reversing move).
+  const send = (query: PendingQuery<any> | false) => {
+    if (query) statements.push(query.execute());
+  };
+  send(w.moves.length > 0 && db`
+    INSERT INTO stock_moves (id, type, from_wh, to_wh, reason, reference, idempotency_key, reverses, receipt_id, created_by, created_at)
+    SELECT id, type, from_wh, to_wh, reason, reference, idempotency_key, reverses, receipt_id, created_by, created_at
+    FROM jsonb_to_recordset(${json(db, w.moves)}) AS m(id text, type text, from_wh text, to_wh text, reason text, reference text,
+      idempotency_key text, reverses text, receipt_id text, created_by text, created_at timestamptz)`);
+  send(w.lines.length > 0 && db`
+    INSERT INTO stock_move_lines (move_id, line_no, item_id, qty, batch, expires_at, serials, reservation_id, expected_on_hand)
+    SELECT move_id, line_no, item_id, qty, batch, expires_at, ARRAY(SELECT jsonb_array_elements_text(serials)), reservation_id, expected_on_hand
+    FROM jsonb_to_recordset(${json(db, w.lines)}) AS l(move_id text, line_no int, item_id text, qty numeric, batch text,
+      expires_at timestamptz, serials jsonb, reservation_id text, expected_on_hand numeric)`);
+  // Locked rows are updated; rows that did not exist only ever receive stock, so an upsert adding
+  // the delta is right even when another transaction created the row meanwhile.
+  send(oldLevels.length > 0 && db`
+    UPDATE stock_levels s SET on_hand = s.on_hand + d.on_hand, reserved = s.reserved + d.reserved, updated_at = now()
+    FROM jsonb_to_recordset(${json(db, oldLevels)}) AS d(item_id text, warehouse_id text, on_hand numeric, reserved numeric)
+    WHERE s.item_id = d.item_id AND s.warehouse_id = d.warehouse_id`);
+  send(newLevels.length > 0 && db`
+    INSERT INTO stock_levels (item_id, warehouse_id, on_hand)
+    SELECT item_id, warehouse_id, on_hand FROM jsonb_to_recordset(${json(db, newLevels)}) AS d(item_id text, warehouse_id text, on_hand numeric)
+    ORDER BY item_id, warehouse_id
+    ON CONFLICT (item_id, warehouse_id) DO UPDATE SET on_hand = stock_levels.on_hand + excluded.on_hand, updated_at = now()`);
+  // A batch keeps the expiry it was first given.
+  send(oldBatches.length > 0 && db`
+    UPDATE batch_levels b SET on_hand = b.on_hand + d.on_hand, expires_at = coalesce(b.expires_at, d.expires_at)
+    FROM jsonb_to_recordset(${json(db, oldBatches)}) AS d(item_id text, warehouse_id text, batch text, on_hand numeric, expires_at timestamptz)
+    WHERE b.item_id = d.item_id AND b.warehouse_id = d.warehouse_id AND b.batch = d.batch`);
+  send(newBatches.length > 0 && db`
+    INSERT INTO batch_levels (item_id, warehouse_id, batch, on_hand, expires_at)
+    SELECT item_id, warehouse_id, batch, on_hand, expires_at
+    FROM jsonb_to_recordset(${json(db, newBatches)}) AS d(item_id text, warehouse_id text, batch text, on_hand numeric, expires_at timestamptz)
+    ORDER BY item_id, warehouse_id, batch
+    ON CONFLICT (item_id, warehouse_id, batch) DO UPDATE
+      SET on_hand = batch_levels.on_hand + excluded.on_hand, expires_at = coalesce(batch_levels.expires_at, excluded.expires_at)`);
+  send(oldSerials.length > 0 && db`
+    UPDATE serials s SET warehouse_id = d.warehouse_id, status = d.status, updated_at = now()
+    FROM jsonb_to_recordset(${json(db, oldSerials)}) AS d(item_id text, serial text, warehouse_id text, status text)
+    WHERE s.item_id = d.item_id AND s.serial = d.serial`);
+  // A serial that did not exist when planned may have been received by someone else since.
+  send(newSerials.length > 0 && db`
+    WITH added AS (
+      INSERT INTO serials (item_id, serial, warehouse_id, status)
+      SELECT item_id, serial, warehouse_id, status FROM jsonb_to_recordset(${json(db, newSerials)}) AS d(item_id text, serial text, warehouse_id text, status text)
+      ORDER BY item_id, serial
+      ON CONFLICT (item_id, serial) DO NOTHING
+      RETURNING 1)
+    SELECT ledger_assert((SELECT count(*) FROM added) = ${newSerials.length}, 'a new serial appeared')`);
+  send(w.consumed.length > 0 && db`
+    WITH consumed AS (
+      UPDATE reservations r SET status = 'CONSUMED', consumed_by = d.consumed_by, updated_at = d.updated_at
+      FROM jsonb_to_recordset(${json(db, w.consumed)}) AS d(id text, consumed_by text, updated_at timestamptz)
+      WHERE r.id = d.id AND r.status = 'ACTIVE'
+      RETURNING 1)
+    SELECT ledger_assert((SELECT count(*) FROM consumed) = ${w.consumed.length}, 'a reservation is no longer ACTIVE')`);
+  send(w.reversed.length > 0 && db`
+    WITH reversed AS (
+      UPDATE stock_moves m SET status = 'REVERSED', reversed_by = d.reversed_by
+      FROM jsonb_to_recordset(${json(db, w.reversed)}) AS d(id text, reversed_by text)
+      WHERE m.id = d.id AND m.status = 'POSTED'
+      RETURNING 1)
+    SELECT ledger_assert((SELECT count(*) FROM reversed) = ${w.reversed.length}, 'a move was reversed meanwhile')`);
+  // Same channel and payload: PostgreSQL folds the transaction's notifications into one.
+  send(w.events.length > 0 && db`
+    WITH events AS (
+      INSERT INTO outbox (id, type, payload)
+      SELECT e->>'id', e->>'type', e FROM jsonb_array_elements(${json(db, w.events)}) AS e
+      RETURNING id)
+    SELECT pg_notify(${OUTBOX_CHANNEL}, '') FROM events`);
+  send(w.audits.length > 0 && db`
+    INSERT INTO audit_log (actor, client_id, request_id, action, entity, entity_id, warehouse_ids, before, after)
+    SELECT actor, client_id, request_id, action, entity, entity_id, ARRAY(SELECT jsonb_array_elements_text(warehouse_ids)), before, after
+    FROM jsonb_to_recordset(${json(db, w.audits.map(({ actor, entry }) => ({
+      actor: actor.sub, client_id: actor.clientId, request_id: actor.requestId, action: entry.action, entity: entry.entity,
+      entity_id: entry.entityId, warehouse_ids: entry.warehouseIds ?? [], before: entry.before ?? null, after: entry.after ?? null,
+    })))}) AS a(actor text, client_id text, request_id text, action text, entity text, entity_id text, warehouse_ids jsonb, before jsonb, after jsonb)`);
+  return Promise.all(statements).then(() => undefined);
+}
