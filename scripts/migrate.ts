@@ -5,7 +5,7 @@ import { startEmbeddedPostgres, DEFAULT_DATA_DIR } from '../db/embedded.ts';
 
 const embedded = process.env.DATABASE_URL
   ? undefined
-  : await startEmbeddedPostgres({ dataDir: DEFAULT_DATA_DIR, persistent: true });
+  : await startEmbeddedPostgres({ dataDir: DEFAULT_DATA_DIR, persistent: true, wellKnownPort: true });
 const sql = createSql(process.env.DATABASE_URL ?? embedded!.url, { max: 1, application: 'inventory-migrate' });
 let code = 0;
 try {

@@ -59,7 +59,7 @@ if (cluster.isWorker) {
   const port = await serve(process.env.DATABASE_URL!, async () => {});
   process.send!({ listening: port });
 } else {
-  const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: join(config.dataDir, 'pg'), persistent: true });
+  const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: join(config.dataDir, 'pg'), persistent: true, wellKnownPort: true });
   const databaseUrl = config.databaseUrl ?? embedded!.url;
   const migrationSql = createSql(databaseUrl, { max: 1, application: 'inventory-api-migrate' });
   const applied = await migrate(migrationSql);
