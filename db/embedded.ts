@@ -36,6 +36,9 @@ export interface EmbeddedPostgres {
 export async function startEmbeddedPostgres(opts: {
   dataDir: string;
   port?: number;
+  /** Try 54320 first: the operator's own cluster. Test clusters run side by side (tap runs two
+   *  files at once) and must not race for one port across a stop and restart. */
+  wellKnownPort?: boolean;
   persistent: boolean;
 }): Promise<EmbeddedPostgres> {
   const dataDir = path.resolve(opts.dataDir);
@@ -59,7 +62,8 @@ export async function startEmbeddedPostgres(opts: {
   if (!isCluster(dataDir)) await initCluster(dataDir, opts.persistent);
   else if (isRoot) await ownByPostgres(dataDir);
 
-  const port = opts.port ?? (opts.persistent && (await portIsFree(DEFAULT_PORT)) ? DEFAULT_PORT : await freePort());
+  const wellKnown = opts.wellKnownPort && (await portIsFree(DEFAULT_PORT));
+  const port = opts.port ?? (wellKnown ? DEFAULT_PORT : await freePort());
   const log: string[] = [];
   const EP = await loadEmbeddedPostgres();
   const pg = new EP({

@@ -7,7 +7,7 @@ import { startEmbeddedPostgres, DEFAULT_DATA_DIR } from '../db/embedded.ts';
 const configured = process.env.DATABASE_DIRECT_URL || process.env.DATABASE_URL;
 const embedded = configured
   ? undefined
-  : await startEmbeddedPostgres({ dataDir: DEFAULT_DATA_DIR, persistent: true });
+  : await startEmbeddedPostgres({ dataDir: DEFAULT_DATA_DIR, persistent: true, wellKnownPort: true });
 const sql = createSql(configured ?? embedded!.url, { max: 1, application: 'inventory-migrate' });
 let code = 0;
 try {

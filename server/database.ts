@@ -24,7 +24,7 @@ export interface Database {
 export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databaseDirectUrl' | 'dataDir'>): Promise<Database> {
   const configured = config.databaseUrl ?? config.databaseDirectUrl;
   const embeddedDir = configured ? null : join(config.dataDir, 'pg');
-  const embedded = embeddedDir ? await startEmbeddedPostgres({ dataDir: embeddedDir, persistent: true }) : null;
+  const embedded = embeddedDir ? await startEmbeddedPostgres({ dataDir: embeddedDir, persistent: true, wellKnownPort: true }) : null;
   const url = configured ?? embedded!.url;
   const directUrl = config.databaseDirectUrl ?? url;
   // One connection: the migration runner holds a session-level advisory lock on it.
