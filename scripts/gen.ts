@@ -1,5 +1,7 @@
 // Writes generated/ from spec/openapi.yaml: the resolved document (served and routed by the
 // server), TypeScript types (openapi-typescript), the problem-type catalogue and the typed SDK.
+// generated/ is also the SDK's package (@inventory-api/sdk: package.json, README = docs/sdk.md),
+// a workspace of this repository, so the examples import it by name as a partner would.
 // `--check` compares instead of writing and exits 1 when generated/ is stale.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -21,19 +23,69 @@ export async function generate(): Promise<Record<string, string>> {
     Object.entries(doc['x-problem-types'] as Record<string, { status: number; title: string; uri?: string }>)
       .map(([slug, p]) => [slug, { status: p.status, title: p.title, uri: p.uri ?? `https://problems.inventory-api.dev/${slug}` }]),
   );
+  // Renderers show info.description but not x-problem-types: give every type a readable section there.
+  doc.info.description = `${doc.info.description.trimEnd()}\n\n${problemTypesMarkdown(doc['x-problem-types'], problems)}`;
   return {
     'openapi.json': JSON.stringify(doc, null, 2) + '\n',
     'api.ts': banner + types,
     'problems.ts': banner + `export const problemTypes = ${JSON.stringify(problems, null, 2)} as const;\n\n` +
       'export type ProblemSlug = keyof typeof problemTypes;\n',
     'client.ts': banner + clientSource,
+    'package.json': JSON.stringify(sdkPackage(doc.info.version), null, 2) + '\n',
+    'README.md': readFileSync(join(root, 'docs/sdk.md'), 'utf8'),
   };
 }
 
-const clientSource = `import createClient, { type ClientOptions } from 'openapi-fetch';
-import type { paths } from './api.ts';
+/** Anchor of a problem type's section on /docs (`/docs#problem-<slug>`). */
+export const problemAnchor = (slug: string) => `problem-${slug}`;
 
-export type { paths, components, operations } from './api.ts';
+/**
+ * The "Problem types" section of the reference: one heading per type with an id to link to (HTML,
+ * because Markdown headings get no ids in Swagger UI), its URI, status, title and description.
+ */
+function problemTypesMarkdown(source: Record<string, { description: string }>, problems: Record<string, { status: number; title: string; uri: string }>): string {
+  const sections = Object.entries(problems).map(([slug, p]) =>
+    `<h3 id="${problemAnchor(slug)}">${slug}</h3>\n\n\`${p.uri}\` · **${p.status} ${p.title}**\n\n${source[slug].description}\n`);
+  return [
+    `<h2 id="problem-types">Problem types</h2>\n`,
+    'Every error is `application/problem+json`; its `type` is one of these URIs, its `title` the one given here.',
+    'A type `https://problems.inventory-api.dev/<slug>` is explained at `/docs#problem-<slug>`.\n',
+    ...sections,
+  ].join('\n');
+}
+
+/**
+ * The SDK's package.json. Its entry points are the TypeScript sources themselves (for tsx, bundlers
+ * and TypeScript projects; see docs/sdk.md), versioned with the API; openapi-fetch at the version
+ * this repository tests with.
+ */
+function sdkPackage(version: string) {
+  const { dependencies, devDependencies } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const entry = (file: string) => ({ types: file, default: file });
+  return {
+    name: '@inventory-api/sdk',
+    version,
+    description: 'Typed TypeScript client for the Inventory & Procurement API, generated from its OpenAPI document.',
+    license: 'UNLICENSED',
+    type: 'module',
+    sideEffects: false,
+    types: './client.ts',
+    exports: {
+      '.': entry('./client.ts'),
+      './problems': entry('./problems.ts'),
+      './openapi.json': './openapi.json',
+    },
+    files: ['client.ts', 'api.ts', 'problems.ts', 'openapi.json', 'README.md'],
+    dependencies: { 'openapi-fetch': devDependencies['openapi-fetch'] ?? dependencies['openapi-fetch'] },
+  };
+}
+
+// Relative imports end in .js (resolved to the .ts file by TypeScript and tsx alike), so a project
+// that consumes the package needs no allowImportingTsExtensions.
+const clientSource = `import createClient, { type ClientOptions } from 'openapi-fetch';
+import type { paths } from './api.js';
+
+export type { paths, components, operations } from './api.js';
 
 export interface ApiClientOptions extends ClientOptions {
   /** A bearer token, or a function returning one (called per request, so it can refresh). */

@@ -1,12 +1,14 @@
-// Usage: npm run migrate   (migrates DATABASE_URL; without it, the embedded dev database in .data/pg)
+// Usage: npm run migrate   (migrates DATABASE_DIRECT_URL or DATABASE_URL; without them, the embedded
+// dev database in .data/pg). Behind PgBouncer, the direct URL: the runner holds a session's advisory lock.
 import { createSql } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { startEmbeddedPostgres, DEFAULT_DATA_DIR } from '../db/embedded.ts';
 
-const embedded = process.env.DATABASE_URL
+const configured = process.env.DATABASE_DIRECT_URL || process.env.DATABASE_URL;
+const embedded = configured
   ? undefined
   : await startEmbeddedPostgres({ dataDir: DEFAULT_DATA_DIR, persistent: true, wellKnownPort: true });
-const sql = createSql(process.env.DATABASE_URL ?? embedded!.url, { max: 1, application: 'inventory-migrate' });
+const sql = createSql(configured ?? embedded!.url, { max: 1, application: 'inventory-migrate' });
 let code = 0;
 try {
   const applied = await migrate(sql);

@@ -30,6 +30,7 @@ import { PostingQueue } from './plugins/group-commit.ts';
 import metrics from './plugins/metrics.ts';
 import accessLog from './plugins/access-log.ts';
 import docs from './plugins/docs.ts';
+import gracefulClose from './plugins/graceful-close.ts';
 import responseValidation from './plugins/response-validation.ts';
 import webhooks from './webhooks/plugin.ts';
 
@@ -39,6 +40,11 @@ export interface AppOptions {
   /** Public key for the dev token issuer, when config.auth.dev. */
   devPublicKeyPem?: string;
   logger?: FastifyServerOptions['logger'];
+  /**
+   * The pool the webhook dispatcher LISTENs and queries on (default `sql`); null runs no dispatcher
+   * in this process (`npm run seed`: delivering events is the servers' job).
+   */
+  dispatcherSql?: Sql | null;
 }
 
 function createAjv(coerceTypes: boolean) {
@@ -86,7 +92,7 @@ async function checkInput(request: FastifyRequest) {
 
 const asArray = <T>(hooks: T | T[] | undefined): T[] => (hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]);
 
-export async function buildApp({ config, sql, devPublicKeyPem, logger = false }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, sql, devPublicKeyPem, logger = false, dispatcherSql = sql }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger,
     genReqId: requestIdFor,
@@ -94,6 +100,8 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false }:
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
     return503OnClosing: true,
+    // Behind a load balancer: the client's address (rate limits of unauthenticated requests, logs).
+    trustProxy: config.trustProxy,
   });
 
   // JSON only: Fastify would otherwise accept text/plain bodies, which no operation takes.
@@ -114,6 +122,7 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false }:
     httpPart === 'body' ? bodyAjv.compile(schema) : textAjv.compile(httpPart === 'headers' ? lowerCaseHeaderNames(schema) : schema));
 
   await app.register(problems);
+  await app.register(gracefulClose);
   await app.register(requestId);
   await app.register(auth, { auth: config.auth, fallbackPublicKeyPem: devPublicKeyPem });
   await app.register(rateLimit, config.rateLimit);
@@ -123,7 +132,7 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false }:
   await app.register(itemIndex, { sql });
   await app.register(metrics);
   await app.register(accessLog);
-  await app.register(webhooks, { sql, config: config.webhooks });
+  if (dispatcherSql) await app.register(webhooks, { sql: dispatcherSql, config: config.webhooks });
   if (config.responseValidation) {
     await app.register(responseValidation, { ajv: createAjv(false) });
   }

@@ -31,6 +31,10 @@ export interface Config {
   workers: number;
   production: boolean;
   databaseUrl?: string;
+  /** DATABASE_DIRECT_URL: a connection that bypasses a transaction-pooling PgBouncer (migrations, LISTEN). */
+  databaseDirectUrl?: string;
+  /** TRUST_PROXY: whose X-Forwarded-For to believe for the client address (Fastify's trustProxy). */
+  trustProxy: boolean | string;
   dataDir: string;
   auth: AuthConfig;
   rateLimit: { max: number; windowS: number; redisUrl?: string };
@@ -55,6 +59,16 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return n;
 }
 
+/**
+ * TRUST_PROXY: unset, no proxy is trusted (the client address is the TCP peer); a comma-separated
+ * list of the proxies' addresses or CIDR ranges; or `true`, any (only when nothing can reach the
+ * server except through the proxy, or clients could pick their own address).
+ */
+function trustProxy(raw: string | undefined): boolean | string {
+  if (!raw) return false;
+  return raw === 'true' ? true : raw;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const dev = !env.AUTH_ISSUER && !env.AUTH_AUDIENCE && !env.AUTH_JWKS_URL && !env.AUTH_PUBLIC_KEY;
@@ -73,6 +87,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: env.HOST || '127.0.0.1',
     production,
     databaseUrl: env.DATABASE_URL || undefined,
+    databaseDirectUrl: env.DATABASE_DIRECT_URL || undefined,
+    trustProxy: trustProxy(env.TRUST_PROXY),
     dataDir: env.DATA_DIR || join(repoRoot, '.data'),
     auth: dev
       ? { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, dev: true }

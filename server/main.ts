@@ -4,22 +4,24 @@
 // uses one core, and the server keeps no state of its own (PostgreSQL does), so workers are
 // independent instances exactly like several servers behind a load balancer.
 import cluster from 'node:cluster';
-import { join } from 'node:path';
 import { buildApp } from './app.ts';
 import { loadConfig, DEV_AUDIENCE, DEV_ISSUER, type Config } from './config.ts';
+import { openDatabase, type Database } from './database.ts';
 import { devPublicKeyPem } from './dev-keys.ts';
 import { createSql } from '../db/client.ts';
-import { migrate } from '../db/migrate.ts';
-import { startEmbeddedPostgres } from '../db/embedded.ts';
 
 const config = loadConfig();
 
-/** Serves on databaseUrl until SIGTERM/SIGINT; resolves with the port it listens on. */
-async function serve(databaseUrl: string, onClosed: () => Promise<void>): Promise<number> {
-  const sql = createSql(databaseUrl, { max: Number(process.env.DATABASE_POOL_SIZE ?? 20) });
+/** Serves until SIGTERM/SIGINT; resolves with the port it listens on. */
+async function serve({ url, directUrl }: Pick<Database, 'url' | 'directUrl'>, onClosed: () => Promise<void>): Promise<number> {
+  const sql = createSql(url, { max: Number(process.env.DATABASE_POOL_SIZE ?? 20) });
+  // The webhook dispatcher LISTENs, which needs a session of its own: with DATABASE_DIRECT_URL it
+  // bypasses a transaction-pooling PgBouncer (docs/deploy.md).
+  const dispatcherSql = directUrl === url ? sql : createSql(directUrl, { max: 2, application: 'inventory-api-webhooks' });
   const app = await buildApp({
     config,
     sql,
+    dispatcherSql,
     devPublicKeyPem: config.auth.dev ? devPublicKeyPem(config.dataDir) : undefined,
     logger: { level: config.logLevel },
   });
@@ -30,6 +32,7 @@ async function serve(databaseUrl: string, onClosed: () => Promise<void>): Promis
     app.log.info({ signal }, 'shutting down');
     await app.close();
     await sql.end({ timeout: 5 });
+    if (dispatcherSql !== sql) await dispatcherSql.end({ timeout: 5 });
     await onClosed();
     process.exit(0);
   };
@@ -56,28 +59,24 @@ function printBanner(c: Config, port: number, database: string, workers: number)
 }
 
 if (cluster.isWorker) {
-  const port = await serve(process.env.DATABASE_URL!, async () => {});
+  const port = await serve({ url: process.env.DATABASE_URL!, directUrl: process.env.DATABASE_DIRECT_URL! }, async () => {});
   process.send!({ listening: port });
 } else {
-  const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: join(config.dataDir, 'pg'), persistent: true, wellKnownPort: true });
-  const databaseUrl = config.databaseUrl ?? embedded!.url;
-  const migrationSql = createSql(databaseUrl, { max: 1, application: 'inventory-api-migrate' });
-  const applied = await migrate(migrationSql);
-  await migrationSql.end();
-  const database = `${embedded ? `embedded PostgreSQL (${join(config.dataDir, 'pg')})` : 'DATABASE_URL'}${applied.length ? `, applied ${applied.join(', ')}` : ''}`;
+  const database = await openDatabase(config);
+  const described = `${database.embeddedDir ? `embedded PostgreSQL (${database.embeddedDir})` : 'DATABASE_URL'}${database.applied.length ? `, applied ${database.applied.join(', ')}` : ''}`;
 
   if (config.workers === 1) {
-    printBanner(config, await serve(databaseUrl, async () => { await embedded?.stop(); }), database, 1);
+    printBanner(config, await serve(database, () => database.stop()), described, 1);
   } else {
     // Workers share the port; a signal is passed on to them, and the embedded database stops after the last.
-    const workers = Array.from({ length: config.workers }, () => cluster.fork({ DATABASE_URL: databaseUrl }));
+    const workers = Array.from({ length: config.workers }, () => cluster.fork({ DATABASE_URL: database.url, DATABASE_DIRECT_URL: database.directUrl }));
     const ports = await Promise.all(workers.map((w) => new Promise<number>((resolve) => w.on('message', (m) => m?.listening && resolve(m.listening)))));
-    printBanner(config, ports[0], database, workers.length);
+    printBanner(config, ports[0], described, workers.length);
     let exited = 0;
     for (const w of workers) {
       w.on('exit', async () => {
         if (++exited < workers.length) return;
-        await embedded?.stop();
+        await database.stop();
         process.exit(0);
       });
     }

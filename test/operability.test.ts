@@ -1,6 +1,7 @@
 // The operator interface of API.md, through the real entry point (server/main.ts, as npm start
 // runs it): migrations on start (safe with two instances at once), health, metrics, the published
-// spec and reference page, dev tokens from `npm run token`, graceful SIGTERM.
+// spec and reference page, dev tokens from `npm run token`, graceful SIGTERM (a request in flight
+// still completes).
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,8 +11,10 @@ import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { repoRoot } from '../server/config.ts';
 import { spec } from '../server/spec.ts';
+import { mintToken } from './helpers/auth.ts';
 import { freshDatabase } from './helpers/db.ts';
 import { spawnServer } from './helpers/process.ts';
+import { waitFor } from './helpers/webhooks.ts';
 
 const run = promisify(execFile);
 
@@ -44,6 +47,42 @@ t.test('two instances starting at once on an empty database', async (t) => {
     t.equal(b.child.exitCode, 0);
     t.equal((await fetch(`${a.url}/healthz`)).status, 200, 'the other instance is unaffected');
   });
+});
+
+t.test('SIGTERM: a request in flight completes, then the process exits 0', async (t) => {
+  const { url, sql } = await freshDatabase(t);
+  const server = await spawnServer(t, url);
+  // Hold a lock the request will wait for, so that it is provably in flight when SIGTERM arrives.
+  let release!: () => void;
+  let locked!: () => void;
+  const isLocked = new Promise<void>((resolve) => (locked = resolve));
+  const holder = sql.begin(async (tx) => {
+    await tx`LOCK TABLE warehouses IN SHARE MODE`;
+    locked();
+    await new Promise<void>((resolve) => (release = resolve));
+  });
+  await isLocked;
+  const inFlight = fetch(`${server.url}/inventory/warehouses`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${mintToken({ scope: 'inventory:write' })}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 'WH-LATE', name: 'Created during shutdown' }),
+  });
+  await waitFor('the request to wait for the lock', async () =>
+    (await sql`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%insert into warehouses%'`).length === 1);
+
+  server.child.kill('SIGTERM');
+  await waitFor('the server to stop taking requests', () =>
+    fetch(`${server.url}/healthz`).then((res) => res.status === 503, () => true));
+  release();
+  await holder;
+
+  const res = await inFlight;
+  t.equal(res.status, 201, 'the request in flight was answered');
+  t.equal(res.headers.get('connection'), 'close', 'on a connection closed after it (not kept alive for 72 s)');
+  await server.stop();
+  t.equal(server.child.exitCode, 0);
+  t.equal((await sql`SELECT 1 FROM warehouses WHERE id = 'WH-LATE'`).length, 1, 'and its effect committed');
+  t.equal((await sql`SELECT 1 FROM audit_log WHERE entity_id = 'WH-LATE'`).length, 1, 'with its audit entry');
 });
 
 t.test('dev mode: npm run token mints tokens the server accepts', async (t) => {

@@ -31,3 +31,16 @@ t.test('rate limits', async (t) => {
   t.equal(anonymous.status, 429, 'unauthenticated traffic is limited per IP');
   t.equal((await s.request('/healthz', { token: { client_id: 'dave-app' } })).status, 200, 'a token gets its own quota');
 });
+
+t.test('behind a load balancer (TRUST_PROXY): unauthenticated clients are told apart by X-Forwarded-For', async (t) => {
+  const via = (client: string) => ({ token: null, headers: { 'x-forwarded-for': client } });
+  const trusting = await startServer(t, { env: { RATE_LIMIT_MAX: '1', TRUST_PROXY: '127.0.0.1' } });
+  t.equal((await trusting.request('/healthz', via('203.0.113.7'))).status, 200);
+  t.equal((await trusting.request('/healthz', via('203.0.113.7'))).status, 429, 'one client used its quota');
+  t.equal((await trusting.request('/healthz', via('198.51.100.2'))).status, 200, 'another has its own, though both came through the same proxy');
+
+  // Without it the proxy's address is everybody's: one client's excess starves all (health checks included).
+  const naive = await startServer(t, { env: { RATE_LIMIT_MAX: '1' } });
+  t.equal((await naive.request('/healthz', via('203.0.113.7'))).status, 200);
+  t.equal((await naive.request('/healthz', via('198.51.100.2'))).status, 429);
+});

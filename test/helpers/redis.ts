@@ -1,15 +1,7 @@
 // A throwaway redis-server (Debian's) on a free loopback port, for the shared rate-limit store.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import type { Test } from 'tap';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
+import { freePort } from './ports.ts';
 
 /** The redis:// URL of a fresh server, or null when redis-server is not installed. */
 export async function startRedis(t: Test): Promise<string | null> {

@@ -1,0 +1,88 @@
+// The reference page at /docs, as a reader sees it: loaded in headless Chromium, it lists every
+// operation of the spec, shows their examples, explains every problem type at /docs#problem-<slug>,
+// and "Try it out" works with a pasted token. Screenshots go to .tap/screenshots/.
+import t from 'tap';
+import type { Page } from 'playwright-core';
+import { problemTypes } from '../generated/problems.ts';
+import { operations, spec } from '../server/spec.ts';
+import { launchBrowser, screenshotPath } from './helpers/browser.ts';
+import { ok } from './helpers/procurement.ts';
+import { startServer } from './helpers/server.ts';
+
+const LOAD_TIMEOUT_MS = 30_000;
+
+async function openDocs(page: Page, url: string) {
+  await page.goto(url);
+  await page.waitForSelector('.opblock-summary-operation-id', { timeout: LOAD_TIMEOUT_MS });
+}
+
+t.test('/docs in headless Chromium', async (t) => {
+  const browser = await launchBrowser(t);
+  if (!browser) return;
+  const s = await startServer(t);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  await openDocs(page, `${s.url}/docs`);
+
+  t.test('every operation is listed, by its operationId', async (t) => {
+    const listed = await page.locator('.opblock-summary-operation-id').allTextContents();
+    // Operations with two tags are listed under both; the webhooks (events we send) are listed too.
+    const webhooks = Object.values(spec.webhooks ?? {}).flatMap((item: any) => Object.values(item).map((op: any) => op.operationId));
+    t.strictSame([...new Set(listed.map((id) => id.trim()))].sort(), [...operations.keys(), ...webhooks].sort());
+    t.ok(listed.includes('createStockMove') && listed.includes('createReceipt'));
+    await page.screenshot({ path: screenshotPath('docs') });
+  });
+
+  t.test('an operation shows its examples', async (t) => {
+    const op = page.locator('.opblock', { has: page.locator('.opblock-summary-operation-id', { hasText: /^createStockMove$/ }) });
+    await op.locator('.opblock-summary').click();
+    const examples = op.locator('.examples-select select').first();
+    await examples.waitFor({ timeout: LOAD_TIMEOUT_MS });
+    t.match(await examples.textContent(), /the outline's example/);
+    t.match(await op.locator('.body-param__example, .microlight').first().textContent(), /"from_wh": "WH-A"/);
+    await op.locator('.opblock-summary').click();
+  });
+
+  t.test('every problem type has a section of its own', async (t) => {
+    for (const [slug, problem] of Object.entries(problemTypes)) {
+      const section = page.locator(`#problem-${slug}`);
+      t.equal(await section.textContent(), slug, `#problem-${slug}`);
+      // What follows the heading, up to the next one, names the URI, the status and the title.
+      const text = await section.evaluate((h) => {
+        let out = '';
+        for (let el = h.nextElementSibling; el && !/^H[23]$/.test(el.tagName); el = el.nextElementSibling) out += el.textContent;
+        return out;
+      });
+      t.ok(text.includes(problem.uri) && text.includes(`${problem.status} ${problem.title}`), `${slug}: URI, status and title`);
+    }
+  });
+
+  t.test('/docs#problem-<slug> opens at that section', async (t) => {
+    const linked = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    await openDocs(linked, `${s.url}/docs#problem-over-issuance`);
+    await linked.waitForFunction(() => {
+      const top = document.getElementById('problem-over-issuance')?.getBoundingClientRect().top;
+      return top !== undefined && top > -10 && top < window.innerHeight / 2;
+    }, undefined, { timeout: LOAD_TIMEOUT_MS });
+    t.pass('the over-issuance section is in view');
+    await linked.screenshot({ path: screenshotPath('docs-problem-types') });
+  });
+
+  t.test('Try it out with a pasted token calls this server', async (t) => {
+    ok(await s.client().POST('/inventory/warehouses', { body: { id: 'WH-DOCS', name: 'Seen from the docs page' } }));
+    await page.locator('.auth-wrapper .authorize').click();
+    const pasted = page.locator('.auth-container', { hasText: 'pasted' });
+    await pasted.locator('input').fill(s.token({ scope: 'inventory:read' }));
+    await pasted.locator('button.authorize').click();
+    await pasted.locator('button.btn-done').click();
+
+    const op = page.locator('.opblock', { has: page.locator('.opblock-summary-operation-id', { hasText: /^listWarehouses$/ }) });
+    await op.locator('.opblock-summary').click();
+    await op.locator('.try-out__btn').click();
+    await op.locator('.execute').click();
+    const status = op.locator('.live-responses-table .response .response-col_status').first();
+    await status.waitFor({ timeout: LOAD_TIMEOUT_MS });
+    t.equal((await status.textContent())?.trim(), '200');
+    t.match(await op.locator('.live-responses-table').textContent(), /WH-DOCS/);
+    await op.screenshot({ path: screenshotPath('docs-try-it') });
+  });
+});
