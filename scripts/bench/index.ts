@@ -74,12 +74,21 @@ async function pgbench(databaseUrl: string, script: string): Promise<{ rps: numb
   }
 }
 
-/** Peak resident set size of a process, sampled every 100 ms while fn runs. */
+/** Resident set size of a process and its descendants (the workers when WORKERS > 1). */
+function treeRss(pid: number): number {
+  try {
+    const own = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return own + children.reduce((sum, child) => sum + treeRss(child), 0);
+  } catch {
+    return 0; // gone
+  }
+}
+
+/** Peak resident set size of a process tree, sampled every 100 ms while fn runs. */
 async function withPeakRss<T>(pid: number, fn: () => Promise<T>): Promise<[T, number]> {
   let peak = 0;
-  const sample = () => {
-    try { peak = Math.max(peak, Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024); } catch { /* gone */ }
-  };
+  const sample = () => { peak = Math.max(peak, treeRss(pid)); };
   const timer = setInterval(sample, 100);
   try {
     sample();
