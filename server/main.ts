@@ -4,11 +4,17 @@
 // uses one core, and the server keeps no state of its own (PostgreSQL does), so workers are
 // independent instances exactly like several servers behind a load balancer.
 import cluster from 'node:cluster';
+import v8 from 'node:v8';
 import { buildApp } from './app.ts';
 import { loadConfig, DEV_AUDIENCE, DEV_ISSUER, type Config } from './config.ts';
 import { openDatabase, type Database } from './database.ts';
 import { devPublicKeyPem } from './dev-keys.ts';
 import { createSql } from '../db/client.ts';
+
+// V8 lets the old generation grow to ~2x the live heap before collecting it; under load the
+// promoted garbage of requests in flight then holds 100+ MB of RSS. Growing by half instead kept
+// peak RSS ~100 MB lower at the same throughput (docs/benchmarks.md).
+v8.setFlagsFromString('--heap-growing-percent=50');
 
 const config = loadConfig();
 
