@@ -1,4 +1,4 @@
-// `npm run bench [-- --duration 10 --connections 64 --only transfer-uniform,issue-hot]`
+// `npm run bench [-- --duration 10 --connections 64 --only transfer-uniform,issue-hot --database inventory_bench]`
 // Seeds its own database on a durable PostgreSQL (fsync and synchronous_commit on), starts the real
 // server, drives it over HTTP with signed tokens and unique Idempotency-Keys (autocannon), measures
 // the pgbench baseline of the naive per-move transaction against the same PostgreSQL in the same
@@ -25,6 +25,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '64' },
     only: { type: 'string' },
+    database: { type: 'string', default: 'inventory_bench' },
   },
 });
 const duration = Number(args.duration);
@@ -134,11 +135,11 @@ async function main() {
     adminUrl = cluster.url;
   }
   const admin = createSql(adminUrl, { max: 1 });
-  await admin`DROP DATABASE IF EXISTS inventory_bench WITH (FORCE)`;
-  await admin`CREATE DATABASE inventory_bench`;
+  await admin`DROP DATABASE IF EXISTS ${admin(args.database)} WITH (FORCE)`;
+  await admin`CREATE DATABASE ${admin(args.database)}`;
   await admin.end();
   const url = new URL(adminUrl);
-  url.pathname = '/inventory_bench';
+  url.pathname = `/${args.database}`;
   const databaseUrl = url.toString();
   const sql = createSql(databaseUrl, { max: 4 });
   let server: ServerProcess | undefined;

@@ -1,0 +1,47 @@
+// `npm run bench` keeps working: a one-second run of every scenario and both pgbench baselines
+// against the test PostgreSQL prints the whole table with no errors, and its invariant check holds.
+// It asserts no speed (benchmarks measure that, tests don't), only that the harness is sound.
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createSql } from '../db/client.ts';
+import { repoRoot } from '../server/config.ts';
+
+const run = promisify(execFile);
+// Seeding, two pgbench runs and four scenarios with their warm-ups: ~45 s, more on a busy machine.
+t.setTimeout(300_000);
+const hasPgbench = readdirSafe('/usr/lib/postgresql').some((v) => existsSync(`/usr/lib/postgresql/${v}/bin/pgbench`))
+  || (process.env.PATH ?? '').split(':').some((dir) => existsSync(join(dir, 'pgbench')));
+
+function readdirSafe(dir: string): string[] {
+  try { return readdirSync(dir); } catch { return []; }
+}
+
+t.test('a short npm run bench prints every scenario, no errors, invariants hold', { skip: hasPgbench ? false : 'no pgbench here (Debian: postgresql-contrib)' }, async (t) => {
+  const admin = process.env.TEST_ADMIN_DATABASE_URL!;
+  const database = `bench_smoke_${process.pid}`;
+  t.teardown(async () => {
+    const sql = createSql(admin, { max: 1 });
+    await sql`DROP DATABASE IF EXISTS ${sql(database)} WITH (FORCE)`;
+    await sql.end();
+  });
+
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/bench/index.ts'), '--duration', '1', '--connections', '8', '--database', database], {
+    cwd: repoRoot,
+    env: { ...process.env, DATABASE_URL: admin },
+    maxBuffer: 16 << 20,
+  });
+  const rows = new Map(stdout.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| scenario')).map((l) => {
+    const cells = l.split('|').slice(1, -1).map((c) => c.trim());
+    return [cells[0], { rps: Number(cells[1]), errors: cells[4], ratio: cells[6] }];
+  }));
+  t.strictSame([...rows.keys()], ['baseline-uniform (pgbench)', 'transfer-uniform', 'baseline-hot (pgbench)', 'issue-hot', 'receipt', 'items-search']);
+  for (const [scenario, row] of rows) {
+    t.ok(row.rps > 0, `${scenario} served requests`);
+    t.equal(row.errors, '0', `${scenario} had no errors`);
+  }
+  t.match(rows.get('transfer-uniform')!.ratio, /^\d+\.\d\d×$/, 'a ratio to the baseline');
+  t.match(stdout, /invariants: \d+ checks, all hold/, 'the invariant check ran and passed');
+});
