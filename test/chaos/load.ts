@@ -1,12 +1,13 @@
-// A load generator for the chaos suites: many clients posting stock moves and reservations with
+// A load generator for the chaos suites: many clients posting stock moves, receipts and reservations with
 // Idempotency-Keys against a server that may die, restart or lose its database at any moment.
 // Like a well-behaved integration, a client retries a request with the SAME key and body after a
 // network error, a 5xx or a 409 idempotency-in-progress, until it gets a definitive answer.
 import { randomUUID } from 'node:crypto';
+import type { ChaosCatalogue } from './seed.ts';
 
 export interface Attempted {
   key: string;
-  operation: 'move' | 'reservation';
+  operation: 'move' | 'receipt' | 'reservation';
   path: string;
   body: unknown;
   /** The definitive status, or null if the request never got one before the load ended. */
@@ -24,15 +25,13 @@ export interface LoadStats {
   refused: number;
 }
 
-export interface LoadOptions {
+export interface LoadOptions extends ChaosCatalogue {
   /** The base URL to use for the next attempt (it changes when a server restarts on another port). */
   target: (attempt: number) => string;
   token: string;
   clients: number;
   /** Resolves when the load should end. */
   until: Promise<unknown>;
-  items: string[];
-  warehouses: string[];
 }
 
 const pick = <T>(list: readonly T[]) => list[Math.floor(Math.random() * list.length)];
@@ -45,7 +44,11 @@ function nextRequest(o: LoadOptions): Omit<Attempted, 'status' | 'key'> {
   if (roll < 0.15) {
     return { operation: 'reservation', path: '/inventory/reservations', body: { item_id: item, warehouse_id: from, qty: 1, expires_at: new Date(Date.now() + 3_000).toISOString() } };
   }
-  const body = roll < 0.55 ? { type: 'TRANSFER', from_wh: from, to_wh: to, lines: [{ item_id: item, qty: 1 + Math.floor(Math.random() * 3) }] }
+  if (roll < 0.25) {
+    const { po_id, po_line_id } = pick(o.poLines);
+    return { operation: 'receipt', path: '/procurement/receipts', body: { po_id, warehouse_id: to, lines: [{ po_line_id, qty_received: 1 + Math.floor(Math.random() * 3) }] } };
+  }
+  const body = roll < 0.6 ? { type: 'TRANSFER', from_wh: from, to_wh: to, lines: [{ item_id: item, qty: 1 + Math.floor(Math.random() * 3) }] }
     : roll < 0.85 ? { type: 'ISSUE', from_wh: from, lines: [{ item_id: item, qty: 1 + Math.floor(Math.random() * 2) }] }
     : { type: 'RECEIPT', to_wh: to, lines: [{ item_id: item, qty: 5 }] };
   return { operation: 'move', path: '/inventory/stock-moves', body };

@@ -7,7 +7,7 @@ import { startRedis } from '../helpers/redis.ts';
 import { mintToken } from '../helpers/auth.ts';
 import { runLoad } from './load.ts';
 import { verifyAfterChaos } from './verify.ts';
-import { ITEMS, WAREHOUSES, seedChaos } from './seed.ts';
+import { ITEMS, seedChaos } from './seed.ts';
 
 const SECONDS = Number(process.env.CHAOS_SECONDS ?? 10);
 
@@ -20,7 +20,7 @@ t.test('three instances, one database, one Redis', async (t) => {
   const { url: databaseUrl, sql } = await freshDatabase(t);
   const servers = await Promise.all([1, 2, 3].map(() => spawnServer(t, databaseUrl, { REDIS_URL: redisUrl, RATE_LIMIT_MAX: '1000000' })));
   const token = mintToken({ expiresIn: 3600 });
-  await seedChaos(servers[0].url, token);
+  const catalogue = await seedChaos(servers[0].url, token);
 
   t.test('the same Idempotency-Key sent to all three at once executes once', async (t) => {
     for (let i = 0; i < 10; i++) {
@@ -42,7 +42,7 @@ t.test('three instances, one database, one Redis', async (t) => {
   t.test('load spread over the instances keeps every invariant', async (t) => {
     const { attempted, stats } = await runLoad({
       target: (attempt) => servers[attempt % servers.length].url,
-      token, clients: 24, until: new Promise((r) => setTimeout(r, SECONDS * 1000)), items: ITEMS, warehouses: WAREHOUSES,
+      token, clients: 24, until: new Promise((r) => setTimeout(r, SECONDS * 1000)), ...catalogue,
     });
     await verifyAfterChaos(t, sql, attempted, stats, '3 instances, requests round-robin');
   });

@@ -9,7 +9,7 @@ import { spawnServer } from '../helpers/process.ts';
 import { mintToken } from '../helpers/auth.ts';
 import { runLoad } from './load.ts';
 import { verifyAfterChaos } from './verify.ts';
-import { ITEMS, WAREHOUSES, seedChaos } from './seed.ts';
+import { ITEMS, seedChaos } from './seed.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -27,7 +27,7 @@ t.test('PostgreSQL stops and comes back mid-load', async (t) => {
 
   const server = await spawnServer(t, databaseUrl);
   const token = mintToken({ expiresIn: 3600 });
-  await seedChaos(server.url, token);
+  const catalogue = await seedChaos(server.url, token);
   const ready = () => fetch(`${server.url}/readyz`, { signal: AbortSignal.timeout(5000) }).then((r) => r.status, () => 0);
   const log = (m: string) => console.error(`# ${new Date().toISOString()} ${m}`);
 
@@ -66,7 +66,7 @@ t.test('PostgreSQL stops and comes back mid-load', async (t) => {
     observed.recoveredInMs = Date.now() - back;
     await sleep(2000);
   })();
-  const { attempted, stats } = await runLoad({ target: () => server.url, token, clients: 12, until: controller, items: ITEMS, warehouses: WAREHOUSES });
+  const { attempted, stats } = await runLoad({ target: () => server.url, token, clients: 12, until: controller, ...catalogue });
   await controller;
 
   t.ok(observed.readyzDown > 0, '/readyz answered 503 while the database was down');

@@ -13,7 +13,7 @@ import { freshDatabase } from '../helpers/db.ts';
 import { startPgBouncer } from '../helpers/pgbouncer.ts';
 import { spawnServer } from '../helpers/process.ts';
 import { runLoad } from './load.ts';
-import { ITEMS, WAREHOUSES, seedChaos } from './seed.ts';
+import { seedChaos } from './seed.ts';
 import { verifyAfterChaos } from './verify.ts';
 
 const SECONDS = Number(process.env.CHAOS_SECONDS ?? 10);
@@ -37,9 +37,9 @@ t.test('behind PgBouncer in transaction mode', async (t) => {
   });
   t.match(stdout, /signature verified/, 'examples/flow.ts ran, its webhook delivered without waiting for a poll');
 
-  await seedChaos(server.url, token);
+  const catalogue = await seedChaos(server.url, token);
   const { attempted, stats } = await runLoad({
-    target: () => server.url, token, clients: 16, until: new Promise((r) => setTimeout(r, SECONDS * 1000)), items: ITEMS, warehouses: WAREHOUSES,
+    target: () => server.url, token, clients: 16, until: new Promise((r) => setTimeout(r, SECONDS * 1000)), ...catalogue,
   });
   await verifyAfterChaos(t, sql, attempted, stats, 'none; every request through PgBouncer (transaction mode, 8 server connections)');
 });

@@ -10,14 +10,17 @@ export async function verifyAfterChaos(t: Test, sql: Sql, attempted: Attempted[]
   const movesByKey = new Map<string, string[]>();
   for (const m of moves) movesByKey.set(m.idempotency_key, [...(movesByKey.get(m.idempotency_key) ?? []), m.id]);
   const reservations = new Set((await sql`SELECT id FROM reservations`).map((r) => r.id));
+  // A posted receipt's stock move carries the request's key, so "executed once" is checked like a move's.
+  const receiptMoves = new Map((await sql`SELECT id, stock_move_id FROM receipts`).map((r) => [r.id, r.stock_move_id]));
 
   let executedTwice = 0;
   let lostAcks = 0;
   for (const a of attempted) {
-    if (a.operation === 'move') {
+    if (a.operation === 'move' || a.operation === 'receipt') {
       const ids = movesByKey.get(a.key) ?? [];
       if (ids.length > 1) executedTwice++;
-      if (a.status !== null && a.status < 300 && !(ids.length === 1 && ids[0] === a.id)) lostAcks++;
+      const effect = a.operation === 'move' ? a.id : receiptMoves.get(a.id!);
+      if (a.status !== null && a.status < 300 && !(ids.length === 1 && ids[0] === effect)) lostAcks++;
     } else if (a.status !== null && a.status < 300 && !reservations.has(a.id!)) lostAcks++;
   }
   const unsettled = attempted.filter((a) => a.status === null).length;
@@ -26,7 +29,10 @@ export async function verifyAfterChaos(t: Test, sql: Sql, attempted: Attempted[]
   t.equal(unsettled, 0, 'every request got a definitive answer in the end');
   const report = await checkInvariants(sql);
   t.strictSame(report.violations, [], 'every invariant holds');
-  t.comment(`${stats.attempts} requests sent (${attempted.length} distinct, ${stats.retried} retries, ${stats.networkErrors} network errors, ` +
+  const counts = new Map<string, number>();
+  for (const a of attempted) counts.set(a.operation, (counts.get(a.operation) ?? 0) + 1);
+  const byOperation = [...counts].map(([operation, n]) => `${n} ${operation}s`).join(', ');
+  t.comment(`${stats.attempts} requests sent (${attempted.length} distinct: ${byOperation}; ${stats.retried} retries, ${stats.networkErrors} network errors, ` +
     `5xx ${JSON.stringify(stats.serverErrors)}), ${stats.acknowledged} acknowledged, ${stats.refused} refused; ` +
     `faults: ${faults}; invariant checks passed: ${report.checks - (report.violations.length ? 1 : 0)}/${report.checks}`);
 }
