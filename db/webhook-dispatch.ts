@@ -149,10 +149,12 @@ export async function releaseClaim(db: Db, claim: Pick<Claim, 'id' | 'lease_toke
  * overdue), or null. Measured by the database clock, the one next_attempt_at is compared with.
  */
 export async function msUntilNextDue(db: Db): Promise<number | null> {
+  // Not greatest(0, …) in SQL: GREATEST ignores NULLs, so "nothing pending" would come back as
+  // "due now" and the dispatcher would spin.
   const [row] = await db<{ ms: number | null }[]>`
-    SELECT greatest(0, extract(epoch FROM min(next_attempt_at) - now()) * 1000)::float8 AS ms
+    SELECT (extract(epoch FROM min(next_attempt_at) - now()) * 1000)::float8 AS ms
     FROM webhook_deliveries WHERE status = 'PENDING'`;
-  return row.ms;
+  return row.ms === null ? null : Math.max(0, row.ms);
 }
 
 export interface Backlog {

@@ -1,9 +1,9 @@
 // Two server processes (server/main.ts, as `npm start`) sharing one database and one outbox.
 import t from 'tap';
+import { msUntilNextDue } from '../db/webhook-dispatch.ts';
 import { freshDatabase } from './helpers/db.ts';
 import { spawnServer, type ServerProcess } from './helpers/process.ts';
 import { acknowledgedIds, commitEvents, startReceiver, subscribe, waitFor, WEBHOOK_TEST_ENV } from './helpers/webhooks.ts';
-
 
 t.test('two instances deliver each event exactly once per endpoint', async (t) => {
   const { url, sql } = await freshDatabase(t);
@@ -30,4 +30,23 @@ t.test('two instances deliver each event exactly once per endpoint', async (t) =
     return counts[0] + counts[1] >= 2 * events.length && counts;
   }, 5_000);
   t.equal(byA + byB, 2 * events.length, `successful attempts per instance: ${byA} and ${byB}, none repeated`);
+});
+
+t.test('an idle dispatcher sleeps: with nothing to deliver it barely touches the database', async (t) => {
+  const { url, sql } = await freshDatabase(t);
+  t.equal(await msUntilNextDue(sql), null, 'no pending delivery means no due time, not "due now"');
+
+  await spawnServer(t, url, WEBHOOK_TEST_ENV);
+  const [{ datname }] = await sql`SELECT current_database() AS datname`;
+  const transactions = async () => {
+    const [row] = await sql`SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = ${datname}`;
+    return Number(row.n);
+  };
+  await new Promise((r) => setTimeout(r, 500));
+  const before = await transactions();
+  await new Promise((r) => setTimeout(r, 2_500));
+  // Per poll (1 s here): a fan-out, a claim and a look at the next due time; plus our own queries.
+  // Statistics are flushed at most once a second, so allow some slack, far below a busy loop's hundreds.
+  const used = (await transactions()) - before;
+  t.ok(used < 40, `${used} transactions in 2.5 s`);
 });
