@@ -28,6 +28,9 @@ export interface DispatcherOptions {
 }
 
 const FAN_OUT_BATCH = 200;
+// Under posting load every commit NOTIFYs; fanning out at most this often lets one pass (a few
+// round trips) take the events of many commits instead of running a pass per commit.
+const FAN_OUT_INTERVAL_MS = 50;
 // A lease outlives the attempt's deadline by this much (claim → request start, result → database).
 const LEASE_MARGIN_MS = 5_000;
 // On shutdown, attempts in flight get this long to finish before they are abandoned and given back.
@@ -50,6 +53,7 @@ export class Dispatcher {
   private again = false;
   /** Outbox events may be waiting to be fanned out. */
   private fanOutPending = false;
+  private lastFanOutAt = 0;
   /** The last claim may have left due work behind (slots or per-endpoint limits ran out). */
   private backlog = false;
   private timer: NodeJS.Timeout | undefined;
@@ -66,7 +70,7 @@ export class Dispatcher {
   }
 
   async start(): Promise<void> {
-    const newEvents = () => this.wake({ fanOut: true });
+    const newEvents = () => this.notified();
     // The third argument runs on every (re)connection of the LISTEN connection: catch up on what
     // was committed while it was down.
     this.listeners.push(await this.sql.listen(OUTBOX_CHANNEL, newEvents, newEvents));
@@ -85,6 +89,14 @@ export class Dispatcher {
     await Promise.race([attempts, grace]);
     this.shutdown.abort();
     await attempts;
+  }
+
+  /** New outbox events: fan out now, or at the end of the current fan-out interval. */
+  private notified(): void {
+    const due = this.lastFanOutAt + FAN_OUT_INTERVAL_MS;
+    if (Date.now() >= due) return this.wake({ fanOut: true });
+    this.fanOutPending = true;
+    this.wakeAt(due);
   }
 
   /**
@@ -110,6 +122,7 @@ export class Dispatcher {
     try {
       if (this.fanOutPending) {
         this.fanOutPending = false;
+        this.lastFanOutAt = Date.now();
         while ((await fanOut(this.sql, FAN_OUT_BATCH)) === FAN_OUT_BATCH && !this.stopped);
       }
       if (!this.stopped) await this.claim();
