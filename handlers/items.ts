@@ -1,3 +1,4 @@
+import type { components } from '../generated/api.ts';
 import { findItem, insertItem, itemHasHistory, listItems, skuTaken, updateItem, type ItemRow } from '../db/items.ts';
 import { newId } from '../db/ids.ts';
 import { notifyItemChanged } from '../db/item-index.ts';
@@ -6,8 +7,15 @@ import { assertWarehouses } from '../server/plugins/auth.ts';
 import { assertCurrent, etagOf } from './lib/versioned.ts';
 import type { Handlers } from './types.ts';
 
-function toItem({ version, ...row }: ItemRow) {
-  return { ...row, etag: etagOf(version) };
+type Item = components['schemas']['Item'];
+
+// Field by field rather than `{ version, ...row }`: searches present thousands of rows a second,
+// and object rest/spread costs several times more.
+function toItem(row: ItemRow): Item {
+  return {
+    id: row.id, sku: row.sku, name: row.name, uom: row.uom, track_by: row.track_by, active: row.active,
+    created_at: row.created_at, updated_at: row.updated_at, etag: etagOf(row.version),
+  };
 }
 
 function duplicateSku(sku: string): ProblemError {
