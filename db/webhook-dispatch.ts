@@ -19,8 +19,9 @@ export async function fanOut(sql: Sql, limit: number): Promise<number> {
     const events = await tx<{ id: string; type: string }[]>`
       SELECT id, type FROM outbox WHERE dispatched_at IS NULL ORDER BY seq LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
     if (events.length === 0) return 0;
-    // KEY SHARE: an endpoint deleted meanwhile waits for this transaction instead of breaking its inserts.
-    const endpoints = await tx<{ id: string; events: string[] }[]>`SELECT id, events FROM webhook_endpoints WHERE active FOR KEY SHARE`;
+    // SHARE: an endpoint deleted or disabled meanwhile waits for this transaction, so that its
+    // disabling also fails the deliveries inserted here (none is left PENDING for a disabled endpoint).
+    const endpoints = await tx<{ id: string; events: string[] }[]>`SELECT id, events FROM webhook_endpoints WHERE active FOR SHARE`;
     const deliveries = events.flatMap((event) => endpoints
       .filter((endpoint) => endpoint.events.includes(event.type))
       .map((endpoint) => ({ id: newId('whd'), endpoint_id: endpoint.id, event_id: event.id, event_type: event.type })));
@@ -148,12 +149,18 @@ export async function releaseClaim(db: Db, claim: Pick<Claim, 'id' | 'lease_toke
  * Milliseconds until the earliest pending delivery comes due (in-flight leases included; 0 if
  * overdue), or null. Measured by the database clock, the one next_attempt_at is compared with.
  */
+/**
+ * The pending deliveries claimDue can take: those of active endpoints. Only they may wake the
+ * dispatcher; a PENDING row of a disabled endpoint would otherwise read as "due now" forever.
+ */
+const claimable = (db: Db) => db`webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.active WHERE d.status = 'PENDING'`;
+
 export async function msUntilNextDue(db: Db): Promise<number | null> {
   // Not greatest(0, …) in SQL: GREATEST ignores NULLs, so "nothing pending" would come back as
   // "due now" and the dispatcher would spin.
   const [row] = await db<{ ms: number | null }[]>`
-    SELECT (extract(epoch FROM min(next_attempt_at) - now()) * 1000)::float8 AS ms
-    FROM webhook_deliveries WHERE status = 'PENDING'`;
+    SELECT (extract(epoch FROM min(d.next_attempt_at) - now()) * 1000)::float8 AS ms
+    FROM ${claimable(db)}`;
   return row.ms === null ? null : Math.max(0, row.ms);
 }
 
@@ -168,8 +175,8 @@ export interface Backlog {
 export async function backlog(db: Db): Promise<Backlog> {
   const [row] = await db<Backlog[]>`
     SELECT coalesce((SELECT extract(epoch FROM now() - created_at)::float8 FROM outbox WHERE dispatched_at IS NULL ORDER BY seq LIMIT 1), 0) AS "outboxLagS",
-           coalesce((SELECT extract(epoch FROM now() - min(next_attempt_at))::float8 FROM webhook_deliveries
-                     WHERE status = 'PENDING' AND next_attempt_at <= now()), 0) AS "deliveryLagS",
-           (SELECT count(*) FROM webhook_deliveries WHERE status = 'PENDING')::int AS pending`;
+           coalesce((SELECT extract(epoch FROM now() - min(d.next_attempt_at))::float8 FROM ${claimable(db)}
+                     AND d.next_attempt_at <= now()), 0) AS "deliveryLagS",
+           (SELECT count(*) FROM ${claimable(db)})::int AS pending`;
   return row;
 }

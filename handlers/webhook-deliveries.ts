@@ -23,7 +23,8 @@ export const webhookDeliveryHandlers = {
     const delivery = await findDelivery(db, params.id, { lock: true });
     if (!delivery) throw notFound('webhook delivery', params.id);
     if (delivery.status !== 'FAILED') throw invalidState('Webhook delivery', delivery.id, delivery.status, ['FAILED'], 'retried');
-    const endpoint = await findEndpoint(db, delivery.endpoint_id);
+    // Locked: an endpoint being disabled meanwhile must not get a PENDING delivery back afterwards.
+    const endpoint = await findEndpoint(db, delivery.endpoint_id, { lock: true });
     if (!endpoint?.active) {
       throw new ProblemError('invalid-state', `Webhook delivery ${delivery.id} cannot be retried: its endpoint ${delivery.endpoint_id} is disabled (${endpoint?.disabled_reason ?? 'inactive'}). Create a new endpoint.`, {
         current_status: delivery.status,

@@ -32,9 +32,14 @@ t.test('two instances deliver each event exactly once per endpoint', async (t) =
   t.equal(byA + byB, 2 * events.length, `successful attempts per instance: ${byA} and ${byB}, none repeated`);
 });
 
-t.test('an idle dispatcher sleeps: with nothing to deliver it barely touches the database', async (t) => {
+t.test('an idle dispatcher sleeps: with nothing it can deliver it barely touches the database', async (t) => {
   const { url, sql } = await freshDatabase(t);
   t.equal(await msUntilNextDue(sql), null, 'no pending delivery means no due time, not "due now"');
+  // A PENDING delivery of a disabled endpoint can't be claimed, so it must not read as due either.
+  await sql`INSERT INTO webhook_endpoints (id, url, events, secret, active) VALUES ('we_off', 'https://example.com/hook', ${['inventory.stock_move.posted']}, 'whsec_x', false)`;
+  await sql`INSERT INTO outbox (id, type, payload, dispatched_at) VALUES ('evt_off', 'inventory.stock_move.posted', '{}', now())`;
+  await sql`INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type) VALUES ('whd_off', 'we_off', 'evt_off', 'inventory.stock_move.posted')`;
+  t.equal(await msUntilNextDue(sql), null, 'a pending delivery of a disabled endpoint is not due');
 
   await spawnServer(t, url, WEBHOOK_TEST_ENV);
   const [{ datname }] = await sql`SELECT current_database() AS datname`;
