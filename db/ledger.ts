@@ -1,10 +1,10 @@
 // The ledger's bulk reads and writes. Postings are planned in memory against rows read (and
 // locked) here, then written here in one round trip for any number of postings: the statements
 // are sent together (postgres.js pipelines them on the transaction's connection; PostgreSQL runs
-// them in order). Where a write relies on a row that was not locked (a serial that did not exist
-// yet, a reservation or move state), the statement checks its own row count with ledger_assert
-// (0005_ledger_assert.sql), failing the transaction as a serialization failure to be retried; as
-// the checks are in SQL, a caller may send COMMIT right behind the writes.
+// them in order). Where a write relies on a row that was not locked (a stock level, batch level or
+// serial that did not exist yet, a reservation or move state), the statement checks its own row
+// count with ledger_assert (0005_ledger_assert.sql), failing the transaction as a serialization
+// failure to be retried; as the checks are in SQL, a caller may send COMMIT right behind the writes.
 import type { PendingQuery } from 'postgres';
 import type { Db } from './client.ts';
 import type { AuditEntry } from './audit.ts';
@@ -88,29 +88,35 @@ export function writeLedger(db: Db, w: LedgerWrites): Promise<void> {
     SELECT move_id, line_no, item_id, qty, batch, expires_at, ARRAY(SELECT jsonb_array_elements_text(serials)), reservation_id, expected_on_hand
     FROM jsonb_to_recordset(${json(db, w.lines)}) AS l(move_id text, line_no int, item_id text, qty numeric, batch text,
       expires_at timestamptz, serials jsonb, reservation_id text, expected_on_hand numeric)`);
-  // Locked rows are updated; rows that did not exist only ever receive stock, so an upsert adding
-  // the delta is right even when another transaction created the row meanwhile.
+  // Locked rows are updated. Rows that did not exist when planned are inserted, and if another
+  // transaction created one meanwhile the batch is retried (against the row, locked then): adding
+  // to a row it never saw would pass a count (expected_on_hand) that was planned against nothing.
   send(oldLevels.length > 0 && db`
     UPDATE stock_levels s SET on_hand = s.on_hand + d.on_hand, reserved = s.reserved + d.reserved, updated_at = now()
     FROM jsonb_to_recordset(${json(db, oldLevels)}) AS d(item_id text, warehouse_id text, on_hand numeric, reserved numeric)
     WHERE s.item_id = d.item_id AND s.warehouse_id = d.warehouse_id`);
   send(newLevels.length > 0 && db`
-    INSERT INTO stock_levels (item_id, warehouse_id, on_hand)
-    SELECT item_id, warehouse_id, on_hand FROM jsonb_to_recordset(${json(db, newLevels)}) AS d(item_id text, warehouse_id text, on_hand numeric)
-    ORDER BY item_id, warehouse_id
-    ON CONFLICT (item_id, warehouse_id) DO UPDATE SET on_hand = stock_levels.on_hand + excluded.on_hand, updated_at = now()`);
+    WITH added AS (
+      INSERT INTO stock_levels (item_id, warehouse_id, on_hand)
+      SELECT item_id, warehouse_id, on_hand FROM jsonb_to_recordset(${json(db, newLevels)}) AS d(item_id text, warehouse_id text, on_hand numeric)
+      ORDER BY item_id, warehouse_id
+      ON CONFLICT (item_id, warehouse_id) DO NOTHING
+      RETURNING 1)
+    SELECT ledger_assert((SELECT count(*) FROM added) = ${newLevels.length}, 'a new stock level appeared')`);
   // A batch keeps the expiry it was first given.
   send(oldBatches.length > 0 && db`
     UPDATE batch_levels b SET on_hand = b.on_hand + d.on_hand, expires_at = coalesce(b.expires_at, d.expires_at)
     FROM jsonb_to_recordset(${json(db, oldBatches)}) AS d(item_id text, warehouse_id text, batch text, on_hand numeric, expires_at timestamptz)
     WHERE b.item_id = d.item_id AND b.warehouse_id = d.warehouse_id AND b.batch = d.batch`);
   send(newBatches.length > 0 && db`
-    INSERT INTO batch_levels (item_id, warehouse_id, batch, on_hand, expires_at)
-    SELECT item_id, warehouse_id, batch, on_hand, expires_at
-    FROM jsonb_to_recordset(${json(db, newBatches)}) AS d(item_id text, warehouse_id text, batch text, on_hand numeric, expires_at timestamptz)
-    ORDER BY item_id, warehouse_id, batch
-    ON CONFLICT (item_id, warehouse_id, batch) DO UPDATE
-      SET on_hand = batch_levels.on_hand + excluded.on_hand, expires_at = coalesce(batch_levels.expires_at, excluded.expires_at)`);
+    WITH added AS (
+      INSERT INTO batch_levels (item_id, warehouse_id, batch, on_hand, expires_at)
+      SELECT item_id, warehouse_id, batch, on_hand, expires_at
+      FROM jsonb_to_recordset(${json(db, newBatches)}) AS d(item_id text, warehouse_id text, batch text, on_hand numeric, expires_at timestamptz)
+      ORDER BY item_id, warehouse_id, batch
+      ON CONFLICT (item_id, warehouse_id, batch) DO NOTHING
+      RETURNING 1)
+    SELECT ledger_assert((SELECT count(*) FROM added) = ${newBatches.length}, 'a new batch level appeared')`);
   send(oldSerials.length > 0 && db`
     UPDATE serials s SET warehouse_id = d.warehouse_id, status = d.status, updated_at = now()
     FROM jsonb_to_recordset(${json(db, oldSerials)}) AS d(item_id text, serial text, warehouse_id text, status text)

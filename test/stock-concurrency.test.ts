@@ -1,6 +1,8 @@
 // Invariants 1 and 2 of API.md under concurrent requests: stock is never oversold or
 // over-reserved, and opposite transfers neither deadlock into a 500 nor lose stock.
 import t from 'tap';
+import { writeLedger, type LedgerWrites } from '../db/ledger.ts';
+import { freshDatabase } from './helpers/db.ts';
 import { invariantViolations } from './helpers/ledger-check.ts';
 import { level, postMove, posted, reserve, startStockServer } from './helpers/stock.ts';
 
@@ -54,4 +56,19 @@ t.test('concurrent TRANSFERs A→B and B→A of the same items never fail with a
   const totals = await s.sql`SELECT item_id, sum(on_hand) AS total FROM stock_levels GROUP BY item_id ORDER BY item_id`;
   t.same(totals.map((r) => [r.item_id, r.total]), items.map((i) => [i, 24]), 'the total across warehouses is conserved');
   t.same(await invariantViolations(s.sql), []);
+});
+
+t.test('a level that appeared after planning fails the write as retryable, never receives a delta planned against nothing', async (t) => {
+  const { sql } = await freshDatabase(t);
+  await sql`INSERT INTO warehouses (id, name) VALUES ('WH-A', 'A')`;
+  await sql`INSERT INTO items (id, sku, name, uom, track_by) VALUES ('sku-1', 'SKU-1', 'One', 'EA', 'BATCH')`;
+  // Created by another transaction between this one's load (which found no row) and its write.
+  await sql`INSERT INTO stock_levels (item_id, warehouse_id, on_hand) VALUES ('sku-1', 'WH-A', 3)`;
+  await sql`INSERT INTO batch_levels (item_id, warehouse_id, batch, on_hand) VALUES ('sku-1', 'WH-A', 'L1', 3)`;
+  const nothing: LedgerWrites = { moves: [], lines: [], levels: [], batches: [], serials: [], consumed: [], reversed: [], events: [], audits: [] };
+  const key = { item_id: 'sku-1', warehouse_id: 'WH-A' };
+  await t.rejects(sql.begin((tx) => writeLedger(tx, { ...nothing, levels: [{ ...key, on_hand: '5', reserved: '0', exists: false }] })), { code: '40001' }, 'stock level');
+  await t.rejects(sql.begin((tx) => writeLedger(tx, { ...nothing, batches: [{ ...key, batch: 'L1', on_hand: '5', expires_at: null, exists: false }] })), { code: '40001' }, 'batch level');
+  const [levels] = await sql`SELECT (SELECT on_hand FROM stock_levels) AS level, (SELECT on_hand FROM batch_levels) AS batch`;
+  t.strictSame([Number(levels.level), Number(levels.batch)], [3, 3], 'nothing added');
 });
