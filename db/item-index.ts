@@ -64,7 +64,8 @@ export class ItemIndex {
   private all: Handles = new Int32Array(0);
   private postings = new Map<string, Handles>();
   private shortCounts = new Map<string, number>();
-  private expected = new Map<string, number>();
+  /** Items this instance is committing: the version it waits for, and until when it waits. */
+  private expected = new Map<string, { version: number; until: number }>();
   private ready = false;
 
   constructor(private readonly sql: Sql) {}
@@ -164,13 +165,16 @@ export class ItemIndex {
       this.entries[handle] = entry;
       for (const g of trigrams(entry.text)) this.postings.set(g, this.inserted(this.postings.get(g) ?? new Int32Array(0), handle));
       this.count(shortGrams(entry.text), 1);
-      this.expected.delete(row.id);
+      if (row.version >= (this.expected.get(row.id)?.version ?? 0)) this.expected.delete(row.id);
     }
   }
 
-  /** A writer is about to commit a change to this item: answer searches from SQL until it is indexed. */
-  expect(id: string): void {
-    this.expected.set(id, Date.now() + EXPECT_MS);
+  /**
+   * A writer is about to commit this version of the item: answer searches from SQL until it is
+   * indexed (an older version's notification, e.g. another instance's, does not count).
+   */
+  expect(id: string, version: number): void {
+    this.expected.set(id, { version, until: Date.now() + EXPECT_MS });
   }
 
   /**
@@ -179,7 +183,7 @@ export class ItemIndex {
    */
   search(f: { search: string; active?: boolean; afterId?: string; limit: number }): ItemRow[] | null {
     const now = Date.now();
-    for (const [id, until] of this.expected) if (until < now) this.expected.delete(id);
+    for (const [id, { until }] of this.expected) if (until < now) this.expected.delete(id);
     if (!this.ready || this.expected.size) return null;
     const term = f.search.toLowerCase();
     if (term.length < 3 && !this.shortCounts.get(term)) return [];

@@ -25,12 +25,12 @@ function duplicateSku(sku: string): ProblemError {
 export const itemHandlers = {
   async createItem({ db, body, audit, itemIndex }) {
     const id = body.id ?? newId('itm');
-    itemIndex.expect(id);
     const row = await insertItem(db, id, { sku: body.sku, name: body.name, uom: body.uom, track_by: body.track_by, active: body.active ?? true });
     if (!row) {
       if (await skuTaken(db, body.sku)) throw duplicateSku(body.sku);
       throw new ProblemError('already-exists', `An item with id ${id} already exists.`, { id });
     }
+    itemIndex.expect(id, row.version);
     const item = toItem(row);
     await Promise.all([notifyItemChanged(db, id), audit({ action: 'item.created', entity: 'item', entityId: id, after: item })]);
     return { status: 201, body: item, etag: item.etag, location: `/inventory/items/${encodeURIComponent(id)}` };
@@ -53,8 +53,9 @@ export const itemHandlers = {
         current_status: current.track_by,
       });
     }
-    itemIndex.expect(current.id);
-    const item = toItem(await updateItem(db, current.id, body));
+    const updated = await updateItem(db, current.id, body);
+    itemIndex.expect(current.id, updated.version);
+    const item = toItem(updated);
     await Promise.all([notifyItemChanged(db, current.id), audit({ action: 'item.updated', entity: 'item', entityId: current.id, before: toItem(current), after: item })]);
     return { status: 200, body: item, etag: item.etag };
   },

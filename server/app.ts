@@ -129,7 +129,7 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false, d
   await app.register(etag);
   await app.register(pagination, { sql });
   await app.register(idempotency, { sql });
-  await app.register(itemIndex, { sql });
+  await app.register(itemIndex, { sql, listenSql: dispatcherSql ?? sql });
   await app.register(metrics);
   await app.register(accessLog);
   if (dispatcherSql) await app.register(webhooks, { sql: dispatcherSql, config: config.webhooks });

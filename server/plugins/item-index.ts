@@ -1,6 +1,9 @@
 // Keeps the in-memory catalogue index (db/item-index.ts) loaded and fresh in every instance:
-// loaded at start, item changes applied as their notifications arrive, reloaded whenever the
-// listening connection (re)connects, since notifications sent while it was down are lost.
+// listening first, then loaded (so no change committed in between is missed), item changes applied
+// as their notifications arrive, reloaded whenever the listening connection (re)connects, since
+// notifications sent while it was down are lost. Loads and refreshes run one at a time, in order,
+// so an older snapshot never overwrites a newer one. LISTEN needs a session of its own
+// (`listenSql`, the direct connection behind a transaction-pooling PgBouncer).
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Sql } from '../../db/client.ts';
@@ -12,9 +15,11 @@ declare module 'fastify' {
   }
 }
 
-export default fp(async function itemIndex(app: FastifyInstance, { sql }: { sql: Sql }) {
+export default fp(async function itemIndex(app: FastifyInstance, { sql, listenSql }: { sql: Sql; listenSql: Sql }) {
   const index = new ItemIndex(sql);
   const fail = (err: unknown) => app.log.warn({ err }, 'item index refresh failed; searches use SQL until the next reload');
+  let queue: Promise<void> = Promise.resolve();
+  const inTurn = (work: () => Promise<void>) => (queue = queue.then(work, work));
   // Notifications of one tick are applied together.
   let changed = new Set<string>();
   const onChange = (id: string) => {
@@ -22,18 +27,18 @@ export default fp(async function itemIndex(app: FastifyInstance, { sql }: { sql:
       setImmediate(() => {
         const ids = [...changed];
         changed = new Set();
-        index.refresh(ids).catch(fail);
+        inTurn(() => index.refresh(ids)).catch(fail);
       });
     }
     changed.add(id);
   };
-  // Loaded before the server listens, so it never serves searches from a half-built index.
-  await index.load();
-  let reconnected = false;
-  const listener = await sql.listen(ITEMS_CHANNEL, onChange, () => {
-    if (reconnected) index.load().catch(fail);
-    reconnected = true;
+  let loaded: Promise<void> | undefined;
+  const listener = await listenSql.listen(ITEMS_CHANNEL, onChange, () => {
+    loaded = inTurn(() => index.load());
+    loaded.catch(fail);
   });
+  // Loaded before the server listens, so it never serves searches from a half-built index.
+  await loaded;
   app.decorate('itemIndex', index);
   app.addHook('onClose', async () => { await listener.unlisten(); });
 }, { name: 'item-index' });

@@ -71,11 +71,10 @@ export class Dispatcher {
 
   async start(): Promise<void> {
     const newEvents = () => this.notified();
-    // The third argument runs on every (re)connection of the LISTEN connection: catch up on what
-    // was committed while it was down.
+    // The third argument runs once listening, and on every reconnection of the LISTEN connection:
+    // catch up on what was committed before, or while it was down.
     this.listeners.push(await this.sql.listen(OUTBOX_CHANNEL, newEvents, newEvents));
     this.listeners.push(await this.sql.listen(DELIVERIES_CHANNEL, () => this.wake(), newEvents));
-    newEvents();
   }
 
   /** Stops claiming; attempts in flight get a short grace, then are abandoned and given back. */
