@@ -4,7 +4,7 @@ import t from 'tap';
 import { createServer } from 'node:http';
 import { generateKeyPairSync } from 'node:crypto';
 import { startServer } from './helpers/server.ts';
-import { mintToken, testKeys, TEST_ISSUER } from './helpers/auth.ts';
+import { mintToken, testKeys } from './helpers/auth.ts';
 
 const CHALLENGE = 'Bearer realm="inventory-api"';
 
@@ -127,5 +127,4 @@ t.test('keys from a JWKS URL, refreshed on an unknown kid', async (t) => {
   t.ok(fetches >= 2, 'an unknown kid made the server look at the JWKS again');
   const es = await bearer(s, mintToken({ kid: 'k1' }));
   t.equal(es.status, 401, 'the right kid but signed by a key not in the JWKS');
-  t.equal(TEST_ISSUER.startsWith('https://'), true);
 });

@@ -27,8 +27,8 @@ function exampleRequest(operationId: string) {
   return { path: meta.path.replace(/\{[^}]+\}/g, 'x-1'), method: meta.method, headers, json: body };
 }
 
-t.test('operations not built yet answer 501 not-implemented as problem+json', async (t) => {
-  t.comment(`not implemented yet (${pendingOperations.length}): ${pendingOperations.join(', ') || 'none'}`);
+t.test('operations not built yet answer 501 not-implemented as problem+json', { skip: pendingOperations.length ? false : 'every operation is implemented' }, async (t) => {
+  t.comment(`not implemented yet (${pendingOperations.length}): ${pendingOperations.join(', ')}`);
   const s = await startServer(t);
   for (const operationId of pendingOperations) {
     const { path, method, headers, json } = exampleRequest(operationId);

@@ -4,7 +4,7 @@
 // (npm ci --omit=dev, files filtered by .dockerignore) holds everything the server, migrate, seed
 // and token commands import, and runs what `npm start` runs, as a user other than root.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
@@ -64,8 +64,7 @@ t.test('Dockerfile: Node 20, production dependencies, not root, runs what npm st
   t.match(env, /HOST=0\.0\.0\.0/);
   t.equal(args('EXPOSE')[0], /PORT=(\d+)/.exec(env)![1], 'exposes the port it listens on');
   for (const copy of args('COPY').filter((a) => a !== '. .')) {
-    const source = copy.split(/\s+/)[0];
-    t.doesNotThrow(() => readFileSync(join(repoRoot, source, source.endsWith('/') ? '../package.json' : '')), `COPY ${source} exists`);
+    for (const source of copy.split(/\s+/).slice(0, -1)) t.ok(existsSync(join(repoRoot, source)), `COPY ${source} exists`);
   }
 });
 

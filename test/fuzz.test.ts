@@ -67,7 +67,7 @@ t.test('fuzzing every operation', async (t) => {
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
       }), { numRuns: RUNS });
     }
-    t.ok(statuses.size > 0);
+    t.ok([...statuses.keys()].some((status) => status < 300), 'some valid requests succeeded, so success bodies were checked');
     t.comment(`statuses: ${[...statuses].sort().map(([c, n]) => `${c}×${n}`).join(' ')}`);
   });
 

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import type { components } from '../generated/api.ts';
 import type { ApiClient } from '../generated/client.ts';
-import { invariantViolations } from './helpers/ledger-check.ts';
+import { checkInvariants } from '../scripts/lib/invariants.ts';
 import type { TestServer } from './helpers/server.ts';
 import { createItem, postMove, posted, reserve, reverse, startStockServer } from './helpers/stock.ts';
 
@@ -151,7 +151,7 @@ t.test('random concurrent moves, reservations and reversals keep the stock invar
       requests += run.statuses.length;
 
       const unexpected = run.statuses.filter((status) => ![200, 201, 409, 422].includes(status));
-      const violations = [...(await invariantViolations(s.sql)), ...(await levelViolations(run))];
+      const violations = [...((await checkInvariants(s.sql)).violations), ...(await levelViolations(run))];
       if (unexpected.length || violations.length) throw new Error(`statuses ${unexpected.join(', ')}; ${violations.join('; ')}`);
     }),
     { numRuns: NUM_RUNS },

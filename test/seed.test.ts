@@ -11,7 +11,7 @@ import { spec } from '../server/spec.ts';
 import { mintToken } from './helpers/auth.ts';
 import { freshDatabase } from './helpers/db.ts';
 import { databaseFingerprint } from './helpers/db-fingerprint.ts';
-import { invariantViolations } from './helpers/ledger-check.ts';
+import { checkInvariants } from '../scripts/lib/invariants.ts';
 import { spawnServer } from './helpers/process.ts';
 
 const run = promisify(execFile);
@@ -35,7 +35,7 @@ t.test('npm run seed fills an empty database, and a second run adds nothing', as
   t.strictSame(stocked.map((r) => r.track_by), ['BATCH', 'NONE', 'SERIAL'], 'stock of every tracking kind');
   const [van] = await sql`SELECT count(*)::int AS n FROM stock_levels WHERE warehouse_id = 'WH-C' AND on_hand > 0`;
   t.equal(van.n, 3, 'the transfer stocked the van');
-  t.strictSame(await invariantViolations(sql), [], 'stock agrees with the ledger, one event and audit entry per posting');
+  t.strictSame((await checkInvariants(sql)).violations, [], 'stock agrees with the ledger, one event and audit entry per posting');
 
   const before = await databaseFingerprint(sql);
   const second = await seed(url);

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { writeLedger, type LedgerWrites } from '../db/ledger.ts';
 import { freshDatabase } from './helpers/db.ts';
-import { invariantViolations } from './helpers/ledger-check.ts';
+import { checkInvariants } from '../scripts/lib/invariants.ts';
 import { level, postMove, posted, reserve, startStockServer } from './helpers/stock.ts';
 
 const count = (statuses: number[]) => Object.fromEntries([...new Set(statuses)].sort().map((s) => [s, statuses.filter((x) => x === s).length]));
@@ -18,7 +18,7 @@ t.test('100 concurrent ISSUEs of 1 against 50 on hand: exactly 50 succeed', asyn
   t.same(count(results.map((r) => r.response.status)), { 201: 50, 409: 50 });
   t.ok(results.filter((r) => r.response.status === 409).every((r) => r.error?.type?.endsWith('/over-issuance')));
   t.match(await level(api, 'sku-1', 'WH-A'), { on_hand: 0, available: 0 });
-  t.same(await invariantViolations(s.sql), [], 'on hand equals the ledger; one event and audit entry per posting');
+  t.same((await checkInvariants(s.sql)).violations, [], 'on hand equals the ledger; one event and audit entry per posting');
   const [{ events }] = await s.sql`SELECT count(*) AS events FROM outbox WHERE type = 'inventory.stock_move.posted'`;
   t.equal(events, 51, 'one event per posting (50 issues and the receipt)');
 });
@@ -34,7 +34,7 @@ t.test('100 concurrent reservations of 1 against 50 available: exactly 50 succee
   t.same(count(results.map((r) => r.response.status)), { 201: 50, 409: 50 });
   t.ok(results.filter((r) => r.response.status === 409).every((r) => r.error?.type?.endsWith('/insufficient-available')));
   t.match(await level(api, 'sku-1', 'WH-A'), { on_hand: 50, reserved: 50, available: 0 });
-  t.same(await invariantViolations(s.sql), [], 'reserved is the sum of the ACTIVE reservations');
+  t.same((await checkInvariants(s.sql)).violations, [], 'reserved is the sum of the ACTIVE reservations');
 });
 
 t.test('concurrent TRANSFERs A→B and B→A of the same items never fail with a 500 and conserve stock', async (t) => {
@@ -55,7 +55,7 @@ t.test('concurrent TRANSFERs A→B and B→A of the same items never fail with a
   t.ok(results.some((r) => r.response.status === 201));
   const totals = await s.sql`SELECT item_id, sum(on_hand) AS total FROM stock_levels GROUP BY item_id ORDER BY item_id`;
   t.same(totals.map((r) => [r.item_id, r.total]), items.map((i) => [i, 24]), 'the total across warehouses is conserved');
-  t.same(await invariantViolations(s.sql), []);
+  t.same((await checkInvariants(s.sql)).violations, []);
 });
 
 t.test('a level that appeared after planning fails the write as retryable, never receives a delta planned against nothing', async (t) => {
