@@ -17,6 +17,7 @@ import { removeCluster, startEmbeddedPostgres, type EmbeddedPostgres } from '../
 import { repoRoot } from '../../server/config.ts';
 import { spawnServerProcess, type ServerProcess } from '../lib/spawn-server.ts';
 import { checkInvariants } from '../lib/invariants.ts';
+import { findPgbench, PGBENCH_HINT } from '../lib/pgbench.ts';
 import { scenarios, type Scenario } from './scenarios.ts';
 import { seed } from './seed.ts';
 
@@ -48,22 +49,14 @@ const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const signToken = createSigner({ key: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), algorithm: 'ES256', iss: ISSUER, aud: AUDIENCE, expiresIn: 3_600_000 });
 const token = signToken({ sub: 'bench', client_id: 'bench', scope: 'inventory:read inventory:write procurement:write' });
 
-const PGBENCH = ['pgbench', ...readdirSafe('/usr/lib/postgresql').map((v) => `/usr/lib/postgresql/${v}/bin/pgbench`)];
-
-function readdirSafe(dir: string): string[] {
-  try { return readdirSync(dir).sort().reverse(); } catch { return []; }
-}
-
 /** pgbench with the naive transaction: throughput and latency percentiles from its per-transaction log. */
 async function pgbench(databaseUrl: string, script: string): Promise<{ rps: number; p50: number; p99: number; failed: number }> {
   const logDir = mkdtempSync(join(tmpdir(), 'pgbench-'));
   try {
     const args = ['-n', '-M', 'prepared', '-c', String(connections), '-j', '2', '-T', String(duration), '-f', join(repoRoot, 'scripts/bench', script), '-l', '--log-prefix', join(logDir, 'tx'), databaseUrl];
-    let out = '';
-    for (const bin of PGBENCH) {
-      try { out = (await promisify(execFile)(bin, args, { maxBuffer: 64 << 20 })).stdout; break; } catch (err: any) { if (err.code !== 'ENOENT') throw err; }
-    }
-    if (!out) throw new Error('pgbench not found (Debian: apt-get install postgresql-contrib)');
+    const bin = findPgbench();
+    if (!bin) throw new Error(PGBENCH_HINT);
+    const out = (await promisify(execFile)(bin, args, { maxBuffer: 64 << 20 })).stdout;
     const tps = Number(/tps = ([\d.]+)/.exec(out)?.[1]);
     const failed = Number(/number of failed transactions: (\d+)/.exec(out)?.[1] ?? 0);
     const latencies = readdirSync(logDir).flatMap((f) => readFileSync(join(logDir, f), 'utf8').trim().split('\n'))

@@ -4,6 +4,7 @@ import t from 'tap';
 import { freshDatabase } from '../helpers/db.ts';
 import { spawnServer } from '../helpers/process.ts';
 import { startRedis } from '../helpers/redis.ts';
+import { missingTool } from '../helpers/tools.ts';
 import { mintToken } from '../helpers/auth.ts';
 import { runLoad } from './load.ts';
 import { verifyAfterChaos } from './verify.ts';
@@ -14,8 +15,7 @@ const SECONDS = Number(process.env.CHAOS_SECONDS ?? 10);
 t.test('three instances, one database, one Redis', async (t) => {
   const redisUrl = await startRedis(t);
   if (!redisUrl) {
-    t.skip('redis-server is not installed (Debian: apt-get install redis-server); .ci/run installs it', () => {});
-    return;
+    return missingTool(t, 'redis-server is not installed (Debian: apt-get install redis-server); .ci/run installs it');
   }
   const { url: databaseUrl, sql } = await freshDatabase(t);
   const servers = await Promise.all([1, 2, 3].map(() => spawnServer(t, databaseUrl, { REDIS_URL: redisUrl, RATE_LIMIT_MAX: '1000000' })));
@@ -51,8 +51,7 @@ t.test('three instances, one database, one Redis', async (t) => {
 t.test('rate limits are shared between instances through Redis', async (t) => {
   const redisUrl = await startRedis(t);
   if (!redisUrl) {
-    t.skip('redis-server is not installed', () => {});
-    return;
+    return missingTool(t, 'redis-server is not installed (Debian: apt-get install redis-server)');
   }
   const { url: databaseUrl } = await freshDatabase(t);
   const servers = await Promise.all([1, 2, 3].map(() => spawnServer(t, databaseUrl, { REDIS_URL: redisUrl, RATE_LIMIT_MAX: '10', RATE_LIMIT_WINDOW_S: '60' })));

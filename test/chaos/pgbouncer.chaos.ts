@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '../../server/config.ts';
 import { ALL_SCOPES, mintToken } from '../helpers/auth.ts';
+import { missingTool } from '../helpers/tools.ts';
 import { freshDatabase } from '../helpers/db.ts';
 import { startPgBouncer } from '../helpers/pgbouncer.ts';
 import { spawnServer } from '../helpers/process.ts';
@@ -22,8 +23,7 @@ t.test('behind PgBouncer in transaction mode', async (t) => {
   const { url, sql } = await freshDatabase(t, { empty: true });
   const pooled = await startPgBouncer(t, url);
   if (!pooled) {
-    t.skip('pgbouncer is not installed (Debian: apt-get install pgbouncer); .ci/run installs it', () => {});
-    return;
+    return missingTool(t, 'pgbouncer is not installed (Debian: apt-get install pgbouncer); .ci/run installs it');
   }
   const databaseUrl = new URL(pooled);
   databaseUrl.searchParams.set('prepare', 'false');

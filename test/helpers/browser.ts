@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Test } from 'tap';
+import { missingTool } from './tools.ts';
 import { chromium, type Browser } from 'playwright-core';
 import { repoRoot } from '../../server/config.ts';
 
@@ -12,14 +13,13 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /**
- * A browser closed when t ends, or null (the test skipped) when Chromium is missing outside CI.
- * On CI (CI or REQUIRE_CHROMIUM set) a missing browser fails the test instead: .ci/run installs it.
+ * A browser closed when t ends, or null when Chromium is missing (skipped, or failed on CI: see
+ * helpers/tools.ts).
  */
 export async function launchBrowser(t: Test): Promise<Browser | null> {
   if (!existsSync(CHROMIUM_PATH)) {
     const message = `no Chromium at ${CHROMIUM_PATH}: install it with \`apt-get install -y chromium\` (or set CHROMIUM_PATH)`;
-    if (process.env.CI || process.env.REQUIRE_CHROMIUM) t.fail(message);
-    else t.pass('headless Chromium', { skip: message });
+    missingTool(t, message);
     return null;
   }
   // launch() gives every browser a fresh, temporary profile (user data dir) of its own.
