@@ -6,12 +6,12 @@ import { newId } from '../db/ids.ts';
 import { newestKey } from '../db/keyset.ts';
 import type { components } from '../generated/api.ts';
 import { assertWarehouses } from '../server/plugins/auth.ts';
-import { invalid, invalidState, notFound } from '../server/problem.ts';
+import { invalid, invalidField, invalidState, notFound } from '../server/problem.ts';
 import { assertChangeable, groupBy, present, withEtag } from './lib/documents.ts';
 import { matchReports } from './lib/match.ts';
 import { poLineErrors, toPurchaseOrder } from './lib/orders.ts';
 import { loadReferences, warehouseErrors } from './lib/references.ts';
-import { receive } from './lib/receiving.ts';
+import { checkReceiptLines, receive } from './lib/receiving.ts';
 import type { Context, Handlers } from './types.ts';
 
 type Receipt = components['schemas']['Receipt'];
@@ -36,21 +36,24 @@ async function toReceipt(db: Db, row: ReceiptRow, tolerance: number): Promise<Re
 }
 
 /**
- * 422 unless the warehouse exists and is active and every line is a line of the order; returns
- * the lines with their items (a receipt line names its PO line, the item comes from there).
+ * 422 unless the warehouse exists and is active, every line is a line of the order, and the lines
+ * carry what their items' tracking needs; returns the lines with their items (a receipt line
+ * names its PO line, the item comes from there).
  */
 async function checkReceipt(db: Db, po: PurchaseOrderRow, warehouseId: string, lines: ReceiptLineInput[]): Promise<ReceiptLine[]> {
-  const refs = await loadReferences(db, [], [warehouseId]);
   const items = new Map((await purchaseOrderLines(db, [po.id])).map((l) => [l.id, l.item_id]));
-  const errors = [...warehouseErrors(refs, warehouseId, '#/warehouse_id'), ...poLineErrors(lines, po.id, new Set(items.keys()))];
+  const lineErrors = poLineErrors(lines, po.id, new Set(items.keys()));
+  const resolved = lines.map((line) => ({ ...line, item_id: items.get(line.po_line_id)! }));
+  const refs = await loadReferences(db, lineErrors.length ? [] : resolved.map((l) => l.item_id), [warehouseId]);
+  const errors = [...warehouseErrors(refs, warehouseId, '#/warehouse_id'), ...lineErrors];
   if (errors.length) throw invalid(errors);
-  return lines.map((line) => ({ ...line, item_id: items.get(line.po_line_id)! }));
+  checkReceiptLines(refs, warehouseId, resolved);
+  return resolved;
 }
 
-/** The order a receipt is posted against, locked, in a state that accepts receipts (409 otherwise). */
-async function receivableOrder(db: Db, poId: string): Promise<PurchaseOrderRow | null> {
-  const po = await findPurchaseOrder(db, poId, { lock: true });
-  if (po && !RECEIVABLE.includes(po.status)) throw invalidState('Purchase order', po.id, po.status, RECEIVABLE, 'received against');
+/** 409 unless the order is in a state that accepts receipts. */
+function assertReceivable(po: PurchaseOrderRow): PurchaseOrderRow {
+  if (!RECEIVABLE.includes(po.status)) throw invalidState('Purchase order', po.id, po.status, RECEIVABLE, 'received against');
   return po;
 }
 
@@ -83,9 +86,10 @@ export const receiptHandlers = {
   async createReceipt(ctx) {
     const { db, body, principal, actor, config, audit } = ctx;
     assertWarehouses(principal, body.warehouse_id);
-    const po = await receivableOrder(db, body.po_id);
-    if (!po) throw invalid([{ pointer: '#/po_id', code: 'unknown_purchase_order', detail: `No purchase order ${body.po_id} exists.` }]);
+    const po = await findPurchaseOrder(db, body.po_id, { lock: true });
+    if (!po) throw invalidField('#/po_id', 'unknown_purchase_order', `No purchase order ${body.po_id} exists.`);
     const lines = await checkReceipt(db, po, body.warehouse_id, body.lines);
+    assertReceivable(po);
     const id = newId('rcpt');
     const insert = async (stockMoveId: string | null) => {
       const row = await insertReceipt(db, { id, po_id: po.id, warehouse_id: body.warehouse_id, created_by: actor.sub, stock_move_id: stockMoveId });
@@ -137,10 +141,9 @@ export const receiptHandlers = {
     const found = await findReceipt(db, params.id, { lock: true });
     if (found) assertWarehouses(principal, found.warehouse_id);
     const current = assertChangeable(found, RECEIPT, params.id, ifMatch, ['PENDING'], 'posted');
-    const po = (await receivableOrder(db, current.po_id))!;
-    const lines = (await receiptLines(db, [current.id])).map(({ receipt_id: _, ...line }) => present(line));
+    const po = assertReceivable((await findPurchaseOrder(db, current.po_id, { lock: true }))!);
     const before = await toReceipt(db, current, config.invoicePriceTolerance);
-    const receipt = await postAndRecord(ctx, { id: current.id, po, warehouseId: current.warehouse_id, lines, before },
+    const receipt = await postAndRecord(ctx, { id: current.id, po, warehouseId: current.warehouse_id, lines: before.lines, before },
       (stockMoveId) => updateReceipt(db, current.id, { stock_move_id: stockMoveId }));
     return { status: 200, body: receipt, etag: receipt.etag };
   },

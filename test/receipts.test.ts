@@ -162,3 +162,26 @@ t.test('draft receipts: PENDING without stock, ETag/304, PUT with If-Match, post
   t.equal((await s.client({ warehouses: ['WH-A'] }).GET('/procurement/receipts/{id}', { params: { path: { id: draft.id } } })).response.status, 403);
   t.equal((await api.GET('/procurement/receipts/{id}', { params: { path: { id: 'rcpt_nope' } } })).response.status, 404);
 });
+
+t.test('a draft receipt is refused like a posting when its lines lack what the item tracking needs; 422 comes before 409', async (t) => {
+  const s = await startServer(t);
+  const api = s.client();
+  await seedCatalogue(api);
+  const po = await sentPo(api, { lines: [{ item_id: 'glue', qty: 10, unit_price: '4.00' }, { item_id: 'drill', qty: 2, unit_price: '90.00' }] });
+  const [glue, drill] = po.lines.map((l) => l.id);
+  const draft = await s.request('/procurement/receipts', { method: 'POST', headers: ik(), json: {
+    po_id: po.id, warehouse_id: 'WH-A', draft: true,
+    lines: [{ po_line_id: glue, qty_received: 2 }, { po_line_id: drill, qty_received: 2, serials: ['D-1'] }],
+  } });
+  t.equal(draft.status, 422);
+  const problem = await draft.json();
+  t.match(problem, { type: 'https://problems.inventory-api.dev/validation-error' });
+  t.ok(problem.errors.some((e: { pointer: string }) => e.pointer === '#/lines/0/batch'), 'the batch-tracked line needs a batch');
+  t.ok(problem.errors.some((e: { pointer: string }) => e.pointer.startsWith('#/lines/1/serials')), 'the serial-tracked line needs one serial per unit');
+  t.equal(await count(s, 'receipts'), 0, 'nothing stored');
+
+  const unsent = await createPo(api);
+  const onDraftPo = await s.request('/procurement/receipts', { method: 'POST', headers: ik(), json: { po_id: unsent.id, warehouse_id: 'WH-NOPE', lines: [{ po_line_id: unsent.lines[0].id, qty_received: 1 }] } });
+  t.equal(onDraftPo.status, 422, 'an invalid body is a 422 even against an order in the wrong state');
+  t.match(await onDraftPo.json(), { errors: [{ pointer: '#/warehouse_id' }] });
+});

@@ -8,12 +8,33 @@ import { addReceived, lockPurchaseOrderLines, overReceipts, type PurchaseOrderRo
 import type { ReceiptLine } from '../../db/receipts.ts';
 import { ProblemError } from '../../server/problem.ts';
 import type { Context, OperationId } from '../types.ts';
-import { postStockMove } from './ledger.ts';
+import { postStockMove, type MoveInput } from './ledger.ts';
+import { resolveLines } from './move-rules.ts';
+import type { References } from './references.ts';
 
 /** What the ledger calls a line's `qty` is a receipt line's `qty_received`; the item comes from the PO line. */
 function receiptPointer(lineIndex: number, field: string): string {
   const name = field === 'qty' ? 'qty_received' : field === 'item_id' ? 'po_line_id' : field;
   return `#/lines/${lineIndex}/${name}`;
+}
+
+/** The stock move a receipt posts: its lines into the warehouse, the item from each PO line. */
+function receiptMove(warehouseId: string, lines: ReceiptLine[], reference?: string): MoveInput {
+  return {
+    type: 'RECEIPT',
+    to_wh: warehouseId,
+    reference,
+    lines: lines.map((l) => ({ item_id: l.item_id, qty: l.qty_received, batch: l.batch, expires_at: l.expires_at, serials: l.serials })),
+  };
+}
+
+/**
+ * 422 when the lines break the ledger's rules for what they carry (batch, expiry, serials per the
+ * item's tracking), checked before anything is stored so that a draft is refused as its posting
+ * would be. `refs` holds the warehouse and the lines' items.
+ */
+export function checkReceiptLines(refs: References, warehouseId: string, lines: ReceiptLine[]): void {
+  resolveLines(receiptMove(warehouseId, lines), refs, receiptPointer);
 }
 
 export interface Receiving {
@@ -34,11 +55,7 @@ export async function receive(ctx: Pick<Context<OperationId>, 'db' | 'actor' | '
     throw new ProblemError('over-receipt',
       `Line ${over.po_line_id} ordered ${over.ordered}, received ${over.received}; ${over.requested} more would exceed it.`, { ...over });
   }
-  const move = await postStockMove(db, actor, principal, {
-    type: 'RECEIPT',
-    to_wh: r.warehouseId,
-    reference: r.po.number,
-    lines: r.lines.map((l) => ({ item_id: l.item_id, qty: l.qty_received, batch: l.batch, expires_at: l.expires_at, serials: l.serials })),
-  }, { receiptId: r.receiptId, idempotencyKey, pointer: receiptPointer });
+  const move = await postStockMove(db, actor, principal, receiptMove(r.warehouseId, r.lines, r.po.number),
+    { receiptId: r.receiptId, idempotencyKey, pointer: receiptPointer });
   return { stockMoveId: move.id, po: await addReceived(db, r.po.id, increments) };
 }

@@ -13,7 +13,11 @@ export interface References {
 }
 
 export async function loadReferences(db: Db, itemIds: string[], warehouseIds: string[]): Promise<References> {
-  const [items, warehouses] = await Promise.all([findItems(db, [...new Set(itemIds)]), findWarehouses(db, [...new Set(warehouseIds)])]);
+  // A kind with nothing to look up costs no query.
+  const [items, warehouses] = await Promise.all([
+    itemIds.length ? findItems(db, [...new Set(itemIds)]) : [],
+    warehouseIds.length ? findWarehouses(db, [...new Set(warehouseIds)]) : [],
+  ]);
   return { items: new Map(items.map((i) => [i.id, i])), warehouses: new Map(warehouses.map((w) => [w.id, w])) };
 }
 
