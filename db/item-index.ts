@@ -98,7 +98,11 @@ export class ItemIndex {
 
   private removed(list: Handles, handle: number): Handles {
     const at = list.indexOf(handle);
-    return at < 0 ? list : Int32Array.from([...list.subarray(0, at), ...list.subarray(at + 1)]);
+    if (at < 0) return list;
+    const next = new Int32Array(list.length - 1);
+    next.set(list.subarray(0, at));
+    next.set(list.subarray(at + 1), at);
+    return next;
   }
 
   private compact(row: ItemRow): ItemRow {
@@ -159,11 +163,13 @@ export class ItemIndex {
         this.all = this.inserted(this.all, handle);
       }
       const old = this.entries[handle]!;
-      for (const g of trigrams(old.text)) this.postings.set(g, this.removed(this.postings.get(g)!, handle));
-      this.count(shortGrams(old.text), -1);
       const entry = { row, text: `${row.sku.toLowerCase()} ${row.name.toLowerCase()}` };
       this.entries[handle] = entry;
-      for (const g of trigrams(entry.text)) this.postings.set(g, this.inserted(this.postings.get(g) ?? new Int32Array(0), handle));
+      // Only the trigrams that changed: the lists of common ones are as long as the catalogue.
+      const [before, after] = [trigrams(old.text), trigrams(entry.text)];
+      for (const g of before) if (!after.has(g)) this.postings.set(g, this.removed(this.postings.get(g)!, handle));
+      for (const g of after) if (!before.has(g)) this.postings.set(g, this.inserted(this.postings.get(g) ?? new Int32Array(0), handle));
+      this.count(shortGrams(old.text), -1);
       this.count(shortGrams(entry.text), 1);
       if (row.version >= (this.expected.get(row.id)?.version ?? 0)) this.expected.delete(row.id);
     }

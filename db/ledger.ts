@@ -10,14 +10,10 @@ import type { Db } from './client.ts';
 import type { AuditEntry } from './audit.ts';
 import { OUTBOX_CHANNEL, type OutboxEvent } from './outbox.ts';
 import type { LineRow, MoveRow } from './stock-moves.ts';
-import type { StockKey } from './stock.ts';
+import type { SerialRow as StoredSerial, StockKey } from './stock.ts';
 
-export interface SerialRow {
-  item_id: string;
-  serial: string;
-  warehouse_id: string | null;
-  status: 'IN_STOCK' | 'ISSUED';
-}
+/** A serial as the ledger plans with it. */
+export type SerialRow = Omit<StoredSerial, 'updated_at'>;
 
 /** Serial rows of these (item, serial) pairs, locked in (item, serial) order; pairs without a row are absent. */
 export async function lockSerials(db: Db, pairs: { item_id: string; serial: string }[]): Promise<SerialRow[]> {

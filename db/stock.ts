@@ -79,9 +79,6 @@ export async function batchesOf(db: Db, keys: StockKey[]): Promise<BatchRow[]> {
     ORDER BY item_id, warehouse_id, expires_at NULLS LAST, batch`;
 }
 
-
-
-
 export interface LevelView extends LevelRow {
   available: number;
   track_by: 'BATCH' | 'SERIAL' | 'NONE';

@@ -15,9 +15,9 @@ export interface WebhookEndpointRow {
 }
 
 /** After a rotation the previous secret keeps signing this long (STANDARDS §8). */
-export const ROTATION_GRACE = '24 hours';
+const ROTATION_GRACE = '24 hours';
 
-// Never the secrets: they leave the database only in the dispatcher's claim (db/webhook-deliveries.ts).
+// Never the secrets: they leave the database only in the dispatcher's claim (claimDue, db/webhook-dispatch.ts).
 const columns = (db: Db) =>
   db`id, url, description, events, active, disabled_reason, previous_secret_expires_at, version, created_at, updated_at`;
 

@@ -3,18 +3,13 @@ import { newId } from '../db/ids.ts';
 import { invalidField, notFound } from '../server/problem.ts';
 import { newSecret } from '../server/webhooks/signature.ts';
 import { urlProblem } from '../server/webhooks/targets.ts';
-import { assertCurrent, etagOf } from './lib/versioned.ts';
+import { present, withEtag } from './lib/documents.ts';
+import { assertCurrent } from './lib/versioned.ts';
 import type { Handlers } from './types.ts';
 
-/** The API's view of an endpoint: never the secret; absent rather than null for unset fields. */
-function toEndpoint({ version, description, disabled_reason, previous_secret_expires_at, ...row }: WebhookEndpointRow) {
-  return {
-    ...row,
-    ...(description !== null && { description }),
-    ...(disabled_reason !== null && { disabled_reason }),
-    ...(previous_secret_expires_at !== null && { previous_secret_expires_at }),
-    etag: etagOf(version),
-  };
+/** The API's view of an endpoint (the row holds no secret): unset fields absent, the ETag from the version. */
+function toEndpoint(row: WebhookEndpointRow) {
+  return withEtag(present(row));
 }
 
 const pathOf = (id: string) => `/webhooks/endpoints/${encodeURIComponent(id)}`;

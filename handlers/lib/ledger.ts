@@ -31,8 +31,6 @@ import { decimal, micro, toNumber, type Micro } from './quantity.ts';
 import { loadReferences, type References } from './references.ts';
 import { toReservation, toStockMove, type StockMove } from './representation.ts';
 
-export type { StockMove };
-
 export interface MoveLineInput { item_id: string; qty: number; batch?: string; expires_at?: string; serials?: string[]; reservation_id?: string; expected_on_hand?: number }
 export interface MoveInput { type: 'ISSUE' | 'RECEIPT' | 'TRANSFER' | 'ADJUSTMENT'; from_wh?: string; to_wh?: string; reason?: string; reference?: string; lines: MoveLineInput[] }
 export interface PostOptions {
@@ -59,7 +57,7 @@ export interface Posting {
  * The stock levels a move will lock, from its request alone (no database). Lines with missing
  * warehouses are left out; validation refuses them later.
  */
-export function stockKeysOf(input: MoveInput): StockKey[] {
+function stockKeysOf(input: MoveInput): StockKey[] {
   return input.lines.flatMap((line) => {
     const { source, dest } = endpointsOf(input, line.qty);
     return [source, dest].filter((w): w is string => typeof w === 'string').map((warehouse_id) => ({ item_id: line.item_id, warehouse_id }));
