@@ -49,26 +49,32 @@ export function isRetryable(err: unknown): boolean {
 export type Isolation = 'read committed' | 'repeatable read' | 'serializable';
 
 /**
+ * Runs attempt until it succeeds, again on serialization failure or deadlock (up to `retries`
+ * more times), with full-jitter backoff so colliding transactions don't collide again in lockstep.
+ */
+async function retried<T>(attempt: () => Promise<T>, retries: number): Promise<T> {
+  for (let n = 0; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!isRetryable(err) || n >= retries) throw err;
+      await new Promise((r) => setTimeout(r, 1 + Math.random() * Math.min(250, 5 * 2 ** n)));
+    }
+  }
+}
+
+/**
  * Runs fn in a transaction and re-runs the whole of it on serialization failure
  * or deadlock. fn may therefore run more than once: keep side effects outside
  * the database (HTTP calls, timers) out of it.
  */
-export async function inTransaction<T>(
+export function inTransaction<T>(
   sql: Sql,
   fn: (tx: Tx) => Promise<T>,
   { retries = 5, isolation }: { retries?: number; isolation?: Isolation } = {},
 ): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const run = (tx: Tx) => fn(tx);
-      return (await (isolation ? sql.begin(`isolation level ${isolation}`, run) : sql.begin(run))) as T;
-    } catch (err) {
-      if (!isRetryable(err) || attempt >= retries) throw err;
-      // Full jitter so colliding transactions don't collide again in lockstep.
-      const cap = Math.min(250, 5 * 2 ** attempt);
-      await new Promise((r) => setTimeout(r, 1 + Math.random() * cap));
-    }
-  }
+  const run = (tx: Tx) => fn(tx);
+  return retried(async () => (await (isolation ? sql.begin(`isolation level ${isolation}`, run) : sql.begin(run))) as T, retries);
 }
 
 /**
@@ -78,22 +84,21 @@ export async function inTransaction<T>(
  * fail in the database (an aborted transaction turns COMMIT into ROLLBACK). Retried like
  * inTransaction on serialization failure or deadlock.
  */
-export async function inPipelinedTransaction<T>(
+export function inPipelinedTransaction<T>(
   sql: Sql,
   fn: (tx: Db, commit: () => Promise<unknown>) => Promise<T>,
   { retries = 5 }: { retries?: number } = {},
 ): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
+  return retried(async () => {
     const tx = await sql.reserve();
     try {
       tx.unsafe('BEGIN').execute().catch(() => {}); // its failure fails the statements behind it
       return await fn(tx, () => tx.unsafe('COMMIT').execute());
     } catch (err) {
       await tx.unsafe('ROLLBACK').catch(() => {});
-      if (!isRetryable(err) || attempt >= retries) throw err;
-      await new Promise((r) => setTimeout(r, 1 + Math.random() * Math.min(250, 5 * 2 ** attempt)));
+      throw err;
     } finally {
       tx.release();
     }
-  }
+  }, retries);
 }
