@@ -2,7 +2,7 @@
 // and deliberately invalid (malformed JSON, wrong types, huge numbers, 10,000-line bodies, hostile
 // strings, missing headers, impossible ids). Never a 5xx; every error is problem+json valid against
 // the spec; every success is validated against the spec by the server under test; invalid requests
-// change nothing in the database. FUZZ_RUNS sets the runs per operation (npm run test:chaos uses more).
+// change nothing in the database. FUZZ_RUNS sets the runs per operation (e.g. FUZZ_RUNS=500 npm test -- test/fuzz.test.ts for a long run).
 import t from 'tap';
 import fc from 'fast-check';
 import { Ajv2020 } from 'ajv/dist/2020.js';

@@ -4,12 +4,13 @@
 import t from 'tap';
 import { listItems } from '../db/items.ts';
 import { startServer, type TestServer } from './helpers/server.ts';
+import { waitFor } from './helpers/wait.ts';
 
 const WORDS = ['Hex bolt', 'Wing nut', 'Washer', 'Épée clamp', 'Cable tie', 'BOLT cutter'];
 
+/** Until the index answers (it defers to SQL while this instance's own writes are not indexed yet). */
 async function indexCaughtUp(s: TestServer) {
-  for (let i = 0; i < 100 && s.app.itemIndex.search({ search: 'x', limit: 1 }) === null; i++) await new Promise((r) => setTimeout(r, 50));
-  t.not(s.app.itemIndex.search({ search: 'x', limit: 1 }), null, 'the index caught up');
+  await waitFor('the index to catch up', () => s.app.itemIndex.search({ search: 'x', limit: 1 }) !== null, 5_000);
 }
 
 t.test('the index answers what SQL answers', async (t) => {
@@ -54,11 +55,8 @@ t.test('the index answers what SQL answers', async (t) => {
     const other = await startServer(t, { databaseUrl: s.databaseUrl });
     await indexCaughtUp(other);
     await other.client().POST('/inventory/items', { body: { id: 'item-99', sku: 'SKU-9999', name: 'Quokka valve', uom: 'EA', track_by: 'NONE' } });
-    let hits: string[] = [];
-    for (let i = 0; i < 100 && !hits.length; i++) {
-      hits = (s.app.itemIndex.search({ search: 'quokka', limit: 10 }) ?? []).map((r) => r.id);
-      if (!hits.length) await new Promise((r) => setTimeout(r, 20));
-    }
+    const found = () => (s.app.itemIndex.search({ search: 'quokka', limit: 10 }) ?? []).map((r) => r.id);
+    const hits = await waitFor('the notification', () => found().length > 0 && found(), 2_000);
     t.strictSame(hits, ['item-99'], 'the first instance indexed an item the second created');
   });
 });

@@ -14,7 +14,7 @@ import { spec } from '../server/spec.ts';
 import { mintToken } from './helpers/auth.ts';
 import { freshDatabase } from './helpers/db.ts';
 import { spawnServer } from './helpers/process.ts';
-import { waitFor } from './helpers/webhooks.ts';
+import { waitFor } from './helpers/wait.ts';
 
 const run = promisify(execFile);
 

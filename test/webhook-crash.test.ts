@@ -5,7 +5,8 @@ import { freshDatabase } from './helpers/db.ts';
 import { mintToken } from './helpers/auth.ts';
 import { spawnServer } from './helpers/process.ts';
 import { createItem, createWarehouses, postMove, posted } from './helpers/stock.ts';
-import { acknowledgedIds, commitEvents, rolledBackEvent, startReceiver, subscribe, waitFor, WEBHOOK_TEST_ENV } from './helpers/webhooks.ts';
+import { acknowledgedIds, commitEvents, rolledBackEvent, startReceiver, subscribe, WEBHOOK_TEST_ENV } from './helpers/webhooks.ts';
+import { waitFor } from './helpers/wait.ts';
 import { createApiClient } from '../generated/client.ts';
 
 /**

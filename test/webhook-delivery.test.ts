@@ -3,7 +3,8 @@
 // webhook-id, Retry-After, 410, manual retry, rotation, rolled-back postings, the deliveries API.
 import t from 'tap';
 import { startServer, type TestServer } from './helpers/server.ts';
-import { acknowledgedIds, commitEvents, rolledBackEvent, schemaValidator, signersOf, startReceiver, subscribe, waitFor, WEBHOOK_TEST_ENV } from './helpers/webhooks.ts';
+import { acknowledgedIds, commitEvents, rolledBackEvent, schemaValidator, signersOf, startReceiver, subscribe, WEBHOOK_TEST_ENV } from './helpers/webhooks.ts';
+import { waitFor } from './helpers/wait.ts';
 import type { EventType } from '../db/outbox.ts';
 
 

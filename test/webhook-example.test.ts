@@ -7,7 +7,8 @@ import t from 'tap';
 import { repoRoot } from '../server/config.ts';
 import { verifyWebhook } from '../examples/verify-webhook.ts';
 import { startServer } from './helpers/server.ts';
-import { commitEvents, startReceiver, subscribe, waitFor, WEBHOOK_TEST_ENV } from './helpers/webhooks.ts';
+import { commitEvents, startReceiver, subscribe, WEBHOOK_TEST_ENV } from './helpers/webhooks.ts';
+import { waitFor } from './helpers/wait.ts';
 
 t.test('npx tsx examples/verify-webhook.ts verifies the sample and rejects the forgeries', async (t) => {
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(repoRoot, 'examples/verify-webhook.ts')], { cwd: repoRoot });

@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { startServer } from './helpers/server.ts';
 import { createItem, createWarehouses } from './helpers/stock.ts';
-import { startReceiver, subscribe, waitFor } from './helpers/webhooks.ts';
+import { startReceiver, subscribe } from './helpers/webhooks.ts';
+import { waitFor } from './helpers/wait.ts';
 
 t.test('a hanging receiver does not delay POST responses', async (t) => {
   const s = await startServer(t, { env: { WEBHOOK_TIMEOUT_S: '10', WEBHOOK_RETRY_SCHEDULE: '1' } });

@@ -3,7 +3,8 @@ import t from 'tap';
 import { msUntilNextDue } from '../db/webhook-dispatch.ts';
 import { freshDatabase } from './helpers/db.ts';
 import { spawnServer, type ServerProcess } from './helpers/process.ts';
-import { acknowledgedIds, commitEvents, startReceiver, subscribe, waitFor, WEBHOOK_TEST_ENV } from './helpers/webhooks.ts';
+import { acknowledgedIds, commitEvents, startReceiver, subscribe, WEBHOOK_TEST_ENV } from './helpers/webhooks.ts';
+import { waitFor } from './helpers/wait.ts';
 
 t.test('two instances deliver each event exactly once per endpoint', async (t) => {
   const { url, sql } = await freshDatabase(t);

@@ -5,7 +5,8 @@
 import t from 'tap';
 import { startServer } from './helpers/server.ts';
 import { createPo, ik, ok, receive, seedCatalogue, sendPo } from './helpers/procurement.ts';
-import { acknowledgedIds, schemaValidator, signersOf, startReceiver, subscribe, waitFor, WEBHOOK_TEST_ENV } from './helpers/webhooks.ts';
+import { acknowledgedIds, schemaValidator, signersOf, startReceiver, subscribe, WEBHOOK_TEST_ENV } from './helpers/webhooks.ts';
+import { waitFor } from './helpers/wait.ts';
 
 t.test('posted receipts arrive once per subscribed endpoint, signed and as the spec says', async (t) => {
   const s = await startServer(t, { env: WEBHOOK_TEST_ENV });

@@ -4,7 +4,8 @@
 import t from 'tap';
 import { startServer } from './helpers/server.ts';
 import { createItem, createWarehouses, postMove, posted, reverse } from './helpers/stock.ts';
-import { schemaValidator, signersOf, startReceiver, subscribe, waitFor, WEBHOOK_TEST_ENV } from './helpers/webhooks.ts';
+import { schemaValidator, signersOf, startReceiver, subscribe, WEBHOOK_TEST_ENV } from './helpers/webhooks.ts';
+import { waitFor } from './helpers/wait.ts';
 
 t.test('posted stock moves arrive once per subscribed endpoint, signed and as the spec says', async (t) => {
   const s = await startServer(t, { env: WEBHOOK_TEST_ENV });

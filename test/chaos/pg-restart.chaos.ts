@@ -5,6 +5,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { createSql } from '../../db/client.ts';
 import { removeCluster, startEmbeddedPostgres, REPO_ROOT } from '../../db/embedded.ts';
+import { urlForDatabase } from '../helpers/db.ts';
 import { spawnServer } from '../helpers/process.ts';
 import { mintToken } from '../helpers/auth.ts';
 import { runLoad } from './load.ts';
@@ -21,9 +22,7 @@ t.test('PostgreSQL stops and comes back mid-load', async (t) => {
   const admin = createSql(cluster.url, { max: 1 });
   await admin`CREATE DATABASE chaos`;
   await admin.end();
-  const url = new URL(cluster.url);
-  url.pathname = '/chaos';
-  const databaseUrl = url.toString();
+  const databaseUrl = urlForDatabase(cluster.url, 'chaos');
 
   const server = await spawnServer(t, databaseUrl);
   const token = mintToken({ expiresIn: 3600 });

@@ -1,4 +1,5 @@
 import { createApiClient } from '../../generated/client.ts';
+import { ok } from '../helpers/procurement.ts';
 
 export const WAREHOUSES = ['WH-A', 'WH-B', 'WH-C'];
 export const ITEMS = Array.from({ length: 12 }, (_, i) => `chaos-${i + 1}`);
@@ -14,8 +15,8 @@ export interface ChaosCatalogue { items: string[]; warehouses: string[]; poLines
  */
 export async function seedChaos(url: string, token: string): Promise<ChaosCatalogue> {
   const api = createApiClient({ baseUrl: url, token });
-  for (const id of WAREHOUSES) await api.POST('/inventory/warehouses', { body: { id, name: id } });
-  for (const id of ITEMS) await api.POST('/inventory/items', { body: { id, sku: id.toUpperCase(), name: `Chaos ${id}`, uom: 'EA', track_by: 'NONE' } });
+  for (const id of WAREHOUSES) ok(await api.POST('/inventory/warehouses', { body: { id, name: id } }));
+  for (const id of ITEMS) ok(await api.POST('/inventory/items', { body: { id, sku: id.toUpperCase(), name: `Chaos ${id}`, uom: 'EA', track_by: 'NONE' } }));
   for (const to_wh of WAREHOUSES) {
     const res = await api.POST('/inventory/stock-moves', {
       params: { header: { 'Idempotency-Key': `seed-${to_wh}` } },
@@ -23,10 +24,6 @@ export async function seedChaos(url: string, token: string): Promise<ChaosCatalo
     });
     if (res.response.status !== 201) throw new Error(`seeding failed: ${JSON.stringify(res.error)}`);
   }
-  const ok = <T>(res: { data?: T; error?: unknown }): T => {
-    if (!res.data) throw new Error(`seeding failed: ${JSON.stringify(res.error)}`);
-    return res.data;
-  };
   const vendor = ok(await api.POST('/procurement/vendors', { body: { name: 'Chaos vendor', currency: 'EUR' } }));
   const poLines: PoLine[] = [];
   for (let o = 0; o < 4; o++) {

@@ -1,12 +1,15 @@
 // Webhooks across a PostgreSQL restart: the dispatcher's LISTEN connection comes back by itself,
 // so events committed after the restart are delivered promptly (not only at the next poll), and
-// deliveries caught by the outage finish. Own cluster, since the shared test cluster can't be stopped.
+// every event is delivered exactly once across it. Own cluster, since the shared test cluster
+// can't be stopped.
 import t from 'tap';
 import { join } from 'node:path';
 import { createSql } from '../../db/client.ts';
 import { removeCluster, startEmbeddedPostgres, REPO_ROOT } from '../../db/embedded.ts';
+import { urlForDatabase } from '../helpers/db.ts';
 import { spawnServer } from '../helpers/process.ts';
-import { acknowledgedIds, commitEvents, startReceiver, subscribe, waitFor, WEBHOOK_TEST_ENV } from '../helpers/webhooks.ts';
+import { acknowledgedIds, commitEvents, startReceiver, subscribe, WEBHOOK_TEST_ENV } from '../helpers/webhooks.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 t.test('PostgreSQL restarts: nothing is lost and notifications resume', async (t) => {
   const dataDir = join(REPO_ROOT, '.data', `chaos-webhooks-pg-${process.pid}`);
@@ -16,14 +19,13 @@ t.test('PostgreSQL restarts: nothing is lost and notifications resume', async (t
   const admin = createSql(cluster.url, { max: 1 });
   await admin`CREATE DATABASE webhooks`;
   await admin.end();
-  const url = new URL(cluster.url);
-  url.pathname = '/webhooks';
+  const url = urlForDatabase(cluster.url, 'webhooks');
 
   // The poll is 60 s: prompt delivery after the restart must come from the re-established LISTEN.
-  const server = await spawnServer(t, url.toString(), { ...WEBHOOK_TEST_ENV, WEBHOOK_POLL_S: '60' });
+  const server = await spawnServer(t, url, { ...WEBHOOK_TEST_ENV, WEBHOOK_POLL_S: '60' });
   const receiver = await startReceiver(t);
   await subscribe(server.url, receiver);
-  const sql = createSql(url.toString(), { max: 2 });
+  const sql = createSql(url, { max: 2 });
   t.teardown(() => sql.end({ timeout: 1 }));
 
   const before = await commitEvents(sql, 'inventory.stock_move.posted', 3);

@@ -146,7 +146,6 @@ export async function rolledBackEvent(sql: Sql, type: EventType = 'inventory.sto
   return id;
 }
 
-type Falsy = false | null | undefined | 0 | '';
 
 /** Subscribes `receiver` to `events` through the API of the server at `baseUrl`; returns the endpoint, secret included. */
 export async function subscribe(baseUrl: string, receiver: Receiver, events: EventType[] = ['inventory.stock_move.posted']) {
@@ -157,17 +156,6 @@ export async function subscribe(baseUrl: string, receiver: Receiver, events: Eve
   });
   if (res.status !== 201) throw new Error(`creating the endpoint: ${res.status} ${await res.text()}`);
   return (await res.json()) as components['schemas']['WebhookEndpointWithSecret'];
-}
-
-/** Polls `check` until it returns a truthy value (returned) or `timeoutMs` passes (throws with `what`). */
-export async function waitFor<T>(what: string, check: () => T | Falsy | Promise<T | Falsy>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as T;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** Ids of the events a receiver acknowledged, each once per time it was acknowledged. */
