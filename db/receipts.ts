@@ -1,5 +1,6 @@
 import type { Db } from './client.ts';
 import { newestFirst, olderThan } from './keyset.ts';
+import type { ScopedPage } from './listing.ts';
 
 export type ReceiptStatus = 'PENDING' | 'POSTED';
 
@@ -82,14 +83,14 @@ export async function updateReceipt(db: Db, id: string, change: { warehouse_id?:
 }
 
 export async function listReceipts(
-  db: Db, f: { po_id?: string; status?: ReceiptStatus; warehouses: string[] | null; after: unknown[] | null; limit: number },
+  db: Db, f: { po_id?: string; status?: ReceiptStatus } & ScopedPage<unknown[]>,
 ): Promise<ReceiptRow[]> {
   return db<ReceiptRow[]>`
     SELECT ${columns(db)} FROM receipts
     WHERE true
       ${f.po_id === undefined ? db`` : db`AND po_id = ${f.po_id}`}
       ${f.status === undefined ? db`` : db`AND status = ${f.status}`}
-      ${f.warehouses === null ? db`` : db`AND warehouse_id = ANY(${f.warehouses})`}
+      ${f.allowed === null ? db`` : db`AND warehouse_id = ANY(${f.allowed}::text[])`}
       ${olderThan(db, f.after)}
     ${newestFirst(db)}
     LIMIT ${f.limit + 1}`;

@@ -1,5 +1,6 @@
 // Webhook deliveries as the API shows them. How they are created, claimed and attempted is in
 // db/webhook-dispatch.ts.
+import { newestFirst, olderThan } from './keyset.ts';
 import type { Db } from './client.ts';
 import type { EventType } from './outbox.ts';
 
@@ -25,15 +26,15 @@ export const DELIVERIES_CHANNEL = 'webhook_deliveries';
 const columns = (db: Db) =>
   db`id, endpoint_id, event_id, event_type, status, attempts, last_status_code, last_error, next_attempt_at, created_at, updated_at`;
 
-/** Newest first; `after` is the (created_at, id) of the previous page's last row. */
-export async function listDeliveries(db: Db, f: { endpointId?: string; status?: DeliveryStatus; after?: [string, string]; limit: number }): Promise<WebhookDeliveryRow[]> {
+/** Newest first; `after` is the keyset key (db/keyset.ts) of the previous page's last row. */
+export async function listDeliveries(db: Db, f: { endpointId?: string; status?: DeliveryStatus; after: unknown[] | null; limit: number }): Promise<WebhookDeliveryRow[]> {
   return db<WebhookDeliveryRow[]>`
     SELECT ${columns(db)} FROM webhook_deliveries
     WHERE true
       ${f.endpointId === undefined ? db`` : db`AND endpoint_id = ${f.endpointId}`}
       ${f.status === undefined ? db`` : db`AND status = ${f.status}`}
-      ${f.after ? db`AND (created_at, id) < (${f.after[0]}::timestamptz, ${f.after[1]})` : db``}
-    ORDER BY created_at DESC, id DESC
+      ${olderThan(db, f.after)}
+    ${newestFirst(db)}
     LIMIT ${f.limit + 1}`;
 }
 

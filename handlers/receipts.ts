@@ -10,6 +10,7 @@ import { invalid, invalidField, invalidState, notFound } from '../server/problem
 import { assertChangeable, groupBy, present, withEtag } from './lib/documents.ts';
 import { matchReports } from './lib/match.ts';
 import { poLineErrors, toPurchaseOrder } from './lib/orders.ts';
+import { scopedPage } from './lib/listing.ts';
 import { loadReferences, warehouseErrors } from './lib/references.ts';
 import { checkReceiptLines, receive } from './lib/receiving.ts';
 import type { Context, Handlers } from './types.ts';
@@ -115,9 +116,7 @@ export const receiptHandlers = {
   },
 
   async listReceipts({ db, query, principal, page, config }) {
-    const rows = await listReceipts(db, {
-      po_id: query.po_id, status: query.status, warehouses: principal.warehouses && [...principal.warehouses], after: page.after, limit: page.limit,
-    });
+    const rows = await listReceipts(db, { po_id: query.po_id, status: query.status, ...scopedPage<unknown[]>(principal, page) });
     return { status: 200, body: page.result(await toReceipts(db, rows, config.invoicePriceTolerance), newestKey) };
   },
 

@@ -1,3 +1,4 @@
+import { newestKey } from '../db/keyset.ts';
 import { findDelivery, listDeliveries, requeueDelivery, type WebhookDeliveryRow } from '../db/webhook-deliveries.ts';
 import { findEndpoint } from '../db/webhook-endpoints.ts';
 import { ProblemError, invalidState, notFound } from '../server/problem.ts';
@@ -13,10 +14,10 @@ export const webhookDeliveryHandlers = {
     const rows = await listDeliveries(db, {
       endpointId: query.endpoint_id,
       status: query.status,
-      after: page.after as [string, string] | undefined,
+      after: page.after,
       limit: page.limit,
     });
-    return { status: 200, body: page.result(rows.map(toDelivery), (d) => [d.created_at, d.id]) };
+    return { status: 200, body: page.result(rows.map(toDelivery), newestKey) };
   },
 
   async retryWebhookDelivery({ db, params, audit }) {
