@@ -23,7 +23,7 @@ export function overIssuance(item_id: string, warehouse_id: string, requested: M
   });
 }
 
-const batchKey = (item: string, warehouse: string, batch: string) => JSON.stringify([item, warehouse, batch]);
+export const batchKey = (item: string, warehouse: string, batch: string) => JSON.stringify([item, warehouse, batch]);
 
 interface BatchStock { row?: BatchRow; item_id: string; warehouse_id: string; batch: string; onHand: Micro; in: Micro; out: Micro }
 

@@ -25,8 +25,8 @@ import { findMoves, linesOf, type LineRow, type MoveRow } from '../../db/stock-m
 import { ProblemError, invalid, invalidState, type FieldError } from '../../server/problem.ts';
 import { assertWarehouses, type Principal } from '../../server/plugins/auth.ts';
 import type { Actor } from '../types.ts';
-import { allocateBatches, overIssuance, type Piece } from './batches.ts';
-import { defaultPointer, endpointsOf, resolveLines, type Line, type Pointer } from './move-rules.ts';
+import { allocateBatches, batchKey, overIssuance, type Piece } from './batches.ts';
+import { defaultPointer, endpointsOf, resolveLines, serialKey, type Line, type Pointer } from './move-rules.ts';
 import { decimal, micro, toNumber, type Micro } from './quantity.ts';
 import { loadReferences, type References } from './references.ts';
 import { toReservation, toStockMove, type StockMove } from './representation.ts';
@@ -80,7 +80,6 @@ interface State {
   reversing: Map<string, { move: MoveRow; lines: LineRow[] }>;
 }
 
-const serialKey = (item_id: string, serial: string) => JSON.stringify([item_id, serial]);
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 async function load(db: Db, postings: Posting[]): Promise<State> {
@@ -241,7 +240,7 @@ function postedLine(moveId: string, lineNo: number, type: MoveInput['type'], { l
 function batchChanges(pieces: Piece[]): { item_id: string; warehouse_id: string; batch: string; delta: Micro; expires_at: string | null }[] {
   const changes = new Map<string, { item_id: string; warehouse_id: string; batch: string; delta: Micro; expires_at: string | null }>();
   const add = (item_id: string, warehouse_id: string, batch: string, delta: Micro, expires_at: string | null) => {
-    const k = JSON.stringify([item_id, warehouse_id, batch]);
+    const k = batchKey(item_id, warehouse_id, batch);
     const change = changes.get(k) ?? { item_id, warehouse_id, batch, delta: 0n, expires_at: expires_at === null ? null : new Date(expires_at).toISOString() };
     change.delta += delta;
     changes.set(k, change);
@@ -352,7 +351,7 @@ function writesOf(state: State, accepted: { posting: Posting; plan: Plan }[]): L
       levels.set(k, { key: l.key, onHand: sum.onHand + l.onHand, reserved: sum.reserved + l.reserved });
     }
     for (const b of p.batches) {
-      const k = JSON.stringify([b.item_id, b.warehouse_id, b.batch]);
+      const k = batchKey(b.item_id, b.warehouse_id, b.batch);
       const sum = batches.get(k) ?? { ...b, delta: 0n };
       batches.set(k, { ...sum, delta: sum.delta + b.delta });
     }

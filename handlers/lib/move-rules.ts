@@ -11,6 +11,9 @@ type MoveType = MoveInput['type'];
 /** (line index, field) → JSON pointer for 422 errors; `field` may be a sub-path such as `serials/2`. */
 export type Pointer = (lineIndex: number, field: string) => string;
 
+/** Map key of a serial of an item. */
+export const serialKey = (item_id: string, serial: string) => JSON.stringify([item_id, serial]);
+
 export const defaultPointer: Pointer = (i, field) => `#/lines/${i}/${field}`;
 
 /**
@@ -97,7 +100,7 @@ function repeatErrors(move: MoveInput, at: Pointer): FieldError[] {
   const reservationsSeen = new Set<string>();
   move.lines.forEach((line, i) => {
     (line.serials ?? []).forEach((serial, j) => {
-      const key = JSON.stringify([line.item_id, serial]);
+      const key = serialKey(line.item_id, serial);
       if (serialsSeen.has(key)) errors.push({ pointer: at(i, `serials/${j}`), code: 'duplicate_serial', detail: `Serial ${serial} appears twice in this move.` });
       serialsSeen.add(key);
     });
