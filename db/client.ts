@@ -40,6 +40,19 @@ export function createSql(url: string, opts: { max?: number; application?: strin
   return sql as unknown as Sql;
 }
 
+/**
+ * Promise.all for statements pipelined on one transaction, listed in the order they were sent;
+ * when several fail, it throws the error of the first. Once a statement fails, PostgreSQL answers
+ * every later one with 25P02 ("current transaction is aborted"), and with Promise.all that answer
+ * can win the race when the statement that failed is awaited through more promise steps (an async
+ * wrapper), hiding a retryable conflict behind an error that is not.
+ */
+export async function allInOrder<T extends readonly unknown[] | []>(values: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(values);
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
+}
+
 /** Serialization failures and deadlocks are safe to retry as a whole transaction. */
 export function isRetryable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;

@@ -6,7 +6,7 @@
 // count with ledger_assert (0005_ledger_assert.sql), failing the transaction as a serialization
 // failure to be retried; as the checks are in SQL, a caller may send COMMIT right behind the writes.
 import type { PendingQuery } from 'postgres';
-import type { Db } from './client.ts';
+import { allInOrder, type Db } from './client.ts';
 import type { AuditEntry } from './audit.ts';
 import { OUTBOX_CHANNEL, type OutboxEvent } from './outbox.ts';
 import type { LineRow, MoveRow } from './stock-moves.ts';
@@ -154,5 +154,5 @@ export function writeLedger(db: Db, w: LedgerWrites): Promise<void> {
       actor: actor.sub, client_id: actor.clientId, request_id: actor.requestId, action: entry.action, entity: entry.entity,
       entity_id: entry.entityId, warehouse_ids: entry.warehouseIds ?? [], before: entry.before ?? null, after: entry.after ?? null,
     })))}) AS a(actor text, client_id text, request_id text, action text, entity text, entity_id text, warehouse_ids jsonb, before jsonb, after jsonb)`);
-  return Promise.all(statements).then(() => undefined);
+  return allInOrder(statements).then(() => undefined);
 }

@@ -1,7 +1,7 @@
 // Stock levels, batch levels and serials: the state the ledger keeps in step with posted moves.
 // Writers lock the (item, warehouse) levels they touch first (lockLevels); batch levels, serials and
 // reservations of a level only change under that lock, so reading them afterwards is consistent.
-import type { Db } from './client.ts';
+import { allInOrder, type Db } from './client.ts';
 import type { ScopedPage } from './listing.ts';
 import { reservedNow } from './reservations.ts';
 
@@ -34,7 +34,7 @@ const columnsOf = (keys: StockKey[]) => [keys.map((k) => k.item_id), keys.map((k
 export async function lockLevels(db: Db, keys: StockKey[]): Promise<Map<string, LevelRow>> {
   const [items, warehouses] = columnsOf(keys);
   // Both statements in one round trip (pipelined; PostgreSQL runs them in this order).
-  const [rows, expired] = await Promise.all([db<LevelRow[]>`
+  const [rows, expired] = await allInOrder([db<LevelRow[]>`
     SELECT item_id, warehouse_id, on_hand, reserved FROM stock_levels
     WHERE (item_id, warehouse_id) IN (SELECT * FROM unnest(${items}::text[], ${warehouses}::text[]))
     ORDER BY item_id, warehouse_id

@@ -1,5 +1,6 @@
 import type { components } from '../generated/api.ts';
 import { findItem, insertItem, itemHasHistory, listItems, skuTaken, updateItem, type ItemRow } from '../db/items.ts';
+import { allInOrder } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
 import { notifyItemChanged } from '../db/item-index.ts';
 import { ProblemError, notFound } from '../server/problem.ts';
@@ -32,7 +33,7 @@ export const itemHandlers = {
     }
     itemIndex.expect(id, row.version);
     const item = toItem(row);
-    await Promise.all([notifyItemChanged(db, id), audit({ action: 'item.created', entity: 'item', entityId: id, after: item })]);
+    await allInOrder([notifyItemChanged(db, id), audit({ action: 'item.created', entity: 'item', entityId: id, after: item })]);
     return { status: 201, body: item, etag: item.etag, location: `/inventory/items/${encodeURIComponent(id)}` };
   },
 
@@ -56,7 +57,7 @@ export const itemHandlers = {
     const updated = await updateItem(db, current.id, body);
     itemIndex.expect(current.id, updated.version);
     const item = toItem(updated);
-    await Promise.all([notifyItemChanged(db, current.id), audit({ action: 'item.updated', entity: 'item', entityId: current.id, before: toItem(current), after: item })]);
+    await allInOrder([notifyItemChanged(db, current.id), audit({ action: 'item.updated', entity: 'item', entityId: current.id, before: toItem(current), after: item })]);
     return { status: 200, body: item, etag: item.etag };
   },
 

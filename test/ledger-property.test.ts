@@ -16,6 +16,7 @@ const WAREHOUSES = ['WH-A', 'WH-B', 'WH-C'];
 const BATCHES: [string, string | undefined][] = [['B1', '2027-01-31T00:00:00Z'], ['B2', '2027-06-30T00:00:00Z'], ['B3', undefined]];
 const SERIALS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9'];
 // Kept small for the shared CI machine; PROPERTY_RUNS=500 npm test -- test/ledger-property.test.ts digs deeper.
+// FC_SEED and FC_PATH replay a reported failure (timing may differ: the requests of a group race).
 const NUM_RUNS = Number(process.env.PROPERTY_RUNS ?? 25);
 
 const line = fc.record({
@@ -154,7 +155,7 @@ t.test('random concurrent moves, reservations and reversals keep the stock invar
       const violations = [...((await checkInvariants(s.sql)).violations), ...(await levelViolations(run))];
       if (unexpected.length || violations.length) throw new Error(`statuses ${unexpected.join(', ')}; ${violations.join('; ')}`);
     }),
-    { numRuns: NUM_RUNS },
+    { numRuns: NUM_RUNS, ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED), path: process.env.FC_PATH } : {}) },
   );
   t.comment(`${runs} runs, ${requests} requests in ${Date.now() - started} ms`);
   t.comment(`outcomes: ${[...outcomes].sort().map(([k, n]) => `${k}: ${n}`).join(', ')}`);

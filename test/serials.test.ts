@@ -54,3 +54,20 @@ t.test('the same new serial received concurrently into different warehouses land
   const rows = await s.sql`SELECT warehouse_id FROM serials WHERE item_id = 'drill' AND serial = 'SN-1' AND status = 'IN_STOCK'`;
   t.equal(rows.length, 1);
 });
+
+// Two postings at once run as two group-commit batches side by side: the loser's write fails as a
+// retryable conflict, and must be retried (not answered 500) however its error reaches the server.
+t.test('two postings racing for one new serial: one 201, one 422, never a 500', async (t) => {
+  const { api } = await startStockServer(t, ['WH-A', 'WH-B'], { drill: 'SERIAL' });
+  const seen = new Map<string, number>();
+  for (let i = 0; i < 30; i++) {
+    const serials = [`SN-${i}`];
+    const results = await Promise.all([
+      postMove(api, { type: 'RECEIPT', to_wh: 'WH-A', lines: [{ item_id: 'drill', qty: 1, serials }] }),
+      postMove(api, { type: 'ADJUSTMENT', to_wh: 'WH-B', reason: 'Found in a count', lines: [{ item_id: 'drill', qty: 1, serials }] }),
+    ]);
+    const statuses = results.map((r) => r.response.status).sort().join(' ');
+    seen.set(statuses, (seen.get(statuses) ?? 0) + 1);
+  }
+  t.same([...seen.keys()], ['201 422'], `outcomes over 30 races: ${JSON.stringify(Object.fromEntries(seen))}`);
+});

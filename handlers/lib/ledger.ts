@@ -14,7 +14,7 @@
 //          links, one outbox event and one audit entry per move.
 //
 // The table CHECKs (on_hand >= 0, reserved <= on_hand) back every check made here.
-import type { Db } from '../../db/client.ts';
+import { allInOrder, type Db } from '../../db/client.ts';
 import type { AuditEntry } from '../../db/audit.ts';
 import { newId } from '../../db/ids.ts';
 import { lockSerials, writeLedger, type LedgerWrites } from '../../db/ledger.ts';
@@ -90,7 +90,7 @@ async function load(db: Db, postings: Posting[]): Promise<State> {
   const reservationIds = [...new Set(inputs.flatMap((i) => i.lines.flatMap((l) => (l.reservation_id === undefined ? [] : [l.reservation_id]))))];
   const reversing = [...new Set(postings.flatMap((p) => (p.options?.reverses === undefined ? [] : [p.options.reverses])))];
   // One round trip; PostgreSQL takes the locks in this order: levels, serials, reservations.
-  const [refs, levels, batches, serials, reservations, moves, movedLines] = await Promise.all([
+  const [refs, levels, batches, serials, reservations, moves, movedLines] = await allInOrder([
     loadReferences(db, inputs.flatMap((i) => i.lines.map((l) => l.item_id)), inputs.flatMap((i) => [i.from_wh, i.to_wh].filter((w) => w !== undefined))),
     levelKeys.length ? lockLevels(db, levelKeys) : new Map<string, LevelRow>(),
     batchesOf(db, levelKeys),
@@ -390,7 +390,8 @@ export interface Posted {
  * them. Errors other than ProblemErrors (the database's) are thrown.
  */
 export async function postStockMoves(db: Db, postings: Posting[], run?: Promise<boolean[]>): Promise<Posted> {
-  const [state, runs] = await Promise.all([load(db, postings), run ?? postings.map(() => true)]);
+  // `run` first: group commit sent its key claims before these reads.
+  const [runs, state] = await allInOrder([run ?? postings.map(() => true), load(db, postings)]);
   const accepted: { posting: Posting; plan: Plan }[] = [];
   const results = postings.map((posting, i) => {
     if (!runs[i]) return undefined;

@@ -4,7 +4,7 @@
 import { findItems, type ItemRow } from '../../db/items.ts';
 import { findVendors, type VendorRow } from '../../db/vendors.ts';
 import { findWarehouses, type Warehouse } from '../../db/warehouses.ts';
-import type { Db } from '../../db/client.ts';
+import { allInOrder, type Db } from '../../db/client.ts';
 import type { FieldError } from '../../server/problem.ts';
 
 export interface References {
@@ -14,7 +14,7 @@ export interface References {
 
 export async function loadReferences(db: Db, itemIds: string[], warehouseIds: string[]): Promise<References> {
   // A kind with nothing to look up costs no query.
-  const [items, warehouses] = await Promise.all([
+  const [items, warehouses] = await allInOrder([
     itemIds.length ? findItems(db, [...new Set(itemIds)]) : [],
     warehouseIds.length ? findWarehouses(db, [...new Set(warehouseIds)]) : [],
   ]);

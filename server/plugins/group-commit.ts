@@ -10,7 +10,7 @@
 // Batching is adaptive: with a free slot a posting starts at once (a batch of one when the server
 // is quiet); while `maxInFlight` batches run, arrivals queue up and form the next batch.
 import { Histogram, type Registry } from 'prom-client';
-import { inPipelinedTransaction, type Db, type Sql } from '../../db/client.ts';
+import { allInOrder, inPipelinedTransaction, type Db, type Sql } from '../../db/client.ts';
 import { ProblemError } from '../problem.ts';
 import { claimKeys, isStoredOutcome, releaseKeys, reusedKeyProblem, scopeId, storeResponses, type IdempotencyScope, type StoredResponse } from './idempotency.ts';
 
@@ -124,7 +124,7 @@ export class PostingQueue<C, R> {
     const owners = [...ownerOf.values()];
     const claims = claimKeys(tx, owners.map((q) => q.job.scope));
     const running = claims.then((earlier) => owners.map((q) => !earlier.has(scopeId(q.job.scope))));
-    const [earlier, { results, written }] = await Promise.all([claims, this.execute(tx, owners.map((q) => q.job.context(tx)), running)]);
+    const [earlier, { results, written }] = await allInOrder([claims, this.execute(tx, owners.map((q) => q.job.context(tx)), running)]);
 
     const stored: { scope: IdempotencyScope; response: StoredResponse }[] = [];
     const released: IdempotencyScope[] = [];
@@ -144,7 +144,7 @@ export class PostingQueue<C, R> {
       answers.set(q, outcome);
       stored.push({ scope: q.job.scope, response: outcome });
     });
-    await Promise.all([written, storeResponses(tx, stored)?.execute(), releaseKeys(tx, released)?.execute(), commit()]);
+    await allInOrder([written, storeResponses(tx, stored)?.execute(), releaseKeys(tx, released)?.execute(), commit()]);
 
     for (const q of batch) {
       if (answers.has(q)) continue;
