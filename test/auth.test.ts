@@ -5,6 +5,7 @@ import { createServer } from 'node:http';
 import { generateKeyPairSync } from 'node:crypto';
 import { startServer } from './helpers/server.ts';
 import { mintToken, testKeys } from './helpers/auth.ts';
+import { VerifiedTokens } from '../server/plugins/auth.ts';
 
 const CHALLENGE = 'Bearer realm="inventory-api"';
 
@@ -127,4 +128,21 @@ t.test('keys from a JWKS URL, refreshed on an unknown kid', async (t) => {
   t.ok(fetches >= 2, 'an unknown kid made the server look at the JWKS again');
   const es = await bearer(s, mintToken({ kid: 'k1' }));
   t.equal(es.status, 401, 'the right kid but signed by a key not in the JWKS');
+});
+
+t.test('verified tokens are remembered by their exact text until exp, at most `max` of them', async (t) => {
+  const principal = { sub: 'a', clientId: 'a', scopes: new Set<string>(), warehouses: null };
+  const tokens = new VerifiedTokens(2);
+  const inAnHour = Date.now() / 1000 + 3600;
+  tokens.set('t1', principal, inAnHour);
+  t.equal(tokens.get('t1'), principal);
+  t.equal(tokens.get('t1 '), undefined, 'another text is another token');
+  tokens.set('expired', principal, Date.now() / 1000 - 1);
+  t.equal(tokens.get('expired'), undefined, 'past its exp it goes back to full verification');
+  tokens.set('no-exp', principal, undefined);
+  t.equal(tokens.get('no-exp'), undefined, 'without a numeric exp nothing is kept');
+  tokens.set('t2', principal, inAnHour);
+  tokens.set('t3', principal, inAnHour);
+  t.equal(tokens.get('t1'), undefined, 'the oldest makes room');
+  t.equal(tokens.get('t3'), principal);
 });
