@@ -10,6 +10,10 @@
 // Compact: items are numbered (handles) and every list holds handles in an Int32Array, kept in id
 // order (ids are ASCII, by the spec's Code pattern, so code-unit order is the C/C.UTF-8 collation
 // order the SQL path pages in).
+//
+// Fast: a search walks the list of its rarest trigram, whose items need not contain the others.
+// Each item also has a 64-bit signature (a bit per trigram hash) in one contiguous array, so most
+// such candidates are ruled out without touching their text, scattered over the heap.
 import type { Db, Sql } from './client.ts';
 import type { ItemRow } from './items.ts';
 
@@ -30,6 +34,16 @@ function trigrams(text: string): Set<string> {
   const grams = new Set<string>();
   for (let i = 0; i + 3 <= text.length; i++) grams.add(text.slice(i, i + 3));
   return grams;
+}
+
+/** The item's or term's trigram signature: bit (hash of the trigram mod 64) set for each, as [low, high] words. */
+function signature(text: string): [number, number] {
+  const words: [number, number] = [0, 0];
+  for (let i = 0; i + 3 <= text.length; i++) {
+    const bit = Math.imul(text.charCodeAt(i) * 961 + text.charCodeAt(i + 1) * 31 + text.charCodeAt(i + 2), 0x9e3779b1) >>> 26;
+    words[bit >> 5] |= 1 << (bit & 31);
+  }
+  return words;
 }
 
 /** The substrings of one and two characters, to answer short terms that occur nowhere at once. */
@@ -64,6 +78,8 @@ export class ItemIndex {
   private all: Handles = new Int32Array(0);
   private postings = new Map<string, Handles>();
   private shortCounts = new Map<string, number>();
+  /** Two words per handle: the signature of its text. */
+  private signatures = new Int32Array(0);
   /** Items this instance is committing: the version it waits for, and until when it waits. */
   private expected = new Map<string, { version: number; until: number }>();
   private ready = false;
@@ -105,6 +121,15 @@ export class ItemIndex {
     return next;
   }
 
+  private sign(handle: number, text: string) {
+    if (2 * handle + 2 > this.signatures.length) {
+      const grown = new Int32Array(Math.max(2 * handle + 2, 2 * this.signatures.length));
+      grown.set(this.signatures);
+      this.signatures = grown;
+    }
+    [this.signatures[2 * handle], this.signatures[2 * handle + 1]] = signature(text);
+  }
+
   private compact(row: ItemRow): ItemRow {
     const i = this.interner;
     return { ...row, uom: i.of(row.uom), track_by: i.of(row.track_by) as ItemRow['track_by'], created_at: i.of(row.created_at), updated_at: i.of(row.updated_at) };
@@ -144,6 +169,8 @@ export class ItemIndex {
       }
     });
     this.entries = entries;
+    this.signatures = new Int32Array(2 * entries.length);
+    entries.forEach((entry, handle) => this.sign(handle, entry.text));
     this.handleOf = new Map(entries.map((e, handle) => [e.row.id, handle]));
     this.all = Int32Array.from(entries.keys());
     this.postings = postings;
@@ -165,6 +192,7 @@ export class ItemIndex {
       const old = this.entries[handle]!;
       const entry = { row, text: `${row.sku.toLowerCase()} ${row.name.toLowerCase()}` };
       this.entries[handle] = entry;
+      this.sign(handle, entry.text);
       // Only the trigrams that changed: the lists of common ones are as long as the catalogue.
       const [before, after] = [trigrams(old.text), trigrams(entry.text)];
       for (const g of before) if (!after.has(g)) this.postings.set(g, this.removed(this.postings.get(g)!, handle));
@@ -200,9 +228,13 @@ export class ItemIndex {
       if (!list) return [];
       if (list.length < candidates.length) candidates = list;
     }
+    const [low, high] = signature(term);
+    const signatures = this.signatures;
     const found: ItemRow[] = [];
     for (let i = this.after(candidates, f.afterId); i < candidates.length && found.length < f.limit; i++) {
-      const entry = this.entries[candidates[i]]!;
+      const handle = candidates[i];
+      if ((signatures[2 * handle] & low) !== low || (signatures[2 * handle + 1] & high) !== high) continue;
+      const entry = this.entries[handle]!;
       if (entry.text.includes(term) && (f.active === undefined || entry.row.active === f.active)) found.push(entry.row);
     }
     return found;
