@@ -1,4 +1,4 @@
-// `npm run bench [-- --duration 10 --connections 64 --only transfer-uniform,issue-hot --database inventory_bench]`
+// `npm run bench [-- --duration 10 --connections 64 --only transfer-uniform,issue-hot --database inventory_bench --profile DIR]`
 // Seeds its own database on a durable PostgreSQL (fsync and synchronous_commit on), starts the real
 // server, drives it over HTTP with signed tokens and unique Idempotency-Keys (autocannon), measures
 // the pgbench baseline of the naive per-move transaction against the same PostgreSQL in the same
@@ -27,6 +27,8 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '64' },
     only: { type: 'string' },
     database: { type: 'string', default: 'inventory_bench' },
+    /** A directory: the server writes a V8 CPU profile there when it stops (open it in Chrome DevTools). */
+    profile: { type: 'string' },
   },
 });
 const duration = Number(args.duration);
@@ -152,7 +154,7 @@ async function main() {
       RATE_LIMIT_MAX: '1000000000',
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
-    });
+    }, { nodeArgs: args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [] });
 
     const rows: Row[] = [];
     const baselines = new Map<string, number>();

@@ -13,8 +13,9 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function spawnServerProcess(env: Record<string, string>, { startTimeoutMs = 30_000 } = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'server/main.ts')], {
+/** `nodeArgs` go to node before the script (e.g. `--cpu-prof`). */
+export async function spawnServerProcess(env: Record<string, string>, { startTimeoutMs = 30_000, nodeArgs = [] as string[] } = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(repoRoot, 'server/main.ts')], {
     cwd: repoRoot,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
