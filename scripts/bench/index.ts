@@ -70,6 +70,19 @@ async function pgbench(databaseUrl: string, script: string): Promise<{ rps: numb
   }
 }
 
+/**
+ * Starts each measurement from the same state, whatever ran before it: dead row versions vacuumed
+ * (the hot baseline leaves thousands on the one row issue-hot then updates, which made issue-hot
+ * run at half speed in some runs) and dirty pages written out (a CHECKPOINT; their write-back
+ * otherwise takes CPU from the next scenario).
+ */
+async function settle(sql: Sql) {
+  const started = Date.now();
+  await sql`VACUUM`;
+  await sql`CHECKPOINT`.catch(() => {}); // needs superuser or pg_checkpoint
+  console.error(`# settled (VACUUM, CHECKPOINT) in ${Date.now() - started} ms`);
+}
+
 /** Resident set size of a process and its descendants (the workers when WORKERS > 1). */
 function treeRss(pid: number): number {
   try {
@@ -94,8 +107,16 @@ async function withPeakRss<T>(pid: number, fn: () => Promise<T>): Promise<[T, nu
   }
 }
 
+/** The server's group-commit batch counters (posting_batch_size), from /metrics. */
+async function batchCounters(server: ServerProcess): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^posting_batch_size_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { sum: value('sum'), count: value('count') };
+}
+
 async function drive(server: ServerProcess, scenario: Scenario, sql: Sql): Promise<{ result: autocannon.Result; rss: number }> {
   const make = await scenario.prepare({ sql, url: server.url, token });
+  const before = await batchCounters(server);
   const [result, rss] = await withPeakRss(server.child.pid!, () => autocannon({
     url: server.url,
     connections,
@@ -114,6 +135,11 @@ async function drive(server: ServerProcess, scenario: Scenario, sql: Sql): Promi
       },
     }],
   } as autocannon.Options)); // (warmup is supported by autocannon 8 but missing from its typings)
+  const after = await batchCounters(server);
+  if (after.count > before.count) {
+    const batches = after.count - before.count;
+    console.error(`#   ${batches} group-commit batches (warm-up included), ${((after.sum - before.sum) / batches).toFixed(1)} postings each on average`);
+  }
   return { result, rss };
 }
 
@@ -160,6 +186,7 @@ async function main() {
     const baselines = new Map<string, number>();
     for (const scenario of scenarios) {
       if (only && !only.includes(scenario.name) && !(scenario.baseline && only.includes(scenario.baseline.name))) continue;
+      await settle(sql);
       if (scenario.baseline) {
         console.error(`# ${scenario.baseline.name} (pgbench, ${duration} s)`);
         const base = await pgbench(databaseUrl, scenario.baseline.script);
@@ -167,6 +194,7 @@ async function main() {
         rows.push({ scenario: scenario.baseline.name, rps: base.rps, p50: base.p50, p99: base.p99, errors: String(base.failed), rss: '—', ratio: '1.00×' });
       }
       if (only && !only.includes(scenario.name)) continue;
+      await settle(sql);
       console.error(`# ${scenario.name} (HTTP, ${connections} connections, ${duration} s)`);
       const { result, rss } = await drive(server, scenario, sql);
       const unexpected = Object.entries(result.statusCodeStats as Record<string, { count: number }>)
