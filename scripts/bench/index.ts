@@ -117,6 +117,8 @@ async function batchCounters(server: ServerProcess): Promise<{ sum: number; coun
 async function drive(server: ServerProcess, scenario: Scenario, sql: Sql): Promise<{ result: autocannon.Result; rss: number }> {
   const make = await scenario.prepare({ sql, url: server.url, token });
   const before = await batchCounters(server);
+  const cpuBefore = process.cpuUsage();
+  const startedAt = Date.now();
   const [result, rss] = await withPeakRss(server.child.pid!, () => autocannon({
     url: server.url,
     connections,
@@ -135,6 +137,8 @@ async function drive(server: ServerProcess, scenario: Scenario, sql: Sql): Promi
       },
     }],
   } as autocannon.Options)); // (warmup is supported by autocannon 8 but missing from its typings)
+  const cpu = process.cpuUsage(cpuBefore);
+  console.error(`#   the load generator (this process) used ${(100 * (cpu.user + cpu.system) / 1000 / (Date.now() - startedAt)).toFixed(0)}% of a core`);
   const after = await batchCounters(server);
   if (after.count > before.count) {
     const batches = after.count - before.count;
@@ -186,8 +190,8 @@ async function main() {
     const baselines = new Map<string, number>();
     for (const scenario of scenarios) {
       if (only && !only.includes(scenario.name) && !(scenario.baseline && only.includes(scenario.baseline.name))) continue;
-      await settle(sql);
       if (scenario.baseline) {
+        await settle(sql);
         console.error(`# ${scenario.baseline.name} (pgbench, ${duration} s)`);
         const base = await pgbench(databaseUrl, scenario.baseline.script);
         baselines.set(scenario.name, base.rps);
