@@ -12,7 +12,7 @@
 import { Histogram, type Registry } from 'prom-client';
 import { allInOrder, inPipelinedTransaction, type Db, type Sql } from '../../db/client.ts';
 import { ProblemError } from '../problem.ts';
-import { claimKeys, isStoredOutcome, releaseKeys, reusedKeyProblem, scopeId, storeResponses, type IdempotencyScope, type StoredResponse } from './idempotency.ts';
+import { claimKeys, isStoredOutcome, releaseKeys, replayFor, reusedKeyProblem, scopeId, storeResponses, type EarlierUse, type IdempotencyScope, type StoredResponse } from './idempotency.ts';
 
 export type Outcome = StoredResponse & { replayed?: boolean };
 
@@ -41,6 +41,12 @@ interface Queued<C, R> {
 }
 
 type Answer = Outcome | { error: unknown };
+
+/** The answer to a request under a key an earlier request used. */
+function replayAnswer(earlier: EarlierUse, fingerprint: string): Answer {
+  const replay = replayFor(earlier, fingerprint);
+  return replay instanceof ProblemError ? { error: replay } : { ...replay, replayed: true };
+}
 
 export interface GroupCommitOptions {
   maxBatch: number;
@@ -131,7 +137,7 @@ export class PostingQueue<C, R> {
     owners.forEach((q, i) => {
       const found = earlier.get(scopeId(q.job.scope));
       if (found) {
-        answers.set(q, found instanceof ProblemError ? { error: found } : { ...found, replayed: true });
+        answers.set(q, replayAnswer(found, q.job.scope.fingerprint));
         return;
       }
       const result = results[i]!;
@@ -148,6 +154,12 @@ export class PostingQueue<C, R> {
 
     for (const q of batch) {
       if (answers.has(q)) continue;
+      // A key used before this batch answers each of its requests by that use, whatever the first one sent.
+      const found = earlier.get(scopeId(q.job.scope));
+      if (found) {
+        answers.set(q, replayAnswer(found, q.job.scope.fingerprint));
+        continue;
+      }
       const owner = ownerOf.get(scopeId(q.job.scope))!;
       const answer = answers.get(owner)!;
       if (owner.job.scope.fingerprint !== q.job.scope.fingerprint) answers.set(q, { error: reusedKeyProblem() });

@@ -56,15 +56,20 @@ export function reusedKeyProblem(): ProblemError {
 /** Identifies a key within its scope (client, operation). */
 export const scopeId = (s: { clientId: string; operationId: string; key: string }) => JSON.stringify([s.clientId, s.operationId, s.key]);
 
+/** What an earlier request left under a key: the fingerprint of its request, and its response (null while it runs). */
+export interface EarlierUse {
+  fingerprint: string;
+  response: StoredResponse | null;
+}
+
 /**
  * Claims the keys in `tx`, in one statement (sorted, so that batches claiming overlapping keys
- * wait for each other instead of deadlocking). Returns, by scopeId, what an earlier request left:
- * its stored response to replay, or a ProblemError (the key was used with another request).
- * Keys absent from the result are now owned by this transaction: execute, then storeResponses.
- * The scopes must be distinct.
+ * wait for each other instead of deadlocking). Returns, by scopeId, what an earlier request left
+ * (see replayFor). Keys absent from the result are now owned by this transaction: execute, then
+ * storeResponses. The scopes must be distinct.
  */
-export async function claimKeys(tx: Db, scopes: IdempotencyScope[]): Promise<Map<string, StoredResponse | ProblemError>> {
-  const earlier = new Map<string, StoredResponse | ProblemError>();
+export async function claimKeys(tx: Db, scopes: IdempotencyScope[]): Promise<Map<string, EarlierUse>> {
+  const earlier = new Map<string, EarlierUse>();
   if (!scopes.length) return earlier;
   const sorted = [...scopes].sort((a, b) => (scopeId(a) < scopeId(b) ? -1 : 1));
   const claimed = await tx<{ client_id: string; operation: string; key: string }[]>`
@@ -83,22 +88,30 @@ export async function claimKeys(tx: Db, scopes: IdempotencyScope[]): Promise<Map
     SELECT k.client_id, k.operation, k.key, k.fingerprint, k.status, k.headers, k.body FROM idempotency_keys k
     JOIN unnest(${taken.map((s) => s.clientId)}::text[], ${taken.map((s) => s.operationId)}::text[], ${taken.map((s) => s.key)}::text[]) AS t(client_id, operation, key)
       ON k.client_id = t.client_id AND k.operation = t.operation AND k.key = t.key`;
-  const found = new Map(rows.map((r) => [scopeId({ clientId: r.client_id, operationId: r.operation, key: r.key }), r]));
-  for (const s of taken) {
-    const row = found.get(scopeId(s))!;
-    if (row.fingerprint !== s.fingerprint) earlier.set(scopeId(s), reusedKeyProblem());
-    // Not reachable while rows are only committed with a response; kept so a future change cannot replay nothing.
-    else if (row.status === null) earlier.set(scopeId(s), new ProblemError('idempotency-in-progress', 'A request with this Idempotency-Key is still in progress.', {}, { 'Retry-After': '1' }));
-    else earlier.set(scopeId(s), { status: row.status, body: row.body, headers: row.headers ?? {} });
+  for (const row of rows) {
+    earlier.set(scopeId({ clientId: row.client_id, operationId: row.operation, key: row.key }), {
+      fingerprint: row.fingerprint,
+      response: row.status === null ? null : { status: row.status, body: row.body, headers: row.headers ?? {} },
+    });
   }
   return earlier;
 }
 
-/** Claims one key: null when this request owns it, else the stored response to replay (throws the ProblemErrors claimKeys reports). */
+/** The answer to a request with this fingerprint, under a key an earlier request used: its response to replay, or a ProblemError. */
+export function replayFor(earlier: EarlierUse, fingerprint: string): StoredResponse | ProblemError {
+  if (earlier.fingerprint !== fingerprint) return reusedKeyProblem();
+  // Not reachable while rows are only committed with a response; kept so a future change cannot replay nothing.
+  if (earlier.response === null) return new ProblemError('idempotency-in-progress', 'A request with this Idempotency-Key is still in progress.', {}, { 'Retry-After': '1' });
+  return earlier.response;
+}
+
+/** Claims one key: null when this request owns it, else the stored response to replay (throws the ProblemErrors replayFor gives). */
 export async function claimKey(tx: Tx, scope: IdempotencyScope): Promise<StoredResponse | null> {
   const earlier = (await claimKeys(tx, [scope])).get(scopeId(scope));
-  if (earlier instanceof ProblemError) throw earlier;
-  return earlier ?? null;
+  if (!earlier) return null;
+  const replay = replayFor(earlier, scope.fingerprint);
+  if (replay instanceof ProblemError) throw replay;
+  return replay;
 }
 
 /**

@@ -1,0 +1,45 @@
+// The group-commit queue itself (server/plugins/group-commit.ts), driven directly so that which
+// requests share a batch is certain: with one batch in flight, what is submitted meanwhile forms
+// the next batch.
+import t from 'tap';
+import { Registry } from 'prom-client';
+import { PostingQueue, type PostingJob } from '../server/plugins/group-commit.ts';
+import type { ProblemError } from '../server/problem.ts';
+import { startServer } from './helpers/server.ts';
+
+t.test('requests sharing a batch under a key used before are each answered by that use', async (t) => {
+  const s = await startServer(t);
+  let gate = Promise.resolve();
+  let holding!: () => void;
+  const held = new Promise<void>((resolve) => (holding = resolve));
+  const executed: string[][] = [];
+  const queue = new PostingQueue<string, string>(s.sql, async (_db, bodies, run) => {
+    const runs = await run;
+    if (bodies.includes('hold')) holding();
+    await gate;
+    executed.push(bodies.filter((_, i) => runs[i]));
+    return { results: bodies.map((body, i) => (runs[i] ? `done ${body}` : undefined)), written: Promise.resolve() };
+  }, { maxBatch: 64, maxInFlight: 1 }, new Registry());
+  const job = (key: string, body: string): PostingJob<string, string> => ({
+    scope: { clientId: 'client', operationId: 'createThing', key, fingerprint: `fingerprint of ${body}` },
+    context: () => body,
+    outcome: (result) => ({ status: 201, body: { result }, headers: {} }),
+    problem: (err) => ({ status: err.status, body: { slug: err.slug }, headers: {} }),
+  });
+
+  t.match(await queue.submit(job('K', 'A')), { status: 201, body: { result: 'done A' } }, 'key K is first used with body A');
+
+  let open!: () => void;
+  gate = new Promise((resolve) => (open = resolve));
+  const holder = queue.submit(job('H', 'hold'));
+  await held;
+  // Queued behind the held batch, so they form the next one together; the one with another body comes first.
+  const other = queue.submit(job('K', 'B')).then(() => null, (err: ProblemError) => err);
+  const same = queue.submit(job('K', 'A'));
+  open();
+  await holder;
+
+  t.equal((await other)?.slug, 'idempotency-key-reused', 'K with body B: 422 idempotency-key-reused');
+  t.match(await same, { status: 201, body: { result: 'done A' }, replayed: true }, 'K with body A: the stored response, replayed');
+  t.same(executed, [['A'], ['hold'], []], 'nothing was executed for either');
+});
