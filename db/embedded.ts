@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Where `npm start` keeps its database between runs. */
-export const DEFAULT_DATA_DIR = path.join(REPO_ROOT, '.data', 'pg');
 const DEFAULT_PORT = 54320;
 const OWNER_FILE = 'embedded-owner.pid';
 

@@ -69,6 +69,17 @@ function trustProxy(raw: string | undefined): boolean | string {
   return raw === 'true' ? true : raw;
 }
 
+export type DatabaseSettings = Pick<Config, 'databaseUrl' | 'databaseDirectUrl' | 'dataDir'>;
+
+/** Where the database is: all `npm run migrate` needs (it must not require auth settings). */
+export function loadDatabaseSettings(env: NodeJS.ProcessEnv = process.env): DatabaseSettings {
+  return {
+    databaseUrl: env.DATABASE_URL || undefined,
+    databaseDirectUrl: env.DATABASE_DIRECT_URL || undefined,
+    dataDir: env.DATA_DIR || join(repoRoot, '.data'),
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const dev = !env.AUTH_ISSUER && !env.AUTH_AUDIENCE && !env.AUTH_JWKS_URL && !env.AUTH_PUBLIC_KEY;
@@ -86,10 +97,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workers: Math.max(1, int(env, 'WORKERS', 1)),
     host: env.HOST || '127.0.0.1',
     production,
-    databaseUrl: env.DATABASE_URL || undefined,
-    databaseDirectUrl: env.DATABASE_DIRECT_URL || undefined,
+    ...loadDatabaseSettings(env),
     trustProxy: trustProxy(env.TRUST_PROXY),
-    dataDir: env.DATA_DIR || join(repoRoot, '.data'),
     auth: dev
       ? { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, dev: true }
       : { issuer: env.AUTH_ISSUER!, audience: env.AUTH_AUDIENCE!, jwksUrl: env.AUTH_JWKS_URL || undefined, publicKeyPem: env.AUTH_PUBLIC_KEY || undefined, dev: false },

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createSql } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
-import type { Config } from './config.ts';
+import type { DatabaseSettings } from './config.ts';
 
 export interface Database {
   /** For the request pool: DATABASE_URL (possibly through a pooler). */
@@ -21,7 +21,7 @@ export interface Database {
   stop(): Promise<void>;
 }
 
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databaseDirectUrl' | 'dataDir'>): Promise<Database> {
+export async function openDatabase(config: DatabaseSettings): Promise<Database> {
   const configured = config.databaseUrl ?? config.databaseDirectUrl;
   const embeddedDir = configured ? null : join(config.dataDir, 'pg');
   const embedded = embeddedDir ? await startEmbeddedPostgres({ dataDir: embeddedDir, persistent: true, wellKnownPort: true }) : null;
