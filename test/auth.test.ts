@@ -140,9 +140,13 @@ t.test('verified tokens are remembered by their exact text until exp, at most `m
   tokens.set('expired', principal, Date.now() / 1000 - 1);
   t.equal(tokens.get('expired'), undefined, 'past its exp it goes back to full verification');
   tokens.set('no-exp', principal, undefined);
-  t.equal(tokens.get('no-exp'), undefined, 'without a numeric exp nothing is kept');
   tokens.set('t2', principal, inAnHour);
+  t.equal(tokens.get('t1'), principal, 'without a numeric exp nothing is kept (so nothing was pushed out)');
+  t.equal(tokens.get('no-exp'), undefined);
+  tokens.set('t2', principal, inAnHour);
+  t.equal(tokens.get('t1'), principal, 'remembering a token again takes no room');
   tokens.set('t3', principal, inAnHour);
   t.equal(tokens.get('t1'), undefined, 'the oldest makes room');
+  t.equal(tokens.get('t2'), principal);
   t.equal(tokens.get('t3'), principal);
 });

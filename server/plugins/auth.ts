@@ -80,8 +80,9 @@ function describeJwtError(err: { code?: string; message: string }): string {
 /**
  * Principals of tokens verified before, by the token's exact text, until the token's exp. A client
  * sends the same token for an hour: this saves each request the signature cache's SHA-256 of the
- * token and the decode around it (~10% of a search request's CPU). Only successes are kept; a
- * token in its clock-tolerance minute after exp goes through full verification again.
+ * token and @fastify/jwt's decode around it (~10% of a search request's CPU), which a cache key
+ * option of fast-jwt alone would not. Only successes are kept (fast-jwt's own cache still answers a
+ * repeated bad token); a token in its clock-tolerance minute after exp is verified in full again.
  */
 export class VerifiedTokens {
   private readonly byToken = new Map<string, { principal: Principal; until: number }>();
@@ -97,7 +98,7 @@ export class VerifiedTokens {
   set(token: string, principal: Principal, exp: unknown) {
     if (typeof exp !== 'number') return;
     // Oldest first out: a Map iterates in insertion order.
-    if (this.byToken.size >= this.max) this.byToken.delete(this.byToken.keys().next().value!);
+    if (this.byToken.size >= this.max && !this.byToken.has(token)) this.byToken.delete(this.byToken.keys().next().value!);
     this.byToken.set(token, { principal, until: exp * 1000 });
   }
 }

@@ -120,7 +120,8 @@ export class PostingQueue<C, R> {
 
   /**
    * The batch's transaction, in two round trips: [BEGIN, claim the keys, load] then [write, store
-   * the answers, COMMIT]. May run more than once (retries), so it keeps no state outside.
+   * the answers, COMMIT] (plus one reading what earlier uses left, when a key was used before).
+   * May run more than once (retries), so it keeps no state outside.
    */
   private async apply(tx: Db, commit: () => Promise<unknown>, batch: Queued<C, R>[]): Promise<Map<Queued<C, R>, Answer>> {
     const answers = new Map<Queued<C, R>, Answer>();
@@ -134,12 +135,13 @@ export class PostingQueue<C, R> {
 
     const stored: { scope: IdempotencyScope; response: StoredResponse }[] = [];
     const released: IdempotencyScope[] = [];
-    owners.forEach((q, i) => {
+    // A key used before this batch answers each of its requests by that use, whatever the others sent.
+    for (const q of batch) {
       const found = earlier.get(scopeId(q.job.scope));
-      if (found) {
-        answers.set(q, replayAnswer(found, q.job.scope.fingerprint));
-        return;
-      }
+      if (found) answers.set(q, replayAnswer(found, q.job.scope.fingerprint));
+    }
+    owners.forEach((q, i) => {
+      if (answers.has(q)) return;
       const result = results[i]!;
       if (result instanceof ProblemError && !isStoredOutcome(result.status)) {
         answers.set(q, { error: result });
@@ -154,12 +156,6 @@ export class PostingQueue<C, R> {
 
     for (const q of batch) {
       if (answers.has(q)) continue;
-      // A key used before this batch answers each of its requests by that use, whatever the first one sent.
-      const found = earlier.get(scopeId(q.job.scope));
-      if (found) {
-        answers.set(q, replayAnswer(found, q.job.scope.fingerprint));
-        continue;
-      }
       const owner = ownerOf.get(scopeId(q.job.scope))!;
       const answer = answers.get(owner)!;
       if (owner.job.scope.fingerprint !== q.job.scope.fingerprint) answers.set(q, { error: reusedKeyProblem() });
