@@ -146,15 +146,15 @@ export async function releaseClaim(db: Db, claim: Pick<Claim, 'id' | 'lease_toke
 }
 
 /**
- * Milliseconds until the earliest pending delivery comes due (in-flight leases included; 0 if
- * overdue), or null. Measured by the database clock, the one next_attempt_at is compared with.
- */
-/**
  * The pending deliveries claimDue can take: those of active endpoints. Only they may wake the
  * dispatcher; a PENDING row of a disabled endpoint would otherwise read as "due now" forever.
  */
 const claimable = (db: Db) => db`webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.active WHERE d.status = 'PENDING'`;
 
+/**
+ * Milliseconds until the earliest pending delivery comes due (in-flight leases included; 0 if
+ * overdue), or null. Measured by the database clock, the one next_attempt_at is compared with.
+ */
 export async function msUntilNextDue(db: Db): Promise<number | null> {
   // Not greatest(0, …) in SQL: GREATEST ignores NULLs, so "nothing pending" would come back as
   // "due now" and the dispatcher would spin.

@@ -70,7 +70,7 @@ export class Dispatcher {
   }
 
   async start(): Promise<void> {
-    const newEvents = () => this.notified();
+    const newEvents = () => this.wake({ fanOut: true });
     // The third argument runs once listening, and on every reconnection of the LISTEN connection:
     // catch up on what was committed before, or while it was down.
     this.listeners.push(await this.sql.listen(OUTBOX_CHANNEL, newEvents, newEvents));
@@ -88,14 +88,6 @@ export class Dispatcher {
     await Promise.race([attempts, grace]);
     this.shutdown.abort();
     await attempts;
-  }
-
-  /** New outbox events: fan out now, or at the end of the current fan-out interval. */
-  private notified(): void {
-    const due = this.lastFanOutAt + FAN_OUT_INTERVAL_MS;
-    if (Date.now() >= due) return this.wake({ fanOut: true });
-    this.fanOutPending = true;
-    this.wakeAt(due);
   }
 
   /**
@@ -119,7 +111,10 @@ export class Dispatcher {
   private async runPass(): Promise<void> {
     let dueInMs: number | null = null;
     try {
-      if (this.fanOutPending) {
+      // At most one fan-out per interval, whatever woke the pass: under load one takes many commits' events.
+      const fanOutAt = this.lastFanOutAt + FAN_OUT_INTERVAL_MS;
+      if (this.fanOutPending && Date.now() < fanOutAt) this.wakeAt(fanOutAt);
+      else if (this.fanOutPending) {
         this.fanOutPending = false;
         this.lastFanOutAt = Date.now();
         while ((await fanOut(this.sql, FAN_OUT_BATCH)) === FAN_OUT_BATCH && !this.stopped);
