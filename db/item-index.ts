@@ -71,7 +71,7 @@ class Interner {
 }
 
 export class ItemIndex {
-  private readonly interner = new Interner();
+  private interner = new Interner();
   private entries: (Entry | undefined)[] = [];
   private handleOf = new Map<string, number>();
   /** Every item, and per trigram the items containing it, as handles in id order. */
@@ -130,9 +130,10 @@ export class ItemIndex {
     [this.signatures[2 * handle], this.signatures[2 * handle + 1]] = signature(text);
   }
 
-  private compact(row: ItemRow): ItemRow {
+  /** `changed`: a row just updated, whose updated_at nobody shares (interning it would only fill the interner). */
+  private compact(row: ItemRow, changed = false): ItemRow {
     const i = this.interner;
-    return { ...row, uom: i.of(row.uom), track_by: i.of(row.track_by) as ItemRow['track_by'], created_at: i.of(row.created_at), updated_at: i.of(row.updated_at) };
+    return { ...row, uom: i.of(row.uom), track_by: i.of(row.track_by) as ItemRow['track_by'], created_at: i.of(row.created_at), updated_at: changed ? row.updated_at : i.of(row.updated_at) };
   }
 
   private count(grams: Set<string>, by: number) {
@@ -141,6 +142,7 @@ export class ItemIndex {
 
   /** (Re)loads the whole catalogue, a page at a time so that no huge result set is held at once. */
   async load(): Promise<void> {
+    this.interner = new Interner(); // what an earlier load kept may be gone
     const entries: Entry[] = [];
     let last: string | null = null;
     for (;;) {
@@ -181,7 +183,7 @@ export class ItemIndex {
   async refresh(ids: string[]): Promise<void> {
     const rows = await this.sql<ItemRow[]>`SELECT ${columns(this.sql)} FROM items WHERE id = ANY(${ids}::text[])`;
     for (const fetched of rows) {
-      const row = this.compact(fetched);
+      const row = this.compact(fetched, true);
       let handle = this.handleOf.get(row.id);
       if (handle === undefined) {
         handle = this.entries.length;
