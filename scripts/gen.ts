@@ -37,7 +37,7 @@ export async function generate(): Promise<Record<string, string>> {
 }
 
 /** Anchor of a problem type's section on /docs (`/docs#problem-<slug>`). */
-export const problemAnchor = (slug: string) => `problem-${slug}`;
+const problemAnchor = (slug: string) => `problem-${slug}`;
 
 /**
  * The "Problem types" section of the reference: one heading per type with an id to link to (HTML,
