@@ -13,7 +13,7 @@ const run = promisify(execFile);
 
 t.test('examples/flow.ts runs the whole flow against a running server and exits 0', async (t) => {
   const { url, sql } = await freshDatabase(t);
-  const server = await spawnServer(t, url, { WEBHOOK_ALLOW_PRIVATE: '1' });
+  const server = await spawnServer(t, url);
   const { stdout } = await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'examples/flow.ts')], {
     cwd: repoRoot,
     env: { ...process.env, API_URL: server.url, API_TOKEN: mintToken({ scope: ALL_SCOPES }) },

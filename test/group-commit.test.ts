@@ -5,15 +5,15 @@ import t from 'tap';
 import { Registry } from 'prom-client';
 import { PostingQueue, type PostingJob } from '../server/plugins/group-commit.ts';
 import type { ProblemError } from '../server/problem.ts';
-import { startServer } from './helpers/server.ts';
+import { freshDatabase } from './helpers/db.ts';
 
 t.test('requests sharing a batch under a key used before are each answered by that use', async (t) => {
-  const s = await startServer(t);
+  const { sql } = await freshDatabase(t);
   let gate = Promise.resolve();
   let holding!: () => void;
   const held = new Promise<void>((resolve) => (holding = resolve));
   const executed: string[][] = [];
-  const queue = new PostingQueue<string, string>(s.sql, async (_db, bodies, run) => {
+  const queue = new PostingQueue<string, string>(sql, async (_db, bodies, run) => {
     const runs = await run;
     if (bodies.includes('hold')) holding();
     await gate;

@@ -1,7 +1,7 @@
 import { createApiClient } from '../../generated/client.ts';
 import { ok } from '../helpers/procurement.ts';
 
-export const WAREHOUSES = ['WH-A', 'WH-B', 'WH-C'];
+const WAREHOUSES = ['WH-A', 'WH-B', 'WH-C'];
 export const ITEMS = Array.from({ length: 12 }, (_, i) => `chaos-${i + 1}`);
 
 export interface PoLine { po_id: string; po_line_id: string }

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import { freePort } from './ports.ts';
+import { freePort } from '../../db/embedded.ts';
 
 /** The URL of `databaseUrl`'s database through a new PgBouncer, or null when pgbouncer is not installed. */
 export async function startPgBouncer(t: Test, databaseUrl: string): Promise<string | null> {

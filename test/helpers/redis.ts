@@ -1,7 +1,7 @@
 // A throwaway redis-server (Debian's) on a free loopback port, for the shared rate-limit store.
 import { spawn } from 'node:child_process';
 import type { Test } from 'tap';
-import { freePort } from './ports.ts';
+import { freePort } from '../../db/embedded.ts';
 
 /** The redis:// URL of a fresh server, or null when redis-server is not installed. */
 export async function startRedis(t: Test): Promise<string | null> {
