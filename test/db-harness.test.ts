@@ -1,3 +1,4 @@
+import { createConnection, createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { createSql, inTransaction } from '../db/client.ts';
@@ -70,4 +71,51 @@ t.test('inTransaction retries serialization failures and deadlocks only', async 
     { code: '23505' },
   );
   t.equal(calls, 1);
+});
+
+// postgres.js fetches array types as the first statement of every new connection, and dropped
+// that promise: a connection lost at that moment (a database restart) crashed the process with an
+// unhandled rejection (porsager/postgres#1192; patches/postgres+3.4.9.patch). A proxy resets the
+// connection as the types query passes through it, once.
+t.test('a connection lost while postgres.js fetches types fails its query, not the process', async (t) => {
+  const { url } = await freshDatabase(t);
+  const target = new URL(url);
+  let resets = 0;
+  const sockets = new Set<Socket>();
+  const proxy = createServer((client) => {
+    const server = createConnection(Number(target.port), target.hostname);
+    sockets.add(client).add(server);
+    client.on('error', () => {}).on('close', () => server.destroy());
+    server.on('error', () => {}).on('close', () => client.destroy());
+    server.pipe(client);
+    client.on('data', (chunk: Buffer) => {
+      if (resets === 0 && chunk.includes('pg_catalog.pg_type')) {
+        resets++;
+        client.resetAndDestroy();
+        return;
+      }
+      server.write(chunk);
+    });
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  const proxied = new URL(url);
+  proxied.port = String((proxy.address() as { port: number }).port);
+  const sql = createSql(proxied.toString(), { max: 1 });
+  t.teardown(async () => {
+    process.off('unhandledRejection', onUnhandled);
+    await sql.end({ timeout: 1 });
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => proxy.close(resolve));
+  });
+
+  await t.rejects(sql`select 1`, 'the query on the lost connection fails');
+  // Arrays need the fetched types: this shows the new connection fetched them again.
+  const [row] = await sql`select ${['a', 'b']}::text[] as letters`;
+  t.same(row.letters, ['a', 'b'], 'the next query reconnects, with array types');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(resets, 1, 'the proxy reset the connection during the types query');
+  t.same(unhandled, [], 'no unhandled rejection');
 });
