@@ -1,7 +1,7 @@
 import { createConnection, createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import t from 'tap';
-import { createSql, inTransaction } from '../db/client.ts';
+import t, { type Test } from 'tap';
+import { createSql, inPipelinedTransaction, inTransaction, type Sql } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { freshDatabase } from './helpers/db.ts';
 
@@ -73,43 +73,69 @@ t.test('inTransaction retries serialization failures and deadlocks only', async 
   t.equal(calls, 1);
 });
 
-// postgres.js fetches array types as the first statement of every new connection, and dropped
-// that promise: a connection lost at that moment (a database restart) crashed the process with an
-// unhandled rejection (porsager/postgres#1192; patches/postgres+3.4.9.patch). A proxy resets the
-// connection as the types query passes through it, once.
-t.test('a connection lost while postgres.js fetches types fails its query, not the process', async (t) => {
-  const { url } = await freshDatabase(t);
+// Patched driver faults (patches/postgres+3.4.9.patch). Each of these hung or crashed the server
+// when PostgreSQL restarted; see docs/security.md.
+
+/** p, or a rejection naming what did not settle within ms. */
+function settlesWithin<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not settle in ${ms} ms`)), ms); });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A loopback TCP proxy to the database of `url`, for faults a real server can't be made to show
+ * on cue. `onClientData` sees what the driver sends; it returns false after dealing with the
+ * connection itself. While `refusing`, new connections are reset at once (a database that is down).
+ */
+async function proxyTo(t: Test, url: string, onClientData: (chunk: Buffer, client: Socket) => boolean = () => true) {
   const target = new URL(url);
-  let resets = 0;
   const sockets = new Set<Socket>();
+  const state = { refusing: false, url: '' };
   const proxy = createServer((client) => {
+    if (state.refusing) return client.resetAndDestroy();
     const server = createConnection(Number(target.port), target.hostname);
     sockets.add(client).add(server);
     client.on('error', () => {}).on('close', () => server.destroy());
     server.on('error', () => {}).on('close', () => client.destroy());
     server.pipe(client);
-    client.on('data', (chunk: Buffer) => {
-      if (resets === 0 && chunk.includes('pg_catalog.pg_type')) {
-        resets++;
-        client.resetAndDestroy();
-        return;
-      }
-      server.write(chunk);
-    });
+    client.on('data', (chunk: Buffer) => onClientData(chunk, client) && server.write(chunk));
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  const unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown) => unhandled.push(reason);
-  process.on('unhandledRejection', onUnhandled);
-  const proxied = new URL(url);
-  proxied.port = String((proxy.address() as { port: number }).port);
-  const sql = createSql(proxied.toString(), { max: 1 });
   t.teardown(async () => {
-    process.off('unhandledRejection', onUnhandled);
-    await sql.end({ timeout: 1 });
     for (const s of sockets) s.destroy();
     await new Promise((resolve) => proxy.close(resolve));
   });
+  const proxied = new URL(url);
+  proxied.port = String((proxy.address() as { port: number }).port);
+  state.url = proxied.toString();
+  return state;
+}
+
+/** A pool of one connection, so that a connection lost or leaked shows at the next query. */
+function poolOfOne(t: Test, url: string): Sql {
+  const sql = createSql(url, { max: 1 });
+  t.teardown(() => sql.end({ timeout: 1 }));
+  return sql;
+}
+
+// postgres.js fetches array types as the first statement of every new connection, and dropped
+// that promise: a connection lost at that moment crashed the process with an unhandled rejection
+// (porsager/postgres#1192).
+t.test('a connection lost while postgres.js fetches types fails its query, not the process', async (t) => {
+  const { url } = await freshDatabase(t);
+  let resets = 0;
+  const proxy = await proxyTo(t, url, (chunk, client) => {
+    if (resets > 0 || !chunk.includes('pg_catalog.pg_type')) return true;
+    resets++;
+    client.resetAndDestroy();
+    return false;
+  });
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  t.teardown(() => { process.off('unhandledRejection', onUnhandled); });
+  const sql = poolOfOne(t, proxy.url);
 
   await t.rejects(sql`select 1`, 'the query on the lost connection fails');
   // Arrays need the fetched types: this shows the new connection fetched them again.
@@ -118,4 +144,76 @@ t.test('a connection lost while postgres.js fetches types fails its query, not t
   await new Promise((resolve) => setImmediate(resolve));
   t.equal(resets, 1, 'the proxy reset the connection during the types query');
   t.same(unhandled, [], 'no unhandled rejection');
+});
+
+// Group commit runs on sql.reserve(). A reserved connection that closed went back to the pool as
+// open on release(), and the queries later given to it never settled (porsager/postgres#1199); the
+// next connection then failed its first query with the old backend's 57P01 (#1223).
+t.test('a reserved connection that closes fails its queries, and the pool recovers', async (t) => {
+  const { url, sql: admin } = await freshDatabase(t);
+  const sql = poolOfOne(t, url);
+  const tx = await sql.reserve();
+  const [{ pid }] = await tx`select pg_backend_pid() as pid`;
+  const running = tx`select pg_sleep(30)`;
+  running.catch(() => {});
+  await admin`select pg_terminate_backend(${pid})`;
+  await t.rejects(settlesWithin(running, 5000, 'the query in flight'), 'the query in flight fails');
+  await t.rejects(settlesWithin(tx`select 1`, 5000, 'a query after the close'), { code: 'CONNECTION_CLOSED' }, 'a query after the close fails at once');
+  tx.release();
+  const [row] = await settlesWithin(sql`select 1 as one`, 5000, 'the next pooled query');
+  t.equal(row.one, 1, 'the next pooled query runs on a new connection');
+  const [piped] = await settlesWithin(inPipelinedTransaction(sql, async (db, commit) => {
+    const rows = db`select 2 as two`;
+    await commit();
+    return rows;
+  }), 5000, 'the next transaction');
+  t.equal(piped.two, 2, 'and so does the next pipelined transaction');
+});
+
+// A reserve waiting for the connection that closed was taken off the queue and never resolved; a
+// reserve that failed stayed on it, and took the next connection with it (porsager/postgres#1195).
+t.test('reserves survive the connection they wait for closing, and the database being down', async (t) => {
+  const { url, sql: admin } = await freshDatabase(t);
+  const proxy = await proxyTo(t, url);
+  const sql = poolOfOne(t, proxy.url);
+  const first = await sql.reserve();
+  const [{ pid }] = await first`select pg_backend_pid() as pid`;
+  const waiting = sql.reserve();
+  await admin`select pg_terminate_backend(${pid})`;
+  const second = await settlesWithin(waiting, 5000, 'the waiting reserve');
+  first.release();
+  const [row] = await settlesWithin(second`select 1 as one`, 5000, 'a query on the waiting reserve');
+  t.equal(row.one, 1, 'the reserve waiting on the closed connection gets a new one');
+  second.release();
+
+  const [{ pid: next }] = await sql`select pg_backend_pid() as pid`;
+  proxy.refusing = true;
+  await admin`select pg_terminate_backend(${next})`;
+  await t.rejects(settlesWithin(sql`select 1`, 5000, 'a query while down'), 'a query fails while the database is down');
+  await t.rejects(settlesWithin(sql.reserve(), 5000, 'a reserve while down'), 'a reserve fails while the database is down');
+  proxy.refusing = false;
+  const [again] = await settlesWithin(sql`select 2 as two`, 5000, 'a query once back');
+  t.equal(again.two, 2, 'once back, the pool serves queries');
+  const third = await settlesWithin(sql.reserve(), 5000, 'a reserve once back');
+  third.release();
+  t.pass('and reserves');
+});
+
+// sql.begin() had the same fault as reserve(): after its connection closed, the ROLLBACK it sends
+// went to that connection while it reconnected for the next queued query (porsager/postgres#1186).
+t.test('a transaction whose connection closes leaves that connection to the next query', async (t) => {
+  const { url, sql: admin } = await freshDatabase(t);
+  const sql = poolOfOne(t, url);
+  let queued: Promise<unknown> | undefined;
+  const transaction = sql.begin(async (tx) => {
+    const [{ pid }] = await tx`select pg_backend_pid() as pid`;
+    // The pool's one connection is in this transaction, so this waits for it.
+    queued = sql`select 3 as three`;
+    queued.catch(() => {});
+    await admin`select pg_terminate_backend(${pid})`;
+    await tx`select pg_sleep(30)`;
+  });
+  await t.rejects(settlesWithin(transaction, 5000, 'the transaction'), 'the transaction fails');
+  const [row] = (await settlesWithin(queued!, 5000, 'the queued query')) as { three: number }[];
+  t.equal(row.three, 3, 'the query waiting for the connection runs on it once reconnected');
 });
