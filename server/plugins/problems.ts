@@ -51,7 +51,7 @@ export function toProblem(err: FastifyError & { code?: string; validation?: AjvE
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ProblemError('malformed-request', 'Send the body as application/json.');
   }
-  if (err.code && UNAVAILABLE_CODES.has(err.code)) return new ProblemError('service-unavailable', 'The database is unavailable; nothing was changed. Retry shortly.', {}, { 'Retry-After': '1' });
+  if (err.code && UNAVAILABLE_CODES.has(err.code)) return new ProblemError('service-unavailable', 'The database is unavailable. Retry shortly with the same Idempotency-Key: a write that committed before the connection was lost is answered by its original response, never applied twice.', {}, { 'Retry-After': '1' });
   if (err.statusCode === 400 && err instanceof SyntaxError) return new ProblemError('malformed-request', `The body is not valid JSON: ${err.message}`);
   if (err.statusCode === 400 && err.code?.startsWith('FST_')) return new ProblemError('malformed-request', err.message);
   return null;
