@@ -147,8 +147,9 @@ t.test('a connection lost while postgres.js fetches types fails its query, not t
 });
 
 // Group commit runs on sql.reserve(). A reserved connection that closed went back to the pool as
-// open on release(), and the queries later given to it never settled (porsager/postgres#1199); the
-// next connection then failed its first query with the old backend's 57P01 (#1223).
+// open on release(), and the queries later given to it never settled (porsager/postgres#1199); its
+// later queries went to it while it reconnected for the next queued query (#1186); and the new
+// connection failed its first query with the old backend's 57P01 (#1223).
 t.test('a reserved connection that closes fails its queries, and the pool recovers', async (t) => {
   const { url, sql: admin } = await freshDatabase(t);
   const sql = poolOfOne(t, url);
@@ -156,12 +157,17 @@ t.test('a reserved connection that closes fails its queries, and the pool recove
   const [{ pid }] = await tx`select pg_backend_pid() as pid`;
   const running = tx`select pg_sleep(30)`;
   running.catch(() => {});
+  // The pool's one connection is reserved, so this waits; the close hands the connection to it.
+  const queued = sql`select 1 as one`;
+  queued.catch(() => {});
   await admin`select pg_terminate_backend(${pid})`;
   await t.rejects(settlesWithin(running, 5000, 'the query in flight'), 'the query in flight fails');
-  await t.rejects(settlesWithin(tx`select 1`, 5000, 'a query after the close'), { code: 'CONNECTION_CLOSED' }, 'a query after the close fails at once');
+  await t.rejects(settlesWithin(tx`select 1`, 5000, 'a query after the close'), { code: 'CONNECTION_CLOSED' }, 'a query after the close fails, rather than going to the reconnecting connection');
   tx.release();
-  const [row] = await settlesWithin(sql`select 1 as one`, 5000, 'the next pooled query');
-  t.equal(row.one, 1, 'the next pooled query runs on a new connection');
+  const [row] = await settlesWithin(queued, 5000, 'the queued query');
+  t.equal(row.one, 1, 'the query waiting for the connection runs on it once reconnected');
+  const [next] = await settlesWithin(sql`select 1 as one`, 5000, 'the next pooled query');
+  t.equal(next.one, 1, 'and so does the next pooled query');
   const [piped] = await settlesWithin(inPipelinedTransaction(sql, async (db, commit) => {
     const rows = db`select 2 as two`;
     await commit();
