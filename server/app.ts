@@ -18,7 +18,7 @@ import type { Config } from './config.ts';
 import { invalid } from './problem.ts';
 import { operationHandler } from './operation.ts';
 import { operations, spec } from './spec.ts';
-import problems, { notFoundHandler } from './plugins/problems.ts';
+import problems, { escapePointer, notFoundHandler } from './plugins/problems.ts';
 import requestId, { requestIdFor } from './plugins/request-id.ts';
 import auth, { requireScopes, requireToken } from './plugins/auth.ts';
 import rateLimit from './plugins/rate-limit.ts';
@@ -64,15 +64,23 @@ function lowerCaseHeaderNames(schema: any) {
   };
 }
 
-/** JSON Pointer of the first string (value or key) holding a NUL character, which PostgreSQL text cannot store. */
+/**
+ * JSON Pointer of the first string (value or key) holding a NUL character, which PostgreSQL text
+ * cannot store. Every request body passes through here, so the pointer is built only on the way
+ * back from a find.
+ */
 function findNul(value: unknown, pointer: string): string | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? pointer : null;
+  const path = nulPath(value);
+  return path && [pointer, ...path.map(escapePointer)].join('/');
+}
+
+function nulPath(value: unknown): string[] | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? [] : null;
   if (value && typeof value === 'object') {
-    for (const [key, child] of Object.entries(value)) {
-      const path = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-      if (key.includes('\u0000')) return path;
-      const found = findNul(child, path);
-      if (found) return found;
+    for (const key in value) {
+      if (key.includes('\u0000')) return [key];
+      const found = nulPath((value as Record<string, unknown>)[key]);
+      if (found) return [key, ...found];
     }
   }
   return null;

@@ -87,6 +87,19 @@ t.test('errors from every layer are problem+json', async (t) => {
     t.match((await res.json()).errors, [{ pointer: '#/query/active', code: 'type' }]);
   });
 
+  t.test('a NUL character in any text → 422 pointing at it, and nothing is written', async (t) => {
+    const move = { type: 'RECEIPT', to_wh: 'WH-NUL', reference: 'PO-1', lines: [{ item_id: 'NUL-1', qty: 1 }, { item_id: 'NUL-1', qty: 1, batch: 'B\u00001' }] };
+    const res = await s.request('/inventory/stock-moves', { method: 'POST', json: move, headers: { 'idempotency-key': 'nul-1' } });
+    t.equal(res.status, 422);
+    t.match((await res.json()).errors, [{ pointer: '#/lines/1/batch', code: 'nul_character', detail: 'must not contain the NUL character (U+0000)' }]);
+    const warehouse = await s.request('/inventory/warehouses', { method: 'POST', json: { id: 'WH-NUL', name: 'Dock\u0000' } });
+    t.match((await warehouse.json()).errors, [{ pointer: '#/name', code: 'nul_character' }]);
+    t.equal((await s.request('/inventory/warehouses/WH-NUL')).status, 404);
+    const query = await s.request('/inventory/items?search=a%00b');
+    t.equal(query.status, 422);
+    t.match((await query.json()).errors, [{ pointer: '#/query/search', code: 'nul_character' }]);
+  });
+
   t.test('an unexpected failure → 500 that leaks nothing', async (t) => {
     const res = await s.request('/test-only/boom');
     t.equal(res.status, 500);

@@ -15,7 +15,8 @@ interface AjvError {
   params: Record<string, any>;
 }
 
-function escapePointer(s: string): string {
+/** One JSON Pointer reference token (RFC 6901). */
+export function escapePointer(s: string): string {
   return s.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
