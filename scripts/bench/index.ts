@@ -1,4 +1,4 @@
-// `npm run bench [-- --duration 10 --connections 64 --only transfer-uniform,issue-hot --database inventory_bench --profile DIR]`
+// `npm run bench [-- --duration 10 --warmup 5 --connections 64 --only transfer-uniform,issue-hot --database inventory_bench --profile DIR --timeline]`
 // Seeds its own database on a durable PostgreSQL (fsync and synchronous_commit on), starts the real
 // server, drives it over HTTP with signed tokens and unique Idempotency-Keys (autocannon), measures
 // the pgbench baseline of the naive per-move transaction against the same PostgreSQL in the same
@@ -24,14 +24,24 @@ import { seed } from './seed.ts';
 const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
+    /**
+     * Seconds run before each measurement, by the pgbench baselines and the HTTP scenarios alike:
+     * the first seconds after the server starts, or after the CHECKPOINT that precedes each
+     * measurement, are not steady (V8 still compiling the request path; every page's first change
+     * after a checkpoint writing a full-page image to WAL).
+     */
+    warmup: { type: 'string', default: '5' },
     connections: { type: 'string', default: '64' },
     only: { type: 'string' },
     database: { type: 'string', default: 'inventory_bench' },
     /** A directory: the server writes a V8 CPU profile there when it stops (open it in Chrome DevTools). */
     profile: { type: 'string' },
+    /** Prints each measured second of every HTTP scenario: answers, p50, p99 and max latency. */
+    timeline: { type: 'boolean', default: false },
   },
 });
 const duration = Number(args.duration);
+const warmup = Number(args.warmup);
 const connections = Number(args.connections);
 const only = args.only?.split(',');
 
@@ -51,20 +61,27 @@ const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const signToken = createSigner({ key: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), algorithm: 'ES256', iss: ISSUER, aud: AUDIENCE, expiresIn: 3_600_000 });
 const token = signToken({ sub: 'bench', client_id: 'bench', scope: 'inventory:read inventory:write procurement:write' });
 
-/** pgbench with the naive transaction: throughput and latency percentiles from its per-transaction log. */
+/**
+ * pgbench with the naive transaction, run for warm-up + duration: throughput and latency
+ * percentiles from its per-transaction log, of the transactions that ended after the warm-up.
+ */
 async function pgbench(databaseUrl: string, script: string): Promise<{ rps: number; p50: number; p99: number; failed: number }> {
   const logDir = mkdtempSync(join(tmpdir(), 'pgbench-'));
   try {
-    const args = ['-n', '-M', 'prepared', '-c', String(connections), '-j', '2', '-T', String(duration), '-f', join(repoRoot, 'scripts/bench', script), '-l', '--log-prefix', join(logDir, 'tx'), databaseUrl];
+    const args = ['-n', '-M', 'prepared', '-c', String(connections), '-j', '2', '-T', String(warmup + duration), '-f', join(repoRoot, 'scripts/bench', script), '-l', '--log-prefix', join(logDir, 'tx'), databaseUrl];
     const bin = findPgbench();
     if (!bin) throw new Error(PGBENCH_HINT);
-    const out = (await promisify(execFile)(bin, args, { maxBuffer: 64 << 20 })).stdout;
-    const tps = Number(/tps = ([\d.]+)/.exec(out)?.[1]);
-    const failed = Number(/number of failed transactions: (\d+)/.exec(out)?.[1] ?? 0);
-    const latencies = readdirSync(logDir).flatMap((f) => readFileSync(join(logDir, f), 'utf8').trim().split('\n'))
-      .map((line) => Number(line.split(' ')[2]) / 1000)
-      .filter((ms) => Number.isFinite(ms)) // a failed transaction logs "failed" where its time would be
+    await promisify(execFile)(bin, args, { maxBuffer: 64 << 20 });
+    // A log line: client, transaction number, latency in µs (or "failed"), script, end time (s, µs).
+    const logged = readdirSync(logDir).flatMap((f) => readFileSync(join(logDir, f), 'utf8').trim().split('\n'))
+      .map((line) => { const f = line.split(' '); return { latency: f[2], end: Number(f[4]) + Number(f[5]) / 1e6 }; });
+    const last = Math.max(...logged.map((t) => t.end));
+    const measured = logged.filter((t) => t.end > last - duration);
+    const latencies = measured.map((t) => Number(t.latency) / 1000)
+      .filter((ms) => Number.isFinite(ms))
       .sort((a, b) => a - b);
+    const failed = measured.length - latencies.length;
+    const tps = latencies.length / duration;
     const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))];
     return { rps: tps, p50: pct(0.5), p99: pct(0.99), failed };
   } finally {
@@ -124,16 +141,32 @@ async function batchCounters(server: ServerProcess): Promise<{ sum: number; coun
   return { sum: value('sum'), count: value('count') };
 }
 
+/** Whether the tail is steady or comes in bursts: latency per measured second, by when answers arrived. */
+function printTimeline(answered: [second: number, ms: number][]) {
+  const seconds = new Map<number, number[]>();
+  for (const [at, ms] of answered) {
+    const second = Math.max(0, Math.floor(at));
+    if (!seconds.has(second)) seconds.set(second, []);
+    seconds.get(second)!.push(ms);
+  }
+  for (const [second, ms] of seconds) {
+    ms.sort((a, b) => a - b);
+    const at = (q: number) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))].toFixed(0);
+    console.error(`#   ${second}-${second + 1} s: ${ms.length} answers, p50 ${at(0.5)} p99 ${at(0.99)} max ${at(1)} ms`);
+  }
+}
+
 async function drive(server: ServerProcess, scenario: Scenario, sql: Sql): Promise<{ result: autocannon.Result; rss: number }> {
   const make = await scenario.prepare({ sql, url: server.url, token });
   const before = await batchCounters(server);
   const cpuBefore = process.cpuUsage();
   const startedAt = Date.now();
-  const [result, rss] = await withPeakRss(server.child.pid!, () => autocannon({
+  const answered: [second: number, ms: number][] = [];
+  const options = {
     url: server.url,
     connections,
     duration,
-    warmup: { connections, duration: 2 },
+    warmup: { connections, duration: warmup },
     requests: [{
       method: scenario.method,
       path: scenario.path,
@@ -146,7 +179,14 @@ async function drive(server: ServerProcess, scenario: Scenario, sql: Sql): Promi
         return request;
       },
     }],
-  } as autocannon.Options)); // (warmup is supported by autocannon 8 but missing from its typings)
+  } as autocannon.Options; // (warmup is supported by autocannon 8 but missing from its typings)
+  // Without a callback autocannon returns its tracker, an EventEmitter that is also thenable (its
+  // typings say Promise); the callback form would skip the warm-up. Only the measured part's
+  // answers are emitted.
+  const run = autocannon(options) as unknown as Promise<autocannon.Result> & NodeJS.EventEmitter;
+  if (args.timeline) run.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => answered.push([(Date.now() - startedAt) / 1000 - warmup, ms]));
+  const [result, rss] = await withPeakRss(server.child.pid!, () => run);
+  if (args.timeline) printTimeline(answered);
   const cpu = process.cpuUsage(cpuBefore);
   console.error(`#   the load generator (this process) used ${(100 * (cpu.user + cpu.system) / 1000 / (Date.now() - startedAt)).toFixed(0)}% of a core`);
   const after = await batchCounters(server);
@@ -228,7 +268,7 @@ async function main() {
     }
 
     const report = await checkInvariants(sql);
-    console.log(`\n${connections} connections, ${duration} s per scenario, after 2 s warm-up; latency in ms\n`);
+    console.log(`\n${connections} connections, ${duration} s per scenario, after ${warmup} s of warm-up each; latency in ms\n`);
     console.log('| scenario | req/s | p50 | p99 | errors | server peak RSS | ratio to baseline |');
     console.log('|---|---:|---:|---:|---|---:|---:|');
     for (const r of rows) console.log(`| ${r.scenario} | ${fmt(r.rps)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${r.errors} | ${r.rss} | ${r.ratio} |`);
