@@ -13,13 +13,14 @@ t.test('requests sharing a batch under a key used before are each answered by th
   let holding!: () => void;
   const held = new Promise<void>((resolve) => (holding = resolve));
   const executed: string[][] = [];
+  const registry = new Registry();
   const queue = new PostingQueue<string, string>(sql, async (_db, bodies, run) => {
     const runs = await run;
     if (bodies.includes('hold')) holding();
     await gate;
     executed.push(bodies.filter((_, i) => runs[i]));
     return { results: bodies.map((body, i) => (runs[i] ? `done ${body}` : undefined)), written: Promise.resolve() };
-  }, { maxBatch: 64, maxInFlight: 1 }, new Registry());
+  }, { maxBatch: 64, maxInFlight: 1 }, registry);
   const job = (key: string, body: string): PostingJob<string, string> => ({
     scope: { clientId: 'client', operationId: 'createThing', key, fingerprint: `fingerprint of ${body}` },
     context: () => body,
@@ -36,10 +37,18 @@ t.test('requests sharing a batch under a key used before are each answered by th
   // Queued behind the held batch, so they form the next one together; the one with another body comes first.
   const other = queue.submit(job('K', 'B')).then(() => null, (err: ProblemError) => err);
   const same = queue.submit(job('K', 'A'));
+  await new Promise((resolve) => setTimeout(resolve, 50));
   open();
   await holder;
 
   t.equal((await other)?.slug, 'idempotency-key-reused', 'K with body B: 422 idempotency-key-reused');
   t.match(await same, { status: 201, body: { result: 'done A' }, replayed: true }, 'K with body A: the stored response, replayed');
   t.same(executed, [['A'], ['hold'], []], 'nothing was executed for either');
+
+  // /metrics: each posting's wait for its batch to start; the two queued behind the held batch waited ≥ 50 ms.
+  const text = await registry.getSingleMetricAsString('posting_queue_wait_seconds');
+  const value = (series: string) => Number(new RegExp(`^posting_queue_wait_seconds_${series} (\\S+)$`, 'm').exec(text)?.[1]);
+  t.equal(value('count'), 4, 'a wait per posting');
+  t.equal(value('bucket\\{le="0.025"\\}'), 2, 'two started at once');
+  t.ok(value('sum') >= 0.1, 'two waited out the held batch');
 });

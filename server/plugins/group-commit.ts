@@ -36,6 +36,8 @@ export interface PostingJob<Context, Result> {
 
 interface Queued<C, R> {
   job: PostingJob<C, R>;
+  /** When it was submitted (performance.now()). */
+  queuedAt: number;
   resolve(outcome: Outcome): void;
   reject(err: unknown): void;
 }
@@ -53,16 +55,19 @@ export interface GroupCommitOptions {
   maxInFlight: number;
 }
 
-type Metrics = { sizes: Histogram; seconds: Histogram };
+type Metrics = { sizes: Histogram; seconds: Histogram; waits: Histogram };
 const registered = new WeakMap<Registry, Metrics>();
 
-/** Batch-size and batch-duration histograms, shared by every queue of a server (one registry). */
+/** Batch sizes, batch durations and queue waits, shared by every queue of a server (one registry). */
 function metricsFor(registry: Registry): Metrics {
   let metrics = registered.get(registry);
   if (metrics) return metrics;
+  const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
   metrics = {
     sizes: new Histogram({ name: 'posting_batch_size', help: 'Postings applied per group-commit transaction', buckets: [1, 2, 4, 8, 16, 32, 64, 128], registers: [registry] }),
-    seconds: new Histogram({ name: 'posting_batch_duration_seconds', help: 'Time from starting a group-commit transaction to its commit', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers: [registry] }),
+    seconds: new Histogram({ name: 'posting_batch_duration_seconds', help: 'Time from starting a group-commit transaction to its commit', buckets, registers: [registry] }),
+    // Grows when postings arrive faster than batches commit: the first sign of a saturated server.
+    waits: new Histogram({ name: 'posting_queue_wait_seconds', help: 'Time a posting waited in the queue for its group-commit transaction to start', buckets, registers: [registry] }),
   };
   registered.set(registry, metrics);
   return metrics;
@@ -84,7 +89,7 @@ export class PostingQueue<C, R> {
 
   submit(job: PostingJob<C, R>): Promise<Outcome> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ job, resolve, reject });
+      this.queue.push({ job, resolve, reject, queuedAt: performance.now() });
       this.startBatches();
     });
   }
@@ -94,6 +99,8 @@ export class PostingQueue<C, R> {
       const batch = this.queue.splice(0, this.options.maxBatch);
       this.inFlight++;
       this.metrics.sizes.observe(batch.length);
+      const now = performance.now();
+      for (const q of batch) this.metrics.waits.observe((now - q.queuedAt) / 1000);
       const stopTimer = this.metrics.seconds.startTimer();
       void this.runBatch(batch).finally(() => {
         stopTimer();
