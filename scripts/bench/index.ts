@@ -130,15 +130,17 @@ async function withPeakRss<T>(pid: number, fn: () => Promise<T>): Promise<[T, nu
   }
 }
 
+interface BatchCounters { batches: number; postings: number; waited: number }
+
 /**
- * The server's group-commit batch counters (posting_batch_size), from /metrics; null with
- * WORKERS > 1, where each worker counts its own and any of them may answer.
+ * The server's group-commit counters (posting_batch_size, posting_queue_wait_seconds), from
+ * /metrics; null with WORKERS > 1, where each worker counts its own and any of them may answer.
  */
-async function batchCounters(server: ServerProcess): Promise<{ sum: number; count: number } | null> {
+async function batchCounters(server: ServerProcess): Promise<BatchCounters | null> {
   if (Number(process.env.WORKERS ?? 1) > 1) return null;
   const text = await (await fetch(`${server.url}/metrics`)).text();
-  const value = (name: string) => Number(new RegExp(`^posting_batch_size_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  return { sum: value('sum'), count: value('count') };
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { batches: value('posting_batch_size_count'), postings: value('posting_batch_size_sum'), waited: value('posting_queue_wait_seconds_sum') };
 }
 
 /** Whether the tail is steady or comes in bursts: latency per measured second, by when answers arrived. */
@@ -190,9 +192,10 @@ async function drive(server: ServerProcess, scenario: Scenario, sql: Sql): Promi
   const cpu = process.cpuUsage(cpuBefore);
   console.error(`#   the load generator (this process) used ${(100 * (cpu.user + cpu.system) / 1000 / (Date.now() - startedAt)).toFixed(0)}% of a core`);
   const after = await batchCounters(server);
-  if (before && after && after.count > before.count) {
-    const batches = after.count - before.count;
-    console.error(`#   ${batches} group-commit batches (warm-up included), ${((after.sum - before.sum) / batches).toFixed(1)} postings each on average`);
+  if (before && after && after.batches > before.batches) {
+    const batches = after.batches - before.batches;
+    const postings = after.postings - before.postings;
+    console.error(`#   ${batches} group-commit batches (warm-up included), ${(postings / batches).toFixed(1)} postings each on average, which waited ${(1000 * (after.waited - before.waited) / postings).toFixed(1)} ms in the queue`);
   }
   return { result, rss };
 }
