@@ -31,10 +31,25 @@ export async function freshDatabase(t: Test, { empty = false } = {}): Promise<{ 
   const sql = createSql(url, { application: 'inventory-test' });
   t.teardown(async () => {
     await sql.end({ timeout: 5 });
-    // FORCE: a server under test may still hold connections of its own.
-    await asAdmin(admin, (a) => a`drop database if exists ${a(name)} with (force)`);
+    await dropDatabase(admin, name);
   });
   return { url, sql };
+}
+
+/**
+ * FORCE: a server under test may still hold connections of its own. A role that is not superuser
+ * (as in CI) may not terminate an autovacuum worker, so while one runs in the database FORCE fails
+ * with 42501; it is retried until the worker has finished (a test database's vacuum takes moments).
+ */
+async function dropDatabase(admin: string, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await asAdmin(admin, (a) => a`drop database if exists ${a(name)} with (force)`);
+    } catch (err) {
+      if ((err as { code?: string }).code !== '42501' || attempt === 40) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
 }
 
 // A short-lived connection per call: a pool kept open would keep the test
