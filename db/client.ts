@@ -41,6 +41,25 @@ export function createSql(url: string, opts: { max?: number; application?: strin
 }
 
 /**
+ * DROP DATABASE IF EXISTS ... WITH (FORCE), for the tests and the benchmark, which drop databases a
+ * server may still be connected to. FORCE must terminate every backend in the database; a role
+ * that is not superuser (as in CI) may not terminate an autovacuum worker, which belongs to no
+ * role, so while one runs there FORCE fails with 42501. It is retried until the worker is done
+ * (moments, on these databases), every 250 ms for up to 10 s.
+ */
+export async function dropDatabase(admin: Sql, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin`DROP DATABASE IF EXISTS ${admin(name)} WITH (FORCE)`;
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== '42501' || attempt === 40) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+/**
  * Promise.all for statements pipelined on one transaction, listed in the order they were sent;
  * when several fail, it throws the error of the first. Once a statement fails, PostgreSQL answers
  * every later one with 25P02 ("current transaction is aborted"), and with Promise.all that answer

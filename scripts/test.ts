@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { constants } from 'node:os';
 import path from 'node:path';
-import { createSql } from '../db/client.ts';
+import { createSql, dropDatabase } from '../db/client.ts';
 import { REPO_ROOT, removeCluster, startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.ts';
 import { migrate } from '../db/migrate.ts';
 import { urlForDatabase } from '../test/helpers/db.ts';
@@ -77,7 +77,7 @@ async function buildTemplate(adminUrl: string): Promise<string[]> {
   const admin = createSql(adminUrl, { max: 1, application: 'inventory-test-setup' });
   try {
     // A template left by an interrupted run may hold an older schema.
-    await admin`drop database if exists ${admin(TEMPLATE_DB)} with (force)`;
+    await dropDatabase(admin, TEMPLATE_DB);
     await admin`create database ${admin(TEMPLATE_DB)}`;
     const template = createSql(urlForDatabase(adminUrl, TEMPLATE_DB), { max: 1, application: 'inventory-test-setup' });
     let applied: string[];

@@ -5,7 +5,7 @@ import t from 'tap';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createSql } from '../db/client.ts';
+import { createSql, dropDatabase } from '../db/client.ts';
 import { findPgbench, PGBENCH_HINT } from '../scripts/lib/pgbench.ts';
 import { repoRoot } from '../server/config.ts';
 import { missingTool } from './helpers/tools.ts';
@@ -19,7 +19,7 @@ t.test('a short npm run bench prints every scenario, no errors, invariants hold'
   const database = `bench_smoke_${process.pid}`;
   t.teardown(async () => {
     const sql = createSql(admin, { max: 1 });
-    await sql`DROP DATABASE IF EXISTS ${sql(database)} WITH (FORCE)`;
+    await dropDatabase(sql, database);
     await sql.end();
   });
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import autocannon from 'autocannon';
 import { createSigner } from 'fast-jwt';
-import { createSql, type Sql } from '../../db/client.ts';
+import { createSql, dropDatabase, type Sql } from '../../db/client.ts';
 import { migrate } from '../../db/migrate.ts';
 import { removeCluster, startEmbeddedPostgres, type EmbeddedPostgres } from '../../db/embedded.ts';
 import { repoRoot } from '../../server/config.ts';
@@ -213,7 +213,7 @@ async function main() {
     adminUrl = cluster.url;
   }
   const admin = createSql(adminUrl, { max: 1 });
-  await admin`DROP DATABASE IF EXISTS ${admin(args.database)} WITH (FORCE)`;
+  await dropDatabase(admin, args.database);
   await admin`CREATE DATABASE ${admin(args.database)}`;
   await admin.end();
   const url = new URL(adminUrl);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Test } from 'tap';
-import { createSql, type Sql } from '../../db/client.ts';
+import { createSql, dropDatabase, type Sql } from '../../db/client.ts';
 
 /** url with its database name replaced. */
 export function urlForDatabase(url: string, database: string): string {
@@ -31,25 +31,9 @@ export async function freshDatabase(t: Test, { empty = false } = {}): Promise<{ 
   const sql = createSql(url, { application: 'inventory-test' });
   t.teardown(async () => {
     await sql.end({ timeout: 5 });
-    await dropDatabase(admin, name);
+    await asAdmin(admin, (a) => dropDatabase(a, name));
   });
   return { url, sql };
-}
-
-/**
- * FORCE: a server under test may still hold connections of its own. A role that is not superuser
- * (as in CI) may not terminate an autovacuum worker, so while one runs in the database FORCE fails
- * with 42501; it is retried until the worker has finished (a test database's vacuum takes moments).
- */
-async function dropDatabase(admin: string, name: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await asAdmin(admin, (a) => a`drop database if exists ${a(name)} with (force)`);
-    } catch (err) {
-      if ((err as { code?: string }).code !== '42501' || attempt === 40) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
 }
 
 // A short-lived connection per call: a pool kept open would keep the test
