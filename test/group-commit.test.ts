@@ -1,13 +1,13 @@
 // The group-commit queue itself (server/plugins/group-commit.ts), driven directly so that which
 // requests share a batch is certain: with one batch in flight, what is submitted meanwhile forms
-// the next batch.
+// the next batch (and which of them waited for it, for posting_queue_wait_seconds).
 import t from 'tap';
 import { Registry } from 'prom-client';
 import { PostingQueue, type PostingJob } from '../server/plugins/group-commit.ts';
 import type { ProblemError } from '../server/problem.ts';
 import { freshDatabase } from './helpers/db.ts';
 
-t.test('requests sharing a batch under a key used before are each answered by that use', async (t) => {
+t.test('requests sharing a batch under a key used before are each answered by that use, and each posting\'s queue wait is measured', async (t) => {
   const { sql } = await freshDatabase(t);
   let gate = Promise.resolve();
   let holding!: () => void;
