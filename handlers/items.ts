@@ -4,6 +4,7 @@ import { allInOrder } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
 import { notifyItemChanged } from '../db/item-index.ts';
 import { ProblemError, notFound } from '../server/problem.ts';
+import { withJson } from '../server/json.ts';
 import { assertWarehouses } from '../server/plugins/auth.ts';
 import { assertCurrent, etagOf } from './lib/versioned.ts';
 import type { Handlers } from './types.ts';
@@ -17,6 +18,15 @@ function toItem(row: ItemRow): Item {
     id: row.id, sku: row.sku, name: row.name, uom: row.uom, track_by: row.track_by, active: row.active,
     created_at: row.created_at, updated_at: row.updated_at, etag: etagOf(row.version),
   };
+}
+
+/**
+ * The index's rows live until the item changes (a change replaces the row), so each is presented
+ * and serialized once, on the row itself, however often searches find it.
+ */
+const PRESENTED = Symbol('presented');
+function presentIndexed(row: ItemRow & { [PRESENTED]?: Item }): Item {
+  return (row[PRESENTED] ??= withJson(toItem(row)));
 }
 
 function duplicateSku(sku: string): ProblemError {
@@ -68,7 +78,7 @@ export const itemHandlers = {
     // instance's own writes); everything else, and the fallback, from SQL.
     const indexed = query.search !== undefined && query.warehouse === undefined
       ? itemIndex.search({ search: query.search, active: query.active, afterId, limit: page.limit + 1 }) : null;
-    const rows = indexed ?? await listItems(db, { ...query, afterId, limit: page.limit });
-    return { status: 200, body: page.result(rows.map(toItem), (item) => [item.id]) };
+    const items = indexed ? indexed.map(presentIndexed) : (await listItems(db, { ...query, afterId, limit: page.limit })).map(toItem);
+    return { status: 200, body: page.result(items, (item) => [item.id]) };
   },
 } satisfies Pick<Handlers, 'createItem' | 'getItem' | 'replaceItem' | 'listItems'>;

@@ -17,6 +17,7 @@ import type { AnyHandler } from '../handlers/types.ts';
 import type { Config } from './config.ts';
 import { invalid } from './problem.ts';
 import { operationHandler } from './operation.ts';
+import { serialize } from './json.ts';
 import { operations, spec } from './spec.ts';
 import problems, { escapePointer, notFoundHandler } from './plugins/problems.ts';
 import requestId, { requestIdFor } from './plugins/request-id.ts';
@@ -120,10 +121,11 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false, d
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
     (body === '' ? done(null, undefined) : parseJson(request, body as string, done)));
-  // Responses are serialized with plain JSON.stringify: a schema-compiled serializer silently drops
-  // fields the schema doesn't list and costs seconds of start-up for ~400 response schemas; the
-  // shape of every response is instead checked against the spec in tests (response-validation).
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // Responses are serialized with JSON.stringify (server/json.ts): a schema-compiled serializer
+  // silently drops fields the schema doesn't list and costs seconds of start-up for ~400 response
+  // schemas; the shape of every response is instead checked against the spec in tests
+  // (response-validation).
+  app.setSerializerCompiler(() => serialize);
   const bodyAjv = createAjv(false);
   const textAjv = createAjv(true);
   app.setValidatorCompiler(({ schema, httpPart }) =>

@@ -51,6 +51,25 @@ t.test('the index answers what SQL answers', async (t) => {
     t.strictSame(gone.data!.data, [], 'the old name no longer matches');
   });
 
+  t.test('a search page presents each item as GET /inventory/items/{id} does, the same however often served', async (t) => {
+    // The index keeps each row's JSON once made (server/json.ts); a change must replace it.
+    await indexCaughtUp(s);
+    const texts: string[] = [];
+    for (let i = 0; i < 3; i++) texts.push(await (await s.request('/inventory/items?search=zebra')).text());
+    t.equal(new Set(texts).size, 1, 'the same text each time');
+    const [found] = JSON.parse(texts[0]).data;
+    t.strictSame(found, (await api.GET('/inventory/items/{id}', { params: { path: { id: 'item-03' } } })).data);
+    t.equal(found.etag, '"v2"', 'the version the update made');
+    const again = await api.PUT('/inventory/items/{id}', {
+      params: { path: { id: 'item-03' }, header: { 'If-Match': '"v2"' } },
+      body: { sku: 'SKU-1003', name: 'Zebra hinge long', uom: 'EA', track_by: 'NONE', active: true },
+    });
+    t.equal(again.response.status, 200);
+    await indexCaughtUp(s);
+    const [changed] = (await api.GET('/inventory/items', { params: { query: { search: 'zebra' } } })).data!.data;
+    t.match(changed, { name: 'Zebra hinge long', etag: '"v3"' }, 'a changed item is presented anew');
+  });
+
   t.test("another instance's writes arrive with their notification", async (t) => {
     const other = await startServer(t, { databaseUrl: s.databaseUrl });
     await indexCaughtUp(other);

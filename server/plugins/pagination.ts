@@ -26,6 +26,11 @@ export interface Page<T> {
   page: { limit: number; has_more: boolean; next_cursor?: string };
 }
 
+/** A list response body (a class, so that the serializer can tell one apart: server/json.ts). */
+export class PageBody<T> implements Page<T> {
+  constructor(readonly data: T[], readonly page: Page<T>['page']) {}
+}
+
 const b64 = (buf: Buffer | string) => Buffer.from(buf).toString('base64url');
 
 export class Pager {
@@ -71,7 +76,7 @@ export class Pager {
       const payload = b64(JSON.stringify({ k: keyOf(shown[shown.length - 1]), f: this.filterHash(operationId, query) }));
       page.next_cursor = `${payload}.${b64(this.sign(payload))}`;
     }
-    return { data: shown, page };
+    return new PageBody(shown, page);
   }
 }
 
