@@ -19,10 +19,18 @@ import type { ItemRow } from './items.ts';
 
 export const ITEMS_CHANNEL = 'items';
 
-interface Entry {
-  row: ItemRow;
-  text: string;
+/** One item of the index: its row, the text searched, and its JSON once a search presented it. */
+export interface Entry {
+  readonly row: ItemRow;
+  readonly text: string;
+  /**
+   * The item as the API presents it, made by the first search to return it (handlers/items.ts) and
+   * reused by every later one; an entry is replaced when its item changes, so it cannot go stale.
+   */
+  json: string | undefined;
 }
+
+const entryOf = (row: ItemRow): Entry => ({ row, text: `${row.sku.toLowerCase()} ${row.name.toLowerCase()}`, json: undefined });
 
 type Handles = Int32Array;
 
@@ -148,7 +156,7 @@ export class ItemIndex {
     for (;;) {
       const rows: ItemRow[] = await this.sql<ItemRow[]>`
         SELECT ${columns(this.sql)} FROM items ${last === null ? this.sql`` : this.sql`WHERE id > ${last}`} ORDER BY id LIMIT ${PAGE}`;
-      for (const row of rows) entries.push({ row: this.compact(row), text: `${row.sku.toLowerCase()} ${row.name.toLowerCase()}` });
+      for (const row of rows) entries.push(entryOf(this.compact(row)));
       if (rows.length < PAGE) break;
       last = rows[rows.length - 1].id;
     }
@@ -187,12 +195,12 @@ export class ItemIndex {
       let handle = this.handleOf.get(row.id);
       if (handle === undefined) {
         handle = this.entries.length;
-        this.entries.push({ row, text: '' });
+        this.entries.push({ row, text: '', json: undefined });
         this.handleOf.set(row.id, handle);
         this.all = this.inserted(this.all, handle);
       }
       const old = this.entries[handle]!;
-      const entry = { row, text: `${row.sku.toLowerCase()} ${row.name.toLowerCase()}` };
+      const entry = entryOf(row);
       this.entries[handle] = entry;
       this.sign(handle, entry.text);
       // Only the trigrams that changed: the lists of common ones are as long as the catalogue.
@@ -217,7 +225,7 @@ export class ItemIndex {
    * Up to `limit` items after `afterId` (in id order) whose "sku name" contains `search`, or null
    * when the index can't answer (not loaded yet, or a change of this instance not indexed yet).
    */
-  search(f: { search: string; active?: boolean; afterId?: string; limit: number }): ItemRow[] | null {
+  search(f: { search: string; active?: boolean; afterId?: string; limit: number }): Entry[] | null {
     const now = Date.now();
     for (const [id, { until }] of this.expected) if (until < now) this.expected.delete(id);
     if (!this.ready || this.expected.size) return null;
@@ -232,12 +240,12 @@ export class ItemIndex {
     }
     const [low, high] = signature(term);
     const signatures = this.signatures;
-    const found: ItemRow[] = [];
+    const found: Entry[] = [];
     for (let i = this.after(candidates, f.afterId); i < candidates.length && found.length < f.limit; i++) {
       const handle = candidates[i];
       if ((signatures[2 * handle] & low) !== low || (signatures[2 * handle + 1] & high) !== high) continue;
       const entry = this.entries[handle]!;
-      if (entry.text.includes(term) && (f.active === undefined || entry.row.active === f.active)) found.push(entry.row);
+      if (entry.text.includes(term) && (f.active === undefined || entry.row.active === f.active)) found.push(entry);
     }
     return found;
   }

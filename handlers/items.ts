@@ -2,7 +2,7 @@ import type { components } from '../generated/api.ts';
 import { findItem, insertItem, itemHasHistory, listItems, skuTaken, updateItem, type ItemRow } from '../db/items.ts';
 import { allInOrder } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
-import { notifyItemChanged } from '../db/item-index.ts';
+import { notifyItemChanged, type Entry } from '../db/item-index.ts';
 import { ProblemError, notFound } from '../server/problem.ts';
 import { withJson } from '../server/json.ts';
 import { assertWarehouses } from '../server/plugins/auth.ts';
@@ -20,13 +20,10 @@ function toItem(row: ItemRow): Item {
   };
 }
 
-/**
- * The index's rows live until the item changes (a change replaces the row), so each is presented
- * and serialized once, on the row itself, however often searches find it.
- */
-const PRESENTED = Symbol('presented');
-function presentIndexed(row: ItemRow & { [PRESENTED]?: Item }): Item {
-  return (row[PRESENTED] ??= withJson(toItem(row)));
+/** An item the index found, serialized only the first time any search presents it. */
+function presentIndexed(entry: Entry): Item {
+  const item = toItem(entry.row);
+  return withJson(item, (entry.json ??= JSON.stringify(item)));
 }
 
 function duplicateSku(sku: string): ProblemError {

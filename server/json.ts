@@ -11,9 +11,9 @@ import { PageBody } from './plugins/pagination.ts';
 const TEXT = Symbol('json');
 type Carrying = { [TEXT]?: string };
 
-/** Attaches the value's JSON to it, once; the value must not change afterwards. */
-export function withJson<T extends object>(value: T): T {
-  (value as Carrying)[TEXT] ??= JSON.stringify(value);
+/** Attaches the value's JSON (made before, or now) to it; the value must not change afterwards. */
+export function withJson<T extends object>(value: T, text = JSON.stringify(value)): T {
+  (value as Carrying)[TEXT] = text;
   return value;
 }
 
