@@ -23,7 +23,7 @@ t.test('a short npm run bench prints every scenario, no errors, invariants hold'
     await sql.end();
   });
 
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/bench/index.ts'), '--duration', '1', '--warmup', '1', '--connections', '8', '--database', database], {
+  const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/bench/index.ts'), '--duration', '1', '--warmup', '1', '--connections', '8', '--database', database], {
     cwd: repoRoot,
     env: { ...process.env, DATABASE_URL: admin },
     maxBuffer: 16 << 20,
@@ -39,4 +39,9 @@ t.test('a short npm run bench prints every scenario, no errors, invariants hold'
   }
   t.match(rows.get('transfer-uniform')!.ratio, /^\d+\.\d\d×$/, 'a ratio to the baseline');
   t.match(stdout, /invariants: \d+ checks, all hold/, 'the invariant check ran and passed');
+  if (process.platform === 'linux') {
+    const shares = [...stderr.matchAll(/main thread ran (\d+)% of the measured time and waited for a CPU (\d+)% of it/g)];
+    t.equal(shares.length, 4, "the server's main-thread time is reported for every HTTP scenario");
+    t.ok(shares.every(([, ran, waited]) => Number(ran) > 0 && Number(ran) + Number(waited) <= 110), 'as shares of the measured time');
+  }
 });

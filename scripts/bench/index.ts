@@ -143,6 +143,21 @@ async function batchCounters(server: ServerProcess): Promise<BatchCounters | nul
   return { batches: value('posting_batch_size_count'), postings: value('posting_batch_size_sum'), waited: value('posting_queue_wait_seconds_sum') };
 }
 
+/**
+ * The server's main thread: nanoseconds on a CPU and waiting for one so far (Linux schedstat), or
+ * null where there is none (or with WORKERS > 1, where the primary only forwards connections).
+ * A main thread that waits long while runnable means the cores are contended, not the thread busy.
+ */
+function mainThreadTimes(pid: number): { ran: number; waited: number } | null {
+  if (Number(process.env.WORKERS ?? 1) > 1) return null;
+  try {
+    const [ran, waited] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return { ran, waited };
+  } catch {
+    return null;
+  }
+}
+
 /** Whether the tail is steady or comes in bursts: latency per measured second, by when answers arrived. */
 function printTimeline(answered: [second: number, ms: number][]) {
   const seconds = new Map<number, number[]>();
@@ -186,8 +201,17 @@ async function drive(server: ServerProcess, scenario: Scenario, sql: Sql): Promi
   // typings say Promise); the callback form would skip the warm-up. Only the measured part's
   // answers are emitted.
   const run = autocannon(options) as unknown as Promise<autocannon.Result> & NodeJS.EventEmitter;
+  const pid = server.child.pid!;
+  const mainThread = { from: null as ReturnType<typeof mainThreadTimes> };
+  const warmedUp = setTimeout(() => { mainThread.from = mainThreadTimes(pid); }, warmup * 1000);
   if (args.timeline) run.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => answered.push([(Date.now() - startedAt) / 1000 - warmup, ms]));
-  const [result, rss] = await withPeakRss(server.child.pid!, () => run);
+  const [result, rss] = await withPeakRss(pid, () => run);
+  clearTimeout(warmedUp);
+  const [from, to] = [mainThread.from, mainThreadTimes(pid)];
+  if (from && to) {
+    const share = (ns: number) => `${(100 * ns / 1e9 / duration).toFixed(0)}%`;
+    console.error(`#   the server's main thread ran ${share(to.ran - from.ran)} of the measured time and waited for a CPU ${share(to.waited - from.waited)} of it`);
+  }
   if (args.timeline) printTimeline(answered);
   const cpu = process.cpuUsage(cpuBefore);
   console.error(`#   the load generator (this process) used ${(100 * (cpu.user + cpu.system) / 1000 / (Date.now() - startedAt)).toFixed(0)}% of a core`);
