@@ -144,15 +144,16 @@ async function batchCounters(server: ServerProcess): Promise<BatchCounters | nul
 }
 
 /**
- * The server's main thread: nanoseconds on a CPU and waiting for one so far (Linux schedstat), or
- * null where there is none (or with WORKERS > 1, where the primary only forwards connections).
- * A main thread that waits long while runnable means the cores are contended, not the thread busy.
+ * The server's main thread: nanoseconds on a CPU and waiting for one so far (Linux schedstat), and
+ * when that was read; null where there is none (or with WORKERS > 1, where the primary only
+ * forwards connections). A main thread that waits long while runnable means the cores are
+ * contended, not the thread busy.
  */
-function mainThreadTimes(pid: number): { ran: number; waited: number } | null {
+function mainThreadTimes(pid: number): { ran: number; waited: number; at: number } | null {
   if (Number(process.env.WORKERS ?? 1) > 1) return null;
   try {
     const [ran, waited] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
-    return { ran, waited };
+    return { ran, waited, at: performance.now() };
   } catch {
     return null;
   }
@@ -209,7 +210,7 @@ async function drive(server: ServerProcess, scenario: Scenario, sql: Sql): Promi
   clearTimeout(warmedUp);
   const [from, to] = [mainThread.from, mainThreadTimes(pid)];
   if (from && to) {
-    const share = (ns: number) => `${(100 * ns / 1e9 / duration).toFixed(0)}%`;
+    const share = (ns: number) => `${(100 * ns / 1e6 / (to.at - from.at)).toFixed(0)}%`;
     console.error(`#   the server's main thread ran ${share(to.ran - from.ran)} of the measured time and waited for a CPU ${share(to.waited - from.waited)} of it`);
   }
   if (args.timeline) printTimeline(answered);
