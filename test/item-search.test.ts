@@ -52,7 +52,7 @@ t.test('the index answers what SQL answers', async (t) => {
   });
 
   t.test('a search page presents each item as GET /inventory/items/{id} does, the same however often served', async (t) => {
-    // The index keeps each row's JSON once made (server/json.ts); a change must replace it.
+    // Index entries keep their item's JSON once a search made it (db/item-index.ts); a change must replace it.
     await indexCaughtUp(s);
     const texts: string[] = [];
     for (let i = 0; i < 3; i++) texts.push(await (await s.request('/inventory/items?search=zebra')).text());
