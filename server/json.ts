@@ -18,7 +18,7 @@ export function withJson<T extends object>(value: T, text = JSON.stringify(value
 }
 
 export function serialize(body: unknown): string {
-  if (body instanceof PageBody && body.data.length) {
+  if (body instanceof PageBody) {
     const rows: string[] = [];
     for (const row of body.data) {
       const text = (row as Carrying)[TEXT];

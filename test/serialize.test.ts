@@ -17,11 +17,13 @@ t.test('a page of rows carrying their JSON is the same text JSON.stringify gives
   }
 });
 
-t.test('a row without its JSON, an empty page and other bodies take plain JSON.stringify', async (t) => {
+t.test('a page with a row lacking its JSON, an empty page and other bodies come out as JSON.stringify gives', async (t) => {
   const [first, second] = rows();
   const mixed = new PageBody([withJson(first), second], { limit: 2, has_more: false });
   t.equal(serialize(mixed), JSON.stringify(mixed));
-  t.equal(serialize(new PageBody([], { limit: 20, has_more: false })), '{"data":[],"page":{"limit":20,"has_more":false}}');
+  const empty = new PageBody([], { limit: 20, has_more: false });
+  t.equal(serialize(empty), '{"data":[],"page":{"limit":20,"has_more":false}}');
+  t.equal(serialize(empty), JSON.stringify(empty));
   const plain = { data: [withJson(rows()[0])], page: { limit: 1, has_more: false }, extra: 1 };
   t.equal(serialize(plain), JSON.stringify(plain), 'only PageBody pages are assembled');
 });

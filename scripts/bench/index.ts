@@ -44,6 +44,8 @@ const duration = Number(args.duration);
 const warmup = Number(args.warmup);
 const connections = Number(args.connections);
 const only = args.only?.split(',');
+/** With WORKERS > 1 the server is a primary forwarding connections to workers, each with its own counters. */
+const severalWorkers = Number(process.env.WORKERS ?? 1) > 1;
 
 interface Row {
   scenario: string;
@@ -137,7 +139,7 @@ interface BatchCounters { batches: number; postings: number; waited: number }
  * /metrics; null with WORKERS > 1, where each worker counts its own and any of them may answer.
  */
 async function batchCounters(server: ServerProcess): Promise<BatchCounters | null> {
-  if (Number(process.env.WORKERS ?? 1) > 1) return null;
+  if (severalWorkers) return null;
   const text = await (await fetch(`${server.url}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
   return { batches: value('posting_batch_size_count'), postings: value('posting_batch_size_sum'), waited: value('posting_queue_wait_seconds_sum') };
@@ -150,7 +152,7 @@ async function batchCounters(server: ServerProcess): Promise<BatchCounters | nul
  * contended, not the thread busy.
  */
 function mainThreadTimes(pid: number): { ran: number; waited: number; at: number } | null {
-  if (Number(process.env.WORKERS ?? 1) > 1) return null;
+  if (severalWorkers) return null;
   try {
     const [ran, waited] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
     return { ran, waited, at: performance.now() };
