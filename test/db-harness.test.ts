@@ -223,3 +223,14 @@ t.test('a transaction whose connection closes leaves that connection to the next
   const [row] = (await settlesWithin(queued!, 5000, 'the queued query')) as { three: number }[];
   t.equal(row.three, 3, 'the query waiting for the connection runs on it once reconnected');
 });
+
+// reserve() did not check whether the pool had been ended: it connected anew and handed out a
+// working connection, so a pipelined transaction still committed after sql.end() (patches/).
+t.test('after end(), a reserve fails as every query does', async (t) => {
+  const { url } = await freshDatabase(t);
+  const sql = createSql(url, { max: 2 });
+  await sql`select 1`;
+  await sql.end();
+  await t.rejects(sql.reserve(), { code: 'CONNECTION_ENDED' });
+  await t.rejects(inPipelinedTransaction(sql, async (_db, commit) => commit()), { code: 'CONNECTION_ENDED' });
+});
