@@ -234,3 +234,19 @@ t.test('after end(), a reserve fails as every query does', async (t) => {
   await t.rejects(sql.reserve(), { code: 'CONNECTION_ENDED' });
   await t.rejects(inPipelinedTransaction(sql, async (_db, commit) => commit()), { code: 'CONNECTION_ENDED' });
 });
+
+t.test('a pipelined transaction that a statement aborted unseen does not report a commit', async (t) => {
+  const { sql } = await freshDatabase(t);
+  await sql`CREATE TABLE pipelined (n int PRIMARY KEY)`;
+  await t.rejects(inPipelinedTransaction(sql, async (db, commit) => {
+    await db`INSERT INTO pipelined VALUES (1)`;
+    db`INSERT INTO pipelined VALUES (1)`.execute().catch(() => {}); // fails, and nobody looks
+    await commit();
+  }), /COMMIT was answered with ROLLBACK/);
+  t.same(await sql`SELECT n FROM pipelined`, [], 'nothing was committed');
+  await inPipelinedTransaction(sql, async (db, commit) => {
+    await db`INSERT INTO pipelined VALUES (2)`;
+    await commit();
+  });
+  t.same((await sql`SELECT n FROM pipelined`).map((r) => r.n), [2], 'a transaction without failures commits');
+});
