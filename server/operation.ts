@@ -2,7 +2,7 @@
 // transaction for writes (retried on serialization failure/deadlock), applies idempotency inside
 // it, and turns the handler's result into the HTTP response (status, ETag, Location, Link).
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { inTransaction, type Sql, type Tx } from '../db/client.ts';
+import { allInOrder, inPipelinedTransaction, type Db, type Sql } from '../db/client.ts';
 import { writeAudit } from '../db/audit.ts';
 import type { AnyHandler, Context } from '../handlers/types.ts';
 import type { Config } from './config.ts';
@@ -53,7 +53,7 @@ export function operationHandler(meta: OperationMeta, handler: AnyHandler, deps:
     const idempotencyKey = meta.idempotency !== 'none' && typeof rawKey === 'string' ? parseIdempotencyKey(rawKey) : undefined;
     const pageRequest = meta.paginated ? deps.pager.request(meta.operationId, query) : { limit: 0, after: null };
 
-    const contextFor = (db: Sql | Tx): Context<any> => ({
+    const contextFor = (db: Db): Context<any> => ({
       body: request.body as any,
       params: request.params,
       query,
@@ -68,13 +68,17 @@ export function operationHandler(meta: OperationMeta, handler: AnyHandler, deps:
       audit: (entry) => writeAudit(db, actor, entry),
     });
 
-    const execute = async (db: Sql | Tx): Promise<Outcome> => outcomeOf(await handler(contextFor(db)));
+    const execute = async (db: Db): Promise<Outcome> => outcomeOf(await handler(contextFor(db)));
 
     let outcome: Outcome;
     if (!writes) {
       outcome = await execute(deps.sql);
     } else if (!idempotencyKey) {
-      outcome = await inTransaction(deps.sql, execute);
+      outcome = await inPipelinedTransaction(deps.sql, async (tx, commit) => {
+        const fresh = await execute(tx);
+        await commit();
+        return fresh;
+      });
     } else {
       const scope: IdempotencyScope = {
         clientId: principal.clientId,
@@ -90,18 +94,26 @@ export function operationHandler(meta: OperationMeta, handler: AnyHandler, deps:
           problem: (err) => problemOutcome(err, request),
         });
       } else {
-        outcome = await inTransaction(deps.sql, async (tx) => {
+        // Four round trips besides the handler's own: BEGIN travels with the claim, the savepoint
+        // with the handler's first statements, the stored answer with COMMIT.
+        outcome = await inPipelinedTransaction(deps.sql, async (tx, commit) => {
           const stored = await claimKey(tx, scope);
-          if (stored) return { ...stored, replayed: true };
+          if (stored) {
+            await commit();
+            return { ...stored, replayed: true };
+          }
+          // A savepoint, so a domain error undoes the effect but keeps the key row to store the error
+          // in. Should it fail, so do the statements behind it, and with them the request.
+          tx.unsafe('SAVEPOINT request').execute().catch(() => {});
           let fresh: Outcome;
           try {
-            // A savepoint, so a domain error undoes the effect but keeps the key row to store the error in.
-            fresh = await tx.savepoint((sp) => execute(sp as unknown as Tx));
+            fresh = await execute(tx);
           } catch (err) {
             if (!(err instanceof ProblemError) || !isStoredOutcome(err.status)) throw err;
+            tx.unsafe('ROLLBACK TO SAVEPOINT request').execute().catch(() => {});
             fresh = problemOutcome(err, request);
           }
-          await storeResponses(tx, [{ scope, response: fresh }]);
+          await allInOrder([storeResponses(tx, [{ scope, response: fresh }])!.execute(), commit()]);
           return fresh;
         });
       }

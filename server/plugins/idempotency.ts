@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { PendingQuery } from 'postgres';
-import type { Db, Sql, Tx } from '../../db/client.ts';
+import type { Db, Sql } from '../../db/client.ts';
 import { ProblemError } from '../problem.ts';
 
 export interface StoredResponse {
@@ -106,7 +106,7 @@ export function replayFor(earlier: EarlierUse, fingerprint: string): StoredRespo
 }
 
 /** Claims one key: null when this request owns it, else the stored response to replay (throws the ProblemErrors replayFor gives). */
-export async function claimKey(tx: Tx, scope: IdempotencyScope): Promise<StoredResponse | null> {
+export async function claimKey(tx: Db, scope: IdempotencyScope): Promise<StoredResponse | null> {
   const earlier = (await claimKeys(tx, [scope])).get(scopeId(scope));
   if (!earlier) return null;
   const replay = replayFor(earlier, scope.fingerprint);
