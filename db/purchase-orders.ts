@@ -134,11 +134,16 @@ export async function addInvoiced(db: Db, poId: string, increments: LineIncremen
 const summed = (db: Db, increments: LineIncrement[]) =>
   db`(SELECT po_line_id, sum(qty) AS qty FROM jsonb_to_recordset(${db.json(increments as any)}) AS x(po_line_id text, qty numeric) GROUP BY po_line_id)`;
 
+// Joined with `summed`, the lines are found by their ids through the primary key: PostgreSQL takes
+// the function's rows for 100, and for a table of a few thousand lines it would plan a hash join
+// over a scan of all of them instead.
+const namedLines = (db: Db, increments: LineIncrement[]) => db`l.id = ANY(${increments.map((i) => i.po_line_id)}::text[])`;
+
 async function addToLines(db: Db, column: 'qty_received' | 'qty_invoiced', increments: LineIncrement[]): Promise<void> {
   await db`
     UPDATE purchase_order_lines l SET ${db(column)} = l.${db(column)} + v.qty
     FROM ${summed(db, increments)} v
-    WHERE l.id = v.po_line_id`;
+    WHERE l.id = v.po_line_id AND ${namedLines(db, increments)}`;
 }
 
 export async function listPurchaseOrders(db: Db, f: { status?: PurchaseOrderStatus; vendor_id?: string; after: unknown[] | null; limit: number }): Promise<PurchaseOrderRow[]> {
@@ -168,6 +173,6 @@ export async function overReceipts(db: Db, increments: LineIncrement[]): Promise
     SELECT l.id AS po_line_id, l.qty AS ordered, l.qty_received AS received, v.qty AS requested
     FROM ${summed(db, increments)} v
     JOIN purchase_order_lines l ON l.id = v.po_line_id
-    WHERE l.qty_received + v.qty > l.qty
+    WHERE l.qty_received + v.qty > l.qty AND ${namedLines(db, increments)}
     ORDER BY l.id`;
 }
