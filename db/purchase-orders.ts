@@ -1,4 +1,4 @@
-import type { Db } from './client.ts';
+import { allInOrder, type Db } from './client.ts';
 import { newId } from './ids.ts';
 import { newestFirst, olderThan } from './keyset.ts';
 
@@ -82,10 +82,22 @@ export async function purchaseOrderLines(db: Db, poIds: string[]): Promise<Purch
 
 /**
  * Locks every line of the purchase order, in id order (one fixed order for every transaction, so
- * two postings against the same order queue up instead of deadlocking).
+ * two postings against the same order queue up instead of deadlocking), and returns them in line order.
  */
-export async function lockPurchaseOrderLines(db: Db, poId: string): Promise<PurchaseOrderLineRow[]> {
-  return db<PurchaseOrderLineRow[]>`SELECT ${lineColumns(db)} FROM purchase_order_lines WHERE po_id = ${poId} ORDER BY id FOR UPDATE`;
+export function lockPurchaseOrderLines(db: Db, poId: string): Promise<PurchaseOrderLineRow[]> {
+  return db<PurchaseOrderLineRow[]>`
+    SELECT id, po_id, item_id, qty, unit_price, qty_received, qty_invoiced
+    FROM (SELECT ${lineColumns(db)}, line_no FROM purchase_order_lines WHERE po_id = ${poId} ORDER BY id FOR UPDATE) l
+    ORDER BY line_no`;
+}
+
+/**
+ * The purchase order and its lines (in line order), in one round trip; with `lock`, the order is
+ * locked, then its lines (lockPurchaseOrderLines).
+ */
+export async function findPurchaseOrderWithLines(db: Db, id: string, { lock = false } = {}): Promise<{ po: PurchaseOrderRow | null; lines: PurchaseOrderLineRow[] }> {
+  const [po, lines] = await allInOrder([findPurchaseOrder(db, id, { lock }), lock ? lockPurchaseOrderLines(db, id) : purchaseOrderLines(db, [id])]);
+  return { po, lines };
 }
 
 /** Applies the change and moves the purchase order to its next version. */
@@ -112,14 +124,14 @@ export interface LineIncrement {
  * fully received. The lines' CHECK (qty_received <= qty) backs up the caller's over-receipt check.
  */
 export async function addReceived(db: Db, poId: string, increments: LineIncrement[]): Promise<PurchaseOrderRow> {
-  await addToLines(db, 'qty_received', increments);
-  const [row] = await db<PurchaseOrderRow[]>`
+  // Both statements go out now, in this order, so that a caller can pipeline more behind them.
+  const [, [row]] = await allInOrder([addToLines(db, 'qty_received', increments).execute(), db<PurchaseOrderRow[]>`
     UPDATE purchase_orders p SET
       status = CASE WHEN p.status = 'SENT' AND NOT EXISTS (
                  SELECT 1 FROM purchase_order_lines l WHERE l.po_id = p.id AND l.qty_received < l.qty) THEN 'RECEIVED' ELSE p.status END,
       version = version + 1, updated_at = now()
     WHERE id = ${poId}
-    RETURNING ${columns(db)}`;
+    RETURNING ${columns(db)}`.execute()]);
   return row;
 }
 
@@ -139,8 +151,8 @@ const summed = (db: Db, increments: LineIncrement[]) =>
 // over a scan of all of them instead.
 const namedLines = (db: Db, increments: LineIncrement[]) => db`l.id = ANY(${increments.map((i) => i.po_line_id)}::text[])`;
 
-async function addToLines(db: Db, column: 'qty_received' | 'qty_invoiced', increments: LineIncrement[]): Promise<void> {
-  await db`
+function addToLines(db: Db, column: 'qty_received' | 'qty_invoiced', increments: LineIncrement[]) {
+  return db`
     UPDATE purchase_order_lines l SET ${db(column)} = l.${db(column)} + v.qty
     FROM ${summed(db, increments)} v
     WHERE l.id = v.po_line_id AND ${namedLines(db, increments)}`;

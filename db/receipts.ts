@@ -1,4 +1,4 @@
-import type { Db } from './client.ts';
+import { allInOrder, type Db } from './client.ts';
 import { newestFirst, olderThan } from './keyset.ts';
 import type { ScopedPage } from './listing.ts';
 
@@ -38,25 +38,31 @@ export interface ReceiptLineRow {
 
 const columns = (db: Db) => db`id, po_id, warehouse_id, status, stock_move_id, posted_at, version, created_by, created_at, updated_at`;
 
-/** A new receipt: PENDING, or POSTED by the stock move that brought its goods in. */
+// The writes below send their statements the moment they are called, in order, so that callers
+// can pipeline further statements (the reads that show the result) behind them.
+
+/** A new receipt with its lines: PENDING, or POSTED by the stock move that brought its goods in. */
 export async function insertReceipt(
-  db: Db, r: Pick<ReceiptRow, 'id' | 'po_id' | 'warehouse_id' | 'created_by'> & { stock_move_id: string | null },
+  db: Db, r: Pick<ReceiptRow, 'id' | 'po_id' | 'warehouse_id' | 'created_by'> & { stock_move_id: string | null }, lines: ReceiptLine[],
 ): Promise<ReceiptRow> {
   const posted = r.stock_move_id !== null;
-  const [row] = await db<ReceiptRow[]>`
+  const [[row]] = await allInOrder([db<ReceiptRow[]>`
     INSERT INTO receipts (id, po_id, warehouse_id, status, stock_move_id, posted_at, created_by)
     VALUES (${r.id}, ${r.po_id}, ${r.warehouse_id}, ${posted ? 'POSTED' : 'PENDING'}, ${r.stock_move_id}, ${posted ? db`now()` : null}, ${r.created_by})
-    RETURNING ${columns(db)}`;
+    RETURNING ${columns(db)}`.execute(), insertLines(db, r.id, lines)]);
   return row;
 }
 
-export async function replaceReceiptLines(db: Db, receiptId: string, lines: ReceiptLine[]): Promise<void> {
-  await db`DELETE FROM receipt_lines WHERE receipt_id = ${receiptId}`;
+function insertLines(db: Db, receiptId: string, lines: ReceiptLine[]) {
   const rows = lines.map((l, i) => ({
     receipt_id: receiptId, line_no: i, po_line_id: l.po_line_id, item_id: l.item_id, qty_received: l.qty_received,
     batch: l.batch ?? null, expires_at: l.expires_at ?? null, serials: l.serials ?? [],
   }));
-  await db`INSERT INTO receipt_lines ${db(rows)}`;
+  return db`INSERT INTO receipt_lines ${db(rows)}`.execute();
+}
+
+export async function replaceReceiptLines(db: Db, receiptId: string, lines: ReceiptLine[]): Promise<void> {
+  await allInOrder([db`DELETE FROM receipt_lines WHERE receipt_id = ${receiptId}`.execute(), insertLines(db, receiptId, lines)]);
 }
 
 export async function findReceipt(db: Db, id: string, { lock = false } = {}): Promise<ReceiptRow | null> {
@@ -78,7 +84,7 @@ export async function updateReceipt(db: Db, id: string, change: { warehouse_id?:
       ${change.stock_move_id === undefined ? db`` : db`status = 'POSTED', stock_move_id = ${change.stock_move_id}, posted_at = now(),`}
       version = version + 1, updated_at = now()
     WHERE id = ${id}
-    RETURNING ${columns(db)}`;
+    RETURNING ${columns(db)}`.execute();
   return row;
 }
 

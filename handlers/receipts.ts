@@ -1,7 +1,7 @@
-import { findPurchaseOrder, purchaseOrderLines, type PurchaseOrderRow } from '../db/purchase-orders.ts';
+import { findPurchaseOrderWithLines, purchaseOrderLines, type PurchaseOrderLineRow, type PurchaseOrderRow } from '../db/purchase-orders.ts';
 import { findReceipt, insertReceipt, listReceipts, receiptLines, replaceReceiptLines, updateReceipt, type ReceiptLine, type ReceiptRow } from '../db/receipts.ts';
 import { enqueueEvent } from '../db/outbox.ts';
-import type { Db } from '../db/client.ts';
+import { allInOrder, type Db } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
 import { newestKey } from '../db/keyset.ts';
 import type { components } from '../generated/api.ts';
@@ -9,7 +9,7 @@ import { assertWarehouses } from '../server/plugins/auth.ts';
 import { invalid, invalidField, invalidState, notFound } from '../server/problem.ts';
 import { assertChangeable, groupBy, present, withEtag } from './lib/documents.ts';
 import { matchReports } from './lib/match.ts';
-import { poLineErrors, toPurchaseOrder } from './lib/orders.ts';
+import { poLineErrors, presentPurchaseOrder } from './lib/orders.ts';
 import { scopedPage } from './lib/listing.ts';
 import { loadReferences, warehouseErrors } from './lib/references.ts';
 import { checkReceiptLines, receive } from './lib/receiving.ts';
@@ -21,14 +21,26 @@ const RECEIPT = 'receipt';
 // A RECEIVED order accepts a receipt only to answer it with over-receipt (every line is full).
 const RECEIVABLE = ['SENT', 'RECEIVED'];
 
-async function toReceipts(db: Db, rows: ReceiptRow[], tolerance: number): Promise<Receipt[]> {
-  const lines = groupBy(await receiptLines(db, rows.map((r) => r.id)), (l) => l.receipt_id);
-  const matches = await matchReports(db, [...new Set(rows.map((r) => r.po_id))], tolerance);
-  return rows.map((row) => ({
+/**
+ * Reads what the API shows of receipts besides their rows (their lines, their orders' match
+ * reports) in one round trip, and returns the function that shows a row. The reads go out at
+ * once, so that they can follow the writes of the same request in one round trip.
+ */
+async function receiptPresenter(db: Db, receipts: Pick<ReceiptRow, 'id' | 'po_id'>[], tolerance: number): Promise<(row: ReceiptRow) => Receipt> {
+  const [lineRows, matches] = await allInOrder([
+    receiptLines(db, receipts.map((r) => r.id)),
+    matchReports(db, [...new Set(receipts.map((r) => r.po_id))], tolerance),
+  ]);
+  const lines = groupBy(lineRows, (l) => l.receipt_id);
+  return (row) => ({
     ...withEtag(present(row)),
     lines: (lines.get(row.id) ?? []).map(({ receipt_id: _, ...line }) => present(line)),
     match: matches.get(row.po_id)!,
-  }));
+  });
+}
+
+async function toReceipts(db: Db, rows: ReceiptRow[], tolerance: number): Promise<Receipt[]> {
+  return rows.map(await receiptPresenter(db, rows, tolerance));
 }
 
 async function toReceipt(db: Db, row: ReceiptRow, tolerance: number): Promise<Receipt> {
@@ -36,13 +48,19 @@ async function toReceipt(db: Db, row: ReceiptRow, tolerance: number): Promise<Re
   return receipt;
 }
 
+/** Saves a receipt (its statements sent when called) and shows it, in one round trip. */
+async function saveAndShow(db: Db, receipt: Pick<ReceiptRow, 'id' | 'po_id'>, saved: Promise<ReceiptRow>, tolerance: number): Promise<Receipt> {
+  const [row, show] = await allInOrder([saved, receiptPresenter(db, [receipt], tolerance)]);
+  return show(row);
+}
+
 /**
  * 422 unless the warehouse exists and is active, every line is a line of the order, and the lines
  * carry what their items' tracking needs; returns the lines with their items (a receipt line
  * names its PO line, the item comes from there).
  */
-async function checkReceipt(db: Db, po: PurchaseOrderRow, warehouseId: string, lines: ReceiptLineInput[]): Promise<ReceiptLine[]> {
-  const items = new Map((await purchaseOrderLines(db, [po.id])).map((l) => [l.id, l.item_id]));
+async function checkReceipt(db: Db, po: PurchaseOrderRow, poLines: PurchaseOrderLineRow[], warehouseId: string, lines: ReceiptLineInput[]): Promise<ReceiptLine[]> {
+  const items = new Map(poLines.map((l) => [l.id, l.item_id]));
   const lineErrors = poLineErrors(lines, po.id, new Set(items.keys()));
   const resolved = lines.map((line) => ({ ...line, item_id: items.get(line.po_line_id)! }));
   const refs = await loadReferences(db, lineErrors.length ? [] : resolved.map((l) => l.item_id), [warehouseId]);
@@ -60,7 +78,9 @@ function assertReceivable(po: PurchaseOrderRow): PurchaseOrderRow {
 
 interface Posting {
   id: string;
+  /** The order and its lines, locked. */
   po: PurchaseOrderRow;
+  poLines: PurchaseOrderLineRow[];
   warehouseId: string;
   lines: ReceiptLine[];
   /** The PENDING receipt being posted, for the audit entry. */
@@ -68,18 +88,26 @@ interface Posting {
 }
 
 /**
- * Posts the receipt's goods (lib/receiving.ts), saves the receipt as POSTED with `save`, and
- * records what a posting owes: the `inventory.receipt.posted` event and the audit entries of the
- * receipt and of its order, all in the request's transaction.
+ * Posts the receipt's goods (lib/receiving.ts), saves the receipt as POSTED with `save` (whose
+ * statements go out when it is called), and records what a posting owes: the
+ * `inventory.receipt.posted` event and the audit entries of the receipt and of its order, all in
+ * the request's transaction. Three round trips: the ledger's reads; every write with the reads
+ * that show the result; the event and the audit entries.
  */
 async function postAndRecord(ctx: Context<'createReceipt' | 'postReceipt'>, p: Posting, save: (stockMoveId: string) => Promise<ReceiptRow>): Promise<Receipt> {
   const { db, config, audit } = ctx;
-  const poBefore = await toPurchaseOrder(db, p.po);
   const received = await receive(ctx, { receiptId: p.id, po: p.po, warehouseId: p.warehouseId, lines: p.lines });
-  const receipt = await toReceipt(db, await save(received.stockMoveId), config.invoicePriceTolerance);
-  await enqueueEvent(db, 'inventory.receipt.posted', receipt);
-  await audit({ action: 'receipt.posted', entity: 'receipt', entityId: p.id, warehouseIds: [p.warehouseId], before: p.before, after: receipt });
-  await audit({ action: 'purchase_order.received', entity: 'purchase_order', entityId: p.po.id, before: poBefore, after: await toPurchaseOrder(db, received.po) });
+  const [receipt, poAfter, poLinesAfter] = await allInOrder([
+    saveAndShow(db, { id: p.id, po_id: p.po.id }, save(received.stockMoveId), config.invoicePriceTolerance),
+    received.po,
+    purchaseOrderLines(db, [p.po.id]),
+  ]);
+  await allInOrder([
+    enqueueEvent(db, 'inventory.receipt.posted', receipt),
+    audit({ action: 'receipt.posted', entity: 'receipt', entityId: p.id, warehouseIds: [p.warehouseId], before: p.before, after: receipt }),
+    audit({ action: 'purchase_order.received', entity: 'purchase_order', entityId: p.po.id,
+      before: presentPurchaseOrder(p.po, p.poLines), after: presentPurchaseOrder(poAfter, poLinesAfter) }),
+  ]);
   return receipt;
 }
 
@@ -87,22 +115,19 @@ export const receiptHandlers = {
   async createReceipt(ctx) {
     const { db, body, principal, actor, config, audit } = ctx;
     assertWarehouses(principal, body.warehouse_id);
-    const po = await findPurchaseOrder(db, body.po_id, { lock: true });
+    const { po, lines: poLines } = await findPurchaseOrderWithLines(db, body.po_id, { lock: true });
     if (!po) throw invalidField('#/po_id', 'unknown_purchase_order', `No purchase order ${body.po_id} exists.`);
-    const lines = await checkReceipt(db, po, body.warehouse_id, body.lines);
+    const lines = await checkReceipt(db, po, poLines, body.warehouse_id, body.lines);
     assertReceivable(po);
     const id = newId('rcpt');
-    const insert = async (stockMoveId: string | null) => {
-      const row = await insertReceipt(db, { id, po_id: po.id, warehouse_id: body.warehouse_id, created_by: actor.sub, stock_move_id: stockMoveId });
-      await replaceReceiptLines(db, id, lines);
-      return row;
-    };
+    const insert = (stockMoveId: string | null) =>
+      insertReceipt(db, { id, po_id: po.id, warehouse_id: body.warehouse_id, created_by: actor.sub, stock_move_id: stockMoveId }, lines);
     let receipt: Receipt;
     if (body.draft) {
-      receipt = await toReceipt(db, await insert(null), config.invoicePriceTolerance);
+      receipt = await saveAndShow(db, { id, po_id: po.id }, insert(null), config.invoicePriceTolerance);
       await audit({ action: 'receipt.created', entity: 'receipt', entityId: id, warehouseIds: [body.warehouse_id], after: receipt });
     } else {
-      receipt = await postAndRecord(ctx, { id, po, warehouseId: body.warehouse_id, lines }, insert);
+      receipt = await postAndRecord(ctx, { id, po, poLines, warehouseId: body.warehouse_id, lines }, insert);
     }
     return { status: 201, body: receipt, etag: receipt.etag, location: `/procurement/receipts/${id}` };
   },
@@ -124,8 +149,8 @@ export const receiptHandlers = {
     const current = await findReceipt(db, params.id, { lock: true });
     if (!current) throw notFound(RECEIPT, params.id);
     assertWarehouses(principal, current.warehouse_id, body.warehouse_id);
-    const po = await findPurchaseOrder(db, current.po_id);
-    const lines = await checkReceipt(db, po!, body.warehouse_id, body.lines);
+    const { po, lines: poLines } = await findPurchaseOrderWithLines(db, current.po_id);
+    const lines = await checkReceipt(db, po!, poLines, body.warehouse_id, body.lines);
     assertChangeable(current, RECEIPT, params.id, ifMatch, ['PENDING'], 'changed');
     const before = await toReceipt(db, current, config.invoicePriceTolerance);
     const row = await updateReceipt(db, current.id, { warehouse_id: body.warehouse_id });
@@ -140,9 +165,10 @@ export const receiptHandlers = {
     const found = await findReceipt(db, params.id, { lock: true });
     if (found) assertWarehouses(principal, found.warehouse_id);
     const current = assertChangeable(found, RECEIPT, params.id, ifMatch, ['PENDING'], 'posted');
-    const po = assertReceivable((await findPurchaseOrder(db, current.po_id, { lock: true }))!);
+    const { po, lines: poLines } = await findPurchaseOrderWithLines(db, current.po_id, { lock: true });
+    assertReceivable(po!);
     const before = await toReceipt(db, current, config.invoicePriceTolerance);
-    const receipt = await postAndRecord(ctx, { id: current.id, po, warehouseId: current.warehouse_id, lines: before.lines, before },
+    const receipt = await postAndRecord(ctx, { id: current.id, po: po!, poLines, warehouseId: current.warehouse_id, lines: before.lines, before },
       (stockMoveId) => updateReceipt(db, current.id, { stock_move_id: stockMoveId }));
     return { status: 200, body: receipt, etag: receipt.etag };
   },

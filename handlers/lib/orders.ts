@@ -2,7 +2,7 @@
 // by converting a requisition (which creates one order per vendor).
 import {
   insertPurchaseOrder, purchaseOrderLines, replacePurchaseOrderLines,
-  type PurchaseOrderHeader, type PurchaseOrderLineInput, type PurchaseOrderRow,
+  type PurchaseOrderHeader, type PurchaseOrderLineInput, type PurchaseOrderLineRow, type PurchaseOrderRow,
 } from '../../db/purchase-orders.ts';
 import type { Db } from '../../db/client.ts';
 import { newId } from '../../db/ids.ts';
@@ -15,9 +15,14 @@ import type { VendorRow } from '../../db/vendors.ts';
 
 export type PurchaseOrder = components['schemas']['PurchaseOrder'];
 
+/** The order as the API shows it, with its lines (in line order). */
+export function presentPurchaseOrder(row: PurchaseOrderRow, lines: PurchaseOrderLineRow[]): PurchaseOrder {
+  return { ...withEtag(present(row)), lines: lines.map(({ po_id: _, ...line }) => line) };
+}
+
 export async function toPurchaseOrders(db: Db, rows: PurchaseOrderRow[]): Promise<PurchaseOrder[]> {
   const lines = groupBy(await purchaseOrderLines(db, rows.map((r) => r.id)), (l) => l.po_id);
-  return rows.map((row) => ({ ...withEtag(present(row)), lines: (lines.get(row.id) ?? []).map(({ po_id: _, ...line }) => line) }));
+  return rows.map((row) => presentPurchaseOrder(row, lines.get(row.id) ?? []));
 }
 
 export async function toPurchaseOrder(db: Db, row: PurchaseOrderRow): Promise<PurchaseOrder> {

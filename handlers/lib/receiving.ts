@@ -1,14 +1,15 @@
 // Receiving goods against a purchase order: the part a receipt shares between being posted at
-// creation and being posted later from PENDING. One transaction (the request's) does it all:
-// the order's lines are locked in id order, the over-receipt check runs on the locked rows, stock
-// comes in through the inventory ledger, and the lines' qty_received grows (invariant 3: it is the
-// sum of posted receipt lines, never above qty). Concurrent receipts against one line queue on its
-// lock, so together they can never receive more than was ordered.
-import { addReceived, lockPurchaseOrderLines, overReceipts, type PurchaseOrderRow } from '../../db/purchase-orders.ts';
+// creation and being posted later from PENDING. One transaction (the request's) does it all: the
+// caller locks the order and its lines (findPurchaseOrderWithLines), the over-receipt check runs on
+// the locked rows, stock comes in through the inventory ledger, and the lines' qty_received grows
+// (invariant 3: it is the sum of posted receipt lines, never above qty). Concurrent receipts
+// against one order queue on its lock, so together they can never receive more than was ordered.
+import { allInOrder } from '../../db/client.ts';
+import { addReceived, overReceipts, type PurchaseOrderRow } from '../../db/purchase-orders.ts';
 import type { ReceiptLine } from '../../db/receipts.ts';
 import { ProblemError } from '../../server/problem.ts';
 import type { Context, OperationId } from '../types.ts';
-import { postStockMove, type MoveInput } from './ledger.ts';
+import { postStockMoves, type MoveInput } from './ledger.ts';
 import { resolveLines } from './move-rules.ts';
 import type { References } from './references.ts';
 
@@ -39,23 +40,36 @@ export function checkReceiptLines(refs: References, warehouseId: string, lines: 
 
 export interface Receiving {
   receiptId: string;
-  /** The order, locked by the caller (FOR UPDATE), in a state that accepts receipts. */
+  /** The order, locked with its lines by the caller, in a state that accepts receipts. */
   po: PurchaseOrderRow;
   warehouseId: string;
   lines: ReceiptLine[];
 }
 
-/** Posts the receipt's stock and records it on the order; returns the stock move id and the updated order. */
-export async function receive(ctx: Pick<Context<OperationId>, 'db' | 'actor' | 'principal' | 'idempotencyKey'>, r: Receiving): Promise<{ stockMoveId: string; po: PurchaseOrderRow }> {
+export interface Received {
+  stockMoveId: string;
+  /** The order once the receipt is recorded on it; settles when the ledger's writes and the order's are done. */
+  po: Promise<PurchaseOrderRow>;
+}
+
+/**
+ * Posts the receipt's stock and records it on the order, in two round trips: the over-receipt
+ * check travels with the ledger's reads, and the order's update goes out right behind the
+ * ledger's writes. Returns as soon as those writes are sent, so that the caller can pipeline its
+ * own statements behind them.
+ */
+export async function receive(ctx: Pick<Context<OperationId>, 'db' | 'actor' | 'principal' | 'idempotencyKey'>, r: Receiving): Promise<Received> {
   const { db, actor, principal, idempotencyKey } = ctx;
-  await lockPurchaseOrderLines(db, r.po.id);
   const increments = r.lines.map((l) => ({ po_line_id: l.po_line_id, qty: l.qty_received }));
-  const [over] = await overReceipts(db, increments);
-  if (over) {
-    throw new ProblemError('over-receipt',
-      `Line ${over.po_line_id} ordered ${over.ordered}, received ${over.received}; ${over.requested} more would exceed it.`, { ...over });
-  }
-  const move = await postStockMove(db, actor, principal, receiptMove(r.warehouseId, r.lines, r.po.number),
-    { receiptId: r.receiptId, idempotencyKey, pointer: receiptPointer });
-  return { stockMoveId: move.id, po: await addReceived(db, r.po.id, increments) };
+  const withinOrder = overReceipts(db, increments).then(([over]) => {
+    if (over) {
+      throw new ProblemError('over-receipt',
+        `Line ${over.po_line_id} ordered ${over.ordered}, received ${over.received}; ${over.requested} more would exceed it.`, { ...over });
+    }
+    return [true];
+  });
+  const posting = { actor, principal, input: receiptMove(r.warehouseId, r.lines, r.po.number), options: { receiptId: r.receiptId, idempotencyKey, pointer: receiptPointer } };
+  const { results: [move], written } = await postStockMoves(db, [posting], withinOrder);
+  if (move instanceof ProblemError) throw move;
+  return { stockMoveId: move!.id, po: allInOrder([written, addReceived(db, r.po.id, increments)]).then(([, po]) => po) };
 }
