@@ -123,15 +123,20 @@ export function storeResponses(tx: Db, responses: { scope: IdempotencyScope; res
   const rows = responses.map(({ scope, response }) => ({
     client_id: scope.clientId, operation: scope.operationId, key: scope.key, status: response.status, headers: response.headers, body: response.body ?? null,
   }));
-  // The `= ANY` conditions let PostgreSQL find the rows through the primary key whatever the
-  // table's size: it takes the function's rows for 100, and while the table is small (a new
-  // deployment, the benchmark) it would otherwise plan a hash join over a scan of the whole table.
+  // One response (every write outside group commit) is stored by its primary key. For several,
+  // PostgreSQL takes the function's rows for 100: while the table is small (a new deployment, the
+  // benchmark) it plans a hash join over a scan of the whole table, and once it has grown it looks
+  // each row up by the key.
+  if (rows.length === 1) {
+    const [r] = rows;
+    return tx`
+      UPDATE idempotency_keys SET status = ${r.status}, headers = ${tx.json(r.headers as any)}, body = ${r.body === null ? null : tx.json(r.body as any)}
+      WHERE client_id = ${r.client_id} AND operation = ${r.operation} AND key = ${r.key}`;
+  }
   return tx`
     UPDATE idempotency_keys k SET status = r.status, headers = r.headers, body = r.body
     FROM jsonb_to_recordset(${tx.json(rows as any)}) AS r(client_id text, operation text, key text, status int, headers jsonb, body jsonb)
-    WHERE k.client_id = r.client_id AND k.operation = r.operation AND k.key = r.key
-      AND k.client_id = ANY(${rows.map((r) => r.client_id)}::text[]) AND k.operation = ANY(${rows.map((r) => r.operation)}::text[])
-      AND k.key = ANY(${rows.map((r) => r.key)}::text[])`;
+    WHERE k.client_id = r.client_id AND k.operation = r.operation AND k.key = r.key`;
 }
 
 /** The statement giving up claimed keys whose requests failed in a way a retry must not see (401/403/404/412, 5xx). */
