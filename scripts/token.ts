@@ -1,20 +1,25 @@
 // `npm run token -- --scope "inventory:read inventory:write" [--warehouses WH-A,WH-B] [--sub alice] [--client-id app] [--ttl 3600]`
 // Prints a bearer token signed with the local dev key (.data/dev-signing-key.pem), which the
 // server trusts when no AUTH_* variable is set. Refused in production.
-import { parseArgs } from 'node:util';
+import { commandLine, wholeNumber } from './lib/cli.ts';
 import { createSigner } from 'fast-jwt';
 import { loadConfig, DEV_AUDIENCE, DEV_ISSUER } from '../server/config.ts';
 import { devPrivateKeyPem } from '../server/dev-keys.ts';
 
-const { values } = parseArgs({
-  options: {
-    scope: { type: 'string', default: 'inventory:read' },
-    warehouses: { type: 'string' },
-    sub: { type: 'string', default: 'dev-user' },
-    'client-id': { type: 'string' },
-    ttl: { type: 'string', default: '3600' },
-  },
+const values = commandLine(`Usage: npm run token [-- options]
+
+  --scope "A B"        space-separated scopes (default inventory:read)
+  --warehouses A,B     restrict the token to these warehouses
+  --sub NAME           the subject (default dev-user)
+  --client-id ID       the client id (default: the subject)
+  --ttl SECONDS        lifetime (default 3600)`, {
+  scope: { type: 'string', default: 'inventory:read' },
+  warehouses: { type: 'string' },
+  sub: { type: 'string', default: 'dev-user' },
+  'client-id': { type: 'string' },
+  ttl: { type: 'string', default: '3600' },
 });
+const ttl = wholeNumber('ttl', values.ttl, 1);
 
 if (process.env.NODE_ENV === 'production') {
   console.error('npm run token mints development tokens and is refused when NODE_ENV=production.');
@@ -26,7 +31,7 @@ if (!config.auth.dev) {
   process.exit(1);
 }
 
-const sign = createSigner({ key: devPrivateKeyPem(config.dataDir), algorithm: 'ES256', iss: DEV_ISSUER, aud: DEV_AUDIENCE, expiresIn: Number(values.ttl) * 1000 });
+const sign = createSigner({ key: devPrivateKeyPem(config.dataDir), algorithm: 'ES256', iss: DEV_ISSUER, aud: DEV_AUDIENCE, expiresIn: ttl * 1000 });
 const claims: Record<string, unknown> = { sub: values.sub, scope: values.scope };
 if (values['client-id']) claims.client_id = values['client-id'];
 if (values.warehouses) claims.warehouses = values.warehouses.split(',').map((w) => w.trim()).filter(Boolean);

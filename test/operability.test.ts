@@ -112,3 +112,18 @@ t.test('dev mode: npm run token mints tokens the server accepts', async (t) => {
   await t.rejects(run(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/token.ts')], { cwd: repoRoot, env: { ...process.env, DATA_DIR: dataDir, NODE_ENV: 'production' } }),
     'refused when NODE_ENV=production');
 });
+
+t.test('the npm scripts answer --help and mistyped options with their usage, not a stack trace', async (t) => {
+  const script = (name: string, ...args: string[]) => run(process.execPath, ['--import', 'tsx', join(repoRoot, name), ...args], { cwd: repoRoot });
+  for (const name of ['scripts/token.ts', 'scripts/bench/index.ts']) {
+    const help = await script(name, '--help');
+    t.match(help.stdout, /^Usage: npm run (token|bench)/, `${name} --help prints the usage`);
+    const wrong = await script(name, '--bogus').then(() => null, (err: { code: number; stderr: string }) => err);
+    t.equal(wrong?.code, 2, `${name} --bogus exits with 2`);
+    t.match(wrong?.stderr, /Unknown option '--bogus'[\s\S]*Usage:/, 'saying what is wrong, then the usage');
+    t.notMatch(wrong?.stderr, /\n\s+at /, 'without a stack trace');
+  }
+  const ttl = await script('scripts/token.ts', '--ttl', 'soon').then(() => null, (err: { code: number; stderr: string }) => err);
+  t.equal(ttl?.code, 2);
+  t.match(ttl?.stderr, /--ttl must be a whole number of at least 1, not "soon"/);
+});

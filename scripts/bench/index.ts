@@ -8,7 +8,7 @@ import { randomUUID, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import { createSigner } from 'fast-jwt';
 import { createSql, dropDatabase, type Sql } from '../../db/client.ts';
@@ -17,32 +17,39 @@ import { removeCluster, startEmbeddedPostgres, type EmbeddedPostgres } from '../
 import { repoRoot } from '../../server/config.ts';
 import { spawnServerProcess, type ServerProcess } from '../lib/spawn-server.ts';
 import { checkInvariants } from '../lib/invariants.ts';
+import { commandLine, wholeNumber } from '../lib/cli.ts';
 import { findPgbench, PGBENCH_HINT } from '../lib/pgbench.ts';
 import { scenarios, type Scenario } from './scenarios.ts';
 import { seed } from './seed.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '10' },
-    /**
-     * Seconds run before each measurement, by the pgbench baselines and the HTTP scenarios alike:
-     * the first seconds after the server starts, or after the CHECKPOINT that precedes each
-     * measurement, are not steady (V8 still compiling the request path; every page's first change
-     * after a checkpoint writing a full-page image to WAL).
-     */
-    warmup: { type: 'string', default: '5' },
-    connections: { type: 'string', default: '64' },
-    only: { type: 'string' },
-    database: { type: 'string', default: 'inventory_bench' },
-    /** A directory: the server writes a V8 CPU profile there when it stops (open it in Chrome DevTools). */
-    profile: { type: 'string' },
-    /** Prints each measured second of every HTTP scenario: answers, p50, p99 and max latency. */
-    timeline: { type: 'boolean', default: false },
-  },
+const args = commandLine(`Usage: npm run bench [-- options]
+
+  --duration S       seconds measured per baseline and scenario (default 10)
+  --warmup S         seconds run before each measurement (default 5)
+  --connections N    concurrent clients, for pgbench and the HTTP load alike (default 64)
+  --only A,B         only these scenarios: transfer-uniform, issue-hot, receipt, items-search
+  --database NAME    the database created (dropped first) for the run (default inventory_bench)
+  --profile DIR      write the server's V8 CPU profile there when it stops
+  --timeline         print p50/p99/max of each measured second of every HTTP scenario
+
+DATABASE_URL names a PostgreSQL to use (a role with CREATEDB); without it an embedded one is started.`, {
+  duration: { type: 'string', default: '10' },
+  /**
+   * Seconds run before each measurement, by the pgbench baselines and the HTTP scenarios alike:
+   * the first seconds after the server starts, or after the CHECKPOINT that precedes each
+   * measurement, are not steady (V8 still compiling the request path; every page's first change
+   * after a checkpoint writing a full-page image to WAL).
+   */
+  warmup: { type: 'string', default: '5' },
+  connections: { type: 'string', default: '64' },
+  only: { type: 'string' },
+  database: { type: 'string', default: 'inventory_bench' },
+  profile: { type: 'string' },
+  timeline: { type: 'boolean', default: false },
 });
-const duration = Number(args.duration);
-const warmup = Number(args.warmup);
-const connections = Number(args.connections);
+const duration = wholeNumber('duration', args.duration, 1);
+const warmup = wholeNumber('warmup', args.warmup, 0);
+const connections = wholeNumber('connections', args.connections, 1);
 const only = args.only?.split(',');
 /** With WORKERS > 1 the server is a primary forwarding connections to workers, each with its own counters. */
 const severalWorkers = Number(process.env.WORKERS ?? 1) > 1;
