@@ -41,6 +41,11 @@ export async function findItems(db: Db, ids: string[]): Promise<ItemRow[]> {
   return db<ItemRow[]>`SELECT ${columns(db)} FROM items WHERE id = ANY(${ids}::text[])`;
 }
 
+/** The items a purchase order's lines order. */
+export async function findItemsOfOrder(db: Db, poId: string): Promise<ItemRow[]> {
+  return db<ItemRow[]>`SELECT ${columns(db)} FROM items WHERE id IN (SELECT item_id FROM purchase_order_lines WHERE po_id = ${poId})`;
+}
+
 /** Whether the item ever had stock: then its tracking kind is part of its history and cannot change. */
 export async function itemHasHistory(db: Db, id: string): Promise<boolean> {
   const [row] = await db`

@@ -2,6 +2,8 @@ import { findPurchaseOrderWithLines, purchaseOrderLines, type PurchaseOrderLineR
 import { findReceipt, insertReceipt, listReceipts, receiptLines, replaceReceiptLines, updateReceipt, type ReceiptLine, type ReceiptRow } from '../db/receipts.ts';
 import { enqueueEvent } from '../db/outbox.ts';
 import { allInOrder, type Db } from '../db/client.ts';
+import { findItemsOfOrder } from '../db/items.ts';
+import { findWarehouses } from '../db/warehouses.ts';
 import { newId } from '../db/ids.ts';
 import { newestKey } from '../db/keyset.ts';
 import type { components } from '../generated/api.ts';
@@ -11,7 +13,7 @@ import { assertChangeable, groupBy, present, withEtag } from './lib/documents.ts
 import { matchReports } from './lib/match.ts';
 import { poLineErrors, presentPurchaseOrder } from './lib/orders.ts';
 import { scopedPage } from './lib/listing.ts';
-import { loadReferences, warehouseErrors } from './lib/references.ts';
+import { referencesOf, warehouseErrors, type References } from './lib/references.ts';
 import { checkReceiptLines, receive } from './lib/receiving.ts';
 import type { Context, Handlers } from './types.ts';
 
@@ -54,16 +56,32 @@ async function saveAndShow(db: Db, receipt: Pick<ReceiptRow, 'id' | 'po_id'>, sa
   return show(row);
 }
 
+interface Order {
+  po: PurchaseOrderRow | null;
+  poLines: PurchaseOrderLineRow[];
+  /** The order's items and the receipt's warehouse, for checkReceipt. */
+  refs: References;
+}
+
+/** The order and its lines (locked, with `lock`), its items and the warehouse, in one round trip. */
+async function loadOrder(db: Db, poId: string, warehouseId: string, { lock = false } = {}): Promise<Order> {
+  const [{ po, lines }, items, warehouses] = await allInOrder([
+    findPurchaseOrderWithLines(db, poId, { lock }),
+    findItemsOfOrder(db, poId),
+    findWarehouses(db, [warehouseId]),
+  ]);
+  return { po, poLines: lines, refs: referencesOf(items, warehouses) };
+}
+
 /**
  * 422 unless the warehouse exists and is active, every line is a line of the order, and the lines
  * carry what their items' tracking needs; returns the lines with their items (a receipt line
  * names its PO line, the item comes from there).
  */
-async function checkReceipt(db: Db, po: PurchaseOrderRow, poLines: PurchaseOrderLineRow[], warehouseId: string, lines: ReceiptLineInput[]): Promise<ReceiptLine[]> {
+function checkReceipt({ po, poLines, refs }: Order & { po: PurchaseOrderRow }, warehouseId: string, lines: ReceiptLineInput[]): ReceiptLine[] {
   const items = new Map(poLines.map((l) => [l.id, l.item_id]));
   const lineErrors = poLineErrors(lines, po.id, new Set(items.keys()));
   const resolved = lines.map((line) => ({ ...line, item_id: items.get(line.po_line_id)! }));
-  const refs = await loadReferences(db, lineErrors.length ? [] : resolved.map((l) => l.item_id), [warehouseId]);
   const errors = [...warehouseErrors(refs, warehouseId, '#/warehouse_id'), ...lineErrors];
   if (errors.length) throw invalid(errors);
   checkReceiptLines(refs, warehouseId, resolved);
@@ -115,9 +133,10 @@ export const receiptHandlers = {
   async createReceipt(ctx) {
     const { db, body, principal, actor, config, audit } = ctx;
     assertWarehouses(principal, body.warehouse_id);
-    const { po, lines: poLines } = await findPurchaseOrderWithLines(db, body.po_id, { lock: true });
+    const order = await loadOrder(db, body.po_id, body.warehouse_id, { lock: true });
+    const { po, poLines } = order;
     if (!po) throw invalidField('#/po_id', 'unknown_purchase_order', `No purchase order ${body.po_id} exists.`);
-    const lines = await checkReceipt(db, po, poLines, body.warehouse_id, body.lines);
+    const lines = checkReceipt({ ...order, po }, body.warehouse_id, body.lines);
     assertReceivable(po);
     const id = newId('rcpt');
     const insert = (stockMoveId: string | null) =>
@@ -149,8 +168,8 @@ export const receiptHandlers = {
     const current = await findReceipt(db, params.id, { lock: true });
     if (!current) throw notFound(RECEIPT, params.id);
     assertWarehouses(principal, current.warehouse_id, body.warehouse_id);
-    const { po, lines: poLines } = await findPurchaseOrderWithLines(db, current.po_id);
-    const lines = await checkReceipt(db, po!, poLines, body.warehouse_id, body.lines);
+    const order = await loadOrder(db, current.po_id, body.warehouse_id);
+    const lines = checkReceipt({ ...order, po: order.po! }, body.warehouse_id, body.lines);
     assertChangeable(current, RECEIPT, params.id, ifMatch, ['PENDING'], 'changed');
     const before = await toReceipt(db, current, config.invoicePriceTolerance);
     const row = await updateReceipt(db, current.id, { warehouse_id: body.warehouse_id });

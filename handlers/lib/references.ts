@@ -18,6 +18,10 @@ export async function loadReferences(db: Db, itemIds: string[], warehouseIds: st
     itemIds.length ? findItems(db, [...new Set(itemIds)]) : [],
     warehouseIds.length ? findWarehouses(db, [...new Set(warehouseIds)]) : [],
   ]);
+  return referencesOf(items, warehouses);
+}
+
+export function referencesOf(items: ItemRow[], warehouses: Warehouse[]): References {
   return { items: new Map(items.map((i) => [i.id, i])), warehouses: new Map(warehouses.map((w) => [w.id, w])) };
 }
 
