@@ -38,9 +38,10 @@ export async function insertInvoice(db: Db, inv: Omit<InvoiceRow, 'created_at'>)
   return row ?? null;
 }
 
+/** Sends its statement when called, so that reads of the same request can follow it in one round trip. */
 export async function insertInvoiceLines(db: Db, invoiceId: string, lines: Omit<InvoiceLineRow, 'invoice_id'>[]): Promise<void> {
   const rows = lines.map((l, i) => ({ ...l, invoice_id: invoiceId, line_no: i, reasons: db.json(l.reasons as any) }));
-  await db`INSERT INTO invoice_lines ${db(rows)}`;
+  await db`INSERT INTO invoice_lines ${db(rows)}`.execute();
 }
 
 export async function findInvoice(db: Db, id: string): Promise<InvoiceRow | null> {

@@ -100,7 +100,7 @@ export async function findPurchaseOrderWithLines(db: Db, id: string, { lock = fa
   return { po, lines };
 }
 
-/** Applies the change and moves the purchase order to its next version. */
+/** Applies the change and moves the purchase order to its next version (the statement is sent when called). */
 export async function updatePurchaseOrder(db: Db, id: string, change: Partial<PurchaseOrderHeader & Pick<PurchaseOrderRow, 'status'>>): Promise<PurchaseOrderRow> {
   const [row] = await db<PurchaseOrderRow[]>`
     UPDATE purchase_orders SET
@@ -110,7 +110,7 @@ export async function updatePurchaseOrder(db: Db, id: string, change: Partial<Pu
       ${change.status === undefined ? db`` : db`status = ${change.status},`}
       version = version + 1, updated_at = now()
     WHERE id = ${id}
-    RETURNING ${columns(db)}`;
+    RETURNING ${columns(db)}`.execute();
   return row;
 }
 
@@ -137,8 +137,9 @@ export async function addReceived(db: Db, poId: string, increments: LineIncremen
 
 /** Adds invoiced quantities to (locked) lines; the order's representation changes, so does its version. */
 export async function addInvoiced(db: Db, poId: string, increments: LineIncrement[]): Promise<PurchaseOrderRow> {
-  await addToLines(db, 'qty_invoiced', increments);
-  return updatePurchaseOrder(db, poId, {});
+  // Both statements go out now, in this order, so that a caller can pipeline more behind them.
+  const [, row] = await allInOrder([addToLines(db, 'qty_invoiced', increments).execute(), updatePurchaseOrder(db, poId, {})]);
+  return row;
 }
 
 // Increments summed per line in PostgreSQL: exact decimals, and one row per line (an UPDATE ... FROM

@@ -1,21 +1,25 @@
 import { findInvoice, insertInvoice, insertInvoiceLines, invoiceLines, listInvoices, type InvoiceLineRow, type InvoiceRow } from '../db/invoices.ts';
 import { invoiceLineFigures } from '../db/match.ts';
-import { addInvoiced, findPurchaseOrder, lockPurchaseOrderLines, type PurchaseOrderRow } from '../db/purchase-orders.ts';
-import type { Db } from '../db/client.ts';
+import { addInvoiced, findPurchaseOrderWithLines, purchaseOrderLines, type PurchaseOrderRow } from '../db/purchase-orders.ts';
+import { allInOrder, type Db } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
 import { newestKey } from '../db/keyset.ts';
 import type { components } from '../generated/api.ts';
 import { ProblemError, invalid, invalidField, invalidState, notFound, type FieldError } from '../server/problem.ts';
 import { groupBy } from './lib/documents.ts';
 import { matchReasons, statusOf } from './lib/match.ts';
-import { poLineErrors, toPurchaseOrder } from './lib/orders.ts';
+import { poLineErrors, presentPurchaseOrder } from './lib/orders.ts';
 import type { Handlers, RequestBody } from './types.ts';
 
 type Invoice = components['schemas']['Invoice'];
 
+function presentInvoice(row: InvoiceRow, lines: InvoiceLineRow[]): Invoice {
+  return { ...row, lines: lines.map(({ invoice_id: _, ...line }) => line) };
+}
+
 async function toInvoices(db: Db, rows: InvoiceRow[]): Promise<Invoice[]> {
   const lines = groupBy(await invoiceLines(db, rows.map((r) => r.id)), (l) => l.invoice_id);
-  return rows.map((row) => ({ ...row, lines: (lines.get(row.id) ?? []).map(({ invoice_id: _, ...line }) => line) }));
+  return rows.map((row) => presentInvoice(row, lines.get(row.id) ?? []));
 }
 
 /** The invoice must name the order's vendor and currency (when it names them) and lines of that order. */
@@ -34,9 +38,8 @@ export const invoiceHandlers = {
   async createInvoice({ db, body, config, actor, audit }) {
     // The order and its lines are locked, in the same order as receipts lock them, so the
     // cumulative invoiced quantities the match compares are those this invoice commits with.
-    const po = await findPurchaseOrder(db, body.po_id, { lock: true });
+    const { po, lines: poLines } = await findPurchaseOrderWithLines(db, body.po_id, { lock: true });
     if (!po) throw invalidField('#/po_id', 'unknown_purchase_order', `No purchase order ${body.po_id} exists.`);
-    const poLines = await lockPurchaseOrderLines(db, po.id);
     const errors = invoiceErrors(body, po, new Set(poLines.map((l) => l.id)));
     if (errors.length) throw invalid(errors);
     if (po.status === 'DRAFT') throw invalidState('Purchase order', po.id, po.status, ['SENT', 'RECEIVED', 'CLOSED'], 'invoiced');
@@ -53,13 +56,20 @@ export const invoiceHandlers = {
       match_status: lines.some((l) => l.status === 'EXCEPTION') ? 'EXCEPTION' : 'MATCHED',
     });
     if (!row) throw new ProblemError('duplicate-number', `Vendor ${po.vendor_id} already has an invoice numbered ${body.number}.`, { number: body.number });
-    await insertInvoiceLines(db, id, lines);
 
-    const before = await toPurchaseOrder(db, po);
-    const after = await toPurchaseOrder(db, await addInvoiced(db, po.id, body.lines));
-    const [invoice] = await toInvoices(db, [row]);
-    await audit({ action: 'invoice.created', entity: 'invoice', entityId: id, after: invoice });
-    await audit({ action: 'purchase_order.invoiced', entity: 'purchase_order', entityId: po.id, before, after });
+    // One round trip: the lines, the order's invoiced quantities, and the reads that show the result.
+    const [, poAfter, poLinesAfter, lineRows] = await allInOrder([
+      insertInvoiceLines(db, id, lines),
+      addInvoiced(db, po.id, body.lines),
+      purchaseOrderLines(db, [po.id]),
+      invoiceLines(db, [id]),
+    ]);
+    const invoice = presentInvoice(row, lineRows);
+    await allInOrder([
+      audit({ action: 'invoice.created', entity: 'invoice', entityId: id, after: invoice }),
+      audit({ action: 'purchase_order.invoiced', entity: 'purchase_order', entityId: po.id,
+        before: presentPurchaseOrder(po, poLines), after: presentPurchaseOrder(poAfter, poLinesAfter) }),
+    ]);
     return { status: 201, body: invoice, location: `/procurement/invoices/${id}` };
   },
 
