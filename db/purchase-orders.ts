@@ -84,7 +84,7 @@ export async function purchaseOrderLines(db: Db, poIds: string[]): Promise<Purch
  * Locks every line of the purchase order, in id order (one fixed order for every transaction, so
  * two postings against the same order queue up instead of deadlocking), and returns them in line order.
  */
-export function lockPurchaseOrderLines(db: Db, poId: string): Promise<PurchaseOrderLineRow[]> {
+function lockPurchaseOrderLines(db: Db, poId: string): Promise<PurchaseOrderLineRow[]> {
   return db<PurchaseOrderLineRow[]>`
     SELECT id, po_id, item_id, qty, unit_price, qty_received, qty_invoiced
     FROM (SELECT ${lineColumns(db)}, line_no FROM purchase_order_lines WHERE po_id = ${poId} ORDER BY id FOR UPDATE) l

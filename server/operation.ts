@@ -94,7 +94,7 @@ export function operationHandler(meta: OperationMeta, handler: AnyHandler, deps:
           problem: (err) => problemOutcome(err, request),
         });
       } else {
-        // Four round trips besides the handler's own: BEGIN travels with the claim, the savepoint
+        // Two round trips besides the handler's own: BEGIN travels with the claim, the savepoint
         // with the handler's first statements, the stored answer with COMMIT.
         outcome = await inPipelinedTransaction(deps.sql, async (tx, commit) => {
           const stored = await claimKey(tx, scope);
