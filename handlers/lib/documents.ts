@@ -10,7 +10,11 @@ export type Present<T> = Omit<T, NullableKeys<T>> & { [K in NullableKeys<T>]?: E
 
 /** Optional fields are absent from the API's JSON, never null (the spec's schemas say so). */
 export function present<T extends object>(row: T): Present<T> {
-  return Object.fromEntries(Object.entries(row).filter(([, v]) => v !== null)) as Present<T>;
+  // A loop rather than Object.fromEntries(Object.entries(...).filter(...)): ~9x faster, and a page
+  // of a list presents every row (docs/benchmarks.md).
+  const out: Partial<T> = {};
+  for (const key in row) if (row[key] !== null) out[key] = row[key];
+  return out as Present<T>;
 }
 
 /** The row without its version column, with the ETag derived from it. */

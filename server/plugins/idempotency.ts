@@ -5,7 +5,7 @@
 //   replays its response (exactly one execution, no polling);
 // - a rolled-back first attempt (5xx, 401/403) leaves no row, so the retry runs again.
 // Expired keys (24 h) are reclaimed on reuse and purged by a timer.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { PendingQuery } from 'postgres';
@@ -46,7 +46,7 @@ function canonicalJson(value: unknown): string {
 
 /** Same method, same path (ids included) and same JSON body, key order aside. */
 export function fingerprint(method: string, path: string, body: unknown): string {
-  return createHash('sha256').update(`${method} ${path}\n${canonicalJson(body ?? null)}`).digest('base64url');
+  return hash('sha256', `${method} ${path}\n${canonicalJson(body ?? null)}`, 'base64url');
 }
 
 export function reusedKeyProblem(): ProblemError {

@@ -1,7 +1,7 @@
 // STANDARDS §6: keyset pagination with opaque cursors that are signed (tamper-evident) and bound
 // to the operation and filters they were made with. The signing key lives in the database, so
 // every instance accepts every other instance's cursors.
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { ProblemError } from '../problem.ts';
@@ -39,7 +39,7 @@ export class Pager {
   private filterHash(operationId: string, query: Record<string, unknown>): string {
     const filters = Object.keys(query).filter((k) => k !== 'cursor' && k !== 'limit' && query[k] !== undefined).sort()
       .map((k) => [k, query[k]]);
-    return createHash('sha256').update(JSON.stringify([operationId, filters])).digest('base64url').slice(0, 16);
+    return hash('sha256', JSON.stringify([operationId, filters]), 'base64url').slice(0, 16);
   }
 
   private sign(payload: string): Buffer {
