@@ -1,7 +1,7 @@
 import { createConnection, createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
-import { createSql, inPipelinedTransaction, inTransaction, type Sql } from '../db/client.ts';
+import { createSql, inPipelinedTransaction, inTransaction, rfc3339, type Sql } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { freshDatabase } from './helpers/db.ts';
 
@@ -18,6 +18,21 @@ t.test('numeric and int8 come back as numbers', async (t) => {
   const { sql } = await freshDatabase(t);
   const [row] = await sql`select 12.50::numeric as n, 9007199254740991::int8 as b, count(*) as c`;
   t.same({ ...row }, { n: 12.5, b: Number.MAX_SAFE_INTEGER, c: 1 });
+});
+
+t.test('timestamps come back as RFC 3339 with milliseconds, whatever their precision or zone', async (t) => {
+  const { sql } = await freshDatabase(t);
+  const [row] = await sql`select
+    '2026-01-02 03:04:05.1+00'::timestamptz(3) as tenths, '2026-01-02 03:04:05.12+00'::timestamptz(3) as hundredths,
+    '2026-01-02 03:04:05.123+00'::timestamptz(3) as millis, '2026-01-02 03:04:05+00'::timestamptz(3) as whole,
+    '2026-01-02 03:04:05.123456+00'::timestamptz as micros, '2026-06-01 12:00:00.5+02'::timestamptz(3) as zoned`;
+  t.same({ ...row }, {
+    tenths: '2026-01-02T03:04:05.100Z', hundredths: '2026-01-02T03:04:05.120Z', millis: '2026-01-02T03:04:05.123Z',
+    whole: '2026-01-02T03:04:05.000Z', micros: '2026-01-02T03:04:05.123Z', zoned: '2026-06-01T10:00:00.500Z',
+  });
+  // Sessions in another zone (a server whose TimeZone setting wins) are parsed, to the same instants.
+  t.equal(rfc3339('2026-06-01 12:00:00.5+02'), '2026-06-01T10:00:00.500Z');
+  t.equal(rfc3339('2026-06-01 12:00:00-03:30'), '2026-06-01T15:30:00.000Z');
 });
 
 t.test('fresh databases are independent', async (t) => {
