@@ -30,7 +30,7 @@ t.test('timestamps come back as RFC 3339 with milliseconds, whatever their preci
     tenths: '2026-01-02T03:04:05.100Z', hundredths: '2026-01-02T03:04:05.120Z', millis: '2026-01-02T03:04:05.123Z',
     whole: '2026-01-02T03:04:05.000Z', micros: '2026-01-02T03:04:05.123Z', zoned: '2026-06-01T10:00:00.500Z',
   });
-  // Sessions in another zone (a server whose TimeZone setting wins) are parsed, to the same instants.
+  // Text in another zone (say, through a pooler that drops the session's TimeZone) is parsed, to the same instants.
   t.equal(rfc3339('2026-06-01 12:00:00.5+02'), '2026-06-01T10:00:00.500Z');
   t.equal(rfc3339('2026-06-01 12:00:00-03:30'), '2026-06-01T15:30:00.000Z');
 });
