@@ -9,7 +9,9 @@
 //
 // Compact: items are numbered (handles) and every list holds handles in an Int32Array, kept in id
 // order (ids are ASCII, by the spec's Code pattern, so code-unit order is the C/C.UTF-8 collation
-// order the SQL path pages in).
+// order the SQL path pages in). Every major garbage collection marks each object the index holds,
+// so an item is kept in as few heap objects as it can be: one flat string of text (not a
+// concatenation of lower-cased parts) and a row with all its fields in the object itself.
 //
 // Fast: a search walks the list of its rarest trigram, whose items need not contain the others.
 // Each item also has a 64-bit signature (a bit per trigram hash) in one contiguous array, so most
@@ -30,7 +32,7 @@ export interface Entry {
   json: string | undefined;
 }
 
-const entryOf = (row: ItemRow): Entry => ({ row, text: `${row.sku.toLowerCase()} ${row.name.toLowerCase()}`, json: undefined });
+const entryOf = (row: ItemRow): Entry => ({ row, text: `${row.sku} ${row.name}`.toLowerCase(), json: undefined });
 
 type Handles = Int32Array;
 
@@ -141,7 +143,10 @@ export class ItemIndex {
   /** `changed`: a row just updated, whose updated_at nobody shares (interning it would only fill the interner). */
   private compact(row: ItemRow, changed = false): ItemRow {
     const i = this.interner;
-    return { ...row, uom: i.of(row.uom), track_by: i.of(row.track_by) as ItemRow['track_by'], created_at: i.of(row.created_at), updated_at: changed ? row.updated_at : i.of(row.updated_at) };
+    return {
+      id: row.id, sku: row.sku, name: row.name, uom: i.of(row.uom), track_by: i.of(row.track_by) as ItemRow['track_by'], active: row.active,
+      version: row.version, created_at: i.of(row.created_at), updated_at: changed ? row.updated_at : i.of(row.updated_at),
+    };
   }
 
   private count(grams: Set<string>, by: number) {
