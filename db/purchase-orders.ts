@@ -86,8 +86,8 @@ export async function purchaseOrderLines(db: Db, poIds: string[]): Promise<Purch
  */
 function lockPurchaseOrderLines(db: Db, poId: string): Promise<PurchaseOrderLineRow[]> {
   return db<PurchaseOrderLineRow[]>`
-    SELECT id, po_id, item_id, qty, unit_price, qty_received, qty_invoiced
-    FROM (SELECT ${lineColumns(db)}, line_no FROM purchase_order_lines WHERE po_id = ${poId} ORDER BY id FOR UPDATE) l
+    SELECT ${lineColumns(db)}
+    FROM (SELECT * FROM purchase_order_lines WHERE po_id = ${poId} ORDER BY id FOR UPDATE) l
     ORDER BY line_no`;
 }
 
