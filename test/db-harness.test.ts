@@ -265,3 +265,18 @@ t.test('a pipelined transaction that a statement aborted unseen does not report 
   });
   t.same((await sql`SELECT n FROM pipelined`).map((r) => r.n), [2], 'a transaction without failures commits');
 });
+
+// A settled query drops what it sent (patches/): settled queries stay reachable to V8's young-
+// generation collections until promoted, and their arguments with them (docs/benchmarks.md).
+t.test('a settled query no longer holds its arguments; a failed one reports them', async (t) => {
+  const { sql } = await freshDatabase(t);
+  const query = sql`SELECT ${'x'.repeat(1000)}::text AS padded, ${sql.json({ a: 1 })}::jsonb AS doc`;
+  const [row] = await query;
+  t.equal(row.padded.length, 1000, 'the answer is intact');
+  t.same(row.doc, { a: 1 });
+  const settled = query as unknown as { args: unknown; parameters: unknown };
+  t.equal(settled.args, null);
+  t.equal(settled.parameters, null);
+  const failed = await sql`SELECT ${'not a number'}::int`.catch((err: unknown) => err);
+  t.same((failed as { parameters?: unknown }).parameters, ['not a number'], 'an error still names the parameters it was sent');
+});
