@@ -15,9 +15,9 @@ import { createSql } from '../db/client.ts';
 // promoted garbage of requests in flight then holds 100+ MB of RSS. Growing by half instead kept
 // peak RSS ~100 MB lower at the same throughput (docs/benchmarks.md).
 v8.setFlagsFromString('--heap-growing-percent=50');
-// V8 learns to allocate objects from code whose objects often survive (query parameters, request
-// state) directly in the old generation. Those objects die young all the same, and until the next
-// major collection they keep alive every young object they point to, so that this promoted about
+// V8 learns to allocate the objects of code whose objects often survive (query parameters, request
+// state) directly in the old generation. They die young all the same, and until the next major
+// collection they keep alive every young object they point to: with it the server promoted about
 // twice as much per posting and made twice as many major collections (docs/benchmarks.md).
 v8.setFlagsFromString('--no-allocation-site-pretenuring');
 
