@@ -1,9 +1,13 @@
 import { createConnection, createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import t, { type Test } from 'tap';
 import { createSql, inPipelinedTransaction, inTransaction, rfc3339, type Sql } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { freshDatabase } from './helpers/db.ts';
+
+setFlagsFromString('--expose-gc'); // a new context then has gc(), for measuring what a structure retains
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/migrations/', import.meta.url));
 const FIXTURE_NAMES = ['0001_harness_widgets.sql', '0002_harness_widget_price.sql'];
@@ -279,4 +283,28 @@ t.test('a settled query no longer holds its arguments; a failed one reports them
   t.equal(settled.parameters, null);
   const failed = await sql`SELECT ${'not a number'}::int`.catch((err: unknown) => err);
   t.same((failed as { parameters?: unknown }).parameters, ['not a number'], 'an error still names the parameters it was sent');
+});
+
+// postgres.js keeps its pool's connections in queues (patches/). One that never empties (the open
+// connections, while fewer queries are in flight than connections) kept a slot for every shift for
+// the life of the process, and remove() scanned all of them on every query.
+t.test("postgres.js's queues keep only their live entries", async (t) => {
+  const path = new URL('../node_modules/postgres/src/queue.js', import.meta.url).href; // the build the server loads
+  const { default: Queue } = await import(path);
+  const open = Queue();
+  const connections = Array.from({ length: 20 }, (_, id) => open.push({ id }));
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < 2_000_000; i++) open.push(open.shift()); // a query takes the next connection and returns it
+  gc();
+  const grown = process.memoryUsage().heapUsed - before;
+  t.ok(grown < 4e6, `the heap grew by ${(grown / 1e6).toFixed(1)} MB over 2,000,000 rotations (one slot each would be 16 MB)`);
+  t.equal(open.length, 20);
+  const next = open.shift();
+  t.equal(next, connections[0], 'first in, first out, after every compaction');
+  t.equal(open.remove(next), null, 'an entry already shifted is not found');
+  t.equal(open.remove(connections[5]), connections[5], 'a live entry is removed');
+  t.equal(open.length, 18);
+  t.same(Array.from({ length: 18 }, () => open.shift().id), [1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
 });
