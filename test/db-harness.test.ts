@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
@@ -270,8 +272,8 @@ t.test('a pipelined transaction that a statement aborted unseen does not report 
   t.same((await sql`SELECT n FROM pipelined`).map((r) => r.n), [2], 'a transaction without failures commits');
 });
 
-// A settled query drops what it sent (patches/): settled queries stay reachable to V8's young-
-// generation collections until promoted, and their arguments with them (docs/benchmarks.md).
+// A settled query drops what it sent (patches/), so that a query kept after it settled does not
+// keep its arguments (the ledger's JSON) too.
 t.test('a settled query no longer holds its arguments; a failed one reports them', async (t) => {
   const { sql } = await freshDatabase(t);
   const query = sql`SELECT ${'x'.repeat(1000)}::text AS padded, ${sql.json({ a: 1 })}::jsonb AS doc`;
@@ -307,4 +309,23 @@ t.test("postgres.js's queues keep only their live entries", async (t) => {
   t.equal(open.remove(connections[5]), connections[5], 'a live entry is removed');
   t.equal(open.length, 18);
   t.same(Array.from({ length: 18 }, () => open.shift().id), [1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+});
+
+// What a settled query holds must die young (patches/: the Query's species getter and the queues'
+// own getters made V8 keep every query, its result and its transaction's objects alive through
+// young-generation collections until a full one, so that they were all promoted).
+t.test('settled queries and their transactions die in the young generation', async (t) => {
+  const { url } = await freshDatabase(t);
+  const fixture = fileURLToPath(new URL('./fixtures/query-promotion.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--no-allocation-site-pretenuring', '--trace-gc-nvp', '--import', 'tsx', fixture, url, '3000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const [code] = await once(child, 'exit');
+  t.equal(code, 0, 'the fixture ran');
+  const measured = out.split('=== MEASURE START')[1]?.split('=== MEASURE END')[0] ?? '';
+  const scavenges = measured.split('\n').filter((l) => l.includes(' gc=s '));
+  const sum = (field: string) => scavenges.reduce((n, l) => n + Number(new RegExp(` ${field}=(\\d+)`).exec(l)?.[1] ?? 0), 0);
+  const allocated = sum('allocated'), promoted = sum('promoted');
+  t.ok(scavenges.length >= 5, `${scavenges.length} young-generation collections while measuring`);
+  t.ok(promoted < allocated * 0.002, `${(promoted / 1e6).toFixed(2)} MB promoted of ${(allocated / 1e6).toFixed(0)} MB allocated (${(100 * promoted / allocated).toFixed(2)} %)`);
 });
