@@ -168,8 +168,11 @@ function mainThreadTimes(pid: number): { ran: number; waited: number; at: number
   }
 }
 
-/** Whether the tail is steady or comes in bursts: latency per measured second, by when answers arrived. */
-function printTimeline(answered: [second: number, ms: number][]) {
+/**
+ * Whether the tail is steady or comes in bursts: latency per measured second, by when answers
+ * arrived. Each second carries its wall-clock time (UTC), to line it up with PostgreSQL's log.
+ */
+function printTimeline(answered: [second: number, ms: number][], measuredFrom: number) {
   const seconds = new Map<number, number[]>();
   for (const [at, ms] of answered) {
     const second = Math.max(0, Math.floor(at));
@@ -179,7 +182,8 @@ function printTimeline(answered: [second: number, ms: number][]) {
   for (const [second, ms] of seconds) {
     ms.sort((a, b) => a - b);
     const at = (q: number) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))].toFixed(0);
-    console.error(`#   ${second}-${second + 1} s: ${ms.length} answers, p50 ${at(0.5)} p99 ${at(0.99)} max ${at(1)} ms`);
+    const clock = new Date(measuredFrom + second * 1000).toISOString().slice(11, 19);
+    console.error(`#   ${second}-${second + 1} s (${clock}): ${ms.length} answers, p50 ${at(0.5)} p99 ${at(0.99)} max ${at(1)} ms`);
   }
 }
 
@@ -222,7 +226,7 @@ async function drive(server: ServerProcess, scenario: Scenario, sql: Sql): Promi
     const share = (ns: number) => `${(100 * ns / 1e6 / (to.at - from.at)).toFixed(0)}%`;
     console.error(`#   the server's main thread ran ${share(to.ran - from.ran)} of the measured time and waited for a CPU ${share(to.waited - from.waited)} of it`);
   }
-  if (args.timeline) printTimeline(answered);
+  if (args.timeline) printTimeline(answered, startedAt + warmup * 1000);
   const cpu = process.cpuUsage(cpuBefore);
   console.error(`#   the load generator (this process) used ${(100 * (cpu.user + cpu.system) / 1000 / (Date.now() - startedAt)).toFixed(0)}% of a core`);
   const after = await batchCounters(server);
