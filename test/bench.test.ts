@@ -39,6 +39,21 @@ t.test('a short npm run bench prints every scenario, no errors, invariants hold'
   }
   t.match(rows.get('transfer-uniform')!.ratio, /^\d+\.\d\d×$/, 'a ratio to the baseline');
   t.match(stdout, /invariants: \d+ checks, all hold/, 'the invariant check ran and passed');
+  // Maintenance runs between measurements, not inside them: autovacuum is off for every table of the
+  // bench's own database, and each measurement starts after a VACUUM ANALYZE.
+  t.match(stderr, /settled \(VACUUM ANALYZE/, 'each measurement starts after a VACUUM ANALYZE');
+  const url = new URL(admin);
+  url.pathname = `/${database}`;
+  const bench = createSql(url.toString(), { max: 1 });
+  try {
+    const tables = await bench<{ name: string; options: string[] | null }[]>`
+      SELECT relname AS name, reloptions AS options FROM pg_class
+      WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'`;
+    t.ok(tables.length >= 10, 'the bench database has its tables');
+    t.strictSame(tables.filter((r) => !r.options?.includes('autovacuum_enabled=false')).map((r) => r.name), [], 'autovacuum is off for all of them');
+  } finally {
+    await bench.end();
+  }
   if (process.platform === 'linux') {
     const shares = [...stderr.matchAll(/main thread ran (\d+)% of the measured time and waited for a CPU (\d+)% of it/g)];
     t.equal(shares.length, 4, "the server's main-thread time is reported for every HTTP scenario");

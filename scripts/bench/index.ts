@@ -21,6 +21,7 @@ import { commandLine, wholeNumber } from '../lib/cli.ts';
 import { findPgbench, PGBENCH_HINT } from '../lib/pgbench.ts';
 import { scenarios, type Scenario } from './scenarios.ts';
 import { seed } from './seed.ts';
+import { MeasuredWindow, percentile, type WindowSummary } from './window.ts';
 
 const args = commandLine(`Usage: npm run bench [-- options]
 
@@ -31,6 +32,8 @@ const args = commandLine(`Usage: npm run bench [-- options]
   --database NAME    the database created (dropped first) for the run (default inventory_bench)
   --profile DIR      write the server's V8 CPU profile there when it stops
   --timeline         print p50/p99/max of each measured second of every HTTP scenario
+  --autovacuum       leave autovacuum on for the bench's tables (by default it is off, and
+                     VACUUM ANALYZE runs between measurements instead)
 
 DATABASE_URL names a PostgreSQL to use (a role with CREATEDB); without it an embedded one is started.`, {
   duration: { type: 'string', default: '10' },
@@ -46,6 +49,7 @@ DATABASE_URL names a PostgreSQL to use (a role with CREATEDB); without it an emb
   database: { type: 'string', default: 'inventory_bench' },
   profile: { type: 'string' },
   timeline: { type: 'boolean', default: false },
+  autovacuum: { type: 'boolean', default: false },
 });
 const duration = wholeNumber('duration', args.duration, 1);
 const warmup = wholeNumber('warmup', args.warmup, 0);
@@ -91,8 +95,7 @@ async function pgbench(databaseUrl: string, script: string): Promise<{ rps: numb
       .sort((a, b) => a - b);
     const failed = measured.length - latencies.length;
     const tps = latencies.length / duration;
-    const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))];
-    return { rps: tps, p50: pct(0.5), p99: pct(0.99), failed };
+    return { rps: tps, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), failed };
   } finally {
     rmSync(logDir, { recursive: true, force: true });
   }
@@ -101,18 +104,32 @@ async function pgbench(databaseUrl: string, script: string): Promise<{ rps: numb
 /**
  * Starts each measurement from the same state, whatever ran before it: dead row versions vacuumed
  * (the hot baseline leaves thousands on the one row issue-hot then updates, which made issue-hot
- * run at half speed in some runs) and dirty pages written out (a CHECKPOINT; their write-back
- * otherwise takes CPU from the next scenario).
+ * run at half speed in some runs), statistics fresh, and dirty pages written out (a CHECKPOINT;
+ * their write-back otherwise takes CPU from the next scenario).
  */
 async function settle(sql: Sql) {
   const started = Date.now();
-  await sql`VACUUM`;
+  await sql`VACUUM ANALYZE`;
   // CHECKPOINT needs superuser or pg_checkpoint (42501 without): the run goes on, and says so.
   const checkpointed = await sql`CHECKPOINT`.then(() => true, (err) => {
     if (err?.code !== '42501') throw err;
     return false;
   });
-  console.error(`# settled (VACUUM${checkpointed ? ', CHECKPOINT' : '; no CHECKPOINT: not allowed for this role'}) in ${Date.now() - started} ms`);
+  console.error(`# settled (VACUUM ANALYZE${checkpointed ? ', CHECKPOINT' : '; no CHECKPOINT: not allowed for this role'}) in ${Date.now() - started} ms`);
+}
+
+/**
+ * The bench's ledger starts nearly empty and grows by tens of thousands of rows a minute, so every
+ * table crosses autovacuum's thresholds (a fraction of its size) at each of the launcher's
+ * one-minute rounds, and 2–5 s of vacuuming and analyzing land in whichever measurement runs then,
+ * on the cores the server and pgbench share. A production ledger of millions of rows crosses them
+ * rarely. So by default this maintenance runs between measurements (`settle`), not at random inside
+ * them; the bench owns its database, and PostgreSQL's own settings are left alone.
+ */
+async function scheduleMaintenance(sql: Sql) {
+  const tables = await sql<{ name: string }[]>`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'`;
+  for (const { name } of tables) await sql`ALTER TABLE ${sql(name)} SET (autovacuum_enabled = false, toast.autovacuum_enabled = false)`;
+  console.error('# autovacuum off for the bench\'s tables: VACUUM ANALYZE runs between measurements instead (--autovacuum leaves it on)');
 }
 
 /** Resident set size of a process and its descendants (the workers when WORKERS > 1). */
@@ -168,36 +185,26 @@ function mainThreadTimes(pid: number): { ran: number; waited: number; at: number
   }
 }
 
-/**
- * Whether the tail is steady or comes in bursts: latency per measured second, by when answers
- * arrived. Each second carries its wall-clock time (UTC), to line it up with PostgreSQL's log.
- */
-function printTimeline(answered: [second: number, ms: number][], measuredFrom: number) {
-  const seconds = new Map<number, number[]>();
-  for (const [at, ms] of answered) {
-    const second = Math.max(0, Math.floor(at));
-    if (!seconds.has(second)) seconds.set(second, []);
-    seconds.get(second)!.push(ms);
-  }
-  for (const [second, ms] of seconds) {
-    ms.sort((a, b) => a - b);
-    const at = (q: number) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))].toFixed(0);
+/** Each second of the window with its wall-clock time (UTC), to line slow seconds up with PostgreSQL's log. */
+function printTimeline(window: MeasuredWindow, measuredFrom: number) {
+  for (const { second, answers, p50, p99, max } of window.timeline()) {
     const clock = new Date(measuredFrom + second * 1000).toISOString().slice(11, 19);
-    console.error(`#   ${second}-${second + 1} s (${clock}): ${ms.length} answers, p50 ${at(0.5)} p99 ${at(0.99)} max ${at(1)} ms`);
+    console.error(`#   ${second}-${second + 1} s (${clock}): ${answers} answers, p50 ${p50.toFixed(0)} p99 ${p99.toFixed(0)} max ${max.toFixed(0)} ms`);
   }
 }
 
-async function drive(server: ServerProcess, scenario: Scenario, sql: Sql): Promise<{ result: autocannon.Result; rss: number }> {
+async function drive(server: ServerProcess, scenario: Scenario, sql: Sql): Promise<{ measured: WindowSummary; rss: number }> {
   const make = await scenario.prepare({ sql, url: server.url, token });
   const before = await batchCounters(server);
   const cpuBefore = process.cpuUsage();
   const startedAt = Date.now();
-  const answered: [second: number, ms: number][] = [];
-  const options = {
+  const window = new MeasuredWindow(performance.now(), warmup, warmup + duration);
+  // Without a callback autocannon returns its tracker, an EventEmitter that is also thenable (its
+  // typings say Promise).
+  const run = autocannon({
     url: server.url,
     connections,
-    duration,
-    warmup: { connections, duration: warmup },
+    duration: warmup + duration,
     requests: [{
       method: scenario.method,
       path: scenario.path,
@@ -210,23 +217,20 @@ async function drive(server: ServerProcess, scenario: Scenario, sql: Sql): Promi
         return request;
       },
     }],
-  } as autocannon.Options; // (warmup is supported by autocannon 8 but missing from its typings)
-  // Without a callback autocannon returns its tracker, an EventEmitter that is also thenable (its
-  // typings say Promise); the callback form would skip the warm-up. Only the measured part's
-  // answers are emitted.
-  const run = autocannon(options) as unknown as Promise<autocannon.Result> & NodeJS.EventEmitter;
+  }) as unknown as Promise<autocannon.Result> & NodeJS.EventEmitter;
+  run.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => window.answered(status, ms));
+  run.on('reqError', (err: Error) => window.failed(err));
   const pid = server.child.pid!;
   const mainThread = { from: null as ReturnType<typeof mainThreadTimes> };
   const warmedUp = setTimeout(() => { mainThread.from = mainThreadTimes(pid); }, warmup * 1000);
-  if (args.timeline) run.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => answered.push([(Date.now() - startedAt) / 1000 - warmup, ms]));
-  const [result, rss] = await withPeakRss(pid, () => run);
+  const [, rss] = await withPeakRss(pid, () => run);
   clearTimeout(warmedUp);
   const [from, to] = [mainThread.from, mainThreadTimes(pid)];
   if (from && to) {
     const share = (ns: number) => `${(100 * ns / 1e6 / (to.at - from.at)).toFixed(0)}%`;
     console.error(`#   the server's main thread ran ${share(to.ran - from.ran)} of the measured time and waited for a CPU ${share(to.waited - from.waited)} of it`);
   }
-  if (args.timeline) printTimeline(answered, startedAt + warmup * 1000);
+  if (args.timeline) printTimeline(window, startedAt + warmup * 1000);
   const cpu = process.cpuUsage(cpuBefore);
   console.error(`#   the load generator (this process) used ${(100 * (cpu.user + cpu.system) / 1000 / (Date.now() - startedAt)).toFixed(0)}% of a core`);
   const after = await batchCounters(server);
@@ -235,7 +239,7 @@ async function drive(server: ServerProcess, scenario: Scenario, sql: Sql): Promi
     const postings = after.postings - before.postings;
     console.error(`#   ${batches} group-commit batches (warm-up included), ${(postings / batches).toFixed(1)} postings each on average, which waited ${(1000 * (after.waited - before.waited) / postings).toFixed(1)} ms in the queue`);
   }
-  return { result, rss };
+  return { measured: window.summary(), rss };
 }
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
@@ -264,6 +268,7 @@ async function main() {
     const t0 = Date.now();
     await seed(sql);
     console.error(`# seeded in ${Date.now() - t0} ms`);
+    if (!args.autovacuum) await scheduleMaintenance(sql);
     const settings = await sql`SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'server_version', 'max_connections')`;
     console.error(`# PostgreSQL ${settings.map((s) => `${s.name}=${s.setting}`).join(' ')}`);
 
@@ -291,20 +296,21 @@ async function main() {
       if (only && !only.includes(scenario.name)) continue;
       await settle(sql);
       console.error(`# ${scenario.name} (HTTP, ${connections} connections, ${duration} s)`);
-      const { result, rss } = await drive(server, scenario, sql);
-      const unexpected = Object.entries(result.statusCodeStats as Record<string, { count: number }>)
-        .filter(([code]) => !(code.startsWith('2') || scenario.expectedStatuses?.includes(Number(code))))
-        .map(([code, s]) => `${s.count}×${code}`);
-      const errors = [...unexpected, ...(result.errors ? [`${result.errors} conn`] : []), ...(result.timeouts ? [`${result.timeouts} timeouts`] : [])];
+      const { measured, rss } = await drive(server, scenario, sql);
+      const unexpected = [...measured.statuses]
+        .filter(([code]) => !((code >= 200 && code < 300) || scenario.expectedStatuses?.includes(code)))
+        .map(([code, count]) => `${count}×${code}`);
+      const failed = measured.errors - measured.timeouts;
+      const errors = [...unexpected, ...(failed ? [`${failed} conn`] : []), ...(measured.timeouts ? [`${measured.timeouts} timeouts`] : [])];
       const base = baselines.get(scenario.name);
       rows.push({
         scenario: scenario.name,
-        rps: result.requests.average,
-        p50: result.latency.p50,
-        p99: result.latency.p99,
+        rps: measured.rps,
+        p50: measured.p50,
+        p99: measured.p99,
         errors: errors.join(' ') || '0',
         rss: mb(rss),
-        ratio: base ? `${(result.requests.average / base).toFixed(2)}×` : '—',
+        ratio: base ? `${(measured.rps / base).toFixed(2)}×` : '—',
       });
     }
 
