@@ -1,8 +1,8 @@
 // The measured part of one continuous HTTP load run. Warm-up and measurement are one autocannon run,
 // as they are one pgbench run for the baselines, and only the answers that arrive after the warm-up
-// count. autocannon's own warm-up is a separate run: it closes its connections as it ends, abandoning
-// the requests in flight (which the server still works off), and the measurement starts with as many
-// new connections, so its first second used to measure that turnover rather than the steady state.
+// count. autocannon's own warm-up is a separate run: it destroys its connections as it ends,
+// abandoning the requests in flight, which the server still works off, so the measurement's first
+// requests, on as many new connections, queued behind them (for receipts, ~0.3 s of work).
 
 export interface WindowSummary {
   /** Answers of any status per second of the window. */
@@ -28,7 +28,7 @@ export class MeasuredWindow {
   private errors = 0;
   private timeouts = 0;
 
-  /** `from` and `to` are seconds since the run started (performance.now() / 1000 at `startedAt`). */
+  /** `startedAt` is performance.now() as the run started; `from` and `to` bound the window, in seconds after it. */
   constructor(private readonly startedAt: number, private readonly from: number, private readonly to: number) {}
 
   private secondsSinceStart(): number | undefined {
@@ -44,7 +44,7 @@ export class MeasuredWindow {
   failed(err: Error) {
     if (this.secondsSinceStart() === undefined) return;
     this.errors++;
-    if (err.message === 'request timed out') this.timeouts++;
+    if (err.message === 'request timed out') this.timeouts++; // (autocannon's error for a timeout)
   }
 
   summary(): WindowSummary {
