@@ -300,8 +300,7 @@ async function main() {
       const unexpected = [...measured.statuses]
         .filter(([code]) => !((code >= 200 && code < 300) || scenario.expectedStatuses?.includes(code)))
         .map(([code, count]) => `${count}×${code}`);
-      const failed = measured.errors - measured.timeouts;
-      const errors = [...unexpected, ...(failed ? [`${failed} conn`] : []), ...(measured.timeouts ? [`${measured.timeouts} timeouts`] : [])];
+      const errors = [...unexpected, ...(measured.errors ? [`${measured.errors} conn`] : []), ...(measured.timeouts ? [`${measured.timeouts} timeouts`] : [])];
       const base = baselines.get(scenario.name);
       rows.push({
         scenario: scenario.name,

@@ -12,9 +12,9 @@ export interface WindowSummary {
   p99: number;
   /** Answers by status code. */
   statuses: Map<number, number>;
-  /** Requests that got no answer: connection errors, and timeouts among them. */
-  errors: number;
+  /** Requests that got no answer: timed out, or failed otherwise (connection errors). */
   timeouts: number;
+  errors: number;
 }
 
 /** The value below which the fraction q of the sorted values lie (the smallest with at least q at or below it). */
@@ -43,8 +43,8 @@ export class MeasuredWindow {
 
   failed(err: Error) {
     if (this.secondsSinceStart() === undefined) return;
-    this.errors++;
     if (err.message === 'request timed out') this.timeouts++; // (autocannon's error for a timeout)
+    else this.errors++;
   }
 
   summary(): WindowSummary {
@@ -56,8 +56,8 @@ export class MeasuredWindow {
       p50: percentile(ok, 0.5),
       p99: percentile(ok, 0.99),
       statuses,
-      errors: this.errors,
       timeouts: this.timeouts,
+      errors: this.errors,
     };
   }
 
