@@ -21,6 +21,7 @@ import { commandLine, wholeNumber } from '../lib/cli.ts';
 import { findPgbench, PGBENCH_HINT } from '../lib/pgbench.ts';
 import { scenarios, type Scenario } from './scenarios.ts';
 import { seed } from './seed.ts';
+import { StealMeter } from './steal.ts';
 import { MeasuredWindow, percentile, type WindowSummary } from './window.ts';
 
 const args = commandLine(`Usage: npm run bench [-- options]
@@ -66,6 +67,8 @@ interface Row {
   errors: string;
   rss: string;
   ratio: string;
+  /** The share of the CPU time the hypervisor took during the measurement. */
+  stolen: number;
 }
 
 const ISSUER = 'https://bench.inventory-api.dev/';
@@ -78,13 +81,21 @@ const token = signToken({ sub: 'bench', client_id: 'bench', scope: 'inventory:re
  * pgbench with the naive transaction, run for warm-up + duration: throughput and latency
  * percentiles from its per-transaction log, of the transactions that ended after the warm-up.
  */
-async function pgbench(databaseUrl: string, script: string): Promise<{ rps: number; p50: number; p99: number; failed: number }> {
+async function pgbench(databaseUrl: string, script: string): Promise<{ rps: number; p50: number; p99: number; failed: number; stolen: number }> {
   const logDir = mkdtempSync(join(tmpdir(), 'pgbench-'));
   try {
     const args = ['-n', '-M', 'prepared', '-c', String(connections), '-j', '2', '-T', String(warmup + duration), '-f', join(repoRoot, 'scripts/bench', script), '-l', '--log-prefix', join(logDir, 'tx'), databaseUrl];
     const bin = findPgbench();
     if (!bin) throw new Error(PGBENCH_HINT);
-    await promisify(execFile)(bin, args, { maxBuffer: 64 << 20 });
+    const steal = new StealMeter();
+    const warmedUp = setTimeout(() => steal.start(), warmup * 1000);
+    let stolen: number;
+    try {
+      await promisify(execFile)(bin, args, { maxBuffer: 64 << 20 });
+    } finally {
+      clearTimeout(warmedUp);
+      stolen = steal.stop().overall;
+    }
     // A log line: client, transaction number, latency in µs (or "failed"), script, end time (s, µs).
     const logged = readdirSync(logDir).flatMap((f) => readFileSync(join(logDir, f), 'utf8').trim().split('\n'))
       .map((line) => { const f = line.split(' '); return { latency: f[2], end: Number(f[4]) + Number(f[5]) / 1e6 }; });
@@ -95,7 +106,7 @@ async function pgbench(databaseUrl: string, script: string): Promise<{ rps: numb
       .sort((a, b) => a - b);
     const failed = measured.length - latencies.length;
     const tps = latencies.length / duration;
-    return { rps: tps, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), failed };
+    return { rps: tps, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), failed, stolen };
   } finally {
     rmSync(logDir, { recursive: true, force: true });
   }
@@ -185,15 +196,20 @@ function mainThreadTimes(pid: number): { ran: number; waited: number; at: number
   }
 }
 
-/** Each second of the window with its wall-clock time (UTC), to line slow seconds up with PostgreSQL's log. */
-function printTimeline(window: MeasuredWindow, measuredFrom: number) {
+const percent = (share: number) => (Number.isFinite(share) ? `${(100 * share).toFixed(0)}%` : '—');
+
+/**
+ * Each second of the window with its wall-clock time (UTC), to line slow seconds up with
+ * PostgreSQL's log, and the share of the CPU stolen in it.
+ */
+function printTimeline(window: MeasuredWindow, measuredFrom: number, stolen: number[]) {
   for (const { second, answers, p50, p99, max } of window.timeline()) {
     const clock = new Date(measuredFrom + second * 1000).toISOString().slice(11, 19);
-    console.error(`#   ${second}-${second + 1} s (${clock}): ${answers} answers, p50 ${p50.toFixed(0)} p99 ${p99.toFixed(0)} max ${max.toFixed(0)} ms`);
+    console.error(`#   ${second}-${second + 1} s (${clock}): ${answers} answers, p50 ${p50.toFixed(0)} p99 ${p99.toFixed(0)} max ${max.toFixed(0)} ms, CPU stolen ${percent(stolen[second] ?? NaN)}`);
   }
 }
 
-async function drive(server: ServerProcess, scenario: Scenario, sql: Sql): Promise<{ measured: WindowSummary; rss: number }> {
+async function drive(server: ServerProcess, scenario: Scenario, sql: Sql): Promise<{ measured: WindowSummary; rss: number; stolen: number }> {
   const make = await scenario.prepare({ sql, url: server.url, token });
   const before = await batchCounters(server);
   const cpuBefore = process.cpuUsage();
@@ -222,15 +238,21 @@ async function drive(server: ServerProcess, scenario: Scenario, sql: Sql): Promi
   run.on('reqError', (err: Error) => window.failed(err));
   const pid = server.child.pid!;
   const mainThread = { from: null as ReturnType<typeof mainThreadTimes> };
-  const warmedUp = setTimeout(() => { mainThread.from = mainThreadTimes(pid); }, warmup * 1000);
+  const steal = new StealMeter();
+  const warmedUp = setTimeout(() => {
+    mainThread.from = mainThreadTimes(pid);
+    steal.start();
+  }, warmup * 1000);
   const [, rss] = await withPeakRss(pid, () => run);
   clearTimeout(warmedUp);
+  const stolen = steal.stop();
   const [from, to] = [mainThread.from, mainThreadTimes(pid)];
   if (from && to) {
     const share = (ns: number) => `${(100 * ns / 1e6 / (to.at - from.at)).toFixed(0)}%`;
     console.error(`#   the server's main thread ran ${share(to.ran - from.ran)} of the measured time and waited for a CPU ${share(to.waited - from.waited)} of it`);
   }
-  if (args.timeline) printTimeline(window, startedAt + warmup * 1000);
+  console.error(`#   the hypervisor took ${percent(stolen.overall)} of the machine's CPU time (steal)`);
+  if (args.timeline) printTimeline(window, startedAt + warmup * 1000, stolen.perSecond);
   const cpu = process.cpuUsage(cpuBefore);
   console.error(`#   the load generator (this process) used ${(100 * (cpu.user + cpu.system) / 1000 / (Date.now() - startedAt)).toFixed(0)}% of a core`);
   const after = await batchCounters(server);
@@ -239,7 +261,7 @@ async function drive(server: ServerProcess, scenario: Scenario, sql: Sql): Promi
     const postings = after.postings - before.postings;
     console.error(`#   ${batches} group-commit batches (warm-up included), ${(postings / batches).toFixed(1)} postings each on average, which waited ${(1000 * (after.waited - before.waited) / postings).toFixed(1)} ms in the queue`);
   }
-  return { measured: window.summary(), rss };
+  return { measured: window.summary(), rss, stolen: stolen.overall };
 }
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
@@ -291,12 +313,12 @@ async function main() {
         console.error(`# ${scenario.baseline.name} (pgbench, ${duration} s)`);
         const base = await pgbench(databaseUrl, scenario.baseline.script);
         baselines.set(scenario.name, base.rps);
-        rows.push({ scenario: scenario.baseline.name, rps: base.rps, p50: base.p50, p99: base.p99, errors: String(base.failed), rss: '—', ratio: '1.00×' });
+        rows.push({ scenario: scenario.baseline.name, rps: base.rps, p50: base.p50, p99: base.p99, errors: String(base.failed), rss: '—', ratio: '1.00×', stolen: base.stolen });
       }
       if (only && !only.includes(scenario.name)) continue;
       await settle(sql);
       console.error(`# ${scenario.name} (HTTP, ${connections} connections, ${duration} s)`);
-      const { measured, rss } = await drive(server, scenario, sql);
+      const { measured, rss, stolen } = await drive(server, scenario, sql);
       const unexpected = [...measured.statuses]
         .filter(([code]) => !((code >= 200 && code < 300) || scenario.expectedStatuses?.includes(code)))
         .map(([code, count]) => `${count}×${code}`);
@@ -310,14 +332,16 @@ async function main() {
         errors: errors.join(' ') || '0',
         rss: mb(rss),
         ratio: base ? `${(measured.rps / base).toFixed(2)}×` : '—',
+        stolen,
       });
     }
 
     const report = await checkInvariants(sql);
-    console.log(`\n${connections} connections, ${duration} s per scenario, after ${warmup} s of warm-up each; latency in ms\n`);
-    console.log('| scenario | req/s | p50 | p99 | errors | server peak RSS | ratio to baseline |');
-    console.log('|---|---:|---:|---:|---|---:|---:|');
-    for (const r of rows) console.log(`| ${r.scenario} | ${fmt(r.rps)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${r.errors} | ${r.rss} | ${r.ratio} |`);
+    console.log(`\n${connections} connections, ${duration} s per scenario, after ${warmup} s of warm-up each; latency in ms;`);
+    console.log(`CPU stolen: the share of the machine's CPU time its hypervisor took while measuring (steal, /proc/stat)\n`);
+    console.log('| scenario | req/s | p50 | p99 | errors | server peak RSS | ratio to baseline | CPU stolen |');
+    console.log('|---|---:|---:|---:|---|---:|---:|---:|');
+    for (const r of rows) console.log(`| ${r.scenario} | ${fmt(r.rps)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${r.errors} | ${r.rss} | ${r.ratio} | ${percent(r.stolen)} |`);
     console.log(`\ninvariants: ${report.checks} checks, ${report.violations.length ? `${report.violations.length} VIOLATIONS` : 'all hold'}`);
     for (const v of report.violations) console.log(`  ${v}`);
     process.exitCode = report.violations.length ? 1 : 0;
