@@ -30,7 +30,7 @@ t.test('a short npm run bench prints every scenario, no errors, invariants hold'
   });
   const rows = new Map(stdout.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| scenario')).map((l) => {
     const cells = l.split('|').slice(1, -1).map((c) => c.trim());
-    return [cells[0], { rps: Number(cells[1]), errors: cells[4], ratio: cells[6], stolen: cells[7] }];
+    return [cells[0], { rps: Number(cells[1]), errors: cells[4], ratio: cells[6], stolen: cells[7], targets: cells[8] }];
   }));
   t.strictSame([...rows.keys()], ['baseline-uniform (pgbench)', 'transfer-uniform', 'baseline-hot (pgbench)', 'issue-hot', 'receipt', 'items-search']);
   for (const [scenario, row] of rows) {
@@ -38,6 +38,11 @@ t.test('a short npm run bench prints every scenario, no errors, invariants hold'
     t.equal(row.errors, '0', `${scenario} had no errors`);
   }
   t.match(rows.get('transfer-uniform')!.ratio, /^\d+\.\d\d×$/, 'a ratio to the baseline');
+  // Every scenario is judged against its targets (a 1 s run at 8 connections may meet them or not).
+  for (const [scenario, row] of rows) {
+    if (scenario.includes('pgbench')) t.equal(row.targets, '—', `${scenario} has no targets`);
+    else t.match(row.targets, /^(met|missed: .+)$/, `${scenario} is judged against its targets`);
+  }
   t.match(stdout, /invariants: \d+ checks, all hold/, 'the invariant check ran and passed');
   // Maintenance runs between measurements, not inside them: autovacuum is off for every table of the
   // bench's own database, and each measurement starts after a VACUUM ANALYZE.
@@ -61,4 +66,20 @@ t.test('a short npm run bench prints every scenario, no errors, invariants hold'
     // What the hypervisor took is beside every measurement, the pgbench baselines' too.
     t.strictSame([...rows].filter(([, row]) => !/^\d+%$/.test(row.stolen)).map(([scenario]) => scenario), [], 'CPU stolen is reported for every row');
   }
+});
+
+t.test('--rounds runs the scenarios again and says how many rounds met their targets', async (t) => {
+  if (!findPgbench()) return missingTool(t, PGBENCH_HINT);
+  const admin = process.env.TEST_ADMIN_DATABASE_URL!;
+  const database = `bench_rounds_${process.pid}`;
+  t.teardown(async () => {
+    const sql = createSql(admin, { max: 1 });
+    await dropDatabase(sql, database);
+    await sql.end();
+  });
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/bench/index.ts'), '--duration', '1', '--warmup', '1', '--connections', '4',
+    '--only', 'items-search', '--rounds', '2', '--database', database], { cwd: repoRoot, env: { ...process.env, DATABASE_URL: admin }, maxBuffer: 16 << 20 });
+  t.equal([...stdout.matchAll(/^Round (\d) of 2: /gm)].map((m) => m[1]).join(), '1,2', 'a table per round');
+  t.equal([...stdout.matchAll(/^invariants: \d+ checks, all hold$/gm)].length, 2, 'the invariants checked after each round');
+  t.match(stdout, /^\| items-search \| [012] of 2 \| \d+ \(\d+–\d+\) \| [\d.]+ \([\d.]+–[\d.]+\) \| — \|$/m, 'the rounds summed up: rounds meeting every target, medians and ranges');
 });

@@ -22,6 +22,7 @@ import { findPgbench, PGBENCH_HINT } from '../lib/pgbench.ts';
 import { scenarios, type Scenario } from './scenarios.ts';
 import { seed } from './seed.ts';
 import { StealMeter } from './steal.ts';
+import { missedTargets, overRounds, RSS_LIMIT_MB, type Measured, type Spread } from './targets.ts';
 import { MeasuredWindow, percentile, type WindowSummary } from './window.ts';
 
 const args = commandLine(`Usage: npm run bench [-- options]
@@ -35,6 +36,8 @@ const args = commandLine(`Usage: npm run bench [-- options]
   --timeline         print p50/p99/max of each measured second of every HTTP scenario
   --autovacuum       leave autovacuum on for the bench's tables (by default it is off, and
                      VACUUM ANALYZE runs between measurements instead)
+  --rounds N         run every baseline and scenario N times over, a table per round, then how
+                     many rounds met each scenario's targets (default 1)
 
 DATABASE_URL names a PostgreSQL to use (a role with CREATEDB); without it an embedded one is started.`, {
   duration: { type: 'string', default: '10' },
@@ -51,10 +54,12 @@ DATABASE_URL names a PostgreSQL to use (a role with CREATEDB); without it an emb
   profile: { type: 'string' },
   timeline: { type: 'boolean', default: false },
   autovacuum: { type: 'boolean', default: false },
+  rounds: { type: 'string', default: '1' },
 });
 const duration = wholeNumber('duration', args.duration, 1);
 const warmup = wholeNumber('warmup', args.warmup, 0);
 const connections = wholeNumber('connections', args.connections, 1);
+const rounds = wholeNumber('rounds', args.rounds, 1);
 const only = args.only?.split(',');
 /** With WORKERS > 1 the server is a primary forwarding connections to workers, each with its own counters. */
 const severalWorkers = Number(process.env.WORKERS ?? 1) > 1;
@@ -65,10 +70,14 @@ interface Row {
   p50: number;
   p99: number;
   errors: string;
-  rss: string;
-  ratio: string;
+  /** The server's peak RSS in bytes (NaN for a pgbench baseline). */
+  rss: number;
+  /** Throughput over the baseline's (1 for a baseline itself; NaN where there is none). */
+  ratio: number;
   /** The share of the CPU time the hypervisor took during the measurement. */
   stolen: number;
+  /** For an HTTP scenario: what its targets are judged on, and those it missed (none: all met). */
+  judged?: { measured: Measured; missed: string[] };
 }
 
 const ISSUER = 'https://bench.inventory-api.dev/';
@@ -267,6 +276,76 @@ async function drive(server: ServerProcess, scenario: Scenario, sql: Sql): Promi
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
 const mb = (bytes: number) => `${Math.round(bytes / (1 << 20))} MB`;
 
+/** Every selected baseline and scenario once, in order: one row each. */
+async function runRound(server: ServerProcess, sql: Sql, databaseUrl: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  const baselines = new Map<string, number>();
+  for (const scenario of scenarios) {
+    if (only && !only.includes(scenario.name) && !(scenario.baseline && only.includes(scenario.baseline.name))) continue;
+    if (scenario.baseline) {
+      await settle(sql);
+      console.error(`# ${scenario.baseline.name} (pgbench, ${duration} s)`);
+      const base = await pgbench(databaseUrl, scenario.baseline.script);
+      baselines.set(scenario.name, base.rps);
+      rows.push({ scenario: scenario.baseline.name, rps: base.rps, p50: base.p50, p99: base.p99, errors: String(base.failed), rss: NaN, ratio: 1, stolen: base.stolen });
+    }
+    if (only && !only.includes(scenario.name)) continue;
+    await settle(sql);
+    console.error(`# ${scenario.name} (HTTP, ${connections} connections, ${duration} s)`);
+    const { measured, rss, stolen } = await drive(server, scenario, sql);
+    const unexpected = [...measured.statuses]
+      .filter(([code]) => !((code >= 200 && code < 300) || scenario.expectedStatuses?.includes(code)));
+    const errors = [
+      ...unexpected.map(([code, count]) => `${count}×${code}`),
+      ...(measured.errors ? [`${measured.errors} conn`] : []),
+      ...(measured.timeouts ? [`${measured.timeouts} timeouts`] : []),
+    ];
+    const base = baselines.get(scenario.name);
+    const judged: Measured = {
+      rps: measured.rps,
+      p99: measured.p99,
+      ratio: base ? measured.rps / base : undefined,
+      rssMb: rss / (1 << 20),
+      unexpected: unexpected.reduce((sum, [, count]) => sum + count, 0) + measured.errors + measured.timeouts,
+    };
+    rows.push({
+      scenario: scenario.name,
+      rps: measured.rps,
+      p50: measured.p50,
+      p99: measured.p99,
+      errors: errors.join(' ') || '0',
+      rss,
+      ratio: judged.ratio ?? NaN,
+      stolen,
+      judged: { measured: judged, missed: missedTargets(scenario.targets, judged) },
+    });
+  }
+  return rows;
+}
+
+const ratio = (r: number) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : '—');
+
+function printTable(rows: Row[]) {
+  console.log('| scenario | req/s | p50 | p99 | errors | server peak RSS | ratio to baseline | CPU stolen | targets |');
+  console.log('|---|---:|---:|---:|---|---:|---:|---:|---|');
+  for (const r of rows) {
+    const targets = !r.judged ? '—' : r.judged.missed.length ? `missed: ${r.judged.missed.join('; ')}` : 'met';
+    console.log(`| ${r.scenario} | ${fmt(r.rps)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${r.errors} | ${Number.isFinite(r.rss) ? mb(r.rss) : '—'} | ${ratio(r.ratio)} | ${percent(r.stolen)} | ${targets} |`);
+  }
+}
+
+/** How each scenario fared over the rounds: the share meeting its targets, and medians with ranges. */
+function printRounds(results: Map<string, NonNullable<Row['judged']>[]>) {
+  const range = (s: Spread, show: (n: number) => string) => (Number.isFinite(s.median) ? `${show(s.median)} (${show(s.min)}–${show(s.max)})` : '—');
+  console.log(`\nOver ${rounds} rounds: median (range). Every target: the scenario's own (scripts/bench/scenarios.ts), RSS ≤ ${RSS_LIMIT_MB} MB, no unexpected errors\n`);
+  console.log('| scenario | rounds meeting every target | req/s | p99 | ratio to baseline |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const [scenario, judged] of results) {
+    const o = overRounds(judged);
+    console.log(`| ${scenario} | ${o.met} of ${o.rounds} | ${range(o.rps, (n) => fmt(n))} | ${range(o.p99, (n) => fmt(n, 1))} | ${range(o.ratio, ratio)} |`);
+  }
+}
+
 async function main() {
   let cluster: EmbeddedPostgres | undefined;
   let adminUrl = process.env.DATABASE_URL;
@@ -304,47 +383,22 @@ async function main() {
       NODE_ENV: 'production',
     }, { nodeArgs: args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [] });
 
-    const rows: Row[] = [];
-    const baselines = new Map<string, number>();
-    for (const scenario of scenarios) {
-      if (only && !only.includes(scenario.name) && !(scenario.baseline && only.includes(scenario.baseline.name))) continue;
-      if (scenario.baseline) {
-        await settle(sql);
-        console.error(`# ${scenario.baseline.name} (pgbench, ${duration} s)`);
-        const base = await pgbench(databaseUrl, scenario.baseline.script);
-        baselines.set(scenario.name, base.rps);
-        rows.push({ scenario: scenario.baseline.name, rps: base.rps, p50: base.p50, p99: base.p99, errors: String(base.failed), rss: '—', ratio: '1.00×', stolen: base.stolen });
-      }
-      if (only && !only.includes(scenario.name)) continue;
-      await settle(sql);
-      console.error(`# ${scenario.name} (HTTP, ${connections} connections, ${duration} s)`);
-      const { measured, rss, stolen } = await drive(server, scenario, sql);
-      const unexpected = [...measured.statuses]
-        .filter(([code]) => !((code >= 200 && code < 300) || scenario.expectedStatuses?.includes(code)))
-        .map(([code, count]) => `${count}×${code}`);
-      const errors = [...unexpected, ...(measured.errors ? [`${measured.errors} conn`] : []), ...(measured.timeouts ? [`${measured.timeouts} timeouts`] : [])];
-      const base = baselines.get(scenario.name);
-      rows.push({
-        scenario: scenario.name,
-        rps: measured.rps,
-        p50: measured.p50,
-        p99: measured.p99,
-        errors: errors.join(' ') || '0',
-        rss: mb(rss),
-        ratio: base ? `${(measured.rps / base).toFixed(2)}×` : '—',
-        stolen,
-      });
+    const results = new Map<string, NonNullable<Row['judged']>[]>();
+    let violated = false;
+    for (let round = 1; round <= rounds; round++) {
+      if (rounds > 1) console.error(`# round ${round} of ${rounds}`);
+      const rows = await runRound(server, sql, databaseUrl);
+      const report = await checkInvariants(sql);
+      console.log(`\n${rounds > 1 ? `Round ${round} of ${rounds}: ` : ''}${connections} connections, ${duration} s per scenario, after ${warmup} s of warm-up each; latency in ms;`);
+      console.log(`CPU stolen: the share of the machine's CPU time its hypervisor took while measuring (steal, /proc/stat)\n`);
+      printTable(rows);
+      console.log(`\ninvariants: ${report.checks} checks, ${report.violations.length ? `${report.violations.length} VIOLATIONS` : 'all hold'}`);
+      for (const v of report.violations) console.log(`  ${v}`);
+      violated ||= report.violations.length > 0;
+      for (const { scenario, judged } of rows) if (judged) results.set(scenario, [...(results.get(scenario) ?? []), judged]);
     }
-
-    const report = await checkInvariants(sql);
-    console.log(`\n${connections} connections, ${duration} s per scenario, after ${warmup} s of warm-up each; latency in ms;`);
-    console.log(`CPU stolen: the share of the machine's CPU time its hypervisor took while measuring (steal, /proc/stat)\n`);
-    console.log('| scenario | req/s | p50 | p99 | errors | server peak RSS | ratio to baseline | CPU stolen |');
-    console.log('|---|---:|---:|---:|---|---:|---:|---:|');
-    for (const r of rows) console.log(`| ${r.scenario} | ${fmt(r.rps)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${r.errors} | ${r.rss} | ${r.ratio} | ${percent(r.stolen)} |`);
-    console.log(`\ninvariants: ${report.checks} checks, ${report.violations.length ? `${report.violations.length} VIOLATIONS` : 'all hold'}`);
-    for (const v of report.violations) console.log(`  ${v}`);
-    process.exitCode = report.violations.length ? 1 : 0;
+    if (rounds > 1) printRounds(results);
+    process.exitCode = violated ? 1 : 0;
   } finally {
     await server?.stop('SIGTERM');
     await sql.end();

@@ -2,6 +2,7 @@
 // function making each request's path and body (every request also gets a fresh Idempotency-Key).
 import type { Sql } from '../../db/client.ts';
 import { STOCKED_ITEMS, WORDS } from './seed.ts';
+import type { Targets } from './targets.ts';
 
 export interface ScenarioContext {
   sql: Sql;
@@ -17,6 +18,8 @@ export interface Scenario {
   baseline?: { name: string; script: string };
   /** Non-2xx statuses the scenario provokes on purpose. */
   expectedStatuses?: number[];
+  /** What it must reach (issue 7); every scenario must also stay within the RSS limit, without unexpected errors. */
+  targets: Targets;
   prepare(ctx: ScenarioContext): Promise<() => { path?: string; body?: unknown }>;
 }
 
@@ -53,6 +56,7 @@ export const scenarios: Scenario[] = [
     method: 'POST',
     path: '/inventory/stock-moves',
     baseline: { name: 'baseline-uniform (pgbench)', script: 'baseline-transfer.sql' },
+    targets: { ratio: 1, p99: 50 },
     async prepare() {
       return () => {
         const from = pick(WAREHOUSES);
@@ -66,6 +70,7 @@ export const scenarios: Scenario[] = [
     method: 'POST',
     path: '/inventory/stock-moves',
     baseline: { name: 'baseline-hot (pgbench)', script: 'baseline-issue-hot.sql' },
+    targets: { ratio: 3, p99: 50 },
     async prepare() {
       return () => ({ body: { type: 'ISSUE', from_wh: 'WH-1', lines: [{ item_id: 'item-hot', qty: 1 }] } });
     },
@@ -74,6 +79,7 @@ export const scenarios: Scenario[] = [
     name: 'receipt',
     method: 'POST',
     path: '/procurement/receipts',
+    targets: {},
     async prepare(ctx) {
       const lines = await openPurchaseOrderLines(ctx, 200, 5);
       return () => {
@@ -86,6 +92,7 @@ export const scenarios: Scenario[] = [
     name: 'items-search',
     method: 'GET',
     path: '/inventory/items',
+    targets: { rps: 4000, p99: 30 },
     async prepare() {
       return () => {
         const search = Math.random() < 0.5 ? pick(WORDS) : `SKU-0${Math.floor(Math.random() * 10000)}`.slice(0, 8 + Math.floor(Math.random() * 3));

@@ -1,0 +1,63 @@
+// The performance targets (issue 7, docs/benchmarks.md), judged for each scenario of a run, and
+// over the rounds of `--rounds N`: on a VM whose speed moves by half within an hour, one run says
+// little, and how many of several rounds met a target says more.
+/** What one scenario must reach, besides what all must (RSS_LIMIT_MB, no unexpected errors). */
+export interface Targets {
+  /** At least this many times its baseline's throughput. */
+  ratio?: number;
+  /** At least this many requests a second. */
+  rps?: number;
+  /** A p99 latency of at most this many ms. */
+  p99?: number;
+}
+
+export const RSS_LIMIT_MB = 300;
+
+export interface Measured {
+  rps: number;
+  p99: number;
+  /** Throughput over the baseline's, where the scenario has one. */
+  ratio?: number;
+  rssMb: number;
+  /** Answers and failures the scenario does not expect. */
+  unexpected: number;
+}
+
+const num = (n: number, digits = 0) => n.toFixed(digits);
+
+/** The targets a measurement missed, each as what was measured against what was wanted; none when all were met. */
+export function missedTargets(targets: Targets, m: Measured): string[] {
+  const missed: string[] = [];
+  if (targets.ratio !== undefined && !((m.ratio ?? 0) >= targets.ratio)) missed.push(`ratio ${num(m.ratio ?? NaN, 2)}× < ${num(targets.ratio, 2)}×`);
+  if (targets.rps !== undefined && !(m.rps >= targets.rps)) missed.push(`${num(m.rps)} req/s < ${num(targets.rps)}`);
+  if (targets.p99 !== undefined && !(m.p99 <= targets.p99)) missed.push(`p99 ${num(m.p99, 1)} > ${targets.p99} ms`);
+  if (!(m.rssMb <= RSS_LIMIT_MB)) missed.push(`RSS ${num(m.rssMb)} > ${RSS_LIMIT_MB} MB`);
+  if (m.unexpected > 0) missed.push(`${num(m.unexpected)} unexpected errors`);
+  return missed;
+}
+
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/** Median and range of the finite values (all NaN when there are none). */
+export function spread(values: number[]): Spread {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!sorted.length) return { median: NaN, min: NaN, max: NaN };
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { median, min: sorted[0], max: sorted[sorted.length - 1] };
+}
+
+/** One scenario over several rounds: how many met every target, and the median and range of each number. */
+export function overRounds(rounds: { measured: Measured; missed: string[] }[]) {
+  return {
+    met: rounds.filter((r) => r.missed.length === 0).length,
+    rounds: rounds.length,
+    rps: spread(rounds.map((r) => r.measured.rps)),
+    p99: spread(rounds.map((r) => r.measured.p99)),
+    ratio: spread(rounds.map((r) => r.measured.ratio ?? NaN)),
+  };
+}
