@@ -1,6 +1,7 @@
 // The performance targets (issue 7, docs/benchmarks.md), judged for each scenario of a run, and
 // over the rounds of `--rounds N`: on a VM whose speed moves by half within an hour, one run says
 // little, and how many of several rounds met a target says more.
+
 /** What one scenario must reach, besides what all must (RSS_LIMIT_MB, no unexpected errors). */
 export interface Targets {
   /** At least this many times its baseline's throughput. */
