@@ -1,7 +1,7 @@
 // `npm run bench` keeps working: a one-second run of every scenario and both pgbench baselines
 // against the test PostgreSQL prints the whole table with no errors, and its invariant check holds.
 // It asserts no speed (benchmarks measure that, tests don't), only that the harness is sound.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,24 +10,28 @@ import { findPgbench, PGBENCH_HINT } from '../scripts/lib/pgbench.ts';
 import { repoRoot } from '../server/config.ts';
 import { missingTool } from './helpers/tools.ts';
 
-const run = promisify(execFile);
-// Seeding, two pgbench runs and four scenarios, 1 s each after 1 s of warm-up: ~45 s, more on a busy machine.
-t.setTimeout(300_000);
-t.test('a short npm run bench prints every scenario, no errors, invariants hold', async (t) => {
-  if (!findPgbench()) return missingTool(t, PGBENCH_HINT);
-  const admin = process.env.TEST_ADMIN_DATABASE_URL!;
-  const database = `bench_smoke_${process.pid}`;
+const admin = process.env.TEST_ADMIN_DATABASE_URL!;
+
+/** `npm run bench` with these arguments, 1 s measured after 1 s of warm-up, in a database of its own (dropped after the test). */
+async function runBench(t: Test, database: string, args: string[]) {
   t.teardown(async () => {
     const sql = createSql(admin, { max: 1 });
     await dropDatabase(sql, database);
     await sql.end();
   });
-
-  const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/bench/index.ts'), '--duration', '1', '--warmup', '1', '--connections', '8', '--database', database], {
+  return promisify(execFile)(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/bench/index.ts'), '--duration', '1', '--warmup', '1', '--database', database, ...args], {
     cwd: repoRoot,
     env: { ...process.env, DATABASE_URL: admin },
     maxBuffer: 16 << 20,
   });
+}
+
+// Seeding, two pgbench runs and four scenarios, 1 s each after 1 s of warm-up: ~45 s, more on a busy machine.
+t.setTimeout(300_000);
+t.test('a short npm run bench prints every scenario, no errors, invariants hold', async (t) => {
+  if (!findPgbench()) return missingTool(t, PGBENCH_HINT);
+  const database = `bench_smoke_${process.pid}`;
+  const { stdout, stderr } = await runBench(t, database, ['--connections', '8']);
   const rows = new Map(stdout.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| scenario')).map((l) => {
     const cells = l.split('|').slice(1, -1).map((c) => c.trim());
     return [cells[0], { rps: Number(cells[1]), errors: cells[4], ratio: cells[6], stolen: cells[7], targets: cells[8] }];
@@ -70,15 +74,7 @@ t.test('a short npm run bench prints every scenario, no errors, invariants hold'
 
 t.test('--rounds runs the scenarios again and says how many rounds met their targets', async (t) => {
   if (!findPgbench()) return missingTool(t, PGBENCH_HINT);
-  const admin = process.env.TEST_ADMIN_DATABASE_URL!;
-  const database = `bench_rounds_${process.pid}`;
-  t.teardown(async () => {
-    const sql = createSql(admin, { max: 1 });
-    await dropDatabase(sql, database);
-    await sql.end();
-  });
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/bench/index.ts'), '--duration', '1', '--warmup', '1', '--connections', '4',
-    '--only', 'items-search', '--rounds', '2', '--database', database], { cwd: repoRoot, env: { ...process.env, DATABASE_URL: admin }, maxBuffer: 16 << 20 });
+  const { stdout } = await runBench(t, `bench_rounds_${process.pid}`, ['--connections', '4', '--only', 'items-search', '--rounds', '2']);
   t.equal([...stdout.matchAll(/^Round (\d) of 2: /gm)].map((m) => m[1]).join(), '1,2', 'a table per round');
   t.equal([...stdout.matchAll(/^invariants: \d+ checks, all hold$/gm)].length, 2, 'the invariants checked after each round');
   t.match(stdout, /^\| items-search \| [012] of 2 \| \d+ \(\d+–\d+\) \| [\d.]+ \([\d.]+–[\d.]+\) \| — \|$/m, 'the rounds summed up: rounds meeting every target, medians and ranges');
