@@ -1,4 +1,4 @@
-// `npm run bench [-- --duration 10 --warmup 5 --connections 64 --only transfer-uniform,issue-hot --database inventory_bench --profile DIR --timeline]`
+// `npm run bench [-- --duration 10 --warmup 5 --connections 64 --only transfer-uniform,issue-hot --database inventory_bench --profile DIR --timeline --autovacuum --rounds 3]`
 // Seeds its own database on a durable PostgreSQL (fsync and synchronous_commit on), starts the real
 // server, drives it over HTTP with signed tokens and unique Idempotency-Keys (autocannon), measures
 // the pgbench baseline of the naive per-move transaction against the same PostgreSQL in the same
@@ -33,7 +33,8 @@ const args = commandLine(`Usage: npm run bench [-- options]
   --only A,B         only these scenarios: transfer-uniform, issue-hot, receipt, items-search
   --database NAME    the database created (dropped first) for the run (default inventory_bench)
   --profile DIR      write the server's V8 CPU profile there when it stops
-  --timeline         print p50/p99/max of each measured second of every HTTP scenario
+  --timeline         print p50/p99/max and the CPU stolen of each measured second of every
+                     HTTP scenario
   --autovacuum       leave autovacuum on for the bench's tables (by default it is off, and
                      VACUUM ANALYZE runs between measurements instead)
   --rounds N         run every baseline and scenario N times over, a table per round, then how
