@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createConnection, createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -8,6 +7,7 @@ import t, { type Test } from 'tap';
 import { createSql, inPipelinedTransaction, inTransaction, rfc3339, type Sql } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { freshDatabase } from './helpers/db.ts';
+import { proxyTo } from './helpers/proxy.ts';
 
 setFlagsFromString('--expose-gc'); // a new context then has gc(), for measuring what a structure retains
 
@@ -102,35 +102,6 @@ function settlesWithin<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
   const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not settle in ${ms} ms`)), ms); });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-/**
- * A loopback TCP proxy to the database of `url`, for faults a real server can't be made to show
- * on cue. `onClientData` sees what the driver sends; it returns false after dealing with the
- * connection itself. While `refusing`, new connections are reset at once (a database that is down).
- */
-async function proxyTo(t: Test, url: string, onClientData: (chunk: Buffer, client: Socket) => boolean = () => true) {
-  const target = new URL(url);
-  const sockets = new Set<Socket>();
-  const state = { refusing: false, url: '' };
-  const proxy = createServer((client) => {
-    if (state.refusing) return client.resetAndDestroy();
-    const server = createConnection(Number(target.port), target.hostname);
-    sockets.add(client).add(server);
-    client.on('error', () => {}).on('close', () => server.destroy());
-    server.on('error', () => {}).on('close', () => client.destroy());
-    server.pipe(client);
-    client.on('data', (chunk: Buffer) => onClientData(chunk, client) && server.write(chunk));
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  t.teardown(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((resolve) => proxy.close(resolve));
-  });
-  const proxied = new URL(url);
-  proxied.port = String((proxy.address() as { port: number }).port);
-  state.url = proxied.toString();
-  return state;
 }
 
 /** A pool of one connection, so that a connection lost or leaked shows at the next query. */

@@ -1,6 +1,8 @@
 // STANDARDS §1-2: every error from every layer is problem+json with type, title, status, detail,
 // instance and request_id; every response carries X-Request-Id.
 import t from 'tap';
+import { freshDatabase } from './helpers/db.ts';
+import { proxyTo } from './helpers/proxy.ts';
 import { startServer } from './helpers/server.ts';
 
 const PROBLEM = /^application\/problem\+json/;
@@ -121,6 +123,20 @@ t.test('errors from every layer are problem+json', async (t) => {
     t.equal(write.status, 503, 'a write while the database is away is a clean 503');
     t.match(await write.json(), { type: 'https://problems.inventory-api.dev/service-unavailable' });
   });
+});
+
+t.test('the database cut off at shutdown: the server still closes', async (t) => {
+  const { url } = await freshDatabase(t);
+  // The item index's UNLISTEN, sent as the server closes, is cut off: its connection drops, as when
+  // the database goes away at that moment.
+  const proxy = await proxyTo(t, url, (chunk, client) => {
+    if (!chunk.includes('unlisten "items"')) return true;
+    client.destroy();
+    return false;
+  });
+  const s = await startServer(t, { databaseUrl: url, listenUrl: proxy.url });
+  t.equal((await s.request('/readyz', { token: null })).status, 200);
+  await t.resolves(s.app.close(), 'closing does not fail for a LISTEN session that is gone');
 });
 
 t.test('X-Request-Id: kept when well-formed, minted otherwise, on every response', async (t) => {

@@ -40,5 +40,9 @@ export default fp(async function itemIndex(app: FastifyInstance, { sql, listenSq
   // Loaded before the server listens, so it never serves searches from a half-built index.
   await loaded;
   app.decorate('itemIndex', index);
-  app.addHook('onClose', async () => { await listener.unlisten(); });
+  // The database may be gone as the server closes (and the LISTEN session with it): closing must
+  // not fail for that, as the webhook dispatcher's does not.
+  app.addHook('onClose', async () => {
+    await listener.unlisten().catch((err: unknown) => app.log.warn({ err }, 'stopping to listen for item changes failed while closing'));
+  });
 }, { name: 'item-index' });

@@ -31,6 +31,8 @@ export interface ServerOptions {
   databaseUrl?: string;
   /** Runs before the server starts listening (e.g. to add a test-only route). */
   beforeListen?: (app: FastifyInstance) => void | Promise<void>;
+  /** Where the server's LISTEN sessions (item index, webhook dispatcher) connect, if not to its database directly (e.g. a proxy). */
+  listenUrl?: string;
 }
 
 export async function startServer(t: Test, options: ServerOptions = {}): Promise<TestServer> {
@@ -49,7 +51,8 @@ export async function startServer(t: Test, options: ServerOptions = {}): Promise
     DATABASE_URL: databaseUrl,
   });
   const serverSql = createSql(databaseUrl, { max: 20, application: 'inventory-api-test' });
-  const app = await buildApp({ config, sql: serverSql, logger: process.env.TEST_LOG ? { level: process.env.TEST_LOG } : false });
+  const listenSql = options.listenUrl ? createSql(options.listenUrl, { max: 2, application: 'inventory-api-test' }) : serverSql;
+  const app = await buildApp({ config, sql: serverSql, dispatcherSql: listenSql, logger: process.env.TEST_LOG ? { level: process.env.TEST_LOG } : false });
   await options.beforeListen?.(app);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
@@ -58,6 +61,7 @@ export async function startServer(t: Test, options: ServerOptions = {}): Promise
     const violations = app.responseViolations ?? [];
     await app.close();
     await serverSql.end({ timeout: 5 });
+    if (listenSql !== serverSql) await listenSql.end({ timeout: 5 });
     // Every response of the test was checked against the spec (server/plugins/response-validation.ts).
     if (violations.length) throw new Error(`responses that do not match the spec:\n${violations.join('\n')}`);
   });
