@@ -35,13 +35,14 @@ t.test('several rounds: how many met every target, medians and ranges', async (t
   t.strictSame(spread([NaN, 5]), { median: 5, min: 5, max: 5 }, 'unknown values left out');
   t.ok(Number.isNaN(spread([]).median), 'none: unknown');
   const rounds = [
-    { measured: { ...good, p99: 45 }, missed: [] },
-    { measured: { ...good, p99: 64, rps: 1600 }, missed: ['p99 64.0 > 50 ms'] },
-    { measured: { ...good, p99: 48, rps: 1800 }, missed: [] },
+    { rps: 2000, p99: 45, ratio: 1.5, missed: [] },
+    { rps: 1600, p99: 64, ratio: 1.2, missed: ['p99 64.0 > 50 ms'] },
+    { rps: 1800, p99: 48, ratio: NaN, missed: [] },
   ];
   const o = overRounds(rounds);
   t.equal(o.met, 2);
   t.equal(o.rounds, 3);
   t.strictSame(o.p99, { median: 48, min: 45, max: 64 });
   t.strictSame(o.rps, { median: 1800, min: 1600, max: 2000 });
+  t.strictSame(o.ratio, { median: 1.35, min: 1.2, max: 1.5 }, 'a round without a ratio is left out of its spread');
 });

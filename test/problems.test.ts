@@ -129,14 +129,17 @@ t.test('the database cut off at shutdown: the server still closes', async (t) =>
   const { url } = await freshDatabase(t);
   // The item index's UNLISTEN, sent as the server closes, is cut off: its connection drops, as when
   // the database goes away at that moment.
+  let cut = false;
   const proxy = await proxyTo(t, url, (chunk, client) => {
     if (!chunk.includes('unlisten "items"')) return true;
+    cut = true;
     client.destroy();
     return false;
   });
   const s = await startServer(t, { databaseUrl: url, listenUrl: proxy.url });
   t.equal((await s.request('/readyz', { token: null })).status, 200);
   await t.resolves(s.app.close(), 'closing does not fail for a LISTEN session that is gone');
+  t.ok(cut, 'the UNLISTEN was sent, and cut off');
 });
 
 t.test('X-Request-Id: kept when well-formed, minted otherwise, on every response', async (t) => {

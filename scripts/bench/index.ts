@@ -22,7 +22,7 @@ import { findPgbench, PGBENCH_HINT } from '../lib/pgbench.ts';
 import { scenarios, type Scenario } from './scenarios.ts';
 import { seed } from './seed.ts';
 import { StealMeter } from './steal.ts';
-import { missedTargets, overRounds, RSS_LIMIT_MB, type Measured, type Spread } from './targets.ts';
+import { missedTargets, overRounds, RSS_LIMIT_MB, type Judged, type Spread } from './targets.ts';
 import { MeasuredWindow, percentile, type WindowSummary } from './window.ts';
 
 const args = commandLine(`Usage: npm run bench [-- options]
@@ -77,8 +77,8 @@ interface Row {
   ratio: number;
   /** The share of the CPU time the hypervisor took during the measurement. */
   stolen: number;
-  /** For an HTTP scenario: what its targets are judged on, and those it missed (none: all met). */
-  judged?: { measured: Measured; missed: string[] };
+  /** For an HTTP scenario, the targets it missed (none: all met); a baseline has none to judge. */
+  missed?: string[];
 }
 
 const ISSUER = 'https://bench.inventory-api.dev/';
@@ -302,13 +302,14 @@ async function runRound(server: ServerProcess, sql: Sql, databaseUrl: string): P
       ...(measured.timeouts ? [`${measured.timeouts} timeouts`] : []),
     ];
     const base = baselines.get(scenario.name);
-    const judged: Measured = {
+    const overBaseline = base ? measured.rps / base : undefined;
+    const missed = missedTargets(scenario.targets, {
       rps: measured.rps,
       p99: measured.p99,
-      ratio: base ? measured.rps / base : undefined,
+      ratio: overBaseline,
       rssMb: rss / (1 << 20),
       unexpected: unexpected.reduce((sum, [, count]) => sum + count, 0) + measured.errors + measured.timeouts,
-    };
+    });
     rows.push({
       scenario: scenario.name,
       rps: measured.rps,
@@ -316,9 +317,9 @@ async function runRound(server: ServerProcess, sql: Sql, databaseUrl: string): P
       p99: measured.p99,
       errors: errors.join(' ') || '0',
       rss,
-      ratio: judged.ratio ?? NaN,
+      ratio: overBaseline ?? NaN,
       stolen,
-      judged: { measured: judged, missed: missedTargets(scenario.targets, judged) },
+      missed,
     });
   }
   return rows;
@@ -330,13 +331,13 @@ function printTable(rows: Row[]) {
   console.log('| scenario | req/s | p50 | p99 | errors | server peak RSS | ratio to baseline | CPU stolen | targets |');
   console.log('|---|---:|---:|---:|---|---:|---:|---:|---|');
   for (const r of rows) {
-    const targets = !r.judged ? '—' : r.judged.missed.length ? `missed: ${r.judged.missed.join('; ')}` : 'met';
+    const targets = !r.missed ? '—' : r.missed.length ? `missed: ${r.missed.join('; ')}` : 'met';
     console.log(`| ${r.scenario} | ${fmt(r.rps)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${r.errors} | ${Number.isFinite(r.rss) ? mb(r.rss) : '—'} | ${ratio(r.ratio)} | ${percent(r.stolen)} | ${targets} |`);
   }
 }
 
 /** How each scenario fared over the rounds: the share meeting its targets, and medians with ranges. */
-function printRounds(results: Map<string, NonNullable<Row['judged']>[]>) {
+function printRounds(results: Map<string, Judged[]>) {
   const range = (s: Spread, show: (n: number) => string) => (Number.isFinite(s.median) ? `${show(s.median)} (${show(s.min)}–${show(s.max)})` : '—');
   console.log(`\nOver ${rounds} rounds: median (range). Every target: the scenario's own (scripts/bench/scenarios.ts), RSS ≤ ${RSS_LIMIT_MB} MB, no unexpected errors\n`);
   console.log('| scenario | rounds meeting every target | req/s | p99 | ratio to baseline |');
@@ -384,7 +385,7 @@ async function main() {
       NODE_ENV: 'production',
     }, { nodeArgs: args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [] });
 
-    const results = new Map<string, NonNullable<Row['judged']>[]>();
+    const results = new Map<string, Judged[]>();
     let violated = false;
     for (let round = 1; round <= rounds; round++) {
       if (rounds > 1) console.error(`# round ${round} of ${rounds}`);
@@ -396,7 +397,7 @@ async function main() {
       console.log(`\ninvariants: ${report.checks} checks, ${report.violations.length ? `${report.violations.length} VIOLATIONS` : 'all hold'}`);
       for (const v of report.violations) console.log(`  ${v}`);
       violated ||= report.violations.length > 0;
-      for (const { scenario, judged } of rows) if (judged) results.set(scenario, [...(results.get(scenario) ?? []), judged]);
+      for (const { scenario, rps, p99, ratio, missed } of rows) if (missed) results.set(scenario, [...(results.get(scenario) ?? []), { rps, p99, ratio, missed }]);
     }
     if (rounds > 1) printRounds(results);
     process.exitCode = violated ? 1 : 0;

@@ -52,13 +52,21 @@ export function spread(values: number[]): Spread {
   return { median, min: sorted[0], max: sorted[sorted.length - 1] };
 }
 
+/** One scenario's result in one round: its numbers (ratio NaN without a baseline) and the targets it missed. */
+export interface Judged {
+  rps: number;
+  p99: number;
+  ratio: number;
+  missed: string[];
+}
+
 /** One scenario over several rounds: how many met every target, and the median and range of each number. */
-export function overRounds(rounds: { measured: Measured; missed: string[] }[]) {
+export function overRounds(rounds: Judged[]) {
   return {
     met: rounds.filter((r) => r.missed.length === 0).length,
     rounds: rounds.length,
-    rps: spread(rounds.map((r) => r.measured.rps)),
-    p99: spread(rounds.map((r) => r.measured.p99)),
-    ratio: spread(rounds.map((r) => r.measured.ratio ?? NaN)),
+    rps: spread(rounds.map((r) => r.rps)),
+    p99: spread(rounds.map((r) => r.p99)),
+    ratio: spread(rounds.map((r) => r.ratio)),
   };
 }

@@ -31,7 +31,7 @@ export interface ServerOptions {
   databaseUrl?: string;
   /** Runs before the server starts listening (e.g. to add a test-only route). */
   beforeListen?: (app: FastifyInstance) => void | Promise<void>;
-  /** Where the server's LISTEN sessions (item index, webhook dispatcher) connect, if not to its database directly (e.g. a proxy). */
+  /** Where the webhook dispatcher and the LISTEN sessions connect (buildApp's dispatcherSql), if not to the server's pool (e.g. a proxy). */
   listenUrl?: string;
 }
 
