@@ -110,7 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollMs: int(env, 'WEBHOOK_POLL_S', 5) * 1000,
     },
     invoicePriceTolerance: tolerance,
-    postings: { maxBatch: int(env, 'POSTING_BATCH_MAX', 64) || 1, maxInFlight: int(env, 'POSTING_BATCHES_IN_FLIGHT', 2) || 1 },
+    postings: { maxBatch: int(env, 'POSTING_BATCH_MAX', 32) || 1, maxInFlight: int(env, 'POSTING_BATCHES_IN_FLIGHT', 2) || 1 },
     bodyLimit: 1024 * 1024,
     logLevel: env.LOG_LEVEL || 'info',
     responseValidation: env.RESPONSE_VALIDATION === '1',
