@@ -8,7 +8,9 @@
 // its own exact response, and only after the commit that contains its posting.
 //
 // Batching is adaptive: with a free slot a posting starts at once (a batch of one when the server
-// is quiet); while `maxInFlight` batches run, arrivals queue up and form the next batch.
+// is quiet); while `maxInFlight` batches run, arrivals queue up and form the next batch, of at
+// most `maxBatch`: a freed slot that took the whole queue would leave the next one nearly empty
+// (docs/benchmarks.md, "A cap on the batch").
 import { Histogram, type Registry } from 'prom-client';
 import { allInOrder, inPipelinedTransaction, type Db, type Sql } from '../../db/client.ts';
 import { ProblemError } from '../problem.ts';
