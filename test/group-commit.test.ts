@@ -1,6 +1,7 @@
 // The group-commit queue itself (server/plugins/group-commit.ts), driven directly so that which
 // requests share a batch is certain: with one batch in flight, what is submitted meanwhile forms
-// the next batch (and which of them waited for it, for posting_queue_wait_seconds).
+// the next batches, of at most maxBatch each (and which of them waited for it, for
+// posting_queue_wait_seconds).
 import t from 'tap';
 import { Registry } from 'prom-client';
 import { PostingQueue, type PostingJob } from '../server/plugins/group-commit.ts';
