@@ -20,6 +20,7 @@ import { checkInvariants } from '../lib/invariants.ts';
 import { commandLine, wholeNumber } from '../lib/cli.ts';
 import { findPgbench, PGBENCH_HINT } from '../lib/pgbench.ts';
 import { scenarios, type Scenario } from './scenarios.ts';
+import { scheduleMaintenance, settle, warmWal } from './maintenance.ts';
 import { seed } from './seed.ts';
 import { StealMeter } from './steal.ts';
 import { missedTargets, overRounds, RSS_LIMIT_MB, type Judged, type Spread } from './targets.ts';
@@ -120,37 +121,6 @@ async function pgbench(databaseUrl: string, script: string): Promise<{ rps: numb
   } finally {
     rmSync(logDir, { recursive: true, force: true });
   }
-}
-
-/**
- * Starts each measurement from the same state, whatever ran before it: dead row versions vacuumed
- * (the hot baseline leaves thousands on the one row issue-hot then updates, which made issue-hot
- * run at half speed in some runs), statistics fresh, and dirty pages written out (a CHECKPOINT;
- * their write-back otherwise takes CPU from the next scenario).
- */
-async function settle(sql: Sql) {
-  const started = Date.now();
-  await sql`VACUUM ANALYZE`;
-  // CHECKPOINT needs superuser or pg_checkpoint (42501 without): the run goes on, and says so.
-  const checkpointed = await sql`CHECKPOINT`.then(() => true, (err) => {
-    if (err?.code !== '42501') throw err;
-    return false;
-  });
-  console.error(`# settled (VACUUM ANALYZE${checkpointed ? ', CHECKPOINT' : '; no CHECKPOINT: not allowed for this role'}) in ${Date.now() - started} ms`);
-}
-
-/**
- * The bench's ledger starts nearly empty and grows by tens of thousands of rows a minute, so every
- * table crosses autovacuum's thresholds (a fraction of its size) at each of the launcher's
- * one-minute rounds, and 2–5 s of vacuuming and analyzing land in whichever measurement runs then,
- * on the cores the server and pgbench share. A production ledger of millions of rows crosses them
- * rarely. So by default this maintenance runs between measurements (`settle`), not at random inside
- * them; the bench owns its database, and PostgreSQL's own settings are left alone.
- */
-async function scheduleMaintenance(sql: Sql) {
-  const tables = await sql<{ name: string }[]>`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'`;
-  for (const { name } of tables) await sql`ALTER TABLE ${sql(name)} SET (autovacuum_enabled = false, toast.autovacuum_enabled = false)`;
-  console.error('# autovacuum off for the bench\'s tables: VACUUM ANALYZE runs between measurements instead (--autovacuum leaves it on)');
 }
 
 /** Resident set size of a process and its descendants (the workers when WORKERS > 1). */
@@ -372,6 +342,7 @@ async function main() {
     await seed(sql);
     console.error(`# seeded in ${Date.now() - t0} ms`);
     if (!args.autovacuum) await scheduleMaintenance(sql);
+    await warmWal(sql);
     const settings = await sql`SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'server_version', 'max_connections')`;
     console.error(`# PostgreSQL ${settings.map((s) => `${s.name}=${s.setting}`).join(' ')}`);
 
