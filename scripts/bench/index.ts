@@ -41,7 +41,9 @@ const args = commandLine(`Usage: npm run bench [-- options]
   --rounds N         run every baseline and scenario N times over, a table per round, then how
                      many rounds met each scenario's targets (default 1)
 
-DATABASE_URL names a PostgreSQL to use (a role with CREATEDB); without it an embedded one is started.`, {
+DATABASE_URL names a PostgreSQL to use (a role with CREATEDB; a superuser's also lets the bench
+checkpoint between measurements and make WAL segments before them); without it an embedded one is
+started.`, {
   duration: { type: 'string', default: '10' },
   /**
    * Seconds run before each measurement, by the pgbench baselines and the HTTP scenarios alike:
