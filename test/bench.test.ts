@@ -52,9 +52,11 @@ t.test('a short npm run bench prints every scenario, no errors, invariants hold'
   // Maintenance runs between measurements, not inside them: autovacuum is off for every table of the
   // bench's own database, and each measurement starts after a VACUUM ANALYZE.
   t.match(stderr, /settled \(VACUUM ANALYZE/, 'each measurement starts after a VACUUM ANALYZE');
-  // A fresh cluster would create WAL segments mid-measurement: the bench makes them first.
-  const wal = /# WAL: (\d+) segments for reuse/.exec(stderr);
-  t.ok(wal && Number(wal[1]) >= 32, 'the WAL has 32 segments or more to reuse before the first measurement');
+  // A fresh cluster would create WAL segments mid-measurement: the bench makes them first, when its
+  // role may (a superuser: the embedded test cluster's; not .ci/run's).
+  const wal = /# WAL: (\d+) segments for reuse|# WAL not warmed: .* need a superuser/.exec(stderr);
+  t.ok(wal, 'the bench reports the WAL step');
+  if (wal?.[1]) t.ok(Number(wal[1]) >= 32, 'the WAL has 32 segments or more to reuse before the first measurement');
   const url = new URL(admin);
   url.pathname = `/${database}`;
   const bench = createSql(url.toString(), { max: 1 });
