@@ -53,7 +53,7 @@ t.test('a short npm run bench prints every scenario, no errors, invariants hold'
   // bench's own database, and each measurement starts after a VACUUM ANALYZE.
   t.match(stderr, /settled \(VACUUM ANALYZE/, 'each measurement starts after a VACUUM ANALYZE');
   // A fresh cluster would create WAL segments mid-measurement: the bench makes them first, when its
-  // role may (a superuser: the embedded test cluster's; not .ci/run's).
+  // role may (a superuser: the embedded test cluster's; not .ci/run's), and counts them after.
   const wal = /# WAL: (\d+) segments for reuse|# WAL not warmed: .* need a superuser/.exec(stderr);
   t.ok(wal, 'the bench reports the WAL step');
   if (wal?.[1]) t.ok(Number(wal[1]) >= 32, 'the WAL has 32 segments or more to reuse before the first measurement');

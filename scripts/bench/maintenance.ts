@@ -2,8 +2,15 @@
 // it, and none pays for work that a running production cluster would not be doing.
 import type { Sql } from '../../db/client.ts';
 
-/** What PostgreSQL answers a role that lacks a privilege a step needs: the run goes on without the step, and says so. */
-const PERMISSION_DENIED = '42501';
+/** Runs a step that needs a privilege (superuser, pg_checkpoint): undefined when the role lacks it (42501), so the run goes on without the step, and says so. */
+async function ifPermitted<T>(step: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await step();
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42501') throw err;
+    return undefined;
+  }
+}
 
 /**
  * Starts each measurement from the same state, whatever ran before it: dead row versions vacuumed
@@ -14,11 +21,7 @@ const PERMISSION_DENIED = '42501';
 export async function settle(sql: Sql) {
   const started = Date.now();
   await sql`VACUUM ANALYZE`;
-  // CHECKPOINT needs superuser or pg_checkpoint.
-  const checkpointed = await sql`CHECKPOINT`.then(() => true, (err) => {
-    if (err?.code !== PERMISSION_DENIED) throw err;
-    return false;
-  });
+  const checkpointed = (await ifPermitted(() => sql`CHECKPOINT`)) !== undefined;
   console.error(`# settled (VACUUM ANALYZE${checkpointed ? ', CHECKPOINT' : '; no CHECKPOINT: not allowed for this role'}) in ${Date.now() - started} ms`);
 }
 
@@ -50,13 +53,20 @@ const WAL_SEGMENTS = 32;
  */
 export async function warmWal(sql: Sql) {
   const started = Date.now();
-  try {
-    const [{ segments }] = await sql<{ segments: number }[]>`SELECT count(*)::int AS segments FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'`;
-    // A switch needs a record in the current segment, or it does nothing: hence the message.
-    for (let n = segments; n < WAL_SEGMENTS; n++) await sql`SELECT pg_logical_emit_message(false, 'bench', 'warm'), pg_switch_wal()`;
-    console.error(`# WAL: ${Math.max(segments, WAL_SEGMENTS)} segments for reuse, ${Math.max(0, WAL_SEGMENTS - segments)} of them made now, in ${Date.now() - started} ms`);
-  } catch (err) {
-    if ((err as { code?: string }).code !== PERMISSION_DENIED) throw err;
-    console.error('# WAL not warmed: pg_ls_waldir and pg_switch_wal need a superuser');
-  }
+  const count = async () => (await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'`)[0].n;
+  const segments = await ifPermitted(async () => {
+    const before = await count();
+    // Counted again after each switch: a switch's next segment is made only when WAL reaches it, so
+    // switches do not map one to one onto files. (Bounded, in case a checkpoint removes some meanwhile.)
+    let after = before;
+    for (let switches = 0; after < WAL_SEGMENTS && switches < 2 * WAL_SEGMENTS; switches++) {
+      // A switch needs a record in the current segment, or it does nothing: hence the message.
+      await sql`SELECT pg_logical_emit_message(false, 'bench', 'warm'), pg_switch_wal()`;
+      after = await count();
+    }
+    return { before, after };
+  });
+  console.error(segments
+    ? `# WAL: ${segments.after} segments for reuse, ${segments.after - segments.before} of them made now, in ${Date.now() - started} ms`
+    : '# WAL not warmed: pg_ls_waldir and pg_switch_wal need a superuser');
 }
