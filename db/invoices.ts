@@ -23,13 +23,17 @@ export interface InvoiceLineRow {
   reasons: { code: 'qty_invoiced_exceeds_received' | 'price_outside_tolerance'; detail: string }[];
 }
 
-const columns = (db: Db) => db`id, vendor_id, po_id, number, currency, match_status, created_by, created_at`;
+const columns = (db: Db) =>
+  db`id, vendor_id, po_id, number, currency, match_status, created_by, created_at`;
 
 /**
  * Inserts the invoice; null when its vendor already has an invoice with this number. The unique
  * index decides, so two invoices racing with one number cannot both be recorded.
  */
-export async function insertInvoice(db: Db, inv: Omit<InvoiceRow, 'created_at'>): Promise<InvoiceRow | null> {
+export async function insertInvoice(
+  db: Db,
+  inv: Omit<InvoiceRow, 'created_at'>,
+): Promise<InvoiceRow | null> {
   const [row] = await db<InvoiceRow[]>`
     INSERT INTO invoices (id, vendor_id, po_id, number, currency, match_status, created_by)
     VALUES (${inv.id}, ${inv.vendor_id}, ${inv.po_id}, ${inv.number}, ${inv.currency}, ${inv.match_status}, ${inv.created_by})
@@ -39,8 +43,17 @@ export async function insertInvoice(db: Db, inv: Omit<InvoiceRow, 'created_at'>)
 }
 
 /** Sends its statement when called, so that reads of the same request can follow it in one round trip. */
-export async function insertInvoiceLines(db: Db, invoiceId: string, lines: Omit<InvoiceLineRow, 'invoice_id'>[]): Promise<void> {
-  const rows = lines.map((l, i) => ({ ...l, invoice_id: invoiceId, line_no: i, reasons: db.json(l.reasons as any) }));
+export async function insertInvoiceLines(
+  db: Db,
+  invoiceId: string,
+  lines: Omit<InvoiceLineRow, 'invoice_id'>[],
+): Promise<void> {
+  const rows = lines.map((l, i) => ({
+    ...l,
+    invoice_id: invoiceId,
+    line_no: i,
+    reasons: db.json(l.reasons as any),
+  }));
   await db`INSERT INTO invoice_lines ${db(rows)}`.execute();
 }
 
@@ -56,7 +69,14 @@ export async function invoiceLines(db: Db, invoiceIds: string[]): Promise<Invoic
 }
 
 export async function listInvoices(
-  db: Db, f: { po_id?: string; vendor_id?: string; match_status?: InvoiceMatchStatus; after: unknown[] | null; limit: number },
+  db: Db,
+  f: {
+    po_id?: string;
+    vendor_id?: string;
+    match_status?: InvoiceMatchStatus;
+    after: unknown[] | null;
+    limit: number;
+  },
 ): Promise<InvoiceRow[]> {
   return db<InvoiceRow[]>`
     SELECT ${columns(db)} FROM invoices

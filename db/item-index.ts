@@ -32,13 +32,18 @@ export interface Entry {
   json: string | undefined;
 }
 
-const entryOf = (row: ItemRow): Entry => ({ row, text: `${row.sku} ${row.name}`.toLowerCase(), json: undefined });
+const entryOf = (row: ItemRow): Entry => ({
+  row,
+  text: `${row.sku} ${row.name}`.toLowerCase(),
+  json: undefined,
+});
 
 type Handles = Int32Array;
 
 const EXPECT_MS = 10_000;
 const PAGE = 20_000;
-const columns = (db: Db) => db`id, sku, name, uom, track_by, active, version, created_at, updated_at`;
+const columns = (db: Db) =>
+  db`id, sku, name, uom, track_by, active, version, created_at, updated_at`;
 
 function trigrams(text: string): Set<string> {
   const grams = new Set<string>();
@@ -50,7 +55,11 @@ function trigrams(text: string): Set<string> {
 function signature(text: string): [number, number] {
   const words: [number, number] = [0, 0];
   for (let i = 0; i + 3 <= text.length; i++) {
-    const bit = Math.imul(text.charCodeAt(i) * 961 + text.charCodeAt(i + 1) * 31 + text.charCodeAt(i + 2), 0x9e3779b1) >>> 26;
+    const bit =
+      Math.imul(
+        text.charCodeAt(i) * 961 + text.charCodeAt(i + 1) * 31 + text.charCodeAt(i + 2),
+        0x9e3779b1,
+      ) >>> 26;
     words[bit >> 5] |= 1 << (bit & 31);
   }
   return words;
@@ -144,8 +153,15 @@ export class ItemIndex {
   private compact(row: ItemRow, changed = false): ItemRow {
     const i = this.interner;
     return {
-      id: row.id, sku: row.sku, name: row.name, uom: i.of(row.uom), track_by: i.of(row.track_by) as ItemRow['track_by'], active: row.active,
-      version: row.version, created_at: i.of(row.created_at), updated_at: changed ? row.updated_at : i.of(row.updated_at),
+      id: row.id,
+      sku: row.sku,
+      name: row.name,
+      uom: i.of(row.uom),
+      track_by: i.of(row.track_by) as ItemRow['track_by'],
+      active: row.active,
+      version: row.version,
+      created_at: i.of(row.created_at),
+      updated_at: changed ? row.updated_at : i.of(row.updated_at),
     };
   }
 
@@ -194,7 +210,9 @@ export class ItemIndex {
 
   /** Reloads the items whose notifications arrived. */
   async refresh(ids: string[]): Promise<void> {
-    const rows = await this.sql<ItemRow[]>`SELECT ${columns(this.sql)} FROM items WHERE id = ANY(${ids}::text[])`;
+    const rows = await this.sql<
+      ItemRow[]
+    >`SELECT ${columns(this.sql)} FROM items WHERE id = ANY(${ids}::text[])`;
     for (const fetched of rows) {
       const row = this.compact(fetched, true);
       let handle = this.handleOf.get(row.id);
@@ -210,8 +228,11 @@ export class ItemIndex {
       this.sign(handle, entry.text);
       // Only the trigrams that changed: the lists of common ones are as long as the catalogue.
       const [before, after] = [trigrams(old.text), trigrams(entry.text)];
-      for (const g of before) if (!after.has(g)) this.postings.set(g, this.removed(this.postings.get(g)!, handle));
-      for (const g of after) if (!before.has(g)) this.postings.set(g, this.inserted(this.postings.get(g) ?? new Int32Array(0), handle));
+      for (const g of before)
+        if (!after.has(g)) this.postings.set(g, this.removed(this.postings.get(g)!, handle));
+      for (const g of after)
+        if (!before.has(g))
+          this.postings.set(g, this.inserted(this.postings.get(g) ?? new Int32Array(0), handle));
       this.count(shortGrams(old.text), -1);
       this.count(shortGrams(entry.text), 1);
       if (row.version >= (this.expected.get(row.id)?.version ?? 0)) this.expected.delete(row.id);
@@ -246,11 +267,17 @@ export class ItemIndex {
     const [low, high] = signature(term);
     const signatures = this.signatures;
     const found: Entry[] = [];
-    for (let i = this.after(candidates, f.afterId); i < candidates.length && found.length < f.limit; i++) {
+    for (
+      let i = this.after(candidates, f.afterId);
+      i < candidates.length && found.length < f.limit;
+      i++
+    ) {
       const handle = candidates[i];
-      if ((signatures[2 * handle] & low) !== low || (signatures[2 * handle + 1] & high) !== high) continue;
+      if ((signatures[2 * handle] & low) !== low || (signatures[2 * handle + 1] & high) !== high)
+        continue;
       const entry = this.entries[handle]!;
-      if (entry.text.includes(term) && (f.active === undefined || entry.row.active === f.active)) found.push(entry);
+      if (entry.text.includes(term) && (f.active === undefined || entry.row.active === f.active))
+        found.push(entry);
     }
     return found;
   }

@@ -14,7 +14,8 @@ export interface ItemRow {
 
 export type ItemFields = Pick<ItemRow, 'sku' | 'name' | 'uom' | 'track_by' | 'active'>;
 
-const columns = (db: Db) => db`id, sku, name, uom, track_by, active, version, created_at, updated_at`;
+const columns = (db: Db) =>
+  db`id, sku, name, uom, track_by, active, version, created_at, updated_at`;
 
 /** Inserts the item; null when its id or sku is taken (see whichConflict). */
 export async function insertItem(db: Db, id: string, f: ItemFields): Promise<ItemRow | null> {
@@ -28,12 +29,15 @@ export async function insertItem(db: Db, id: string, f: ItemFields): Promise<Ite
 
 /** Another item (not `exceptId`) with this sku, compared case-insensitively as the unique index does. */
 export async function skuTaken(db: Db, sku: string, exceptId?: string): Promise<boolean> {
-  const rows = await db`SELECT 1 FROM items WHERE lower(sku) = lower(${sku}) ${exceptId ? db`AND id <> ${exceptId}` : db``}`;
+  const rows =
+    await db`SELECT 1 FROM items WHERE lower(sku) = lower(${sku}) ${exceptId ? db`AND id <> ${exceptId}` : db``}`;
   return rows.length > 0;
 }
 
 export async function findItem(db: Db, id: string, { lock = false } = {}): Promise<ItemRow | null> {
-  const [row] = await db<ItemRow[]>`SELECT ${columns(db)} FROM items WHERE id = ${id} ${lock ? db`FOR UPDATE` : db``}`;
+  const [row] = await db<
+    ItemRow[]
+  >`SELECT ${columns(db)} FROM items WHERE id = ${id} ${lock ? db`FOR UPDATE` : db``}`;
   return row ?? null;
 }
 
@@ -43,7 +47,9 @@ export async function findItems(db: Db, ids: string[]): Promise<ItemRow[]> {
 
 /** The items a purchase order's lines order. */
 export async function findItemsOfOrder(db: Db, poId: string): Promise<ItemRow[]> {
-  return db<ItemRow[]>`SELECT ${columns(db)} FROM items WHERE id IN (SELECT item_id FROM purchase_order_lines WHERE po_id = ${poId})`;
+  return db<
+    ItemRow[]
+  >`SELECT ${columns(db)} FROM items WHERE id IN (SELECT item_id FROM purchase_order_lines WHERE po_id = ${poId})`;
 }
 
 /** Whether the item ever had stock: then its tracking kind is part of its history and cannot change. */

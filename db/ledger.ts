@@ -16,7 +16,10 @@ import type { SerialRow as StoredSerial, StockKey } from './stock.ts';
 export type SerialRow = Omit<StoredSerial, 'updated_at'>;
 
 /** Serial rows of these (item, serial) pairs, locked in (item, serial) order; pairs without a row are absent. */
-export async function lockSerials(db: Db, pairs: { item_id: string; serial: string }[]): Promise<SerialRow[]> {
+export async function lockSerials(
+  db: Db,
+  pairs: { item_id: string; serial: string }[],
+): Promise<SerialRow[]> {
   if (!pairs.length) return [];
   return db<SerialRow[]>`
     SELECT item_id, serial, warehouse_id, status FROM serials
@@ -74,37 +77,54 @@ export function writeLedger(db: Db, w: LedgerWrites): Promise<void> {
   const send = (query: PendingQuery<any> | false) => {
     if (query) statements.push(query.execute());
   };
-  send(w.moves.length > 0 && db`
+  send(
+    w.moves.length > 0 &&
+      db`
     INSERT INTO stock_moves (id, type, from_wh, to_wh, reason, reference, idempotency_key, reverses, receipt_id, created_by, created_at)
     SELECT id, type, from_wh, to_wh, reason, reference, idempotency_key, reverses, receipt_id, created_by, created_at
     FROM jsonb_to_recordset(${json(db, w.moves)}) AS m(id text, type text, from_wh text, to_wh text, reason text, reference text,
-      idempotency_key text, reverses text, receipt_id text, created_by text, created_at timestamptz)`);
-  send(w.lines.length > 0 && db`
+      idempotency_key text, reverses text, receipt_id text, created_by text, created_at timestamptz)`,
+  );
+  send(
+    w.lines.length > 0 &&
+      db`
     INSERT INTO stock_move_lines (move_id, line_no, item_id, qty, batch, expires_at, serials, reservation_id, expected_on_hand)
     SELECT move_id, line_no, item_id, qty, batch, expires_at, ARRAY(SELECT jsonb_array_elements_text(serials)), reservation_id, expected_on_hand
     FROM jsonb_to_recordset(${json(db, w.lines)}) AS l(move_id text, line_no int, item_id text, qty numeric, batch text,
-      expires_at timestamptz, serials jsonb, reservation_id text, expected_on_hand numeric)`);
+      expires_at timestamptz, serials jsonb, reservation_id text, expected_on_hand numeric)`,
+  );
   // Locked rows are updated. Rows that did not exist when planned are inserted, and if another
   // transaction created one meanwhile the batch is retried (against the row, locked then): adding
   // to a row it never saw would pass a count (expected_on_hand) that was planned against nothing.
-  send(oldLevels.length > 0 && db`
+  send(
+    oldLevels.length > 0 &&
+      db`
     UPDATE stock_levels s SET on_hand = s.on_hand + d.on_hand, reserved = s.reserved + d.reserved, updated_at = now()
     FROM jsonb_to_recordset(${json(db, oldLevels)}) AS d(item_id text, warehouse_id text, on_hand numeric, reserved numeric)
-    WHERE s.item_id = d.item_id AND s.warehouse_id = d.warehouse_id`);
-  send(newLevels.length > 0 && db`
+    WHERE s.item_id = d.item_id AND s.warehouse_id = d.warehouse_id`,
+  );
+  send(
+    newLevels.length > 0 &&
+      db`
     WITH added AS (
       INSERT INTO stock_levels (item_id, warehouse_id, on_hand)
       SELECT item_id, warehouse_id, on_hand FROM jsonb_to_recordset(${json(db, newLevels)}) AS d(item_id text, warehouse_id text, on_hand numeric)
       ORDER BY item_id, warehouse_id
       ON CONFLICT (item_id, warehouse_id) DO NOTHING
       RETURNING 1)
-    SELECT ledger_assert((SELECT count(*) FROM added) = ${newLevels.length}, 'a new stock level appeared')`);
+    SELECT ledger_assert((SELECT count(*) FROM added) = ${newLevels.length}, 'a new stock level appeared')`,
+  );
   // A batch keeps the expiry it was first given.
-  send(oldBatches.length > 0 && db`
+  send(
+    oldBatches.length > 0 &&
+      db`
     UPDATE batch_levels b SET on_hand = b.on_hand + d.on_hand, expires_at = coalesce(b.expires_at, d.expires_at)
     FROM jsonb_to_recordset(${json(db, oldBatches)}) AS d(item_id text, warehouse_id text, batch text, on_hand numeric, expires_at timestamptz)
-    WHERE b.item_id = d.item_id AND b.warehouse_id = d.warehouse_id AND b.batch = d.batch`);
-  send(newBatches.length > 0 && db`
+    WHERE b.item_id = d.item_id AND b.warehouse_id = d.warehouse_id AND b.batch = d.batch`,
+  );
+  send(
+    newBatches.length > 0 &&
+      db`
     WITH added AS (
       INSERT INTO batch_levels (item_id, warehouse_id, batch, on_hand, expires_at)
       SELECT item_id, warehouse_id, batch, on_hand, expires_at
@@ -112,47 +132,76 @@ export function writeLedger(db: Db, w: LedgerWrites): Promise<void> {
       ORDER BY item_id, warehouse_id, batch
       ON CONFLICT (item_id, warehouse_id, batch) DO NOTHING
       RETURNING 1)
-    SELECT ledger_assert((SELECT count(*) FROM added) = ${newBatches.length}, 'a new batch level appeared')`);
-  send(oldSerials.length > 0 && db`
+    SELECT ledger_assert((SELECT count(*) FROM added) = ${newBatches.length}, 'a new batch level appeared')`,
+  );
+  send(
+    oldSerials.length > 0 &&
+      db`
     UPDATE serials s SET warehouse_id = d.warehouse_id, status = d.status, updated_at = now()
     FROM jsonb_to_recordset(${json(db, oldSerials)}) AS d(item_id text, serial text, warehouse_id text, status text)
-    WHERE s.item_id = d.item_id AND s.serial = d.serial`);
+    WHERE s.item_id = d.item_id AND s.serial = d.serial`,
+  );
   // A serial that did not exist when planned may have been received by someone else since.
-  send(newSerials.length > 0 && db`
+  send(
+    newSerials.length > 0 &&
+      db`
     WITH added AS (
       INSERT INTO serials (item_id, serial, warehouse_id, status)
       SELECT item_id, serial, warehouse_id, status FROM jsonb_to_recordset(${json(db, newSerials)}) AS d(item_id text, serial text, warehouse_id text, status text)
       ORDER BY item_id, serial
       ON CONFLICT (item_id, serial) DO NOTHING
       RETURNING 1)
-    SELECT ledger_assert((SELECT count(*) FROM added) = ${newSerials.length}, 'a new serial appeared')`);
-  send(w.consumed.length > 0 && db`
+    SELECT ledger_assert((SELECT count(*) FROM added) = ${newSerials.length}, 'a new serial appeared')`,
+  );
+  send(
+    w.consumed.length > 0 &&
+      db`
     WITH consumed AS (
       UPDATE reservations r SET status = 'CONSUMED', consumed_by = d.consumed_by, updated_at = d.updated_at
       FROM jsonb_to_recordset(${json(db, w.consumed)}) AS d(id text, consumed_by text, updated_at timestamptz)
       WHERE r.id = d.id AND r.status = 'ACTIVE'
       RETURNING 1)
-    SELECT ledger_assert((SELECT count(*) FROM consumed) = ${w.consumed.length}, 'a reservation is no longer ACTIVE')`);
-  send(w.reversed.length > 0 && db`
+    SELECT ledger_assert((SELECT count(*) FROM consumed) = ${w.consumed.length}, 'a reservation is no longer ACTIVE')`,
+  );
+  send(
+    w.reversed.length > 0 &&
+      db`
     WITH reversed AS (
       UPDATE stock_moves m SET status = 'REVERSED', reversed_by = d.reversed_by
       FROM jsonb_to_recordset(${json(db, w.reversed)}) AS d(id text, reversed_by text)
       WHERE m.id = d.id AND m.status = 'POSTED'
       RETURNING 1)
-    SELECT ledger_assert((SELECT count(*) FROM reversed) = ${w.reversed.length}, 'a move was reversed meanwhile')`);
+    SELECT ledger_assert((SELECT count(*) FROM reversed) = ${w.reversed.length}, 'a move was reversed meanwhile')`,
+  );
   // Same channel and payload: PostgreSQL folds the transaction's notifications into one.
-  send(w.events.length > 0 && db`
+  send(
+    w.events.length > 0 &&
+      db`
     WITH events AS (
       INSERT INTO outbox (id, type, payload)
       SELECT e->>'id', e->>'type', e FROM jsonb_array_elements(${json(db, w.events)}) AS e
       RETURNING id)
-    SELECT pg_notify(${OUTBOX_CHANNEL}, '') FROM events`);
-  send(w.audits.length > 0 && db`
+    SELECT pg_notify(${OUTBOX_CHANNEL}, '') FROM events`,
+  );
+  send(
+    w.audits.length > 0 &&
+      db`
     INSERT INTO audit_log (actor, client_id, request_id, action, entity, entity_id, warehouse_ids, before, after)
     SELECT actor, client_id, request_id, action, entity, entity_id, ARRAY(SELECT jsonb_array_elements_text(warehouse_ids)), before, after
-    FROM jsonb_to_recordset(${json(db, w.audits.map(({ actor, entry }) => ({
-      actor: actor.sub, client_id: actor.clientId, request_id: actor.requestId, action: entry.action, entity: entry.entity,
-      entity_id: entry.entityId, warehouse_ids: entry.warehouseIds ?? [], before: entry.before ?? null, after: entry.after ?? null,
-    })))}) AS a(actor text, client_id text, request_id text, action text, entity text, entity_id text, warehouse_ids jsonb, before jsonb, after jsonb)`);
+    FROM jsonb_to_recordset(${json(
+      db,
+      w.audits.map(({ actor, entry }) => ({
+        actor: actor.sub,
+        client_id: actor.clientId,
+        request_id: actor.requestId,
+        action: entry.action,
+        entity: entry.entity,
+        entity_id: entry.entityId,
+        warehouse_ids: entry.warehouseIds ?? [],
+        before: entry.before ?? null,
+        after: entry.after ?? null,
+      })),
+    )}) AS a(actor text, client_id text, request_id text, action text, entity text, entity_id text, warehouse_ids jsonb, before jsonb, after jsonb)`,
+  );
   return allInOrder(statements).then(() => undefined);
 }

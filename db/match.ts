@@ -20,7 +20,11 @@ export interface MatchFigures {
 const tolerance = (db: Db, value: number) => db`${String(value)}::numeric`;
 
 /** Per line of each purchase order, in line order. */
-export async function matchFigures(db: Db, poIds: string[], priceTolerance: number): Promise<MatchFigures[]> {
+export async function matchFigures(
+  db: Db,
+  poIds: string[],
+  priceTolerance: number,
+): Promise<MatchFigures[]> {
   return db<MatchFigures[]>`
     SELECT l.po_id, l.id AS po_line_id, l.item_id, l.qty AS ordered, l.qty_received AS received, l.qty_invoiced AS invoiced,
            l.unit_price::text AS po_unit_price,
@@ -57,7 +61,11 @@ export interface InvoiceLineFigures {
  * The match figures of each line of a new invoice, as they will be once it is recorded: call with
  * the PO lines locked, before adding the invoice's quantities to them.
  */
-export async function invoiceLineFigures(db: Db, lines: InvoiceLineInput[], priceTolerance: number): Promise<InvoiceLineFigures[]> {
+export async function invoiceLineFigures(
+  db: Db,
+  lines: InvoiceLineInput[],
+  priceTolerance: number,
+): Promise<InvoiceLineFigures[]> {
   const input = lines.map((l, i) => ({ ...l, line_no: i }));
   return db<InvoiceLineFigures[]>`
     SELECT x.line_no, l.qty_received AS received,

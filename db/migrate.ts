@@ -30,7 +30,9 @@ export async function migrate(sql: Sql, dir: string = MIGRATIONS_DIR): Promise<s
           name text primary key,
           applied_at timestamptz not null default now()
         )`;
-      const done = new Set((await conn<{ name: string }[]>`select name from schema_migrations`).map((r) => r.name));
+      const done = new Set(
+        (await conn<{ name: string }[]>`select name from schema_migrations`).map((r) => r.name),
+      );
       const applied: string[] = [];
       for (const name of files.filter((f) => !done.has(f))) {
         const text = await readFile(path.join(dir, name), 'utf8');
@@ -42,7 +44,9 @@ export async function migrate(sql: Sql, dir: string = MIGRATIONS_DIR): Promise<s
           await conn`commit`;
         } catch (err) {
           await conn`rollback`.catch(() => {});
-          throw Object.assign(new Error(`migration ${name} failed: ${(err as Error).message}`), { cause: err });
+          throw Object.assign(new Error(`migration ${name} failed: ${(err as Error).message}`), {
+            cause: err,
+          });
         }
         applied.push(name);
       }

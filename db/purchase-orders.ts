@@ -37,12 +37,15 @@ export interface PurchaseOrderLineRow {
 
 export type PurchaseOrderHeader = Pick<PurchaseOrderRow, 'vendor_id' | 'currency' | 'notes'>;
 
-const columns = (db: Db) => db`id, number, vendor_id, currency, status, notes, requisition_id, version, created_at, updated_at`;
-const lineColumns = (db: Db) => db`id, po_id, item_id, qty, unit_price::text AS unit_price, qty_received, qty_invoiced`;
+const columns = (db: Db) =>
+  db`id, number, vendor_id, currency, status, notes, requisition_id, version, created_at, updated_at`;
+const lineColumns = (db: Db) =>
+  db`id, po_id, item_id, qty, unit_price::text AS unit_price, qty_received, qty_invoiced`;
 
 // Generated numbers come from a sequence: PO-000042, wider once past six digits.
 const GENERATED_NUMBER_ATTEMPTS = 20;
-const nextNumber = (db: Db) => db`(SELECT 'PO-' || lpad(n::text, greatest(6, length(n::text)), '0') FROM nextval('purchase_order_number_seq') AS n)`;
+const nextNumber = (db: Db) =>
+  db`(SELECT 'PO-' || lpad(n::text, greatest(6, length(n::text)), '0') FROM nextval('purchase_order_number_seq') AS n)`;
 
 /**
  * Inserts the purchase order (DRAFT); null when its number is taken. The unique index decides,
@@ -50,7 +53,13 @@ const nextNumber = (db: Db) => db`(SELECT 'PO-' || lpad(n::text, greatest(6, len
  * `number: null` generates one.
  */
 export async function insertPurchaseOrder(
-  db: Db, po: PurchaseOrderHeader & { id: string; number: string | null; requisition_id: string | null; created_by: string },
+  db: Db,
+  po: PurchaseOrderHeader & {
+    id: string;
+    number: string | null;
+    requisition_id: string | null;
+    created_by: string;
+  },
 ): Promise<PurchaseOrderRow | null> {
   // A client may have chosen a number that looks generated; then the next one is tried.
   for (let attempt = 0; attempt < GENERATED_NUMBER_ATTEMPTS; attempt++) {
@@ -61,23 +70,44 @@ export async function insertPurchaseOrder(
       RETURNING ${columns(db)}`;
     if (row || po.number !== null) return row ?? null;
   }
-  throw new Error(`no free generated purchase order number after ${GENERATED_NUMBER_ATTEMPTS} attempts`);
+  throw new Error(
+    `no free generated purchase order number after ${GENERATED_NUMBER_ATTEMPTS} attempts`,
+  );
 }
 
 /** Replaces all lines of a purchase order; lines that carry an id keep it. */
-export async function replacePurchaseOrderLines(db: Db, poId: string, lines: PurchaseOrderLineInput[]): Promise<void> {
+export async function replacePurchaseOrderLines(
+  db: Db,
+  poId: string,
+  lines: PurchaseOrderLineInput[],
+): Promise<void> {
   await db`DELETE FROM purchase_order_lines WHERE po_id = ${poId}`;
-  const rows = lines.map((l, i) => ({ id: l.id ?? newId('pol'), po_id: poId, line_no: i, item_id: l.item_id, qty: l.qty, unit_price: l.unit_price }));
+  const rows = lines.map((l, i) => ({
+    id: l.id ?? newId('pol'),
+    po_id: poId,
+    line_no: i,
+    item_id: l.item_id,
+    qty: l.qty,
+    unit_price: l.unit_price,
+  }));
   await db`INSERT INTO purchase_order_lines ${db(rows)}`;
 }
 
-export async function findPurchaseOrder(db: Db, id: string, { lock = false } = {}): Promise<PurchaseOrderRow | null> {
-  const [row] = await db<PurchaseOrderRow[]>`SELECT ${columns(db)} FROM purchase_orders WHERE id = ${id} ${lock ? db`FOR UPDATE` : db``}`;
+export async function findPurchaseOrder(
+  db: Db,
+  id: string,
+  { lock = false } = {},
+): Promise<PurchaseOrderRow | null> {
+  const [row] = await db<
+    PurchaseOrderRow[]
+  >`SELECT ${columns(db)} FROM purchase_orders WHERE id = ${id} ${lock ? db`FOR UPDATE` : db``}`;
   return row ?? null;
 }
 
 export async function purchaseOrderLines(db: Db, poIds: string[]): Promise<PurchaseOrderLineRow[]> {
-  return db<PurchaseOrderLineRow[]>`SELECT ${lineColumns(db)} FROM purchase_order_lines WHERE po_id = ANY(${poIds}) ORDER BY po_id, line_no`;
+  return db<
+    PurchaseOrderLineRow[]
+  >`SELECT ${lineColumns(db)} FROM purchase_order_lines WHERE po_id = ANY(${poIds}) ORDER BY po_id, line_no`;
 }
 
 /**
@@ -95,13 +125,24 @@ function lockPurchaseOrderLines(db: Db, poId: string): Promise<PurchaseOrderLine
  * The purchase order and its lines (in line order), in one round trip; with `lock`, the order is
  * locked, then its lines (lockPurchaseOrderLines).
  */
-export async function findPurchaseOrderWithLines(db: Db, id: string, { lock = false } = {}): Promise<{ po: PurchaseOrderRow | null; lines: PurchaseOrderLineRow[] }> {
-  const [po, lines] = await allInOrder([findPurchaseOrder(db, id, { lock }), lock ? lockPurchaseOrderLines(db, id) : purchaseOrderLines(db, [id])]);
+export async function findPurchaseOrderWithLines(
+  db: Db,
+  id: string,
+  { lock = false } = {},
+): Promise<{ po: PurchaseOrderRow | null; lines: PurchaseOrderLineRow[] }> {
+  const [po, lines] = await allInOrder([
+    findPurchaseOrder(db, id, { lock }),
+    lock ? lockPurchaseOrderLines(db, id) : purchaseOrderLines(db, [id]),
+  ]);
   return { po, lines };
 }
 
 /** Applies the change and moves the purchase order to its next version (the statement is sent when called). */
-export async function updatePurchaseOrder(db: Db, id: string, change: Partial<PurchaseOrderHeader & Pick<PurchaseOrderRow, 'status'>>): Promise<PurchaseOrderRow> {
+export async function updatePurchaseOrder(
+  db: Db,
+  id: string,
+  change: Partial<PurchaseOrderHeader & Pick<PurchaseOrderRow, 'status'>>,
+): Promise<PurchaseOrderRow> {
   const [row] = await db<PurchaseOrderRow[]>`
     UPDATE purchase_orders SET
       ${change.vendor_id === undefined ? db`` : db`vendor_id = ${change.vendor_id},`}
@@ -123,22 +164,36 @@ export interface LineIncrement {
  * Adds received quantities to (locked) lines; the order becomes RECEIVED once every line is
  * fully received. The lines' CHECK (qty_received <= qty) backs up the caller's over-receipt check.
  */
-export async function addReceived(db: Db, poId: string, increments: LineIncrement[]): Promise<PurchaseOrderRow> {
+export async function addReceived(
+  db: Db,
+  poId: string,
+  increments: LineIncrement[],
+): Promise<PurchaseOrderRow> {
   // Both statements go out now, in this order, so that a caller can pipeline more behind them.
-  const [, [row]] = await allInOrder([addToLines(db, 'qty_received', increments).execute(), db<PurchaseOrderRow[]>`
+  const [, [row]] = await allInOrder([
+    addToLines(db, 'qty_received', increments).execute(),
+    db<PurchaseOrderRow[]>`
     UPDATE purchase_orders p SET
       status = CASE WHEN p.status = 'SENT' AND NOT EXISTS (
                  SELECT 1 FROM purchase_order_lines l WHERE l.po_id = p.id AND l.qty_received < l.qty) THEN 'RECEIVED' ELSE p.status END,
       version = version + 1, updated_at = now()
     WHERE id = ${poId}
-    RETURNING ${columns(db)}`.execute()]);
+    RETURNING ${columns(db)}`.execute(),
+  ]);
   return row;
 }
 
 /** Adds invoiced quantities to (locked) lines; the order's representation changes, so does its version. */
-export async function addInvoiced(db: Db, poId: string, increments: LineIncrement[]): Promise<PurchaseOrderRow> {
+export async function addInvoiced(
+  db: Db,
+  poId: string,
+  increments: LineIncrement[],
+): Promise<PurchaseOrderRow> {
   // Both statements go out now, in this order, so that a caller can pipeline more behind them.
-  const [, row] = await allInOrder([addToLines(db, 'qty_invoiced', increments).execute(), updatePurchaseOrder(db, poId, {})]);
+  const [, row] = await allInOrder([
+    addToLines(db, 'qty_invoiced', increments).execute(),
+    updatePurchaseOrder(db, poId, {}),
+  ]);
   return row;
 }
 
@@ -150,7 +205,8 @@ const summed = (db: Db, increments: LineIncrement[]) =>
 // Joined with `summed`, the lines are found by their ids through the primary key: PostgreSQL takes
 // the function's rows for 100, and for a table of a few thousand lines it would plan a hash join
 // over a scan of all of them instead.
-const namedLines = (db: Db, increments: LineIncrement[]) => db`l.id = ANY(${increments.map((i) => i.po_line_id)}::text[])`;
+const namedLines = (db: Db, increments: LineIncrement[]) =>
+  db`l.id = ANY(${increments.map((i) => i.po_line_id)}::text[])`;
 
 function addToLines(db: Db, column: 'qty_received' | 'qty_invoiced', increments: LineIncrement[]) {
   return db`
@@ -159,7 +215,10 @@ function addToLines(db: Db, column: 'qty_received' | 'qty_invoiced', increments:
     WHERE l.id = v.po_line_id AND ${namedLines(db, increments)}`;
 }
 
-export async function listPurchaseOrders(db: Db, f: { status?: PurchaseOrderStatus; vendor_id?: string; after: unknown[] | null; limit: number }): Promise<PurchaseOrderRow[]> {
+export async function listPurchaseOrders(
+  db: Db,
+  f: { status?: PurchaseOrderStatus; vendor_id?: string; after: unknown[] | null; limit: number },
+): Promise<PurchaseOrderRow[]> {
   return db<PurchaseOrderRow[]>`
     SELECT ${columns(db)} FROM purchase_orders
     WHERE true

@@ -36,37 +36,64 @@ export interface ReceiptLineRow {
   serials: string[];
 }
 
-const columns = (db: Db) => db`id, po_id, warehouse_id, status, stock_move_id, posted_at, version, created_by, created_at, updated_at`;
+const columns = (db: Db) =>
+  db`id, po_id, warehouse_id, status, stock_move_id, posted_at, version, created_by, created_at, updated_at`;
 
 // The writes below send their statements the moment they are called, in order, so that callers
 // can pipeline further statements (the reads that show the result) behind them.
 
 /** A new receipt with its lines: PENDING, or POSTED by the stock move that brought its goods in. */
 export async function insertReceipt(
-  db: Db, r: Pick<ReceiptRow, 'id' | 'po_id' | 'warehouse_id' | 'created_by'> & { stock_move_id: string | null }, lines: ReceiptLine[],
+  db: Db,
+  r: Pick<ReceiptRow, 'id' | 'po_id' | 'warehouse_id' | 'created_by'> & {
+    stock_move_id: string | null;
+  },
+  lines: ReceiptLine[],
 ): Promise<ReceiptRow> {
   const posted = r.stock_move_id !== null;
-  const [[row]] = await allInOrder([db<ReceiptRow[]>`
+  const [[row]] = await allInOrder([
+    db<ReceiptRow[]>`
     INSERT INTO receipts (id, po_id, warehouse_id, status, stock_move_id, posted_at, created_by)
     VALUES (${r.id}, ${r.po_id}, ${r.warehouse_id}, ${posted ? 'POSTED' : 'PENDING'}, ${r.stock_move_id}, ${posted ? db`now()` : null}, ${r.created_by})
-    RETURNING ${columns(db)}`.execute(), insertLines(db, r.id, lines)]);
+    RETURNING ${columns(db)}`.execute(),
+    insertLines(db, r.id, lines),
+  ]);
   return row;
 }
 
 function insertLines(db: Db, receiptId: string, lines: ReceiptLine[]) {
   const rows = lines.map((l, i) => ({
-    receipt_id: receiptId, line_no: i, po_line_id: l.po_line_id, item_id: l.item_id, qty_received: l.qty_received,
-    batch: l.batch ?? null, expires_at: l.expires_at ?? null, serials: l.serials ?? [],
+    receipt_id: receiptId,
+    line_no: i,
+    po_line_id: l.po_line_id,
+    item_id: l.item_id,
+    qty_received: l.qty_received,
+    batch: l.batch ?? null,
+    expires_at: l.expires_at ?? null,
+    serials: l.serials ?? [],
   }));
   return db`INSERT INTO receipt_lines ${db(rows)}`.execute();
 }
 
-export async function replaceReceiptLines(db: Db, receiptId: string, lines: ReceiptLine[]): Promise<void> {
-  await allInOrder([db`DELETE FROM receipt_lines WHERE receipt_id = ${receiptId}`.execute(), insertLines(db, receiptId, lines)]);
+export async function replaceReceiptLines(
+  db: Db,
+  receiptId: string,
+  lines: ReceiptLine[],
+): Promise<void> {
+  await allInOrder([
+    db`DELETE FROM receipt_lines WHERE receipt_id = ${receiptId}`.execute(),
+    insertLines(db, receiptId, lines),
+  ]);
 }
 
-export async function findReceipt(db: Db, id: string, { lock = false } = {}): Promise<ReceiptRow | null> {
-  const [row] = await db<ReceiptRow[]>`SELECT ${columns(db)} FROM receipts WHERE id = ${id} ${lock ? db`FOR UPDATE` : db``}`;
+export async function findReceipt(
+  db: Db,
+  id: string,
+  { lock = false } = {},
+): Promise<ReceiptRow | null> {
+  const [row] = await db<
+    ReceiptRow[]
+  >`SELECT ${columns(db)} FROM receipts WHERE id = ${id} ${lock ? db`FOR UPDATE` : db``}`;
   return row ?? null;
 }
 
@@ -77,7 +104,11 @@ export async function receiptLines(db: Db, receiptIds: string[]): Promise<Receip
 }
 
 /** Applies the change (warehouse, or posting by a stock move) and moves the receipt to its next version. */
-export async function updateReceipt(db: Db, id: string, change: { warehouse_id?: string; stock_move_id?: string }): Promise<ReceiptRow> {
+export async function updateReceipt(
+  db: Db,
+  id: string,
+  change: { warehouse_id?: string; stock_move_id?: string },
+): Promise<ReceiptRow> {
   const [row] = await db<ReceiptRow[]>`
     UPDATE receipts SET
       ${change.warehouse_id === undefined ? db`` : db`warehouse_id = ${change.warehouse_id},`}
@@ -89,7 +120,8 @@ export async function updateReceipt(db: Db, id: string, change: { warehouse_id?:
 }
 
 export async function listReceipts(
-  db: Db, f: { po_id?: string; status?: ReceiptStatus } & ScopedPage<unknown[]>,
+  db: Db,
+  f: { po_id?: string; status?: ReceiptStatus } & ScopedPage<unknown[]>,
 ): Promise<ReceiptRow[]> {
   return db<ReceiptRow[]>`
     SELECT ${columns(db)} FROM receipts

@@ -34,9 +34,13 @@ export interface RequisitionLineRow {
   needed_by: string | null;
 }
 
-const columns = (db: Db) => db`id, requester_id, status, notes, approved_by, approved_at, version, created_at, updated_at`;
+const columns = (db: Db) =>
+  db`id, requester_id, status, notes, approved_by, approved_at, version, created_at, updated_at`;
 
-export async function insertRequisition(db: Db, r: { id: string; requester_id: string; notes: string | null }): Promise<RequisitionRow> {
+export async function insertRequisition(
+  db: Db,
+  r: { id: string; requester_id: string; notes: string | null },
+): Promise<RequisitionRow> {
   const [row] = await db<RequisitionRow[]>`
     INSERT INTO requisitions (id, requester_id, notes) VALUES (${r.id}, ${r.requester_id}, ${r.notes})
     RETURNING ${columns(db)}`;
@@ -44,21 +48,40 @@ export async function insertRequisition(db: Db, r: { id: string; requester_id: s
 }
 
 /** Replaces all lines of the requisition (lines carry no identity a client could keep). */
-export async function replaceRequisitionLines(db: Db, requisitionId: string, lines: RequisitionLineInput[]): Promise<void> {
+export async function replaceRequisitionLines(
+  db: Db,
+  requisitionId: string,
+  lines: RequisitionLineInput[],
+): Promise<void> {
   await db`DELETE FROM requisition_lines WHERE requisition_id = ${requisitionId}`;
   const rows = lines.map((l, i) => ({
-    id: newId('rql'), requisition_id: requisitionId, line_no: i, item_id: l.item_id, qty: l.qty,
-    vendor_id: l.vendor_id ?? null, unit_price: l.unit_price ?? null, needed_by: l.needed_by ?? null,
+    id: newId('rql'),
+    requisition_id: requisitionId,
+    line_no: i,
+    item_id: l.item_id,
+    qty: l.qty,
+    vendor_id: l.vendor_id ?? null,
+    unit_price: l.unit_price ?? null,
+    needed_by: l.needed_by ?? null,
   }));
   await db`INSERT INTO requisition_lines ${db(rows)}`;
 }
 
-export async function findRequisition(db: Db, id: string, { lock = false } = {}): Promise<RequisitionRow | null> {
-  const [row] = await db<RequisitionRow[]>`SELECT ${columns(db)} FROM requisitions WHERE id = ${id} ${lock ? db`FOR UPDATE` : db``}`;
+export async function findRequisition(
+  db: Db,
+  id: string,
+  { lock = false } = {},
+): Promise<RequisitionRow | null> {
+  const [row] = await db<
+    RequisitionRow[]
+  >`SELECT ${columns(db)} FROM requisitions WHERE id = ${id} ${lock ? db`FOR UPDATE` : db``}`;
   return row ?? null;
 }
 
-export async function requisitionLines(db: Db, requisitionIds: string[]): Promise<RequisitionLineRow[]> {
+export async function requisitionLines(
+  db: Db,
+  requisitionIds: string[],
+): Promise<RequisitionLineRow[]> {
   return db<RequisitionLineRow[]>`
     SELECT id, requisition_id, item_id, qty, vendor_id, unit_price::text AS unit_price, needed_by
     FROM requisition_lines WHERE requisition_id = ANY(${requisitionIds})
@@ -66,7 +89,10 @@ export async function requisitionLines(db: Db, requisitionIds: string[]): Promis
 }
 
 /** The purchase orders converted from each requisition (the link is purchase_orders.requisition_id). */
-export async function purchaseOrderIdsByRequisition(db: Db, requisitionIds: string[]): Promise<{ requisition_id: string; id: string }[]> {
+export async function purchaseOrderIdsByRequisition(
+  db: Db,
+  requisitionIds: string[],
+): Promise<{ requisition_id: string; id: string }[]> {
   return db<{ requisition_id: string; id: string }[]>`
     SELECT requisition_id, id FROM purchase_orders WHERE requisition_id = ANY(${requisitionIds}) ORDER BY requisition_id, id`;
 }
@@ -75,7 +101,11 @@ export async function purchaseOrderIdsByRequisition(db: Db, requisitionIds: stri
 export type RequisitionChange = Partial<Pick<RequisitionRow, 'status' | 'notes' | 'approved_by'>>;
 
 /** Applies the change and moves the requisition to its next version. */
-export async function updateRequisition(db: Db, id: string, change: RequisitionChange): Promise<RequisitionRow> {
+export async function updateRequisition(
+  db: Db,
+  id: string,
+  change: RequisitionChange,
+): Promise<RequisitionRow> {
   const [row] = await db<RequisitionRow[]>`
     UPDATE requisitions SET
       ${change.status === undefined ? db`` : db`status = ${change.status},`}
@@ -87,7 +117,10 @@ export async function updateRequisition(db: Db, id: string, change: RequisitionC
   return row;
 }
 
-export async function listRequisitions(db: Db, f: { status?: RequisitionStatus; after: unknown[] | null; limit: number }): Promise<RequisitionRow[]> {
+export async function listRequisitions(
+  db: Db,
+  f: { status?: RequisitionStatus; after: unknown[] | null; limit: number },
+): Promise<RequisitionRow[]> {
   return db<RequisitionRow[]>`
     SELECT ${columns(db)} FROM requisitions
     WHERE true

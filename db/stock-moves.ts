@@ -33,8 +33,10 @@ export interface LineRow {
   expected_on_hand: number | null;
 }
 
-const moveColumns = (db: Db) => db`id, type, status, from_wh, to_wh, reason, reference, idempotency_key, reverses, reversed_by, receipt_id, created_by, created_at`;
-const lineColumns = (db: Db) => db`move_id, line_no, item_id, qty, batch, expires_at, serials, reservation_id, expected_on_hand`;
+const moveColumns = (db: Db) =>
+  db`id, type, status, from_wh, to_wh, reason, reference, idempotency_key, reverses, reversed_by, receipt_id, created_by, created_at`;
+const lineColumns = (db: Db) =>
+  db`move_id, line_no, item_id, qty, batch, expires_at, serials, reservation_id, expected_on_hand`;
 
 /** Moves by id, unlocked (a reversal locks its original first). */
 export async function findMoves(db: Db, ids: string[]): Promise<MoveRow[]> {
@@ -43,13 +45,17 @@ export async function findMoves(db: Db, ids: string[]): Promise<MoveRow[]> {
 }
 
 export async function findMove(db: Db, id: string, { lock = false } = {}): Promise<MoveRow | null> {
-  const [row] = await db<MoveRow[]>`SELECT ${moveColumns(db)} FROM stock_moves WHERE id = ${id} ${lock ? db`FOR UPDATE` : db``}`;
+  const [row] = await db<
+    MoveRow[]
+  >`SELECT ${moveColumns(db)} FROM stock_moves WHERE id = ${id} ${lock ? db`FOR UPDATE` : db``}`;
   return row ?? null;
 }
 
 export async function linesOf(db: Db, moveIds: string[]): Promise<LineRow[]> {
   if (!moveIds.length) return [];
-  return db<LineRow[]>`SELECT ${lineColumns(db)} FROM stock_move_lines WHERE move_id = ANY(${moveIds}::text[]) ORDER BY move_id, line_no`;
+  return db<
+    LineRow[]
+  >`SELECT ${lineColumns(db)} FROM stock_move_lines WHERE move_id = ANY(${moveIds}::text[]) ORDER BY move_id, line_no`;
 }
 
 export interface MoveFilters extends ScopedPage {

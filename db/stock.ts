@@ -21,9 +21,13 @@ export interface BatchRow extends StockKey {
   expires_at: string | null;
 }
 
-export const keyOf = (item_id: string, warehouse_id: string): string => JSON.stringify([item_id, warehouse_id]);
+export const keyOf = (item_id: string, warehouse_id: string): string =>
+  JSON.stringify([item_id, warehouse_id]);
 
-const columnsOf = (keys: StockKey[]) => [keys.map((k) => k.item_id), keys.map((k) => k.warehouse_id)];
+const columnsOf = (keys: StockKey[]) => [
+  keys.map((k) => k.item_id),
+  keys.map((k) => k.warehouse_id),
+];
 
 /**
  * Locks the existing level rows of keys, always in (item_id, warehouse_id) order so that two
@@ -34,11 +38,13 @@ const columnsOf = (keys: StockKey[]) => [keys.map((k) => k.item_id), keys.map((k
 export async function lockLevels(db: Db, keys: StockKey[]): Promise<Map<string, LevelRow>> {
   const [items, warehouses] = columnsOf(keys);
   // Both statements in one round trip (pipelined; PostgreSQL runs them in this order).
-  const [rows, expired] = await allInOrder([db<LevelRow[]>`
+  const [rows, expired] = await allInOrder([
+    db<LevelRow[]>`
     SELECT item_id, warehouse_id, on_hand, reserved FROM stock_levels
     WHERE (item_id, warehouse_id) IN (SELECT * FROM unnest(${items}::text[], ${warehouses}::text[]))
     ORDER BY item_id, warehouse_id
-    FOR UPDATE`, db<LevelRow[]>`
+    FOR UPDATE`,
+    db<LevelRow[]>`
     WITH expired AS (
       UPDATE reservations SET status = 'EXPIRED', updated_at = now()
       WHERE status = 'ACTIVE' AND expires_at <= now()
@@ -47,7 +53,8 @@ export async function lockLevels(db: Db, keys: StockKey[]): Promise<Map<string, 
     ), totals AS (SELECT item_id, warehouse_id, sum(qty) AS qty FROM expired GROUP BY item_id, warehouse_id)
     UPDATE stock_levels s SET reserved = s.reserved - t.qty, updated_at = now()
     FROM totals t WHERE s.item_id = t.item_id AND s.warehouse_id = t.warehouse_id
-    RETURNING s.item_id, s.warehouse_id, s.on_hand, s.reserved`]);
+    RETURNING s.item_id, s.warehouse_id, s.on_hand, s.reserved`,
+  ]);
   const levels = new Map(rows.map((r) => [keyOf(r.item_id, r.warehouse_id), { ...r }]));
   for (const r of expired) levels.set(keyOf(r.item_id, r.warehouse_id), { ...r });
   return levels;

@@ -13,7 +13,10 @@ export interface VendorRow {
 const columns = (db: Db) => db`id, name, currency, email, active, created_at, updated_at`;
 
 /** Inserts the vendor; null when the id is taken. */
-export async function insertVendor(db: Db, v: Pick<VendorRow, 'id' | 'name' | 'currency' | 'email' | 'active'>): Promise<VendorRow | null> {
+export async function insertVendor(
+  db: Db,
+  v: Pick<VendorRow, 'id' | 'name' | 'currency' | 'email' | 'active'>,
+): Promise<VendorRow | null> {
   const [row] = await db<VendorRow[]>`
     INSERT INTO vendors (id, name, currency, email, active) VALUES (${v.id}, ${v.name}, ${v.currency}, ${v.email}, ${v.active})
     ON CONFLICT (id) DO NOTHING
@@ -30,7 +33,10 @@ export async function findVendors(db: Db, ids: string[]): Promise<VendorRow[]> {
   return db<VendorRow[]>`SELECT ${columns(db)} FROM vendors WHERE id = ANY(${ids}::text[])`;
 }
 
-export async function listVendors(db: Db, f: { active?: boolean; afterId?: string; limit: number }): Promise<VendorRow[]> {
+export async function listVendors(
+  db: Db,
+  f: { active?: boolean; afterId?: string; limit: number },
+): Promise<VendorRow[]> {
   return db<VendorRow[]>`
     SELECT ${columns(db)} FROM vendors
     WHERE true

@@ -11,7 +11,10 @@ export interface Warehouse {
 const columns = (db: Db) => db`id, name, active, created_at, updated_at`;
 
 /** Inserts the warehouse; null when the id is taken. */
-export async function insertWarehouse(db: Db, w: { id: string; name: string; active: boolean }): Promise<Warehouse | null> {
+export async function insertWarehouse(
+  db: Db,
+  w: { id: string; name: string; active: boolean },
+): Promise<Warehouse | null> {
   const [row] = await db<Warehouse[]>`
     INSERT INTO warehouses (id, name, active) VALUES (${w.id}, ${w.name}, ${w.active})
     ON CONFLICT (id) DO NOTHING
@@ -28,7 +31,10 @@ export async function findWarehouses(db: Db, ids: string[]): Promise<Warehouse[]
   return db<Warehouse[]>`SELECT ${columns(db)} FROM warehouses WHERE id = ANY(${ids}::text[])`;
 }
 
-export async function listWarehouses(db: Db, f: { active?: boolean; allowed: string[] | null; afterId?: string; limit: number }): Promise<Warehouse[]> {
+export async function listWarehouses(
+  db: Db,
+  f: { active?: boolean; allowed: string[] | null; afterId?: string; limit: number },
+): Promise<Warehouse[]> {
   return db<Warehouse[]>`
     SELECT ${columns(db)} FROM warehouses
     WHERE true

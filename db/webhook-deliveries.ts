@@ -27,7 +27,10 @@ const columns = (db: Db) =>
   db`id, endpoint_id, event_id, event_type, status, attempts, last_status_code, last_error, next_attempt_at, created_at, updated_at`;
 
 /** Newest first; `after` is the keyset key (db/keyset.ts) of the previous page's last row. */
-export async function listDeliveries(db: Db, f: { endpointId?: string; status?: DeliveryStatus; after: unknown[] | null; limit: number }): Promise<WebhookDeliveryRow[]> {
+export async function listDeliveries(
+  db: Db,
+  f: { endpointId?: string; status?: DeliveryStatus; after: unknown[] | null; limit: number },
+): Promise<WebhookDeliveryRow[]> {
   return db<WebhookDeliveryRow[]>`
     SELECT ${columns(db)} FROM webhook_deliveries
     WHERE true
@@ -38,8 +41,14 @@ export async function listDeliveries(db: Db, f: { endpointId?: string; status?: 
     LIMIT ${f.limit + 1}`;
 }
 
-export async function findDelivery(db: Db, id: string, { lock = false } = {}): Promise<WebhookDeliveryRow | null> {
-  const [row] = await db<WebhookDeliveryRow[]>`SELECT ${columns(db)} FROM webhook_deliveries WHERE id = ${id} ${lock ? db`FOR UPDATE` : db``}`;
+export async function findDelivery(
+  db: Db,
+  id: string,
+  { lock = false } = {},
+): Promise<WebhookDeliveryRow | null> {
+  const [row] = await db<
+    WebhookDeliveryRow[]
+  >`SELECT ${columns(db)} FROM webhook_deliveries WHERE id = ${id} ${lock ? db`FOR UPDATE` : db``}`;
   return row ?? null;
 }
 

@@ -21,10 +21,19 @@ export async function fanOut(sql: Sql, limit: number): Promise<number> {
     if (events.length === 0) return 0;
     // SHARE: an endpoint deleted or disabled meanwhile waits for this transaction, so that its
     // disabling also fails the deliveries inserted here (none is left PENDING for a disabled endpoint).
-    const endpoints = await tx<{ id: string; events: string[] }[]>`SELECT id, events FROM webhook_endpoints WHERE active FOR SHARE`;
-    const deliveries = events.flatMap((event) => endpoints
-      .filter((endpoint) => endpoint.events.includes(event.type))
-      .map((endpoint) => ({ id: newId('whd'), endpoint_id: endpoint.id, event_id: event.id, event_type: event.type })));
+    const endpoints = await tx<
+      { id: string; events: string[] }[]
+    >`SELECT id, events FROM webhook_endpoints WHERE active FOR SHARE`;
+    const deliveries = events.flatMap((event) =>
+      endpoints
+        .filter((endpoint) => endpoint.events.includes(event.type))
+        .map((endpoint) => ({
+          id: newId('whd'),
+          endpoint_id: endpoint.id,
+          event_id: event.id,
+          event_type: event.type,
+        })),
+    );
     if (deliveries.length > 0) {
       await tx`INSERT INTO webhook_deliveries ${tx(deliveries)} ON CONFLICT (endpoint_id, event_id) DO NOTHING`;
     }
@@ -102,10 +111,15 @@ export interface AttemptRecord {
   delayS?: number;
 }
 
-const leased = (db: Db, claim: Pick<Claim, 'id' | 'lease_token'>) => db`id = ${claim.id} AND lease_token = ${claim.lease_token}`;
+const leased = (db: Db, claim: Pick<Claim, 'id' | 'lease_token'>) =>
+  db`id = ${claim.id} AND lease_token = ${claim.lease_token}`;
 
 /** Records an attempt's result; false when the lease was lost meanwhile (the result is then moot). */
-export async function recordAttempt(db: Db, claim: Pick<Claim, 'id' | 'lease_token'>, r: AttemptRecord): Promise<boolean> {
+export async function recordAttempt(
+  db: Db,
+  claim: Pick<Claim, 'id' | 'lease_token'>,
+  r: AttemptRecord,
+): Promise<boolean> {
   const rows = await db`
     UPDATE webhook_deliveries
     SET status = ${r.status}, last_status_code = ${r.code}, last_error = ${r.error}, lease_token = NULL, updated_at = now(),
@@ -120,7 +134,12 @@ export async function recordAttempt(db: Db, claim: Pick<Claim, 'id' | 'lease_tok
  * entry, as any change to it), and its other pending deliveries fail with it. `disabled` is false
  * when a concurrent attempt's 410 got there first.
  */
-export async function recordGone(sql: Sql, claim: Claim, r: AttemptRecord, reason: string): Promise<{ recorded: boolean; disabled: boolean }> {
+export async function recordGone(
+  sql: Sql,
+  claim: Claim,
+  r: AttemptRecord,
+  reason: string,
+): Promise<{ recorded: boolean; disabled: boolean }> {
   return inTransaction(sql, async (tx) => {
     if (!(await recordAttempt(tx, claim, r))) return { recorded: false, disabled: false };
     const endpoint = await disableEndpoint(tx, claim.endpoint_id, reason);
@@ -130,7 +149,12 @@ export async function recordGone(sql: Sql, claim: Claim, r: AttemptRecord, reaso
              last_error = ${`not attempted: ${reason}`}, updated_at = now()
       WHERE endpoint_id = ${claim.endpoint_id} AND status = 'PENDING'`;
     const actor = { sub: 'webhook-dispatcher', clientId: 'system', requestId: claim.id };
-    await writeAudit(tx, actor, { action: 'webhook_endpoint.disabled', entity: 'webhook_endpoint', entityId: endpoint.id, after: endpoint });
+    await writeAudit(tx, actor, {
+      action: 'webhook_endpoint.disabled',
+      entity: 'webhook_endpoint',
+      entityId: endpoint.id,
+      after: endpoint,
+    });
     return { recorded: true, disabled: true };
   });
 }
@@ -139,7 +163,10 @@ export async function recordGone(sql: Sql, claim: Claim, r: AttemptRecord, reaso
  * Gives a claim back without counting the attempt (this instance is shutting down before it could
  * finish): due at once, for whichever instance is still running.
  */
-export async function releaseClaim(db: Db, claim: Pick<Claim, 'id' | 'lease_token'>): Promise<void> {
+export async function releaseClaim(
+  db: Db,
+  claim: Pick<Claim, 'id' | 'lease_token'>,
+): Promise<void> {
   await db`
     UPDATE webhook_deliveries SET attempts = attempts - 1, next_attempt_at = now(), lease_token = NULL, updated_at = now()
     WHERE ${leased(db, claim)}`;
@@ -149,7 +176,8 @@ export async function releaseClaim(db: Db, claim: Pick<Claim, 'id' | 'lease_toke
  * The pending deliveries claimDue can take: those of active endpoints. Only they may wake the
  * dispatcher; a PENDING row of a disabled endpoint would otherwise read as "due now" forever.
  */
-const claimable = (db: Db) => db`webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.active WHERE d.status = 'PENDING'`;
+const claimable = (db: Db) =>
+  db`webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.active WHERE d.status = 'PENDING'`;
 
 /**
  * Milliseconds until the earliest pending delivery comes due (in-flight leases included; 0 if

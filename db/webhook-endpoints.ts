@@ -21,7 +21,10 @@ const ROTATION_GRACE = '24 hours';
 const columns = (db: Db) =>
   db`id, url, description, events, active, disabled_reason, previous_secret_expires_at, version, created_at, updated_at`;
 
-export async function insertEndpoint(db: Db, e: { id: string; url: string; description?: string; events: EventType[]; secret: string }): Promise<WebhookEndpointRow> {
+export async function insertEndpoint(
+  db: Db,
+  e: { id: string; url: string; description?: string; events: EventType[]; secret: string },
+): Promise<WebhookEndpointRow> {
   const [row] = await db<WebhookEndpointRow[]>`
     INSERT INTO webhook_endpoints (id, url, description, events, secret)
     VALUES (${e.id}, ${e.url}, ${e.description ?? null}, ${e.events}, ${e.secret})
@@ -29,13 +32,22 @@ export async function insertEndpoint(db: Db, e: { id: string; url: string; descr
   return row;
 }
 
-export async function findEndpoint(db: Db, id: string, { lock = false } = {}): Promise<WebhookEndpointRow | null> {
-  const [row] = await db<WebhookEndpointRow[]>`SELECT ${columns(db)} FROM webhook_endpoints WHERE id = ${id} ${lock ? db`FOR UPDATE` : db``}`;
+export async function findEndpoint(
+  db: Db,
+  id: string,
+  { lock = false } = {},
+): Promise<WebhookEndpointRow | null> {
+  const [row] = await db<
+    WebhookEndpointRow[]
+  >`SELECT ${columns(db)} FROM webhook_endpoints WHERE id = ${id} ${lock ? db`FOR UPDATE` : db``}`;
   return row ?? null;
 }
 
 /** Creation order; `after` is the (created_at, id) of the previous page's last row. */
-export async function listEndpoints(db: Db, f: { after?: [string, string]; limit: number }): Promise<WebhookEndpointRow[]> {
+export async function listEndpoints(
+  db: Db,
+  f: { after?: [string, string]; limit: number },
+): Promise<WebhookEndpointRow[]> {
   return db<WebhookEndpointRow[]>`
     SELECT ${columns(db)} FROM webhook_endpoints
     ${f.after ? db`WHERE (created_at, id) > (${f.after[0]}::timestamptz, ${f.after[1]})` : db``}
@@ -49,7 +61,11 @@ export async function deleteEndpoint(db: Db, id: string): Promise<void> {
 }
 
 /** The new secret signs from now on; the current one keeps signing too for ROTATION_GRACE. */
-export async function rotateSecret(db: Db, id: string, secret: string): Promise<WebhookEndpointRow> {
+export async function rotateSecret(
+  db: Db,
+  id: string,
+  secret: string,
+): Promise<WebhookEndpointRow> {
   const [row] = await db<WebhookEndpointRow[]>`
     UPDATE webhook_endpoints
     SET previous_secret = secret, previous_secret_expires_at = now() + ${ROTATION_GRACE}::interval, secret = ${secret},
@@ -60,7 +76,11 @@ export async function rotateSecret(db: Db, id: string, secret: string): Promise<
 }
 
 /** Marks the endpoint inactive (the receiver answered 410 Gone); null if it is already inactive or gone. */
-export async function disableEndpoint(db: Db, id: string, reason: string): Promise<WebhookEndpointRow | null> {
+export async function disableEndpoint(
+  db: Db,
+  id: string,
+  reason: string,
+): Promise<WebhookEndpointRow | null> {
   const [row] = await db<WebhookEndpointRow[]>`
     UPDATE webhook_endpoints SET active = false, disabled_reason = ${reason}, version = version + 1, updated_at = now()
     WHERE id = ${id} AND active

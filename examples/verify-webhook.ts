@@ -28,7 +28,9 @@ export function verifyWebhook(
   const timestamp = headers['webhook-timestamp'];
   const signatures = headers['webhook-signature'];
   if (typeof id !== 'string' || typeof timestamp !== 'string' || typeof signatures !== 'string') {
-    throw new WebhookVerificationError('missing webhook-id, webhook-timestamp or webhook-signature');
+    throw new WebhookVerificationError(
+      'missing webhook-id, webhook-timestamp or webhook-signature',
+    );
   }
   if (!/^\d+$/.test(timestamp) || Math.abs(now / 1000 - Number(timestamp)) > TOLERANCE_S) {
     throw new WebhookVerificationError('webhook-timestamp is more than 5 minutes off');
@@ -36,12 +38,16 @@ export function verifyWebhook(
   const signed = `${id}.${timestamp}.${body}`;
   // The header lists one "v1,<base64>" per secret the sender signed with (two after a rotation);
   // one match with one of your secrets is enough.
-  const given = signatures.split(' ').filter((s) => s.startsWith('v1,')).map((s) => Buffer.from(s.slice(3), 'base64'));
+  const given = signatures
+    .split(' ')
+    .filter((s) => s.startsWith('v1,'))
+    .map((s) => Buffer.from(s.slice(3), 'base64'));
   for (const secret of secrets) {
     const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
     const expected = createHmac('sha256', key).update(signed).digest();
     // Constant-time comparison: no timing hints about how much of a forged signature was right.
-    if (given.some((g) => g.length === expected.length && timingSafeEqual(g, expected))) return JSON.parse(body);
+    if (given.some((g) => g.length === expected.length && timingSafeEqual(g, expected)))
+      return JSON.parse(body);
   }
   throw new WebhookVerificationError('no signature matches');
 }
@@ -55,9 +61,11 @@ const SAMPLE_HEADERS = {
   'content-type': 'application/json',
   'webhook-id': 'evt_01JD7ZK3Q8X2M4N6P8R0T2V4W6',
   'webhook-timestamp': '1795000000',
-  'webhook-signature': 'v1,yPndizcqzEtVqk7fgoM1M70/pE5wMjORLGsID0Micr4= v1,BDnFiTKYFJcaVe1y0JfqTkUREjWu5qYgLzBmv6ySbTY=',
+  'webhook-signature':
+    'v1,yPndizcqzEtVqk7fgoM1M70/pE5wMjORLGsID0Micr4= v1,BDnFiTKYFJcaVe1y0JfqTkUREjWu5qYgLzBmv6ySbTY=',
 };
-const SAMPLE_BODY = '{"id":"evt_01JD7ZK3Q8X2M4N6P8R0T2V4W6","type":"inventory.stock_move.posted","timestamp":"2026-11-18T11:06:39.512Z","data":{"id":"sm_01JD7ZK3Q8X2M4N6P8R0T2V4W5","type":"TRANSFER","status":"POSTED","from_wh":"WH-A","to_wh":"WH-B","lines":[{"item_id":"sku-1","qty":10,"serials":[]}],"idempotency_key":"outline-1","created_by":"alice","created_at":"2026-11-18T11:06:39.512Z"}}';
+const SAMPLE_BODY =
+  '{"id":"evt_01JD7ZK3Q8X2M4N6P8R0T2V4W6","type":"inventory.stock_move.posted","timestamp":"2026-11-18T11:06:39.512Z","data":{"id":"sm_01JD7ZK3Q8X2M4N6P8R0T2V4W5","type":"TRANSFER","status":"POSTED","from_wh":"WH-A","to_wh":"WH-B","lines":[{"item_id":"sku-1","qty":10,"serials":[]}],"idempotency_key":"outline-1","created_by":"alice","created_at":"2026-11-18T11:06:39.512Z"}}';
 // The sample was signed at 1795000000; check it as if it had just arrived.
 const ARRIVED_AT = 1795000000 * 1000 + 800;
 
@@ -76,11 +84,31 @@ function check(label: string, run: () => { id: string; type: string }): boolean 
 // Run as a script (not when imported): check the sample and print the results.
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const results = [
-    check('sample, current secret', () => verifyWebhook([SAMPLE_SECRET], SAMPLE_HEADERS, SAMPLE_BODY, ARRIVED_AT)),
-    check('sample, old secret (rotation)', () => verifyWebhook([SAMPLE_OLD_SECRET], SAMPLE_HEADERS, SAMPLE_BODY, ARRIVED_AT)),
-    !check('tampered body', () => verifyWebhook([SAMPLE_SECRET], SAMPLE_HEADERS, SAMPLE_BODY.replace('"qty":10', '"qty":100'), ARRIVED_AT)),
-    !check('replayed an hour later', () => verifyWebhook([SAMPLE_SECRET], SAMPLE_HEADERS, SAMPLE_BODY, ARRIVED_AT + 3600_000)),
-    !check('another endpoint\'s secret', () => verifyWebhook(['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'], SAMPLE_HEADERS, SAMPLE_BODY, ARRIVED_AT)),
+    check('sample, current secret', () =>
+      verifyWebhook([SAMPLE_SECRET], SAMPLE_HEADERS, SAMPLE_BODY, ARRIVED_AT),
+    ),
+    check('sample, old secret (rotation)', () =>
+      verifyWebhook([SAMPLE_OLD_SECRET], SAMPLE_HEADERS, SAMPLE_BODY, ARRIVED_AT),
+    ),
+    !check('tampered body', () =>
+      verifyWebhook(
+        [SAMPLE_SECRET],
+        SAMPLE_HEADERS,
+        SAMPLE_BODY.replace('"qty":10', '"qty":100'),
+        ARRIVED_AT,
+      ),
+    ),
+    !check('replayed an hour later', () =>
+      verifyWebhook([SAMPLE_SECRET], SAMPLE_HEADERS, SAMPLE_BODY, ARRIVED_AT + 3600_000),
+    ),
+    !check("another endpoint's secret", () =>
+      verifyWebhook(
+        ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'],
+        SAMPLE_HEADERS,
+        SAMPLE_BODY,
+        ARRIVED_AT,
+      ),
+    ),
   ];
   const ok = results.every(Boolean);
   console.log(ok ? 'OK: the sample verifies, and the forgeries are rejected' : 'UNEXPECTED RESULT');

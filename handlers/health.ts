@@ -10,7 +10,12 @@ export const healthHandlers = {
     try {
       await db`SELECT 1`;
     } catch {
-      throw new ProblemError('service-unavailable', 'The database is not reachable.', {}, { 'Retry-After': '1' });
+      throw new ProblemError(
+        'service-unavailable',
+        'The database is not reachable.',
+        {},
+        { 'Retry-After': '1' },
+      );
     }
     return { status: 200, body: { status: 'ok', database: 'ok' } };
   },

@@ -1,11 +1,31 @@
-import { findInvoice, insertInvoice, insertInvoiceLines, invoiceLines, listInvoices, type InvoiceLineRow, type InvoiceRow } from '../db/invoices.ts';
+import {
+  findInvoice,
+  insertInvoice,
+  insertInvoiceLines,
+  invoiceLines,
+  listInvoices,
+  type InvoiceLineRow,
+  type InvoiceRow,
+} from '../db/invoices.ts';
 import { invoiceLineFigures } from '../db/match.ts';
-import { addInvoiced, findPurchaseOrderWithLines, purchaseOrderLines, type PurchaseOrderRow } from '../db/purchase-orders.ts';
+import {
+  addInvoiced,
+  findPurchaseOrderWithLines,
+  purchaseOrderLines,
+  type PurchaseOrderRow,
+} from '../db/purchase-orders.ts';
 import { allInOrder, type Db } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
 import { newestKey } from '../db/keyset.ts';
 import type { components } from '../generated/api.ts';
-import { ProblemError, invalid, invalidField, invalidState, notFound, type FieldError } from '../server/problem.ts';
+import {
+  ProblemError,
+  invalid,
+  invalidField,
+  invalidState,
+  notFound,
+  type FieldError,
+} from '../server/problem.ts';
 import { groupBy } from './lib/documents.ts';
 import { matchReasons, statusOf } from './lib/match.ts';
 import { poLineErrors, presentPurchaseOrder } from './lib/orders.ts';
@@ -18,18 +38,36 @@ function presentInvoice(row: InvoiceRow, lines: InvoiceLineRow[]): Invoice {
 }
 
 async function toInvoices(db: Db, rows: InvoiceRow[]): Promise<Invoice[]> {
-  const lines = groupBy(await invoiceLines(db, rows.map((r) => r.id)), (l) => l.invoice_id);
+  const lines = groupBy(
+    await invoiceLines(
+      db,
+      rows.map((r) => r.id),
+    ),
+    (l) => l.invoice_id,
+  );
   return rows.map((row) => presentInvoice(row, lines.get(row.id) ?? []));
 }
 
 /** The invoice must name the order's vendor and currency (when it names them) and lines of that order. */
-function invoiceErrors(body: RequestBody<'createInvoice'>, po: PurchaseOrderRow, poLineIds: Set<string>): FieldError[] {
+function invoiceErrors(
+  body: RequestBody<'createInvoice'>,
+  po: PurchaseOrderRow,
+  poLineIds: Set<string>,
+): FieldError[] {
   const errors: FieldError[] = [];
   if (body.vendor_id !== undefined && body.vendor_id !== po.vendor_id) {
-    errors.push({ pointer: '#/vendor_id', code: 'vendor_mismatch', detail: `Purchase order ${po.id} is placed with vendor ${po.vendor_id}, not ${body.vendor_id}.` });
+    errors.push({
+      pointer: '#/vendor_id',
+      code: 'vendor_mismatch',
+      detail: `Purchase order ${po.id} is placed with vendor ${po.vendor_id}, not ${body.vendor_id}.`,
+    });
   }
   if (body.currency !== undefined && body.currency !== po.currency) {
-    errors.push({ pointer: '#/currency', code: 'currency_mismatch', detail: `Purchase order ${po.id} is in ${po.currency}, not ${body.currency}.` });
+    errors.push({
+      pointer: '#/currency',
+      code: 'currency_mismatch',
+      detail: `Purchase order ${po.id} is in ${po.currency}, not ${body.currency}.`,
+    });
   }
   return [...errors, ...poLineErrors(body.lines, po.id, poLineIds)];
 }
@@ -39,10 +77,22 @@ export const invoiceHandlers = {
     // The order and its lines are locked, in the same order as receipts lock them, so the
     // cumulative invoiced quantities the match compares are those this invoice commits with.
     const { po, lines: poLines } = await findPurchaseOrderWithLines(db, body.po_id, { lock: true });
-    if (!po) throw invalidField('#/po_id', 'unknown_purchase_order', `No purchase order ${body.po_id} exists.`);
+    if (!po)
+      throw invalidField(
+        '#/po_id',
+        'unknown_purchase_order',
+        `No purchase order ${body.po_id} exists.`,
+      );
     const errors = invoiceErrors(body, po, new Set(poLines.map((l) => l.id)));
     if (errors.length) throw invalid(errors);
-    if (po.status === 'DRAFT') throw invalidState('Purchase order', po.id, po.status, ['SENT', 'RECEIVED', 'CLOSED'], 'invoiced');
+    if (po.status === 'DRAFT')
+      throw invalidState(
+        'Purchase order',
+        po.id,
+        po.status,
+        ['SENT', 'RECEIVED', 'CLOSED'],
+        'invoiced',
+      );
 
     const tolerance = config.invoicePriceTolerance;
     const figures = await invoiceLineFigures(db, body.lines, tolerance);
@@ -52,10 +102,20 @@ export const invoiceHandlers = {
     });
     const id = newId('inv');
     const row = await insertInvoice(db, {
-      id, vendor_id: po.vendor_id, po_id: po.id, number: body.number, currency: po.currency, created_by: actor.sub,
+      id,
+      vendor_id: po.vendor_id,
+      po_id: po.id,
+      number: body.number,
+      currency: po.currency,
+      created_by: actor.sub,
       match_status: lines.some((l) => l.status === 'EXCEPTION') ? 'EXCEPTION' : 'MATCHED',
     });
-    if (!row) throw new ProblemError('duplicate-number', `Vendor ${po.vendor_id} already has an invoice numbered ${body.number}.`, { number: body.number });
+    if (!row)
+      throw new ProblemError(
+        'duplicate-number',
+        `Vendor ${po.vendor_id} already has an invoice numbered ${body.number}.`,
+        { number: body.number },
+      );
 
     // One round trip: the lines, the order's invoiced quantities, and the reads that show the result.
     const [, poAfter, poLinesAfter, lineRows] = await allInOrder([
@@ -67,8 +127,13 @@ export const invoiceHandlers = {
     const invoice = presentInvoice(row, lineRows);
     await allInOrder([
       audit({ action: 'invoice.created', entity: 'invoice', entityId: id, after: invoice }),
-      audit({ action: 'purchase_order.invoiced', entity: 'purchase_order', entityId: po.id,
-        before: presentPurchaseOrder(po, poLines), after: presentPurchaseOrder(poAfter, poLinesAfter) }),
+      audit({
+        action: 'purchase_order.invoiced',
+        entity: 'purchase_order',
+        entityId: po.id,
+        before: presentPurchaseOrder(po, poLines),
+        after: presentPurchaseOrder(poAfter, poLinesAfter),
+      }),
     ]);
     return { status: 201, body: invoice, location: `/procurement/invoices/${id}` };
   },
@@ -81,7 +146,13 @@ export const invoiceHandlers = {
   },
 
   async listInvoices({ db, query, page }) {
-    const rows = await listInvoices(db, { po_id: query.po_id, vendor_id: query.vendor_id, match_status: query.match_status, after: page.after, limit: page.limit });
+    const rows = await listInvoices(db, {
+      po_id: query.po_id,
+      vendor_id: query.vendor_id,
+      match_status: query.match_status,
+      after: page.after,
+      limit: page.limit,
+    });
     return { status: 200, body: page.result(await toInvoices(db, rows), newestKey) };
   },
 } satisfies Pick<Handlers, 'createInvoice' | 'getInvoice' | 'listInvoices'>;

@@ -1,5 +1,13 @@
 import type { components } from '../generated/api.ts';
-import { findItem, insertItem, itemHasHistory, listItems, skuTaken, updateItem, type ItemRow } from '../db/items.ts';
+import {
+  findItem,
+  insertItem,
+  itemHasHistory,
+  listItems,
+  skuTaken,
+  updateItem,
+  type ItemRow,
+} from '../db/items.ts';
 import { allInOrder } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
 import { notifyItemChanged, type Entry } from '../db/item-index.ts';
@@ -15,8 +23,15 @@ type Item = components['schemas']['Item'];
 // and object rest/spread costs several times more.
 function toItem(row: ItemRow): Item {
   return {
-    id: row.id, sku: row.sku, name: row.name, uom: row.uom, track_by: row.track_by, active: row.active,
-    created_at: row.created_at, updated_at: row.updated_at, etag: etagOf(row.version),
+    id: row.id,
+    sku: row.sku,
+    name: row.name,
+    uom: row.uom,
+    track_by: row.track_by,
+    active: row.active,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    etag: etagOf(row.version),
   };
 }
 
@@ -33,15 +48,29 @@ function duplicateSku(sku: string): ProblemError {
 export const itemHandlers = {
   async createItem({ db, body, audit, itemIndex }) {
     const id = body.id ?? newId('itm');
-    const row = await insertItem(db, id, { sku: body.sku, name: body.name, uom: body.uom, track_by: body.track_by, active: body.active ?? true });
+    const row = await insertItem(db, id, {
+      sku: body.sku,
+      name: body.name,
+      uom: body.uom,
+      track_by: body.track_by,
+      active: body.active ?? true,
+    });
     if (!row) {
       if (await skuTaken(db, body.sku)) throw duplicateSku(body.sku);
       throw new ProblemError('already-exists', `An item with id ${id} already exists.`, { id });
     }
     itemIndex.expect(id, row.version);
     const item = toItem(row);
-    await allInOrder([notifyItemChanged(db, id), audit({ action: 'item.created', entity: 'item', entityId: id, after: item })]);
-    return { status: 201, body: item, etag: item.etag, location: `/inventory/items/${encodeURIComponent(id)}` };
+    await allInOrder([
+      notifyItemChanged(db, id),
+      audit({ action: 'item.created', entity: 'item', entityId: id, after: item }),
+    ]);
+    return {
+      status: 201,
+      body: item,
+      etag: item.etag,
+      location: `/inventory/items/${encodeURIComponent(id)}`,
+    };
   },
 
   async getItem({ db, params }) {
@@ -55,16 +84,33 @@ export const itemHandlers = {
     const current = await findItem(db, params.id, { lock: true });
     if (!current) throw notFound('item', params.id);
     assertCurrent(ifMatch, current.version, 'item');
-    if (body.sku.toLowerCase() !== current.sku.toLowerCase() && (await skuTaken(db, body.sku, current.id))) throw duplicateSku(body.sku);
+    if (
+      body.sku.toLowerCase() !== current.sku.toLowerCase() &&
+      (await skuTaken(db, body.sku, current.id))
+    )
+      throw duplicateSku(body.sku);
     if (body.track_by !== current.track_by && (await itemHasHistory(db, current.id))) {
-      throw new ProblemError('invalid-state', `Item ${current.id} has stock history, so its track_by (${current.track_by}) can no longer change.`, {
-        current_status: current.track_by,
-      });
+      throw new ProblemError(
+        'invalid-state',
+        `Item ${current.id} has stock history, so its track_by (${current.track_by}) can no longer change.`,
+        {
+          current_status: current.track_by,
+        },
+      );
     }
     const updated = await updateItem(db, current.id, body);
     itemIndex.expect(current.id, updated.version);
     const item = toItem(updated);
-    await allInOrder([notifyItemChanged(db, current.id), audit({ action: 'item.updated', entity: 'item', entityId: current.id, before: toItem(current), after: item })]);
+    await allInOrder([
+      notifyItemChanged(db, current.id),
+      audit({
+        action: 'item.updated',
+        entity: 'item',
+        entityId: current.id,
+        before: toItem(current),
+        after: item,
+      }),
+    ]);
     return { status: 200, body: item, etag: item.etag };
   },
 
@@ -73,9 +119,18 @@ export const itemHandlers = {
     const afterId = page.after?.[0] as string | undefined;
     // Searches come from the in-memory index when it can answer (no stock filter, fresh for this
     // instance's own writes); everything else, and the fallback, from SQL.
-    const indexed = query.search !== undefined && query.warehouse === undefined
-      ? itemIndex.search({ search: query.search, active: query.active, afterId, limit: page.limit + 1 }) : null;
-    const items = indexed ? indexed.map(presentIndexed) : (await listItems(db, { ...query, afterId, limit: page.limit })).map(toItem);
+    const indexed =
+      query.search !== undefined && query.warehouse === undefined
+        ? itemIndex.search({
+            search: query.search,
+            active: query.active,
+            afterId,
+            limit: page.limit + 1,
+          })
+        : null;
+    const items = indexed
+      ? indexed.map(presentIndexed)
+      : (await listItems(db, { ...query, afterId, limit: page.limit })).map(toItem);
     return { status: 200, body: page.result(items, (item) => [item.id]) };
   },
 } satisfies Pick<Handlers, 'createItem' | 'getItem' | 'replaceItem' | 'listItems'>;

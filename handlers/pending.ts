@@ -5,6 +5,8 @@ import { notImplemented } from './lib/not-implemented.ts';
 // Every operation is served now; the list stays for the next contract addition.
 export const pendingOperations = [] as const;
 
-export const pendingHandlers = Object.fromEntries(pendingOperations.map((id) => [id, notImplemented(id)])) as {
+export const pendingHandlers = Object.fromEntries(
+  pendingOperations.map((id) => [id, notImplemented(id)]),
+) as {
   [K in (typeof pendingOperations)[number]]: ReturnType<typeof notImplemented>;
 };

@@ -1,4 +1,11 @@
-import { findPurchaseOrder, listPurchaseOrders, purchaseOrderLines, replacePurchaseOrderLines, updatePurchaseOrder, type PurchaseOrderStatus } from '../db/purchase-orders.ts';
+import {
+  findPurchaseOrder,
+  listPurchaseOrders,
+  purchaseOrderLines,
+  replacePurchaseOrderLines,
+  updatePurchaseOrder,
+  type PurchaseOrderStatus,
+} from '../db/purchase-orders.ts';
 import { newestKey } from '../db/keyset.ts';
 import { invalid, notFound, type FieldError } from '../server/problem.ts';
 import { assertChangeable } from './lib/documents.ts';
@@ -14,20 +21,46 @@ function lineIdErrors(lines: { id?: string }[], existing: Set<string>): FieldErr
   return lines.flatMap(({ id }, i): FieldError[] => {
     if (id === undefined) return [];
     const pointer = `#/lines/${i}/id`;
-    if (!existing.has(id)) return [{ pointer, code: 'unknown_po_line', detail: `Line ${id} is not a line of this purchase order (omit id for a new line).` }];
-    if (seen.has(id)) return [{ pointer, code: 'duplicate_line', detail: `Line ${id} appears more than once.` }];
+    if (!existing.has(id))
+      return [
+        {
+          pointer,
+          code: 'unknown_po_line',
+          detail: `Line ${id} is not a line of this purchase order (omit id for a new line).`,
+        },
+      ];
+    if (seen.has(id))
+      return [{ pointer, code: 'duplicate_line', detail: `Line ${id} appears more than once.` }];
     seen.add(id);
     return [];
   });
 }
 
 /** A status change of a purchase order: DRAFT → SENT, or → CLOSED. */
-async function changeStatus(ctx: Context<'sendPurchaseOrder' | 'closePurchaseOrder'>, allowed: PurchaseOrderStatus[], to: PurchaseOrderStatus, action: string) {
+async function changeStatus(
+  ctx: Context<'sendPurchaseOrder' | 'closePurchaseOrder'>,
+  allowed: PurchaseOrderStatus[],
+  to: PurchaseOrderStatus,
+  action: string,
+) {
   const { db, params, ifMatch, audit } = ctx;
-  const row = assertChangeable(await findPurchaseOrder(db, params.id, { lock: true }), PO, params.id, ifMatch, allowed, action);
+  const row = assertChangeable(
+    await findPurchaseOrder(db, params.id, { lock: true }),
+    PO,
+    params.id,
+    ifMatch,
+    allowed,
+    action,
+  );
   const before = await toPurchaseOrder(db, row);
   const po = await toPurchaseOrder(db, await updatePurchaseOrder(db, row.id, { status: to }));
-  await audit({ action: `purchase_order.${action}`, entity: 'purchase_order', entityId: po.id, before, after: po });
+  await audit({
+    action: `purchase_order.${action}`,
+    entity: 'purchase_order',
+    entityId: po.id,
+    before,
+    after: po,
+  });
   return { status: 200 as const, body: po, etag: po.etag };
 }
 
@@ -37,14 +70,28 @@ export const purchaseOrderHandlers = {
     const { vendor, errors } = await checkOrderBody(db, body);
     // Line ids are the server's; a client names one only to keep it on PUT.
     body.lines.forEach((line, i) => {
-      if (line.id !== undefined) errors.push({ pointer: `#/lines/${i}/id`, code: 'not_allowed', detail: 'Line ids are assigned by the server; send id only on PUT, to keep a line.' });
+      if (line.id !== undefined)
+        errors.push({
+          pointer: `#/lines/${i}/id`,
+          code: 'not_allowed',
+          detail: 'Line ids are assigned by the server; send id only on PUT, to keep a line.',
+        });
     });
     if (errors.length || !vendor) throw invalid(errors);
     const po = await createOrder(ctx, {
-      number: body.number ?? null, vendor_id: vendor.id, currency: body.currency ?? vendor.currency,
-      notes: body.notes ?? null, requisition_id: null, lines: body.lines,
+      number: body.number ?? null,
+      vendor_id: vendor.id,
+      currency: body.currency ?? vendor.currency,
+      notes: body.notes ?? null,
+      requisition_id: null,
+      lines: body.lines,
     });
-    return { status: 201, body: po, etag: po.etag, location: `/procurement/purchase-orders/${po.id}` };
+    return {
+      status: 201,
+      body: po,
+      etag: po.etag,
+      location: `/procurement/purchase-orders/${po.id}`,
+    };
   },
 
   async getPurchaseOrder({ db, params }) {
@@ -55,7 +102,12 @@ export const purchaseOrderHandlers = {
   },
 
   async listPurchaseOrders({ db, query, page }) {
-    const rows = await listPurchaseOrders(db, { status: query.status, vendor_id: query.vendor_id, after: page.after, limit: page.limit });
+    const rows = await listPurchaseOrders(db, {
+      status: query.status,
+      vendor_id: query.vendor_id,
+      after: page.after,
+      limit: page.limit,
+    });
     return { status: 200, body: page.result(await toPurchaseOrders(db, rows), newestKey) };
   },
 
@@ -69,10 +121,20 @@ export const purchaseOrderHandlers = {
     if (errors.length) throw invalid(errors);
     assertChangeable(current, PO, params.id, ifMatch, ['DRAFT'], 'changed');
     const before = await toPurchaseOrder(db, current);
-    const row = await updatePurchaseOrder(db, current.id, { vendor_id: body.vendor_id, currency: body.currency, notes: body.notes ?? null });
+    const row = await updatePurchaseOrder(db, current.id, {
+      vendor_id: body.vendor_id,
+      currency: body.currency,
+      notes: body.notes ?? null,
+    });
     await replacePurchaseOrderLines(db, current.id, body.lines);
     const po = await toPurchaseOrder(db, row);
-    await audit({ action: 'purchase_order.updated', entity: 'purchase_order', entityId: po.id, before, after: po });
+    await audit({
+      action: 'purchase_order.updated',
+      entity: 'purchase_order',
+      entityId: po.id,
+      before,
+      after: po,
+    });
     return { status: 200, body: po, etag: po.etag };
   },
 
@@ -86,5 +148,13 @@ export const purchaseOrderHandlers = {
     const reports = await matchReports(db, [params.id], config.invoicePriceTolerance);
     return { status: 200, body: reports.get(params.id)! };
   },
-} satisfies Pick<Handlers, 'createPurchaseOrder' | 'getPurchaseOrder' | 'listPurchaseOrders' | 'replacePurchaseOrder' | 'sendPurchaseOrder' | 'closePurchaseOrder' | 'getPurchaseOrderMatch'>;
-
+} satisfies Pick<
+  Handlers,
+  | 'createPurchaseOrder'
+  | 'getPurchaseOrder'
+  | 'listPurchaseOrders'
+  | 'replacePurchaseOrder'
+  | 'sendPurchaseOrder'
+  | 'closePurchaseOrder'
+  | 'getPurchaseOrderMatch'
+>;

@@ -1,5 +1,19 @@
-import { findPurchaseOrderWithLines, purchaseOrderLines, type PurchaseOrderLineRow, type PurchaseOrderRow } from '../db/purchase-orders.ts';
-import { findReceipt, insertReceipt, listReceipts, receiptLines, replaceReceiptLines, updateReceipt, type ReceiptLine, type ReceiptRow } from '../db/receipts.ts';
+import {
+  findPurchaseOrderWithLines,
+  purchaseOrderLines,
+  type PurchaseOrderLineRow,
+  type PurchaseOrderRow,
+} from '../db/purchase-orders.ts';
+import {
+  findReceipt,
+  insertReceipt,
+  listReceipts,
+  receiptLines,
+  replaceReceiptLines,
+  updateReceipt,
+  type ReceiptLine,
+  type ReceiptRow,
+} from '../db/receipts.ts';
 import { enqueueEvent } from '../db/outbox.ts';
 import { allInOrder, type Db } from '../db/client.ts';
 import { findItemsOfOrder } from '../db/items.ts';
@@ -28,9 +42,16 @@ const RECEIVABLE = ['SENT', 'RECEIVED'];
  * reports) in one round trip, and returns the function that shows a row. The reads go out at
  * once, so that they can follow the writes of the same request in one round trip.
  */
-async function receiptPresenter(db: Db, receipts: Pick<ReceiptRow, 'id' | 'po_id'>[], tolerance: number): Promise<(row: ReceiptRow) => Receipt> {
+async function receiptPresenter(
+  db: Db,
+  receipts: Pick<ReceiptRow, 'id' | 'po_id'>[],
+  tolerance: number,
+): Promise<(row: ReceiptRow) => Receipt> {
   const [lineRows, matches] = await allInOrder([
-    receiptLines(db, receipts.map((r) => r.id)),
+    receiptLines(
+      db,
+      receipts.map((r) => r.id),
+    ),
     matchReports(db, [...new Set(receipts.map((r) => r.po_id))], tolerance),
   ]);
   const lines = groupBy(lineRows, (l) => l.receipt_id);
@@ -51,7 +72,12 @@ async function toReceipt(db: Db, row: ReceiptRow, tolerance: number): Promise<Re
 }
 
 /** Saves a receipt (its statements sent when called) and shows it, in one round trip. */
-async function saveAndShow(db: Db, receipt: Pick<ReceiptRow, 'id' | 'po_id'>, saved: Promise<ReceiptRow>, tolerance: number): Promise<Receipt> {
+async function saveAndShow(
+  db: Db,
+  receipt: Pick<ReceiptRow, 'id' | 'po_id'>,
+  saved: Promise<ReceiptRow>,
+  tolerance: number,
+): Promise<Receipt> {
   const [row, show] = await allInOrder([saved, receiptPresenter(db, [receipt], tolerance)]);
   return show(row);
 }
@@ -64,7 +90,12 @@ interface Order {
 }
 
 /** The order and its lines (locked, with `lock`), its items and the warehouse, in one round trip. */
-async function loadOrder(db: Db, poId: string, warehouseId: string, { lock = false } = {}): Promise<Order> {
+async function loadOrder(
+  db: Db,
+  poId: string,
+  warehouseId: string,
+  { lock = false } = {},
+): Promise<Order> {
   const [{ po, lines }, items, warehouses] = await allInOrder([
     findPurchaseOrderWithLines(db, poId, { lock }),
     findItemsOfOrder(db, poId),
@@ -78,7 +109,11 @@ async function loadOrder(db: Db, poId: string, warehouseId: string, { lock = fal
  * carry what their items' tracking needs; returns the lines with their items (a receipt line
  * names its PO line, the item comes from there).
  */
-function checkReceipt({ po, poLines, refs }: Order & { po: PurchaseOrderRow }, warehouseId: string, lines: ReceiptLineInput[]): ReceiptLine[] {
+function checkReceipt(
+  { po, poLines, refs }: Order & { po: PurchaseOrderRow },
+  warehouseId: string,
+  lines: ReceiptLineInput[],
+): ReceiptLine[] {
   const items = new Map(poLines.map((l) => [l.id, l.item_id]));
   const lineErrors = poLineErrors(lines, po.id, new Set(items.keys()));
   const resolved = lines.map((line) => ({ ...line, item_id: items.get(line.po_line_id)! }));
@@ -90,7 +125,8 @@ function checkReceipt({ po, poLines, refs }: Order & { po: PurchaseOrderRow }, w
 
 /** 409 unless the order is in a state that accepts receipts. */
 function assertReceivable(po: PurchaseOrderRow): PurchaseOrderRow {
-  if (!RECEIVABLE.includes(po.status)) throw invalidState('Purchase order', po.id, po.status, RECEIVABLE, 'received against');
+  if (!RECEIVABLE.includes(po.status))
+    throw invalidState('Purchase order', po.id, po.status, RECEIVABLE, 'received against');
   return po;
 }
 
@@ -112,19 +148,45 @@ interface Posting {
  * the request's transaction. Three round trips: the ledger's reads; every write with the reads
  * that show the result; the event and the audit entries.
  */
-async function postAndRecord(ctx: Context<'createReceipt' | 'postReceipt'>, p: Posting, save: (stockMoveId: string) => Promise<ReceiptRow>): Promise<Receipt> {
+async function postAndRecord(
+  ctx: Context<'createReceipt' | 'postReceipt'>,
+  p: Posting,
+  save: (stockMoveId: string) => Promise<ReceiptRow>,
+): Promise<Receipt> {
   const { db, config, audit } = ctx;
-  const received = await receive(ctx, { receiptId: p.id, po: p.po, warehouseId: p.warehouseId, lines: p.lines });
+  const received = await receive(ctx, {
+    receiptId: p.id,
+    po: p.po,
+    warehouseId: p.warehouseId,
+    lines: p.lines,
+  });
   const [receipt, poAfter, poLinesAfter] = await allInOrder([
-    saveAndShow(db, { id: p.id, po_id: p.po.id }, save(received.stockMoveId), config.invoicePriceTolerance),
+    saveAndShow(
+      db,
+      { id: p.id, po_id: p.po.id },
+      save(received.stockMoveId),
+      config.invoicePriceTolerance,
+    ),
     received.po,
     purchaseOrderLines(db, [p.po.id]),
   ]);
   await allInOrder([
     enqueueEvent(db, 'inventory.receipt.posted', receipt),
-    audit({ action: 'receipt.posted', entity: 'receipt', entityId: p.id, warehouseIds: [p.warehouseId], before: p.before, after: receipt }),
-    audit({ action: 'purchase_order.received', entity: 'purchase_order', entityId: p.po.id,
-      before: presentPurchaseOrder(p.po, p.poLines), after: presentPurchaseOrder(poAfter, poLinesAfter) }),
+    audit({
+      action: 'receipt.posted',
+      entity: 'receipt',
+      entityId: p.id,
+      warehouseIds: [p.warehouseId],
+      before: p.before,
+      after: receipt,
+    }),
+    audit({
+      action: 'purchase_order.received',
+      entity: 'purchase_order',
+      entityId: p.po.id,
+      before: presentPurchaseOrder(p.po, p.poLines),
+      after: presentPurchaseOrder(poAfter, poLinesAfter),
+    }),
   ]);
   return receipt;
 }
@@ -135,20 +197,55 @@ export const receiptHandlers = {
     assertWarehouses(principal, body.warehouse_id);
     const order = await loadOrder(db, body.po_id, body.warehouse_id, { lock: true });
     const { po, poLines } = order;
-    if (!po) throw invalidField('#/po_id', 'unknown_purchase_order', `No purchase order ${body.po_id} exists.`);
+    if (!po)
+      throw invalidField(
+        '#/po_id',
+        'unknown_purchase_order',
+        `No purchase order ${body.po_id} exists.`,
+      );
     const lines = checkReceipt({ ...order, po }, body.warehouse_id, body.lines);
     assertReceivable(po);
     const id = newId('rcpt');
     const insert = (stockMoveId: string | null) =>
-      insertReceipt(db, { id, po_id: po.id, warehouse_id: body.warehouse_id, created_by: actor.sub, stock_move_id: stockMoveId }, lines);
+      insertReceipt(
+        db,
+        {
+          id,
+          po_id: po.id,
+          warehouse_id: body.warehouse_id,
+          created_by: actor.sub,
+          stock_move_id: stockMoveId,
+        },
+        lines,
+      );
     let receipt: Receipt;
     if (body.draft) {
-      receipt = await saveAndShow(db, { id, po_id: po.id }, insert(null), config.invoicePriceTolerance);
-      await audit({ action: 'receipt.created', entity: 'receipt', entityId: id, warehouseIds: [body.warehouse_id], after: receipt });
+      receipt = await saveAndShow(
+        db,
+        { id, po_id: po.id },
+        insert(null),
+        config.invoicePriceTolerance,
+      );
+      await audit({
+        action: 'receipt.created',
+        entity: 'receipt',
+        entityId: id,
+        warehouseIds: [body.warehouse_id],
+        after: receipt,
+      });
     } else {
-      receipt = await postAndRecord(ctx, { id, po, poLines, warehouseId: body.warehouse_id, lines }, insert);
+      receipt = await postAndRecord(
+        ctx,
+        { id, po, poLines, warehouseId: body.warehouse_id, lines },
+        insert,
+      );
     }
-    return { status: 201, body: receipt, etag: receipt.etag, location: `/procurement/receipts/${id}` };
+    return {
+      status: 201,
+      body: receipt,
+      etag: receipt.etag,
+      location: `/procurement/receipts/${id}`,
+    };
   },
 
   async getReceipt({ db, params, principal, config }) {
@@ -160,8 +257,15 @@ export const receiptHandlers = {
   },
 
   async listReceipts({ db, query, principal, page, config }) {
-    const rows = await listReceipts(db, { po_id: query.po_id, status: query.status, ...scopedPage<unknown[]>(principal, page) });
-    return { status: 200, body: page.result(await toReceipts(db, rows, config.invoicePriceTolerance), newestKey) };
+    const rows = await listReceipts(db, {
+      po_id: query.po_id,
+      status: query.status,
+      ...scopedPage<unknown[]>(principal, page),
+    });
+    return {
+      status: 200,
+      body: page.result(await toReceipts(db, rows, config.invoicePriceTolerance), newestKey),
+    };
   },
 
   async replaceReceipt({ db, params, body, principal, ifMatch, config, audit }) {
@@ -175,7 +279,14 @@ export const receiptHandlers = {
     const row = await updateReceipt(db, current.id, { warehouse_id: body.warehouse_id });
     await replaceReceiptLines(db, current.id, lines);
     const receipt = await toReceipt(db, row, config.invoicePriceTolerance);
-    await audit({ action: 'receipt.updated', entity: 'receipt', entityId: current.id, warehouseIds: [...new Set([current.warehouse_id, body.warehouse_id])], before, after: receipt });
+    await audit({
+      action: 'receipt.updated',
+      entity: 'receipt',
+      entityId: current.id,
+      warehouseIds: [...new Set([current.warehouse_id, body.warehouse_id])],
+      before,
+      after: receipt,
+    });
     return { status: 200, body: receipt, etag: receipt.etag };
   },
 
@@ -184,11 +295,26 @@ export const receiptHandlers = {
     const found = await findReceipt(db, params.id, { lock: true });
     if (found) assertWarehouses(principal, found.warehouse_id);
     const current = assertChangeable(found, RECEIPT, params.id, ifMatch, ['PENDING'], 'posted');
-    const { po, lines: poLines } = await findPurchaseOrderWithLines(db, current.po_id, { lock: true });
+    const { po, lines: poLines } = await findPurchaseOrderWithLines(db, current.po_id, {
+      lock: true,
+    });
     assertReceivable(po!);
     const before = await toReceipt(db, current, config.invoicePriceTolerance);
-    const receipt = await postAndRecord(ctx, { id: current.id, po: po!, poLines, warehouseId: current.warehouse_id, lines: before.lines, before },
-      (stockMoveId) => updateReceipt(db, current.id, { stock_move_id: stockMoveId }));
+    const receipt = await postAndRecord(
+      ctx,
+      {
+        id: current.id,
+        po: po!,
+        poLines,
+        warehouseId: current.warehouse_id,
+        lines: before.lines,
+        before,
+      },
+      (stockMoveId) => updateReceipt(db, current.id, { stock_move_id: stockMoveId }),
+    );
     return { status: 200, body: receipt, etag: receipt.etag };
   },
-} satisfies Pick<Handlers, 'createReceipt' | 'getReceipt' | 'listReceipts' | 'replaceReceipt' | 'postReceipt'>;
+} satisfies Pick<
+  Handlers,
+  'createReceipt' | 'getReceipt' | 'listReceipts' | 'replaceReceipt' | 'postReceipt'
+>;

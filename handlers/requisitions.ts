@@ -1,6 +1,14 @@
 import {
-  findRequisition, insertRequisition, listRequisitions, purchaseOrderIdsByRequisition, replaceRequisitionLines, requisitionLines, updateRequisition,
-  type RequisitionLineInput, type RequisitionLineRow, type RequisitionRow,
+  findRequisition,
+  insertRequisition,
+  listRequisitions,
+  purchaseOrderIdsByRequisition,
+  replaceRequisitionLines,
+  requisitionLines,
+  updateRequisition,
+  type RequisitionLineInput,
+  type RequisitionLineRow,
+  type RequisitionRow,
 } from '../db/requisitions.ts';
 import type { Db } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
@@ -33,11 +41,20 @@ async function toRequisition(db: Db, row: RequisitionRow): Promise<Requisition> 
 
 /** 422 unless every line's item and vendor (when named) exist and are active. */
 async function checkLines(db: Db, lines: RequisitionLineInput[]): Promise<void> {
-  const refs = await loadReferences(db, lines.map((l) => l.item_id), []);
-  const vendors = await loadVendors(db, lines.flatMap((l) => l.vendor_id ?? []));
+  const refs = await loadReferences(
+    db,
+    lines.map((l) => l.item_id),
+    [],
+  );
+  const vendors = await loadVendors(
+    db,
+    lines.flatMap((l) => l.vendor_id ?? []),
+  );
   const errors = [
     ...lineItemErrors(refs, lines, (i) => `#/lines/${i}/item_id`),
-    ...lines.flatMap((l, i) => (l.vendor_id === undefined ? [] : vendorErrors(vendors, l.vendor_id, `#/lines/${i}/vendor_id`))),
+    ...lines.flatMap((l, i) =>
+      l.vendor_id === undefined ? [] : vendorErrors(vendors, l.vendor_id, `#/lines/${i}/vendor_id`),
+    ),
   ];
   if (errors.length) throw invalid(errors);
 }
@@ -47,33 +64,72 @@ async function checkLines(db: Db, lines: RequisitionLineInput[]): Promise<void> 
  * Vendors and items were checked when the lines were written but may have been deactivated since;
  * the requisition's lines are not part of the body, so such errors point at the body as a whole.
  */
-async function planOrders(db: Db, lines: RequisitionLineRow[], body: { vendor_id?: string; prices?: Record<string, string> }) {
+async function planOrders(
+  db: Db,
+  lines: RequisitionLineRow[],
+  body: { vendor_id?: string; prices?: Record<string, string> },
+) {
   const vendorIds = [...new Set(lines.flatMap((l) => l.vendor_id ?? body.vendor_id ?? []))];
   const vendors = await loadVendors(db, vendorIds);
-  const refs = await loadReferences(db, lines.map((l) => l.item_id), []);
+  const refs = await loadReferences(
+    db,
+    lines.map((l) => l.item_id),
+    [],
+  );
   const errors: FieldError[] = [
-    ...vendorIds.flatMap((id) => vendorErrors(vendors, id, id === body.vendor_id ? '#/vendor_id' : '#')),
+    ...vendorIds.flatMap((id) =>
+      vendorErrors(vendors, id, id === body.vendor_id ? '#/vendor_id' : '#'),
+    ),
     ...lineItemErrors(refs, lines, () => '#'),
   ];
   const priced = lines.flatMap((line, i) => {
     const vendorId = line.vendor_id ?? body.vendor_id;
     const unitPrice = line.unit_price ?? body.prices?.[line.item_id];
-    if (vendorId === undefined) errors.push({ pointer: '#/vendor_id', code: 'required', detail: `Line ${i} (${line.item_id}) names no vendor: give vendor_id for lines without one.` });
-    if (unitPrice === undefined) errors.push({ pointer: `#/prices/${line.item_id}`, code: 'required', detail: `Line ${i} (${line.item_id}) has no unit_price: give one in prices.` });
-    return vendorId === undefined || unitPrice === undefined ? [] : [{ vendorId, line: { item_id: line.item_id, qty: line.qty, unit_price: unitPrice } }];
+    if (vendorId === undefined)
+      errors.push({
+        pointer: '#/vendor_id',
+        code: 'required',
+        detail: `Line ${i} (${line.item_id}) names no vendor: give vendor_id for lines without one.`,
+      });
+    if (unitPrice === undefined)
+      errors.push({
+        pointer: `#/prices/${line.item_id}`,
+        code: 'required',
+        detail: `Line ${i} (${line.item_id}) has no unit_price: give one in prices.`,
+      });
+    return vendorId === undefined || unitPrice === undefined
+      ? []
+      : [{ vendorId, line: { item_id: line.item_id, qty: line.qty, unit_price: unitPrice } }];
   });
   if (errors.length) throw invalid(errors);
-  return [...groupBy(priced, (p) => p.vendorId)].map(([vendorId, group]) => ({ vendor: vendors.get(vendorId)!, lines: group.map((p) => p.line) }));
+  return [...groupBy(priced, (p) => p.vendorId)].map(([vendorId, group]) => ({
+    vendor: vendors.get(vendorId)!,
+    lines: group.map((p) => p.line),
+  }));
 }
 
 export const requisitionHandlers = {
   async createRequisition({ db, body, actor, audit }) {
     await checkLines(db, body.lines);
-    const row = await insertRequisition(db, { id: newId('req'), requester_id: body.requester_id ?? actor.sub, notes: body.notes ?? null });
+    const row = await insertRequisition(db, {
+      id: newId('req'),
+      requester_id: body.requester_id ?? actor.sub,
+      notes: body.notes ?? null,
+    });
     await replaceRequisitionLines(db, row.id, body.lines);
     const requisition = await toRequisition(db, row);
-    await audit({ action: 'requisition.created', entity: 'requisition', entityId: row.id, after: requisition });
-    return { status: 201, body: requisition, etag: requisition.etag, location: `/procurement/requisitions/${row.id}` };
+    await audit({
+      action: 'requisition.created',
+      entity: 'requisition',
+      entityId: row.id,
+      after: requisition,
+    });
+    return {
+      status: 201,
+      body: requisition,
+      etag: requisition.etag,
+      location: `/procurement/requisitions/${row.id}`,
+    };
   },
 
   async getRequisition({ db, params }) {
@@ -84,7 +140,11 @@ export const requisitionHandlers = {
   },
 
   async listRequisitions({ db, query, page }) {
-    const rows = await listRequisitions(db, { status: query.status, after: page.after, limit: page.limit });
+    const rows = await listRequisitions(db, {
+      status: query.status,
+      after: page.after,
+      limit: page.limit,
+    });
     return { status: 200, body: page.result(await toRequisitions(db, rows), newestKey) };
   },
 
@@ -97,30 +157,83 @@ export const requisitionHandlers = {
     const row = await updateRequisition(db, current.id, { notes: body.notes ?? null });
     await replaceRequisitionLines(db, row.id, body.lines);
     const requisition = await toRequisition(db, row);
-    await audit({ action: 'requisition.updated', entity: 'requisition', entityId: row.id, before, after: requisition });
+    await audit({
+      action: 'requisition.updated',
+      entity: 'requisition',
+      entityId: row.id,
+      before,
+      after: requisition,
+    });
     return { status: 200, body: requisition, etag: requisition.etag };
   },
 
   async approveRequisition({ db, params, ifMatch, actor, audit }) {
-    const current = assertChangeable(await findRequisition(db, params.id, { lock: true }), REQ, params.id, ifMatch, ['DRAFT'], 'approved');
+    const current = assertChangeable(
+      await findRequisition(db, params.id, { lock: true }),
+      REQ,
+      params.id,
+      ifMatch,
+      ['DRAFT'],
+      'approved',
+    );
     const before = await toRequisition(db, current);
-    const requisition = await toRequisition(db, await updateRequisition(db, current.id, { status: 'APPROVED', approved_by: actor.sub }));
-    await audit({ action: 'requisition.approved', entity: 'requisition', entityId: current.id, before, after: requisition });
+    const requisition = await toRequisition(
+      db,
+      await updateRequisition(db, current.id, { status: 'APPROVED', approved_by: actor.sub }),
+    );
+    await audit({
+      action: 'requisition.approved',
+      entity: 'requisition',
+      entityId: current.id,
+      before,
+      after: requisition,
+    });
     return { status: 200, body: requisition, etag: requisition.etag };
   },
 
   async convertRequisition(ctx) {
     const { db, params, ifMatch, body, audit } = ctx;
-    const current = assertChangeable(await findRequisition(db, params.id, { lock: true }), REQ, params.id, ifMatch, ['APPROVED'], 'converted');
+    const current = assertChangeable(
+      await findRequisition(db, params.id, { lock: true }),
+      REQ,
+      params.id,
+      ifMatch,
+      ['APPROVED'],
+      'converted',
+    );
     // What the body must supply depends on the requisition's lines, so it is checked only once
     // the requisition is known to be convertible (a wrong state is 409, not a list of missing prices).
     const orders = await planOrders(db, await requisitionLines(db, [current.id]), body ?? {});
     const before = await toRequisition(db, current);
     for (const { vendor, lines } of orders) {
-      await createOrder(ctx, { number: null, vendor_id: vendor.id, currency: vendor.currency, notes: null, requisition_id: current.id, lines });
+      await createOrder(ctx, {
+        number: null,
+        vendor_id: vendor.id,
+        currency: vendor.currency,
+        notes: null,
+        requisition_id: current.id,
+        lines,
+      });
     }
-    const requisition = await toRequisition(db, await updateRequisition(db, current.id, { status: 'ORDERED' }));
-    await audit({ action: 'requisition.converted', entity: 'requisition', entityId: current.id, before, after: requisition });
+    const requisition = await toRequisition(
+      db,
+      await updateRequisition(db, current.id, { status: 'ORDERED' }),
+    );
+    await audit({
+      action: 'requisition.converted',
+      entity: 'requisition',
+      entityId: current.id,
+      before,
+      after: requisition,
+    });
     return { status: 200, body: requisition, etag: requisition.etag };
   },
-} satisfies Pick<Handlers, 'createRequisition' | 'getRequisition' | 'listRequisitions' | 'replaceRequisition' | 'approveRequisition' | 'convertRequisition'>;
+} satisfies Pick<
+  Handlers,
+  | 'createRequisition'
+  | 'getRequisition'
+  | 'listRequisitions'
+  | 'replaceRequisition'
+  | 'approveRequisition'
+  | 'convertRequisition'
+>;

@@ -1,9 +1,20 @@
 // Reservations hold available stock (available = on_hand - reserved). Creating and releasing one
 // locks its stock level first, like a posting does, so they queue with issues of the same stock.
 import { newId } from '../db/ids.ts';
-import { closeReservations, findReservations, insertReservation, listReservations } from '../db/reservations.ts';
+import {
+  closeReservations,
+  findReservations,
+  insertReservation,
+  listReservations,
+} from '../db/reservations.ts';
 import { changeLevels, keyOf, lockLevels } from '../db/stock.ts';
-import { ProblemError, invalid, invalidState, notFound, type FieldError } from '../server/problem.ts';
+import {
+  ProblemError,
+  invalid,
+  invalidState,
+  notFound,
+  type FieldError,
+} from '../server/problem.ts';
 import { assertWarehouses } from '../server/plugins/auth.ts';
 import { scopedPage } from './lib/listing.ts';
 import { decimal, micro, toNumber } from './lib/quantity.ts';
@@ -15,12 +26,23 @@ export const reservationHandlers = {
   async createReservation({ db, body, principal, actor, audit }) {
     assertWarehouses(principal, body.warehouse_id);
     const refs = await loadReferences(db, [body.item_id], [body.warehouse_id]);
-    const errors: FieldError[] = [...itemErrors(refs, body.item_id, '#/item_id'), ...warehouseErrors(refs, body.warehouse_id, '#/warehouse_id')];
+    const errors: FieldError[] = [
+      ...itemErrors(refs, body.item_id, '#/item_id'),
+      ...warehouseErrors(refs, body.warehouse_id, '#/warehouse_id'),
+    ];
     if (refs.items.get(body.item_id)?.track_by === 'SERIAL' && !Number.isInteger(body.qty)) {
-      errors.push({ pointer: '#/qty', code: 'whole_number', detail: `${body.item_id} is tracked by serial number: qty must be a whole number.` });
+      errors.push({
+        pointer: '#/qty',
+        code: 'whole_number',
+        detail: `${body.item_id} is tracked by serial number: qty must be a whole number.`,
+      });
     }
     if (body.expires_at !== undefined && Date.parse(body.expires_at) <= Date.now()) {
-      errors.push({ pointer: '#/expires_at', code: 'in_the_past', detail: 'must be in the future.' });
+      errors.push({
+        pointer: '#/expires_at',
+        code: 'in_the_past',
+        detail: 'must be in the future.',
+      });
     }
     if (errors.length) throw invalid(errors);
 
@@ -29,17 +51,38 @@ export const reservationHandlers = {
     const available = level ? micro(level.on_hand) - micro(level.reserved) : 0n;
     const requested = micro(body.qty);
     if (requested > available) {
-      throw new ProblemError('insufficient-available', `Only ${toNumber(available)} of ${body.item_id} available in ${body.warehouse_id}; ${body.qty} requested.`, {
-        ...key, requested: body.qty, available: toNumber(available),
-      });
+      throw new ProblemError(
+        'insufficient-available',
+        `Only ${toNumber(available)} of ${body.item_id} available in ${body.warehouse_id}; ${body.qty} requested.`,
+        {
+          ...key,
+          requested: body.qty,
+          available: toNumber(available),
+        },
+      );
     }
     const row = await insertReservation(db, {
-      id: newId('res'), ...key, qty: decimal(requested), expires_at: body.expires_at ?? null, reference: body.reference ?? null, created_by: actor.sub,
+      id: newId('res'),
+      ...key,
+      qty: decimal(requested),
+      expires_at: body.expires_at ?? null,
+      reference: body.reference ?? null,
+      created_by: actor.sub,
     });
     await changeLevels(db, [{ ...key, on_hand: '0', reserved: decimal(requested) }]);
     const reservation = toReservation(row);
-    await audit({ action: 'reservation.created', entity: 'reservation', entityId: row.id, warehouseIds: [row.warehouse_id], after: reservation });
-    return { status: 201, body: reservation, location: `/inventory/reservations/${encodeURIComponent(row.id)}` };
+    await audit({
+      action: 'reservation.created',
+      entity: 'reservation',
+      entityId: row.id,
+      warehouseIds: [row.warehouse_id],
+      after: reservation,
+    });
+    return {
+      status: 201,
+      body: reservation,
+      location: `/inventory/reservations/${encodeURIComponent(row.id)}`,
+    };
   },
 
   async getReservation({ db, params, principal }) {
@@ -56,16 +99,37 @@ export const reservationHandlers = {
     // The level lock first (it also marks the reservation EXPIRED if it is due), then the row.
     await lockLevels(db, [found]);
     const [before] = await findReservations(db, [params.id], { lock: true });
-    if (before.status !== 'ACTIVE') throw invalidState('Reservation', before.id, before.status, ['ACTIVE'], 'released');
+    if (before.status !== 'ACTIVE')
+      throw invalidState('Reservation', before.id, before.status, ['ACTIVE'], 'released');
     const [after] = await closeReservations(db, [before.id], 'RELEASED');
-    await changeLevels(db, [{ item_id: before.item_id, warehouse_id: before.warehouse_id, on_hand: '0', reserved: decimal(-micro(before.qty)) }]);
+    await changeLevels(db, [
+      {
+        item_id: before.item_id,
+        warehouse_id: before.warehouse_id,
+        on_hand: '0',
+        reserved: decimal(-micro(before.qty)),
+      },
+    ]);
     const reservation = toReservation(after);
-    await audit({ action: 'reservation.released', entity: 'reservation', entityId: before.id, warehouseIds: [before.warehouse_id], before: toReservation(before), after: reservation });
+    await audit({
+      action: 'reservation.released',
+      entity: 'reservation',
+      entityId: before.id,
+      warehouseIds: [before.warehouse_id],
+      before: toReservation(before),
+      after: reservation,
+    });
     return { status: 200, body: reservation };
   },
 
   async listReservations({ db, query, principal, page }) {
-    const rows = await listReservations(db, { ...query, ...scopedPage(principal, page, query.warehouse_id) });
+    const rows = await listReservations(db, {
+      ...query,
+      ...scopedPage(principal, page, query.warehouse_id),
+    });
     return { status: 200, body: page.result(rows.map(toReservation), (r) => [r.created_at, r.id]) };
   },
-} satisfies Pick<Handlers, 'createReservation' | 'getReservation' | 'releaseReservation' | 'listReservations'>;
+} satisfies Pick<
+  Handlers,
+  'createReservation' | 'getReservation' | 'releaseReservation' | 'listReservations'
+>;

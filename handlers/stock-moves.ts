@@ -13,7 +13,8 @@ const location = (id: string) => `/inventory/stock-moves/${encodeURIComponent(id
 function assertVisible(principal: Principal, move: MoveRow): void {
   const touched = [move.from_wh, move.to_wh].filter((w) => w !== null);
   // None is allowed, so this throws warehouse-forbidden naming the first.
-  if (!touched.some((w) => canAccessWarehouse(principal, w))) assertWarehouses(principal, ...touched);
+  if (!touched.some((w) => canAccessWarehouse(principal, w)))
+    assertWarehouses(principal, ...touched);
 }
 
 /**
@@ -26,7 +27,9 @@ function reversalOf(move: MoveRow, lines: LineRow[], reason: string | undefined)
   const bringsIn = (qty: number) => type === 'RECEIPT' || (type === 'ADJUSTMENT' && qty > 0);
   return {
     type,
-    ...(move.type === 'ADJUSTMENT' ? { to_wh: move.to_wh! } : { from_wh: move.to_wh ?? undefined, to_wh: move.from_wh ?? undefined }),
+    ...(move.type === 'ADJUSTMENT'
+      ? { to_wh: move.to_wh! }
+      : { from_wh: move.to_wh ?? undefined, to_wh: move.from_wh ?? undefined }),
     reason: reason ?? `Reversal of ${move.id}`,
     ...(move.reference !== null && { reference: move.reference }),
     lines: lines.map((l) => {
@@ -46,17 +49,36 @@ function reversalOf(move: MoveRow, lines: LineRow[], reason: string | undefined)
  * POST /inventory/stock-moves for a whole group-commit batch (server/plugins/group-commit.ts):
  * the moves are posted in order on one transaction, each refused one answered by its own problem.
  */
-export const createStockMoves: BatchExecutor<Context<'createStockMove'>, Result<'createStockMove'>> = async (db, contexts, run) => {
-  const { results, written } = await postStockMoves(db, contexts.map(({ actor, principal, body, idempotencyKey }) => ({ actor, principal, input: body, options: { idempotencyKey } })), run);
+export const createStockMoves: BatchExecutor<
+  Context<'createStockMove'>,
+  Result<'createStockMove'>
+> = async (db, contexts, run) => {
+  const { results, written } = await postStockMoves(
+    db,
+    contexts.map(({ actor, principal, body, idempotencyKey }) => ({
+      actor,
+      principal,
+      input: body,
+      options: { idempotencyKey },
+    })),
+    run,
+  );
   return {
-    results: results.map((move) => (move === undefined || move instanceof ProblemError ? move : { status: 201 as const, body: move, location: location(move.id) })),
+    results: results.map((move) =>
+      move === undefined || move instanceof ProblemError
+        ? move
+        : { status: 201 as const, body: move, location: location(move.id) },
+    ),
     written,
   };
 };
 
 export const stockMoveHandlers = {
   async createStockMove(ctx) {
-    const { results: [result], written } = await createStockMoves(ctx.db, [ctx], Promise.resolve([true]));
+    const {
+      results: [result],
+      written,
+    } = await createStockMoves(ctx.db, [ctx], Promise.resolve([true]));
     await written;
     if (result instanceof ProblemError) throw result;
     return result!;
@@ -70,10 +92,23 @@ export const stockMoveHandlers = {
   },
 
   async listStockMoves({ db, query, principal, page }) {
-    const rows = await listMoves(db, { ...query, ...scopedPage(principal, page, query.warehouse_id) });
+    const rows = await listMoves(db, {
+      ...query,
+      ...scopedPage(principal, page, query.warehouse_id),
+    });
     const lines = new Map<string, LineRow[]>();
-    for (const line of await linesOf(db, rows.map((m) => m.id))) lines.set(line.move_id, [...(lines.get(line.move_id) ?? []), line]);
-    return { status: 200, body: page.result(rows.map((m) => toStockMove(m, lines.get(m.id) ?? [])), (m) => [m.created_at, m.id]) };
+    for (const line of await linesOf(
+      db,
+      rows.map((m) => m.id),
+    ))
+      lines.set(line.move_id, [...(lines.get(line.move_id) ?? []), line]);
+    return {
+      status: 200,
+      body: page.result(
+        rows.map((m) => toStockMove(m, lines.get(m.id) ?? [])),
+        (m) => [m.created_at, m.id],
+      ),
+    };
   },
 
   async reverseStockMove({ db, params, body, principal, actor, idempotencyKey }) {
@@ -82,13 +117,31 @@ export const stockMoveHandlers = {
     if (!move) throw notFound('stock move', params.id);
     assertWarehouses(principal, move.from_wh, move.to_wh);
     if (move.reverses !== null) {
-      throw new ProblemError('invalid-state', `Stock move ${move.id} is itself the reversal of ${move.reverses}; post a new move instead.`, { current_status: move.status });
+      throw new ProblemError(
+        'invalid-state',
+        `Stock move ${move.id} is itself the reversal of ${move.reverses}; post a new move instead.`,
+        { current_status: move.status },
+      );
     }
-    if (move.status !== 'POSTED') throw invalidState('Stock move', move.id, move.status, ['POSTED'], 'reversed');
+    if (move.status !== 'POSTED')
+      throw invalidState('Stock move', move.id, move.status, ['POSTED'], 'reversed');
     if (move.receipt_id !== null) {
-      throw new ProblemError('invalid-state', `Stock move ${move.id} was posted by receipt ${move.receipt_id}; receipts are corrected in procurement, not by reversing their stock move.`, { current_status: move.status });
+      throw new ProblemError(
+        'invalid-state',
+        `Stock move ${move.id} was posted by receipt ${move.receipt_id}; receipts are corrected in procurement, not by reversing their stock move.`,
+        { current_status: move.status },
+      );
     }
-    const reversal = await postStockMove(db, actor, principal, reversalOf(move, await linesOf(db, [move.id]), body?.reason), { idempotencyKey, reverses: move.id });
+    const reversal = await postStockMove(
+      db,
+      actor,
+      principal,
+      reversalOf(move, await linesOf(db, [move.id]), body?.reason),
+      { idempotencyKey, reverses: move.id },
+    );
     return { status: 201, body: reversal, location: location(reversal.id) };
   },
-} satisfies Pick<Handlers, 'createStockMove' | 'getStockMove' | 'listStockMoves' | 'reverseStockMove'>;
+} satisfies Pick<
+  Handlers,
+  'createStockMove' | 'getStockMove' | 'listStockMoves' | 'reverseStockMove'
+>;

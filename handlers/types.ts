@@ -15,16 +15,34 @@ export type OperationId = Exclude<keyof operations, 'onStockMovePosted' | 'onRec
 type Json<T> = T extends { content: { 'application/json': infer B } } ? B : never;
 type Op<K extends OperationId> = operations[K];
 
-export type RequestBody<K extends OperationId> = Op<K> extends { requestBody: infer R } ? Json<R> : Op<K> extends { requestBody?: infer R } ? Json<NonNullable<R>> | undefined : undefined;
-export type PathParams<K extends OperationId> = Op<K>['parameters'] extends { path: infer P } ? P : Record<string, never>;
-export type QueryParams<K extends OperationId> = Op<K>['parameters'] extends { query?: infer Q } ? NonNullable<Q> : Record<string, never>;
+export type RequestBody<K extends OperationId> =
+  Op<K> extends { requestBody: infer R }
+    ? Json<R>
+    : Op<K> extends { requestBody?: infer R }
+      ? Json<NonNullable<R>> | undefined
+      : undefined;
+export type PathParams<K extends OperationId> = Op<K>['parameters'] extends { path: infer P }
+  ? P
+  : Record<string, never>;
+export type QueryParams<K extends OperationId> = Op<K>['parameters'] extends { query?: infer Q }
+  ? NonNullable<Q>
+  : Record<string, never>;
 
 type Responses<K extends OperationId> = Op<K>['responses'];
 type SuccessStatus<K extends OperationId> = Extract<keyof Responses<K>, 200 | 201 | 202 | 204>;
-type ResponseBody<K extends OperationId, S extends keyof Responses<K>> = Responses<K>[S] extends { content: { 'application/json': infer B } } ? B : undefined;
+type ResponseBody<K extends OperationId, S extends keyof Responses<K>> = Responses<K>[S] extends {
+  content: { 'application/json': infer B };
+}
+  ? B
+  : undefined;
 
 export type Result<K extends OperationId> = {
-  [S in SuccessStatus<K>]: { status: S; body: ResponseBody<K, S>; etag?: string; location?: string };
+  [S in SuccessStatus<K>]: {
+    status: S;
+    body: ResponseBody<K, S>;
+    etag?: string;
+    location?: string;
+  };
 }[SuccessStatus<K>];
 
 export interface Actor {
@@ -58,4 +76,6 @@ export type Handler<K extends OperationId> = (ctx: Context<K>) => Promise<Result
 export type Handlers = { [K in OperationId]: Handler<K> };
 
 /** How the HTTP layer sees any handler, once the per-operation types have done their job. */
-export type AnyHandler = (ctx: Context<any>) => Promise<{ status: number; body?: unknown; etag?: string; location?: string }>;
+export type AnyHandler = (
+  ctx: Context<any>,
+) => Promise<{ status: number; body?: unknown; etag?: string; location?: string }>;

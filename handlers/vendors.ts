@@ -10,11 +10,22 @@ export const vendorHandlers = {
     const errors = currencyErrors(body.currency, '#/currency');
     if (errors.length) throw invalid(errors);
     const id = body.id ?? newId('ven');
-    const row = await insertVendor(db, { id, name: body.name, currency: body.currency, email: body.email ?? null, active: body.active ?? true });
-    if (!row) throw new ProblemError('already-exists', `A vendor with id ${id} already exists.`, { id });
+    const row = await insertVendor(db, {
+      id,
+      name: body.name,
+      currency: body.currency,
+      email: body.email ?? null,
+      active: body.active ?? true,
+    });
+    if (!row)
+      throw new ProblemError('already-exists', `A vendor with id ${id} already exists.`, { id });
     const vendor = present(row);
     await audit({ action: 'vendor.created', entity: 'vendor', entityId: id, after: vendor });
-    return { status: 201, body: vendor, location: `/procurement/vendors/${encodeURIComponent(id)}` };
+    return {
+      status: 201,
+      body: vendor,
+      location: `/procurement/vendors/${encodeURIComponent(id)}`,
+    };
   },
 
   async getVendor({ db, params }) {
@@ -24,7 +35,11 @@ export const vendorHandlers = {
   },
 
   async listVendors({ db, query, page }) {
-    const rows = await listVendors(db, { active: query.active, afterId: page.after?.[0] as string | undefined, limit: page.limit });
+    const rows = await listVendors(db, {
+      active: query.active,
+      afterId: page.after?.[0] as string | undefined,
+      limit: page.limit,
+    });
     return { status: 200, body: page.result(rows.map(present), (v) => [v.id]) };
   },
 } satisfies Pick<Handlers, 'createVendor' | 'getVendor' | 'listVendors'>;

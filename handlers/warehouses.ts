@@ -6,10 +6,27 @@ import type { Handlers } from './types.ts';
 export const warehouseHandlers = {
   async createWarehouse({ db, body, principal, audit }) {
     assertWarehouses(principal, body.id);
-    const warehouse = await insertWarehouse(db, { id: body.id, name: body.name, active: body.active ?? true });
-    if (!warehouse) throw new ProblemError('already-exists', `A warehouse with id ${body.id} already exists.`, { id: body.id });
-    await audit({ action: 'warehouse.created', entity: 'warehouse', entityId: warehouse.id, warehouseIds: [warehouse.id], after: warehouse });
-    return { status: 201, body: warehouse, location: `/inventory/warehouses/${encodeURIComponent(warehouse.id)}` };
+    const warehouse = await insertWarehouse(db, {
+      id: body.id,
+      name: body.name,
+      active: body.active ?? true,
+    });
+    if (!warehouse)
+      throw new ProblemError('already-exists', `A warehouse with id ${body.id} already exists.`, {
+        id: body.id,
+      });
+    await audit({
+      action: 'warehouse.created',
+      entity: 'warehouse',
+      entityId: warehouse.id,
+      warehouseIds: [warehouse.id],
+      after: warehouse,
+    });
+    return {
+      status: 201,
+      body: warehouse,
+      location: `/inventory/warehouses/${encodeURIComponent(warehouse.id)}`,
+    };
   },
 
   async getWarehouse({ db, params, principal }) {

@@ -1,5 +1,10 @@
 import { newestKey } from '../db/keyset.ts';
-import { findDelivery, listDeliveries, requeueDelivery, type WebhookDeliveryRow } from '../db/webhook-deliveries.ts';
+import {
+  findDelivery,
+  listDeliveries,
+  requeueDelivery,
+  type WebhookDeliveryRow,
+} from '../db/webhook-deliveries.ts';
 import { findEndpoint } from '../db/webhook-endpoints.ts';
 import { ProblemError, invalidState, notFound } from '../server/problem.ts';
 import type { Handlers } from './types.ts';
@@ -23,18 +28,29 @@ export const webhookDeliveryHandlers = {
   async retryWebhookDelivery({ db, params, audit }) {
     const delivery = await findDelivery(db, params.id, { lock: true });
     if (!delivery) throw notFound('webhook delivery', params.id);
-    if (delivery.status !== 'FAILED') throw invalidState('Webhook delivery', delivery.id, delivery.status, ['FAILED'], 'retried');
+    if (delivery.status !== 'FAILED')
+      throw invalidState('Webhook delivery', delivery.id, delivery.status, ['FAILED'], 'retried');
     // Locked: an endpoint being disabled meanwhile must not get a PENDING delivery back afterwards.
     const endpoint = await findEndpoint(db, delivery.endpoint_id, { lock: true });
     if (!endpoint?.active) {
-      throw new ProblemError('invalid-state', `Webhook delivery ${delivery.id} cannot be retried: its endpoint ${delivery.endpoint_id} is disabled (${endpoint?.disabled_reason ?? 'inactive'}). Create a new endpoint.`, {
-        current_status: delivery.status,
-        allowed_statuses: ['FAILED'],
-      });
+      throw new ProblemError(
+        'invalid-state',
+        `Webhook delivery ${delivery.id} cannot be retried: its endpoint ${delivery.endpoint_id} is disabled (${endpoint?.disabled_reason ?? 'inactive'}). Create a new endpoint.`,
+        {
+          current_status: delivery.status,
+          allowed_statuses: ['FAILED'],
+        },
+      );
     }
     // Attempts keep counting: a manual retry is one more attempt, FAILED again if it fails.
     const requeued = toDelivery(await requeueDelivery(db, delivery.id));
-    await audit({ action: 'webhook_delivery.retried', entity: 'webhook_endpoint', entityId: delivery.endpoint_id, before: toDelivery(delivery), after: requeued });
+    await audit({
+      action: 'webhook_delivery.retried',
+      entity: 'webhook_endpoint',
+      entityId: delivery.endpoint_id,
+      before: toDelivery(delivery),
+      after: requeued,
+    });
     return { status: 200, body: requeued };
   },
 } satisfies Pick<Handlers, 'listWebhookDeliveries' | 'retryWebhookDelivery'>;

@@ -6,7 +6,9 @@ import { openDatabase } from '../server/database.ts';
 
 try {
   const db = await openDatabase(loadDatabaseSettings());
-  console.log(db.applied.length ? db.applied.map((n) => `applied ${n}`).join('\n') : 'nothing to apply');
+  console.log(
+    db.applied.length ? db.applied.map((n) => `applied ${n}`).join('\n') : 'nothing to apply',
+  );
   await db.stop();
   process.exit(0);
 } catch (err) {

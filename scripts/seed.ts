@@ -21,7 +21,12 @@ const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const app = await buildApp({
   config: {
     ...config,
-    auth: { issuer: SEED_ISSUER, audience: SEED_ISSUER, publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(), dev: false },
+    auth: {
+      issuer: SEED_ISSUER,
+      audience: SEED_ISSUER,
+      publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      dev: false,
+    },
     // This process is the only client of its server: no quota, nothing shared through Redis.
     rateLimit: { max: 1_000_000, windowS: 60 },
   },
@@ -33,11 +38,25 @@ let code = 0;
 try {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
-  const sign = createSigner({ key: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), algorithm: 'ES256', iss: SEED_ISSUER, aud: SEED_ISSUER, expiresIn: 600_000 });
-  const token = sign({ sub: 'demo-seed', scope: 'inventory:read inventory:write procurement:write' });
-  const report = await seedDemoData(createApiClient({ baseUrl: `http://127.0.0.1:${port}`, token }));
-  console.log(`demo data in ${database.embeddedDir ? `the embedded PostgreSQL (${database.embeddedDir})` : 'DATABASE_URL'}:`);
-  for (const [kind, { created, present }] of Object.entries(report)) console.log(`  ${kind}: ${created} created, ${present} already there`);
+  const sign = createSigner({
+    key: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    algorithm: 'ES256',
+    iss: SEED_ISSUER,
+    aud: SEED_ISSUER,
+    expiresIn: 600_000,
+  });
+  const token = sign({
+    sub: 'demo-seed',
+    scope: 'inventory:read inventory:write procurement:write',
+  });
+  const report = await seedDemoData(
+    createApiClient({ baseUrl: `http://127.0.0.1:${port}`, token }),
+  );
+  console.log(
+    `demo data in ${database.embeddedDir ? `the embedded PostgreSQL (${database.embeddedDir})` : 'DATABASE_URL'}:`,
+  );
+  for (const [kind, { created, present }] of Object.entries(report))
+    console.log(`  ${kind}: ${created} created, ${present} already there`);
 } catch (err) {
   console.error(`seeding failed: ${err instanceof Error ? err.message : err}`);
   code = 1;

@@ -6,7 +6,12 @@ import { readdir } from 'node:fs/promises';
 import { constants } from 'node:os';
 import path from 'node:path';
 import { createSql, dropDatabase } from '../db/client.ts';
-import { REPO_ROOT, removeCluster, startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.ts';
+import {
+  REPO_ROOT,
+  removeCluster,
+  startEmbeddedPostgres,
+  type EmbeddedPostgres,
+} from '../db/embedded.ts';
 import { migrate } from '../db/migrate.ts';
 import { urlForDatabase } from '../test/helpers/db.ts';
 
@@ -36,7 +41,10 @@ async function main(): Promise<number> {
   if (!adminUrl) {
     await removeAbandonedClusters();
     const t0 = Date.now();
-    cluster = await startEmbeddedPostgres({ dataDir: path.join(DATA_DIR, `test-pg-${process.pid}`), persistent: false });
+    cluster = await startEmbeddedPostgres({
+      dataDir: path.join(DATA_DIR, `test-pg-${process.pid}`),
+      persistent: false,
+    });
     adminUrl = cluster.url;
     console.error(`# embedded postgres started in ${Date.now() - t0} ms`);
   }
@@ -44,7 +52,9 @@ async function main(): Promise<number> {
 
   const t0 = Date.now();
   const applied = await buildTemplate(adminUrl);
-  console.error(`# template ${TEMPLATE_DB} built in ${Date.now() - t0} ms (${applied.length} migrations)`);
+  console.error(
+    `# template ${TEMPLATE_DB} built in ${Date.now() - t0} ms (${applied.length} migrations)`,
+  );
   if (interrupted) return 128 + constants.signals[interrupted];
 
   const { DATABASE_URL: _, ...env } = process.env; // tests get databases from freshDatabase() only
@@ -79,7 +89,10 @@ async function buildTemplate(adminUrl: string): Promise<string[]> {
     // A template left by an interrupted run may hold an older schema.
     await dropDatabase(admin, TEMPLATE_DB);
     await admin`create database ${admin(TEMPLATE_DB)}`;
-    const template = createSql(urlForDatabase(adminUrl, TEMPLATE_DB), { max: 1, application: 'inventory-test-setup' });
+    const template = createSql(urlForDatabase(adminUrl, TEMPLATE_DB), {
+      max: 1,
+      application: 'inventory-test-setup',
+    });
     let applied: string[];
     try {
       applied = await migrate(template);
@@ -100,7 +113,8 @@ async function removeAbandonedClusters(): Promise<void> {
   const entries = await readdir(DATA_DIR).catch(() => [] as string[]);
   for (const entry of entries) {
     const pid = Number(/^test-pg-(\d+)(\.initdb-\w+)?$/.exec(entry)?.[1]);
-    if (pid && pid !== process.pid && !isAlive(pid)) await removeCluster(path.join(DATA_DIR, entry));
+    if (pid && pid !== process.pid && !isAlive(pid))
+      await removeCluster(path.join(DATA_DIR, entry));
   }
 }
 

@@ -6,19 +6,22 @@ import { createSigner } from 'fast-jwt';
 import { loadConfig, DEV_AUDIENCE, DEV_ISSUER } from '../server/config.ts';
 import { devPrivateKeyPem } from '../server/dev-keys.ts';
 
-const values = commandLine(`Usage: npm run token [-- options]
+const values = commandLine(
+  `Usage: npm run token [-- options]
 
   --scope "A B"        space-separated scopes (default inventory:read)
   --warehouses A,B     restrict the token to these warehouses
   --sub NAME           the subject (default dev-user)
   --client-id ID       the client id (default: the subject)
-  --ttl SECONDS        lifetime (default 3600)`, {
-  scope: { type: 'string', default: 'inventory:read' },
-  warehouses: { type: 'string' },
-  sub: { type: 'string', default: 'dev-user' },
-  'client-id': { type: 'string' },
-  ttl: { type: 'string', default: '3600' },
-});
+  --ttl SECONDS        lifetime (default 3600)`,
+  {
+    scope: { type: 'string', default: 'inventory:read' },
+    warehouses: { type: 'string' },
+    sub: { type: 'string', default: 'dev-user' },
+    'client-id': { type: 'string' },
+    ttl: { type: 'string', default: '3600' },
+  },
+);
 const ttl = wholeNumber('ttl', values.ttl, 1);
 
 if (process.env.NODE_ENV === 'production') {
@@ -27,12 +30,24 @@ if (process.env.NODE_ENV === 'production') {
 }
 const config = loadConfig({ ...process.env, NODE_ENV: 'development' });
 if (!config.auth.dev) {
-  console.error('AUTH_* is configured: tokens come from your authorization server, not from npm run token.');
+  console.error(
+    'AUTH_* is configured: tokens come from your authorization server, not from npm run token.',
+  );
   process.exit(1);
 }
 
-const sign = createSigner({ key: devPrivateKeyPem(config.dataDir), algorithm: 'ES256', iss: DEV_ISSUER, aud: DEV_AUDIENCE, expiresIn: ttl * 1000 });
+const sign = createSigner({
+  key: devPrivateKeyPem(config.dataDir),
+  algorithm: 'ES256',
+  iss: DEV_ISSUER,
+  aud: DEV_AUDIENCE,
+  expiresIn: ttl * 1000,
+});
 const claims: Record<string, unknown> = { sub: values.sub, scope: values.scope };
 if (values['client-id']) claims.client_id = values['client-id'];
-if (values.warehouses) claims.warehouses = values.warehouses.split(',').map((w) => w.trim()).filter(Boolean);
+if (values.warehouses)
+  claims.warehouses = values.warehouses
+    .split(',')
+    .map((w) => w.trim())
+    .filter(Boolean);
 console.log(sign(claims));

@@ -7,7 +7,13 @@
 //   onSend        X-Request-Id, RateLimit headers, ETag/304
 //   errors        problems plugin → application/problem+json
 // Beside requests, the webhook dispatcher (webhooks/) delivers outbox events while the server runs.
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions, type RouteOptions } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerOptions,
+  type RouteOptions,
+} from 'fastify';
 import openapiGlue from 'fastify-openapi-glue';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -51,7 +57,14 @@ export interface AppOptions {
 function createAjv(coerceTypes: boolean) {
   // OpenAPI 3.1 schemas are JSON Schema 2020-12. Unknown fields are errors, never silently dropped;
   // only query strings, path parameters and headers (always text on the wire) are coerced.
-  const ajv = new Ajv2020({ strict: false, allErrors: true, useDefaults: true, removeAdditional: false, coerceTypes, multipleOfPrecision: 8 });
+  const ajv = new Ajv2020({
+    strict: false,
+    allErrors: true,
+    useDefaults: true,
+    removeAdditional: false,
+    coerceTypes,
+    multipleOfPrecision: 8,
+  });
   addFormats.default(ajv);
   return ajv;
 }
@@ -60,7 +73,9 @@ function createAjv(coerceTypes: boolean) {
 function lowerCaseHeaderNames(schema: any) {
   return {
     ...schema,
-    properties: Object.fromEntries(Object.entries(schema.properties ?? {}).map(([name, s]) => [name.toLowerCase(), s])),
+    properties: Object.fromEntries(
+      Object.entries(schema.properties ?? {}).map(([name, s]) => [name.toLowerCase(), s]),
+    ),
     ...(schema.required && { required: schema.required.map((name: string) => name.toLowerCase()) }),
   };
 }
@@ -96,17 +111,34 @@ async function checkInput(request: FastifyRequest) {
     throw invalid([{ pointer: '#', code: 'required', detail: 'a JSON request body is required' }]);
   }
   const nul = findNul(request.body, '#') ?? findNul(request.query, '#/query');
-  if (nul) throw invalid([{ pointer: nul, code: 'nul_character', detail: 'must not contain the NUL character (U+0000)' }]);
+  if (nul)
+    throw invalid([
+      {
+        pointer: nul,
+        code: 'nul_character',
+        detail: 'must not contain the NUL character (U+0000)',
+      },
+    ]);
 }
 
-const asArray = <T>(hooks: T | T[] | undefined): T[] => (hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]);
+const asArray = <T>(hooks: T | T[] | undefined): T[] =>
+  hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks];
 
-export async function buildApp({ config, sql, devPublicKeyPem, logger = false, dispatcherSql = sql }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({
+  config,
+  sql,
+  devPublicKeyPem,
+  logger = false,
+  dispatcherSql = sql,
+}: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger,
     genReqId: requestIdFor,
     // One access-log line per request comes from plugins/access-log.ts instead of Fastify's two.
-    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
+    logController: new LogController({
+      requestIdLogLabel: 'request_id',
+      disableRequestLogging: true,
+    }),
     bodyLimit: config.bodyLimit,
     return503OnClosing: true,
     // Behind a load balancer: the client's address (rate limits of unauthenticated requests, logs).
@@ -120,7 +152,8 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false, d
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
-    (body === '' ? done(null, undefined) : parseJson(request, body as string, done)));
+    body === '' ? done(null, undefined) : parseJson(request, body as string, done),
+  );
   // Responses are serialized with JSON.stringify (server/json.ts): a schema-compiled serializer
   // silently drops fields the schema doesn't list and costs seconds of start-up for ~400 response
   // schemas; the shape of every response is instead checked against the spec in tests
@@ -129,7 +162,10 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false, d
   const bodyAjv = createAjv(false);
   const textAjv = createAjv(true);
   app.setValidatorCompiler(({ schema, httpPart }) =>
-    httpPart === 'body' ? bodyAjv.compile(schema) : textAjv.compile(httpPart === 'headers' ? lowerCaseHeaderNames(schema) : schema));
+    httpPart === 'body'
+      ? bodyAjv.compile(schema)
+      : textAjv.compile(httpPart === 'headers' ? lowerCaseHeaderNames(schema) : schema),
+  );
 
   await app.register(problems);
   await app.register(gracefulClose);
@@ -163,8 +199,12 @@ export async function buildApp({ config, sql, devPublicKeyPem, logger = false, d
       const handler = (handlers as Record<string, AnyHandler>)[operationId];
       if (!meta || !handler) throw new Error(`no handler for operation ${operationId}`);
       const batchExecutor = groupCommitted[operationId as keyof typeof groupCommitted];
-      const postings = batchExecutor && new PostingQueue(sql, batchExecutor, config.postings, app.metrics);
-      return { handler: operationHandler(meta, handler, { ...deps, postings }), config: { operation: meta } };
+      const postings =
+        batchExecutor && new PostingQueue(sql, batchExecutor, config.postings, app.metrics);
+      return {
+        handler: operationHandler(meta, handler, { ...deps, postings }),
+        config: { operation: meta },
+      };
     }) as any,
   });
   await app.register(docs);

@@ -55,7 +55,8 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -83,15 +84,26 @@ export function loadDatabaseSettings(env: NodeJS.ProcessEnv = process.env): Data
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const dev = !env.AUTH_ISSUER && !env.AUTH_AUDIENCE && !env.AUTH_JWKS_URL && !env.AUTH_PUBLIC_KEY;
-  if (!dev && (!env.AUTH_ISSUER || !env.AUTH_AUDIENCE || !(env.AUTH_JWKS_URL || env.AUTH_PUBLIC_KEY))) {
-    throw new Error('Set AUTH_ISSUER, AUTH_AUDIENCE and one of AUTH_JWKS_URL or AUTH_PUBLIC_KEY (or none of them for local development).');
+  if (
+    !dev &&
+    (!env.AUTH_ISSUER || !env.AUTH_AUDIENCE || !(env.AUTH_JWKS_URL || env.AUTH_PUBLIC_KEY))
+  ) {
+    throw new Error(
+      'Set AUTH_ISSUER, AUTH_AUDIENCE and one of AUTH_JWKS_URL or AUTH_PUBLIC_KEY (or none of them for local development).',
+    );
   }
-  if (dev && production) throw new Error('NODE_ENV=production needs AUTH_ISSUER, AUTH_AUDIENCE and AUTH_JWKS_URL or AUTH_PUBLIC_KEY.');
+  if (dev && production)
+    throw new Error(
+      'NODE_ENV=production needs AUTH_ISSUER, AUTH_AUDIENCE and AUTH_JWKS_URL or AUTH_PUBLIC_KEY.',
+    );
   const schedule = (env.WEBHOOK_RETRY_SCHEDULE ?? '5,300,1800,7200,18000,36000,50400,72000,86400')
-    .split(',').map((s) => Number(s.trim()));
-  if (schedule.some((n) => !Number.isFinite(n) || n < 0)) throw new Error('WEBHOOK_RETRY_SCHEDULE must be comma-separated seconds');
+    .split(',')
+    .map((s) => Number(s.trim()));
+  if (schedule.some((n) => !Number.isFinite(n) || n < 0))
+    throw new Error('WEBHOOK_RETRY_SCHEDULE must be comma-separated seconds');
   const tolerance = Number(env.INVOICE_PRICE_TOLERANCE ?? '0');
-  if (!Number.isFinite(tolerance) || tolerance < 0) throw new Error('INVOICE_PRICE_TOLERANCE must be a non-negative fraction');
+  if (!Number.isFinite(tolerance) || tolerance < 0)
+    throw new Error('INVOICE_PRICE_TOLERANCE must be a non-negative fraction');
   return {
     port: int(env, 'PORT', 3000),
     workers: Math.max(1, int(env, 'WORKERS', 1)),
@@ -101,8 +113,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: trustProxy(env.TRUST_PROXY),
     auth: dev
       ? { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, dev: true }
-      : { issuer: env.AUTH_ISSUER!, audience: env.AUTH_AUDIENCE!, jwksUrl: env.AUTH_JWKS_URL || undefined, publicKeyPem: env.AUTH_PUBLIC_KEY || undefined, dev: false },
-    rateLimit: { max: int(env, 'RATE_LIMIT_MAX', 600), windowS: int(env, 'RATE_LIMIT_WINDOW_S', 60), redisUrl: env.REDIS_URL || undefined },
+      : {
+          issuer: env.AUTH_ISSUER!,
+          audience: env.AUTH_AUDIENCE!,
+          jwksUrl: env.AUTH_JWKS_URL || undefined,
+          publicKeyPem: env.AUTH_PUBLIC_KEY || undefined,
+          dev: false,
+        },
+    rateLimit: {
+      max: int(env, 'RATE_LIMIT_MAX', 600),
+      windowS: int(env, 'RATE_LIMIT_WINDOW_S', 60),
+      redisUrl: env.REDIS_URL || undefined,
+    },
     webhooks: {
       allowPrivate: env.WEBHOOK_ALLOW_PRIVATE === '1',
       retrySchedule: schedule,
@@ -110,7 +132,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollMs: int(env, 'WEBHOOK_POLL_S', 5) * 1000,
     },
     invoicePriceTolerance: tolerance,
-    postings: { maxBatch: int(env, 'POSTING_BATCH_MAX', 32) || 1, maxInFlight: int(env, 'POSTING_BATCHES_IN_FLIGHT', 2) || 1 },
+    postings: {
+      maxBatch: int(env, 'POSTING_BATCH_MAX', 32) || 1,
+      maxInFlight: int(env, 'POSTING_BATCHES_IN_FLIGHT', 2) || 1,
+    },
     bodyLimit: 1024 * 1024,
     logLevel: env.LOG_LEVEL || 'info',
     responseValidation: env.RESPONSE_VALIDATION === '1',

@@ -24,14 +24,24 @@ export interface Database {
 export async function openDatabase(config: DatabaseSettings): Promise<Database> {
   const configured = config.databaseUrl ?? config.databaseDirectUrl;
   const embeddedDir = configured ? null : join(config.dataDir, 'pg');
-  const embedded = embeddedDir ? await startEmbeddedPostgres({ dataDir: embeddedDir, persistent: true, wellKnownPort: true }) : null;
+  const embedded = embeddedDir
+    ? await startEmbeddedPostgres({ dataDir: embeddedDir, persistent: true, wellKnownPort: true })
+    : null;
   const url = configured ?? embedded!.url;
   const directUrl = config.databaseDirectUrl ?? url;
   // One connection: the migration runner holds a session-level advisory lock on it.
   const migrationSql = createSql(directUrl, { max: 1, application: 'inventory-api-migrate' });
   try {
     const applied = await migrate(migrationSql);
-    return { url, directUrl, embeddedDir, applied, stop: async () => { await embedded?.stop(); } };
+    return {
+      url,
+      directUrl,
+      embeddedDir,
+      applied,
+      stop: async () => {
+        await embedded?.stop();
+      },
+    };
   } catch (err) {
     await embedded?.stop();
     throw err;

@@ -10,11 +10,20 @@ export function devPrivateKeyPem(dataDir: string): string {
     mkdirSync(dataDir, { recursive: true });
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     // wx: when two processes start at once, the second keeps the first one's key.
-    try { writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' }); } catch { /* created meanwhile */ }
+    try {
+      writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), {
+        mode: 0o600,
+        flag: 'wx',
+      });
+    } catch {
+      /* created meanwhile */
+    }
   }
   return readFileSync(file, 'utf8');
 }
 
 export function devPublicKeyPem(dataDir: string): string {
-  return createPublicKey(createPrivateKey(devPrivateKeyPem(dataDir))).export({ type: 'spki', format: 'pem' }).toString();
+  return createPublicKey(createPrivateKey(devPrivateKeyPem(dataDir)))
+    .export({ type: 'spki', format: 'pem' })
+    .toString();
 }

@@ -24,11 +24,17 @@ v8.setFlagsFromString('--no-allocation-site-pretenuring');
 const config = loadConfig();
 
 /** Serves until SIGTERM/SIGINT; resolves with the port it listens on. */
-async function serve({ url, directUrl }: Pick<Database, 'url' | 'directUrl'>, onClosed: () => Promise<void>): Promise<number> {
+async function serve(
+  { url, directUrl }: Pick<Database, 'url' | 'directUrl'>,
+  onClosed: () => Promise<void>,
+): Promise<number> {
   const sql = createSql(url, { max: Number(process.env.DATABASE_POOL_SIZE ?? 20) });
   // The webhook dispatcher LISTENs, which needs a session of its own: with DATABASE_DIRECT_URL it
   // bypasses a transaction-pooling PgBouncer (docs/deploy.md).
-  const dispatcherSql = directUrl === url ? sql : createSql(directUrl, { max: 2, application: 'inventory-api-webhooks' });
+  const dispatcherSql =
+    directUrl === url
+      ? sql
+      : createSql(directUrl, { max: 2, application: 'inventory-api-webhooks' });
   const app = await buildApp({
     config,
     sql,
@@ -62,15 +68,20 @@ function printBanner(c: Config, port: number, database: string, workers: number)
     `  reference: ${base}/docs   spec: ${base}/openapi.json`,
   ];
   if (c.auth.dev) {
-    banner.push(`  dev auth (iss ${DEV_ISSUER}, aud ${DEV_AUDIENCE}): get a token with`,
-      '    npm run token -- --scope "inventory:read inventory:write procurement:write webhooks:manage"');
+    banner.push(
+      `  dev auth (iss ${DEV_ISSUER}, aud ${DEV_AUDIENCE}): get a token with`,
+      '    npm run token -- --scope "inventory:read inventory:write procurement:write webhooks:manage"',
+    );
   }
   // One write, so whoever reads the first line reads it all.
   console.log(banner.join('\n'));
 }
 
 if (cluster.isWorker) {
-  const port = await serve({ url: process.env.DATABASE_URL!, directUrl: process.env.DATABASE_DIRECT_URL! }, async () => {});
+  const port = await serve(
+    { url: process.env.DATABASE_URL!, directUrl: process.env.DATABASE_DIRECT_URL! },
+    async () => {},
+  );
   process.send!({ listening: port });
 } else {
   const database = await openDatabase(config);
@@ -80,8 +91,17 @@ if (cluster.isWorker) {
     printBanner(config, await serve(database, () => database.stop()), described, 1);
   } else {
     // Workers share the port; a signal is passed on to them, and the embedded database stops after the last.
-    const workers = Array.from({ length: config.workers }, () => cluster.fork({ DATABASE_URL: database.url, DATABASE_DIRECT_URL: database.directUrl }));
-    const ports = await Promise.all(workers.map((w) => new Promise<number>((resolve) => w.on('message', (m) => m?.listening && resolve(m.listening)))));
+    const workers = Array.from({ length: config.workers }, () =>
+      cluster.fork({ DATABASE_URL: database.url, DATABASE_DIRECT_URL: database.directUrl }),
+    );
+    const ports = await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<number>((resolve) =>
+            w.on('message', (m) => m?.listening && resolve(m.listening)),
+          ),
+      ),
+    );
     printBanner(config, ports[0], described, workers.length);
     let exited = 0;
     for (const w of workers) {
@@ -91,6 +111,7 @@ if (cluster.isWorker) {
         process.exit(0);
       });
     }
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => workers.forEach((w) => w.process.kill(signal)));
+    for (const signal of ['SIGTERM', 'SIGINT'] as const)
+      process.on(signal, () => workers.forEach((w) => w.process.kill(signal)));
   }
 }

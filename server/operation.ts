@@ -9,12 +9,24 @@ import type { Config } from './config.ts';
 import { ProblemError } from './problem.ts';
 import type { OperationMeta } from './spec.ts';
 import type { Principal } from './plugins/auth.ts';
-import { claimKey, fingerprint, isStoredOutcome, parseIdempotencyKey, storeResponses, type IdempotencyScope } from './plugins/idempotency.ts';
+import {
+  claimKey,
+  fingerprint,
+  isStoredOutcome,
+  parseIdempotencyKey,
+  storeResponses,
+  type IdempotencyScope,
+} from './plugins/idempotency.ts';
 import type { Pager } from './plugins/pagination.ts';
 import type { ItemIndex } from '../db/item-index.ts';
 import type { Outcome, PostingQueue } from './plugins/group-commit.ts';
 
-const ANONYMOUS: Principal = { sub: 'anonymous', clientId: 'anonymous', scopes: new Set(), warehouses: new Set() };
+const ANONYMOUS: Principal = {
+  sub: 'anonymous',
+  clientId: 'anonymous',
+  scopes: new Set(),
+  warehouses: new Set(),
+};
 
 export interface OperationDeps {
   sql: Sql;
@@ -39,7 +51,11 @@ function pathOf(request: FastifyRequest): string {
 }
 
 function problemOutcome(problem: ProblemError, request: FastifyRequest): Outcome {
-  return { status: problem.status, body: problem.body(pathOf(request), request.id), headers: problem.headers };
+  return {
+    status: problem.status,
+    body: problem.body(pathOf(request), request.id),
+    headers: problem.headers,
+  };
 }
 
 export function operationHandler(meta: OperationMeta, handler: AnyHandler, deps: OperationDeps) {
@@ -50,8 +66,13 @@ export function operationHandler(meta: OperationMeta, handler: AnyHandler, deps:
     const query = (request.query ?? {}) as Record<string, unknown>;
     const actor = { sub: principal.sub, clientId: principal.clientId, requestId: request.id };
     const rawKey = request.headers['idempotency-key'];
-    const idempotencyKey = meta.idempotency !== 'none' && typeof rawKey === 'string' ? parseIdempotencyKey(rawKey) : undefined;
-    const pageRequest = meta.paginated ? deps.pager.request(meta.operationId, query) : { limit: 0, after: null };
+    const idempotencyKey =
+      meta.idempotency !== 'none' && typeof rawKey === 'string'
+        ? parseIdempotencyKey(rawKey)
+        : undefined;
+    const pageRequest = meta.paginated
+      ? deps.pager.request(meta.operationId, query)
+      : { limit: 0, after: null };
 
     const contextFor = (db: Db): Context<any> => ({
       body: request.body as any,
@@ -61,9 +82,13 @@ export function operationHandler(meta: OperationMeta, handler: AnyHandler, deps:
       actor,
       db,
       config: deps.config,
-      ifMatch: typeof request.headers['if-match'] === 'string' ? request.headers['if-match'] : undefined,
+      ifMatch:
+        typeof request.headers['if-match'] === 'string' ? request.headers['if-match'] : undefined,
       idempotencyKey,
-      page: { ...pageRequest, result: (rows, keyOf) => deps.pager.page(meta.operationId, query, pageRequest, rows, keyOf) },
+      page: {
+        ...pageRequest,
+        result: (rows, keyOf) => deps.pager.page(meta.operationId, query, pageRequest, rows, keyOf),
+      },
       itemIndex: deps.itemIndex,
       audit: (entry) => writeAudit(db, actor, entry),
     });
@@ -104,13 +129,17 @@ export function operationHandler(meta: OperationMeta, handler: AnyHandler, deps:
           }
           // A savepoint, so a domain error undoes the effect but keeps the key row to store the error
           // in. Should it fail, so do the statements behind it, and with them the request.
-          tx.unsafe('SAVEPOINT request').execute().catch(() => {});
+          tx.unsafe('SAVEPOINT request')
+            .execute()
+            .catch(() => {});
           let fresh: Outcome;
           try {
             fresh = await execute(tx);
           } catch (err) {
             if (!(err instanceof ProblemError) || !isStoredOutcome(err.status)) throw err;
-            tx.unsafe('ROLLBACK TO SAVEPOINT request').execute().catch(() => {});
+            tx.unsafe('ROLLBACK TO SAVEPOINT request')
+              .execute()
+              .catch(() => {});
             fresh = problemOutcome(err, request);
           }
           await allInOrder([storeResponses(tx, [{ scope, response: fresh }])!.execute(), commit()]);
@@ -123,7 +152,11 @@ export function operationHandler(meta: OperationMeta, handler: AnyHandler, deps:
     if (outcome.replayed) reply.header('Idempotent-Replayed', 'true');
     const body = outcome.body as { page?: { next_cursor?: string; limit: number } } | undefined;
     if (meta.paginated && body?.page?.next_cursor) {
-      const params = new URLSearchParams(Object.entries(query).filter(([k, v]) => k !== 'cursor' && k !== 'limit' && v !== undefined).map(([k, v]) => [k, String(v)]));
+      const params = new URLSearchParams(
+        Object.entries(query)
+          .filter(([k, v]) => k !== 'cursor' && k !== 'limit' && v !== undefined)
+          .map(([k, v]) => [k, String(v)]),
+      );
       params.set('cursor', body.page.next_cursor);
       params.set('limit', String(body.page.limit));
       reply.header('Link', `<${pathOf(request)}?${params}>; rel="next"`);

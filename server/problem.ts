@@ -16,7 +16,12 @@ export class ProblemError extends Error {
   readonly extensions: Record<string, unknown>;
   readonly headers: Record<string, string>;
 
-  constructor(slug: ProblemSlug, detail: string, extensions: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  constructor(
+    slug: ProblemSlug,
+    detail: string,
+    extensions: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ) {
     super(detail);
     this.slug = slug;
     this.status = problemTypes[slug].status;
@@ -27,13 +32,24 @@ export class ProblemError extends Error {
   /** The RFC 9457 body for this problem at `instance`. */
   body(instance: string, requestId: string): Record<string, unknown> {
     const type = problemTypes[this.slug];
-    return { type: type.uri, title: type.title, status: this.status, detail: this.message, instance, request_id: requestId, ...this.extensions };
+    return {
+      type: type.uri,
+      title: type.title,
+      status: this.status,
+      detail: this.message,
+      instance,
+      request_id: requestId,
+      ...this.extensions,
+    };
   }
 }
 
 /** 422 validation-error for one or more fields. */
 export function invalid(errors: FieldError[]): ProblemError {
-  const detail = errors.length === 1 ? `${errors[0].pointer.slice(2) || 'The request'}: ${errors[0].detail}` : `The request has ${errors.length} invalid fields.`;
+  const detail =
+    errors.length === 1
+      ? `${errors[0].pointer.slice(2) || 'The request'}: ${errors[0].detail}`
+      : `The request has ${errors.length} invalid fields.`;
   return new ProblemError('validation-error', detail, { errors });
 }
 
@@ -46,9 +62,19 @@ export function notFound(what: string, id: string): ProblemError {
   return new ProblemError('not-found', `No ${what} ${id} exists.`);
 }
 
-export function invalidState(what: string, id: string, current: string, allowed: string[], action: string): ProblemError {
-  return new ProblemError('invalid-state', `${what} ${id} is ${current}; it can be ${action} only when ${allowed.join(' or ')}.`, {
-    current_status: current,
-    allowed_statuses: allowed,
-  });
+export function invalidState(
+  what: string,
+  id: string,
+  current: string,
+  allowed: string[],
+  action: string,
+): ProblemError {
+  return new ProblemError(
+    'invalid-state',
+    `${what} ${id} is ${current}; it can be ${action} only when ${allowed.join(' or ')}.`,
+    {
+      current_status: current,
+      allowed_statuses: allowed,
+    },
+  );
 }

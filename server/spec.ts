@@ -23,11 +23,16 @@ export interface OperationMeta {
   bodyRequired: boolean;
 }
 
-export const spec: OpenApiDocument = JSON.parse(readFileSync(join(repoRoot, 'generated/openapi.json'), 'utf8'));
+export const spec: OpenApiDocument = JSON.parse(
+  readFileSync(join(repoRoot, 'generated/openapi.json'), 'utf8'),
+);
 
 function resolve(obj: any): any {
   if (obj && typeof obj.$ref === 'string') {
-    return obj.$ref.slice(2).split('/').reduce((node: any, key: string) => node[key.replace(/~1/g, '/').replace(/~0/g, '~')], spec);
+    return obj.$ref
+      .slice(2)
+      .split('/')
+      .reduce((node: any, key: string) => node[key.replace(/~1/g, '/').replace(/~0/g, '~')], spec);
   }
   return obj;
 }

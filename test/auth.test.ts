@@ -9,8 +9,16 @@ import { VerifiedTokens } from '../server/plugins/auth.ts';
 
 const CHALLENGE = 'Bearer realm="inventory-api"';
 
-async function bearer(s: { url: string }, token: string, path = '/inventory/items', init: RequestInit = {}) {
-  return fetch(s.url + path, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
+async function bearer(
+  s: { url: string },
+  token: string,
+  path = '/inventory/items',
+  init: RequestInit = {},
+) {
+  return fetch(s.url + path, {
+    ...init,
+    headers: { ...init.headers, authorization: `Bearer ${token}` },
+  });
 }
 
 t.test('tokens', async (t) => {
@@ -20,18 +28,30 @@ t.test('tokens', async (t) => {
     const res = await s.request('/inventory/items', { token: null });
     t.equal(res.status, 401);
     t.equal(res.headers.get('www-authenticate'), CHALLENGE);
-    t.match(await res.json(), { type: 'https://problems.inventory-api.dev/unauthorized', status: 401 });
+    t.match(await res.json(), {
+      type: 'https://problems.inventory-api.dev/unauthorized',
+      status: 401,
+    });
   });
 
   t.test('no token and a bad body → 401, not 422 or 400', async (t) => {
     for (const body of ['{"sku": 42}', '{not json', 'x'.repeat(2 * 1024 * 1024)]) {
-      const res = await s.request('/inventory/items', { method: 'POST', token: null, headers: { 'content-type': 'application/json' }, body });
+      const res = await s.request('/inventory/items', {
+        method: 'POST',
+        token: null,
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
       t.equal(res.status, 401, `body ${body.slice(0, 12)}…`);
     }
   });
 
   t.test('a bad token and a bad body → 401', async (t) => {
-    const res = await bearer(s, 'not.a.jwt', '/inventory/items', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"sku": 42}' });
+    const res = await bearer(s, 'not.a.jwt', '/inventory/items', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"sku": 42}',
+    });
     t.equal(res.status, 401);
     t.match(res.headers.get('www-authenticate'), /error="invalid_token"/);
   });
@@ -42,19 +62,32 @@ t.test('tokens', async (t) => {
     'wrong issuer': mintToken({ claims: { iss: 'https://evil.example/' } }),
     'wrong audience': mintToken({ claims: { aud: 'some-other-api' } }),
     'alg none': mintToken({ algorithm: 'none' }),
-    'HS256 signed with the public key': mintToken({ algorithm: 'HS256', key: testKeys.publicKeyPem }),
-    'signed by another key': mintToken({ key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }),
+    'HS256 signed with the public key': mintToken({
+      algorithm: 'HS256',
+      key: testKeys.publicKeyPem,
+    }),
+    'signed by another key': mintToken({
+      key: generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        .privateKey.export({ type: 'pkcs8', format: 'pem' })
+        .toString(),
+    }),
     'no exp claim': mintToken({ claims: { exp: undefined } }),
     'warehouses not an array': mintToken({ claims: { warehouses: 'WH-A' } }),
     'not a bearer scheme': '',
   };
   for (const [name, token] of Object.entries(refused)) {
     t.test(`${name} → 401 invalid_token`, async (t) => {
-      const res = name === 'not a bearer scheme'
-        ? await fetch(s.url + '/inventory/items', { headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } })
-        : await bearer(s, token);
+      const res =
+        name === 'not a bearer scheme'
+          ? await fetch(s.url + '/inventory/items', {
+              headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` },
+            })
+          : await bearer(s, token);
       t.equal(res.status, 401);
-      t.match(res.headers.get('www-authenticate'), /^Bearer realm="inventory-api", error="invalid_token"/);
+      t.match(
+        res.headers.get('www-authenticate'),
+        /^Bearer realm="inventory-api", error="invalid_token"/,
+      );
       const body = await res.json();
       t.match(body, { type: 'https://problems.inventory-api.dev/unauthorized', status: 401 });
       t.comment(body.detail);
@@ -67,14 +100,28 @@ t.test('tokens', async (t) => {
   });
 
   t.test('a missing scope → 403 insufficient_scope naming it', async (t) => {
-    const res = await s.request('/inventory/items', { method: 'POST', token: { scope: 'inventory:read' }, json: { sku: 'S', name: 'n', uom: 'EA', track_by: 'NONE' } });
+    const res = await s.request('/inventory/items', {
+      method: 'POST',
+      token: { scope: 'inventory:read' },
+      json: { sku: 'S', name: 'n', uom: 'EA', track_by: 'NONE' },
+    });
     t.equal(res.status, 403);
-    t.equal(res.headers.get('www-authenticate'), 'Bearer realm="inventory-api", error="insufficient_scope", scope="inventory:write"');
-    t.match(await res.json(), { type: 'https://problems.inventory-api.dev/insufficient-scope', required_scopes: ['inventory:write'] });
+    t.equal(
+      res.headers.get('www-authenticate'),
+      'Bearer realm="inventory-api", error="insufficient_scope", scope="inventory:write"',
+    );
+    t.match(await res.json(), {
+      type: 'https://problems.inventory-api.dev/insufficient-scope',
+      required_scopes: ['inventory:write'],
+    });
   });
 
   t.test('a missing scope and a bad body → 403, not 422', async (t) => {
-    const res = await s.request('/inventory/items', { method: 'POST', token: { scope: 'inventory:read' }, json: { sku: 42 } });
+    const res = await s.request('/inventory/items', {
+      method: 'POST',
+      token: { scope: 'inventory:read' },
+      json: { sku: 42 },
+    });
     t.equal(res.status, 403);
   });
 
@@ -92,17 +139,34 @@ t.test('tokens', async (t) => {
 t.test('warehouses claim: lists filtered, direct access 403', async (t) => {
   const s = await startServer(t);
   const admin = s.client();
-  for (const id of ['WH-A', 'WH-B']) await admin.POST('/inventory/warehouses', { body: { id, name: id } });
+  for (const id of ['WH-A', 'WH-B'])
+    await admin.POST('/inventory/warehouses', { body: { id, name: id } });
   const restricted = s.client({ warehouses: ['WH-A'] });
   const list = await restricted.GET('/inventory/warehouses');
-  t.strictSame(list.data?.data.map((w) => w.id), ['WH-A']);
-  t.equal((await restricted.GET('/inventory/warehouses/{id}', { params: { path: { id: 'WH-A' } } })).response.status, 200);
-  const forbidden = await restricted.GET('/inventory/warehouses/{id}', { params: { path: { id: 'WH-B' } } });
+  t.strictSame(
+    list.data?.data.map((w) => w.id),
+    ['WH-A'],
+  );
+  t.equal(
+    (await restricted.GET('/inventory/warehouses/{id}', { params: { path: { id: 'WH-A' } } }))
+      .response.status,
+    200,
+  );
+  const forbidden = await restricted.GET('/inventory/warehouses/{id}', {
+    params: { path: { id: 'WH-B' } },
+  });
   t.equal(forbidden.response.status, 403);
-  t.match(forbidden.error, { type: 'https://problems.inventory-api.dev/warehouse-forbidden', warehouse_id: 'WH-B' });
-  const create = await restricted.POST('/inventory/warehouses', { body: { id: 'WH-C', name: 'C' } });
+  t.match(forbidden.error, {
+    type: 'https://problems.inventory-api.dev/warehouse-forbidden',
+    warehouse_id: 'WH-B',
+  });
+  const create = await restricted.POST('/inventory/warehouses', {
+    body: { id: 'WH-C', name: 'C' },
+  });
   t.equal(create.response.status, 403, 'cannot create a warehouse outside its claim');
-  const items = await restricted.GET('/inventory/items', { params: { query: { warehouse: 'WH-B' } } });
+  const items = await restricted.GET('/inventory/items', {
+    params: { query: { warehouse: 'WH-B' } },
+  });
   t.equal(items.response.status, 403, 'cannot filter items by a forbidden warehouse');
 });
 
@@ -118,7 +182,9 @@ t.test('keys from a JWKS URL, refreshed on an unknown kid', async (t) => {
   await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', r));
   t.teardown(() => new Promise<void>((r) => jwks.close(() => r())));
   const port = (jwks.address() as { port: number }).port;
-  const s = await startServer(t, { env: { AUTH_PUBLIC_KEY: '', AUTH_JWKS_URL: `http://127.0.0.1:${port}/keys.json` } });
+  const s = await startServer(t, {
+    env: { AUTH_PUBLIC_KEY: '', AUTH_JWKS_URL: `http://127.0.0.1:${port}/keys.json` },
+  });
   const rsaPem = rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
   const ok = await bearer(s, mintToken({ algorithm: 'RS256', key: rsaPem, kid: 'k1' }));
@@ -130,23 +196,30 @@ t.test('keys from a JWKS URL, refreshed on an unknown kid', async (t) => {
   t.equal(es.status, 401, 'the right kid but signed by a key not in the JWKS');
 });
 
-t.test('verified tokens are remembered by their exact text until exp, at most `max` of them', async (t) => {
-  const principal = { sub: 'a', clientId: 'a', scopes: new Set<string>(), warehouses: null };
-  const tokens = new VerifiedTokens(2);
-  const inAnHour = Date.now() / 1000 + 3600;
-  tokens.set('t1', principal, inAnHour);
-  t.equal(tokens.get('t1'), principal);
-  t.equal(tokens.get('t1 '), undefined, 'another text is another token');
-  tokens.set('expired', principal, Date.now() / 1000 - 1);
-  t.equal(tokens.get('expired'), undefined, 'past its exp it goes back to full verification');
-  tokens.set('no-exp', principal, undefined);
-  tokens.set('t2', principal, inAnHour);
-  t.equal(tokens.get('t1'), principal, 'without a numeric exp nothing is kept (so nothing was pushed out)');
-  t.equal(tokens.get('no-exp'), undefined);
-  tokens.set('t2', principal, inAnHour);
-  t.equal(tokens.get('t1'), principal, 'remembering a token again takes no room');
-  tokens.set('t3', principal, inAnHour);
-  t.equal(tokens.get('t1'), undefined, 'the oldest makes room');
-  t.equal(tokens.get('t2'), principal);
-  t.equal(tokens.get('t3'), principal);
-});
+t.test(
+  'verified tokens are remembered by their exact text until exp, at most `max` of them',
+  async (t) => {
+    const principal = { sub: 'a', clientId: 'a', scopes: new Set<string>(), warehouses: null };
+    const tokens = new VerifiedTokens(2);
+    const inAnHour = Date.now() / 1000 + 3600;
+    tokens.set('t1', principal, inAnHour);
+    t.equal(tokens.get('t1'), principal);
+    t.equal(tokens.get('t1 '), undefined, 'another text is another token');
+    tokens.set('expired', principal, Date.now() / 1000 - 1);
+    t.equal(tokens.get('expired'), undefined, 'past its exp it goes back to full verification');
+    tokens.set('no-exp', principal, undefined);
+    tokens.set('t2', principal, inAnHour);
+    t.equal(
+      tokens.get('t1'),
+      principal,
+      'without a numeric exp nothing is kept (so nothing was pushed out)',
+    );
+    t.equal(tokens.get('no-exp'), undefined);
+    tokens.set('t2', principal, inAnHour);
+    t.equal(tokens.get('t1'), principal, 'remembering a token again takes no room');
+    tokens.set('t3', principal, inAnHour);
+    t.equal(tokens.get('t1'), undefined, 'the oldest makes room');
+    t.equal(tokens.get('t2'), principal);
+    t.equal(tokens.get('t3'), principal);
+  },
+);

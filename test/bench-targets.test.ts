@@ -7,16 +7,41 @@ const good: Measured = { rps: 2000, p99: 45, ratio: 1.5, rssMb: 230, unexpected:
 
 t.test('a measurement meeting every target misses none', async (t) => {
   t.strictSame(missedTargets({ ratio: 1, p99: 50 }, good), []);
-  t.strictSame(missedTargets({ ratio: 1.5, rps: 2000, p99: 45 }, good), [], 'the bounds themselves are met');
+  t.strictSame(
+    missedTargets({ ratio: 1.5, rps: 2000, p99: 45 }, good),
+    [],
+    'the bounds themselves are met',
+  );
 });
 
 t.test('each target missed is named with what was measured', async (t) => {
-  t.strictSame(missedTargets({ ratio: 3, p99: 50 }, { ...good, ratio: 2.5, p99: 64.2 }), ['ratio 2.50× < 3.00×', 'p99 64.2 > 50 ms']);
-  t.strictSame(missedTargets({ rps: 4000, p99: 30 }, { ...good, rps: 3798.4, p99: 30 }), ['3798 req/s < 4000']);
-  t.strictSame(missedTargets({}, { ...good, rssMb: 301 }), ['RSS 301 > 300 MB'], 'the RSS limit holds for every scenario');
-  t.strictSame(missedTargets({}, { ...good, unexpected: 3 }), ['3 unexpected errors'], 'and so does "no unexpected errors"');
-  t.strictSame(missedTargets({ ratio: 1 }, { ...good, ratio: undefined }), ['ratio NaN× < 1.00×'], 'a ratio target without a baseline is missed');
-  t.strictSame(missedTargets({ p99: 50 }, { ...good, p99: NaN }), ['p99 NaN > 50 ms'], 'no 2xx answers: no p99, missed');
+  t.strictSame(missedTargets({ ratio: 3, p99: 50 }, { ...good, ratio: 2.5, p99: 64.2 }), [
+    'ratio 2.50× < 3.00×',
+    'p99 64.2 > 50 ms',
+  ]);
+  t.strictSame(missedTargets({ rps: 4000, p99: 30 }, { ...good, rps: 3798.4, p99: 30 }), [
+    '3798 req/s < 4000',
+  ]);
+  t.strictSame(
+    missedTargets({}, { ...good, rssMb: 301 }),
+    ['RSS 301 > 300 MB'],
+    'the RSS limit holds for every scenario',
+  );
+  t.strictSame(
+    missedTargets({}, { ...good, unexpected: 3 }),
+    ['3 unexpected errors'],
+    'and so does "no unexpected errors"',
+  );
+  t.strictSame(
+    missedTargets({ ratio: 1 }, { ...good, ratio: undefined }),
+    ['ratio NaN× < 1.00×'],
+    'a ratio target without a baseline is missed',
+  );
+  t.strictSame(
+    missedTargets({ p99: 50 }, { ...good, p99: NaN }),
+    ['p99 NaN > 50 ms'],
+    'no 2xx answers: no p99, missed',
+  );
 });
 
 t.test('the scenarios carry the targets of issue 7', async (t) => {
@@ -31,7 +56,11 @@ t.test('the scenarios carry the targets of issue 7', async (t) => {
 
 t.test('several rounds: how many met every target, medians and ranges', async (t) => {
   t.strictSame(spread([3, 1, 2]), { median: 2, min: 1, max: 3 });
-  t.strictSame(spread([4, 1, 2, 3]), { median: 2.5, min: 1, max: 4 }, 'an even count: the mean of the middle two');
+  t.strictSame(
+    spread([4, 1, 2, 3]),
+    { median: 2.5, min: 1, max: 4 },
+    'an even count: the mean of the middle two',
+  );
   t.strictSame(spread([NaN, 5]), { median: 5, min: 5, max: 5 }, 'unknown values left out');
   t.ok(Number.isNaN(spread([]).median), 'none: unknown');
   const rounds = [
@@ -44,5 +73,9 @@ t.test('several rounds: how many met every target, medians and ranges', async (t
   t.equal(o.rounds, 3);
   t.strictSame(o.p99, { median: 48, min: 45, max: 64 });
   t.strictSame(o.rps, { median: 1800, min: 1600, max: 2000 });
-  t.strictSame(o.ratio, { median: 1.35, min: 1.2, max: 1.5 }, 'a round without a ratio is left out of its spread');
+  t.strictSame(
+    o.ratio,
+    { median: 1.35, min: 1.2, max: 1.5 },
+    'a round without a ratio is left out of its spread',
+  );
 });

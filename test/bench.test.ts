@@ -20,11 +20,26 @@ async function runBench(t: Test, database: string, args: string[]) {
     await dropDatabase(sql, database);
     await sql.end();
   });
-  return promisify(execFile)(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/bench/index.ts'), '--duration', '1', '--warmup', '1', '--database', database, ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, DATABASE_URL: admin },
-    maxBuffer: 16 << 20,
-  });
+  return promisify(execFile)(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(repoRoot, 'scripts/bench/index.ts'),
+      '--duration',
+      '1',
+      '--warmup',
+      '1',
+      '--database',
+      database,
+      ...args,
+    ],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, DATABASE_URL: admin },
+      maxBuffer: 16 << 20,
+    },
+  );
 }
 
 // Seeding, two pgbench runs and four scenarios, 1 s each after 1 s of warm-up: ~45 s, more on a busy machine.
@@ -33,11 +48,38 @@ t.test('a short npm run bench prints every scenario, no errors, invariants hold'
   if (!findPgbench()) return missingTool(t, PGBENCH_HINT);
   const database = `bench_smoke_${process.pid}`;
   const { stdout, stderr } = await runBench(t, database, ['--connections', '8']);
-  const rows = new Map(stdout.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| scenario')).map((l) => {
-    const cells = l.split('|').slice(1, -1).map((c) => c.trim());
-    return [cells[0], { rps: Number(cells[1]), errors: cells[4], ratio: cells[6], stolen: cells[7], targets: cells[8] }];
-  }));
-  t.strictSame([...rows.keys()], ['baseline-uniform (pgbench)', 'transfer-uniform', 'baseline-hot (pgbench)', 'issue-hot', 'receipt', 'items-search']);
+  const rows = new Map(
+    stdout
+      .split('\n')
+      .filter((l) => l.startsWith('| ') && !l.startsWith('| scenario'))
+      .map((l) => {
+        const cells = l
+          .split('|')
+          .slice(1, -1)
+          .map((c) => c.trim());
+        return [
+          cells[0],
+          {
+            rps: Number(cells[1]),
+            errors: cells[4],
+            ratio: cells[6],
+            stolen: cells[7],
+            targets: cells[8],
+          },
+        ];
+      }),
+  );
+  t.strictSame(
+    [...rows.keys()],
+    [
+      'baseline-uniform (pgbench)',
+      'transfer-uniform',
+      'baseline-hot (pgbench)',
+      'issue-hot',
+      'receipt',
+      'items-search',
+    ],
+  );
   for (const [scenario, row] of rows) {
     t.ok(row.rps > 0, `${scenario} served requests`);
     t.equal(row.errors, '0', `${scenario} had no errors`);
@@ -56,7 +98,11 @@ t.test('a short npm run bench prints every scenario, no errors, invariants hold'
   // role may (a superuser: the embedded test cluster's; not .ci/run's), and counts them after.
   const wal = /# WAL: (\d+) segments for reuse|# WAL not warmed: .* need a superuser/.exec(stderr);
   t.ok(wal, 'the bench reports the WAL step');
-  if (wal?.[1]) t.ok(Number(wal[1]) >= 32, 'the WAL has 32 segments or more to reuse before the first measurement');
+  if (wal?.[1])
+    t.ok(
+      Number(wal[1]) >= 32,
+      'the WAL has 32 segments or more to reuse before the first measurement',
+    );
   const url = new URL(admin);
   url.pathname = `/${database}`;
   const bench = createSql(url.toString(), { max: 1 });
@@ -65,23 +111,60 @@ t.test('a short npm run bench prints every scenario, no errors, invariants hold'
       SELECT relname AS name, reloptions AS options FROM pg_class
       WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'`;
     t.ok(tables.length >= 10, 'the bench database has its tables');
-    t.strictSame(tables.filter((r) => !r.options?.includes('autovacuum_enabled=false')).map((r) => r.name), [], 'autovacuum is off for all of them');
+    t.strictSame(
+      tables.filter((r) => !r.options?.includes('autovacuum_enabled=false')).map((r) => r.name),
+      [],
+      'autovacuum is off for all of them',
+    );
   } finally {
     await bench.end();
   }
   if (process.platform === 'linux') {
-    const shares = [...stderr.matchAll(/main thread ran (\d+)% of the measured time and waited for a CPU (\d+)% of it/g)];
+    const shares = [
+      ...stderr.matchAll(
+        /main thread ran (\d+)% of the measured time and waited for a CPU (\d+)% of it/g,
+      ),
+    ];
     t.equal(shares.length, 4, "the server's main-thread time is reported for every HTTP scenario");
-    t.ok(shares.every(([, ran, waited]) => Number(ran) > 0 && Number(ran) + Number(waited) <= 110), 'as shares of the measured time');
+    t.ok(
+      shares.every(([, ran, waited]) => Number(ran) > 0 && Number(ran) + Number(waited) <= 110),
+      'as shares of the measured time',
+    );
     // What the hypervisor took is beside every measurement, the pgbench baselines' too.
-    t.strictSame([...rows].filter(([, row]) => !/^\d+%$/.test(row.stolen)).map(([scenario]) => scenario), [], 'CPU stolen is reported for every row');
+    t.strictSame(
+      [...rows].filter(([, row]) => !/^\d+%$/.test(row.stolen)).map(([scenario]) => scenario),
+      [],
+      'CPU stolen is reported for every row',
+    );
   }
 });
 
-t.test('--rounds runs the scenarios again and says how many rounds met their targets', async (t) => {
-  // (items-search has no pgbench baseline.)
-  const { stdout } = await runBench(t, `bench_rounds_${process.pid}`, ['--connections', '4', '--only', 'items-search', '--rounds', '2']);
-  t.equal([...stdout.matchAll(/^Round (\d) of 2: /gm)].map((m) => m[1]).join(), '1,2', 'a table per round');
-  t.equal([...stdout.matchAll(/^invariants: \d+ checks, all hold$/gm)].length, 2, 'the invariants checked after each round');
-  t.match(stdout, /^\| items-search \| [012] of 2 \| \d+ \(\d+–\d+\) \| [\d.]+ \([\d.]+–[\d.]+\) \| — \|$/m, 'the rounds summed up: rounds meeting every target, medians and ranges');
-});
+t.test(
+  '--rounds runs the scenarios again and says how many rounds met their targets',
+  async (t) => {
+    // (items-search has no pgbench baseline.)
+    const { stdout } = await runBench(t, `bench_rounds_${process.pid}`, [
+      '--connections',
+      '4',
+      '--only',
+      'items-search',
+      '--rounds',
+      '2',
+    ]);
+    t.equal(
+      [...stdout.matchAll(/^Round (\d) of 2: /gm)].map((m) => m[1]).join(),
+      '1,2',
+      'a table per round',
+    );
+    t.equal(
+      [...stdout.matchAll(/^invariants: \d+ checks, all hold$/gm)].length,
+      2,
+      'the invariants checked after each round',
+    );
+    t.match(
+      stdout,
+      /^\| items-search \| [012] of 2 \| \d+ \(\d+–\d+\) \| [\d.]+ \([\d.]+–[\d.]+\) \| — \|$/m,
+      'the rounds summed up: rounds meeting every target, medians and ranges',
+    );
+  },
+);

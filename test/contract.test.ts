@@ -20,21 +20,29 @@ function exampleRequest(operationId: string) {
   const meta = operations.get(operationId)!;
   const op = spec.paths[meta.path][meta.method.toLowerCase()];
   const media = op.requestBody?.content?.['application/json'];
-  const body = media?.example ?? (media?.examples ? Object.values<any>(media.examples)[0].value : undefined);
+  const body =
+    media?.example ?? (media?.examples ? Object.values<any>(media.examples)[0].value : undefined);
   const headers: Record<string, string> = {};
   if (meta.idempotency === 'required') headers['idempotency-key'] = `contract-${operationId}`;
   if (meta.ifMatch === 'required') headers['if-match'] = '"v1"';
   return { path: meta.path.replace(/\{[^}]+\}/g, 'x-1'), method: meta.method, headers, json: body };
 }
 
-t.test('operations not built yet answer 501 not-implemented as problem+json', { skip: pendingOperations.length ? false : 'every operation is implemented' }, async (t) => {
-  t.comment(`not implemented yet (${pendingOperations.length}): ${pendingOperations.join(', ')}`);
-  const s = await startServer(t);
-  for (const operationId of pendingOperations) {
-    const { path, method, headers, json } = exampleRequest(operationId);
-    const res = await s.request(path, { method, headers, json });
-    t.equal(res.status, 501, `${operationId} → 501`);
-    t.match(res.headers.get('content-type'), /^application\/problem\+json/);
-    t.match(await res.json(), { type: 'https://problems.inventory-api.dev/not-implemented', status: 501 });
-  }
-});
+t.test(
+  'operations not built yet answer 501 not-implemented as problem+json',
+  { skip: pendingOperations.length ? false : 'every operation is implemented' },
+  async (t) => {
+    t.comment(`not implemented yet (${pendingOperations.length}): ${pendingOperations.join(', ')}`);
+    const s = await startServer(t);
+    for (const operationId of pendingOperations) {
+      const { path, method, headers, json } = exampleRequest(operationId);
+      const res = await s.request(path, { method, headers, json });
+      t.equal(res.status, 501, `${operationId} → 501`);
+      t.match(res.headers.get('content-type'), /^application\/problem\+json/);
+      t.match(await res.json(), {
+        type: 'https://problems.inventory-api.dev/not-implemented',
+        status: 501,
+      });
+    }
+  },
+);

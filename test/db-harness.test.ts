@@ -4,7 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import t, { type Test } from 'tap';
-import { createSql, inPipelinedTransaction, inTransaction, rfc3339, type Sql } from '../db/client.ts';
+import {
+  createSql,
+  inPipelinedTransaction,
+  inTransaction,
+  rfc3339,
+  type Sql,
+} from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { freshDatabase } from './helpers/db.ts';
 import { proxyTo } from './helpers/proxy.ts';
@@ -26,20 +32,30 @@ t.test('numeric and int8 come back as numbers', async (t) => {
   t.same({ ...row }, { n: 12.5, b: Number.MAX_SAFE_INTEGER, c: 1 });
 });
 
-t.test('timestamps come back as RFC 3339 with milliseconds, whatever their precision or zone', async (t) => {
-  const { sql } = await freshDatabase(t);
-  const [row] = await sql`select
+t.test(
+  'timestamps come back as RFC 3339 with milliseconds, whatever their precision or zone',
+  async (t) => {
+    const { sql } = await freshDatabase(t);
+    const [row] = await sql`select
     '2026-01-02 03:04:05.1+00'::timestamptz(3) as tenths, '2026-01-02 03:04:05.12+00'::timestamptz(3) as hundredths,
     '2026-01-02 03:04:05.123+00'::timestamptz(3) as millis, '2026-01-02 03:04:05+00'::timestamptz(3) as whole,
     '2026-01-02 03:04:05.123456+00'::timestamptz as micros, '2026-06-01 12:00:00.5+02'::timestamptz(3) as zoned`;
-  t.same({ ...row }, {
-    tenths: '2026-01-02T03:04:05.100Z', hundredths: '2026-01-02T03:04:05.120Z', millis: '2026-01-02T03:04:05.123Z',
-    whole: '2026-01-02T03:04:05.000Z', micros: '2026-01-02T03:04:05.123Z', zoned: '2026-06-01T10:00:00.500Z',
-  });
-  // Text in another zone (say, through a pooler that drops the session's TimeZone) is parsed, to the same instants.
-  t.equal(rfc3339('2026-06-01 12:00:00.5+02'), '2026-06-01T10:00:00.500Z');
-  t.equal(rfc3339('2026-06-01 12:00:00-03:30'), '2026-06-01T15:30:00.000Z');
-});
+    t.same(
+      { ...row },
+      {
+        tenths: '2026-01-02T03:04:05.100Z',
+        hundredths: '2026-01-02T03:04:05.120Z',
+        millis: '2026-01-02T03:04:05.123Z',
+        whole: '2026-01-02T03:04:05.000Z',
+        micros: '2026-01-02T03:04:05.123Z',
+        zoned: '2026-06-01T10:00:00.500Z',
+      },
+    );
+    // Text in another zone (say, through a pooler that drops the session's TimeZone) is parsed, to the same instants.
+    t.equal(rfc3339('2026-06-01 12:00:00.5+02'), '2026-06-01T10:00:00.500Z');
+    t.equal(rfc3339('2026-06-01 12:00:00-03:30'), '2026-06-01T15:30:00.000Z');
+  },
+);
 
 t.test('fresh databases are independent', async (t) => {
   const a = await freshDatabase(t);
@@ -58,11 +74,21 @@ t.test('concurrent migrate() applies each file exactly once', async (t) => {
   try {
     const [a, b] = await Promise.all([migrate(one, FIXTURES), migrate(two, FIXTURES)]);
     t.same([...a, ...b].sort(), FIXTURE_NAMES, 'between them, every file applied once');
-    t.ok(a.length === 0 || b.length === 0, 'the second waited for the lock, then found nothing to do');
-    const recorded = await one`select name from schema_migrations where name = any(${FIXTURE_NAMES}) order by name`;
-    t.same(recorded.map((r) => r.name), FIXTURE_NAMES);
+    t.ok(
+      a.length === 0 || b.length === 0,
+      'the second waited for the lock, then found nothing to do',
+    );
+    const recorded =
+      await one`select name from schema_migrations where name = any(${FIXTURE_NAMES}) order by name`;
+    t.same(
+      recorded.map((r) => r.name),
+      FIXTURE_NAMES,
+    );
     const marks = await one`select file from harness_fixture.applied order by file`;
-    t.same(marks.map((r) => r.file), ['0001', '0002']);
+    t.same(
+      marks.map((r) => r.file),
+      ['0001', '0002'],
+    );
     t.same(await migrate(two, FIXTURES), [], 'a later run applies nothing');
   } finally {
     await Promise.all([one.end(), two.end()]);
@@ -76,12 +102,17 @@ t.test('inTransaction retries serialization failures and deadlocks only', async 
   const result = await inTransaction(sql, async (tx) => {
     calls++;
     await tx`insert into counter values (${calls})`;
-    if (calls < 3) throw Object.assign(new Error('conflict'), { code: calls === 1 ? '40001' : '40P01' });
+    if (calls < 3)
+      throw Object.assign(new Error('conflict'), { code: calls === 1 ? '40001' : '40P01' });
     return 'done';
   });
   t.equal(result, 'done');
   t.equal(calls, 3);
-  t.same((await sql`select n from counter`).map((r) => r.n), [3], 'failed attempts were rolled back');
+  t.same(
+    (await sql`select n from counter`).map((r) => r.n),
+    [3],
+    'failed attempts were rolled back',
+  );
 
   calls = 0;
   await t.rejects(
@@ -100,7 +131,9 @@ t.test('inTransaction retries serialization failures and deadlocks only', async 
 /** p, or a rejection naming what did not settle within ms. */
 function settlesWithin<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not settle in ${ms} ms`)), ms); });
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle in ${ms} ms`)), ms);
+  });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -114,29 +147,34 @@ function poolOfOne(t: Test, url: string): Sql {
 // postgres.js fetches array types as the first statement of every new connection, and dropped
 // that promise: a connection lost at that moment crashed the process with an unhandled rejection
 // (porsager/postgres#1192).
-t.test('a connection lost while postgres.js fetches types fails its query, not the process', async (t) => {
-  const { url } = await freshDatabase(t);
-  let resets = 0;
-  const proxy = await proxyTo(t, url, (chunk, client) => {
-    if (resets > 0 || !chunk.includes('pg_catalog.pg_type')) return true;
-    resets++;
-    client.resetAndDestroy();
-    return false;
-  });
-  const unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown) => unhandled.push(reason);
-  process.on('unhandledRejection', onUnhandled);
-  t.teardown(() => { process.off('unhandledRejection', onUnhandled); });
-  const sql = poolOfOne(t, proxy.url);
+t.test(
+  'a connection lost while postgres.js fetches types fails its query, not the process',
+  async (t) => {
+    const { url } = await freshDatabase(t);
+    let resets = 0;
+    const proxy = await proxyTo(t, url, (chunk, client) => {
+      if (resets > 0 || !chunk.includes('pg_catalog.pg_type')) return true;
+      resets++;
+      client.resetAndDestroy();
+      return false;
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    t.teardown(() => {
+      process.off('unhandledRejection', onUnhandled);
+    });
+    const sql = poolOfOne(t, proxy.url);
 
-  await t.rejects(sql`select 1`, 'the query on the lost connection fails');
-  // Arrays need the fetched types: this shows the new connection fetched them again.
-  const [row] = await sql`select ${['a', 'b']}::text[] as letters`;
-  t.same(row.letters, ['a', 'b'], 'the next query reconnects, with array types');
-  await new Promise((resolve) => setImmediate(resolve));
-  t.equal(resets, 1, 'the proxy reset the connection during the types query');
-  t.same(unhandled, [], 'no unhandled rejection');
-});
+    await t.rejects(sql`select 1`, 'the query on the lost connection fails');
+    // Arrays need the fetched types: this shows the new connection fetched them again.
+    const [row] = await sql`select ${['a', 'b']}::text[] as letters`;
+    t.same(row.letters, ['a', 'b'], 'the next query reconnects, with array types');
+    await new Promise((resolve) => setImmediate(resolve));
+    t.equal(resets, 1, 'the proxy reset the connection during the types query');
+    t.same(unhandled, [], 'no unhandled rejection');
+  },
+);
 
 // Group commit runs on sql.reserve(). A reserved connection that closed went back to the pool as
 // open on release(), and the queries later given to it never settled (porsager/postgres#1199); its
@@ -154,67 +192,91 @@ t.test('a reserved connection that closes fails its queries, and the pool recove
   queued.catch(() => {});
   await admin`select pg_terminate_backend(${pid})`;
   await t.rejects(settlesWithin(running, 5000, 'the query in flight'), 'the query in flight fails');
-  await t.rejects(settlesWithin(tx`select 1`, 5000, 'a query after the close'), { code: 'CONNECTION_CLOSED' }, 'a query after the close fails, rather than going to the reconnecting connection');
+  await t.rejects(
+    settlesWithin(tx`select 1`, 5000, 'a query after the close'),
+    { code: 'CONNECTION_CLOSED' },
+    'a query after the close fails, rather than going to the reconnecting connection',
+  );
   tx.release();
   const [row] = await settlesWithin(queued, 5000, 'the queued query');
   t.equal(row.one, 1, 'the query waiting for the connection runs on it once reconnected');
   const [next] = await settlesWithin(sql`select 1 as one`, 5000, 'the next pooled query');
   t.equal(next.one, 1, 'and so does the next pooled query');
-  const [piped] = await settlesWithin(inPipelinedTransaction(sql, async (db, commit) => {
-    const rows = db`select 2 as two`;
-    await commit();
-    return rows;
-  }), 5000, 'the next transaction');
+  const [piped] = await settlesWithin(
+    inPipelinedTransaction(sql, async (db, commit) => {
+      const rows = db`select 2 as two`;
+      await commit();
+      return rows;
+    }),
+    5000,
+    'the next transaction',
+  );
   t.equal(piped.two, 2, 'and so does the next pipelined transaction');
 });
 
 // A reserve waiting for the connection that closed was taken off the queue and never resolved; a
 // reserve that failed stayed on it, and took the next connection with it (porsager/postgres#1195).
-t.test('reserves survive the connection they wait for closing, and the database being down', async (t) => {
-  const { url, sql: admin } = await freshDatabase(t);
-  const proxy = await proxyTo(t, url);
-  const sql = poolOfOne(t, proxy.url);
-  const first = await sql.reserve();
-  const [{ pid }] = await first`select pg_backend_pid() as pid`;
-  const waiting = sql.reserve();
-  await admin`select pg_terminate_backend(${pid})`;
-  const second = await settlesWithin(waiting, 5000, 'the waiting reserve');
-  first.release();
-  const [row] = await settlesWithin(second`select 1 as one`, 5000, 'a query on the waiting reserve');
-  t.equal(row.one, 1, 'the reserve waiting on the closed connection gets a new one');
-  second.release();
+t.test(
+  'reserves survive the connection they wait for closing, and the database being down',
+  async (t) => {
+    const { url, sql: admin } = await freshDatabase(t);
+    const proxy = await proxyTo(t, url);
+    const sql = poolOfOne(t, proxy.url);
+    const first = await sql.reserve();
+    const [{ pid }] = await first`select pg_backend_pid() as pid`;
+    const waiting = sql.reserve();
+    await admin`select pg_terminate_backend(${pid})`;
+    const second = await settlesWithin(waiting, 5000, 'the waiting reserve');
+    first.release();
+    const [row] = await settlesWithin(
+      second`select 1 as one`,
+      5000,
+      'a query on the waiting reserve',
+    );
+    t.equal(row.one, 1, 'the reserve waiting on the closed connection gets a new one');
+    second.release();
 
-  const [{ pid: next }] = await sql`select pg_backend_pid() as pid`;
-  proxy.refusing = true;
-  await admin`select pg_terminate_backend(${next})`;
-  await t.rejects(settlesWithin(sql`select 1`, 5000, 'a query while down'), 'a query fails while the database is down');
-  await t.rejects(settlesWithin(sql.reserve(), 5000, 'a reserve while down'), 'a reserve fails while the database is down');
-  proxy.refusing = false;
-  const [again] = await settlesWithin(sql`select 2 as two`, 5000, 'a query once back');
-  t.equal(again.two, 2, 'once back, the pool serves queries');
-  const third = await settlesWithin(sql.reserve(), 5000, 'a reserve once back');
-  third.release();
-  t.pass('and reserves');
-});
+    const [{ pid: next }] = await sql`select pg_backend_pid() as pid`;
+    proxy.refusing = true;
+    await admin`select pg_terminate_backend(${next})`;
+    await t.rejects(
+      settlesWithin(sql`select 1`, 5000, 'a query while down'),
+      'a query fails while the database is down',
+    );
+    await t.rejects(
+      settlesWithin(sql.reserve(), 5000, 'a reserve while down'),
+      'a reserve fails while the database is down',
+    );
+    proxy.refusing = false;
+    const [again] = await settlesWithin(sql`select 2 as two`, 5000, 'a query once back');
+    t.equal(again.two, 2, 'once back, the pool serves queries');
+    const third = await settlesWithin(sql.reserve(), 5000, 'a reserve once back');
+    third.release();
+    t.pass('and reserves');
+  },
+);
 
 // sql.begin() had the same fault as reserve(): after its connection closed, the ROLLBACK it sends
 // went to that connection while it reconnected for the next queued query (porsager/postgres#1186).
-t.test('a transaction whose connection closes leaves that connection to the next query', async (t) => {
-  const { url, sql: admin } = await freshDatabase(t);
-  const sql = poolOfOne(t, url);
-  let queued: Promise<unknown> | undefined;
-  const transaction = sql.begin(async (tx) => {
-    const [{ pid }] = await tx`select pg_backend_pid() as pid`;
-    // The pool's one connection is in this transaction, so this waits for it.
-    queued = sql`select 3 as three`;
-    queued.catch(() => {});
-    await admin`select pg_terminate_backend(${pid})`;
-    await tx`select pg_sleep(30)`;
-  });
-  await t.rejects(settlesWithin(transaction, 5000, 'the transaction'), 'the transaction fails');
-  const [row] = (await settlesWithin(queued!, 5000, 'the queued query')) as { three: number }[];
-  t.equal(row.three, 3, 'the query waiting for the connection runs on it once reconnected');
-});
+t.test(
+  'a transaction whose connection closes leaves that connection to the next query',
+  async (t) => {
+    const { url, sql: admin } = await freshDatabase(t);
+    const sql = poolOfOne(t, url);
+    let queued: Promise<unknown> | undefined;
+    const transaction = sql.begin(async (tx) => {
+      const [{ pid }] = await tx`select pg_backend_pid() as pid`;
+      // The pool's one connection is in this transaction, so this waits for it.
+      queued = sql`select 3 as three`;
+      queued.catch(() => {});
+      await admin`select pg_terminate_backend(${pid})`;
+      await tx`select pg_sleep(30)`;
+    });
+    await t.rejects(settlesWithin(transaction, 5000, 'the transaction'), 'the transaction fails');
+    const [row] = (await settlesWithin(queued!, 5000, 'the queued query')) as { three: number }[];
+    t.equal(row.three, 3, 'the query waiting for the connection runs on it once reconnected');
+  },
+);
 
 // reserve() did not check whether the pool had been ended: it connected anew and handed out a
 // working connection, so a pipelined transaction still committed after sql.end() (patches/).
@@ -224,24 +286,37 @@ t.test('after end(), a reserve fails as every query does', async (t) => {
   await sql`select 1`;
   await sql.end();
   await t.rejects(sql.reserve(), { code: 'CONNECTION_ENDED' });
-  await t.rejects(inPipelinedTransaction(sql, async (_db, commit) => commit()), { code: 'CONNECTION_ENDED' });
+  await t.rejects(
+    inPipelinedTransaction(sql, async (_db, commit) => commit()),
+    { code: 'CONNECTION_ENDED' },
+  );
 });
 
-t.test('a pipelined transaction that a statement aborted unseen does not report a commit', async (t) => {
-  const { sql } = await freshDatabase(t);
-  await sql`CREATE TABLE pipelined (n int PRIMARY KEY)`;
-  await t.rejects(inPipelinedTransaction(sql, async (db, commit) => {
-    await db`INSERT INTO pipelined VALUES (1)`;
-    db`INSERT INTO pipelined VALUES (1)`.execute().catch(() => {}); // fails, and nobody looks
-    await commit();
-  }), /COMMIT was answered with ROLLBACK/);
-  t.same(await sql`SELECT n FROM pipelined`, [], 'nothing was committed');
-  await inPipelinedTransaction(sql, async (db, commit) => {
-    await db`INSERT INTO pipelined VALUES (2)`;
-    await commit();
-  });
-  t.same((await sql`SELECT n FROM pipelined`).map((r) => r.n), [2], 'a transaction without failures commits');
-});
+t.test(
+  'a pipelined transaction that a statement aborted unseen does not report a commit',
+  async (t) => {
+    const { sql } = await freshDatabase(t);
+    await sql`CREATE TABLE pipelined (n int PRIMARY KEY)`;
+    await t.rejects(
+      inPipelinedTransaction(sql, async (db, commit) => {
+        await db`INSERT INTO pipelined VALUES (1)`;
+        db`INSERT INTO pipelined VALUES (1)`.execute().catch(() => {}); // fails, and nobody looks
+        await commit();
+      }),
+      /COMMIT was answered with ROLLBACK/,
+    );
+    t.same(await sql`SELECT n FROM pipelined`, [], 'nothing was committed');
+    await inPipelinedTransaction(sql, async (db, commit) => {
+      await db`INSERT INTO pipelined VALUES (2)`;
+      await commit();
+    });
+    t.same(
+      (await sql`SELECT n FROM pipelined`).map((r) => r.n),
+      [2],
+      'a transaction without failures commits',
+    );
+  },
+);
 
 // A settled query drops what it sent (patches/), so that a query kept after it settled does not
 // keep its arguments (the ledger's JSON) too.
@@ -255,7 +330,11 @@ t.test('a settled query no longer holds its arguments; a failed one reports them
   t.equal(settled.args, null);
   t.equal(settled.parameters, null);
   const failed = await sql`SELECT ${'not a number'}::int`.catch((err: unknown) => err);
-  t.same((failed as { parameters?: unknown }).parameters, ['not a number'], 'an error still names the parameters it was sent');
+  t.same(
+    (failed as { parameters?: unknown }).parameters,
+    ['not a number'],
+    'an error still names the parameters it was sent',
+  );
 });
 
 // postgres.js keeps its pool's connections in queues (patches/). One that never empties (the open
@@ -272,14 +351,20 @@ t.test("postgres.js's queues keep only their live entries", async (t) => {
   for (let i = 0; i < 2_000_000; i++) open.push(open.shift()); // a query takes the next connection and returns it
   gc();
   const grown = process.memoryUsage().heapUsed - before;
-  t.ok(grown < 4e6, `the heap grew by ${(grown / 1e6).toFixed(1)} MB over 2,000,000 rotations (one slot each would be 16 MB)`);
+  t.ok(
+    grown < 4e6,
+    `the heap grew by ${(grown / 1e6).toFixed(1)} MB over 2,000,000 rotations (one slot each would be 16 MB)`,
+  );
   t.equal(open.length, 20);
   const next = open.shift();
   t.equal(next, connections[0], 'first in, first out, after every compaction');
   t.equal(open.remove(next), null, 'an entry already shifted is not found');
   t.equal(open.remove(connections[5]), connections[5], 'a live entry is removed');
   t.equal(open.length, 18);
-  t.same(Array.from({ length: 18 }, () => open.shift().id), [1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+  t.same(
+    Array.from({ length: 18 }, () => open.shift().id),
+    [1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19],
+  );
 });
 
 // What a settled query holds must die young (patches/: the Query's species getter and the queues'
@@ -288,15 +373,24 @@ t.test("postgres.js's queues keep only their live entries", async (t) => {
 t.test('settled queries and their transactions die in the young generation', async (t) => {
   const { url } = await freshDatabase(t);
   const fixture = fileURLToPath(new URL('./fixtures/query-promotion.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--no-allocation-site-pretenuring', '--trace-gc-nvp', '--import', 'tsx', fixture, url, '3000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['--no-allocation-site-pretenuring', '--trace-gc-nvp', '--import', 'tsx', fixture, url, '3000'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   const [code] = await once(child, 'exit');
   t.equal(code, 0, 'the fixture ran');
   const measured = out.split('=== MEASURE START')[1]?.split('=== MEASURE END')[0] ?? '';
   const scavenges = measured.split('\n').filter((l) => l.includes(' gc=s '));
-  const sum = (field: string) => scavenges.reduce((n, l) => n + Number(new RegExp(` ${field}=(\\d+)`).exec(l)?.[1] ?? 0), 0);
-  const allocated = sum('allocated'), promoted = sum('promoted');
+  const sum = (field: string) =>
+    scavenges.reduce((n, l) => n + Number(new RegExp(` ${field}=(\\d+)`).exec(l)?.[1] ?? 0), 0);
+  const allocated = sum('allocated'),
+    promoted = sum('promoted');
   t.ok(scavenges.length >= 5, `${scavenges.length} young-generation collections while measuring`);
-  t.ok(promoted < allocated * 0.002, `${(promoted / 1e6).toFixed(2)} MB promoted of ${(allocated / 1e6).toFixed(0)} MB allocated (${(100 * promoted / allocated).toFixed(2)} %)`);
+  t.ok(
+    promoted < allocated * 0.002,
+    `${(promoted / 1e6).toFixed(2)} MB promoted of ${(allocated / 1e6).toFixed(0)} MB allocated (${((100 * promoted) / allocated).toFixed(2)} %)`,
+  );
 });

@@ -26,19 +26,29 @@ t.test('/docs in headless Chromium', async (t) => {
   t.test('every operation is listed, by its operationId', async (t) => {
     const listed = await page.locator('.opblock-summary-operation-id').allTextContents();
     // Operations with two tags are listed under both; the webhooks (events we send) are listed too.
-    const webhooks = Object.values(spec.webhooks ?? {}).flatMap((item: any) => Object.values(item).map((op: any) => op.operationId));
-    t.strictSame([...new Set(listed.map((id) => id.trim()))].sort(), [...operations.keys(), ...webhooks].sort());
+    const webhooks = Object.values(spec.webhooks ?? {}).flatMap((item: any) =>
+      Object.values(item).map((op: any) => op.operationId),
+    );
+    t.strictSame(
+      [...new Set(listed.map((id) => id.trim()))].sort(),
+      [...operations.keys(), ...webhooks].sort(),
+    );
     t.ok(listed.includes('createStockMove') && listed.includes('createReceipt'));
     await page.screenshot({ path: screenshotPath('docs') });
   });
 
   t.test('an operation shows its examples', async (t) => {
-    const op = page.locator('.opblock', { has: page.locator('.opblock-summary-operation-id', { hasText: /^createStockMove$/ }) });
+    const op = page.locator('.opblock', {
+      has: page.locator('.opblock-summary-operation-id', { hasText: /^createStockMove$/ }),
+    });
     await op.locator('.opblock-summary').click();
     const examples = op.locator('.examples-select select').first();
     await examples.waitFor({ timeout: LOAD_TIMEOUT_MS });
     t.match(await examples.textContent(), /the outline's example/);
-    t.match(await op.locator('.body-param__example, .microlight').first().textContent(), /"from_wh": "WH-A"/);
+    t.match(
+      await op.locator('.body-param__example, .microlight').first().textContent(),
+      /"from_wh": "WH-A"/,
+    );
     await op.locator('.opblock-summary').click();
   });
 
@@ -49,33 +59,51 @@ t.test('/docs in headless Chromium', async (t) => {
       // What follows the heading, up to the next one, names the URI, the status and the title.
       const text = await section.evaluate((h) => {
         let out = '';
-        for (let el = h.nextElementSibling; el && !/^H[23]$/.test(el.tagName); el = el.nextElementSibling) out += el.textContent;
+        for (
+          let el = h.nextElementSibling;
+          el && !/^H[23]$/.test(el.tagName);
+          el = el.nextElementSibling
+        )
+          out += el.textContent;
         return out;
       });
-      t.ok(text.includes(problem.uri) && text.includes(`${problem.status} ${problem.title}`), `${slug}: URI, status and title`);
+      t.ok(
+        text.includes(problem.uri) && text.includes(`${problem.status} ${problem.title}`),
+        `${slug}: URI, status and title`,
+      );
     }
   });
 
   t.test('/docs#problem-<slug> opens at that section', async (t) => {
     const linked = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     await openDocs(linked, `${s.url}/docs#problem-over-issuance`);
-    await linked.waitForFunction(() => {
-      const top = document.getElementById('problem-over-issuance')?.getBoundingClientRect().top;
-      return top !== undefined && top > -10 && top < window.innerHeight / 2;
-    }, undefined, { timeout: LOAD_TIMEOUT_MS });
+    await linked.waitForFunction(
+      () => {
+        const top = document.getElementById('problem-over-issuance')?.getBoundingClientRect().top;
+        return top !== undefined && top > -10 && top < window.innerHeight / 2;
+      },
+      undefined,
+      { timeout: LOAD_TIMEOUT_MS },
+    );
     t.pass('the over-issuance section is in view');
     await linked.screenshot({ path: screenshotPath('docs-problem-types') });
   });
 
   t.test('Try it out with a pasted token calls this server', async (t) => {
-    ok(await s.client().POST('/inventory/warehouses', { body: { id: 'WH-DOCS', name: 'Seen from the docs page' } }));
+    ok(
+      await s.client().POST('/inventory/warehouses', {
+        body: { id: 'WH-DOCS', name: 'Seen from the docs page' },
+      }),
+    );
     await page.locator('.auth-wrapper .authorize').click();
     const pasted = page.locator('.auth-container', { hasText: 'pasted' });
     await pasted.locator('input').fill(s.token({ scope: 'inventory:read' }));
     await pasted.locator('button.authorize').click();
     await pasted.locator('button.btn-done').click();
 
-    const op = page.locator('.opblock', { has: page.locator('.opblock-summary-operation-id', { hasText: /^listWarehouses$/ }) });
+    const op = page.locator('.opblock', {
+      has: page.locator('.opblock-summary-operation-id', { hasText: /^listWarehouses$/ }),
+    });
     await op.locator('.opblock-summary').click();
     await op.locator('.try-out__btn').click();
     await op.locator('.execute').click();

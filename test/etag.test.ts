@@ -18,7 +18,10 @@ t.test('ETags on items', async (t) => {
     t.equal(res.status, 304);
     t.equal(res.headers.get('etag'), etag);
     t.equal(await res.text(), '');
-    t.equal((await s.request('/inventory/items/sku-1', { headers: { 'if-none-match': '"v0"' } })).status, 200);
+    t.equal(
+      (await s.request('/inventory/items/sku-1', { headers: { 'if-none-match': '"v0"' } })).status,
+      200,
+    );
   });
 
   t.test('PUT without If-Match → 428', async (t) => {
@@ -29,21 +32,38 @@ t.test('ETags on items', async (t) => {
 
   t.test('a stale or weak tag → 412 with the current ETag', async (t) => {
     for (const tag of ['"v7"', `W/${etag}`, 'v1']) {
-      const res = await s.request('/inventory/items/sku-1', { method: 'PUT', json: ITEM, headers: { 'if-match': tag } });
+      const res = await s.request('/inventory/items/sku-1', {
+        method: 'PUT',
+        json: ITEM,
+        headers: { 'if-match': tag },
+      });
       t.equal(res.status, 412, tag);
       t.equal(res.headers.get('etag'), etag);
-      t.match(await res.json(), { type: 'https://problems.inventory-api.dev/precondition-failed', current_etag: etag });
+      t.match(await res.json(), {
+        type: 'https://problems.inventory-api.dev/precondition-failed',
+        current_etag: etag,
+      });
     }
   });
 
   t.test('a bad body with a stale tag → 422: preconditions come after validation', async (t) => {
-    const res = await s.request('/inventory/items/sku-1', { method: 'PUT', json: { ...ITEM, uom: '' }, headers: { 'if-match': '"v9"' } });
+    const res = await s.request('/inventory/items/sku-1', {
+      method: 'PUT',
+      json: { ...ITEM, uom: '' },
+      headers: { 'if-match': '"v9"' },
+    });
     t.equal(res.status, 422);
   });
 
   t.test('two writers with the same ETag: exactly one 200, one 412', async (t) => {
-    const [a, b] = await Promise.all(['Bolt A', 'Bolt B'].map((name) =>
-      api.PUT('/inventory/items/{id}', { params: { path: { id: 'sku-1' }, header: { 'If-Match': etag } }, body: { ...ITEM, name } })));
+    const [a, b] = await Promise.all(
+      ['Bolt A', 'Bolt B'].map((name) =>
+        api.PUT('/inventory/items/{id}', {
+          params: { path: { id: 'sku-1' }, header: { 'If-Match': etag } },
+          body: { ...ITEM, name },
+        }),
+      ),
+    );
     t.strictSame([a.response.status, b.response.status].sort(), [200, 412]);
     const winner = a.response.status === 200 ? a : b;
     t.equal(winner.response.headers.get('etag'), '"v2"');

@@ -14,10 +14,14 @@ const run = promisify(execFile);
 t.test('examples/flow.ts runs the whole flow against a running server and exits 0', async (t) => {
   const { url, sql } = await freshDatabase(t);
   const server = await spawnServer(t, url);
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'examples/flow.ts')], {
-    cwd: repoRoot,
-    env: { ...process.env, API_URL: server.url, API_TOKEN: mintToken({ scope: ALL_SCOPES }) },
-  });
+  const { stdout } = await run(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'examples/flow.ts')],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, API_URL: server.url, API_TOKEN: mintToken({ scope: ALL_SCOPES }) },
+    },
+  );
   t.match(stdout, /purchase order now RECEIVED/);
   t.match(stdout, /inventory\.stock_move\.posted evt_\S+ for sm_\S+: signature verified/);
   t.match(stdout, /^OK: the whole flow ran$/m);

@@ -10,7 +10,13 @@ import addFormats from 'ajv-formats';
 import { pendingOperations } from '../handlers/pending.ts';
 import { spec } from '../server/spec.ts';
 import { startServer } from './helpers/server.ts';
-import { invalidRequest, send, servedOperations, validRequest, type SpecRequest } from './helpers/spec-requests.ts';
+import {
+  invalidRequest,
+  send,
+  servedOperations,
+  validRequest,
+  type SpecRequest,
+} from './helpers/spec-requests.ts';
 import { databaseFingerprint } from './helpers/db-fingerprint.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 15);
@@ -23,10 +29,17 @@ const isProblem = ajv.compile({ ...spec.components.schemas.Problem, $defs: undef
 t.test('fuzzing every operation', async (t) => {
   const s = await startServer(t);
   const admin = s.client();
-  for (const id of ['WH-A', 'WH-B']) await admin.POST('/inventory/warehouses', { body: { id, name: id } });
-  await admin.POST('/inventory/items', { body: { id: 'sku-1', sku: 'SKU-1', name: 'Bolt', uom: 'EA', track_by: 'NONE' } });
-  await admin.POST('/inventory/items', { body: { id: 'glue', sku: 'GLUE', name: 'Glue', uom: 'EA', track_by: 'BATCH' } });
-  await admin.POST('/inventory/items', { body: { id: 'drill', sku: 'DRILL', name: 'Drill', uom: 'EA', track_by: 'SERIAL' } });
+  for (const id of ['WH-A', 'WH-B'])
+    await admin.POST('/inventory/warehouses', { body: { id, name: id } });
+  await admin.POST('/inventory/items', {
+    body: { id: 'sku-1', sku: 'SKU-1', name: 'Bolt', uom: 'EA', track_by: 'NONE' },
+  });
+  await admin.POST('/inventory/items', {
+    body: { id: 'glue', sku: 'GLUE', name: 'Glue', uom: 'EA', track_by: 'BATCH' },
+  });
+  await admin.POST('/inventory/items', {
+    body: { id: 'drill', sku: 'DRILL', name: 'Drill', uom: 'EA', track_by: 'SERIAL' },
+  });
   const token = s.token();
   let sent = 0;
 
@@ -36,9 +49,13 @@ t.test('fuzzing every operation', async (t) => {
     const where = `${label} ${req.method} ${req.path} ${JSON.stringify(req.json ?? req.raw)?.slice(0, 300)} → ${res.status} ${text.slice(0, 300)}`;
     if (res.status >= 500) throw new Error(`5xx: ${where}`);
     if (res.status >= 400) {
-      if (!/^application\/problem\+json/.test(res.headers.get('content-type') ?? '')) throw new Error(`not problem+json: ${where}`);
+      if (!/^application\/problem\+json/.test(res.headers.get('content-type') ?? ''))
+        throw new Error(`not problem+json: ${where}`);
       const body = JSON.parse(text) as { status: number };
-      if (!isProblem(body) || body.status !== res.status) throw new Error(`problem does not match the spec (${ajv.errorsText(isProblem.errors)}): ${where}`);
+      if (!isProblem(body) || body.status !== res.status)
+        throw new Error(
+          `problem does not match the spec (${ajv.errorsText(isProblem.errors)}): ${where}`,
+        );
     }
     return res.status;
   };
@@ -49,27 +66,53 @@ t.test('fuzzing every operation', async (t) => {
     for (const operationId of servedOperations) {
       const arbitrary = invalidRequest(operationId, KNOWN_IDS);
       if (!arbitrary) continue;
-      await fc.assert(fc.asyncProperty(arbitrary, async (req) => {
-        const status = await checkResponse(req, await send(s.url, req, token), `[${req.mutation}]`);
-        if (status < 400) throw new Error(`accepted an invalid request [${req.mutation}]: ${req.method} ${req.path} → ${status}`);
-        seen.set(req.mutation.split(' ')[0], (seen.get(req.mutation.split(' ')[0]) ?? 0) + 1);
-      }), { numRuns: RUNS });
+      await fc.assert(
+        fc.asyncProperty(arbitrary, async (req) => {
+          const status = await checkResponse(
+            req,
+            await send(s.url, req, token),
+            `[${req.mutation}]`,
+          );
+          if (status < 400)
+            throw new Error(
+              `accepted an invalid request [${req.mutation}]: ${req.method} ${req.path} → ${status}`,
+            );
+          seen.set(req.mutation.split(' ')[0], (seen.get(req.mutation.split(' ')[0]) ?? 0) + 1);
+        }),
+        { numRuns: RUNS },
+      );
     }
     t.strictSame(await databaseFingerprint(s.sql), before, 'no table changed');
     t.comment(`mutations: ${[...seen].map(([m, n]) => `${m} ${n}`).join(', ')}`);
   });
 
-  t.test('valid requests: never a 5xx; successes match the spec (checked by the server under test)', async (t) => {
-    const statuses = new Map<number, number>();
-    for (const operationId of servedOperations.filter((id) => !(pendingOperations as readonly string[]).includes(id))) {
-      await fc.assert(fc.asyncProperty(validRequest(operationId, KNOWN_IDS), async (req) => {
-        const status = await checkResponse(req, await send(s.url, req, token), '[valid]');
-        statuses.set(status, (statuses.get(status) ?? 0) + 1);
-      }), { numRuns: RUNS });
-    }
-    t.ok([...statuses.keys()].some((status) => status < 300), 'some valid requests succeeded, so success bodies were checked');
-    t.comment(`statuses: ${[...statuses].sort().map(([c, n]) => `${c}×${n}`).join(' ')}`);
-  });
+  t.test(
+    'valid requests: never a 5xx; successes match the spec (checked by the server under test)',
+    async (t) => {
+      const statuses = new Map<number, number>();
+      for (const operationId of servedOperations.filter(
+        (id) => !(pendingOperations as readonly string[]).includes(id),
+      )) {
+        await fc.assert(
+          fc.asyncProperty(validRequest(operationId, KNOWN_IDS), async (req) => {
+            const status = await checkResponse(req, await send(s.url, req, token), '[valid]');
+            statuses.set(status, (statuses.get(status) ?? 0) + 1);
+          }),
+          { numRuns: RUNS },
+        );
+      }
+      t.ok(
+        [...statuses.keys()].some((status) => status < 300),
+        'some valid requests succeeded, so success bodies were checked',
+      );
+      t.comment(
+        `statuses: ${[...statuses]
+          .sort()
+          .map(([c, n]) => `${c}×${n}`)
+          .join(' ')}`,
+      );
+    },
+  );
 
   t.teardown(() => t.comment(`${sent} requests sent`));
 });

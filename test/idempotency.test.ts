@@ -9,7 +9,12 @@ const warehouse = (id: string) => ({ id, name: `Warehouse ${id}` });
 t.test('idempotency', async (t) => {
   const s = await startServer(t);
   const post = (key: string, json: unknown, token?: TokenOptions) =>
-    s.request('/inventory/warehouses', { method: 'POST', json, token, headers: { 'idempotency-key': key } });
+    s.request('/inventory/warehouses', {
+      method: 'POST',
+      json,
+      token,
+      headers: { 'idempotency-key': key },
+    });
 
   t.test('a replay returns the stored response and executes nothing', async (t) => {
     const first = await post('key-1', warehouse('WH-1'));
@@ -20,7 +25,8 @@ t.test('idempotency', async (t) => {
     t.equal(again.headers.get('idempotent-replayed'), 'true');
     t.equal(again.headers.get('location'), first.headers.get('location'));
     t.strictSame(await again.json(), await first.json());
-    const [{ count }] = await s.sql`SELECT count(*)::int AS count FROM audit_log WHERE entity_id = 'WH-1'`;
+    const [{ count }] =
+      await s.sql`SELECT count(*)::int AS count FROM audit_log WHERE entity_id = 'WH-1'`;
     t.equal(count, 1, 'executed once: one audit entry');
   });
 
@@ -28,7 +34,9 @@ t.test('idempotency', async (t) => {
     await post('key-2', warehouse('WH-2'));
     const res = await post('key-2', warehouse('WH-2b'));
     t.equal(res.status, 422);
-    t.match(await res.json(), { type: 'https://problems.inventory-api.dev/idempotency-key-reused' });
+    t.match(await res.json(), {
+      type: 'https://problems.inventory-api.dev/idempotency-key-reused',
+    });
     t.equal((await s.sql`SELECT 1 FROM warehouses WHERE id = 'WH-2b'`).length, 0);
   });
 
@@ -66,17 +74,32 @@ t.test('idempotency', async (t) => {
   });
 
   t.test('concurrent duplicates execute once, and all get the same result', async (t) => {
-    const results = await Promise.all(Array.from({ length: 12 }, () => post('key-8', warehouse('WH-8'))));
-    t.strictSame(results.map((r) => r.status), Array(12).fill(201));
-    t.equal(results.filter((r) => r.headers.get('idempotent-replayed') === 'true').length, 11, 'one executed, eleven replayed');
-    const [{ count }] = await s.sql`SELECT count(*)::int AS count FROM audit_log WHERE entity_id = 'WH-8'`;
+    const results = await Promise.all(
+      Array.from({ length: 12 }, () => post('key-8', warehouse('WH-8'))),
+    );
+    t.strictSame(
+      results.map((r) => r.status),
+      Array(12).fill(201),
+    );
+    t.equal(
+      results.filter((r) => r.headers.get('idempotent-replayed') === 'true').length,
+      11,
+      'one executed, eleven replayed',
+    );
+    const [{ count }] =
+      await s.sql`SELECT count(*)::int AS count FROM audit_log WHERE entity_id = 'WH-8'`;
     t.equal(count, 1);
   });
 
   t.test('operations that require a key refuse a request without one (400)', async (t) => {
-    const res = await s.request('/inventory/stock-moves', { method: 'POST', json: { type: 'ISSUE', from_wh: 'WH-1', lines: [{ item_id: 'x', qty: 1 }] } });
+    const res = await s.request('/inventory/stock-moves', {
+      method: 'POST',
+      json: { type: 'ISSUE', from_wh: 'WH-1', lines: [{ item_id: 'x', qty: 1 }] },
+    });
     t.equal(res.status, 400);
-    t.match(await res.json(), { type: 'https://problems.inventory-api.dev/idempotency-key-missing' });
+    t.match(await res.json(), {
+      type: 'https://problems.inventory-api.dev/idempotency-key-missing',
+    });
   });
 
   t.test('a key longer than 255 characters → 422', async (t) => {

@@ -10,7 +10,10 @@ t.setTimeout(300_000);
 
 t.test('the spec lints clean with redocly and spectral', async (t) => {
   await t.resolves(run('npx', ['redocly', 'lint', 'spec/openapi.yaml']), 'redocly lint');
-  await t.resolves(run('npx', ['spectral', 'lint', 'spec/openapi.yaml', '--fail-severity=warn']), 'spectral lint (oas)');
+  await t.resolves(
+    run('npx', ['spectral', 'lint', 'spec/openapi.yaml', '--fail-severity=warn']),
+    'spectral lint (oas)',
+  );
 });
 
 t.test('the project type-checks (handlers are typed from the generated operations)', async (t) => {

@@ -23,11 +23,18 @@ t.test('two instances starting at once on an empty database', async (t) => {
   const [a, b] = await Promise.all([spawnServer(t, url), spawnServer(t, url)]);
   const migrations = await sql`SELECT name FROM schema_migrations ORDER BY name`;
   t.ok(migrations.length >= 1);
-  t.equal(new Set(migrations.map((m) => m.name)).size, migrations.length, 'each migration applied once');
+  t.equal(
+    new Set(migrations.map((m) => m.name)).size,
+    migrations.length,
+    'each migration applied once',
+  );
 
   for (const server of [a, b]) {
     t.equal((await fetch(`${server.url}/healthz`)).status, 200);
-    t.strictSame(await (await fetch(`${server.url}/readyz`)).json(), { status: 'ok', database: 'ok' });
+    t.strictSame(await (await fetch(`${server.url}/readyz`)).json(), {
+      status: 'ok',
+      database: 'ok',
+    });
   }
 
   t.test('published spec, reference page and metrics', async (t) => {
@@ -64,36 +71,72 @@ t.test('SIGTERM: a request in flight completes, then the process exits 0', async
   await isLocked;
   const inFlight = fetch(`${server.url}/inventory/warehouses`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${mintToken({ scope: 'inventory:write' })}`, 'content-type': 'application/json' },
+    headers: {
+      authorization: `Bearer ${mintToken({ scope: 'inventory:write' })}`,
+      'content-type': 'application/json',
+    },
     body: JSON.stringify({ id: 'WH-LATE', name: 'Created during shutdown' }),
   });
-  await waitFor('the request to wait for the lock', async () =>
-    (await sql`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%insert into warehouses%'`).length === 1);
+  await waitFor(
+    'the request to wait for the lock',
+    async () =>
+      (
+        await sql`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%insert into warehouses%'`
+      ).length === 1,
+  );
 
   server.child.kill('SIGTERM');
   await waitFor('the server to stop taking requests', () =>
-    fetch(`${server.url}/healthz`).then((res) => res.status === 503, () => true));
+    fetch(`${server.url}/healthz`).then(
+      (res) => res.status === 503,
+      () => true,
+    ),
+  );
   release();
   await holder;
 
   const res = await inFlight;
   t.equal(res.status, 201, 'the request in flight was answered');
-  t.equal(res.headers.get('connection'), 'close', 'on a connection closed after it (not kept alive for 72 s)');
+  t.equal(
+    res.headers.get('connection'),
+    'close',
+    'on a connection closed after it (not kept alive for 72 s)',
+  );
   await server.stop();
   t.equal(server.child.exitCode, 0);
-  t.equal((await sql`SELECT 1 FROM warehouses WHERE id = 'WH-LATE'`).length, 1, 'and its effect committed');
-  t.equal((await sql`SELECT 1 FROM audit_log WHERE entity_id = 'WH-LATE'`).length, 1, 'with its audit entry');
+  t.equal(
+    (await sql`SELECT 1 FROM warehouses WHERE id = 'WH-LATE'`).length,
+    1,
+    'and its effect committed',
+  );
+  t.equal(
+    (await sql`SELECT 1 FROM audit_log WHERE entity_id = 'WH-LATE'`).length,
+    1,
+    'with its audit entry',
+  );
 });
 
 t.test('dev mode: npm run token mints tokens the server accepts', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'inventory-dev-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const { url } = await freshDatabase(t);
-  const server = await spawnServer(t, url, { AUTH_ISSUER: '', AUTH_AUDIENCE: '', AUTH_PUBLIC_KEY: '', DATA_DIR: dataDir, LOG_LEVEL: 'info' });
+  const server = await spawnServer(t, url, {
+    AUTH_ISSUER: '',
+    AUTH_AUDIENCE: '',
+    AUTH_PUBLIC_KEY: '',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'info',
+  });
   t.match(server.output(), /npm run token/, 'start-up says how to get a token');
 
   const token = async (...args: string[]) =>
-    (await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/token.ts'), ...args], { cwd: repoRoot, env: { ...process.env, DATA_DIR: dataDir } })).stdout.trim();
+    (
+      await run(
+        process.execPath,
+        ['--import', 'tsx', join(repoRoot, 'scripts/token.ts'), ...args],
+        { cwd: repoRoot, env: { ...process.env, DATA_DIR: dataDir } },
+      )
+    ).stdout.trim();
   const writer = await token('--scope', 'inventory:read inventory:write', '--sub', 'alice');
   const created = await fetch(`${server.url}/inventory/warehouses`, {
     method: 'POST',
@@ -102,28 +145,65 @@ t.test('dev mode: npm run token mints tokens the server accepts', async (t) => {
   });
   t.equal(created.status, 201);
   await new Promise((r) => setTimeout(r, 200));
-  const line = server.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
+  const line = server
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l))
     .find((l) => l.request_id === created.headers.get('x-request-id'));
-  t.match(line, { msg: 'request completed', operation: 'createWarehouse', status: 201, actor: 'alice', latency_ms: Number }, 'one JSON log line with request id, actor and latency');
+  t.match(
+    line,
+    {
+      msg: 'request completed',
+      operation: 'createWarehouse',
+      status: 201,
+      actor: 'alice',
+      latency_ms: Number,
+    },
+    'one JSON log line with request id, actor and latency',
+  );
   const reader = await token('--scope', 'inventory:read', '--warehouses', 'WH-B');
-  const listed = await (await fetch(`${server.url}/inventory/warehouses`, { headers: { authorization: `Bearer ${reader}` } })).json();
+  const listed = await (
+    await fetch(`${server.url}/inventory/warehouses`, {
+      headers: { authorization: `Bearer ${reader}` },
+    })
+  ).json();
   t.strictSame(listed.data, [], 'the --warehouses claim is honoured');
 
-  await t.rejects(run(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/token.ts')], { cwd: repoRoot, env: { ...process.env, DATA_DIR: dataDir, NODE_ENV: 'production' } }),
-    'refused when NODE_ENV=production');
+  await t.rejects(
+    run(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/token.ts')], {
+      cwd: repoRoot,
+      env: { ...process.env, DATA_DIR: dataDir, NODE_ENV: 'production' },
+    }),
+    'refused when NODE_ENV=production',
+  );
 });
 
-t.test('the npm scripts answer --help and mistyped options with their usage, not a stack trace', async (t) => {
-  const script = (name: string, ...args: string[]) => run(process.execPath, ['--import', 'tsx', join(repoRoot, name), ...args], { cwd: repoRoot });
-  for (const name of ['scripts/token.ts', 'scripts/bench/index.ts']) {
-    const help = await script(name, '--help');
-    t.match(help.stdout, /^Usage: npm run (token|bench)/, `${name} --help prints the usage`);
-    const wrong = await script(name, '--bogus').then(() => null, (err: { code: number; stderr: string }) => err);
-    t.equal(wrong?.code, 2, `${name} --bogus exits with 2`);
-    t.match(wrong?.stderr, /Unknown option '--bogus'[\s\S]*Usage:/, 'saying what is wrong, then the usage');
-    t.notMatch(wrong?.stderr, /\n\s+at /, 'without a stack trace');
-  }
-  const ttl = await script('scripts/token.ts', '--ttl', 'soon').then(() => null, (err: { code: number; stderr: string }) => err);
-  t.equal(ttl?.code, 2);
-  t.match(ttl?.stderr, /--ttl must be a whole number of at least 1, not "soon"/);
-});
+t.test(
+  'the npm scripts answer --help and mistyped options with their usage, not a stack trace',
+  async (t) => {
+    const script = (name: string, ...args: string[]) =>
+      run(process.execPath, ['--import', 'tsx', join(repoRoot, name), ...args], { cwd: repoRoot });
+    for (const name of ['scripts/token.ts', 'scripts/bench/index.ts']) {
+      const help = await script(name, '--help');
+      t.match(help.stdout, /^Usage: npm run (token|bench)/, `${name} --help prints the usage`);
+      const wrong = await script(name, '--bogus').then(
+        () => null,
+        (err: { code: number; stderr: string }) => err,
+      );
+      t.equal(wrong?.code, 2, `${name} --bogus exits with 2`);
+      t.match(
+        wrong?.stderr,
+        /Unknown option '--bogus'[\s\S]*Usage:/,
+        'saying what is wrong, then the usage',
+      );
+      t.notMatch(wrong?.stderr, /\n\s+at /, 'without a stack trace');
+    }
+    const ttl = await script('scripts/token.ts', '--ttl', 'soon').then(
+      () => null,
+      (err: { code: number; stderr: string }) => err,
+    );
+    t.equal(ttl?.code, 2);
+    t.match(ttl?.stderr, /--ttl must be a whole number of at least 1, not "soon"/);
+  },
+);

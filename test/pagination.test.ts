@@ -6,7 +6,17 @@ t.test('pagination', async (t) => {
   const s = await startServer(t);
   const api = s.client();
   const ids = Array.from({ length: 7 }, (_, i) => `item-${i}`);
-  for (const id of ids) await api.POST('/inventory/items', { body: { id, sku: id.toUpperCase(), name: `Widget ${id}`, uom: 'EA', track_by: 'NONE', active: id !== 'item-3' } });
+  for (const id of ids)
+    await api.POST('/inventory/items', {
+      body: {
+        id,
+        sku: id.toUpperCase(),
+        name: `Widget ${id}`,
+        uom: 'EA',
+        track_by: 'NONE',
+        active: id !== 'item-3',
+      },
+    });
 
   t.test('pages cover every row exactly once, in order, with a Link to the next', async (t) => {
     const seen: string[] = [];
@@ -19,7 +29,11 @@ t.test('pagination', async (t) => {
       cursor = res.data!.page.next_cursor;
       t.equal(res.data!.page.has_more, cursor !== undefined);
       const link = res.response.headers.get('link');
-      if (cursor) t.equal(link, `</inventory/items?cursor=${encodeURIComponent(cursor)}&limit=3>; rel="next"`);
+      if (cursor)
+        t.equal(
+          link,
+          `</inventory/items?cursor=${encodeURIComponent(cursor)}&limit=3>; rel="next"`,
+        );
       else t.equal(link, null, 'no Link on the last page');
     } while (cursor);
     t.equal(pages, 3);
@@ -27,14 +41,25 @@ t.test('pagination', async (t) => {
   });
 
   t.test('filters are kept across pages', async (t) => {
-    const first = await api.GET('/inventory/items', { params: { query: { limit: 2, active: true } } });
-    const second = await api.GET('/inventory/items', { params: { query: { limit: 10, active: true, cursor: first.data!.page.next_cursor } } });
-    t.strictSame([...first.data!.data, ...second.data!.data].map((i) => i.id), ids.filter((id) => id !== 'item-3'));
+    const first = await api.GET('/inventory/items', {
+      params: { query: { limit: 2, active: true } },
+    });
+    const second = await api.GET('/inventory/items', {
+      params: { query: { limit: 10, active: true, cursor: first.data!.page.next_cursor } },
+    });
+    t.strictSame(
+      [...first.data!.data, ...second.data!.data].map((i) => i.id),
+      ids.filter((id) => id !== 'item-3'),
+    );
   });
 
   t.test('a cursor used with other filters → 422 invalid-cursor', async (t) => {
-    const first = await api.GET('/inventory/items', { params: { query: { limit: 2, active: true } } });
-    const res = await api.GET('/inventory/items', { params: { query: { limit: 2, active: false, cursor: first.data!.page.next_cursor } } });
+    const first = await api.GET('/inventory/items', {
+      params: { query: { limit: 2, active: true } },
+    });
+    const res = await api.GET('/inventory/items', {
+      params: { query: { limit: 2, active: false, cursor: first.data!.page.next_cursor } },
+    });
     t.equal(res.response.status, 422);
     t.match(res.error, { type: 'https://problems.inventory-api.dev/invalid-cursor' });
   });
@@ -42,7 +67,12 @@ t.test('pagination', async (t) => {
   t.test('a tampered cursor → 422 invalid-cursor', async (t) => {
     const first = await api.GET('/inventory/items', { params: { query: { limit: 2 } } });
     const [payload, signature] = first.data!.page.next_cursor!.split('.');
-    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), k: ['item-5'] })).toString('base64url');
+    const forged = Buffer.from(
+      JSON.stringify({
+        ...JSON.parse(Buffer.from(payload, 'base64url').toString()),
+        k: ['item-5'],
+      }),
+    ).toString('base64url');
     for (const cursor of [`${forged}.${signature}`, 'garbage', `${payload}.`]) {
       const res = await api.GET('/inventory/items', { params: { query: { cursor } } });
       t.equal(res.response.status, 422, cursor);
@@ -50,16 +80,22 @@ t.test('pagination', async (t) => {
     }
   });
 
-  t.test("a cursor from another list → 422", async (t) => {
-    for (const id of ['WH-1', 'WH-2', 'WH-3']) await api.POST('/inventory/warehouses', { body: { id, name: id } });
+  t.test('a cursor from another list → 422', async (t) => {
+    for (const id of ['WH-1', 'WH-2', 'WH-3'])
+      await api.POST('/inventory/warehouses', { body: { id, name: id } });
     const warehouses = await api.GET('/inventory/warehouses', { params: { query: { limit: 1 } } });
-    const res = await api.GET('/inventory/items', { params: { query: { cursor: warehouses.data!.page.next_cursor } } });
+    const res = await api.GET('/inventory/items', {
+      params: { query: { cursor: warehouses.data!.page.next_cursor } },
+    });
     t.equal(res.response.status, 422);
   });
 
   t.test('limit: default 50, above 200 reduced to 200, below 1 → 422', async (t) => {
     t.equal((await api.GET('/inventory/items')).data!.page.limit, 50);
-    t.equal((await api.GET('/inventory/items', { params: { query: { limit: 5000 } } })).data!.page.limit, 200);
+    t.equal(
+      (await api.GET('/inventory/items', { params: { query: { limit: 5000 } } })).data!.page.limit,
+      200,
+    );
     const zero = await api.GET('/inventory/items', { params: { query: { limit: 0 } } });
     t.equal(zero.response.status, 422);
     t.match(zero.error, { errors: [{ pointer: '#/query/limit', code: 'minimum' }] });

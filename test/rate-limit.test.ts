@@ -13,34 +13,61 @@ t.test('rate limits', async (t) => {
   await s.request('/inventory/items', { token: alice });
   const third = await s.request('/nope', { token: alice });
   t.equal(third.status, 404);
-  t.match(third.headers.get('ratelimit'), /^"default";r=0;t=\d+$/, 'unknown routes count and carry the headers');
+  t.match(
+    third.headers.get('ratelimit'),
+    /^"default";r=0;t=\d+$/,
+    'unknown routes count and carry the headers',
+  );
 
   const over = await s.request('/inventory/items', { token: alice });
   t.equal(over.status, 429);
   t.match(over.headers.get('content-type'), /^application\/problem\+json/);
   t.ok(Number(over.headers.get('retry-after')) > 0);
-  t.match(await over.json(), { type: 'https://iana.org/assignments/http-problem-types#quota-exceeded', title: 'Too many requests', status: 429 });
+  t.match(await over.json(), {
+    type: 'https://iana.org/assignments/http-problem-types#quota-exceeded',
+    title: 'Too many requests',
+    status: 429,
+  });
 
   const bob = await s.request('/inventory/items', { token: { client_id: 'bob-app' } });
   t.equal(bob.status, 200, 'another client has its own quota');
-  const sameSubOtherClient = await s.request('/inventory/items', { token: { client_id: 'carol-app', sub: 'tester' } });
+  const sameSubOtherClient = await s.request('/inventory/items', {
+    token: { client_id: 'carol-app', sub: 'tester' },
+  });
   t.equal(sameSubOtherClient.status, 200, 'keyed by client_id, not by sub');
 
   for (let i = 0; i < 3; i++) await s.request('/healthz', { token: null });
   const anonymous = await s.request('/healthz', { token: null });
   t.equal(anonymous.status, 429, 'unauthenticated traffic is limited per IP');
-  t.equal((await s.request('/healthz', { token: { client_id: 'dave-app' } })).status, 200, 'a token gets its own quota');
+  t.equal(
+    (await s.request('/healthz', { token: { client_id: 'dave-app' } })).status,
+    200,
+    'a token gets its own quota',
+  );
 });
 
-t.test('behind a load balancer (TRUST_PROXY): unauthenticated clients are told apart by X-Forwarded-For', async (t) => {
-  const via = (client: string) => ({ token: null, headers: { 'x-forwarded-for': client } });
-  const trusting = await startServer(t, { env: { RATE_LIMIT_MAX: '1', TRUST_PROXY: '127.0.0.1' } });
-  t.equal((await trusting.request('/healthz', via('203.0.113.7'))).status, 200);
-  t.equal((await trusting.request('/healthz', via('203.0.113.7'))).status, 429, 'one client used its quota');
-  t.equal((await trusting.request('/healthz', via('198.51.100.2'))).status, 200, 'another has its own, though both came through the same proxy');
+t.test(
+  'behind a load balancer (TRUST_PROXY): unauthenticated clients are told apart by X-Forwarded-For',
+  async (t) => {
+    const via = (client: string) => ({ token: null, headers: { 'x-forwarded-for': client } });
+    const trusting = await startServer(t, {
+      env: { RATE_LIMIT_MAX: '1', TRUST_PROXY: '127.0.0.1' },
+    });
+    t.equal((await trusting.request('/healthz', via('203.0.113.7'))).status, 200);
+    t.equal(
+      (await trusting.request('/healthz', via('203.0.113.7'))).status,
+      429,
+      'one client used its quota',
+    );
+    t.equal(
+      (await trusting.request('/healthz', via('198.51.100.2'))).status,
+      200,
+      'another has its own, though both came through the same proxy',
+    );
 
-  // Without it the proxy's address is everybody's: one client's excess starves all (health checks included).
-  const naive = await startServer(t, { env: { RATE_LIMIT_MAX: '1' } });
-  t.equal((await naive.request('/healthz', via('203.0.113.7'))).status, 200);
-  t.equal((await naive.request('/healthz', via('198.51.100.2'))).status, 429);
-});
+    // Without it the proxy's address is everybody's: one client's excess starves all (health checks included).
+    const naive = await startServer(t, { env: { RATE_LIMIT_MAX: '1' } });
+    t.equal((await naive.request('/healthz', via('203.0.113.7'))).status, 200);
+    t.equal((await naive.request('/healthz', via('198.51.100.2'))).status, 429);
+  },
+);

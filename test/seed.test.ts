@@ -16,7 +16,10 @@ import { spawnServer } from './helpers/process.ts';
 
 const run = promisify(execFile);
 const seed = (databaseUrl: string) =>
-  run(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/seed.ts')], { cwd: repoRoot, env: { ...process.env, DATABASE_URL: databaseUrl } });
+  run(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/seed.ts')], {
+    cwd: repoRoot,
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+  });
 
 t.test('npm run seed fills an empty database, and a second run adds nothing', async (t) => {
   const { url, sql } = await freshDatabase(t, { empty: true });
@@ -30,12 +33,29 @@ t.test('npm run seed fills an empty database, and a second run adds nothing', as
     (SELECT count(*)::int FROM purchase_orders WHERE status = 'RECEIVED') AS received_orders,
     (SELECT count(DISTINCT batch)::int FROM batch_levels WHERE on_hand > 0) AS batches,
     (SELECT count(*)::int FROM serials WHERE status = 'IN_STOCK') AS serials`;
-  t.match(counts, { warehouses: 3, vendors: 3, open_orders: 3, received_orders: 3, batches: 3, serials: 8 });
-  const stocked = await sql`SELECT DISTINCT i.track_by FROM items i JOIN stock_levels s ON s.item_id = i.id WHERE s.on_hand > 0 ORDER BY 1`;
-  t.strictSame(stocked.map((r) => r.track_by), ['BATCH', 'NONE', 'SERIAL'], 'stock of every tracking kind');
-  const [van] = await sql`SELECT count(*)::int AS n FROM stock_levels WHERE warehouse_id = 'WH-C' AND on_hand > 0`;
+  t.match(counts, {
+    warehouses: 3,
+    vendors: 3,
+    open_orders: 3,
+    received_orders: 3,
+    batches: 3,
+    serials: 8,
+  });
+  const stocked =
+    await sql`SELECT DISTINCT i.track_by FROM items i JOIN stock_levels s ON s.item_id = i.id WHERE s.on_hand > 0 ORDER BY 1`;
+  t.strictSame(
+    stocked.map((r) => r.track_by),
+    ['BATCH', 'NONE', 'SERIAL'],
+    'stock of every tracking kind',
+  );
+  const [van] =
+    await sql`SELECT count(*)::int AS n FROM stock_levels WHERE warehouse_id = 'WH-C' AND on_hand > 0`;
   t.equal(van.n, 3, 'the transfer stocked the van');
-  t.strictSame((await checkInvariants(sql)).violations, [], 'stock agrees with the ledger, one event and audit entry per posting');
+  t.strictSame(
+    (await checkInvariants(sql)).violations,
+    [],
+    'stock agrees with the ledger, one event and audit entry per posting',
+  );
 
   const before = await databaseFingerprint(sql);
   const second = await seed(url);
@@ -44,11 +64,16 @@ t.test('npm run seed fills an empty database, and a second run adds nothing', as
   t.strictSame(await databaseFingerprint(sql), before, 'the second run changed nothing');
 
   const server = await spawnServer(t, url);
-  const examples = spec.paths['/inventory/stock-moves'].post.requestBody.content['application/json'].examples;
+  const examples =
+    spec.paths['/inventory/stock-moves'].post.requestBody.content['application/json'].examples;
   for (const name of ['transfer', 'receipt_batch', 'issue_serials']) {
     const res = await fetch(`${server.url}/inventory/stock-moves`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${mintToken()}`, 'content-type': 'application/json', 'idempotency-key': `example-${name}` },
+      headers: {
+        authorization: `Bearer ${mintToken()}`,
+        'content-type': 'application/json',
+        'idempotency-key': `example-${name}`,
+      },
       body: JSON.stringify(examples[name].value),
     });
     t.equal(res.status, 201, `the spec's ${name} example posts on the demo data`);

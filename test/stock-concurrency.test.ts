@@ -6,20 +6,36 @@ import { freshDatabase } from './helpers/db.ts';
 import { checkInvariants } from '../scripts/lib/invariants.ts';
 import { level, postMove, posted, reserve, startStockServer } from './helpers/stock.ts';
 
-const count = (statuses: number[]) => Object.fromEntries([...new Set(statuses)].sort().map((s) => [s, statuses.filter((x) => x === s).length]));
+const count = (statuses: number[]) =>
+  Object.fromEntries(
+    [...new Set(statuses)].sort().map((s) => [s, statuses.filter((x) => x === s).length]),
+  );
 
 t.test('100 concurrent ISSUEs of 1 against 50 on hand: exactly 50 succeed', async (t) => {
   const { s, api } = await startStockServer(t, ['WH-A'], { 'sku-1': 'NONE' });
   await posted(api, { type: 'RECEIPT', to_wh: 'WH-A', lines: [{ item_id: 'sku-1', qty: 50 }] });
 
   const started = Date.now();
-  const results = await Promise.all(Array.from({ length: 100 }, () => postMove(api, { type: 'ISSUE', from_wh: 'WH-A', lines: [{ item_id: 'sku-1', qty: 1 }] })));
+  const results = await Promise.all(
+    Array.from({ length: 100 }, () =>
+      postMove(api, { type: 'ISSUE', from_wh: 'WH-A', lines: [{ item_id: 'sku-1', qty: 1 }] }),
+    ),
+  );
   t.comment(`100 concurrent issues took ${Date.now() - started} ms`);
   t.same(count(results.map((r) => r.response.status)), { 201: 50, 409: 50 });
-  t.ok(results.filter((r) => r.response.status === 409).every((r) => r.error?.type?.endsWith('/over-issuance')));
+  t.ok(
+    results
+      .filter((r) => r.response.status === 409)
+      .every((r) => r.error?.type?.endsWith('/over-issuance')),
+  );
   t.match(await level(api, 'sku-1', 'WH-A'), { on_hand: 0, available: 0 });
-  t.same((await checkInvariants(s.sql)).violations, [], 'on hand equals the ledger; one event and audit entry per posting');
-  const [{ events }] = await s.sql`SELECT count(*) AS events FROM outbox WHERE type = 'inventory.stock_move.posted'`;
+  t.same(
+    (await checkInvariants(s.sql)).violations,
+    [],
+    'on hand equals the ledger; one event and audit entry per posting',
+  );
+  const [{ events }] =
+    await s.sql`SELECT count(*) AS events FROM outbox WHERE type = 'inventory.stock_move.posted'`;
   t.equal(events, 51, 'one event per posting (50 issues and the receipt)');
 });
 
@@ -29,46 +45,117 @@ t.test('100 concurrent reservations of 1 against 50 available: exactly 50 succee
   await posted(api, { type: 'ISSUE', from_wh: 'WH-A', lines: [{ item_id: 'sku-1', qty: 10 }] });
 
   const started = Date.now();
-  const results = await Promise.all(Array.from({ length: 100 }, () => reserve(api, { item_id: 'sku-1', warehouse_id: 'WH-A', qty: 1 })));
+  const results = await Promise.all(
+    Array.from({ length: 100 }, () =>
+      reserve(api, { item_id: 'sku-1', warehouse_id: 'WH-A', qty: 1 }),
+    ),
+  );
   t.comment(`100 concurrent reservations took ${Date.now() - started} ms`);
   t.same(count(results.map((r) => r.response.status)), { 201: 50, 409: 50 });
-  t.ok(results.filter((r) => r.response.status === 409).every((r) => r.error?.type?.endsWith('/insufficient-available')));
+  t.ok(
+    results
+      .filter((r) => r.response.status === 409)
+      .every((r) => r.error?.type?.endsWith('/insufficient-available')),
+  );
   t.match(await level(api, 'sku-1', 'WH-A'), { on_hand: 50, reserved: 50, available: 0 });
-  t.same((await checkInvariants(s.sql)).violations, [], 'reserved is the sum of the ACTIVE reservations');
+  t.same(
+    (await checkInvariants(s.sql)).violations,
+    [],
+    'reserved is the sum of the ACTIVE reservations',
+  );
 });
 
-t.test('concurrent TRANSFERs A→B and B→A of the same items never fail with a 500 and conserve stock', async (t) => {
-  const items = ['sku-1', 'sku-2', 'sku-3'];
-  const { s, api } = await startStockServer(t, ['WH-A', 'WH-B'], Object.fromEntries(items.map((i) => [i, 'NONE'])));
-  for (const wh of ['WH-A', 'WH-B']) await posted(api, { type: 'RECEIPT', to_wh: wh, lines: items.map((item_id) => ({ item_id, qty: 12 })) });
+t.test(
+  'concurrent TRANSFERs A→B and B→A of the same items never fail with a 500 and conserve stock',
+  async (t) => {
+    const items = ['sku-1', 'sku-2', 'sku-3'];
+    const { s, api } = await startStockServer(
+      t,
+      ['WH-A', 'WH-B'],
+      Object.fromEntries(items.map((i) => [i, 'NONE'])),
+    );
+    for (const wh of ['WH-A', 'WH-B'])
+      await posted(api, {
+        type: 'RECEIPT',
+        to_wh: wh,
+        lines: items.map((item_id) => ({ item_id, qty: 12 })),
+      });
 
-  // Lines in varying order, so that locking in line order would deadlock.
-  const transfer = (i: number) => {
-    const [from_wh, to_wh] = i % 2 ? ['WH-A', 'WH-B'] : ['WH-B', 'WH-A'];
-    const lines = items.map((item_id, j) => ({ item_id, qty: 1 + ((i + j) % 5) }));
-    return postMove(api, { type: 'TRANSFER', from_wh, to_wh, lines: i % 3 ? lines : lines.reverse() });
-  };
-  const started = Date.now();
-  const results = await Promise.all(Array.from({ length: 100 }, (_, i) => transfer(i)));
-  t.comment(`100 concurrent transfers took ${Date.now() - started} ms: ${JSON.stringify(count(results.map((r) => r.response.status)))}`);
-  t.ok(results.every((r) => r.response.status === 201 || r.response.status === 409), 'every transfer posted or was refused for stock');
-  t.ok(results.some((r) => r.response.status === 201));
-  const totals = await s.sql`SELECT item_id, sum(on_hand) AS total FROM stock_levels GROUP BY item_id ORDER BY item_id`;
-  t.same(totals.map((r) => [r.item_id, r.total]), items.map((i) => [i, 24]), 'the total across warehouses is conserved');
-  t.same((await checkInvariants(s.sql)).violations, []);
-});
+    // Lines in varying order, so that locking in line order would deadlock.
+    const transfer = (i: number) => {
+      const [from_wh, to_wh] = i % 2 ? ['WH-A', 'WH-B'] : ['WH-B', 'WH-A'];
+      const lines = items.map((item_id, j) => ({ item_id, qty: 1 + ((i + j) % 5) }));
+      return postMove(api, {
+        type: 'TRANSFER',
+        from_wh,
+        to_wh,
+        lines: i % 3 ? lines : lines.reverse(),
+      });
+    };
+    const started = Date.now();
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => transfer(i)));
+    t.comment(
+      `100 concurrent transfers took ${Date.now() - started} ms: ${JSON.stringify(count(results.map((r) => r.response.status)))}`,
+    );
+    t.ok(
+      results.every((r) => r.response.status === 201 || r.response.status === 409),
+      'every transfer posted or was refused for stock',
+    );
+    t.ok(results.some((r) => r.response.status === 201));
+    const totals =
+      await s.sql`SELECT item_id, sum(on_hand) AS total FROM stock_levels GROUP BY item_id ORDER BY item_id`;
+    t.same(
+      totals.map((r) => [r.item_id, r.total]),
+      items.map((i) => [i, 24]),
+      'the total across warehouses is conserved',
+    );
+    t.same((await checkInvariants(s.sql)).violations, []);
+  },
+);
 
-t.test('a level that appeared after planning fails the write as retryable, never receives a delta planned against nothing', async (t) => {
-  const { sql } = await freshDatabase(t);
-  await sql`INSERT INTO warehouses (id, name) VALUES ('WH-A', 'A')`;
-  await sql`INSERT INTO items (id, sku, name, uom, track_by) VALUES ('sku-1', 'SKU-1', 'One', 'EA', 'BATCH')`;
-  // Created by another transaction between this one's load (which found no row) and its write.
-  await sql`INSERT INTO stock_levels (item_id, warehouse_id, on_hand) VALUES ('sku-1', 'WH-A', 3)`;
-  await sql`INSERT INTO batch_levels (item_id, warehouse_id, batch, on_hand) VALUES ('sku-1', 'WH-A', 'L1', 3)`;
-  const nothing: LedgerWrites = { moves: [], lines: [], levels: [], batches: [], serials: [], consumed: [], reversed: [], events: [], audits: [] };
-  const key = { item_id: 'sku-1', warehouse_id: 'WH-A' };
-  await t.rejects(sql.begin((tx) => writeLedger(tx, { ...nothing, levels: [{ ...key, on_hand: '5', reserved: '0', exists: false }] })), { code: '40001' }, 'stock level');
-  await t.rejects(sql.begin((tx) => writeLedger(tx, { ...nothing, batches: [{ ...key, batch: 'L1', on_hand: '5', expires_at: null, exists: false }] })), { code: '40001' }, 'batch level');
-  const [levels] = await sql`SELECT (SELECT on_hand FROM stock_levels) AS level, (SELECT on_hand FROM batch_levels) AS batch`;
-  t.strictSame([Number(levels.level), Number(levels.batch)], [3, 3], 'nothing added');
-});
+t.test(
+  'a level that appeared after planning fails the write as retryable, never receives a delta planned against nothing',
+  async (t) => {
+    const { sql } = await freshDatabase(t);
+    await sql`INSERT INTO warehouses (id, name) VALUES ('WH-A', 'A')`;
+    await sql`INSERT INTO items (id, sku, name, uom, track_by) VALUES ('sku-1', 'SKU-1', 'One', 'EA', 'BATCH')`;
+    // Created by another transaction between this one's load (which found no row) and its write.
+    await sql`INSERT INTO stock_levels (item_id, warehouse_id, on_hand) VALUES ('sku-1', 'WH-A', 3)`;
+    await sql`INSERT INTO batch_levels (item_id, warehouse_id, batch, on_hand) VALUES ('sku-1', 'WH-A', 'L1', 3)`;
+    const nothing: LedgerWrites = {
+      moves: [],
+      lines: [],
+      levels: [],
+      batches: [],
+      serials: [],
+      consumed: [],
+      reversed: [],
+      events: [],
+      audits: [],
+    };
+    const key = { item_id: 'sku-1', warehouse_id: 'WH-A' };
+    await t.rejects(
+      sql.begin((tx) =>
+        writeLedger(tx, {
+          ...nothing,
+          levels: [{ ...key, on_hand: '5', reserved: '0', exists: false }],
+        }),
+      ),
+      { code: '40001' },
+      'stock level',
+    );
+    await t.rejects(
+      sql.begin((tx) =>
+        writeLedger(tx, {
+          ...nothing,
+          batches: [{ ...key, batch: 'L1', on_hand: '5', expires_at: null, exists: false }],
+        }),
+      ),
+      { code: '40001' },
+      'batch level',
+    );
+    const [levels] =
+      await sql`SELECT (SELECT on_hand FROM stock_levels) AS level, (SELECT on_hand FROM batch_levels) AS batch`;
+    t.strictSame([Number(levels.level), Number(levels.batch)], [3, 3], 'nothing added');
+  },
+);

@@ -7,46 +7,125 @@ import { MAX_RETRY_AFTER_S, parseRetryAfter, retryDelay } from '../server/webhoo
 import { urlProblem } from '../server/webhooks/targets.ts';
 import { signersOf } from './helpers/webhooks.ts';
 
-t.test('refused addresses: loopback, private, link-local, unique-local, CGNAT, metadata, IPv4 inside IPv6', async (t) => {
-  const refused = [
-    '127.0.0.1', '127.255.0.9', '0.0.0.0', '10.0.0.1', '172.16.0.1', '172.31.255.255', '192.168.1.1', '100.64.0.1',
-    '169.254.169.254', '100.100.100.200', '168.63.129.16', '224.0.0.1', '255.255.255.255', '198.18.0.1',
-    '::1', '::', '[::1]', 'fe80::1', 'fd00:ec2::254', 'fc00::1', 'ff02::1',
-    '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:10.0.0.1', '::ffff:169.254.169.254', '64:ff9b::10.0.0.1', '::127.0.0.1',
-  ];
-  for (const address of refused) t.ok(forbiddenAddressReason(address), `${address} refused (${forbiddenAddressReason(address)})`);
-  const allowed = ['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::8.8.8.8'];
-  for (const address of allowed) t.equal(forbiddenAddressReason(address), null, `${address} allowed`);
-  t.equal(forbiddenAddressReason('example.com'), 'not an IP address');
-});
+t.test(
+  'refused addresses: loopback, private, link-local, unique-local, CGNAT, metadata, IPv4 inside IPv6',
+  async (t) => {
+    const refused = [
+      '127.0.0.1',
+      '127.255.0.9',
+      '0.0.0.0',
+      '10.0.0.1',
+      '172.16.0.1',
+      '172.31.255.255',
+      '192.168.1.1',
+      '100.64.0.1',
+      '169.254.169.254',
+      '100.100.100.200',
+      '168.63.129.16',
+      '224.0.0.1',
+      '255.255.255.255',
+      '198.18.0.1',
+      '::1',
+      '::',
+      '[::1]',
+      'fe80::1',
+      'fd00:ec2::254',
+      'fc00::1',
+      'ff02::1',
+      '::ffff:127.0.0.1',
+      '::ffff:7f00:1',
+      '::ffff:10.0.0.1',
+      '::ffff:169.254.169.254',
+      '64:ff9b::10.0.0.1',
+      '::127.0.0.1',
+    ];
+    for (const address of refused)
+      t.ok(
+        forbiddenAddressReason(address),
+        `${address} refused (${forbiddenAddressReason(address)})`,
+      );
+    const allowed = [
+      '8.8.8.8',
+      '1.1.1.1',
+      '172.32.0.1',
+      '100.128.0.1',
+      '2606:4700:4700::1111',
+      '::ffff:8.8.8.8',
+      '64:ff9b::8.8.8.8',
+    ];
+    for (const address of allowed)
+      t.equal(forbiddenAddressReason(address), null, `${address} allowed`);
+    t.equal(forbiddenAddressReason('example.com'), 'not an IP address');
+  },
+);
 
 t.test('signatures match the Standard Webhooks reference vector', async (t) => {
   // From the Standard Webhooks reference libraries' tests.
   const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-  t.equal(signatureHeader([secret], 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, '{"test": 2432232314}'),
-    'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
+  t.equal(
+    signatureHeader([secret], 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, '{"test": 2432232314}'),
+    'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+  );
   const other = newSecret();
   t.match(other, /^whsec_[A-Za-z0-9+/=]{43,}$/);
   t.ok(Buffer.from(other.slice(6), 'base64').length >= 24, 'at least 24 random bytes');
   const now = Math.floor(Date.now() / 1000);
   const header = signatureHeader([secret, other], 'evt_1', now, '{}');
   t.equal(header.split(' ').length, 2, 'one signature per secret, space-separated');
-  const request = { headers: { 'webhook-id': 'evt_1', 'webhook-timestamp': String(now), 'webhook-signature': header }, body: '{}' };
-  t.same(signersOf(request, [secret, other, newSecret()]), [secret, other], 'the independent verifier accepts both, and only those');
-  t.same(signersOf({ ...request, body: '{ }' }, [secret, other]), [], 'a changed body verifies with neither');
+  const request = {
+    headers: {
+      'webhook-id': 'evt_1',
+      'webhook-timestamp': String(now),
+      'webhook-signature': header,
+    },
+    body: '{}',
+  };
+  t.same(
+    signersOf(request, [secret, other, newSecret()]),
+    [secret, other],
+    'the independent verifier accepts both, and only those',
+  );
+  t.same(
+    signersOf({ ...request, body: '{ }' }, [secret, other]),
+    [],
+    'a changed body verifies with neither',
+  );
 });
 
 t.test('retry delays follow the schedule with jitter, honour Retry-After, and end', async (t) => {
   const schedule = [5, 300, 1800];
-  t.equal(retryDelay(1, schedule, undefined, () => 0.5), 5, 'no jitter at the midpoint');
-  t.equal(retryDelay(2, schedule, undefined, () => 0), 240, '-20%');
+  t.equal(
+    retryDelay(1, schedule, undefined, () => 0.5),
+    5,
+    'no jitter at the midpoint',
+  );
+  t.equal(
+    retryDelay(2, schedule, undefined, () => 0),
+    240,
+    '-20%',
+  );
   t.equal(Math.round(retryDelay(3, schedule, undefined, () => 1)!), 2160, '+20%');
   t.equal(retryDelay(4, schedule), null, 'n delays allow n + 1 attempts');
-  t.equal(retryDelay(1, schedule, 120, () => 0.5), 120, 'Retry-After longer than the schedule wins');
-  t.equal(retryDelay(2, schedule, 1, () => 0.5), 300, 'a shorter one does not hurry the schedule');
-  t.equal(retryDelay(1, schedule, 10 * MAX_RETRY_AFTER_S, () => 0.5), MAX_RETRY_AFTER_S, 'capped at a day');
+  t.equal(
+    retryDelay(1, schedule, 120, () => 0.5),
+    120,
+    'Retry-After longer than the schedule wins',
+  );
+  t.equal(
+    retryDelay(2, schedule, 1, () => 0.5),
+    300,
+    'a shorter one does not hurry the schedule',
+  );
+  t.equal(
+    retryDelay(1, schedule, 10 * MAX_RETRY_AFTER_S, () => 0.5),
+    MAX_RETRY_AFTER_S,
+    'capped at a day',
+  );
   t.equal(parseRetryAfter('120'), 120);
-  t.equal(parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('Wed, 21 Oct 2015 07:27:00 GMT')), 60);
+  t.equal(
+    parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('Wed, 21 Oct 2015 07:27:00 GMT')),
+    60,
+  );
   t.equal(parseRetryAfter('soon'), undefined);
   t.equal(parseRetryAfter(undefined), undefined);
 });
@@ -54,11 +133,28 @@ t.test('retry delays follow the schedule with jitter, honour Retry-After, and en
 t.test('URL checks at creation', async (t) => {
   const strict = { allowPrivate: false, httpsOnly: true };
   t.equal((await urlProblem('http://example.com/hook', strict))?.code, 'https_required');
-  for (const url of ['https://127.0.0.1/x', 'https://[::1]/x', 'https://[::ffff:127.0.0.1]/x', 'https://10.1.2.3/', 'https://169.254.169.254/latest',
-    'https://2130706433/', 'https://0x7f.1/', 'https://localhost/x', 'https://api.localhost/x']) {
+  for (const url of [
+    'https://127.0.0.1/x',
+    'https://[::1]/x',
+    'https://[::ffff:127.0.0.1]/x',
+    'https://10.1.2.3/',
+    'https://169.254.169.254/latest',
+    'https://2130706433/',
+    'https://0x7f.1/',
+    'https://localhost/x',
+    'https://api.localhost/x',
+  ]) {
     t.equal((await urlProblem(url, strict))?.code, 'forbidden_address', url);
   }
   t.equal(await urlProblem('https://8.8.8.8/hook', strict), null, 'public literal');
-  t.equal(await urlProblem('http://127.0.0.1:9/x', { allowPrivate: true, httpsOnly: false }), null, 'WEBHOOK_ALLOW_PRIVATE=1');
-  t.equal((await urlProblem('http://127.0.0.1:9/x', { allowPrivate: true, httpsOnly: true }))?.code, 'https_required', 'https stays required in production');
+  t.equal(
+    await urlProblem('http://127.0.0.1:9/x', { allowPrivate: true, httpsOnly: false }),
+    null,
+    'WEBHOOK_ALLOW_PRIVATE=1',
+  );
+  t.equal(
+    (await urlProblem('http://127.0.0.1:9/x', { allowPrivate: true, httpsOnly: true }))?.code,
+    'https_required',
+    'https stays required in production',
+  );
 });

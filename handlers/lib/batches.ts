@@ -16,34 +16,67 @@ export interface Piece {
   first: boolean;
 }
 
-export function overIssuance(item_id: string, warehouse_id: string, requested: Micro, available: Micro, batch?: string): ProblemError {
+export function overIssuance(
+  item_id: string,
+  warehouse_id: string,
+  requested: Micro,
+  available: Micro,
+  batch?: string,
+): ProblemError {
   const where = batch === undefined ? warehouse_id : `${warehouse_id} (batch ${batch})`;
-  return new ProblemError('over-issuance', `Only ${toNumber(available)} of ${item_id} available in ${where}; ${toNumber(requested)} requested.`, {
-    item_id, warehouse_id, ...(batch !== undefined && { batch }), requested: toNumber(requested), available: toNumber(available),
-  });
+  return new ProblemError(
+    'over-issuance',
+    `Only ${toNumber(available)} of ${item_id} available in ${where}; ${toNumber(requested)} requested.`,
+    {
+      item_id,
+      warehouse_id,
+      ...(batch !== undefined && { batch }),
+      requested: toNumber(requested),
+      available: toNumber(available),
+    },
+  );
 }
 
-export const batchKey = (item: string, warehouse: string, batch: string) => JSON.stringify([item, warehouse, batch]);
+export const batchKey = (item: string, warehouse: string, batch: string) =>
+  JSON.stringify([item, warehouse, batch]);
 
-interface BatchStock { row?: BatchRow; item_id: string; warehouse_id: string; batch: string; onHand: Micro; in: Micro; out: Micro }
+interface BatchStock {
+  row?: BatchRow;
+  item_id: string;
+  warehouse_id: string;
+  batch: string;
+  onHand: Micro;
+  in: Micro;
+  out: Micro;
+}
 
 class BatchBook {
   private readonly stock = new Map<string, BatchStock>();
 
   constructor(rows: BatchRow[]) {
-    for (const row of rows) this.stock.set(batchKey(row.item_id, row.warehouse_id, row.batch), { row, ...row, onHand: micro(row.on_hand), in: 0n, out: 0n });
+    for (const row of rows)
+      this.stock.set(batchKey(row.item_id, row.warehouse_id, row.batch), {
+        row,
+        ...row,
+        onHand: micro(row.on_hand),
+        in: 0n,
+        out: 0n,
+      });
   }
 
   entry(item_id: string, warehouse_id: string, batch: string): BatchStock {
     const key = batchKey(item_id, warehouse_id, batch);
     let entry = this.stock.get(key);
-    if (!entry) this.stock.set(key, (entry = { item_id, warehouse_id, batch, onHand: 0n, in: 0n, out: 0n }));
+    if (!entry)
+      this.stock.set(key, (entry = { item_id, warehouse_id, batch, onHand: 0n, in: 0n, out: 0n }));
     return entry;
   }
 
   /** Batches on hand before the move at (item, warehouse), earliest expiry first (the order batchesOf reads them in). */
   onHandAt(item_id: string, warehouse_id: string): BatchStock[] {
-    return [...this.stock.values()].filter((e) => e.row && e.item_id === item_id && e.warehouse_id === warehouse_id);
+    return [...this.stock.values()].filter(
+      (e) => e.row && e.item_id === item_id && e.warehouse_id === warehouse_id,
+    );
   }
 
   overdrawn(): BatchStock | undefined {
@@ -65,11 +98,21 @@ export function allocateBatches(lines: Line[], rows: BatchRow[]): Piece[] {
       from.out += line.amount;
       expires_at = from.row?.expires_at ?? null;
     }
-    if (batch !== undefined && line.dest !== null) book.entry(item_id, line.dest, batch).in += line.amount;
-    picked.set(line.index, [{ line, amount: line.amount, batch: batch ?? null, expires_at, first: true }]);
+    if (batch !== undefined && line.dest !== null)
+      book.entry(item_id, line.dest, batch).in += line.amount;
+    picked.set(line.index, [
+      { line, amount: line.amount, batch: batch ?? null, expires_at, first: true },
+    ]);
   }
   const short = book.overdrawn();
-  if (short) throw overIssuance(short.item_id, short.warehouse_id, short.out, short.onHand + short.in, short.batch);
+  if (short)
+    throw overIssuance(
+      short.item_id,
+      short.warehouse_id,
+      short.out,
+      short.onHand + short.in,
+      short.batch,
+    );
 
   for (const line of fefo) {
     const { item_id } = line.input;
@@ -82,7 +125,13 @@ export function allocateBatches(lines: Line[], rows: BatchRow[]): Piece[] {
       from.out += take;
       wanted -= take;
       if (line.dest !== null) book.entry(item_id, line.dest, from.batch).in += take;
-      pieces.push({ line, amount: take, batch: from.batch, expires_at: from.row!.expires_at, first: pieces.length === 0 });
+      pieces.push({
+        line,
+        amount: take,
+        batch: from.batch,
+        expires_at: from.row!.expires_at,
+        first: pieces.length === 0,
+      });
       if (wanted === 0n) break;
     }
     // The level check passed, so only batch levels out of step with their level end up here.

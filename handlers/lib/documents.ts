@@ -6,7 +6,9 @@ import { assertCurrent, etagOf } from './versioned.ts';
 
 type NullableKeys<T> = { [K in keyof T]-?: null extends T[K] ? K : never }[keyof T];
 /** T with its nullable columns turned into optional fields. */
-export type Present<T> = Omit<T, NullableKeys<T>> & { [K in NullableKeys<T>]?: Exclude<T[K], null> };
+export type Present<T> = Omit<T, NullableKeys<T>> & {
+  [K in NullableKeys<T>]?: Exclude<T[K], null>;
+};
 
 /** Optional fields are absent from the API's JSON, never null (the spec's schemas say so). */
 export function present<T extends object>(row: T): Present<T> {
@@ -18,7 +20,10 @@ export function present<T extends object>(row: T): Present<T> {
 }
 
 /** The row without its version column, with the ETag derived from it. */
-export function withEtag<T extends { version: number }>({ version, ...rest }: T): Omit<T, 'version'> & { etag: string } {
+export function withEtag<T extends { version: number }>({
+  version,
+  ...rest
+}: T): Omit<T, 'version'> & { etag: string } {
   return { ...rest, etag: etagOf(version) };
 }
 
@@ -27,11 +32,17 @@ export function withEtag<T extends { version: number }>({ version, ...rest }: T)
  * names its current version, 409 invalid-state unless its status is one of `allowed`.
  */
 export function assertChangeable<T extends { version: number; status: string }>(
-  row: T | null, what: string, id: string, ifMatch: string | undefined, allowed: readonly string[], action: string,
+  row: T | null,
+  what: string,
+  id: string,
+  ifMatch: string | undefined,
+  allowed: readonly string[],
+  action: string,
 ): T {
   if (!row) throw notFound(what, id);
   assertCurrent(ifMatch, row.version, what);
-  if (!allowed.includes(row.status)) throw invalidState(capitalize(what), id, row.status, [...allowed], action);
+  if (!allowed.includes(row.status))
+    throw invalidState(capitalize(what), id, row.status, [...allowed], action);
   return row;
 }
 

@@ -20,23 +20,52 @@ import { newId } from '../../db/ids.ts';
 import { lockSerials, writeLedger, type LedgerWrites } from '../../db/ledger.ts';
 import type { OutboxEvent } from '../../db/outbox.ts';
 import { findReservations, type ReservationRow } from '../../db/reservations.ts';
-import { batchesOf, keyOf, lockLevels, type BatchRow, type LevelRow, type StockKey } from '../../db/stock.ts';
+import {
+  batchesOf,
+  keyOf,
+  lockLevels,
+  type BatchRow,
+  type LevelRow,
+  type StockKey,
+} from '../../db/stock.ts';
 import { findMoves, linesOf, type LineRow, type MoveRow } from '../../db/stock-moves.ts';
 import { ProblemError, invalid, invalidState, type FieldError } from '../../server/problem.ts';
 import { assertWarehouses, type Principal } from '../../server/plugins/auth.ts';
 import type { Actor } from '../types.ts';
 import { allocateBatches, batchKey, overIssuance, type Piece } from './batches.ts';
-import { defaultPointer, endpointsOf, resolveLines, serialKey, type Line, type Pointer } from './move-rules.ts';
+import {
+  defaultPointer,
+  endpointsOf,
+  resolveLines,
+  serialKey,
+  type Line,
+  type Pointer,
+} from './move-rules.ts';
 import { decimal, micro, toNumber, type Micro } from './quantity.ts';
 import { loadReferences, type References } from './references.ts';
 import { toReservation, toStockMove, type StockMove } from './representation.ts';
 
-export interface MoveLineInput { item_id: string; qty: number; batch?: string; expires_at?: string; serials?: string[]; reservation_id?: string; expected_on_hand?: number }
-export interface MoveInput { type: 'ISSUE' | 'RECEIPT' | 'TRANSFER' | 'ADJUSTMENT'; from_wh?: string; to_wh?: string; reason?: string; reference?: string; lines: MoveLineInput[] }
+export interface MoveLineInput {
+  item_id: string;
+  qty: number;
+  batch?: string;
+  expires_at?: string;
+  serials?: string[];
+  reservation_id?: string;
+  expected_on_hand?: number;
+}
+export interface MoveInput {
+  type: 'ISSUE' | 'RECEIPT' | 'TRANSFER' | 'ADJUSTMENT';
+  from_wh?: string;
+  to_wh?: string;
+  reason?: string;
+  reference?: string;
+  lines: MoveLineInput[];
+}
 export interface PostOptions {
   idempotencyKey?: string;
-  receiptId?: string;            // set by procurement receipts; stored on the move
-  reverses?: string;             // set by reversals
+  receiptId?: string; // set by procurement receipts; stored on the move
+  reverses?: string; // set by reversals
   /**
    * Maps (line index, field) to the JSON pointer used in 422 errors; default `#/lines/${i}/${field}`.
    * Receipts map into their own body. `field` may be a sub-path (`serials/2`). Errors about the
@@ -60,15 +89,29 @@ export interface Posting {
 function stockKeysOf(input: MoveInput): StockKey[] {
   return input.lines.flatMap((line) => {
     const { source, dest } = endpointsOf(input, line.qty);
-    return [source, dest].filter((w): w is string => typeof w === 'string').map((warehouse_id) => ({ item_id: line.item_id, warehouse_id }));
+    return [source, dest]
+      .filter((w): w is string => typeof w === 'string')
+      .map((warehouse_id) => ({ item_id: line.item_id, warehouse_id }));
   });
 }
 
 // ---- the state postings are planned against ----
 
-interface Level { onHand: Micro; reserved: Micro; exists: boolean }
-interface Batch { row: BatchRow; onHand: Micro; exists: boolean }
-interface Serial { warehouse_id: string | null; status: 'IN_STOCK' | 'ISSUED'; exists: boolean }
+interface Level {
+  onHand: Micro;
+  reserved: Micro;
+  exists: boolean;
+}
+interface Batch {
+  row: BatchRow;
+  onHand: Micro;
+  exists: boolean;
+}
+interface Serial {
+  warehouse_id: string | null;
+  status: 'IN_STOCK' | 'ISSUED';
+  exists: boolean;
+}
 
 interface State {
   refs: References;
@@ -84,14 +127,43 @@ const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 async function load(db: Db, postings: Posting[]): Promise<State> {
   const inputs = postings.map((p) => p.input);
-  const levelKeys = [...new Map(inputs.flatMap(stockKeysOf).map((k) => [keyOf(k.item_id, k.warehouse_id), k]))].sort(([a], [b]) => byKey(a, b)).map(([, k]) => k);
-  const serialPairs = [...new Map(inputs.flatMap((i) => i.lines.flatMap((l) => (l.serials ?? []).map((serial) => ({ item_id: l.item_id, serial }))))
-    .map((p) => [serialKey(p.item_id, p.serial), p]))].sort(([a], [b]) => byKey(a, b)).map(([, p]) => p);
-  const reservationIds = [...new Set(inputs.flatMap((i) => i.lines.flatMap((l) => (l.reservation_id === undefined ? [] : [l.reservation_id]))))];
-  const reversing = [...new Set(postings.flatMap((p) => (p.options?.reverses === undefined ? [] : [p.options.reverses])))];
+  const levelKeys = [
+    ...new Map(inputs.flatMap(stockKeysOf).map((k) => [keyOf(k.item_id, k.warehouse_id), k])),
+  ]
+    .sort(([a], [b]) => byKey(a, b))
+    .map(([, k]) => k);
+  const serialPairs = [
+    ...new Map(
+      inputs
+        .flatMap((i) =>
+          i.lines.flatMap((l) =>
+            (l.serials ?? []).map((serial) => ({ item_id: l.item_id, serial })),
+          ),
+        )
+        .map((p) => [serialKey(p.item_id, p.serial), p]),
+    ),
+  ]
+    .sort(([a], [b]) => byKey(a, b))
+    .map(([, p]) => p);
+  const reservationIds = [
+    ...new Set(
+      inputs.flatMap((i) =>
+        i.lines.flatMap((l) => (l.reservation_id === undefined ? [] : [l.reservation_id])),
+      ),
+    ),
+  ];
+  const reversing = [
+    ...new Set(
+      postings.flatMap((p) => (p.options?.reverses === undefined ? [] : [p.options.reverses])),
+    ),
+  ];
   // One round trip; PostgreSQL takes the locks in this order: levels, serials, reservations.
   const [refs, levels, batches, serials, reservations, moves, movedLines] = await allInOrder([
-    loadReferences(db, inputs.flatMap((i) => i.lines.map((l) => l.item_id)), inputs.flatMap((i) => [i.from_wh, i.to_wh].filter((w) => w !== undefined))),
+    loadReferences(
+      db,
+      inputs.flatMap((i) => i.lines.map((l) => l.item_id)),
+      inputs.flatMap((i) => [i.from_wh, i.to_wh].filter((w) => w !== undefined)),
+    ),
     levelKeys.length ? lockLevels(db, levelKeys) : new Map<string, LevelRow>(),
     batchesOf(db, levelKeys),
     lockSerials(db, serialPairs),
@@ -101,13 +173,30 @@ async function load(db: Db, postings: Posting[]): Promise<State> {
   ]);
   const state: State = {
     refs,
-    levels: new Map([...levels].map(([k, l]) => [k, { onHand: micro(l.on_hand), reserved: micro(l.reserved), exists: true }])),
+    levels: new Map(
+      [...levels].map(([k, l]) => [
+        k,
+        { onHand: micro(l.on_hand), reserved: micro(l.reserved), exists: true },
+      ]),
+    ),
     batches: new Map(),
-    serials: new Map(serials.map((s) => [serialKey(s.item_id, s.serial), { warehouse_id: s.warehouse_id, status: s.status, exists: true }])),
+    serials: new Map(
+      serials.map((s) => [
+        serialKey(s.item_id, s.serial),
+        { warehouse_id: s.warehouse_id, status: s.status, exists: true },
+      ]),
+    ),
     reservations: new Map(reservations.map((r) => [r.id, r])),
-    reversing: new Map(moves.map((m) => [m.id, { move: m, lines: movedLines.filter((l) => l.move_id === m.id) }])),
+    reversing: new Map(
+      moves.map((m) => [m.id, { move: m, lines: movedLines.filter((l) => l.move_id === m.id) }]),
+    ),
   };
-  for (const row of batches) batchList(state, row.item_id, row.warehouse_id).push({ row, onHand: micro(row.on_hand), exists: true });
+  for (const row of batches)
+    batchList(state, row.item_id, row.warehouse_id).push({
+      row,
+      onHand: micro(row.on_hand),
+      exists: true,
+    });
   return state;
 }
 
@@ -126,13 +215,21 @@ function levelView(state: State, key: StockKey): LevelRow | undefined {
 
 /** Batches on hand at a level, as rows, earliest expiry first (what FEFO and counts read). */
 function batchRows(state: State, keys: StockKey[]): BatchRow[] {
-  return keys.flatMap((k) => (state.batches.get(keyOf(k.item_id, k.warehouse_id)) ?? []).map((b) => ({ ...b.row, on_hand: toNumber(b.onHand) })));
+  return keys.flatMap((k) =>
+    (state.batches.get(keyOf(k.item_id, k.warehouse_id)) ?? []).map((b) => ({
+      ...b.row,
+      on_hand: toNumber(b.onHand),
+    })),
+  );
 }
 
 // ---- planning one posting ----
 
 /** What a move does to one (item, warehouse): its net change. */
-interface Net { key: StockKey; change: Micro }
+interface Net {
+  key: StockKey;
+  change: Micro;
+}
 
 /** The net change per (item, warehouse), in lock order: lines of the same item are summed. */
 function netChanges(lines: Line[]): Map<string, Net> {
@@ -156,26 +253,49 @@ function checkCounts(state: State, lines: Line[]): void {
     if (input.expected_on_hand === undefined) continue;
     const warehouse_id = (source ?? dest)!;
     const key = { item_id: input.item_id, warehouse_id };
-    const actual = input.batch === undefined
-      ? levelView(state, key)?.on_hand ?? 0
-      : batchRows(state, [key]).find((b) => b.batch === input.batch)?.on_hand ?? 0;
+    const actual =
+      input.batch === undefined
+        ? (levelView(state, key)?.on_hand ?? 0)
+        : (batchRows(state, [key]).find((b) => b.batch === input.batch)?.on_hand ?? 0);
     if (micro(actual) === micro(input.expected_on_hand)) continue;
-    const what = input.batch === undefined ? input.item_id : `${input.item_id} batch ${input.batch}`;
-    throw new ProblemError('count-mismatch', `${what} has ${actual} on hand in ${warehouse_id}, not the ${input.expected_on_hand} expected. Recount, then retry with the new figure.`, {
-      item_id: input.item_id, warehouse_id, ...(input.batch !== undefined && { batch: input.batch }), expected: input.expected_on_hand, actual,
-    });
+    const what =
+      input.batch === undefined ? input.item_id : `${input.item_id} batch ${input.batch}`;
+    throw new ProblemError(
+      'count-mismatch',
+      `${what} has ${actual} on hand in ${warehouse_id}, not the ${input.expected_on_hand} expected. Recount, then retry with the new figure.`,
+      {
+        item_id: input.item_id,
+        warehouse_id,
+        ...(input.batch !== undefined && { batch: input.batch }),
+        expected: input.expected_on_hand,
+        actual,
+      },
+    );
   }
 }
 
 /** The ACTIVE reservations ISSUE lines consume, and how much each level's check may count back. */
-function claimReservations(state: State, lines: Line[], at: Pointer): { claimed: ReservationRow[]; credits: Map<string, Micro> } {
+function claimReservations(
+  state: State,
+  lines: Line[],
+  at: Pointer,
+): { claimed: ReservationRow[]; credits: Map<string, Micro> } {
   const claiming = lines.filter((l) => l.input.reservation_id !== undefined);
   const errors: FieldError[] = [];
   for (const { index, input, source } of claiming) {
     const r = state.reservations.get(input.reservation_id!);
-    if (!r) errors.push({ pointer: at(index, 'reservation_id'), code: 'unknown_reservation', detail: `No reservation ${input.reservation_id} exists.` });
+    if (!r)
+      errors.push({
+        pointer: at(index, 'reservation_id'),
+        code: 'unknown_reservation',
+        detail: `No reservation ${input.reservation_id} exists.`,
+      });
     else if (r.item_id !== input.item_id || r.warehouse_id !== source) {
-      errors.push({ pointer: at(index, 'reservation_id'), code: 'reservation_mismatch', detail: `Reservation ${r.id} holds ${r.item_id} in ${r.warehouse_id}, not ${input.item_id} in ${source}.` });
+      errors.push({
+        pointer: at(index, 'reservation_id'),
+        code: 'reservation_mismatch',
+        detail: `Reservation ${r.id} holds ${r.item_id} in ${r.warehouse_id}, not ${input.item_id} in ${source}.`,
+      });
     }
   }
   if (errors.length) throw invalid(errors);
@@ -183,12 +303,20 @@ function claimReservations(state: State, lines: Line[], at: Pointer): { claimed:
   const closed = claimed.find((r) => r.status !== 'ACTIVE');
   if (closed) throw invalidState('Reservation', closed.id, closed.status, ['ACTIVE'], 'consumed');
   const credits = new Map<string, Micro>();
-  for (const r of claimed) credits.set(keyOf(r.item_id, r.warehouse_id), (credits.get(keyOf(r.item_id, r.warehouse_id)) ?? 0n) + micro(r.qty));
+  for (const r of claimed)
+    credits.set(
+      keyOf(r.item_id, r.warehouse_id),
+      (credits.get(keyOf(r.item_id, r.warehouse_id)) ?? 0n) + micro(r.qty),
+    );
   return { claimed, credits };
 }
 
 /** 409 over-issuance unless every level the move takes from has that much available (reservations it consumes count back). */
-function checkAvailability(state: State, nets: Map<string, Net>, credits: Map<string, Micro>): void {
+function checkAvailability(
+  state: State,
+  nets: Map<string, Net>,
+  credits: Map<string, Micro>,
+): void {
   for (const [k, { key, change }] of nets) {
     if (change >= 0n) continue;
     const level = state.levels.get(k);
@@ -198,7 +326,11 @@ function checkAvailability(state: State, nets: Map<string, Net>, credits: Map<st
 }
 
 /** Where each serial of the move's serial lines goes; 422 for those not where the move says they are. */
-function moveSerials(state: State, lines: Line[], at: Pointer): Map<string, { item_id: string; serial: string; to: Serial }> {
+function moveSerials(
+  state: State,
+  lines: Line[],
+  at: Pointer,
+): Map<string, { item_id: string; serial: string; to: Serial }> {
   const errors: FieldError[] = [];
   const moves = new Map<string, { item_id: string; serial: string; to: Serial }>();
   for (const { index, input, source, dest } of lines) {
@@ -206,13 +338,29 @@ function moveSerials(state: State, lines: Line[], at: Pointer): Map<string, { it
       const now = state.serials.get(serialKey(input.item_id, serial));
       const inStock = now?.status === 'IN_STOCK';
       if (source === null ? inStock : !(inStock && now!.warehouse_id === source)) {
-        errors.push(source === null
-          ? { pointer: at(index, `serials/${j}`), code: 'serial_in_stock', detail: `Serial ${serial} of ${input.item_id} is already in stock.` }
-          : { pointer: at(index, `serials/${j}`), code: 'serial_not_in_stock', detail: `Serial ${serial} of ${input.item_id} is not in stock in ${source}.` });
+        errors.push(
+          source === null
+            ? {
+                pointer: at(index, `serials/${j}`),
+                code: 'serial_in_stock',
+                detail: `Serial ${serial} of ${input.item_id} is already in stock.`,
+              }
+            : {
+                pointer: at(index, `serials/${j}`),
+                code: 'serial_not_in_stock',
+                detail: `Serial ${serial} of ${input.item_id} is not in stock in ${source}.`,
+              },
+        );
         return;
       }
       moves.set(serialKey(input.item_id, serial), {
-        item_id: input.item_id, serial, to: { warehouse_id: dest, status: dest === null ? 'ISSUED' : 'IN_STOCK', exists: now?.exists ?? false },
+        item_id: input.item_id,
+        serial,
+        to: {
+          warehouse_id: dest,
+          status: dest === null ? 'ISSUED' : 'IN_STOCK',
+          exists: now?.exists ?? false,
+        },
       });
     });
   }
@@ -220,7 +368,12 @@ function moveSerials(state: State, lines: Line[], at: Pointer): Map<string, { it
   return moves;
 }
 
-function postedLine(moveId: string, lineNo: number, type: MoveInput['type'], { line, amount, batch, expires_at, first }: Piece): LineRow {
+function postedLine(
+  moveId: string,
+  lineNo: number,
+  type: MoveInput['type'],
+  { line, amount, batch, expires_at, first }: Piece,
+): LineRow {
   const { input } = line;
   return {
     move_id: moveId,
@@ -231,17 +384,47 @@ function postedLine(moveId: string, lineNo: number, type: MoveInput['type'], { l
     // Stored at millisecond precision, so what this returns is what a later read returns.
     expires_at: expires_at === null ? null : new Date(expires_at).toISOString(),
     serials: input.serials ?? [],
-    reservation_id: first ? input.reservation_id ?? null : null,
-    expected_on_hand: first && input.expected_on_hand !== undefined ? toNumber(micro(input.expected_on_hand)) : null,
+    reservation_id: first ? (input.reservation_id ?? null) : null,
+    expected_on_hand:
+      first && input.expected_on_hand !== undefined
+        ? toNumber(micro(input.expected_on_hand))
+        : null,
   };
 }
 
 /** One change per batch and warehouse the pieces take from or bring to. */
-function batchChanges(pieces: Piece[]): { item_id: string; warehouse_id: string; batch: string; delta: Micro; expires_at: string | null }[] {
-  const changes = new Map<string, { item_id: string; warehouse_id: string; batch: string; delta: Micro; expires_at: string | null }>();
-  const add = (item_id: string, warehouse_id: string, batch: string, delta: Micro, expires_at: string | null) => {
+function batchChanges(pieces: Piece[]): {
+  item_id: string;
+  warehouse_id: string;
+  batch: string;
+  delta: Micro;
+  expires_at: string | null;
+}[] {
+  const changes = new Map<
+    string,
+    {
+      item_id: string;
+      warehouse_id: string;
+      batch: string;
+      delta: Micro;
+      expires_at: string | null;
+    }
+  >();
+  const add = (
+    item_id: string,
+    warehouse_id: string,
+    batch: string,
+    delta: Micro,
+    expires_at: string | null,
+  ) => {
     const k = batchKey(item_id, warehouse_id, batch);
-    const change = changes.get(k) ?? { item_id, warehouse_id, batch, delta: 0n, expires_at: expires_at === null ? null : new Date(expires_at).toISOString() };
+    const change = changes.get(k) ?? {
+      item_id,
+      warehouse_id,
+      batch,
+      delta: 0n,
+      expires_at: expires_at === null ? null : new Date(expires_at).toISOString(),
+    };
     change.delta += delta;
     changes.set(k, change);
   };
@@ -278,33 +461,70 @@ function plan(state: State, { actor, principal, input, options = {} }: Posting):
   checkAvailability(state, nets, credits);
   const pieces = allocateBatches(lines, batchRows(state, keys));
   const serials = moveSerials(state, lines, at);
-  const reversal = options.reverses === undefined ? undefined : state.reversing.get(options.reverses);
+  const reversal =
+    options.reverses === undefined ? undefined : state.reversing.get(options.reverses);
   if (options.reverses !== undefined && reversal?.move.status !== 'POSTED') {
-    throw invalidState('Stock move', options.reverses, reversal?.move.status ?? 'unknown', ['POSTED'], 'reversed');
+    throw invalidState(
+      'Stock move',
+      options.reverses,
+      reversal?.move.status ?? 'unknown',
+      ['POSTED'],
+      'reversed',
+    );
   }
 
   const id = newId('sm');
   const now = new Date().toISOString();
   const moveRow: MoveRow = {
-    id, type: input.type, status: 'POSTED', from_wh: input.from_wh ?? null, to_wh: input.to_wh ?? null, reason: input.reason ?? null,
-    reference: input.reference ?? null, idempotency_key: options.idempotencyKey ?? null, reverses: options.reverses ?? null,
-    reversed_by: null, receipt_id: options.receiptId ?? null, created_by: actor.sub, created_at: now,
+    id,
+    type: input.type,
+    status: 'POSTED',
+    from_wh: input.from_wh ?? null,
+    to_wh: input.to_wh ?? null,
+    reason: input.reason ?? null,
+    reference: input.reference ?? null,
+    idempotency_key: options.idempotencyKey ?? null,
+    reverses: options.reverses ?? null,
+    reversed_by: null,
+    receipt_id: options.receiptId ?? null,
+    created_by: actor.sub,
+    created_at: now,
   };
   const lineRows = pieces.map((p, i) => postedLine(id, i, input.type, p));
   const move = toStockMove(moveRow, lineRows);
-  const audits: AuditEntry[] = [{ action: 'stock_move.posted', entity: 'stock_move', entityId: id, warehouseIds, after: move }];
+  const audits: AuditEntry[] = [
+    { action: 'stock_move.posted', entity: 'stock_move', entityId: id, warehouseIds, after: move },
+  ];
   for (const r of claimed) {
-    audits.push({ action: 'reservation.consumed', entity: 'reservation', entityId: r.id, warehouseIds: [r.warehouse_id],
-      before: toReservation(r), after: toReservation({ ...r, status: 'CONSUMED', consumed_by: id, updated_at: now }) });
+    audits.push({
+      action: 'reservation.consumed',
+      entity: 'reservation',
+      entityId: r.id,
+      warehouseIds: [r.warehouse_id],
+      before: toReservation(r),
+      after: toReservation({ ...r, status: 'CONSUMED', consumed_by: id, updated_at: now }),
+    });
   }
   if (reversal) {
     const { move: original, lines: originalLines } = reversal;
-    audits.push({ action: 'stock_move.reversed', entity: 'stock_move', entityId: original.id, warehouseIds: [original.from_wh, original.to_wh].filter((w) => w !== null),
-      before: toStockMove(original, originalLines), after: toStockMove({ ...original, status: 'REVERSED', reversed_by: id }, originalLines) });
+    audits.push({
+      action: 'stock_move.reversed',
+      entity: 'stock_move',
+      entityId: original.id,
+      warehouseIds: [original.from_wh, original.to_wh].filter((w) => w !== null),
+      before: toStockMove(original, originalLines),
+      after: toStockMove({ ...original, status: 'REVERSED', reversed_by: id }, originalLines),
+    });
   }
   return {
-    move, moveRow, lines: lineRows,
-    levels: [...nets].map(([k, { key, change }]) => ({ key, onHand: change, reserved: -(credits.get(k) ?? 0n) })),
+    move,
+    moveRow,
+    lines: lineRows,
+    levels: [...nets].map(([k, { key, change }]) => ({
+      key,
+      onHand: change,
+      reserved: -(credits.get(k) ?? 0n),
+    })),
     batches: batchChanges(pieces),
     serials: [...serials.values()],
     consumed: claimed,
@@ -318,37 +538,72 @@ function advance(state: State, p: Plan): void {
   for (const { key, onHand, reserved } of p.levels) {
     const k = keyOf(key.item_id, key.warehouse_id);
     const level = state.levels.get(k) ?? { onHand: 0n, reserved: 0n, exists: false };
-    state.levels.set(k, { ...level, onHand: level.onHand + onHand, reserved: level.reserved + reserved });
+    state.levels.set(k, {
+      ...level,
+      onHand: level.onHand + onHand,
+      reserved: level.reserved + reserved,
+    });
   }
   for (const c of p.batches) {
     const list = batchList(state, c.item_id, c.warehouse_id);
     let batch = list.find((b) => b.row.batch === c.batch);
     if (!batch) {
-      batch = { row: { item_id: c.item_id, warehouse_id: c.warehouse_id, batch: c.batch, on_hand: 0, expires_at: c.expires_at }, onHand: 0n, exists: false };
+      batch = {
+        row: {
+          item_id: c.item_id,
+          warehouse_id: c.warehouse_id,
+          batch: c.batch,
+          on_hand: 0,
+          expires_at: c.expires_at,
+        },
+        onHand: 0n,
+        exists: false,
+      };
       list.push(batch);
       // FEFO order: earliest expiry first, batches without expiry last, then by name.
-      list.sort((a, b) => (a.row.expires_at ?? '\uffff').localeCompare(b.row.expires_at ?? '\uffff') || byKey(a.row.batch, b.row.batch));
+      list.sort(
+        (a, b) =>
+          (a.row.expires_at ?? '\uffff').localeCompare(b.row.expires_at ?? '\uffff') ||
+          byKey(a.row.batch, b.row.batch),
+      );
     }
     batch.onHand += c.delta;
   }
   for (const s of p.serials) state.serials.set(serialKey(s.item_id, s.serial), s.to);
-  for (const r of p.consumed) state.reservations.set(r.id, { ...r, status: 'CONSUMED', consumed_by: p.moveRow.id });
+  for (const r of p.consumed)
+    state.reservations.set(r.id, { ...r, status: 'CONSUMED', consumed_by: p.moveRow.id });
   if (p.moveRow.reverses !== null) {
     const reversed = state.reversing.get(p.moveRow.reverses)!;
-    state.reversing.set(p.moveRow.reverses, { ...reversed, move: { ...reversed.move, status: 'REVERSED', reversed_by: p.moveRow.id } });
+    state.reversing.set(p.moveRow.reverses, {
+      ...reversed,
+      move: { ...reversed.move, status: 'REVERSED', reversed_by: p.moveRow.id },
+    });
   }
 }
 
 /** All accepted plans as one set of bulk writes; levels and batches summed per row. */
 function writesOf(state: State, accepted: { posting: Posting; plan: Plan }[]): LedgerWrites {
   const levels = new Map<string, { key: StockKey; onHand: Micro; reserved: Micro }>();
-  const batches = new Map<string, { item_id: string; warehouse_id: string; batch: string; delta: Micro; expires_at: string | null }>();
+  const batches = new Map<
+    string,
+    {
+      item_id: string;
+      warehouse_id: string;
+      batch: string;
+      delta: Micro;
+      expires_at: string | null;
+    }
+  >();
   const serials = new Map<string, { item_id: string; serial: string; to: Serial }>();
   for (const { plan: p } of accepted) {
     for (const l of p.levels) {
       const k = keyOf(l.key.item_id, l.key.warehouse_id);
       const sum = levels.get(k) ?? { key: l.key, onHand: 0n, reserved: 0n };
-      levels.set(k, { key: l.key, onHand: sum.onHand + l.onHand, reserved: sum.reserved + l.reserved });
+      levels.set(k, {
+        key: l.key,
+        onHand: sum.onHand + l.onHand,
+        reserved: sum.reserved + l.reserved,
+      });
     }
     for (const b of p.batches) {
       const k = batchKey(b.item_id, b.warehouse_id, b.batch);
@@ -358,19 +613,44 @@ function writesOf(state: State, accepted: { posting: Posting; plan: Plan }[]): L
     for (const s of p.serials) serials.set(serialKey(s.item_id, s.serial), s);
   }
   const existedBatch = (b: { item_id: string; warehouse_id: string; batch: string }) =>
-    (state.batches.get(keyOf(b.item_id, b.warehouse_id)) ?? []).some((x) => x.row.batch === b.batch && x.exists);
+    (state.batches.get(keyOf(b.item_id, b.warehouse_id)) ?? []).some(
+      (x) => x.row.batch === b.batch && x.exists,
+    );
   return {
     moves: accepted.map(({ plan: p }) => p.moveRow),
     lines: accepted.flatMap(({ plan: p }) => p.lines),
-    levels: [...levels.values()].filter((l) => l.onHand !== 0n || l.reserved !== 0n)
-      .map(({ key, onHand, reserved }) => ({ ...key, on_hand: decimal(onHand), reserved: decimal(reserved), exists: state.levels.get(keyOf(key.item_id, key.warehouse_id))!.exists })),
-    batches: [...batches.values()].filter((b) => b.delta !== 0n)
+    levels: [...levels.values()]
+      .filter((l) => l.onHand !== 0n || l.reserved !== 0n)
+      .map(({ key, onHand, reserved }) => ({
+        ...key,
+        on_hand: decimal(onHand),
+        reserved: decimal(reserved),
+        exists: state.levels.get(keyOf(key.item_id, key.warehouse_id))!.exists,
+      })),
+    batches: [...batches.values()]
+      .filter((b) => b.delta !== 0n)
       .map(({ delta, ...b }) => ({ ...b, on_hand: decimal(delta), exists: existedBatch(b) })),
-    serials: [...serials.values()].map(({ item_id, serial, to }) => ({ item_id, serial, warehouse_id: to.warehouse_id, status: to.status, exists: to.exists })),
-    consumed: accepted.flatMap(({ plan: p }) => p.consumed.map((r) => ({ id: r.id, consumed_by: p.moveRow.id, updated_at: p.moveRow.created_at }))),
-    reversed: accepted.filter(({ plan: p }) => p.moveRow.reverses !== null).map(({ plan: p }) => ({ id: p.moveRow.reverses!, reversed_by: p.moveRow.id })),
+    serials: [...serials.values()].map(({ item_id, serial, to }) => ({
+      item_id,
+      serial,
+      warehouse_id: to.warehouse_id,
+      status: to.status,
+      exists: to.exists,
+    })),
+    consumed: accepted.flatMap(({ plan: p }) =>
+      p.consumed.map((r) => ({
+        id: r.id,
+        consumed_by: p.moveRow.id,
+        updated_at: p.moveRow.created_at,
+      })),
+    ),
+    reversed: accepted
+      .filter(({ plan: p }) => p.moveRow.reverses !== null)
+      .map(({ plan: p }) => ({ id: p.moveRow.reverses!, reversed_by: p.moveRow.id })),
     events: accepted.map(({ plan: p }) => p.event),
-    audits: accepted.flatMap(({ posting, plan: p }) => p.audits.map((entry) => ({ actor: posting.actor, entry }))),
+    audits: accepted.flatMap(({ posting, plan: p }) =>
+      p.audits.map((entry) => ({ actor: posting.actor, entry })),
+    ),
   };
 }
 
@@ -389,7 +669,11 @@ export interface Posted {
  * once the writes are sent, so the caller may pipeline its own statements (and COMMIT) behind
  * them. Errors other than ProblemErrors (the database's) are thrown.
  */
-export async function postStockMoves(db: Db, postings: Posting[], run?: Promise<boolean[]>): Promise<Posted> {
+export async function postStockMoves(
+  db: Db,
+  postings: Posting[],
+  run?: Promise<boolean[]>,
+): Promise<Posted> {
   // `run` first: group commit sent its key claims before these reads.
   const [runs, state] = await allInOrder([run ?? postings.map(() => true), load(db, postings)]);
   const accepted: { posting: Posting; plan: Plan }[] = [];
@@ -405,11 +689,23 @@ export async function postStockMoves(db: Db, postings: Posting[], run?: Promise<
       throw err;
     }
   });
-  return { results, written: accepted.length ? writeLedger(db, writesOf(state, accepted)) : Promise.resolve() };
+  return {
+    results,
+    written: accepted.length ? writeLedger(db, writesOf(state, accepted)) : Promise.resolve(),
+  };
 }
 
-export async function postStockMove(db: Db, actor: Actor, principal: Principal, input: MoveInput, options: PostOptions = {}): Promise<StockMove> {
-  const { results: [result], written } = await postStockMoves(db, [{ actor, principal, input, options }]);
+export async function postStockMove(
+  db: Db,
+  actor: Actor,
+  principal: Principal,
+  input: MoveInput,
+  options: PostOptions = {},
+): Promise<StockMove> {
+  const {
+    results: [result],
+    written,
+  } = await postStockMoves(db, [{ actor, principal, input, options }]);
   await written;
   if (result instanceof ProblemError) throw result;
   return result!;

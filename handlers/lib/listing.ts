@@ -3,7 +3,15 @@ import { assertWarehouses, type Principal } from '../../server/plugins/auth.ts';
 import type { PageRequest } from '../../server/plugins/pagination.ts';
 
 /** The scoped page of a list request; 403 when it filters on a warehouse the token may not see. */
-export function scopedPage<Key extends unknown[] = [string, string]>(principal: Principal, page: PageRequest, warehouseFilter?: string): ScopedPage<Key> {
+export function scopedPage<Key extends unknown[] = [string, string]>(
+  principal: Principal,
+  page: PageRequest,
+  warehouseFilter?: string,
+): ScopedPage<Key> {
   if (warehouseFilter) assertWarehouses(principal, warehouseFilter);
-  return { allowed: principal.warehouses && [...principal.warehouses], after: page.after as Key | null, limit: page.limit };
+  return {
+    allowed: principal.warehouses && [...principal.warehouses],
+    after: page.after as Key | null,
+    limit: page.limit,
+  };
 }

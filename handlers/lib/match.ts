@@ -27,7 +27,10 @@ function percent(fraction: number): string {
 export function matchReasons(f: ReasonFigures, tolerance: number): MatchReason[] {
   const reasons: MatchReason[] = [];
   if (f.invoiced > f.received) {
-    reasons.push({ code: 'qty_invoiced_exceeds_received', detail: `Invoiced ${f.invoiced} but received ${f.received}.` });
+    reasons.push({
+      code: 'qty_invoiced_exceeds_received',
+      detail: `Invoiced ${f.invoiced} but received ${f.received}.`,
+    });
   }
   if (f.outside_prices.length) {
     reasons.push({
@@ -42,7 +45,10 @@ export function statusOf(reasons: MatchReason[]): LineStatus {
   return reasons.length ? 'EXCEPTION' : 'MATCHED';
 }
 
-function matchLine({ po_id: _, outside_prices, ...figures }: MatchFigures, tolerance: number): MatchLine {
+function matchLine(
+  { po_id: _, outside_prices, ...figures }: MatchFigures,
+  tolerance: number,
+): MatchLine {
   if (figures.invoiced === 0) return { ...figures, status: 'PENDING', reasons: [] };
   const reasons = matchReasons({ ...figures, outside_prices }, tolerance);
   return { ...figures, status: statusOf(reasons), reasons };
@@ -54,8 +60,17 @@ function reportStatus(lines: MatchLine[]): MatchReport['status'] {
 }
 
 /** The current match report of each purchase order, by id. */
-export async function matchReports(db: Db, poIds: string[], tolerance: number): Promise<Map<string, MatchReport>> {
-  const reports = new Map<string, MatchReport>(poIds.map((id) => [id, { po_id: id, status: 'PENDING', price_tolerance: tolerance, lines: [] }]));
+export async function matchReports(
+  db: Db,
+  poIds: string[],
+  tolerance: number,
+): Promise<Map<string, MatchReport>> {
+  const reports = new Map<string, MatchReport>(
+    poIds.map((id) => [
+      id,
+      { po_id: id, status: 'PENDING', price_tolerance: tolerance, lines: [] },
+    ]),
+  );
   for (const figures of await matchFigures(db, [...reports.keys()], tolerance)) {
     reports.get(figures.po_id)!.lines.push(matchLine(figures, tolerance));
   }

@@ -20,12 +20,19 @@ export const defaultPointer: Pointer = (i, field) => `#/lines/${i}/${field}`;
  * Where a line takes stock from and puts it: ISSUE from from_wh; RECEIPT into to_wh; TRANSFER
  * both; ADJUSTMENT into to_wh when positive, out of it when negative.
  */
-export function endpointsOf(move: Pick<MoveInput, 'type' | 'from_wh' | 'to_wh'>, qty: number): { source: string | null; dest: string | null } {
+export function endpointsOf(
+  move: Pick<MoveInput, 'type' | 'from_wh' | 'to_wh'>,
+  qty: number,
+): { source: string | null; dest: string | null } {
   switch (move.type) {
-    case 'ISSUE': return { source: move.from_wh!, dest: null };
-    case 'RECEIPT': return { source: null, dest: move.to_wh! };
-    case 'TRANSFER': return { source: move.from_wh!, dest: move.to_wh! };
-    case 'ADJUSTMENT': return qty < 0 ? { source: move.to_wh!, dest: null } : { source: null, dest: move.to_wh! };
+    case 'ISSUE':
+      return { source: move.from_wh!, dest: null };
+    case 'RECEIPT':
+      return { source: null, dest: move.to_wh! };
+    case 'TRANSFER':
+      return { source: move.from_wh!, dest: move.to_wh! };
+    case 'ADJUSTMENT':
+      return qty < 0 ? { source: move.to_wh!, dest: null } : { source: null, dest: move.to_wh! };
   }
 }
 
@@ -49,45 +56,99 @@ const WAREHOUSES: Record<MoveType, { from: boolean; to: boolean }> = {
 function moveErrors(move: MoveInput, refs: References): FieldError[] {
   const errors: FieldError[] = [];
   const wanted = WAREHOUSES[move.type];
-  for (const [field, needed] of [['from_wh', wanted.from], ['to_wh', wanted.to]] as const) {
+  for (const [field, needed] of [
+    ['from_wh', wanted.from],
+    ['to_wh', wanted.to],
+  ] as const) {
     const id = move[field];
-    if (needed && !id) errors.push({ pointer: `#/${field}`, code: 'required', detail: `is required for a ${move.type}.` });
-    else if (!needed && id) errors.push({ pointer: `#/${field}`, code: 'not_allowed', detail: `is not allowed on a ${move.type}.` });
+    if (needed && !id)
+      errors.push({
+        pointer: `#/${field}`,
+        code: 'required',
+        detail: `is required for a ${move.type}.`,
+      });
+    else if (!needed && id)
+      errors.push({
+        pointer: `#/${field}`,
+        code: 'not_allowed',
+        detail: `is not allowed on a ${move.type}.`,
+      });
     else if (id) errors.push(...warehouseErrors(refs, id, `#/${field}`));
   }
   if (move.type === 'TRANSFER' && move.from_wh && move.from_wh === move.to_wh) {
-    errors.push({ pointer: '#/to_wh', code: 'same_warehouse', detail: 'must differ from from_wh.' });
+    errors.push({
+      pointer: '#/to_wh',
+      code: 'same_warehouse',
+      detail: 'must differ from from_wh.',
+    });
   }
-  if (move.type === 'ADJUSTMENT' && !move.reason) errors.push({ pointer: '#/reason', code: 'required', detail: 'is required for an ADJUSTMENT.' });
+  if (move.type === 'ADJUSTMENT' && !move.reason)
+    errors.push({
+      pointer: '#/reason',
+      code: 'required',
+      detail: 'is required for an ADJUSTMENT.',
+    });
   return errors;
 }
 
-function lineErrors(move: MoveInput, line: MoveLineInput, i: number, refs: References, at: Pointer): FieldError[] {
+function lineErrors(
+  move: MoveInput,
+  line: MoveLineInput,
+  i: number,
+  refs: References,
+  at: Pointer,
+): FieldError[] {
   const errors: FieldError[] = [];
-  const notAllowed = (field: string, why: string) => errors.push({ pointer: at(i, field), code: 'not_allowed', detail: why });
+  const notAllowed = (field: string, why: string) =>
+    errors.push({ pointer: at(i, field), code: 'not_allowed', detail: why });
   if (line.qty === 0 || (line.qty < 0 && move.type !== 'ADJUSTMENT')) {
-    errors.push({ pointer: at(i, 'qty'), code: 'exclusiveMinimum', detail: 'must be > 0 (negative only on ADJUSTMENT lines).' });
+    errors.push({
+      pointer: at(i, 'qty'),
+      code: 'exclusiveMinimum',
+      detail: 'must be > 0 (negative only on ADJUSTMENT lines).',
+    });
   }
-  if (line.expected_on_hand !== undefined && move.type !== 'ADJUSTMENT') notAllowed('expected_on_hand', 'is allowed on ADJUSTMENT lines only.');
-  if (line.reservation_id !== undefined && move.type !== 'ISSUE') notAllowed('reservation_id', 'is allowed on ISSUE lines only.');
+  if (line.expected_on_hand !== undefined && move.type !== 'ADJUSTMENT')
+    notAllowed('expected_on_hand', 'is allowed on ADJUSTMENT lines only.');
+  if (line.reservation_id !== undefined && move.type !== 'ISSUE')
+    notAllowed('reservation_id', 'is allowed on ISSUE lines only.');
   errors.push(...itemErrors(refs, line.item_id, at(i, 'item_id')));
   const item = refs.items.get(line.item_id);
   if (!item) return errors;
   const serials = line.serials ?? [];
-  if (item.track_by !== 'BATCH' && line.batch !== undefined) notAllowed('batch', `${item.id} is not tracked by batch.`);
+  if (item.track_by !== 'BATCH' && line.batch !== undefined)
+    notAllowed('batch', `${item.id} is not tracked by batch.`);
   const { source } = endpointsOf(move, line.qty);
   if (line.expires_at !== undefined) {
     if (item.track_by !== 'BATCH') notAllowed('expires_at', `${item.id} is not tracked by batch.`);
-    else if (source !== null) notAllowed('expires_at', 'is allowed only on lines that bring stock in (a batch keeps its expiry when it moves).');
+    else if (source !== null)
+      notAllowed(
+        'expires_at',
+        'is allowed only on lines that bring stock in (a batch keeps its expiry when it moves).',
+      );
   }
-  if (item.track_by !== 'SERIAL' && serials.length) notAllowed('serials', `${item.id} is not tracked by serial number.`);
+  if (item.track_by !== 'SERIAL' && serials.length)
+    notAllowed('serials', `${item.id} is not tracked by serial number.`);
   if (item.track_by === 'BATCH' && source === null && line.batch === undefined) {
-    errors.push({ pointer: at(i, 'batch'), code: 'required', detail: `${item.id} is tracked by batch: name the batch that comes in.` });
+    errors.push({
+      pointer: at(i, 'batch'),
+      code: 'required',
+      detail: `${item.id} is tracked by batch: name the batch that comes in.`,
+    });
   }
   if (item.track_by === 'SERIAL') {
-    if (!Number.isInteger(line.qty)) errors.push({ pointer: at(i, 'qty'), code: 'whole_number', detail: `${item.id} is tracked by serial number: qty must be a whole number.` });
+    if (!Number.isInteger(line.qty))
+      errors.push({
+        pointer: at(i, 'qty'),
+        code: 'whole_number',
+        detail: `${item.id} is tracked by serial number: qty must be a whole number.`,
+      });
     else if (serials.length !== Math.abs(line.qty)) {
-      errors.push({ pointer: at(i, 'serials'), code: 'serial_count', detail: `${item.id} is tracked by serial number: give exactly ${Math.abs(line.qty)} serials (one per unit), not ${serials.length}.` });
+      errors.push({
+        pointer: at(i, 'serials'),
+        code: 'serial_count',
+        detail: `${item.id} is tracked by serial number: give exactly ${Math.abs(line.qty)} serials (one per unit), not ${serials.length}.`,
+      });
     }
   }
   return errors;
@@ -101,11 +162,21 @@ function repeatErrors(move: MoveInput, at: Pointer): FieldError[] {
   move.lines.forEach((line, i) => {
     (line.serials ?? []).forEach((serial, j) => {
       const key = serialKey(line.item_id, serial);
-      if (serialsSeen.has(key)) errors.push({ pointer: at(i, `serials/${j}`), code: 'duplicate_serial', detail: `Serial ${serial} appears twice in this move.` });
+      if (serialsSeen.has(key))
+        errors.push({
+          pointer: at(i, `serials/${j}`),
+          code: 'duplicate_serial',
+          detail: `Serial ${serial} appears twice in this move.`,
+        });
       serialsSeen.add(key);
     });
     if (line.reservation_id === undefined) return;
-    if (reservationsSeen.has(line.reservation_id)) errors.push({ pointer: at(i, 'reservation_id'), code: 'duplicate_reservation', detail: `Reservation ${line.reservation_id} is consumed by another line already.` });
+    if (reservationsSeen.has(line.reservation_id))
+      errors.push({
+        pointer: at(i, 'reservation_id'),
+        code: 'duplicate_reservation',
+        detail: `Reservation ${line.reservation_id} is consumed by another line already.`,
+      });
     reservationsSeen.add(line.reservation_id);
   });
   return errors;
@@ -113,7 +184,11 @@ function repeatErrors(move: MoveInput, at: Pointer): FieldError[] {
 
 /** The move's lines resolved for posting, or 422 validation-error listing every broken rule. */
 export function resolveLines(move: MoveInput, refs: References, at: Pointer): Line[] {
-  const errors = [...moveErrors(move, refs), ...move.lines.flatMap((line, i) => lineErrors(move, line, i, refs, at)), ...repeatErrors(move, at)];
+  const errors = [
+    ...moveErrors(move, refs),
+    ...move.lines.flatMap((line, i) => lineErrors(move, line, i, refs, at)),
+    ...repeatErrors(move, at),
+  ];
   if (errors.length) throw invalid(errors);
   return move.lines.map((input, index) => ({
     index,

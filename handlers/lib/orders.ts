@@ -1,8 +1,13 @@
 // Purchase orders as the API shows them, and their creation, shared by POST /purchase-orders and
 // by converting a requisition (which creates one order per vendor).
 import {
-  insertPurchaseOrder, purchaseOrderLines, replacePurchaseOrderLines,
-  type PurchaseOrderHeader, type PurchaseOrderLineInput, type PurchaseOrderLineRow, type PurchaseOrderRow,
+  insertPurchaseOrder,
+  purchaseOrderLines,
+  replacePurchaseOrderLines,
+  type PurchaseOrderHeader,
+  type PurchaseOrderLineInput,
+  type PurchaseOrderLineRow,
+  type PurchaseOrderRow,
 } from '../../db/purchase-orders.ts';
 import type { Db } from '../../db/client.ts';
 import { newId } from '../../db/ids.ts';
@@ -10,18 +15,33 @@ import type { components } from '../../generated/api.ts';
 import { ProblemError, type FieldError } from '../../server/problem.ts';
 import type { Context, OperationId } from '../types.ts';
 import { groupBy, present, withEtag } from './documents.ts';
-import { currencyErrors, lineItemErrors, loadReferences, loadVendors, vendorErrors } from './references.ts';
+import {
+  currencyErrors,
+  lineItemErrors,
+  loadReferences,
+  loadVendors,
+  vendorErrors,
+} from './references.ts';
 import type { VendorRow } from '../../db/vendors.ts';
 
 export type PurchaseOrder = components['schemas']['PurchaseOrder'];
 
 /** The order as the API shows it, with its lines (in line order). */
-export function presentPurchaseOrder(row: PurchaseOrderRow, lines: PurchaseOrderLineRow[]): PurchaseOrder {
+export function presentPurchaseOrder(
+  row: PurchaseOrderRow,
+  lines: PurchaseOrderLineRow[],
+): PurchaseOrder {
   return { ...withEtag(present(row)), lines: lines.map(({ po_id: _, ...line }) => line) };
 }
 
 export async function toPurchaseOrders(db: Db, rows: PurchaseOrderRow[]): Promise<PurchaseOrder[]> {
-  const lines = groupBy(await purchaseOrderLines(db, rows.map((r) => r.id)), (l) => l.po_id);
+  const lines = groupBy(
+    await purchaseOrderLines(
+      db,
+      rows.map((r) => r.id),
+    ),
+    (l) => l.po_id,
+  );
   return rows.map((row) => presentPurchaseOrder(row, lines.get(row.id) ?? []));
 }
 
@@ -40,9 +60,16 @@ export interface OrderBody {
  * Validates what an order body refers to (vendor, currency, items) and returns the vendor, whose
  * currency is the order's default, with the errors found (pointers into the body).
  */
-export async function checkOrderBody(db: Db, body: OrderBody): Promise<{ vendor: VendorRow | undefined; errors: FieldError[] }> {
+export async function checkOrderBody(
+  db: Db,
+  body: OrderBody,
+): Promise<{ vendor: VendorRow | undefined; errors: FieldError[] }> {
   const vendors = await loadVendors(db, [body.vendor_id]);
-  const refs = await loadReferences(db, body.lines.map((l) => l.item_id), []);
+  const refs = await loadReferences(
+    db,
+    body.lines.map((l) => l.item_id),
+    [],
+  );
   const errors = [
     ...vendorErrors(vendors, body.vendor_id, '#/vendor_id'),
     ...currencyErrors(body.currency, '#/currency'),
@@ -59,19 +86,44 @@ export interface NewOrder extends PurchaseOrderHeader {
 }
 
 /** Inserts a DRAFT purchase order with its lines and audits it; 409 duplicate-number when the number is taken. */
-export async function createOrder({ db, actor, audit }: Pick<Context<OperationId>, 'db' | 'actor' | 'audit'>, order: NewOrder): Promise<PurchaseOrder> {
+export async function createOrder(
+  { db, actor, audit }: Pick<Context<OperationId>, 'db' | 'actor' | 'audit'>,
+  order: NewOrder,
+): Promise<PurchaseOrder> {
   const { lines, ...header } = order;
   const row = await insertPurchaseOrder(db, { ...header, id: newId('po'), created_by: actor.sub });
-  if (!row) throw new ProblemError('duplicate-number', `Purchase order number ${order.number} is already in use.`, { number: order.number });
+  if (!row)
+    throw new ProblemError(
+      'duplicate-number',
+      `Purchase order number ${order.number} is already in use.`,
+      { number: order.number },
+    );
   await replacePurchaseOrderLines(db, row.id, lines);
   const po = await toPurchaseOrder(db, row);
-  await audit({ action: 'purchase_order.created', entity: 'purchase_order', entityId: po.id, after: po });
+  await audit({
+    action: 'purchase_order.created',
+    entity: 'purchase_order',
+    entityId: po.id,
+    after: po,
+  });
   return po;
 }
 
 /** Errors for document lines (receipt or invoice lines) that name no line of the order. */
-export function poLineErrors(lines: { po_line_id: string }[], poId: string, lineIds: Set<string>): FieldError[] {
-  return lines.flatMap(({ po_line_id }, i): FieldError[] => (lineIds.has(po_line_id) ? [] : [
-    { pointer: `#/lines/${i}/po_line_id`, code: 'unknown_po_line', detail: `${po_line_id} is not a line of purchase order ${poId}.` },
-  ]));
+export function poLineErrors(
+  lines: { po_line_id: string }[],
+  poId: string,
+  lineIds: Set<string>,
+): FieldError[] {
+  return lines.flatMap(({ po_line_id }, i): FieldError[] =>
+    lineIds.has(po_line_id)
+      ? []
+      : [
+          {
+            pointer: `#/lines/${i}/po_line_id`,
+            code: 'unknown_po_line',
+            detail: `${po_line_id} is not a line of purchase order ${poId}.`,
+          },
+        ],
+  );
 }

@@ -25,7 +25,13 @@ function receiptMove(warehouseId: string, lines: ReceiptLine[], reference?: stri
     type: 'RECEIPT',
     to_wh: warehouseId,
     reference,
-    lines: lines.map((l) => ({ item_id: l.item_id, qty: l.qty_received, batch: l.batch, expires_at: l.expires_at, serials: l.serials })),
+    lines: lines.map((l) => ({
+      item_id: l.item_id,
+      qty: l.qty_received,
+      batch: l.batch,
+      expires_at: l.expires_at,
+      serials: l.serials,
+    })),
   };
 }
 
@@ -34,7 +40,11 @@ function receiptMove(warehouseId: string, lines: ReceiptLine[], reference?: stri
  * item's tracking), checked before anything is stored so that a draft is refused as its posting
  * would be. `refs` holds the warehouse and the lines' items.
  */
-export function checkReceiptLines(refs: References, warehouseId: string, lines: ReceiptLine[]): void {
+export function checkReceiptLines(
+  refs: References,
+  warehouseId: string,
+  lines: ReceiptLine[],
+): void {
   resolveLines(receiptMove(warehouseId, lines), refs, receiptPointer);
 }
 
@@ -58,18 +68,35 @@ export interface Received {
  * ledger's writes. Returns as soon as those writes are sent, so that the caller can pipeline its
  * own statements behind them.
  */
-export async function receive(ctx: Pick<Context<OperationId>, 'db' | 'actor' | 'principal' | 'idempotencyKey'>, r: Receiving): Promise<Received> {
+export async function receive(
+  ctx: Pick<Context<OperationId>, 'db' | 'actor' | 'principal' | 'idempotencyKey'>,
+  r: Receiving,
+): Promise<Received> {
   const { db, actor, principal, idempotencyKey } = ctx;
   const increments = r.lines.map((l) => ({ po_line_id: l.po_line_id, qty: l.qty_received }));
   const withinOrder = overReceipts(db, increments).then(([over]) => {
     if (over) {
-      throw new ProblemError('over-receipt',
-        `Line ${over.po_line_id} ordered ${over.ordered}, received ${over.received}; ${over.requested} more would exceed it.`, { ...over });
+      throw new ProblemError(
+        'over-receipt',
+        `Line ${over.po_line_id} ordered ${over.ordered}, received ${over.received}; ${over.requested} more would exceed it.`,
+        { ...over },
+      );
     }
     return [true];
   });
-  const posting = { actor, principal, input: receiptMove(r.warehouseId, r.lines, r.po.number), options: { receiptId: r.receiptId, idempotencyKey, pointer: receiptPointer } };
-  const { results: [move], written } = await postStockMoves(db, [posting], withinOrder);
+  const posting = {
+    actor,
+    principal,
+    input: receiptMove(r.warehouseId, r.lines, r.po.number),
+    options: { receiptId: r.receiptId, idempotencyKey, pointer: receiptPointer },
+  };
+  const {
+    results: [move],
+    written,
+  } = await postStockMoves(db, [posting], withinOrder);
   if (move instanceof ProblemError) throw move;
-  return { stockMoveId: move!.id, po: allInOrder([written, addReceived(db, r.po.id, increments)]).then(([, po]) => po) };
+  return {
+    stockMoveId: move!.id,
+    po: allInOrder([written, addReceived(db, r.po.id, increments)]).then(([, po]) => po),
+  };
 }

@@ -10,6 +10,10 @@ export { etagOf };
 export function assertCurrent(ifMatch: string | undefined, version: number, what: string): void {
   if (ifMatch !== undefined && etagMatches(ifMatch, version)) return;
   const current = etagOf(version);
-  throw new ProblemError('precondition-failed', `The ${what} changed since you read it (you sent ${ifMatch ?? 'no If-Match'}, it is now ${current}). Fetch it again and retry.`,
-    { current_etag: current }, { ETag: current });
+  throw new ProblemError(
+    'precondition-failed',
+    `The ${what} changed since you read it (you sent ${ifMatch ?? 'no If-Match'}, it is now ${current}). Fetch it again and retry.`,
+    { current_etag: current },
+    { ETag: current },
+  );
 }

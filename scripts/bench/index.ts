@@ -26,7 +26,8 @@ import { StealMeter } from './steal.ts';
 import { missedTargets, overRounds, RSS_LIMIT_MB, type Judged, type Spread } from './targets.ts';
 import { MeasuredWindow, percentile, type WindowSummary } from './window.ts';
 
-const args = commandLine(`Usage: npm run bench [-- options]
+const args = commandLine(
+  `Usage: npm run bench [-- options]
 
   --duration S       seconds measured per baseline and scenario (default 10)
   --warmup S         seconds run before each measurement (default 5)
@@ -43,23 +44,25 @@ const args = commandLine(`Usage: npm run bench [-- options]
 
 DATABASE_URL names a PostgreSQL to use (a role with CREATEDB; a superuser's also lets the bench
 checkpoint between measurements and make WAL segments before them); without it an embedded one is
-started.`, {
-  duration: { type: 'string', default: '10' },
-  /**
-   * Seconds run before each measurement, by the pgbench baselines and the HTTP scenarios alike:
-   * the first seconds after the server starts, or after the CHECKPOINT that precedes each
-   * measurement, are not steady (V8 still compiling the request path; every page's first change
-   * after a checkpoint writing a full-page image to WAL).
-   */
-  warmup: { type: 'string', default: '5' },
-  connections: { type: 'string', default: '64' },
-  only: { type: 'string' },
-  database: { type: 'string', default: 'inventory_bench' },
-  profile: { type: 'string' },
-  timeline: { type: 'boolean', default: false },
-  autovacuum: { type: 'boolean', default: false },
-  rounds: { type: 'string', default: '1' },
-});
+started.`,
+  {
+    duration: { type: 'string', default: '10' },
+    /**
+     * Seconds run before each measurement, by the pgbench baselines and the HTTP scenarios alike:
+     * the first seconds after the server starts, or after the CHECKPOINT that precedes each
+     * measurement, are not steady (V8 still compiling the request path; every page's first change
+     * after a checkpoint writing a full-page image to WAL).
+     */
+    warmup: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '64' },
+    only: { type: 'string' },
+    database: { type: 'string', default: 'inventory_bench' },
+    profile: { type: 'string' },
+    timeline: { type: 'boolean', default: false },
+    autovacuum: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '1' },
+  },
+);
 const duration = wholeNumber('duration', args.duration, 1);
 const warmup = wholeNumber('warmup', args.warmup, 0);
 const connections = wholeNumber('connections', args.connections, 1);
@@ -87,17 +90,46 @@ interface Row {
 const ISSUER = 'https://bench.inventory-api.dev/';
 const AUDIENCE = 'inventory-api';
 const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const signToken = createSigner({ key: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), algorithm: 'ES256', iss: ISSUER, aud: AUDIENCE, expiresIn: 3_600_000 });
-const token = signToken({ sub: 'bench', client_id: 'bench', scope: 'inventory:read inventory:write procurement:write' });
+const signToken = createSigner({
+  key: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  algorithm: 'ES256',
+  iss: ISSUER,
+  aud: AUDIENCE,
+  expiresIn: 3_600_000,
+});
+const token = signToken({
+  sub: 'bench',
+  client_id: 'bench',
+  scope: 'inventory:read inventory:write procurement:write',
+});
 
 /**
  * pgbench with the naive transaction, run for warm-up + duration: throughput and latency
  * percentiles from its per-transaction log, of the transactions that ended after the warm-up.
  */
-async function pgbench(databaseUrl: string, script: string): Promise<{ rps: number; p50: number; p99: number; failed: number; stolen: number }> {
+async function pgbench(
+  databaseUrl: string,
+  script: string,
+): Promise<{ rps: number; p50: number; p99: number; failed: number; stolen: number }> {
   const logDir = mkdtempSync(join(tmpdir(), 'pgbench-'));
   try {
-    const args = ['-n', '-M', 'prepared', '-c', String(connections), '-j', '2', '-T', String(warmup + duration), '-f', join(repoRoot, 'scripts/bench', script), '-l', '--log-prefix', join(logDir, 'tx'), databaseUrl];
+    const args = [
+      '-n',
+      '-M',
+      'prepared',
+      '-c',
+      String(connections),
+      '-j',
+      '2',
+      '-T',
+      String(warmup + duration),
+      '-f',
+      join(repoRoot, 'scripts/bench', script),
+      '-l',
+      '--log-prefix',
+      join(logDir, 'tx'),
+      databaseUrl,
+    ];
     const bin = findPgbench();
     if (!bin) throw new Error(PGBENCH_HINT);
     const steal = new StealMeter();
@@ -110,16 +142,27 @@ async function pgbench(databaseUrl: string, script: string): Promise<{ rps: numb
       stolen = steal.stop().overall;
     }
     // A log line: client, transaction number, latency in µs (or "failed"), script, end time (s, µs).
-    const logged = readdirSync(logDir).flatMap((f) => readFileSync(join(logDir, f), 'utf8').trim().split('\n'))
-      .map((line) => { const f = line.split(' '); return { latency: f[2], end: Number(f[4]) + Number(f[5]) / 1e6 }; });
+    const logged = readdirSync(logDir)
+      .flatMap((f) => readFileSync(join(logDir, f), 'utf8').trim().split('\n'))
+      .map((line) => {
+        const f = line.split(' ');
+        return { latency: f[2], end: Number(f[4]) + Number(f[5]) / 1e6 };
+      });
     const last = logged.reduce((max, t) => Math.max(max, t.end), 0); // (no spread: a long run logs more entries than a call takes arguments)
     const measured = logged.filter((t) => t.end > last - duration);
-    const latencies = measured.map((t) => Number(t.latency) / 1000)
+    const latencies = measured
+      .map((t) => Number(t.latency) / 1000)
       .filter((ms) => Number.isFinite(ms))
       .sort((a, b) => a - b);
     const failed = measured.length - latencies.length;
     const tps = latencies.length / duration;
-    return { rps: tps, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), failed, stolen };
+    return {
+      rps: tps,
+      p50: percentile(latencies, 0.5),
+      p99: percentile(latencies, 0.99),
+      failed,
+      stolen,
+    };
   } finally {
     rmSync(logDir, { recursive: true, force: true });
   }
@@ -128,8 +171,13 @@ async function pgbench(databaseUrl: string, script: string): Promise<{ rps: numb
 /** Resident set size of a process and its descendants (the workers when WORKERS > 1). */
 function treeRss(pid: number): number {
   try {
-    const own = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
-    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    const own =
+      Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
     return own + children.reduce((sum, child) => sum + treeRss(child), 0);
   } catch {
     return 0; // gone
@@ -139,7 +187,9 @@ function treeRss(pid: number): number {
 /** Peak resident set size of a process tree, sampled every 100 ms while fn runs. */
 async function withPeakRss<T>(pid: number, fn: () => Promise<T>): Promise<[T, number]> {
   let peak = 0;
-  const sample = () => { peak = Math.max(peak, treeRss(pid)); };
+  const sample = () => {
+    peak = Math.max(peak, treeRss(pid));
+  };
   const timer = setInterval(sample, 100);
   try {
     sample();
@@ -149,7 +199,11 @@ async function withPeakRss<T>(pid: number, fn: () => Promise<T>): Promise<[T, nu
   }
 }
 
-interface BatchCounters { batches: number; postings: number; waited: number }
+interface BatchCounters {
+  batches: number;
+  postings: number;
+  waited: number;
+}
 
 /**
  * The server's group-commit counters (posting_batch_size, posting_queue_wait_seconds), from
@@ -159,7 +213,11 @@ async function batchCounters(server: ServerProcess): Promise<BatchCounters | nul
   if (severalWorkers) return null;
   const text = await (await fetch(`${server.url}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  return { batches: value('posting_batch_size_count'), postings: value('posting_batch_size_sum'), waited: value('posting_queue_wait_seconds_sum') };
+  return {
+    batches: value('posting_batch_size_count'),
+    postings: value('posting_batch_size_sum'),
+    waited: value('posting_queue_wait_seconds_sum'),
+  };
 }
 
 /**
@@ -171,7 +229,9 @@ async function batchCounters(server: ServerProcess): Promise<BatchCounters | nul
 function mainThreadTimes(pid: number): { ran: number; waited: number; at: number } | null {
   if (severalWorkers) return null;
   try {
-    const [ran, waited] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    const [ran, waited] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8')
+      .split(' ')
+      .map(Number);
     return { ran, waited, at: performance.now() };
   } catch {
     return null;
@@ -187,11 +247,17 @@ const percent = (share: number) => (Number.isFinite(share) ? `${(100 * share).to
 function printTimeline(window: MeasuredWindow, measuredFrom: number, stolen: number[]) {
   for (const { second, answers, p50, p99, max } of window.timeline()) {
     const clock = new Date(measuredFrom + second * 1000).toISOString().slice(11, 19);
-    console.error(`#   ${second}-${second + 1} s (${clock}): ${answers} answers, p50 ${p50.toFixed(0)} p99 ${p99.toFixed(0)} max ${max.toFixed(0)} ms, CPU stolen ${percent(stolen[second] ?? NaN)}`);
+    console.error(
+      `#   ${second}-${second + 1} s (${clock}): ${answers} answers, p50 ${p50.toFixed(0)} p99 ${p99.toFixed(0)} max ${max.toFixed(0)} ms, CPU stolen ${percent(stolen[second] ?? NaN)}`,
+    );
   }
 }
 
-async function drive(server: ServerProcess, scenario: Scenario, sql: Sql): Promise<{ measured: WindowSummary; rss: number; stolen: number }> {
+async function drive(
+  server: ServerProcess,
+  scenario: Scenario,
+  sql: Sql,
+): Promise<{ measured: WindowSummary; rss: number; stolen: number }> {
   const make = await scenario.prepare({ sql, url: server.url, token });
   const before = await batchCounters(server);
   const cpuBefore = process.cpuUsage();
@@ -203,20 +269,24 @@ async function drive(server: ServerProcess, scenario: Scenario, sql: Sql): Promi
     url: server.url,
     connections,
     duration: warmup + duration,
-    requests: [{
-      method: scenario.method,
-      path: scenario.path,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      setupRequest: (request: any) => {
-        const { path, body } = make();
-        request.path = path ?? scenario.path;
-        if (body !== undefined) request.body = JSON.stringify(body);
-        request.headers = { ...request.headers, 'idempotency-key': randomUUID() };
-        return request;
+    requests: [
+      {
+        method: scenario.method,
+        path: scenario.path,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        setupRequest: (request: any) => {
+          const { path, body } = make();
+          request.path = path ?? scenario.path;
+          if (body !== undefined) request.body = JSON.stringify(body);
+          request.headers = { ...request.headers, 'idempotency-key': randomUUID() };
+          return request;
+        },
       },
-    }],
+    ],
   }) as unknown as Promise<autocannon.Result> & NodeJS.EventEmitter;
-  run.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => window.answered(status, ms));
+  run.on('response', (_client: unknown, status: number, _bytes: number, ms: number) =>
+    window.answered(status, ms),
+  );
   run.on('reqError', (err: Error) => window.failed(err));
   const pid = server.child.pid!;
   const mainThread = { from: null as ReturnType<typeof mainThreadTimes> };
@@ -230,18 +300,26 @@ async function drive(server: ServerProcess, scenario: Scenario, sql: Sql): Promi
   const stolen = steal.stop();
   const [from, to] = [mainThread.from, mainThreadTimes(pid)];
   if (from && to) {
-    const share = (ns: number) => `${(100 * ns / 1e6 / (to.at - from.at)).toFixed(0)}%`;
-    console.error(`#   the server's main thread ran ${share(to.ran - from.ran)} of the measured time and waited for a CPU ${share(to.waited - from.waited)} of it`);
+    const share = (ns: number) => `${((100 * ns) / 1e6 / (to.at - from.at)).toFixed(0)}%`;
+    console.error(
+      `#   the server's main thread ran ${share(to.ran - from.ran)} of the measured time and waited for a CPU ${share(to.waited - from.waited)} of it`,
+    );
   }
-  console.error(`#   the hypervisor took ${percent(stolen.overall)} of the machine's CPU time (steal)`);
+  console.error(
+    `#   the hypervisor took ${percent(stolen.overall)} of the machine's CPU time (steal)`,
+  );
   if (args.timeline) printTimeline(window, startedAt + warmup * 1000, stolen.perSecond);
   const cpu = process.cpuUsage(cpuBefore);
-  console.error(`#   the load generator (this process) used ${(100 * (cpu.user + cpu.system) / 1000 / (Date.now() - startedAt)).toFixed(0)}% of a core`);
+  console.error(
+    `#   the load generator (this process) used ${((100 * (cpu.user + cpu.system)) / 1000 / (Date.now() - startedAt)).toFixed(0)}% of a core`,
+  );
   const after = await batchCounters(server);
   if (before && after && after.batches > before.batches) {
     const batches = after.batches - before.batches;
     const postings = after.postings - before.postings;
-    console.error(`#   ${batches} group-commit batches (warm-up included), ${(postings / batches).toFixed(1)} postings each on average, which waited ${(1000 * (after.waited - before.waited) / postings).toFixed(1)} ms in the queue`);
+    console.error(
+      `#   ${batches} group-commit batches (warm-up included), ${(postings / batches).toFixed(1)} postings each on average, which waited ${((1000 * (after.waited - before.waited)) / postings).toFixed(1)} ms in the queue`,
+    );
   }
   return { measured: window.summary(), rss, stolen: stolen.overall };
 }
@@ -254,20 +332,35 @@ async function runRound(server: ServerProcess, sql: Sql, databaseUrl: string): P
   const rows: Row[] = [];
   const baselines = new Map<string, number>();
   for (const scenario of scenarios) {
-    if (only && !only.includes(scenario.name) && !(scenario.baseline && only.includes(scenario.baseline.name))) continue;
+    if (
+      only &&
+      !only.includes(scenario.name) &&
+      !(scenario.baseline && only.includes(scenario.baseline.name))
+    )
+      continue;
     if (scenario.baseline) {
       await settle(sql);
       console.error(`# ${scenario.baseline.name} (pgbench, ${duration} s)`);
       const base = await pgbench(databaseUrl, scenario.baseline.script);
       baselines.set(scenario.name, base.rps);
-      rows.push({ scenario: scenario.baseline.name, rps: base.rps, p50: base.p50, p99: base.p99, errors: String(base.failed), rss: NaN, ratio: 1, stolen: base.stolen });
+      rows.push({
+        scenario: scenario.baseline.name,
+        rps: base.rps,
+        p50: base.p50,
+        p99: base.p99,
+        errors: String(base.failed),
+        rss: NaN,
+        ratio: 1,
+        stolen: base.stolen,
+      });
     }
     if (only && !only.includes(scenario.name)) continue;
     await settle(sql);
     console.error(`# ${scenario.name} (HTTP, ${connections} connections, ${duration} s)`);
     const { measured, rss, stolen } = await drive(server, scenario, sql);
-    const unexpected = [...measured.statuses]
-      .filter(([code]) => !((code >= 200 && code < 300) || scenario.expectedStatuses?.includes(code)));
+    const unexpected = [...measured.statuses].filter(
+      ([code]) => !((code >= 200 && code < 300) || scenario.expectedStatuses?.includes(code)),
+    );
     const errors = [
       ...unexpected.map(([code, count]) => `${count}×${code}`),
       ...(measured.errors ? [`${measured.errors} conn`] : []),
@@ -280,7 +373,8 @@ async function runRound(server: ServerProcess, sql: Sql, databaseUrl: string): P
       p99: measured.p99,
       ratio: overBaseline,
       rssMb: rss / (1 << 20),
-      unexpected: unexpected.reduce((sum, [, count]) => sum + count, 0) + measured.errors + measured.timeouts,
+      unexpected:
+        unexpected.reduce((sum, [, count]) => sum + count, 0) + measured.errors + measured.timeouts,
     });
     rows.push({
       scenario: scenario.name,
@@ -300,23 +394,32 @@ async function runRound(server: ServerProcess, sql: Sql, databaseUrl: string): P
 const ratio = (r: number) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : '—');
 
 function printTable(rows: Row[]) {
-  console.log('| scenario | req/s | p50 | p99 | errors | server peak RSS | ratio to baseline | CPU stolen | targets |');
+  console.log(
+    '| scenario | req/s | p50 | p99 | errors | server peak RSS | ratio to baseline | CPU stolen | targets |',
+  );
   console.log('|---|---:|---:|---:|---|---:|---:|---:|---|');
   for (const r of rows) {
     const targets = !r.missed ? '—' : r.missed.length ? `missed: ${r.missed.join('; ')}` : 'met';
-    console.log(`| ${r.scenario} | ${fmt(r.rps)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${r.errors} | ${Number.isFinite(r.rss) ? mb(r.rss) : '—'} | ${ratio(r.ratio)} | ${percent(r.stolen)} | ${targets} |`);
+    console.log(
+      `| ${r.scenario} | ${fmt(r.rps)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${r.errors} | ${Number.isFinite(r.rss) ? mb(r.rss) : '—'} | ${ratio(r.ratio)} | ${percent(r.stolen)} | ${targets} |`,
+    );
   }
 }
 
 /** How each scenario fared over the rounds: the share meeting its targets, and medians with ranges. */
 function printRounds(results: Map<string, Judged[]>) {
-  const range = (s: Spread, show: (n: number) => string) => (Number.isFinite(s.median) ? `${show(s.median)} (${show(s.min)}–${show(s.max)})` : '—');
-  console.log(`\nOver ${rounds} rounds: median (range). Every target: the scenario's own (scripts/bench/scenarios.ts), RSS ≤ ${RSS_LIMIT_MB} MB, no unexpected errors\n`);
+  const range = (s: Spread, show: (n: number) => string) =>
+    Number.isFinite(s.median) ? `${show(s.median)} (${show(s.min)}–${show(s.max)})` : '—';
+  console.log(
+    `\nOver ${rounds} rounds: median (range). Every target: the scenario's own (scripts/bench/scenarios.ts), RSS ≤ ${RSS_LIMIT_MB} MB, no unexpected errors\n`,
+  );
   console.log('| scenario | rounds meeting every target | req/s | p99 | ratio to baseline |');
   console.log('|---|---:|---:|---:|---:|');
   for (const [scenario, judged] of results) {
     const o = overRounds(judged);
-    console.log(`| ${scenario} | ${o.met} of ${o.rounds} | ${range(o.rps, (n) => fmt(n))} | ${range(o.p99, (n) => fmt(n, 1))} | ${range(o.ratio, ratio)} |`);
+    console.log(
+      `| ${scenario} | ${o.met} of ${o.rounds} | ${range(o.rps, (n) => fmt(n))} | ${range(o.p99, (n) => fmt(n, 1))} | ${range(o.ratio, ratio)} |`,
+    );
   }
 }
 
@@ -345,18 +448,22 @@ async function main() {
     console.error(`# seeded in ${Date.now() - t0} ms`);
     if (!args.autovacuum) await scheduleMaintenance(sql);
     await warmWal(sql);
-    const settings = await sql`SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'server_version', 'max_connections')`;
+    const settings =
+      await sql`SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'server_version', 'max_connections')`;
     console.error(`# PostgreSQL ${settings.map((s) => `${s.name}=${s.setting}`).join(' ')}`);
 
-    server = await spawnServerProcess({
-      DATABASE_URL: databaseUrl,
-      AUTH_ISSUER: ISSUER,
-      AUTH_AUDIENCE: AUDIENCE,
-      AUTH_PUBLIC_KEY: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-      RATE_LIMIT_MAX: '1000000000',
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'production',
-    }, { nodeArgs: args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [] });
+    server = await spawnServerProcess(
+      {
+        DATABASE_URL: databaseUrl,
+        AUTH_ISSUER: ISSUER,
+        AUTH_AUDIENCE: AUDIENCE,
+        AUTH_PUBLIC_KEY: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+        RATE_LIMIT_MAX: '1000000000',
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'production',
+      },
+      { nodeArgs: args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [] },
+    );
 
     const results = new Map<string, Judged[]>();
     let violated = false;
@@ -364,13 +471,21 @@ async function main() {
       if (rounds > 1) console.error(`# round ${round} of ${rounds}`);
       const rows = await runRound(server, sql, databaseUrl);
       const report = await checkInvariants(sql);
-      console.log(`\n${rounds > 1 ? `Round ${round} of ${rounds}: ` : ''}${connections} connections, ${duration} s per scenario, after ${warmup} s of warm-up each; latency in ms;`);
-      console.log(`CPU stolen: the share of the machine's CPU time its hypervisor took while measuring (steal, /proc/stat)\n`);
+      console.log(
+        `\n${rounds > 1 ? `Round ${round} of ${rounds}: ` : ''}${connections} connections, ${duration} s per scenario, after ${warmup} s of warm-up each; latency in ms;`,
+      );
+      console.log(
+        `CPU stolen: the share of the machine's CPU time its hypervisor took while measuring (steal, /proc/stat)\n`,
+      );
       printTable(rows);
-      console.log(`\ninvariants: ${report.checks} checks, ${report.violations.length ? `${report.violations.length} VIOLATIONS` : 'all hold'}`);
+      console.log(
+        `\ninvariants: ${report.checks} checks, ${report.violations.length ? `${report.violations.length} VIOLATIONS` : 'all hold'}`,
+      );
       for (const v of report.violations) console.log(`  ${v}`);
       violated ||= report.violations.length > 0;
-      for (const { scenario, rps, p99, ratio, missed } of rows) if (missed) results.set(scenario, [...(results.get(scenario) ?? []), { rps, p99, ratio, missed }]);
+      for (const { scenario, rps, p99, ratio, missed } of rows)
+        if (missed)
+          results.set(scenario, [...(results.get(scenario) ?? []), { rps, p99, ratio, missed }]);
     }
     if (rounds > 1) printRounds(results);
     process.exitCode = violated ? 1 : 0;

@@ -22,7 +22,9 @@ export async function settle(sql: Sql) {
   const started = Date.now();
   await sql`VACUUM ANALYZE`;
   const checkpointed = (await ifPermitted(() => sql`CHECKPOINT`)) !== undefined;
-  console.error(`# settled (VACUUM ANALYZE${checkpointed ? ', CHECKPOINT' : '; no CHECKPOINT: not allowed for this role'}) in ${Date.now() - started} ms`);
+  console.error(
+    `# settled (VACUUM ANALYZE${checkpointed ? ', CHECKPOINT' : '; no CHECKPOINT: not allowed for this role'}) in ${Date.now() - started} ms`,
+  );
 }
 
 /**
@@ -34,9 +36,14 @@ export async function settle(sql: Sql) {
  * them; the bench owns its database, and PostgreSQL's own settings are left alone.
  */
 export async function scheduleMaintenance(sql: Sql) {
-  const tables = await sql<{ name: string }[]>`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'`;
-  for (const { name } of tables) await sql`ALTER TABLE ${sql(name)} SET (autovacuum_enabled = false, toast.autovacuum_enabled = false)`;
-  console.error('# autovacuum off for the bench\'s tables: VACUUM ANALYZE runs between measurements instead (--autovacuum leaves it on)');
+  const tables = await sql<
+    { name: string }[]
+  >`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'`;
+  for (const { name } of tables)
+    await sql`ALTER TABLE ${sql(name)} SET (autovacuum_enabled = false, toast.autovacuum_enabled = false)`;
+  console.error(
+    "# autovacuum off for the bench's tables: VACUUM ANALYZE runs between measurements instead (--autovacuum leaves it on)",
+  );
 }
 
 /** WAL segments a measurement may write without creating one: twice what one writes at ~4,000 postings/s (~15 of 16 MB). */
@@ -53,7 +60,12 @@ const WAL_SEGMENTS = 32;
  */
 export async function warmWal(sql: Sql) {
   const started = Date.now();
-  const count = async () => (await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'`)[0].n;
+  const count = async () =>
+    (
+      await sql<
+        { n: number }[]
+      >`SELECT count(*)::int AS n FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'`
+    )[0].n;
   const segments = await ifPermitted(async () => {
     const before = await count();
     // Counted again after each switch: a switch's next segment is made only when WAL reaches it, so
@@ -66,7 +78,9 @@ export async function warmWal(sql: Sql) {
     }
     return { before, after };
   });
-  console.error(segments
-    ? `# WAL: ${segments.after} segments for reuse, ${segments.after - segments.before} of them made now, in ${Date.now() - started} ms`
-    : '# WAL not warmed: pg_ls_waldir and pg_switch_wal need a superuser');
+  console.error(
+    segments
+      ? `# WAL: ${segments.after} segments for reuse, ${segments.after - segments.before} of them made now, in ${Date.now() - started} ms`
+      : '# WAL not warmed: pg_ls_waldir and pg_switch_wal need a superuser',
+  );
 }

@@ -6,7 +6,24 @@ import type { Sql } from '../../db/client.ts';
 
 export const STOCKED_ITEMS = 10_000;
 export const CATALOGUE_ITEMS = 100_000;
-export const WORDS = ['bolt', 'nut', 'washer', 'screw', 'glue', 'drill', 'cable', 'pipe', 'valve', 'hinge', 'bracket', 'spring', 'gasket', 'fuse', 'relay', 'sensor'];
+export const WORDS = [
+  'bolt',
+  'nut',
+  'washer',
+  'screw',
+  'glue',
+  'drill',
+  'cable',
+  'pipe',
+  'valve',
+  'hinge',
+  'bracket',
+  'spring',
+  'gasket',
+  'fuse',
+  'relay',
+  'sensor',
+];
 
 export async function seed(sql: Sql): Promise<void> {
   await sql`INSERT INTO warehouses (id, name) VALUES ('WH-1', 'Bench one'), ('WH-2', 'Bench two'), ('WH-3', 'Bench three')`;
@@ -23,7 +40,8 @@ export async function seed(sql: Sql): Promise<void> {
       await tx`
         INSERT INTO stock_move_lines (move_id, line_no, item_id, qty)
         SELECT ${move}, g, 'item-' || g, 1000000 FROM generate_series(1, ${STOCKED_ITEMS}) g`;
-      if (wh === 'WH-1') await tx`INSERT INTO stock_move_lines (move_id, line_no, item_id, qty) VALUES (${move}, 0, 'item-hot', 1000000000)`;
+      if (wh === 'WH-1')
+        await tx`INSERT INTO stock_move_lines (move_id, line_no, item_id, qty) VALUES (${move}, 0, 'item-hot', 1000000000)`;
       await tx`
         INSERT INTO stock_levels (item_id, warehouse_id, on_hand)
         SELECT item_id, ${wh}, qty FROM stock_move_lines WHERE move_id = ${move}`;

@@ -52,7 +52,9 @@ export class StealMeter {
     clearInterval(this.timer);
     if (!this.readings.length) return { overall: NaN, perSecond: [] };
     const last = this.read();
-    const perSecond = this.readings.slice(1).map((reading, i) => stolenShare(this.readings[i], reading));
+    const perSecond = this.readings
+      .slice(1)
+      .map((reading, i) => stolenShare(this.readings[i], reading));
     return { overall: stolenShare(this.readings[0], last), perSecond };
   }
 }

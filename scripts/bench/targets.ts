@@ -29,9 +29,12 @@ const num = (n: number, digits = 0) => n.toFixed(digits);
 /** The targets a measurement missed, each as what was measured against what was wanted; none when all were met. */
 export function missedTargets(targets: Targets, m: Measured): string[] {
   const missed: string[] = [];
-  if (targets.ratio !== undefined && !((m.ratio ?? 0) >= targets.ratio)) missed.push(`ratio ${num(m.ratio ?? NaN, 2)}× < ${num(targets.ratio, 2)}×`);
-  if (targets.rps !== undefined && !(m.rps >= targets.rps)) missed.push(`${num(m.rps)} req/s < ${num(targets.rps)}`);
-  if (targets.p99 !== undefined && !(m.p99 <= targets.p99)) missed.push(`p99 ${num(m.p99, 1)} > ${targets.p99} ms`);
+  if (targets.ratio !== undefined && !((m.ratio ?? 0) >= targets.ratio))
+    missed.push(`ratio ${num(m.ratio ?? NaN, 2)}× < ${num(targets.ratio, 2)}×`);
+  if (targets.rps !== undefined && !(m.rps >= targets.rps))
+    missed.push(`${num(m.rps)} req/s < ${num(targets.rps)}`);
+  if (targets.p99 !== undefined && !(m.p99 <= targets.p99))
+    missed.push(`p99 ${num(m.p99, 1)} > ${targets.p99} ms`);
   if (!(m.rssMb <= RSS_LIMIT_MB)) missed.push(`RSS ${num(m.rssMb)} > ${RSS_LIMIT_MB} MB`);
   if (m.unexpected > 0) missed.push(`${num(m.unexpected)} unexpected errors`);
   return missed;

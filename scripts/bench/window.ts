@@ -29,7 +29,11 @@ export class MeasuredWindow {
   private timeouts = 0;
 
   /** `startedAt` is performance.now() as the run started; `from` and `to` bound the window, in seconds after it. */
-  constructor(private readonly startedAt: number, private readonly from: number, private readonly to: number) {}
+  constructor(
+    private readonly startedAt: number,
+    private readonly from: number,
+    private readonly to: number,
+  ) {}
 
   private secondsSinceStart(): number | undefined {
     const at = (performance.now() - this.startedAt) / 1000;
@@ -43,14 +47,18 @@ export class MeasuredWindow {
 
   failed(err: Error) {
     if (this.secondsSinceStart() === undefined) return;
-    if (err.message === 'request timed out') this.timeouts++; // (autocannon's error for a timeout)
+    if (err.message === 'request timed out')
+      this.timeouts++; // (autocannon's error for a timeout)
     else this.errors++;
   }
 
   summary(): WindowSummary {
     const statuses = new Map<number, number>();
     for (const { status } of this.answers) statuses.set(status, (statuses.get(status) ?? 0) + 1);
-    const ok = this.answers.filter((a) => a.status >= 200 && a.status < 300).map((a) => a.ms).sort((a, b) => a - b);
+    const ok = this.answers
+      .filter((a) => a.status >= 200 && a.status < 300)
+      .map((a) => a.ms)
+      .sort((a, b) => a - b);
     return {
       rps: this.answers.length / (this.to - this.from),
       p50: percentile(ok, 0.5),
@@ -69,9 +77,17 @@ export class MeasuredWindow {
       if (!seconds.has(second)) seconds.set(second, []);
       seconds.get(second)!.push(ms);
     }
-    return [...seconds].sort(([a], [b]) => a - b).map(([second, ms]) => {
-      ms.sort((a, b) => a - b);
-      return { second, answers: ms.length, p50: percentile(ms, 0.5), p99: percentile(ms, 0.99), max: ms[ms.length - 1] };
-    });
+    return [...seconds]
+      .sort(([a], [b]) => a - b)
+      .map(([second, ms]) => {
+        ms.sort((a, b) => a - b);
+        return {
+          second,
+          answers: ms.length,
+          p50: percentile(ms, 0.5),
+          p99: percentile(ms, 0.99),
+          max: ms[ms.length - 1],
+        };
+      });
   }
 }

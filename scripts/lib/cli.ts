@@ -5,16 +5,28 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Values<T extends Options> = ReturnType<typeof parseArgs<{ options: T }>>['values'];
 
-export function commandLine<T extends Options>(usage: string, options: T, args = process.argv.slice(2)): Values<T> {
+export function commandLine<T extends Options>(
+  usage: string,
+  options: T,
+  args = process.argv.slice(2),
+): Values<T> {
   try {
-    const { values } = parseArgs({ args, options: { ...options, help: { type: 'boolean' } }, strict: true }) as { values: Record<string, unknown> };
+    const { values } = parseArgs({
+      args,
+      options: { ...options, help: { type: 'boolean' } },
+      strict: true,
+    }) as { values: Record<string, unknown> };
     if (values.help) {
       console.log(usage);
       process.exit(0);
     }
     return values as Values<T>;
   } catch (err) {
-    if (!(err instanceof TypeError) || !String((err as { code?: string }).code).startsWith('ERR_PARSE_ARGS')) throw err;
+    if (
+      !(err instanceof TypeError) ||
+      !String((err as { code?: string }).code).startsWith('ERR_PARSE_ARGS')
+    )
+      throw err;
     console.error(`${err.message}\n\n${usage}`);
     process.exit(2);
   }
@@ -24,6 +36,8 @@ export function commandLine<T extends Options>(usage: string, options: T, args =
 export function wholeNumber(name: string, value: string | undefined, min: number): number {
   const n = Number(value);
   if (Number.isInteger(n) && n >= min) return n;
-  console.error(`--${name} must be a whole number of at least ${min}, not ${JSON.stringify(value)}.`);
+  console.error(
+    `--${name} must be a whole number of at least ${min}, not ${JSON.stringify(value)}.`,
+  );
   process.exit(2);
 }

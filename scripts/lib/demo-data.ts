@@ -21,9 +21,21 @@ const items: Schemas['ItemCreate'][] = [
   { id: 'sku-1', sku: 'SKU-1', name: 'Hex bolt M8x40, zinc', uom: 'EA', track_by: 'NONE' },
   { id: 'sku-2', sku: 'SKU-2', name: 'Hex nut M8, zinc', uom: 'EA', track_by: 'NONE' },
   { id: 'sku-3', sku: 'SKU-3', name: 'Flat washer M8', uom: 'EA', track_by: 'NONE' },
-  { id: 'CABLE-3G15', sku: 'CABLE-3G15', name: 'Installation cable 3G1.5 mm²', uom: 'M', track_by: 'NONE' },
+  {
+    id: 'CABLE-3G15',
+    sku: 'CABLE-3G15',
+    name: 'Installation cable 3G1.5 mm²',
+    uom: 'M',
+    track_by: 'NONE',
+  },
   { id: 'GLUE-500', sku: 'GLUE-500', name: 'Epoxy glue 500 ml', uom: 'EA', track_by: 'BATCH' },
-  { id: 'PAINT-9010', sku: 'PAINT-9010', name: 'Wall paint RAL 9010, 5 l', uom: 'EA', track_by: 'BATCH' },
+  {
+    id: 'PAINT-9010',
+    sku: 'PAINT-9010',
+    name: 'Wall paint RAL 9010, 5 l',
+    uom: 'EA',
+    track_by: 'BATCH',
+  },
   { id: 'DRILL-18V', sku: 'DRILL-18V', name: 'Cordless drill 18 V', uom: 'EA', track_by: 'SERIAL' },
   { id: 'METER-DM1', sku: 'METER-DM1', name: 'Digital multimeter', uom: 'EA', track_by: 'SERIAL' },
 ];
@@ -34,9 +46,19 @@ const vendors: Schemas['VendorCreate'][] = [
   { id: 'ven_chemicals', name: 'ChemSupply Ltd', currency: 'GBP' },
 ];
 
-interface PlannedLine { item_id: string; qty: number; unit_price: string }
+interface PlannedLine {
+  item_id: string;
+  qty: number;
+  unit_price: string;
+}
 /** What arrives for one PO line: its quantity, in batches or with serials for tracked items. */
-interface PlannedArrival { item_id: string; qty: number; batch?: string; expires_at?: string; serials?: string[] }
+interface PlannedArrival {
+  item_id: string;
+  qty: number;
+  batch?: string;
+  expires_at?: string;
+  serials?: string[];
+}
 interface PlannedOrder {
   number: string;
   vendor_id: string;
@@ -46,17 +68,38 @@ interface PlannedOrder {
   receipt?: { warehouse: string; arrivals: PlannedArrival[] };
 }
 
-const serials = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${String(i + 1).padStart(4, '0')}`);
+const serials = (prefix: string, n: number) =>
+  Array.from({ length: n }, (_, i) => `${prefix}-${String(i + 1).padStart(4, '0')}`);
 
 const orders: PlannedOrder[] = [
   {
-    number: 'PO-DEMO-0001', vendor_id: 'ven_fasteners', state: 'SENT',
-    lines: [{ item_id: 'sku-1', qty: 500, unit_price: '0.12' }, { item_id: 'sku-2', qty: 500, unit_price: '0.05' }, { item_id: 'sku-3', qty: 1000, unit_price: '0.02' }, { item_id: 'CABLE-3G15', qty: 300, unit_price: '0.85' }],
-    receipt: { warehouse: 'WH-A', arrivals: [{ item_id: 'sku-1', qty: 500 }, { item_id: 'sku-2', qty: 500 }, { item_id: 'sku-3', qty: 1000 }, { item_id: 'CABLE-3G15', qty: 300 }] },
+    number: 'PO-DEMO-0001',
+    vendor_id: 'ven_fasteners',
+    state: 'SENT',
+    lines: [
+      { item_id: 'sku-1', qty: 500, unit_price: '0.12' },
+      { item_id: 'sku-2', qty: 500, unit_price: '0.05' },
+      { item_id: 'sku-3', qty: 1000, unit_price: '0.02' },
+      { item_id: 'CABLE-3G15', qty: 300, unit_price: '0.85' },
+    ],
+    receipt: {
+      warehouse: 'WH-A',
+      arrivals: [
+        { item_id: 'sku-1', qty: 500 },
+        { item_id: 'sku-2', qty: 500 },
+        { item_id: 'sku-3', qty: 1000 },
+        { item_id: 'CABLE-3G15', qty: 300 },
+      ],
+    },
   },
   {
-    number: 'PO-DEMO-0002', vendor_id: 'ven_chemicals', state: 'SENT',
-    lines: [{ item_id: 'GLUE-500', qty: 40, unit_price: '8.50' }, { item_id: 'PAINT-9010', qty: 12, unit_price: '39.90' }],
+    number: 'PO-DEMO-0002',
+    vendor_id: 'ven_chemicals',
+    state: 'SENT',
+    lines: [
+      { item_id: 'GLUE-500', qty: 40, unit_price: '8.50' },
+      { item_id: 'PAINT-9010', qty: 12, unit_price: '39.90' },
+    ],
     receipt: {
       warehouse: 'WH-A',
       arrivals: [
@@ -67,23 +110,52 @@ const orders: PlannedOrder[] = [
     },
   },
   {
-    number: 'PO-DEMO-0003', vendor_id: 'ven_tools', state: 'SENT',
-    lines: [{ item_id: 'DRILL-18V', qty: 5, unit_price: '129.00' }, { item_id: 'METER-DM1', qty: 3, unit_price: '54.00' }],
-    receipt: { warehouse: 'WH-A', arrivals: [{ item_id: 'DRILL-18V', qty: 5, serials: serials('DR', 5) }, { item_id: 'METER-DM1', qty: 3, serials: serials('DM', 3) }] },
+    number: 'PO-DEMO-0003',
+    vendor_id: 'ven_tools',
+    state: 'SENT',
+    lines: [
+      { item_id: 'DRILL-18V', qty: 5, unit_price: '129.00' },
+      { item_id: 'METER-DM1', qty: 3, unit_price: '54.00' },
+    ],
+    receipt: {
+      warehouse: 'WH-A',
+      arrivals: [
+        { item_id: 'DRILL-18V', qty: 5, serials: serials('DR', 5) },
+        { item_id: 'METER-DM1', qty: 3, serials: serials('DM', 3) },
+      ],
+    },
   },
   // Open orders: one partly received, one waiting for the vendor, one not sent yet.
   {
-    number: 'PO-DEMO-0004', vendor_id: 'ven_fasteners', state: 'SENT',
-    lines: [{ item_id: 'sku-1', qty: 1000, unit_price: '0.11' }, { item_id: 'sku-2', qty: 1000, unit_price: '0.05' }],
+    number: 'PO-DEMO-0004',
+    vendor_id: 'ven_fasteners',
+    state: 'SENT',
+    lines: [
+      { item_id: 'sku-1', qty: 1000, unit_price: '0.11' },
+      { item_id: 'sku-2', qty: 1000, unit_price: '0.05' },
+    ],
     receipt: { warehouse: 'WH-B', arrivals: [{ item_id: 'sku-1', qty: 400 }] },
   },
-  { number: 'PO-DEMO-0005', vendor_id: 'ven_tools', state: 'SENT', lines: [{ item_id: 'DRILL-18V', qty: 2, unit_price: '127.50' }] },
-  { number: 'PO-DEMO-0006', vendor_id: 'ven_chemicals', state: 'DRAFT', lines: [{ item_id: 'GLUE-500', qty: 20, unit_price: '8.40' }] },
+  {
+    number: 'PO-DEMO-0005',
+    vendor_id: 'ven_tools',
+    state: 'SENT',
+    lines: [{ item_id: 'DRILL-18V', qty: 2, unit_price: '127.50' }],
+  },
+  {
+    number: 'PO-DEMO-0006',
+    vendor_id: 'ven_chemicals',
+    state: 'DRAFT',
+    lines: [{ item_id: 'GLUE-500', qty: 20, unit_price: '8.40' }],
+  },
 ];
 
 const TRANSFER_REFERENCE = 'DEMO: restock the service van';
 const transfer: Schemas['StockMoveCreate'] = {
-  type: 'TRANSFER', from_wh: 'WH-A', to_wh: 'WH-C', reference: TRANSFER_REFERENCE,
+  type: 'TRANSFER',
+  from_wh: 'WH-A',
+  to_wh: 'WH-C',
+  reference: TRANSFER_REFERENCE,
   lines: [
     { item_id: 'sku-1', qty: 50 },
     { item_id: 'GLUE-500', qty: 4, batch: 'B2026-11' },
@@ -96,7 +168,8 @@ export type SeedReport = Record<string, { created: number; present: number }>;
 
 /** Fails with the problem the API answered when a call did not succeed. */
 function ok<T>(what: string, res: { data?: T; error?: unknown; response: Response }): T {
-  if (res.data === undefined) throw new Error(`${what}: ${res.response.status} ${JSON.stringify(res.error)}`);
+  if (res.data === undefined)
+    throw new Error(`${what}: ${res.response.status} ${JSON.stringify(res.error)}`);
   return res.data;
 }
 
@@ -111,9 +184,18 @@ async function ensure(what: string, get: () => Call, create: () => Call): Promis
   return true;
 }
 
-async function findOrder(api: ApiClient, vendor_id: string, number: string): Promise<PurchaseOrder | undefined> {
-  for (let cursor: string | undefined; ;) {
-    const page = ok('list purchase orders', await api.GET('/procurement/purchase-orders', { params: { query: { vendor_id, cursor, limit: 200 } } }));
+async function findOrder(
+  api: ApiClient,
+  vendor_id: string,
+  number: string,
+): Promise<PurchaseOrder | undefined> {
+  for (let cursor: string | undefined; ; ) {
+    const page = ok(
+      'list purchase orders',
+      await api.GET('/procurement/purchase-orders', {
+        params: { query: { vendor_id, cursor, limit: 200 } },
+      }),
+    );
     const found = page.data.find((po) => po.number === number);
     if (found || !page.page.next_cursor) return found;
     cursor = page.page.next_cursor;
@@ -128,35 +210,60 @@ async function ensureOrder(api: ApiClient, plan: PlannedOrder): Promise<boolean>
   const key = (step: string) => ({ 'Idempotency-Key': `demo-seed:${plan.number}:${step}` });
   let po = await findOrder(api, plan.vendor_id, plan.number);
   const created = !po;
-  po ??= ok(`create ${plan.number}`, await api.POST('/procurement/purchase-orders', {
-    params: { header: key('create') }, body: { number: plan.number, vendor_id: plan.vendor_id, lines: plan.lines },
-  }));
+  po ??= ok(
+    `create ${plan.number}`,
+    await api.POST('/procurement/purchase-orders', {
+      params: { header: key('create') },
+      body: { number: plan.number, vendor_id: plan.vendor_id, lines: plan.lines },
+    }),
+  );
   if (plan.state === 'SENT' && po.status === 'DRAFT') {
-    po = ok(`send ${plan.number}`, await api.POST('/procurement/purchase-orders/{id}/send', {
-      params: { path: { id: po.id }, header: { ...key('send'), 'If-Match': po.etag } },
-    }));
+    po = ok(
+      `send ${plan.number}`,
+      await api.POST('/procurement/purchase-orders/{id}/send', {
+        params: { path: { id: po.id }, header: { ...key('send'), 'If-Match': po.etag } },
+      }),
+    );
   }
   // A receipt is one posting: all of it arrived, or nothing did.
   if (plan.receipt && po.lines.every((line) => line.qty_received === 0)) {
     const lineOf = (item_id: string) => po!.lines.find((line) => line.item_id === item_id)!.id;
-    ok(`receive ${plan.number}`, await api.POST('/procurement/receipts', {
-      params: { header: key('receipt') },
-      body: {
-        po_id: po.id,
-        warehouse_id: plan.receipt.warehouse,
-        lines: plan.receipt.arrivals.map(({ item_id, qty, ...tracking }) => ({ po_line_id: lineOf(item_id), qty_received: qty, ...tracking })),
-      },
-    }));
+    ok(
+      `receive ${plan.number}`,
+      await api.POST('/procurement/receipts', {
+        params: { header: key('receipt') },
+        body: {
+          po_id: po.id,
+          warehouse_id: plan.receipt.warehouse,
+          lines: plan.receipt.arrivals.map(({ item_id, qty, ...tracking }) => ({
+            po_line_id: lineOf(item_id),
+            qty_received: qty,
+            ...tracking,
+          })),
+        },
+      }),
+    );
   }
   return created;
 }
 
 async function ensureTransfer(api: ApiClient): Promise<boolean> {
-  const moves = ok('list transfers', await api.GET('/inventory/stock-moves', {
-    params: { query: { type: 'TRANSFER', item_id: 'DRILL-18V', warehouse_id: transfer.to_wh, limit: 200 } },
-  }));
+  const moves = ok(
+    'list transfers',
+    await api.GET('/inventory/stock-moves', {
+      params: {
+        query: { type: 'TRANSFER', item_id: 'DRILL-18V', warehouse_id: transfer.to_wh, limit: 200 },
+      },
+    }),
+  );
   if (moves.data.some((move) => move.reference === TRANSFER_REFERENCE)) return false;
-  ok('transfer', await api.POST('/inventory/stock-moves', { params: { header: { 'Idempotency-Key': 'demo-seed:transfer' } }, body: transfer }));
+  ok(
+    'transfer',
+    await api.POST('/inventory/stock-moves', {
+      params: { header: { 'Idempotency-Key': 'demo-seed:transfer' } },
+      body: transfer,
+    }),
+  );
   return true;
 }
 
@@ -168,15 +275,36 @@ export async function seedDemoData(api: ApiClient): Promise<SeedReport> {
   };
   for (const body of warehouses) {
     const path = { id: body.id };
-    count('warehouses', await ensure(`warehouse ${body.id}`, () => api.GET('/inventory/warehouses/{id}', { params: { path } }), () => api.POST('/inventory/warehouses', { body })));
+    count(
+      'warehouses',
+      await ensure(
+        `warehouse ${body.id}`,
+        () => api.GET('/inventory/warehouses/{id}', { params: { path } }),
+        () => api.POST('/inventory/warehouses', { body }),
+      ),
+    );
   }
   for (const body of items) {
     const path = { id: body.id! };
-    count('items', await ensure(`item ${body.id}`, () => api.GET('/inventory/items/{id}', { params: { path } }), () => api.POST('/inventory/items', { body })));
+    count(
+      'items',
+      await ensure(
+        `item ${body.id}`,
+        () => api.GET('/inventory/items/{id}', { params: { path } }),
+        () => api.POST('/inventory/items', { body }),
+      ),
+    );
   }
   for (const body of vendors) {
     const path = { id: body.id! };
-    count('vendors', await ensure(`vendor ${body.id}`, () => api.GET('/procurement/vendors/{id}', { params: { path } }), () => api.POST('/procurement/vendors', { body })));
+    count(
+      'vendors',
+      await ensure(
+        `vendor ${body.id}`,
+        () => api.GET('/procurement/vendors/{id}', { params: { path } }),
+        () => api.POST('/procurement/vendors', { body }),
+      ),
+    );
   }
   for (const plan of orders) count('purchase orders', await ensureOrder(api, plan));
   count('transfers', await ensureTransfer(api));

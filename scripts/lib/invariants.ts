@@ -35,8 +35,13 @@ async function ledgerDrift(sql: Sql): Promise<string[]> {
     FROM batch_levels b FULL JOIN ledger g ON g.item_id = b.item_id AND g.warehouse_id = b.warehouse_id AND g.batch = b.batch
     WHERE coalesce(b.on_hand, 0) <> coalesce(g.qty, 0) OR b.on_hand < 0`);
   return [
-    ...levels.map((r) => `1: ${r.item_id}@${r.warehouse_id} on hand ${r.on_hand}, ledger ${r.ledger}`),
-    ...batches.map((r) => `1: ${r.item_id}@${r.warehouse_id} batch ${r.batch} on hand ${r.on_hand}, ledger ${r.ledger}`),
+    ...levels.map(
+      (r) => `1: ${r.item_id}@${r.warehouse_id} on hand ${r.on_hand}, ledger ${r.ledger}`,
+    ),
+    ...batches.map(
+      (r) =>
+        `1: ${r.item_id}@${r.warehouse_id} batch ${r.batch} on hand ${r.on_hand}, ledger ${r.ledger}`,
+    ),
   ];
 }
 
@@ -49,7 +54,10 @@ async function reservationDrift(sql: Sql): Promise<string[]> {
     FROM stock_levels s LEFT JOIN reservations r ON r.item_id = s.item_id AND r.warehouse_id = s.warehouse_id
     GROUP BY s.item_id, s.warehouse_id, s.on_hand, s.reserved
     HAVING s.reserved <> coalesce(sum(r.qty) FILTER (WHERE r.status = 'ACTIVE'), 0) OR s.reserved > s.on_hand`;
-  return rows.map((r) => `2: ${r.item_id}@${r.warehouse_id} reserved ${r.reserved} (ACTIVE ${r.active}, unexpired ${r.live}), on hand ${r.on_hand}`);
+  return rows.map(
+    (r) =>
+      `2: ${r.item_id}@${r.warehouse_id} reserved ${r.reserved} (ACTIVE ${r.active}, unexpired ${r.live}), on hand ${r.on_hand}`,
+  );
 }
 
 /**
@@ -75,8 +83,14 @@ async function serialDrift(sql: Sql): Promise<string[]> {
     GROUP BY s.item_id, s.warehouse_id, s.on_hand
     HAVING s.on_hand <> count(x.serial)`;
   return [
-    ...places.map((r) => `4: serial ${r.item_id}/${r.serial} in ${r.warehouse_id}: ledger says ${r.present ?? 0}, serials table ${r.status ?? 'not there'}`),
-    ...counts.map((r) => `4: ${r.item_id}@${r.warehouse_id} on hand ${r.on_hand} but ${r.serials} serials in stock`),
+    ...places.map(
+      (r) =>
+        `4: serial ${r.item_id}/${r.serial} in ${r.warehouse_id}: ledger says ${r.present ?? 0}, serials table ${r.status ?? 'not there'}`,
+    ),
+    ...counts.map(
+      (r) =>
+        `4: ${r.item_id}@${r.warehouse_id} on hand ${r.on_hand} but ${r.serials} serials in stock`,
+    ),
   ];
 }
 
@@ -94,7 +108,10 @@ async function postingRecordDrift(sql: Sql): Promise<string[]> {
     SELECT coalesce(m.id, e.id, a.id) AS id, m.lines, e.n AS events, e.lines AS event_lines, a.n AS audits
     FROM moves m FULL JOIN events e ON e.id = m.id FULL JOIN audits a ON a.id = coalesce(m.id, e.id)
     WHERE m.id IS NULL OR e.n IS DISTINCT FROM 1 OR a.n IS DISTINCT FROM 1 OR e.lines <> m.lines`;
-  return rows.map((r) => `6: move ${r.id} (${r.lines ?? 'no'} lines) has ${r.events ?? 0} events (${r.event_lines} lines) and ${r.audits ?? 0} audit entries`);
+  return rows.map(
+    (r) =>
+      `6: move ${r.id} (${r.lines ?? 'no'} lines) has ${r.events ?? 0} events (${r.event_lines} lines) and ${r.audits ?? 0} audit entries`,
+  );
 }
 
 /** Invariant 3: a purchase-order line's qty_received equals its posted receipt lines, never above the ordered qty. */
@@ -105,7 +122,9 @@ async function receivedDrift(sql: Sql): Promise<string[]> {
     LEFT JOIN (SELECT rl.po_line_id, sum(rl.qty_received) AS received FROM receipt_lines rl
                JOIN receipts rc ON rc.id = rl.receipt_id WHERE rc.status = 'POSTED' GROUP BY 1) r ON r.po_line_id = pl.id
     WHERE pl.qty_received <> coalesce(r.received, 0) OR pl.qty_received > pl.qty`;
-  return rows.map((r) => `3: PO line ${r.id} received ${r.qty_received} of ${r.qty}, posted receipts ${r.posted}`);
+  return rows.map(
+    (r) => `3: PO line ${r.id} received ${r.qty_received} of ${r.qty}, posted receipts ${r.posted}`,
+  );
 }
 
 const CHECKS = [ledgerDrift, reservationDrift, receivedDrift, serialDrift, postingRecordDrift];

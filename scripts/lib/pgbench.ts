@@ -6,10 +6,17 @@ export const PGBENCH_HINT = 'pgbench not found (Debian: apt-get install postgres
 
 export function findPgbench(): string | null {
   let versions: string[] = [];
-  try { versions = readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a)); } catch { /* none */ }
+  try {
+    versions = readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a));
+  } catch {
+    /* none */
+  }
   const candidates = [
     ...versions.map((v) => `/usr/lib/postgresql/${v}/bin/pgbench`),
-    ...(process.env.PATH ?? '').split(':').filter(Boolean).map((dir) => join(dir, 'pgbench')),
+    ...(process.env.PATH ?? '')
+      .split(':')
+      .filter(Boolean)
+      .map((dir) => join(dir, 'pgbench')),
   ];
   return candidates.find((path) => existsSync(path)) ?? null;
 }

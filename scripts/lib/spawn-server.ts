@@ -14,12 +14,19 @@ export interface ServerProcess {
 }
 
 /** `nodeArgs` go to node before the script (e.g. `--cpu-prof`). */
-export async function spawnServerProcess(env: Record<string, string>, { startTimeoutMs = 30_000, nodeArgs = [] as string[] } = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(repoRoot, 'server/main.ts')], {
-    cwd: repoRoot,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export async function spawnServerProcess(
+  env: Record<string, string>,
+  { startTimeoutMs = 30_000, nodeArgs = [] as string[] } = {},
+): Promise<ServerProcess> {
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, '--import', 'tsx', join(repoRoot, 'server/main.ts')],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
@@ -30,12 +37,21 @@ export async function spawnServerProcess(env: Record<string, string>, { startTim
   };
   try {
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start in ${startTimeoutMs} ms:\n${output}`)), startTimeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`server did not start in ${startTimeoutMs} ms:\n${output}`)),
+        startTimeoutMs,
+      );
       child.stdout!.on('data', () => {
         const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(output);
-        if (match) { clearTimeout(timer); resolve(match[1]); }
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
       });
-      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code}) before listening:\n${output}`)); });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited (${code}) before listening:\n${output}`));
+      });
     });
     return { url, child, output: () => output, stop };
   } catch (err) {

@@ -4,16 +4,22 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 
-export default fp(async function accessLog(app: FastifyInstance) {
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info({
-      method: request.method,
-      url: request.url,
-      operation: request.routeOptions.config.operation?.operationId,
-      status: reply.statusCode,
-      latency_ms: Math.round(reply.elapsedTime * 100) / 100,
-      actor: request.principal?.sub,
-      client_id: request.principal?.clientId,
-    }, 'request completed');
-  });
-}, { name: 'access-log' });
+export default fp(
+  async function accessLog(app: FastifyInstance) {
+    app.addHook('onResponse', async (request, reply) => {
+      request.log.info(
+        {
+          method: request.method,
+          url: request.url,
+          operation: request.routeOptions.config.operation?.operationId,
+          status: reply.statusCode,
+          latency_ms: Math.round(reply.elapsedTime * 100) / 100,
+          actor: request.principal?.sub,
+          client_id: request.principal?.clientId,
+        },
+        'request completed',
+      );
+    });
+  },
+  { name: 'access-log' },
+);

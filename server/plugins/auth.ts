@@ -35,26 +35,41 @@ export function canAccessWarehouse(principal: Principal, warehouseId: string): b
 }
 
 /** 403 warehouse-forbidden unless the token may touch every warehouse given. */
-export function assertWarehouses(principal: Principal, ...warehouseIds: (string | undefined | null)[]): void {
+export function assertWarehouses(
+  principal: Principal,
+  ...warehouseIds: (string | undefined | null)[]
+): void {
   for (const id of warehouseIds) {
     if (id && !canAccessWarehouse(principal, id)) {
-      throw new ProblemError('warehouse-forbidden', `This token may not touch warehouse ${id}.`, { warehouse_id: id });
+      throw new ProblemError('warehouse-forbidden', `This token may not touch warehouse ${id}.`, {
+        warehouse_id: id,
+      });
     }
   }
 }
 
 function invalidToken(description: string): ProblemError {
-  return new ProblemError('unauthorized', description, {}, {
-    'WWW-Authenticate': `${REALM}, error="invalid_token", error_description="${description.replace(/"/g, "'")}"`,
-  });
+  return new ProblemError(
+    'unauthorized',
+    description,
+    {},
+    {
+      'WWW-Authenticate': `${REALM}, error="invalid_token", error_description="${description.replace(/"/g, "'")}"`,
+    },
+  );
 }
 
 function principalOf(claims: Record<string, unknown>): Principal {
   const { sub, client_id: clientId, scope, warehouses } = claims;
   if (typeof sub !== 'string' || sub === '') throw invalidToken('The token has no sub claim.');
-  if (clientId !== undefined && typeof clientId !== 'string') throw invalidToken('The client_id claim must be a string.');
-  if (scope !== undefined && typeof scope !== 'string') throw invalidToken('The scope claim must be a space-separated string.');
-  if (warehouses !== undefined && !(Array.isArray(warehouses) && warehouses.every((w) => typeof w === 'string'))) {
+  if (clientId !== undefined && typeof clientId !== 'string')
+    throw invalidToken('The client_id claim must be a string.');
+  if (scope !== undefined && typeof scope !== 'string')
+    throw invalidToken('The scope claim must be a space-separated string.');
+  if (
+    warehouses !== undefined &&
+    !(Array.isArray(warehouses) && warehouses.every((w) => typeof w === 'string'))
+  ) {
     throw invalidToken('The warehouses claim must be an array of warehouse ids.');
   }
   return {
@@ -70,9 +85,12 @@ function describeJwtError(err: { code?: string; message: string }): string {
   const text = `${err.code} ${err.message}`;
   if (/EXPIRED|expired/.test(text)) return 'The access token expired.';
   if (/INACTIVE|not active yet|nbf/.test(text)) return 'The access token is not valid yet.';
-  if (/\b(iss|aud) claim/.test(text)) return 'The access token was issued by or for someone else (iss/aud).';
-  if (/required .* claim|does not contain/.test(text)) return 'The access token lacks a required claim (exp).';
-  if (/algorithm/i.test(text)) return 'The access token is signed with an algorithm we do not accept (RS256 or ES256 only).';
+  if (/\b(iss|aud) claim/.test(text))
+    return 'The access token was issued by or for someone else (iss/aud).';
+  if (/required .* claim|does not contain/.test(text))
+    return 'The access token lacks a required claim (exp).';
+  if (/algorithm/i.test(text))
+    return 'The access token is signed with an algorithm we do not accept (RS256 or ES256 only).';
   if (/signature/i.test(text)) return 'The access token signature is invalid.';
   return 'The access token is malformed or cannot be verified.';
 }
@@ -98,7 +116,8 @@ export class VerifiedTokens {
   set(token: string, principal: Principal, exp: unknown) {
     if (typeof exp !== 'number') return;
     // Oldest first out: a Map iterates in insertion order.
-    if (this.byToken.size >= this.max && !this.byToken.has(token)) this.byToken.delete(this.byToken.keys().next().value!);
+    if (this.byToken.size >= this.max && !this.byToken.has(token))
+      this.byToken.delete(this.byToken.keys().next().value!);
     this.byToken.set(token, { principal, until: exp * 1000 });
   }
 }
@@ -109,59 +128,73 @@ export interface AuthOptions {
   fallbackPublicKeyPem?: string;
 }
 
-export default fp(async function auth(app: FastifyInstance, { auth, fallbackPublicKeyPem }: AuthOptions) {
-  let secret: any;
-  if (auth.jwksUrl) {
-    const url = new URL(auth.jwksUrl);
-    // Keys are only ever fetched from the configured URL, never from one a token names.
-    const getJwks = buildGetJwks({ jwksPath: url.pathname, issuersWhitelist: [url.origin], max: 100, ttl: 10 * 60_000 });
-    secret = async (_request: FastifyRequest, token: { header: { kid?: string; alg?: string } }) =>
-      getJwks.getPublicKey({ domain: url.origin, kid: token.header.kid, alg: token.header.alg });
-  } else {
-    const pem = auth.publicKeyPem ?? fallbackPublicKeyPem;
-    if (!pem) throw new Error('no public key configured for token verification');
-    secret = { public: pem };
-  }
-  await app.register(fastifyJwt, {
-    secret,
-    decode: { complete: true },
-    verify: {
-      algorithms: ALGORITHMS as any,
-      allowedIss: auth.issuer,
-      allowedAud: auth.audience,
-      requiredClaims: ['exp'],
-      clockTolerance: 60_000,
-      cache: 10_000,
-    },
-  });
+export default fp(
+  async function auth(app: FastifyInstance, { auth, fallbackPublicKeyPem }: AuthOptions) {
+    let secret: any;
+    if (auth.jwksUrl) {
+      const url = new URL(auth.jwksUrl);
+      // Keys are only ever fetched from the configured URL, never from one a token names.
+      const getJwks = buildGetJwks({
+        jwksPath: url.pathname,
+        issuersWhitelist: [url.origin],
+        max: 100,
+        ttl: 10 * 60_000,
+      });
+      secret = async (
+        _request: FastifyRequest,
+        token: { header: { kid?: string; alg?: string } },
+      ) =>
+        getJwks.getPublicKey({ domain: url.origin, kid: token.header.kid, alg: token.header.alg });
+    } else {
+      const pem = auth.publicKeyPem ?? fallbackPublicKeyPem;
+      if (!pem) throw new Error('no public key configured for token verification');
+      secret = { public: pem };
+    }
+    await app.register(fastifyJwt, {
+      secret,
+      decode: { complete: true },
+      verify: {
+        algorithms: ALGORITHMS as any,
+        allowedIss: auth.issuer,
+        allowedAud: auth.audience,
+        requiredClaims: ['exp'],
+        clockTolerance: 60_000,
+        cache: 10_000,
+      },
+    });
 
-  const verified = new VerifiedTokens(10_000);
-  app.decorateRequest('principal', null);
-  app.decorateRequest('authProblem', null);
+    const verified = new VerifiedTokens(10_000);
+    app.decorateRequest('principal', null);
+    app.decorateRequest('authProblem', null);
 
-  // Verify whatever token came, for every request (unknown routes too, so they are rate limited per client).
-  app.addHook('onRequest', async (request) => {
-    const header = request.headers.authorization;
-    if (!header) return;
-    const [scheme, token, ...rest] = header.split(' ');
-    if (scheme.toLowerCase() !== 'bearer' || !token || rest.length) {
-      request.authProblem = invalidToken('Send the access token as "Authorization: Bearer <token>".');
-      return;
-    }
-    const known = verified.get(token);
-    if (known) {
-      request.principal = known;
-      return;
-    }
-    try {
-      const claims = await request.jwtVerify<Record<string, unknown>>();
-      request.principal = principalOf(claims);
-      verified.set(token, request.principal, claims.exp);
-    } catch (err: any) {
-      request.authProblem = err instanceof ProblemError ? err : invalidToken(describeJwtError(err));
-    }
-  });
-}, { name: 'auth' });
+    // Verify whatever token came, for every request (unknown routes too, so they are rate limited per client).
+    app.addHook('onRequest', async (request) => {
+      const header = request.headers.authorization;
+      if (!header) return;
+      const [scheme, token, ...rest] = header.split(' ');
+      if (scheme.toLowerCase() !== 'bearer' || !token || rest.length) {
+        request.authProblem = invalidToken(
+          'Send the access token as "Authorization: Bearer <token>".',
+        );
+        return;
+      }
+      const known = verified.get(token);
+      if (known) {
+        request.principal = known;
+        return;
+      }
+      try {
+        const claims = await request.jwtVerify<Record<string, unknown>>();
+        request.principal = principalOf(claims);
+        verified.set(token, request.principal, claims.exp);
+      } catch (err: any) {
+        request.authProblem =
+          err instanceof ProblemError ? err : invalidToken(describeJwtError(err));
+      }
+    });
+  },
+  { name: 'auth' },
+);
 
 /** Route onRequest hook: an operation with a security requirement needs a valid token (401). */
 export async function requireToken(request: FastifyRequest, _reply: FastifyReply) {
@@ -169,7 +202,12 @@ export async function requireToken(request: FastifyRequest, _reply: FastifyReply
   if (!op || op.scopes === null) return;
   if (request.authProblem) throw request.authProblem;
   if (!request.principal) {
-    throw new ProblemError('unauthorized', 'This operation requires a bearer token.', {}, { 'WWW-Authenticate': REALM });
+    throw new ProblemError(
+      'unauthorized',
+      'This operation requires a bearer token.',
+      {},
+      { 'WWW-Authenticate': REALM },
+    );
   }
 }
 
@@ -179,8 +217,13 @@ export async function requireScopes(request: FastifyRequest, _reply: FastifyRepl
   if (!op?.scopes || !request.principal) return;
   const missing = op.scopes.filter((s) => !request.principal!.scopes.has(s));
   if (missing.length) {
-    throw new ProblemError('insufficient-scope', `This operation requires the scope ${missing.join(' ')}.`, { required_scopes: op.scopes }, {
-      'WWW-Authenticate': `${REALM}, error="insufficient_scope", scope="${op.scopes.join(' ')}"`,
-    });
+    throw new ProblemError(
+      'insufficient-scope',
+      `This operation requires the scope ${missing.join(' ')}.`,
+      { required_scopes: op.scopes },
+      {
+        'WWW-Authenticate': `${REALM}, error="insufficient_scope", scope="${op.scopes.join(' ')}"`,
+      },
+    );
   }
 }

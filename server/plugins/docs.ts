@@ -32,9 +32,17 @@ function forTryingOut(doc: OpenApiDocument): OpenApiDocument {
   const pasteToken = { pasted: [] as string[] };
   const withPasteToken = (security: Record<string, string[]>[] | undefined) =>
     security && security.length > 0 ? [...security, pasteToken] : security;
-  const paths = Object.fromEntries(Object.entries(doc.paths).map(([path, item]) => [path, Object.fromEntries(
-    Object.entries(item).map(([method, op]) => [method, op?.security ? { ...op, security: withPasteToken(op.security) } : op]),
-  )]));
+  const paths = Object.fromEntries(
+    Object.entries(doc.paths).map(([path, item]) => [
+      path,
+      Object.fromEntries(
+        Object.entries(item).map(([method, op]) => [
+          method,
+          op?.security ? { ...op, security: withPasteToken(op.security) } : op,
+        ]),
+      ),
+    ]),
+  );
   return {
     ...doc,
     servers: [{ url: '/', description: 'This server' }, ...(doc.servers ?? [])],
@@ -48,22 +56,37 @@ function forTryingOut(doc: OpenApiDocument): OpenApiDocument {
           type: 'http',
           scheme: 'bearer',
           bearerFormat: 'JWT',
-          description: 'Paste an access token here to try requests from this page. Locally: `npm run token -- --scope "inventory:read inventory:write procurement:write webhooks:manage"`.',
+          description:
+            'Paste an access token here to try requests from this page. Locally: `npm run token -- --scope "inventory:read inventory:write procurement:write webhooks:manage"`.',
         },
       },
     },
   };
 }
 
-export default fp(async function docs(app: FastifyInstance) {
-  const json = JSON.stringify(spec);
-  const yaml = stringify(spec, { aliasDuplicateObjects: false });
-  app.get('/openapi.json', async (_request, reply) => reply.type('application/json').send(json));
-  app.get('/openapi.yaml', async (_request, reply) => reply.type('application/yaml').send(yaml));
-  await app.register(fastifySwagger, { mode: 'static', specification: { document: forTryingOut(spec) as any } });
-  await app.register(fastifySwaggerUi, {
-    routePrefix: '/docs',
-    uiConfig: { docExpansion: 'list', deepLinking: true, displayOperationId: true, persistAuthorization: true },
-    theme: { title: `${spec.info.title} — reference`, js: [{ filename: 'problem-anchors.js', content: jumpToProblemSection }] },
-  });
-}, { name: 'docs' });
+export default fp(
+  async function docs(app: FastifyInstance) {
+    const json = JSON.stringify(spec);
+    const yaml = stringify(spec, { aliasDuplicateObjects: false });
+    app.get('/openapi.json', async (_request, reply) => reply.type('application/json').send(json));
+    app.get('/openapi.yaml', async (_request, reply) => reply.type('application/yaml').send(yaml));
+    await app.register(fastifySwagger, {
+      mode: 'static',
+      specification: { document: forTryingOut(spec) as any },
+    });
+    await app.register(fastifySwaggerUi, {
+      routePrefix: '/docs',
+      uiConfig: {
+        docExpansion: 'list',
+        deepLinking: true,
+        displayOperationId: true,
+        persistAuthorization: true,
+      },
+      theme: {
+        title: `${spec.info.title} — reference`,
+        js: [{ filename: 'problem-anchors.js', content: jumpToProblemSection }],
+      },
+    });
+  },
+  { name: 'docs' },
+);

@@ -18,18 +18,23 @@ export function etagMatches(header: string | undefined, version: number): boolea
   });
 }
 
-export default fp(async function etag(app: FastifyInstance) {
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (request.method !== 'GET' || reply.statusCode !== 200) return payload;
-    const current = reply.getHeader('etag');
-    const ifNoneMatch = request.headers['if-none-match'];
-    if (typeof current !== 'string' || typeof ifNoneMatch !== 'string') return payload;
-    // If-None-Match uses weak comparison (RFC 9110 §13.1.2): W/"v3" matches "v3".
-    const hit = ifNoneMatch.split(',').some((t) => t.trim() === '*' || t.trim().replace(/^W\//, '') === current);
-    if (!hit) return payload;
-    reply.code(304);
-    reply.removeHeader('content-type');
-    reply.removeHeader('content-length');
-    return '';
-  });
-}, { name: 'etag' });
+export default fp(
+  async function etag(app: FastifyInstance) {
+    app.addHook('onSend', async (request, reply, payload) => {
+      if (request.method !== 'GET' || reply.statusCode !== 200) return payload;
+      const current = reply.getHeader('etag');
+      const ifNoneMatch = request.headers['if-none-match'];
+      if (typeof current !== 'string' || typeof ifNoneMatch !== 'string') return payload;
+      // If-None-Match uses weak comparison (RFC 9110 §13.1.2): W/"v3" matches "v3".
+      const hit = ifNoneMatch
+        .split(',')
+        .some((t) => t.trim() === '*' || t.trim().replace(/^W\//, '') === current);
+      if (!hit) return payload;
+      reply.code(304);
+      reply.removeHeader('content-type');
+      reply.removeHeader('content-length');
+      return '';
+    });
+  },
+  { name: 'etag' },
+);

@@ -14,7 +14,18 @@
 import { Histogram, type Registry } from 'prom-client';
 import { allInOrder, inPipelinedTransaction, type Db, type Sql } from '../../db/client.ts';
 import { ProblemError } from '../problem.ts';
-import { claimKeys, isStoredOutcome, releaseKeys, replayFor, reusedKeyProblem, scopeId, storeResponses, type EarlierUse, type IdempotencyScope, type StoredResponse } from './idempotency.ts';
+import {
+  claimKeys,
+  isStoredOutcome,
+  releaseKeys,
+  replayFor,
+  reusedKeyProblem,
+  scopeId,
+  storeResponses,
+  type EarlierUse,
+  type IdempotencyScope,
+  type StoredResponse,
+} from './idempotency.ts';
 
 export type Outcome = StoredResponse & { replayed?: boolean };
 
@@ -24,8 +35,11 @@ export type Outcome = StoredResponse & { replayed?: boolean };
  * Per request: its result, the ProblemError that refused it, or undefined when not run; and the
  * executor's writes, sent but maybe not finished, so that the answers and COMMIT follow at once.
  */
-export type BatchExecutor<Context, Result> = (db: Db, contexts: Context[], run: Promise<boolean[]>) =>
-  Promise<{ results: (Result | ProblemError | undefined)[]; written: Promise<void> }>;
+export type BatchExecutor<Context, Result> = (
+  db: Db,
+  contexts: Context[],
+  run: Promise<boolean[]>,
+) => Promise<{ results: (Result | ProblemError | undefined)[]; written: Promise<void> }>;
 
 export interface PostingJob<Context, Result> {
   scope: IdempotencyScope;
@@ -66,10 +80,25 @@ function metricsFor(registry: Registry): Metrics {
   if (metrics) return metrics;
   const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
   metrics = {
-    sizes: new Histogram({ name: 'posting_batch_size', help: 'Postings applied per group-commit transaction', buckets: [1, 2, 4, 8, 16, 32, 64, 128], registers: [registry] }),
-    seconds: new Histogram({ name: 'posting_batch_duration_seconds', help: 'Time from starting a group-commit transaction to its commit', buckets, registers: [registry] }),
+    sizes: new Histogram({
+      name: 'posting_batch_size',
+      help: 'Postings applied per group-commit transaction',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+      registers: [registry],
+    }),
+    seconds: new Histogram({
+      name: 'posting_batch_duration_seconds',
+      help: 'Time from starting a group-commit transaction to its commit',
+      buckets,
+      registers: [registry],
+    }),
     // Grows when postings arrive faster than batches commit: the first sign of a saturated server.
-    waits: new Histogram({ name: 'posting_queue_wait_seconds', help: 'Time a posting waited in the queue for its group-commit transaction to start', buckets, registers: [registry] }),
+    waits: new Histogram({
+      name: 'posting_queue_wait_seconds',
+      help: 'Time a posting waited in the queue for its group-commit transaction to start',
+      buckets,
+      registers: [registry],
+    }),
   };
   registered.set(registry, metrics);
   return metrics;
@@ -115,7 +144,9 @@ export class PostingQueue<C, R> {
   private async runBatch(batch: Queued<C, R>[]) {
     let answers: Map<Queued<C, R>, Answer>;
     try {
-      answers = await inPipelinedTransaction(this.sql, (tx, commit) => this.apply(tx, commit, batch));
+      answers = await inPipelinedTransaction(this.sql, (tx, commit) =>
+        this.apply(tx, commit, batch),
+      );
     } catch (err) {
       for (const q of batch) q.reject(err);
       return;
@@ -132,15 +163,30 @@ export class PostingQueue<C, R> {
    * the answers, COMMIT] (plus one reading what earlier uses left, when a key was used before).
    * May run more than once (retries), so it keeps no state outside.
    */
-  private async apply(tx: Db, commit: () => Promise<unknown>, batch: Queued<C, R>[]): Promise<Map<Queued<C, R>, Answer>> {
+  private async apply(
+    tx: Db,
+    commit: () => Promise<unknown>,
+    batch: Queued<C, R>[],
+  ): Promise<Map<Queued<C, R>, Answer>> {
     const answers = new Map<Queued<C, R>, Answer>();
     // The first request of each key in the batch owns it; later ones with the same key get its answer.
     const ownerOf = new Map<string, Queued<C, R>>();
-    for (const q of batch) if (!ownerOf.has(scopeId(q.job.scope))) ownerOf.set(scopeId(q.job.scope), q);
+    for (const q of batch)
+      if (!ownerOf.has(scopeId(q.job.scope))) ownerOf.set(scopeId(q.job.scope), q);
     const owners = [...ownerOf.values()];
-    const claims = claimKeys(tx, owners.map((q) => q.job.scope));
+    const claims = claimKeys(
+      tx,
+      owners.map((q) => q.job.scope),
+    );
     const running = claims.then((earlier) => owners.map((q) => !earlier.has(scopeId(q.job.scope))));
-    const [earlier, { results, written }] = await allInOrder([claims, this.execute(tx, owners.map((q) => q.job.context(tx)), running)]);
+    const [earlier, { results, written }] = await allInOrder([
+      claims,
+      this.execute(
+        tx,
+        owners.map((q) => q.job.context(tx)),
+        running,
+      ),
+    ]);
 
     const stored: { scope: IdempotencyScope; response: StoredResponse }[] = [];
     const released: IdempotencyScope[] = [];
@@ -157,17 +203,24 @@ export class PostingQueue<C, R> {
         released.push(q.job.scope);
         return;
       }
-      const outcome = result instanceof ProblemError ? q.job.problem(result) : q.job.outcome(result);
+      const outcome =
+        result instanceof ProblemError ? q.job.problem(result) : q.job.outcome(result);
       answers.set(q, outcome);
       stored.push({ scope: q.job.scope, response: outcome });
     });
-    await allInOrder([written, storeResponses(tx, stored)?.execute(), releaseKeys(tx, released)?.execute(), commit()]);
+    await allInOrder([
+      written,
+      storeResponses(tx, stored)?.execute(),
+      releaseKeys(tx, released)?.execute(),
+      commit(),
+    ]);
 
     for (const q of batch) {
       if (answers.has(q)) continue;
       const owner = ownerOf.get(scopeId(q.job.scope))!;
       const answer = answers.get(owner)!;
-      if (owner.job.scope.fingerprint !== q.job.scope.fingerprint) answers.set(q, { error: reusedKeyProblem() });
+      if (owner.job.scope.fingerprint !== q.job.scope.fingerprint)
+        answers.set(q, { error: reusedKeyProblem() });
       else answers.set(q, 'error' in answer ? answer : { ...answer, replayed: true });
     }
     return answers;

@@ -29,9 +29,19 @@ export interface IdempotencyScope {
 export function parseIdempotencyKey(raw: string): string {
   const key = raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
   if (key.length < 1 || key.length > 255) {
-    throw new ProblemError('validation-error', 'Idempotency-Key must be 1-255 visible ASCII characters.', {
-      errors: [{ pointer: '#/headers/idempotency-key', detail: 'must be 1-255 visible ASCII characters', code: 'maxLength' }],
-    });
+    throw new ProblemError(
+      'validation-error',
+      'Idempotency-Key must be 1-255 visible ASCII characters.',
+      {
+        errors: [
+          {
+            pointer: '#/headers/idempotency-key',
+            detail: 'must be 1-255 visible ASCII characters',
+            code: 'maxLength',
+          },
+        ],
+      },
+    );
   }
   return key;
 }
@@ -39,7 +49,10 @@ export function parseIdempotencyKey(raw: string): string {
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
 }
@@ -50,11 +63,15 @@ export function fingerprint(method: string, path: string, body: unknown): string
 }
 
 export function reusedKeyProblem(): ProblemError {
-  return new ProblemError('idempotency-key-reused', 'This Idempotency-Key was already used with a different request. Use a new key for a new request.');
+  return new ProblemError(
+    'idempotency-key-reused',
+    'This Idempotency-Key was already used with a different request. Use a new key for a new request.',
+  );
 }
 
 /** Identifies a key within its scope (client, operation). */
-export const scopeId = (s: { clientId: string; operationId: string; key: string }) => JSON.stringify([s.clientId, s.operationId, s.key]);
+export const scopeId = (s: { clientId: string; operationId: string; key: string }) =>
+  JSON.stringify([s.clientId, s.operationId, s.key]);
 
 /** What an earlier request left under a key: the fingerprint of its request, and its response (null while it runs). */
 export interface EarlierUse {
@@ -68,7 +85,10 @@ export interface EarlierUse {
  * (see replayFor). Keys absent from the result are now owned by this transaction: execute, then
  * storeResponses. The scopes must be distinct.
  */
-export async function claimKeys(tx: Db, scopes: IdempotencyScope[]): Promise<Map<string, EarlierUse>> {
+export async function claimKeys(
+  tx: Db,
+  scopes: IdempotencyScope[],
+): Promise<Map<string, EarlierUse>> {
   const earlier = new Map<string, EarlierUse>();
   if (!scopes.length) return earlier;
   const sorted = [...scopes].sort((a, b) => (scopeId(a) < scopeId(b) ? -1 : 1));
@@ -81,17 +101,32 @@ export async function claimKeys(tx: Db, scopes: IdempotencyScope[]): Promise<Map
           created_at = now(), expires_at = now() + interval '24 hours'
       WHERE idempotency_keys.expires_at < now()
     RETURNING client_id, operation, key`;
-  const owned = new Set(claimed.map((r) => scopeId({ clientId: r.client_id, operationId: r.operation, key: r.key })));
+  const owned = new Set(
+    claimed.map((r) => scopeId({ clientId: r.client_id, operationId: r.operation, key: r.key })),
+  );
   const taken = sorted.filter((s) => !owned.has(scopeId(s)));
   if (!taken.length) return earlier;
-  const rows = await tx<{ client_id: string; operation: string; key: string; fingerprint: string; status: number | null; headers: Record<string, string> | null; body: unknown }[]>`
+  const rows = await tx<
+    {
+      client_id: string;
+      operation: string;
+      key: string;
+      fingerprint: string;
+      status: number | null;
+      headers: Record<string, string> | null;
+      body: unknown;
+    }[]
+  >`
     SELECT k.client_id, k.operation, k.key, k.fingerprint, k.status, k.headers, k.body FROM idempotency_keys k
     JOIN unnest(${taken.map((s) => s.clientId)}::text[], ${taken.map((s) => s.operationId)}::text[], ${taken.map((s) => s.key)}::text[]) AS t(client_id, operation, key)
       ON k.client_id = t.client_id AND k.operation = t.operation AND k.key = t.key`;
   for (const row of rows) {
     earlier.set(scopeId({ clientId: row.client_id, operationId: row.operation, key: row.key }), {
       fingerprint: row.fingerprint,
-      response: row.status === null ? null : { status: row.status, body: row.body, headers: row.headers ?? {} },
+      response:
+        row.status === null
+          ? null
+          : { status: row.status, body: row.body, headers: row.headers ?? {} },
     });
   }
   return earlier;
@@ -101,7 +136,13 @@ export async function claimKeys(tx: Db, scopes: IdempotencyScope[]): Promise<Map
 export function replayFor(earlier: EarlierUse, fingerprint: string): StoredResponse | ProblemError {
   if (earlier.fingerprint !== fingerprint) return reusedKeyProblem();
   // Not reachable while rows are only committed with a response; kept so a future change cannot replay nothing.
-  if (earlier.response === null) return new ProblemError('idempotency-in-progress', 'A request with this Idempotency-Key is still in progress.', {}, { 'Retry-After': '1' });
+  if (earlier.response === null)
+    return new ProblemError(
+      'idempotency-in-progress',
+      'A request with this Idempotency-Key is still in progress.',
+      {},
+      { 'Retry-After': '1' },
+    );
   return earlier.response;
 }
 
@@ -118,10 +159,18 @@ export async function claimKey(tx: Db, scope: IdempotencyScope): Promise<StoredR
  * The statement storing the responses of keys this transaction claimed (one for all of them), or
  * undefined when there is nothing to store. Await it, or execute() it to pipeline it.
  */
-export function storeResponses(tx: Db, responses: { scope: IdempotencyScope; response: StoredResponse }[]): PendingQuery<any> | undefined {
+export function storeResponses(
+  tx: Db,
+  responses: { scope: IdempotencyScope; response: StoredResponse }[],
+): PendingQuery<any> | undefined {
   if (!responses.length) return undefined;
   const rows = responses.map(({ scope, response }) => ({
-    client_id: scope.clientId, operation: scope.operationId, key: scope.key, status: response.status, headers: response.headers, body: response.body ?? null,
+    client_id: scope.clientId,
+    operation: scope.operationId,
+    key: scope.key,
+    status: response.status,
+    headers: response.headers,
+    body: response.body ?? null,
   }));
   // One response (every write outside group commit) is stored by its primary key. For several,
   // PostgreSQL takes the function's rows for 100: while the table is small (a new deployment, the
@@ -155,14 +204,17 @@ export function isStoredOutcome(status: number): boolean {
 
 const PURGE_EVERY_MS = 10 * 60_000;
 
-export default fp(async function idempotency(app: FastifyInstance, { sql }: { sql: Sql }) {
-  const purge = async () => {
-    try {
-      await sql`DELETE FROM idempotency_keys WHERE expires_at < now()`;
-    } catch (err) {
-      app.log.warn({ err }, 'purging expired idempotency keys failed; will retry');
-    }
-  };
-  const timer = setInterval(purge, PURGE_EVERY_MS).unref();
-  app.addHook('onClose', async () => clearInterval(timer));
-}, { name: 'idempotency' });
+export default fp(
+  async function idempotency(app: FastifyInstance, { sql }: { sql: Sql }) {
+    const purge = async () => {
+      try {
+        await sql`DELETE FROM idempotency_keys WHERE expires_at < now()`;
+      } catch (err) {
+        app.log.warn({ err }, 'purging expired idempotency keys failed; will retry');
+      }
+    };
+    const timer = setInterval(purge, PURGE_EVERY_MS).unref();
+    app.addHook('onClose', async () => clearInterval(timer));
+  },
+  { name: 'idempotency' },
+);

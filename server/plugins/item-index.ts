@@ -15,34 +15,42 @@ declare module 'fastify' {
   }
 }
 
-export default fp(async function itemIndex(app: FastifyInstance, { sql, listenSql }: { sql: Sql; listenSql: Sql }) {
-  const index = new ItemIndex(sql);
-  const fail = (err: unknown) => app.log.warn({ err }, 'item index refresh failed; searches use SQL until the next reload');
-  let queue: Promise<void> = Promise.resolve();
-  const inTurn = (work: () => Promise<void>) => (queue = queue.then(work, work));
-  // Notifications of one tick are applied together.
-  let changed = new Set<string>();
-  const onChange = (id: string) => {
-    if (!changed.size) {
-      setImmediate(() => {
-        const ids = [...changed];
-        changed = new Set();
-        inTurn(() => index.refresh(ids)).catch(fail);
-      });
-    }
-    changed.add(id);
-  };
-  let loaded: Promise<void> | undefined;
-  const listener = await listenSql.listen(ITEMS_CHANNEL, onChange, () => {
-    loaded = inTurn(() => index.load());
-    loaded.catch(fail);
-  });
-  // Loaded before the server listens, so it never serves searches from a half-built index.
-  await loaded;
-  app.decorate('itemIndex', index);
-  // The database may be gone as the server closes (and the LISTEN session with it): closing must
-  // not fail for that, as the webhook dispatcher's does not.
-  app.addHook('onClose', async () => {
-    await listener.unlisten().catch((err: unknown) => app.log.warn({ err }, 'stopping to listen for item changes failed while closing'));
-  });
-}, { name: 'item-index' });
+export default fp(
+  async function itemIndex(app: FastifyInstance, { sql, listenSql }: { sql: Sql; listenSql: Sql }) {
+    const index = new ItemIndex(sql);
+    const fail = (err: unknown) =>
+      app.log.warn({ err }, 'item index refresh failed; searches use SQL until the next reload');
+    let queue: Promise<void> = Promise.resolve();
+    const inTurn = (work: () => Promise<void>) => (queue = queue.then(work, work));
+    // Notifications of one tick are applied together.
+    let changed = new Set<string>();
+    const onChange = (id: string) => {
+      if (!changed.size) {
+        setImmediate(() => {
+          const ids = [...changed];
+          changed = new Set();
+          inTurn(() => index.refresh(ids)).catch(fail);
+        });
+      }
+      changed.add(id);
+    };
+    let loaded: Promise<void> | undefined;
+    const listener = await listenSql.listen(ITEMS_CHANNEL, onChange, () => {
+      loaded = inTurn(() => index.load());
+      loaded.catch(fail);
+    });
+    // Loaded before the server listens, so it never serves searches from a half-built index.
+    await loaded;
+    app.decorate('itemIndex', index);
+    // The database may be gone as the server closes (and the LISTEN session with it): closing must
+    // not fail for that, as the webhook dispatcher's does not.
+    app.addHook('onClose', async () => {
+      await listener
+        .unlisten()
+        .catch((err: unknown) =>
+          app.log.warn({ err }, 'stopping to listen for item changes failed while closing'),
+        );
+    });
+  },
+  { name: 'item-index' },
+);

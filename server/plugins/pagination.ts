@@ -28,7 +28,10 @@ export interface Page<T> {
 
 /** A list response body (a class, so that the serializer can tell one apart: server/json.ts). */
 export class PageBody<T> implements Page<T> {
-  constructor(readonly data: T[], readonly page: Page<T>['page']) {}
+  constructor(
+    readonly data: T[],
+    readonly page: Page<T>['page'],
+  ) {}
 }
 
 const b64 = (buf: Buffer | string) => Buffer.from(buf).toString('base64url');
@@ -37,7 +40,9 @@ export class Pager {
   constructor(private readonly key: Buffer) {}
 
   private filterHash(operationId: string, query: Record<string, unknown>): string {
-    const filters = Object.keys(query).filter((k) => k !== 'cursor' && k !== 'limit' && query[k] !== undefined).sort()
+    const filters = Object.keys(query)
+      .filter((k) => k !== 'cursor' && k !== 'limit' && query[k] !== undefined)
+      .sort()
       .map((k) => [k, query[k]]);
     return hash('sha256', JSON.stringify([operationId, filters]), 'base64url').slice(0, 16);
   }
@@ -56,24 +61,45 @@ export class Pager {
     const expected = payload ? this.sign(payload) : Buffer.alloc(0);
     let decoded: { k?: unknown; f?: unknown } | null = null;
     if (payload && given.length === expected.length && timingSafeEqual(given, expected)) {
-      try { decoded = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')); } catch { decoded = null; }
+      try {
+        decoded = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+      } catch {
+        decoded = null;
+      }
     }
     if (!decoded || !Array.isArray(decoded.k)) {
-      throw new ProblemError('invalid-cursor', 'The cursor is not one this server issued. Start again from the first page.');
+      throw new ProblemError(
+        'invalid-cursor',
+        'The cursor is not one this server issued. Start again from the first page.',
+      );
     }
     if (decoded.f !== this.filterHash(operationId, query)) {
-      throw new ProblemError('invalid-cursor', 'The cursor was made for different filters. Use it with the same filters, or start again.');
+      throw new ProblemError(
+        'invalid-cursor',
+        'The cursor was made for different filters. Use it with the same filters, or start again.',
+      );
     }
     return { limit, after: decoded.k };
   }
 
   /** Builds the page from up to limit+1 rows fetched after the position; keyOf gives a row's keyset key. */
-  page<T>(operationId: string, query: Record<string, unknown>, req: PageRequest, rows: T[], keyOf: (row: T) => unknown[]): Page<T> {
+  page<T>(
+    operationId: string,
+    query: Record<string, unknown>,
+    req: PageRequest,
+    rows: T[],
+    keyOf: (row: T) => unknown[],
+  ): Page<T> {
     const hasMore = rows.length > req.limit;
     const shown = hasMore ? rows.slice(0, req.limit) : rows;
     const page: Page<T>['page'] = { limit: req.limit, has_more: hasMore };
     if (hasMore) {
-      const payload = b64(JSON.stringify({ k: keyOf(shown[shown.length - 1]), f: this.filterHash(operationId, query) }));
+      const payload = b64(
+        JSON.stringify({
+          k: keyOf(shown[shown.length - 1]),
+          f: this.filterHash(operationId, query),
+        }),
+      );
       page.next_cursor = `${payload}.${b64(this.sign(payload))}`;
     }
     return new PageBody(shown, page);
@@ -87,6 +113,9 @@ async function loadCursorKey(sql: Sql): Promise<Buffer> {
   return Buffer.from(row.value);
 }
 
-export default fp(async function pagination(app: FastifyInstance, { sql }: { sql: Sql }) {
-  app.decorate('pager', new Pager(await loadCursorKey(sql)));
-}, { name: 'pagination' });
+export default fp(
+  async function pagination(app: FastifyInstance, { sql }: { sql: Sql }) {
+    app.decorate('pager', new Pager(await loadCursorKey(sql)));
+  },
+  { name: 'pagination' },
+);

@@ -24,25 +24,54 @@ export function escapePointer(s: string): string {
 function validationProblem(errors: AjvError[], context: string): ProblemError {
   if (context === 'headers') {
     const missing = errors.find((e) => e.keyword === 'required')?.params.missingProperty;
-    if (missing === 'idempotency-key') return new ProblemError('idempotency-key-missing', 'This operation requires an Idempotency-Key header (a UUID is recommended).');
-    if (missing === 'if-match') return new ProblemError('precondition-required', "This operation requires an If-Match header with the resource's current ETag.");
+    if (missing === 'idempotency-key')
+      return new ProblemError(
+        'idempotency-key-missing',
+        'This operation requires an Idempotency-Key header (a UUID is recommended).',
+      );
+    if (missing === 'if-match')
+      return new ProblemError(
+        'precondition-required',
+        "This operation requires an If-Match header with the resource's current ETag.",
+      );
   }
-  if (context === 'params') return new ProblemError('not-found', 'No resource exists at this path.');
+  if (context === 'params')
+    return new ProblemError('not-found', 'No resource exists at this path.');
   const prefix = context === 'body' ? '#' : context === 'querystring' ? '#/query' : '#/headers';
   const fieldErrors: FieldError[] = errors.slice(0, MAX_REPORTED_ERRORS).map((e) => {
     let path = e.instancePath;
     if (e.keyword === 'required') path += '/' + escapePointer(e.params.missingProperty);
-    if (e.keyword === 'additionalProperties') path += '/' + escapePointer(e.params.additionalProperty);
-    const detail = e.keyword === 'additionalProperties' ? 'is not a known field' : e.keyword === 'required' ? 'is required' : (e.message ?? 'is invalid');
+    if (e.keyword === 'additionalProperties')
+      path += '/' + escapePointer(e.params.additionalProperty);
+    const detail =
+      e.keyword === 'additionalProperties'
+        ? 'is not a known field'
+        : e.keyword === 'required'
+          ? 'is required'
+          : (e.message ?? 'is invalid');
     return { pointer: prefix + path, detail, code: e.keyword };
   });
   return invalid(fieldErrors);
 }
 
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03', '53300']);
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
 
 /** Turns anything thrown into a ProblemError; `null` means an unexpected failure (500). */
-export function toProblem(err: FastifyError & { code?: string; validation?: AjvError[]; validationContext?: string }): ProblemError | null {
+export function toProblem(
+  err: FastifyError & { code?: string; validation?: AjvError[]; validationContext?: string },
+): ProblemError | null {
   if (err instanceof ProblemError) return err;
   if (err.validation) return validationProblem(err.validation, err.validationContext ?? 'body');
   switch (err.code) {
@@ -52,15 +81,26 @@ export function toProblem(err: FastifyError & { code?: string; validation?: AjvE
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ProblemError('malformed-request', 'Send the body as application/json.');
   }
-  if (err.code && UNAVAILABLE_CODES.has(err.code)) return new ProblemError('service-unavailable', 'The database is unavailable. Retry shortly with the same Idempotency-Key: a write that committed before the connection was lost is answered by its original response, never applied twice.', {}, { 'Retry-After': '1' });
-  if (err.statusCode === 400 && err instanceof SyntaxError) return new ProblemError('malformed-request', `The body is not valid JSON: ${err.message}`);
-  if (err.statusCode === 400 && err.code?.startsWith('FST_')) return new ProblemError('malformed-request', err.message);
+  if (err.code && UNAVAILABLE_CODES.has(err.code))
+    return new ProblemError(
+      'service-unavailable',
+      'The database is unavailable. Retry shortly with the same Idempotency-Key: a write that committed before the connection was lost is answered by its original response, never applied twice.',
+      {},
+      { 'Retry-After': '1' },
+    );
+  if (err.statusCode === 400 && err instanceof SyntaxError)
+    return new ProblemError('malformed-request', `The body is not valid JSON: ${err.message}`);
+  if (err.statusCode === 400 && err.code?.startsWith('FST_'))
+    return new ProblemError('malformed-request', err.message);
   return null;
 }
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemError) {
   for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
-  return reply.code(problem.status).type('application/problem+json').send(problem.body(request.url.split('?')[0], request.id));
+  return reply
+    .code(problem.status)
+    .type('application/problem+json')
+    .send(problem.body(request.url.split('?')[0], request.id));
 }
 
 /** Path templates of the spec as regexes, to tell 405 (path exists) from 404. */
@@ -75,22 +115,45 @@ export async function notFoundHandler(request: FastifyRequest, reply: FastifyRep
   const known = templates.find((t) => t.regex.test(path));
   if (known && !known.methods.includes(request.method)) {
     reply.header('Allow', known.methods.join(', '));
-    return sendProblem(request, reply, new ProblemError('method-not-allowed', `${request.method} is not supported on ${path}; use ${known.methods.join(', ')}.`));
+    return sendProblem(
+      request,
+      reply,
+      new ProblemError(
+        'method-not-allowed',
+        `${request.method} is not supported on ${path}; use ${known.methods.join(', ')}.`,
+      ),
+    );
   }
-  return sendProblem(request, reply, new ProblemError('not-found', `No route ${request.method} ${path}.`));
+  return sendProblem(
+    request,
+    reply,
+    new ProblemError('not-found', `No route ${request.method} ${path}.`),
+  );
 }
 
-export default fp(async function problems(app: FastifyInstance) {
-  app.setErrorHandler(async (err: FastifyError, request, reply) => {
-    const problem = toProblem(err);
-    if (problem) {
-      if (problem.status >= 500) request.log.warn({ err }, problem.message);
-      return sendProblem(request, reply, problem);
-    }
-    request.log.error({ err }, 'unhandled error');
-    return sendProblem(request, reply, new ProblemError('internal-error', `Something went wrong on our side. Quote request id ${request.id} if you contact us.`));
-  });
+export default fp(
+  async function problems(app: FastifyInstance) {
+    app.setErrorHandler(async (err: FastifyError, request, reply) => {
+      const problem = toProblem(err);
+      if (problem) {
+        if (problem.status >= 500) request.log.warn({ err }, problem.message);
+        return sendProblem(request, reply, problem);
+      }
+      request.log.error({ err }, 'unhandled error');
+      return sendProblem(
+        request,
+        reply,
+        new ProblemError(
+          'internal-error',
+          `Something went wrong on our side. Quote request id ${request.id} if you contact us.`,
+        ),
+      );
+    });
 
-  // Problem documents are responses only; a request body in that type is refused like any non-JSON body.
-  app.addContentTypeParser('application/problem+json', (_req, _payload, done) => done(new ProblemError('malformed-request', 'Send the body as application/json.'), undefined));
-}, { name: 'problems' });
+    // Problem documents are responses only; a request body in that type is refused like any non-JSON body.
+    app.addContentTypeParser('application/problem+json', (_req, _payload, done) =>
+      done(new ProblemError('malformed-request', 'Send the body as application/json.'), undefined),
+    );
+  },
+  { name: 'problems' },
+);

@@ -19,31 +19,49 @@ export interface RateLimitOptions {
   redisUrl?: string;
 }
 
-export default fp(async function rateLimit(app: FastifyInstance, { max, windowS, redisUrl }: RateLimitOptions) {
-  const redis = redisUrl ? new Redis(redisUrl, { connectTimeout: 2000, maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
-  if (redis) app.addHook('onClose', async () => { redis.disconnect(); });
-  await app.register(fastifyRateLimit, {
-    global: false,
-    max,
-    timeWindow: windowS * 1000,
-    redis,
-    nameSpace: 'inventory-api-rl:',
-    // A broken Redis must not take the API down with it: serve unlimited until it is back.
-    skipOnError: true,
-    keyGenerator: (request: FastifyRequest) => (request.principal ? `client:${request.principal.clientId}` : `ip:${request.ip}`),
-  });
-  const check = app.createRateLimit();
-  const policy = `"default";q=${max};w=${windowS}`;
-
-  app.decorate('limitRate', async (request: FastifyRequest, reply: FastifyReply) => {
-    const result = await check(request);
-    if (result.isAllowed) return;
-    reply.header('RateLimit-Policy', policy);
-    reply.header('RateLimit', `"default";r=${result.remaining};t=${result.ttlInSeconds}`);
-    if (result.isExceeded) {
-      throw new ProblemError('quota-exceeded', `Quota of ${max} requests per ${windowS} s used up; retry in ${result.ttlInSeconds} s.`, {}, {
-        'Retry-After': String(result.ttlInSeconds),
+export default fp(
+  async function rateLimit(app: FastifyInstance, { max, windowS, redisUrl }: RateLimitOptions) {
+    const redis = redisUrl
+      ? new Redis(redisUrl, {
+          connectTimeout: 2000,
+          maxRetriesPerRequest: 1,
+          enableOfflineQueue: false,
+        })
+      : undefined;
+    if (redis)
+      app.addHook('onClose', async () => {
+        redis.disconnect();
       });
-    }
-  });
-}, { name: 'rate-limit', dependencies: ['auth'] });
+    await app.register(fastifyRateLimit, {
+      global: false,
+      max,
+      timeWindow: windowS * 1000,
+      redis,
+      nameSpace: 'inventory-api-rl:',
+      // A broken Redis must not take the API down with it: serve unlimited until it is back.
+      skipOnError: true,
+      keyGenerator: (request: FastifyRequest) =>
+        request.principal ? `client:${request.principal.clientId}` : `ip:${request.ip}`,
+    });
+    const check = app.createRateLimit();
+    const policy = `"default";q=${max};w=${windowS}`;
+
+    app.decorate('limitRate', async (request: FastifyRequest, reply: FastifyReply) => {
+      const result = await check(request);
+      if (result.isAllowed) return;
+      reply.header('RateLimit-Policy', policy);
+      reply.header('RateLimit', `"default";r=${result.remaining};t=${result.ttlInSeconds}`);
+      if (result.isExceeded) {
+        throw new ProblemError(
+          'quota-exceeded',
+          `Quota of ${max} requests per ${windowS} s used up; retry in ${result.ttlInSeconds} s.`,
+          {},
+          {
+            'Retry-After': String(result.ttlInSeconds),
+          },
+        );
+      }
+    });
+  },
+  { name: 'rate-limit', dependencies: ['auth'] },
+);

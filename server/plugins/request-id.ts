@@ -8,18 +8,23 @@ const REQUEST_ID = /^[A-Za-z0-9._~+/=:-]{1,128}$/;
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /** Fastify's genReqId: runs before any hook, so even the earliest error carries the id. */
-export function requestIdFor(req: { headers: Record<string, string | string[] | undefined> }): string {
+export function requestIdFor(req: {
+  headers: Record<string, string | string[] | undefined>;
+}): string {
   const inbound = req.headers['x-request-id'];
   return typeof inbound === 'string' && REQUEST_ID.test(inbound) ? inbound : randomUUID();
 }
 
-export default fp(async function requestId(app: FastifyInstance) {
-  app.addHook('onRequest', async (request: FastifyRequest) => {
-    const traceparent = request.headers.traceparent;
-    const match = typeof traceparent === 'string' ? TRACEPARENT.exec(traceparent) : null;
-    if (match && !/^0+$/.test(match[1])) request.log = request.log.child({ trace_id: match[1] });
-  });
-  app.addHook('onSend', async (request, reply) => {
-    reply.header('X-Request-Id', request.id);
-  });
-}, { name: 'request-id' });
+export default fp(
+  async function requestId(app: FastifyInstance) {
+    app.addHook('onRequest', async (request: FastifyRequest) => {
+      const traceparent = request.headers.traceparent;
+      const match = typeof traceparent === 'string' ? TRACEPARENT.exec(traceparent) : null;
+      if (match && !/^0+$/.test(match[1])) request.log = request.log.child({ trace_id: match[1] });
+    });
+    app.addHook('onSend', async (request, reply) => {
+      reply.header('X-Request-Id', request.id);
+    });
+  },
+  { name: 'request-id' },
+);

@@ -15,36 +15,49 @@ declare module 'fastify' {
 
 type ResponseSchemas = Record<string, { content?: Record<string, { schema: unknown }> }>;
 
-export default fp(async function responseValidation(app: FastifyInstance, { ajv }: { ajv: Ajv2020 }) {
-  const compiled = new Map<string, ValidateFunction>();
-  const validatorFor = (schema: unknown) => {
-    const key = JSON.stringify(schema);
-    let validate = compiled.get(key);
-    if (!validate) compiled.set(key, (validate = ajv.compile(schema as object)));
-    return validate;
-  };
-  app.decorate('responseViolations', []);
-
-  app.addHook('onRoute', (route: RouteOptions) => {
-    const responses = (route.schema as { response?: ResponseSchemas } | undefined)?.response;
-    if (!responses) return;
-    const check = async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-      const status = String(reply.statusCode);
-      const response = responses[status] ?? responses[`${status[0]}XX`] ?? responses.default;
-      const mediaType = String(reply.getHeader('content-type') ?? 'application/json').split(';')[0];
-      const where = `${request.method} ${route.url} → ${status} ${mediaType}`;
-      const schema = response?.content?.[mediaType]?.schema;
-      let problem: string | null = null;
-      if (!schema) problem = `${where}: the spec documents no such response`;
-      else {
-        const validate = validatorFor(schema);
-        if (!validate(payload)) problem = `${where}: ${ajv.errorsText(validate.errors, { dataVar: 'response' })}`;
-      }
-      if (!problem) return payload;
-      app.responseViolations.push(problem);
-      request.log.error({ violation: problem }, 'response does not match the spec');
-      throw new Error(`Response validation failed: ${problem}`);
+export default fp(
+  async function responseValidation(app: FastifyInstance, { ajv }: { ajv: Ajv2020 }) {
+    const compiled = new Map<string, ValidateFunction>();
+    const validatorFor = (schema: unknown) => {
+      const key = JSON.stringify(schema);
+      let validate = compiled.get(key);
+      if (!validate) compiled.set(key, (validate = ajv.compile(schema as object)));
+      return validate;
     };
-    route.preSerialization = [...(Array.isArray(route.preSerialization) ? route.preSerialization : route.preSerialization ? [route.preSerialization] : []), check as any];
-  });
-}, { name: 'response-validation' });
+    app.decorate('responseViolations', []);
+
+    app.addHook('onRoute', (route: RouteOptions) => {
+      const responses = (route.schema as { response?: ResponseSchemas } | undefined)?.response;
+      if (!responses) return;
+      const check = async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+        const status = String(reply.statusCode);
+        const response = responses[status] ?? responses[`${status[0]}XX`] ?? responses.default;
+        const mediaType = String(reply.getHeader('content-type') ?? 'application/json').split(
+          ';',
+        )[0];
+        const where = `${request.method} ${route.url} → ${status} ${mediaType}`;
+        const schema = response?.content?.[mediaType]?.schema;
+        let problem: string | null = null;
+        if (!schema) problem = `${where}: the spec documents no such response`;
+        else {
+          const validate = validatorFor(schema);
+          if (!validate(payload))
+            problem = `${where}: ${ajv.errorsText(validate.errors, { dataVar: 'response' })}`;
+        }
+        if (!problem) return payload;
+        app.responseViolations.push(problem);
+        request.log.error({ violation: problem }, 'response does not match the spec');
+        throw new Error(`Response validation failed: ${problem}`);
+      };
+      route.preSerialization = [
+        ...(Array.isArray(route.preSerialization)
+          ? route.preSerialization
+          : route.preSerialization
+            ? [route.preSerialization]
+            : []),
+        check as any,
+      ];
+    });
+  },
+  { name: 'response-validation' },
+);

@@ -50,8 +50,14 @@ function listOf(ranges: [string, number, string?][], type: 'ipv4' | 'ipv6'): Blo
 }
 
 const embedsIpv4 = listOf(EMBEDS_IPV4, 'ipv6');
-const ipv4Ranges = IPV4.map(([network, prefix, why]) => ({ list: listOf([[network, prefix]], 'ipv4'), why }));
-const ipv6Ranges = IPV6.map(([network, prefix, why]) => ({ list: listOf([[network, prefix]], 'ipv6'), why }));
+const ipv4Ranges = IPV4.map(([network, prefix, why]) => ({
+  list: listOf([[network, prefix]], 'ipv4'),
+  why,
+}));
+const ipv6Ranges = IPV6.map(([network, prefix, why]) => ({
+  list: listOf([[network, prefix]], 'ipv6'),
+  why,
+}));
 
 /** The 16 bytes of an IPv6 address (which isIP has already accepted). */
 function ipv6Bytes(address: string): Buffer {
@@ -59,7 +65,8 @@ function ipv6Bytes(address: string): Buffer {
   const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
   if (dotted) {
     const [a, b, c, d] = dotted.slice(1).map(Number);
-    text = text.slice(0, dotted.index) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+    text =
+      text.slice(0, dotted.index) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
   const [head, tail] = text.split('::');
   const groups = (part: string | undefined) => (part ? part.split(':') : []);

@@ -12,10 +12,17 @@ const JITTER = 0.2;
  * that was the last one: a schedule of n delays allows n + 1 attempts. `retryAfterS` (the
  * receiver's Retry-After) is a lower bound.
  */
-export function retryDelay(attempts: number, schedule: readonly number[], retryAfterS?: number, random = Math.random): number | null {
+export function retryDelay(
+  attempts: number,
+  schedule: readonly number[],
+  retryAfterS?: number,
+  random = Math.random,
+): number | null {
   if (attempts > schedule.length) return null;
   const base = schedule[attempts - 1] * (1 - JITTER + 2 * JITTER * random());
-  return retryAfterS === undefined ? base : Math.max(base, Math.min(retryAfterS, MAX_RETRY_AFTER_S));
+  return retryAfterS === undefined
+    ? base
+    : Math.max(base, Math.min(retryAfterS, MAX_RETRY_AFTER_S));
 }
 
 /** Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date. Undefined when absent or malformed. */

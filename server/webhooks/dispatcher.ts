@@ -9,7 +9,15 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Sql } from '../../db/client.ts';
 import { OUTBOX_CHANNEL } from '../../db/outbox.ts';
 import { DELIVERIES_CHANNEL } from '../../db/webhook-deliveries.ts';
-import { claimDue, fanOut, msUntilNextDue, recordAttempt, recordGone, releaseClaim, type Claim } from '../../db/webhook-dispatch.ts';
+import {
+  claimDue,
+  fanOut,
+  msUntilNextDue,
+  recordAttempt,
+  recordGone,
+  releaseClaim,
+  type Claim,
+} from '../../db/webhook-dispatch.ts';
 import type { WebhookConfig } from '../config.ts';
 import { retryDelay } from './backoff.ts';
 import type { WebhookMetrics } from './metrics.ts';
@@ -139,11 +147,14 @@ export class Dispatcher {
     if (this.stopped || at >= this.timerAt) return;
     clearTimeout(this.timer);
     this.timerAt = at;
-    this.timer = setTimeout(() => {
-      this.timerAt = Infinity;
-      // Also the poll: look for events whose notification was missed.
-      this.wake({ fanOut: true });
-    }, Math.max(0, at - Date.now()));
+    this.timer = setTimeout(
+      () => {
+        this.timerAt = Infinity;
+        // Also the poll: look for events whose notification was missed.
+        this.wake({ fanOut: true });
+      },
+      Math.max(0, at - Date.now()),
+    );
     // The HTTP server keeps the process alive; this timer should not.
     this.timer.unref();
   }
@@ -163,13 +174,19 @@ export class Dispatcher {
     for (const claim of claims) this.track(claim);
     // Work may have been left behind when the slots ran out or an endpoint reached its limit; then
     // each finished attempt triggers another pass. Otherwise notifications and the timer suffice.
-    this.backlog = claims.length === slots || [...this.busy.values()].some((n) => n >= this.perEndpoint);
+    this.backlog =
+      claims.length === slots || [...this.busy.values()].some((n) => n >= this.perEndpoint);
   }
 
   private track(claim: Claim): void {
     this.busy.set(claim.endpoint_id, (this.busy.get(claim.endpoint_id) ?? 0) + 1);
     const attempt: Promise<void> = this.attempt(claim)
-      .catch((err) => this.log.error({ err, delivery: claim.id }, 'recording a webhook attempt failed; the lease will expire and it will be retried'))
+      .catch((err) =>
+        this.log.error(
+          { err, delivery: claim.id },
+          'recording a webhook attempt failed; the lease will expire and it will be retried',
+        ),
+      )
       .finally(() => {
         this.inFlight.delete(attempt);
         const n = (this.busy.get(claim.endpoint_id) ?? 1) - 1;
@@ -202,7 +219,10 @@ export class Dispatcher {
     this.metrics.attempt(result.outcome, (performance.now() - started) / 1000);
     if (result.outcome === 'aborted') return releaseClaim(this.sql, claim);
     if (!(await this.record(claim, result))) {
-      this.log.warn({ delivery: claim.id }, 'webhook attempt result not recorded: its lease expired, or the endpoint was disabled or deleted meanwhile');
+      this.log.warn(
+        { delivery: claim.id },
+        'webhook attempt result not recorded: its lease expired, or the endpoint was disabled or deleted meanwhile',
+      );
     }
   }
 
@@ -211,15 +231,24 @@ export class Dispatcher {
     const base = { code: result.status, error: result.error ?? null };
     if (result.outcome === 'succeeded') {
       const recorded = await recordAttempt(this.sql, claim, { ...base, status: 'SUCCEEDED' });
-      if (recorded) this.metrics.delivered((Date.now() - Date.parse(claim.event_created_at)) / 1000);
+      if (recorded)
+        this.metrics.delivered((Date.now() - Date.parse(claim.event_created_at)) / 1000);
       return recorded;
     }
     if (result.status === 410) {
       const reason = `the receiver answered 410 Gone on ${new Date().toISOString()}`;
-      const { recorded, disabled } = await recordGone(this.sql, claim, { ...base, status: 'FAILED' }, reason);
+      const { recorded, disabled } = await recordGone(
+        this.sql,
+        claim,
+        { ...base, status: 'FAILED' },
+        reason,
+      );
       if (disabled) {
         this.metrics.endpointDisabled();
-        this.log.warn({ endpoint: claim.endpoint_id }, 'webhook endpoint disabled: its receiver answered 410 Gone');
+        this.log.warn(
+          { endpoint: claim.endpoint_id },
+          'webhook endpoint disabled: its receiver answered 410 Gone',
+        );
       }
       return recorded;
     }
@@ -228,7 +257,15 @@ export class Dispatcher {
       const recorded = await recordAttempt(this.sql, claim, { ...base, status: 'FAILED' });
       if (recorded) {
         this.metrics.failed();
-        this.log.warn({ delivery: claim.id, endpoint: claim.endpoint_id, attempts: claim.attempts, error: result.error }, 'webhook delivery failed after its last attempt');
+        this.log.warn(
+          {
+            delivery: claim.id,
+            endpoint: claim.endpoint_id,
+            attempts: claim.attempts,
+            error: result.error,
+          },
+          'webhook delivery failed after its last attempt',
+        );
       }
       return recorded;
     }

@@ -24,19 +24,35 @@ export function webhookMetrics(registry: Registry, sql: Sql): WebhookMetrics {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers,
   });
-  const failures = new Counter({ name: 'webhook_attempt_failures_total', help: 'Webhook delivery attempts that failed, by outcome', labelNames: ['outcome'] as const, registers });
+  const failures = new Counter({
+    name: 'webhook_attempt_failures_total',
+    help: 'Webhook delivery attempts that failed, by outcome',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
   const endToEnd = new Histogram({
     name: 'webhook_delivery_latency_seconds',
     help: 'From the event being committed to its successful delivery (retries included)',
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300, 3600, 86400],
     registers,
   });
-  const failed = new Counter({ name: 'webhook_deliveries_failed_total', help: 'Deliveries marked FAILED after their last attempt', registers });
-  const disabled = new Counter({ name: 'webhook_endpoints_disabled_total', help: 'Endpoints disabled because the receiver answered 410 Gone', registers });
+  const failed = new Counter({
+    name: 'webhook_deliveries_failed_total',
+    help: 'Deliveries marked FAILED after their last attempt',
+    registers,
+  });
+  const disabled = new Counter({
+    name: 'webhook_endpoints_disabled_total',
+    help: 'Endpoints disabled because the receiver answered 410 Gone',
+    registers,
+  });
 
   // The three gauges of one scrape share one query (the result is reused for 100 ms).
   let reading: Promise<Backlog | null> | null = null;
-  const read = () => (reading ??= backlog(sql).catch(() => null).finally(() => setTimeout(() => (reading = null), 100).unref()));
+  const read = () =>
+    (reading ??= backlog(sql)
+      .catch(() => null)
+      .finally(() => setTimeout(() => (reading = null), 100).unref()));
   const gauge = (name: string, help: string, pick: (b: Backlog) => number) =>
     new Gauge({
       name,
@@ -47,9 +63,21 @@ export function webhookMetrics(registry: Registry, sql: Sql): WebhookMetrics {
         if (b) this.set(pick(b)); // database unreachable: keep the last value rather than fail the scrape
       },
     });
-  gauge('webhook_outbox_lag_seconds', 'Age of the oldest outbox event not yet fanned out to deliveries', (b) => b.outboxLagS);
-  gauge('webhook_delivery_lag_seconds', 'How overdue the most overdue pending delivery is', (b) => b.deliveryLagS);
-  gauge('webhook_deliveries_pending', 'Deliveries waiting for an attempt or a retry', (b) => b.pending);
+  gauge(
+    'webhook_outbox_lag_seconds',
+    'Age of the oldest outbox event not yet fanned out to deliveries',
+    (b) => b.outboxLagS,
+  );
+  gauge(
+    'webhook_delivery_lag_seconds',
+    'How overdue the most overdue pending delivery is',
+    (b) => b.deliveryLagS,
+  );
+  gauge(
+    'webhook_deliveries_pending',
+    'Deliveries waiting for an attempt or a retry',
+    (b) => b.pending,
+  );
 
   return {
     attempt(outcome, seconds) {

@@ -7,13 +7,19 @@ import type { WebhookConfig } from '../config.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { webhookMetrics } from './metrics.ts';
 
-export default fp(async function webhooks(app: FastifyInstance, { sql, config }: { sql: Sql; config: WebhookConfig }) {
-  const dispatcher = new Dispatcher({
-    sql,
-    config,
-    log: app.log.child({ component: 'webhooks' }),
-    metrics: webhookMetrics(app.metrics, sql),
-  });
-  app.addHook('onReady', () => dispatcher.start());
-  app.addHook('onClose', () => dispatcher.stop());
-}, { name: 'webhooks', dependencies: ['metrics'] });
+export default fp(
+  async function webhooks(
+    app: FastifyInstance,
+    { sql, config }: { sql: Sql; config: WebhookConfig },
+  ) {
+    const dispatcher = new Dispatcher({
+      sql,
+      config,
+      log: app.log.child({ component: 'webhooks' }),
+      metrics: webhookMetrics(app.metrics, sql),
+    });
+    app.addHook('onReady', () => dispatcher.start());
+    app.addHook('onClose', () => dispatcher.stop());
+  },
+  { name: 'webhooks', dependencies: ['metrics'] },
+);

@@ -7,7 +7,13 @@ import type { LookupFunction } from 'node:net';
 import { parseRetryAfter } from './backoff.ts';
 import { ForbiddenTargetError, resolveTarget, type ResolvedAddress } from './targets.ts';
 
-export type AttemptOutcome = 'succeeded' | 'http_error' | 'timeout' | 'network_error' | 'refused' | 'aborted';
+export type AttemptOutcome =
+  | 'succeeded'
+  | 'http_error'
+  | 'timeout'
+  | 'network_error'
+  | 'refused'
+  | 'aborted';
 
 export interface AttemptResult {
   outcome: AttemptOutcome;
@@ -34,7 +40,13 @@ function pinnedLookup({ address, family }: ResolvedAddress): LookupFunction {
   }) as LookupFunction;
 }
 
-function post(url: URL, target: ResolvedAddress, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<http.IncomingMessage> {
+function post(
+  url: URL,
+  target: ResolvedAddress,
+  headers: Record<string, string>,
+  body: string,
+  signal: AbortSignal,
+): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const request = (url.protocol === 'https:' ? https : http).request(url, {
       method: 'POST',
@@ -61,7 +73,11 @@ function abandonOnAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   ]);
 }
 
-function describe(err: unknown, signal: AbortSignal, timeoutMs: number): Pick<AttemptResult, 'outcome' | 'error'> {
+function describe(
+  err: unknown,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Pick<AttemptResult, 'outcome' | 'error'> {
   if (err instanceof ForbiddenTargetError) return { outcome: 'refused', error: err.message };
   // Whichever error object an abort surfaced as, the signal's reason says deadline or shutdown.
   if (signal.aborted) {
@@ -70,10 +86,18 @@ function describe(err: unknown, signal: AbortSignal, timeoutMs: number): Pick<At
       : { outcome: 'aborted', error: 'the attempt was interrupted by a server shutdown' };
   }
   const e = err as NodeJS.ErrnoException;
-  return { outcome: 'network_error', error: e?.code ? `${e.code}: ${e.message}` : String(e?.message ?? e) };
+  return {
+    outcome: 'network_error',
+    error: e?.code ? `${e.code}: ${e.message}` : String(e?.message ?? e),
+  };
 }
 
-export async function sendAttempt(rawUrl: string, headers: Record<string, string>, body: string, options: SendOptions): Promise<AttemptResult> {
+export async function sendAttempt(
+  rawUrl: string,
+  headers: Record<string, string>,
+  body: string,
+  options: SendOptions,
+): Promise<AttemptResult> {
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = AbortSignal.any([timeout, options.signal]);
   try {
@@ -87,7 +111,12 @@ export async function sendAttempt(rawUrl: string, headers: Record<string, string
     const status = response.statusCode ?? 0;
     if (status >= 200 && status < 300) return { outcome: 'succeeded', status };
     const retryAfter = parseRetryAfter(response.headers['retry-after']);
-    return { outcome: 'http_error', status, error: `HTTP ${status}${status >= 300 && status < 400 ? ' (redirects are not followed)' : ''}`, ...(retryAfter !== undefined && { retryAfterS: retryAfter }) };
+    return {
+      outcome: 'http_error',
+      status,
+      error: `HTTP ${status}${status >= 300 && status < 400 ? ' (redirects are not followed)' : ''}`,
+      ...(retryAfter !== undefined && { retryAfterS: retryAfter }),
+    };
   } catch (err) {
     return { status: null, ...describe(err, signal, options.timeoutMs) };
   }

@@ -19,7 +19,14 @@ function keyOf(secret: string): Buffer {
  * The `webhook-signature` header value: one `v1,<base64>` per secret, space-separated (the current
  * secret first, then the previous one while a rotation is in its grace period).
  */
-export function signatureHeader(secrets: string[], id: string, timestamp: number, body: string): string {
+export function signatureHeader(
+  secrets: string[],
+  id: string,
+  timestamp: number,
+  body: string,
+): string {
   const content = `${id}.${timestamp}.${body}`;
-  return secrets.map((secret) => 'v1,' + createHmac('sha256', keyOf(secret)).update(content).digest('base64')).join(' ');
+  return secrets
+    .map((secret) => 'v1,' + createHmac('sha256', keyOf(secret)).update(content).digest('base64'))
+    .join(' ');
 }

@@ -44,7 +44,10 @@ function refusal(host: string, addresses: ResolvedAddress[]): string | null {
   if (isLocalhostName(host)) return `${host} is the local host`;
   for (const { address } of addresses) {
     const reason = forbiddenAddressReason(address);
-    if (reason) return address === host ? `${address} is a ${reason} address` : `${host} resolves to ${address}, a ${reason} address`;
+    if (reason)
+      return address === host
+        ? `${address} is a ${reason} address`
+        : `${host} resolves to ${address}, a ${reason} address`;
   }
   return null;
 }
@@ -65,17 +68,27 @@ export async function urlProblem(raw: string, policy: TargetPolicy): Promise<Url
   // A name that does not resolve right now is accepted: the check that counts runs at every delivery.
   const addresses = await Promise.race([
     resolveAll(host).catch(() => []),
-    new Promise<ResolvedAddress[]>((resolve) => setTimeout(resolve, CREATION_LOOKUP_MS, []).unref()),
+    new Promise<ResolvedAddress[]>((resolve) =>
+      setTimeout(resolve, CREATION_LOOKUP_MS, []).unref(),
+    ),
   ]);
   const why = refusal(host, addresses);
-  return why === null ? null : { code: 'forbidden_address', detail: `Webhooks may not target private, loopback or link-local addresses: ${why}.` };
+  return why === null
+    ? null
+    : {
+        code: 'forbidden_address',
+        detail: `Webhooks may not target private, loopback or link-local addresses: ${why}.`,
+      };
 }
 
 /**
  * The address to connect to for a delivery to `url`: resolved now, every answer checked (one bad
  * answer refuses the lot, so a resolver cannot slip one in among good ones).
  */
-export async function resolveTarget(url: URL, policy: Pick<TargetPolicy, 'allowPrivate'>): Promise<ResolvedAddress> {
+export async function resolveTarget(
+  url: URL,
+  policy: Pick<TargetPolicy, 'allowPrivate'>,
+): Promise<ResolvedAddress> {
   const host = bareHost(url);
   const addresses = await resolveAll(host);
   if (!policy.allowPrivate) {

@@ -18,7 +18,10 @@ t.test('PostgreSQL stops and comes back mid-load', async (t) => {
   const dataDir = join(REPO_ROOT, '.data', `chaos-pg-${process.pid}`);
   let cluster = await startEmbeddedPostgres({ dataDir, persistent: true });
   const port = Number(new URL(cluster.url).port);
-  t.teardown(async () => { await cluster.stop(); await removeCluster(dataDir); });
+  t.teardown(async () => {
+    await cluster.stop();
+    await removeCluster(dataDir);
+  });
   const admin = createSql(cluster.url, { max: 1 });
   await admin`CREATE DATABASE chaos`;
   await admin.end();
@@ -29,7 +32,11 @@ t.test('PostgreSQL stops and comes back mid-load', async (t) => {
   const server = await spawnServer(t, databaseUrl, { RATE_LIMIT_MAX: '1000000' });
   const token = mintToken({ expiresIn: 3600 });
   const catalogue = await seedChaos(server.url, token);
-  const ready = () => fetch(`${server.url}/readyz`, { signal: AbortSignal.timeout(5000) }).then((r) => r.status, () => 0);
+  const ready = () =>
+    fetch(`${server.url}/readyz`, { signal: AbortSignal.timeout(5000) }).then(
+      (r) => r.status,
+      () => 0,
+    );
   const log = (m: string) => console.error(`# ${new Date().toISOString()} ${m}`);
 
   const observed = { readyzDown: 0, problem503: 0, recoveredInMs: 0 };
@@ -48,26 +55,46 @@ t.test('PostgreSQL stops and comes back mid-load', async (t) => {
       if (readyStatus === 503) observed.readyzDown++;
       const res = await fetch(`${server.url}/inventory/stock-moves`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': `while-down-${i}` },
-        body: JSON.stringify({ type: 'RECEIPT', to_wh: 'WH-A', lines: [{ item_id: ITEMS[0], qty: 1 }] }),
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'idempotency-key': `while-down-${i}`,
+        },
+        body: JSON.stringify({
+          type: 'RECEIPT',
+          to_wh: 'WH-A',
+          lines: [{ item_id: ITEMS[0], qty: 1 }],
+        }),
         signal: AbortSignal.timeout(10_000),
       });
       log(`write while down: ${res.status}`);
       const body = await res.json();
-      if (res.status === 503 && /^application\/problem\+json/.test(res.headers.get('content-type') ?? '') && body.type.endsWith('/service-unavailable')) observed.problem503++;
+      if (
+        res.status === 503 &&
+        /^application\/problem\+json/.test(res.headers.get('content-type') ?? '') &&
+        body.type.endsWith('/service-unavailable')
+      )
+        observed.problem503++;
     }
     log('starting PostgreSQL');
     cluster = await startEmbeddedPostgres({ dataDir, persistent: true, port });
     log('started');
     const back = Date.now();
     while ((await ready()) !== 200) {
-      if (Date.now() - back > 30_000) throw new Error(`the server did not recover within 30 s:\n${server.output().slice(-3000)}`);
+      if (Date.now() - back > 30_000)
+        throw new Error(`the server did not recover within 30 s:\n${server.output().slice(-3000)}`);
       await sleep(100);
     }
     observed.recoveredInMs = Date.now() - back;
     await sleep(2000);
   })();
-  const { attempted, stats } = await runLoad({ target: () => server.url, token, clients: 12, until: controller, ...catalogue });
+  const { attempted, stats } = await runLoad({
+    target: () => server.url,
+    token,
+    clients: 12,
+    until: controller,
+    ...catalogue,
+  });
   await controller;
 
   t.ok(observed.readyzDown > 0, '/readyz answered 503 while the database was down');

@@ -23,23 +23,51 @@ t.test('behind PgBouncer in transaction mode', async (t) => {
   const { url, sql } = await freshDatabase(t, { empty: true });
   const pooled = await startPgBouncer(t, url);
   if (!pooled) {
-    return missingTool(t, 'pgbouncer is not installed (Debian: apt-get install pgbouncer); .ci/run installs it');
+    return missingTool(
+      t,
+      'pgbouncer is not installed (Debian: apt-get install pgbouncer); .ci/run installs it',
+    );
   }
   const databaseUrl = new URL(pooled);
   databaseUrl.searchParams.set('prepare', 'false');
-  const server = await spawnServer(t, databaseUrl.toString(), { DATABASE_DIRECT_URL: url, WEBHOOK_POLL_S: '600', RATE_LIMIT_MAX: '1000000' });
-  t.ok((await sql`SELECT count(*)::int AS n FROM schema_migrations`)[0].n > 0, 'migrations ran (on the direct connection)');
+  const server = await spawnServer(t, databaseUrl.toString(), {
+    DATABASE_DIRECT_URL: url,
+    WEBHOOK_POLL_S: '600',
+    RATE_LIMIT_MAX: '1000000',
+  });
+  t.ok(
+    (await sql`SELECT count(*)::int AS n FROM schema_migrations`)[0].n > 0,
+    'migrations ran (on the direct connection)',
+  );
 
   const token = mintToken({ scope: ALL_SCOPES, expiresIn: 3600 });
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(repoRoot, 'examples/flow.ts')], {
-    cwd: repoRoot,
-    env: { ...process.env, API_URL: server.url, API_TOKEN: token },
-  });
-  t.match(stdout, /signature verified/, 'examples/flow.ts ran, its webhook delivered without waiting for a poll');
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'examples/flow.ts')],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, API_URL: server.url, API_TOKEN: token },
+    },
+  );
+  t.match(
+    stdout,
+    /signature verified/,
+    'examples/flow.ts ran, its webhook delivered without waiting for a poll',
+  );
 
   const catalogue = await seedChaos(server.url, token);
   const { attempted, stats } = await runLoad({
-    target: () => server.url, token, clients: 16, until: new Promise((r) => setTimeout(r, SECONDS * 1000)), ...catalogue,
+    target: () => server.url,
+    token,
+    clients: 16,
+    until: new Promise((r) => setTimeout(r, SECONDS * 1000)),
+    ...catalogue,
   });
-  await verifyAfterChaos(t, sql, attempted, stats, 'none; every request through PgBouncer (transaction mode, 8 server connections)');
+  await verifyAfterChaos(
+    t,
+    sql,
+    attempted,
+    stats,
+    'none; every request through PgBouncer (transaction mode, 8 server connections)',
+  );
 });

@@ -8,14 +8,23 @@ import { createSql } from '../../db/client.ts';
 import { removeCluster, startEmbeddedPostgres, REPO_ROOT } from '../../db/embedded.ts';
 import { urlForDatabase } from '../helpers/db.ts';
 import { spawnServer } from '../helpers/process.ts';
-import { acknowledgedIds, commitEvents, startReceiver, subscribe, WEBHOOK_TEST_ENV } from '../helpers/webhooks.ts';
+import {
+  acknowledgedIds,
+  commitEvents,
+  startReceiver,
+  subscribe,
+  WEBHOOK_TEST_ENV,
+} from '../helpers/webhooks.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 t.test('PostgreSQL restarts: nothing is lost and notifications resume', async (t) => {
   const dataDir = join(REPO_ROOT, '.data', `chaos-webhooks-pg-${process.pid}`);
   let cluster = await startEmbeddedPostgres({ dataDir, persistent: true });
   const port = Number(new URL(cluster.url).port);
-  t.teardown(async () => { await cluster.stop(); await removeCluster(dataDir); });
+  t.teardown(async () => {
+    await cluster.stop();
+    await removeCluster(dataDir);
+  });
   const admin = createSql(cluster.url, { max: 1 });
   await admin`CREATE DATABASE webhooks`;
   await admin.end();
@@ -29,16 +38,28 @@ t.test('PostgreSQL restarts: nothing is lost and notifications resume', async (t
   t.teardown(() => sql.end({ timeout: 1 }));
 
   const before = await commitEvents(sql, 'inventory.stock_move.posted', 3);
-  await waitFor('the events before the restart', () => before.every((id) => acknowledgedIds(receiver).includes(id)));
+  await waitFor('the events before the restart', () =>
+    before.every((id) => acknowledgedIds(receiver).includes(id)),
+  );
 
   await cluster.stop();
   await new Promise((r) => setTimeout(r, 1500));
-  t.equal(server.child.exitCode, null, 'the server survives the outage', { output: server.output().slice(-4000) });
+  t.equal(server.child.exitCode, null, 'the server survives the outage', {
+    output: server.output().slice(-4000),
+  });
   cluster = await startEmbeddedPostgres({ dataDir, persistent: true, port });
   const back = Date.now();
 
-  const after = await waitFor('a commit after the restart', () => commitEvents(sql, 'inventory.stock_move.posted', 3).catch(() => null), 30_000);
-  await waitFor('the events after the restart', () => after.every((id) => acknowledgedIds(receiver).includes(id)), 20_000);
+  const after = await waitFor(
+    'a commit after the restart',
+    () => commitEvents(sql, 'inventory.stock_move.posted', 3).catch(() => null),
+    30_000,
+  );
+  await waitFor(
+    'the events after the restart',
+    () => after.every((id) => acknowledgedIds(receiver).includes(id)),
+    20_000,
+  );
   t.comment(`delivered ${Date.now() - back} ms after PostgreSQL was back`);
   t.same(acknowledgedIds(receiver).sort(), [...before, ...after].sort(), 'every event once');
 });

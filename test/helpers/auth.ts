@@ -31,12 +31,20 @@ export interface TokenOptions {
 
 export function mintToken(o: TokenOptions = {}): string {
   const algorithm = o.algorithm ?? 'ES256';
-  const sign = createSigner({ key: algorithm === 'none' ? undefined : (o.key ?? testKeys.privateKeyPem), algorithm, kid: o.kid } as any);
+  const sign = createSigner({
+    key: algorithm === 'none' ? undefined : (o.key ?? testKeys.privateKeyPem),
+    algorithm,
+    kid: o.kid,
+  } as any);
   const now = Math.floor(Date.now() / 1000);
   // Registered claims go in the payload (not signer options) so tests can override or drop any of them.
   const claims: Record<string, unknown> = {
-    iss: TEST_ISSUER, aud: TEST_AUDIENCE, iat: now, exp: now + (o.expiresIn ?? 600),
-    sub: o.sub ?? 'tester', scope: o.scope ?? ALL_SCOPES,
+    iss: TEST_ISSUER,
+    aud: TEST_AUDIENCE,
+    iat: now,
+    exp: now + (o.expiresIn ?? 600),
+    sub: o.sub ?? 'tester',
+    scope: o.scope ?? ALL_SCOPES,
     ...(o.client_id && { client_id: o.client_id }),
     ...(o.warehouses && { warehouses: o.warehouses }),
     ...o.claims,

@@ -10,7 +10,15 @@ import { repoRoot } from '../../server/config.ts';
 
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /**
  * A browser closed when t ends, or null when Chromium is missing (skipped, or failed on CI: see
@@ -23,7 +31,11 @@ export async function launchBrowser(t: Test): Promise<Browser | null> {
     return null;
   }
   // launch() gives every browser a fresh, temporary profile (user data dir) of its own.
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: FLAGS });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: FLAGS,
+  });
   t.teardown(() => browser.close());
   return browser;
 }

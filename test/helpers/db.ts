@@ -14,7 +14,10 @@ export function urlForDatabase(url: string, database: string): string {
  * unlike re-running the migrations), dropped again when t ends. Every test file
  * or subtest gets its own, so test files can run in parallel.
  */
-export async function freshDatabase(t: Test, { empty = false } = {}): Promise<{ url: string; sql: Sql }> {
+export async function freshDatabase(
+  t: Test,
+  { empty = false } = {},
+): Promise<{ url: string; sql: Sql }> {
   const admin = process.env.TEST_ADMIN_DATABASE_URL;
   const template = process.env.TEST_TEMPLATE_DB;
   if (!admin || !template) {
@@ -26,7 +29,10 @@ export async function freshDatabase(t: Test, { empty = false } = {}): Promise<{ 
   }
   const name = `test_${randomBytes(6).toString('hex')}`;
   // empty: no schema at all, for tests of migrating from scratch.
-  await asAdmin(admin, (a) => a`create database ${a(name)} template ${a(empty ? 'template0' : template)}`);
+  await asAdmin(
+    admin,
+    (a) => a`create database ${a(name)} template ${a(empty ? 'template0' : template)}`,
+  );
   const url = urlForDatabase(admin, name);
   const sql = createSql(url, { application: 'inventory-test' });
   t.teardown(async () => {

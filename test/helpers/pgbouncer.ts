@@ -16,28 +16,37 @@ export async function startPgBouncer(t: Test, databaseUrl: string): Promise<stri
   const dir = mkdtempSync(join(tmpdir(), 'pgbouncer-'));
   // PgBouncer refuses to run as root; as root it drops to `nobody`, who must read the config.
   chmodSync(dir, 0o755);
-  writeFileSync(join(dir, 'pgbouncer.ini'), [
-    '[databases]',
-    // Any database name, passed through; the server login is the test's own.
-    `* = host=${target.hostname} port=${target.port} user=${decodeURIComponent(target.username)} password=${decodeURIComponent(target.password)}`,
-    '[pgbouncer]',
-    `listen_addr = 127.0.0.1`,
-    `listen_port = ${port}`,
-    'unix_socket_dir =',
-    'auth_type = any',
-    'pool_mode = transaction',
-    'max_client_conn = 500',
-    'default_pool_size = 8',
-    '',
-  ].join('\n'), { mode: 0o644 });
+  writeFileSync(
+    join(dir, 'pgbouncer.ini'),
+    [
+      '[databases]',
+      // Any database name, passed through; the server login is the test's own.
+      `* = host=${target.hostname} port=${target.port} user=${decodeURIComponent(target.username)} password=${decodeURIComponent(target.password)}`,
+      '[pgbouncer]',
+      `listen_addr = 127.0.0.1`,
+      `listen_port = ${port}`,
+      'unix_socket_dir =',
+      'auth_type = any',
+      'pool_mode = transaction',
+      'max_client_conn = 500',
+      'default_pool_size = 8',
+      '',
+    ].join('\n'),
+    { mode: 0o644 },
+  );
   const asRoot = process.getuid?.() === 0;
   // Debian installs it in /usr/sbin, which is not on every user's PATH.
   const binary = existsSync('/usr/sbin/pgbouncer') ? '/usr/sbin/pgbouncer' : 'pgbouncer';
-  const child = spawn(binary, [...(asRoot ? ['-u', 'nobody'] : []), join(dir, 'pgbouncer.ini')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(binary, [...(asRoot ? ['-u', 'nobody'] : []), join(dir, 'pgbouncer.ini')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let log = '';
   const started = await new Promise<boolean>((resolve) => {
     child.once('error', () => resolve(false));
-    const watch = (d: Buffer) => { log += d; if (log.includes('process up')) resolve(true); };
+    const watch = (d: Buffer) => {
+      log += d;
+      if (log.includes('process up')) resolve(true);
+    };
     child.stdout!.on('data', watch);
     child.stderr!.on('data', watch);
     child.once('exit', () => resolve(false));

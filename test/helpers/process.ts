@@ -6,7 +6,11 @@ import { testKeys, TEST_AUDIENCE, TEST_ISSUER } from './auth.ts';
 
 export type { ServerProcess };
 
-export async function spawnServer(t: Test, databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+export async function spawnServer(
+  t: Test,
+  databaseUrl: string,
+  env: Record<string, string> = {},
+): Promise<ServerProcess> {
   const server = await spawnServerProcess({
     DATABASE_URL: databaseUrl,
     AUTH_ISSUER: TEST_ISSUER,

@@ -8,7 +8,11 @@ import type { Test } from 'tap';
  * sends; it returns false after dealing with the connection itself. While `refusing`, new
  * connections are reset at once (a database that is down).
  */
-export async function proxyTo(t: Test, url: string, onClientData: (chunk: Buffer, client: Socket) => boolean = () => true) {
+export async function proxyTo(
+  t: Test,
+  url: string,
+  onClientData: (chunk: Buffer, client: Socket) => boolean = () => true,
+) {
   const target = new URL(url);
   const sockets = new Set<Socket>();
   const state = { refusing: false, url: '' };

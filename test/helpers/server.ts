@@ -22,7 +22,10 @@ export interface TestServer {
   client(token?: TokenOptions): ApiClient;
   token(token?: TokenOptions): string;
   /** fetch against the server, with a bearer token unless `token: null`. */
-  request(path: string, init?: RequestInit & { token?: TokenOptions | null; json?: unknown }): Promise<Response>;
+  request(
+    path: string,
+    init?: RequestInit & { token?: TokenOptions | null; json?: unknown },
+  ): Promise<Response>;
 }
 
 export interface ServerOptions {
@@ -51,8 +54,15 @@ export async function startServer(t: Test, options: ServerOptions = {}): Promise
     DATABASE_URL: databaseUrl,
   });
   const serverSql = createSql(databaseUrl, { max: 20, application: 'inventory-api-test' });
-  const listenSql = options.listenUrl ? createSql(options.listenUrl, { max: 2, application: 'inventory-api-test' }) : serverSql;
-  const app = await buildApp({ config, sql: serverSql, dispatcherSql: listenSql, logger: process.env.TEST_LOG ? { level: process.env.TEST_LOG } : false });
+  const listenSql = options.listenUrl
+    ? createSql(options.listenUrl, { max: 2, application: 'inventory-api-test' })
+    : serverSql;
+  const app = await buildApp({
+    config,
+    sql: serverSql,
+    dispatcherSql: listenSql,
+    logger: process.env.TEST_LOG ? { level: process.env.TEST_LOG } : false,
+  });
   await options.beforeListen?.(app);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
@@ -63,7 +73,8 @@ export async function startServer(t: Test, options: ServerOptions = {}): Promise
     await serverSql.end({ timeout: 5 });
     if (listenSql !== serverSql) await listenSql.end({ timeout: 5 });
     // Every response of the test was checked against the spec (server/plugins/response-validation.ts).
-    if (violations.length) throw new Error(`responses that do not match the spec:\n${violations.join('\n')}`);
+    if (violations.length)
+      throw new Error(`responses that do not match the spec:\n${violations.join('\n')}`);
   });
 
   const token = (o?: TokenOptions) => mintToken(o);
@@ -81,7 +92,11 @@ export async function startServer(t: Test, options: ServerOptions = {}): Promise
       const headers = new Headers(rest.headers);
       if (tokenOptions !== null) headers.set('authorization', `Bearer ${token(tokenOptions)}`);
       if (json !== undefined) headers.set('content-type', 'application/json');
-      return fetch(url + path, { ...rest, headers, body: json !== undefined ? JSON.stringify(json) : rest.body });
+      return fetch(url + path, {
+        ...rest,
+        headers,
+        body: json !== undefined ? JSON.stringify(json) : rest.body,
+      });
     },
   };
 }

@@ -3,7 +3,12 @@
 // event schemas, and ways to commit (or roll back) outbox events without the posting endpoints.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -19,7 +24,11 @@ import { mintToken } from './auth.ts';
  * Server environment for webhook tests: 4 attempts 50 ms apart, a 2 s deadline (so the lease of a
  * killed instance, deadline + 5 s, runs out soon), and a 1 s poll.
  */
-export const WEBHOOK_TEST_ENV = { WEBHOOK_RETRY_SCHEDULE: '0.05,0.05,0.05', WEBHOOK_TIMEOUT_S: '2', WEBHOOK_POLL_S: '1' };
+export const WEBHOOK_TEST_ENV = {
+  WEBHOOK_RETRY_SCHEDULE: '0.05,0.05,0.05',
+  WEBHOOK_TIMEOUT_S: '2',
+  WEBHOOK_POLL_S: '1',
+};
 
 export interface Received {
   headers: IncomingHttpHeaders;
@@ -30,7 +39,10 @@ export interface Received {
 }
 
 /** What to answer to the n-th request (0-based): a status (+ headers), or 'hang' to never answer. */
-export type Responder = (request: Received, n: number) => { status: number; headers?: Record<string, string> } | 'hang';
+export type Responder = (
+  request: Received,
+  n: number,
+) => { status: number; headers?: Record<string, string> } | 'hang';
 
 export interface Receiver {
   url: string;
@@ -40,7 +52,10 @@ export interface Receiver {
   respond: Responder;
 }
 
-export async function startReceiver(t: Test, respond: Responder = () => ({ status: 200 })): Promise<Receiver> {
+export async function startReceiver(
+  t: Test,
+  respond: Responder = () => ({ status: 200 }),
+): Promise<Receiver> {
   const received: Received[] = [];
   const receiver: Receiver = {
     url: '',
@@ -76,16 +91,26 @@ export async function startReceiver(t: Test, respond: Responder = () => ({ statu
  * of `v1,<base64 HMAC-SHA256>` over "<webhook-id>.<webhook-timestamp>.<body>", keyed with the
  * base64-decoded part of the secret after `whsec_`; the timestamp must be within 5 minutes.
  */
-export function signersOf(r: Pick<Received, 'headers' | 'body'>, secrets: string[], now = Date.now()): string[] {
+export function signersOf(
+  r: Pick<Received, 'headers' | 'body'>,
+  secrets: string[],
+  now = Date.now(),
+): string[] {
   const id = r.headers['webhook-id'];
   const timestamp = r.headers['webhook-timestamp'];
   const signatures = r.headers['webhook-signature'];
-  if (typeof id !== 'string' || typeof timestamp !== 'string' || typeof signatures !== 'string') return [];
+  if (typeof id !== 'string' || typeof timestamp !== 'string' || typeof signatures !== 'string')
+    return [];
   if (!/^\d+$/.test(timestamp) || Math.abs(now / 1000 - Number(timestamp)) > 300) return [];
-  const given = signatures.split(' ').filter((s) => s.startsWith('v1,')).map((s) => Buffer.from(s.slice(3), 'base64'));
+  const given = signatures
+    .split(' ')
+    .filter((s) => s.startsWith('v1,'))
+    .map((s) => Buffer.from(s.slice(3), 'base64'));
   return secrets.filter((secret) => {
     if (!secret.startsWith('whsec_')) return false;
-    const expected = createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64')).update(`${id}.${timestamp}.${r.body}`).digest();
+    const expected = createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64'))
+      .update(`${id}.${timestamp}.${r.body}`)
+      .digest();
     return given.some((g) => g.length === expected.length && timingSafeEqual(g, expected));
   });
 }
@@ -105,14 +130,24 @@ export function schemaValidator(name: string) {
 // What the posting endpoints will put in `data` (a StockMove, a Receipt), shaped as the spec says.
 const sampleData: Record<EventType, () => unknown> = {
   'inventory.stock_move.posted': () => ({
-    id: newId('sm'), type: 'RECEIPT', status: 'POSTED', to_wh: 'WH-A',
-    lines: [{ item_id: 'sku-1', qty: 5, serials: [] }], created_by: 'tester', created_at: new Date().toISOString(),
+    id: newId('sm'),
+    type: 'RECEIPT',
+    status: 'POSTED',
+    to_wh: 'WH-A',
+    lines: [{ item_id: 'sku-1', qty: 5, serials: [] }],
+    created_by: 'tester',
+    created_at: new Date().toISOString(),
   }),
   'inventory.receipt.posted': () => ({
-    id: newId('rcpt'), po_id: 'po_1', warehouse_id: 'WH-A', status: 'POSTED',
-    lines: [{ po_line_id: 'pol_1', item_id: 'sku-1', qty_received: 5, serials: [] }], etag: '"v1"',
+    id: newId('rcpt'),
+    po_id: 'po_1',
+    warehouse_id: 'WH-A',
+    status: 'POSTED',
+    lines: [{ po_line_id: 'pol_1', item_id: 'sku-1', qty_received: 5, serials: [] }],
+    etag: '"v1"',
     match: { po_id: 'po_1', status: 'PENDING', price_tolerance: 0, lines: [] },
-    created_at: new Date().toISOString(), updated_at: new Date().toISOString(),
+    created_at: new Date().toISOString(),
+    updated_at: new Date().toISOString(),
   }),
 };
 
@@ -120,7 +155,12 @@ const sampleData: Record<EventType, () => unknown> = {
  * Commits `count` events of `type`, one transaction each (as postings do), or all in one when
  * `together` (so one dispatcher pass sees them all); returns their ids.
  */
-export async function commitEvents(sql: Sql, type: EventType, count = 1, { together = false } = {}): Promise<string[]> {
+export async function commitEvents(
+  sql: Sql,
+  type: EventType,
+  count = 1,
+  { together = false } = {},
+): Promise<string[]> {
   const enqueue = async (db: Db) => (await enqueueEvent(db, type, sampleData[type]())).id;
   if (together) {
     return inTransaction(sql, async (tx) => {
@@ -135,28 +175,41 @@ export async function commitEvents(sql: Sql, type: EventType, count = 1, { toget
 }
 
 /** Writes an event in a transaction that then rolls back (a posting that failed); returns its id. */
-export async function rolledBackEvent(sql: Sql, type: EventType = 'inventory.stock_move.posted'): Promise<string> {
+export async function rolledBackEvent(
+  sql: Sql,
+  type: EventType = 'inventory.stock_move.posted',
+): Promise<string> {
   let id = '';
-  await sql.begin(async (tx) => {
-    id = (await enqueueEvent(tx, type, sampleData[type]())).id;
-    throw new Error('roll back');
-  }).catch((err) => {
-    if ((err as Error).message !== 'roll back') throw err;
-  });
+  await sql
+    .begin(async (tx) => {
+      id = (await enqueueEvent(tx, type, sampleData[type]())).id;
+      throw new Error('roll back');
+    })
+    .catch((err) => {
+      if ((err as Error).message !== 'roll back') throw err;
+    });
   return id;
 }
 
-
 /** Subscribes `receiver` to `events` through the API of the server at `baseUrl`; returns the endpoint, secret included. */
-export async function subscribe(baseUrl: string, receiver: Receiver, events: EventType[] = ['inventory.stock_move.posted']) {
+export async function subscribe(
+  baseUrl: string,
+  receiver: Receiver,
+  events: EventType[] = ['inventory.stock_move.posted'],
+) {
   const res = await fetch(`${baseUrl}/webhooks/endpoints`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${mintToken({ scope: 'webhooks:manage' })}`, 'content-type': 'application/json' },
+    headers: {
+      authorization: `Bearer ${mintToken({ scope: 'webhooks:manage' })}`,
+      'content-type': 'application/json',
+    },
     body: JSON.stringify({ url: receiver.url, events }),
   });
-  if (res.status !== 201) throw new Error(`creating the endpoint: ${res.status} ${await res.text()}`);
+  if (res.status !== 201)
+    throw new Error(`creating the endpoint: ${res.status} ${await res.text()}`);
   return (await res.json()) as components['schemas']['WebhookEndpointWithSecret'];
 }
 
 /** Ids of the events a receiver acknowledged, each once per time it was acknowledged. */
-export const acknowledgedIds = (r: Receiver) => r.acknowledged().map((x) => String(x.headers['webhook-id']));
+export const acknowledgedIds = (r: Receiver) =>
+  r.acknowledged().map((x) => String(x.headers['webhook-id']));
