@@ -1,6 +1,7 @@
 // The audit-entry writer: every change to a resource records who, with which request, and the
 // resource before and after, in the same transaction as the change.
 import type { components } from '../generated/api.ts';
+import type { PendingQuery } from 'postgres';
 import type { Db } from './client.ts';
 import type { ScopedPage } from './listing.ts';
 
@@ -26,16 +27,37 @@ export interface AuditEntry {
   after?: unknown;
 }
 
-export async function writeAudit(
+export interface Actor {
+  sub: string;
+  clientId: string;
+  requestId: string;
+}
+
+/** The one statement that writes audit entries: any number of them, in the caller's transaction. */
+export function insertAudits(
   db: Db,
-  actor: { sub: string; clientId: string; requestId: string },
-  entry: AuditEntry,
-): Promise<void> {
-  await db`
+  entries: { actor: Actor; entry: AuditEntry }[],
+): PendingQuery<any> {
+  const rows = entries.map(({ actor, entry }) => ({
+    actor: actor.sub,
+    client_id: actor.clientId,
+    request_id: actor.requestId,
+    action: entry.action,
+    entity: entry.entity,
+    entity_id: entry.entityId,
+    warehouse_ids: entry.warehouseIds ?? [],
+    before: entry.before ?? null,
+    after: entry.after ?? null,
+  }));
+  return db`
     INSERT INTO audit_log (actor, client_id, request_id, action, entity, entity_id, warehouse_ids, before, after)
-    VALUES (${actor.sub}, ${actor.clientId}, ${actor.requestId}, ${entry.action}, ${entry.entity}, ${entry.entityId},
-            ${entry.warehouseIds ?? []}, ${entry.before === undefined ? null : db.json(entry.before as any)},
-            ${entry.after === undefined ? null : db.json(entry.after as any)})`;
+    SELECT actor, client_id, request_id, action, entity, entity_id, ARRAY(SELECT jsonb_array_elements_text(warehouse_ids)), before, after
+    FROM jsonb_to_recordset(${db.json(rows as never)}) AS a(actor text, client_id text, request_id text, action text,
+      entity text, entity_id text, warehouse_ids jsonb, before jsonb, after jsonb)`;
+}
+
+export async function writeAudit(db: Db, actor: Actor, entry: AuditEntry): Promise<void> {
+  await insertAudits(db, [{ actor, entry }]);
 }
 
 /** Rows are selected in exactly the API's shape. */

@@ -107,7 +107,7 @@ export type Isolation = 'read committed' | 'repeatable read' | 'serializable';
  * Runs attempt until it succeeds, again on serialization failure or deadlock (up to `retries`
  * more times), with full-jitter backoff so colliding transactions don't collide again in lockstep.
  */
-async function retried<T>(attempt: () => Promise<T>, retries: number): Promise<T> {
+export async function retryOnConflict<T>(attempt: () => Promise<T>, retries: number): Promise<T> {
   for (let n = 0; ; n++) {
     try {
       return await attempt();
@@ -129,44 +129,9 @@ export function inTransaction<T>(
   { retries = 5, isolation }: { retries?: number; isolation?: Isolation } = {},
 ): Promise<T> {
   const run = (tx: Tx) => fn(tx);
-  return retried(
+  return retryOnConflict(
     async () =>
       (await (isolation ? sql.begin(`isolation level ${isolation}`, run) : sql.begin(run))) as T,
     retries,
   );
-}
-
-/**
- * A transaction whose BEGIN and COMMIT cost no round trip of their own: BEGIN is sent with fn's
- * first statements, and fn sends COMMIT (calling `commit()`) right behind its last ones, without
- * waiting for their results in between; fn must therefore make every statement that could fail
- * fail in the database. PostgreSQL answers the COMMIT of a transaction that a statement aborted
- * with ROLLBACK, and `commit()` then rejects, so that a failure nobody awaited is never reported as
- * a commit. Retried like inTransaction on serialization failure or deadlock.
- */
-export function inPipelinedTransaction<T>(
-  sql: Sql,
-  fn: (tx: Db, commit: () => Promise<void>) => Promise<T>,
-  { retries = 5 }: { retries?: number } = {},
-): Promise<T> {
-  return retried(async () => {
-    const tx = await sql.reserve();
-    try {
-      tx.unsafe('BEGIN')
-        .execute()
-        .catch(() => {}); // its failure fails the statements behind it
-      return await fn(tx, async () => {
-        const { command } = await tx.unsafe('COMMIT').execute();
-        if (command !== 'COMMIT')
-          throw new Error(
-            `COMMIT was answered with ${command}: a statement of the transaction failed`,
-          );
-      });
-    } catch (err) {
-      await tx.unsafe('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      tx.release();
-    }
-  }, retries);
 }

@@ -7,8 +7,8 @@
 // failure to be retried; as the checks are in SQL, a caller may send COMMIT right behind the writes.
 import type { PendingQuery } from 'postgres';
 import { allInOrder, type Db } from './client.ts';
-import type { AuditEntry } from './audit.ts';
-import { OUTBOX_CHANNEL, type OutboxEvent } from './outbox.ts';
+import { insertAudits, type Actor, type AuditEntry } from './audit.ts';
+import { insertEvents, type OutboxEvent } from './outbox.ts';
 import type { LineRow, MoveRow } from './stock-moves.ts';
 import type { SerialRow as StoredSerial, StockKey } from './stock.ts';
 
@@ -58,7 +58,7 @@ export interface LedgerWrites {
   /** Moves marked REVERSED by their reversal. */
   reversed: { id: string; reversed_by: string }[];
   events: OutboxEvent[];
-  audits: { actor: { sub: string; clientId: string; requestId: string }; entry: AuditEntry }[];
+  audits: { actor: Actor; entry: AuditEntry }[];
 }
 
 const json = (db: Db, rows: unknown[]) => db.json(rows as never);
@@ -173,35 +173,7 @@ export function writeLedger(db: Db, w: LedgerWrites): Promise<void> {
       RETURNING 1)
     SELECT ledger_assert((SELECT count(*) FROM reversed) = ${w.reversed.length}, 'a move was reversed meanwhile')`,
   );
-  // Same channel and payload: PostgreSQL folds the transaction's notifications into one.
-  send(
-    w.events.length > 0 &&
-      db`
-    WITH events AS (
-      INSERT INTO outbox (id, type, payload)
-      SELECT e->>'id', e->>'type', e FROM jsonb_array_elements(${json(db, w.events)}) AS e
-      RETURNING id)
-    SELECT pg_notify(${OUTBOX_CHANNEL}, '') FROM events`,
-  );
-  send(
-    w.audits.length > 0 &&
-      db`
-    INSERT INTO audit_log (actor, client_id, request_id, action, entity, entity_id, warehouse_ids, before, after)
-    SELECT actor, client_id, request_id, action, entity, entity_id, ARRAY(SELECT jsonb_array_elements_text(warehouse_ids)), before, after
-    FROM jsonb_to_recordset(${json(
-      db,
-      w.audits.map(({ actor, entry }) => ({
-        actor: actor.sub,
-        client_id: actor.clientId,
-        request_id: actor.requestId,
-        action: entry.action,
-        entity: entry.entity,
-        entity_id: entry.entityId,
-        warehouse_ids: entry.warehouseIds ?? [],
-        before: entry.before ?? null,
-        after: entry.after ?? null,
-      })),
-    )}) AS a(actor text, client_id text, request_id text, action text, entity text, entity_id text, warehouse_ids jsonb, before jsonb, after jsonb)`,
-  );
+  send(w.events.length > 0 && insertEvents(db, w.events));
+  send(w.audits.length > 0 && insertAudits(db, w.audits));
   return allInOrder(statements).then(() => undefined);
 }

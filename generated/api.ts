@@ -1902,6 +1902,29 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The server is at capacity (`overloaded`, with `Retry-After`) or the database is unreachable (`service-unavailable`). Nothing was applied; retry with the same Idempotency-Key. */
+        Overloaded: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                "Retry-After": components["headers"]["Retry-After"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://problems.inventory-api.dev/overloaded",
+                 *       "title": "Server overloaded",
+                 *       "status": 503,
+                 *       "detail": "The server has more postings waiting than it accepts; this one was not applied. Retry after Retry-After seconds with the same Idempotency-Key.",
+                 *       "instance": "/inventory/stock-moves",
+                 *       "request_id": "5f0c6a4e-2d7b-4f7a-9a51-8c1d2e3f4a5b"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
@@ -2590,6 +2613,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["ValidationError"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Overloaded"];
             default: components["responses"]["Problem"];
         };
     };

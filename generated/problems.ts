@@ -130,6 +130,11 @@ export const problemTypes = {
     "title": "Too many requests",
     "uri": "https://iana.org/assignments/http-problem-types#quota-exceeded"
   },
+  "overloaded": {
+    "status": 503,
+    "title": "Server overloaded",
+    "uri": "https://problems.inventory-api.dev/overloaded"
+  },
   "service-unavailable": {
     "status": 503,
     "title": "Service unavailable",

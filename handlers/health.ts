@@ -1,4 +1,4 @@
-import { ProblemError } from '../server/problem.ts';
+import { ProblemError } from '../domain/problems.ts';
 import type { Handlers } from './types.ts';
 
 export const healthHandlers = {

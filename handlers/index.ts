@@ -1,12 +1,11 @@
 // operationId → handler, for every operation the spec serves. `satisfies Handlers` makes a
 // missing, extra or misnamed operationId a compile error.
-import type { Handlers, OperationId } from './types.ts';
-import type { BatchExecutor } from '../server/plugins/group-commit.ts';
+import type { Handlers } from './types.ts';
 import { healthHandlers } from './health.ts';
 import { warehouseHandlers } from './warehouses.ts';
 import { itemHandlers } from './items.ts';
 import { stockHandlers } from './stock.ts';
-import { createStockMoves, stockMoveHandlers } from './stock-moves.ts';
+import { stockMoveHandlers } from './stock-moves.ts';
 import { reservationHandlers } from './reservations.ts';
 import { auditHandlers } from './audit.ts';
 import { vendorHandlers } from './vendors.ts';
@@ -35,8 +34,3 @@ export const handlers = {
   ...webhookDeliveryHandlers,
   ...pendingHandlers,
 } satisfies Handlers;
-
-/** Operations applied through group commit (server/plugins/group-commit.ts), with their batch executors. */
-export const groupCommitted: Partial<Record<OperationId, BatchExecutor<any, any>>> = {
-  createStockMove: createStockMoves,
-};

@@ -25,7 +25,7 @@ import {
   invalidState,
   notFound,
   type FieldError,
-} from '../server/problem.ts';
+} from '../domain/problems.ts';
 import { groupBy } from './lib/documents.ts';
 import { matchReasons, statusOf } from './lib/match.ts';
 import { poLineErrors, presentPurchaseOrder } from './lib/orders.ts';

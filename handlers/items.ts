@@ -11,9 +11,9 @@ import {
 import { allInOrder } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
 import { notifyItemChanged, type Entry } from '../db/item-index.ts';
-import { ProblemError, notFound } from '../server/problem.ts';
-import { withJson } from '../server/json.ts';
-import { assertWarehouses } from '../server/plugins/auth.ts';
+import { ProblemError, notFound } from '../domain/problems.ts';
+import { withJson } from '../domain/json.ts';
+import { assertWarehouses } from '../domain/access.ts';
 import { assertCurrent, etagOf } from './lib/versioned.ts';
 import type { Handlers } from './types.ts';
 

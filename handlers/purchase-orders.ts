@@ -7,7 +7,7 @@ import {
   type PurchaseOrderStatus,
 } from '../db/purchase-orders.ts';
 import { newestKey } from '../db/keyset.ts';
-import { invalid, notFound, type FieldError } from '../server/problem.ts';
+import { invalid, notFound, type FieldError } from '../domain/problems.ts';
 import { assertChangeable } from './lib/documents.ts';
 import { matchReports } from './lib/match.ts';
 import { checkOrderBody, createOrder, toPurchaseOrder, toPurchaseOrders } from './lib/orders.ts';

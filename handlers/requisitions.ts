@@ -14,7 +14,7 @@ import type { Db } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
 import { newestKey } from '../db/keyset.ts';
 import type { components } from '../generated/api.ts';
-import { invalid, notFound, type FieldError } from '../server/problem.ts';
+import { invalid, notFound, type FieldError } from '../domain/problems.ts';
 import { assertChangeable, groupBy, present, withEtag } from './lib/documents.ts';
 import { createOrder } from './lib/orders.ts';
 import { lineItemErrors, loadReferences, loadVendors, vendorErrors } from './lib/references.ts';

@@ -14,8 +14,8 @@ import {
   invalidState,
   notFound,
   type FieldError,
-} from '../server/problem.ts';
-import { assertWarehouses } from '../server/plugins/auth.ts';
+} from '../domain/problems.ts';
+import { assertWarehouses } from '../domain/access.ts';
 import { scopedPage } from './lib/listing.ts';
 import { decimal, micro, toNumber } from './lib/quantity.ts';
 import { itemErrors, loadReferences, warehouseErrors } from './lib/references.ts';

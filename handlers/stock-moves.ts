@@ -1,11 +1,10 @@
 import { findMove, linesOf, listMoves, type LineRow, type MoveRow } from '../db/stock-moves.ts';
-import { ProblemError, invalidState, notFound } from '../server/problem.ts';
-import { assertWarehouses, canAccessWarehouse, type Principal } from '../server/plugins/auth.ts';
-import { postStockMove, postStockMoves, type MoveInput } from './lib/ledger.ts';
+import { ProblemError, invalidState, notFound } from '../domain/problems.ts';
+import { assertWarehouses, canAccessWarehouse, type Principal } from '../domain/access.ts';
+import { Ledger, postStockMove, type MoveInput, type Posting } from './lib/ledger.ts';
 import { scopedPage } from './lib/listing.ts';
 import { toStockMove } from './lib/representation.ts';
-import type { Context, Handlers, Result } from './types.ts';
-import type { BatchExecutor } from '../server/plugins/group-commit.ts';
+import type { Batched, Context, Handlers } from './types.ts';
 
 const location = (id: string) => `/inventory/stock-moves/${encodeURIComponent(id)}`;
 
@@ -45,44 +44,31 @@ function reversalOf(move: MoveRow, lines: LineRow[], reason: string | undefined)
   };
 }
 
+/** The ledger's posting of a POST /inventory/stock-moves request. */
+function postingOf({
+  actor,
+  principal,
+  body,
+  idempotencyKey,
+}: Context<'createStockMove'>): Posting {
+  return { actor, principal, input: body, options: { idempotencyKey } };
+}
+
 /**
- * POST /inventory/stock-moves for a whole group-commit batch (server/plugins/group-commit.ts):
- * the moves are posted in order on one transaction, each refused one answered by its own problem.
+ * POST /inventory/stock-moves, group-committed: a batch of requests is posted in order on one
+ * transaction, each refused one answered by its own problem.
  */
-export const createStockMoves: BatchExecutor<
-  Context<'createStockMove'>,
-  Result<'createStockMove'>
-> = async (db, contexts, run) => {
-  const { results, written } = await postStockMoves(
-    db,
-    contexts.map(({ actor, principal, body, idempotencyKey }) => ({
-      actor,
-      principal,
-      input: body,
-      options: { idempotencyKey },
-    })),
-    run,
-  );
-  return {
-    results: results.map((move) =>
-      move === undefined || move instanceof ProblemError
-        ? move
-        : { status: 201 as const, body: move, location: location(move.id) },
-    ),
-    written,
-  };
+const createStockMove: Batched<'createStockMove', Ledger> = {
+  load: (db, contexts) => Ledger.load(db, contexts.map(postingOf)),
+  run(ledger, ctx) {
+    const move = ledger.post(postingOf(ctx));
+    return { status: 201, body: move, location: location(move.id) };
+  },
+  write: (db, ledger) => ledger.write(db),
 };
 
 export const stockMoveHandlers = {
-  async createStockMove(ctx) {
-    const {
-      results: [result],
-      written,
-    } = await createStockMoves(ctx.db, [ctx], Promise.resolve([true]));
-    await written;
-    if (result instanceof ProblemError) throw result;
-    return result!;
-  },
+  createStockMove,
 
   async getStockMove({ db, params, principal }) {
     const move = await findMove(db, params.id);

@@ -1,13 +1,18 @@
 // The contract between the HTTP layer and business logic. A handler receives what the spec
 // validated plus who is asking and a database handle (a transaction for writes), and returns a
 // status, a body, and optionally the document's ETag and Location. No HTTP plumbing here.
+//
+// An operation has one handler, of one of two forms: a function, run on its request's own
+// transaction; or a Batched handler, whose requests the write path applies many at a time on one
+// transaction (group commit, server/writes/group-commit.ts).
 import type { operations } from '../generated/api.ts';
 import type { Db } from '../db/client.ts';
-import type { Config } from '../server/config.ts';
-import type { Principal } from '../server/plugins/auth.ts';
-import type { PageRequest, Page } from '../server/plugins/pagination.ts';
-import type { AuditEntry } from '../db/audit.ts';
+import type { Principal } from '../domain/access.ts';
+import type { PageRequest, Page } from '../domain/pages.ts';
+import type { Actor, AuditEntry } from '../db/audit.ts';
 import type { ItemIndex } from '../db/item-index.ts';
+
+export type { Actor };
 
 /** Operations the server serves (the spec's `webhooks:` are sent, not served). */
 export type OperationId = Exclude<keyof operations, 'onStockMovePosted' | 'onReceiptPosted'>;
@@ -45,10 +50,13 @@ export type Result<K extends OperationId> = {
   };
 }[SuccessStatus<K>];
 
-export interface Actor {
-  sub: string;
-  clientId: string;
-  requestId: string;
+/** What business rules read of the server's configuration (server/config.ts fills it). */
+export interface HandlerConfig {
+  /** The 3-way match's allowed relative price difference (INVOICE_PRICE_TOLERANCE). */
+  invoicePriceTolerance: number;
+  /** NODE_ENV=production: webhook URLs must be https. */
+  production: boolean;
+  webhooks: { allowPrivate: boolean };
 }
 
 export interface Context<K extends OperationId> {
@@ -59,7 +67,7 @@ export interface Context<K extends OperationId> {
   actor: Actor;
   /** The request's transaction for POST/PUT/DELETE, the pool for GET. */
   db: Db;
-  config: Config;
+  config: HandlerConfig;
   /** The If-Match header, when sent (the spec requires it where a write needs it). */
   ifMatch?: string;
   idempotencyKey?: string;
@@ -71,11 +79,34 @@ export interface Context<K extends OperationId> {
   audit(entry: AuditEntry): Promise<void>;
 }
 
-export type Handler<K extends OperationId> = (ctx: Context<K>) => Promise<Result<K>>;
+/**
+ * A handler whose requests are applied many at a time on one transaction, with a fixed number of
+ * round trips whatever their number. On that transaction, in this order:
+ * - `load` sends the reads (and row locks) that every request of the batch needs, and resolves
+ *   with the state they give;
+ * - `run` applies one request to that state, in memory: it returns the request's result and
+ *   records its writes in the state, or throws the ProblemError that refuses it, having changed
+ *   nothing (the next request sees the state as if it had never come);
+ * - `write` sends, before it returns, the writes of every request run, and resolves once they are
+ *   done; the write path sends the stored answers and COMMIT right behind them.
+ */
+export interface Batched<K extends OperationId, State> {
+  load(db: Db, contexts: Context<K>[]): Promise<State>;
+  run(state: State, ctx: Context<K>): Result<K>;
+  write(db: Db, state: State): Promise<void>;
+}
+
+export type Handler<K extends OperationId> =
+  | ((ctx: Context<K>) => Promise<Result<K>>)
+  | Batched<K, unknown>;
 
 export type Handlers = { [K in OperationId]: Handler<K> };
 
-/** How the HTTP layer sees any handler, once the per-operation types have done their job. */
-export type AnyHandler = (
-  ctx: Context<any>,
-) => Promise<{ status: number; body?: unknown; etag?: string; location?: string }>;
+/** How the HTTP layer sees any result and any handler, once the per-operation types have done their job. */
+export type AnyResult = { status: number; body?: unknown; etag?: string; location?: string };
+export type AnyBatched = {
+  load(db: Db, contexts: Context<any>[]): Promise<unknown>;
+  run(state: unknown, ctx: Context<any>): AnyResult;
+  write(db: Db, state: unknown): Promise<void>;
+};
+export type AnyHandler = ((ctx: Context<any>) => Promise<AnyResult>) | AnyBatched;

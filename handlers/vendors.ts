@@ -1,6 +1,6 @@
 import { findVendor, insertVendor, listVendors } from '../db/vendors.ts';
 import { newId } from '../db/ids.ts';
-import { ProblemError, invalid, notFound } from '../server/problem.ts';
+import { ProblemError, invalid, notFound } from '../domain/problems.ts';
 import { present } from './lib/documents.ts';
 import { currencyErrors } from './lib/references.ts';
 import type { Handlers } from './types.ts';

@@ -1,6 +1,6 @@
 import { insertWarehouse, findWarehouse, listWarehouses } from '../db/warehouses.ts';
-import { ProblemError, notFound } from '../server/problem.ts';
-import { assertWarehouses } from '../server/plugins/auth.ts';
+import { ProblemError, notFound } from '../domain/problems.ts';
+import { assertWarehouses } from '../domain/access.ts';
 import type { Handlers } from './types.ts';
 
 export const warehouseHandlers = {

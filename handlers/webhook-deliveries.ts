@@ -6,7 +6,7 @@ import {
   type WebhookDeliveryRow,
 } from '../db/webhook-deliveries.ts';
 import { findEndpoint } from '../db/webhook-endpoints.ts';
-import { ProblemError, invalidState, notFound } from '../server/problem.ts';
+import { ProblemError, invalidState, notFound } from '../domain/problems.ts';
 import type { Handlers } from './types.ts';
 
 /** The API's view of a delivery: last_error absent rather than null. */

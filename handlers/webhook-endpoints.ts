@@ -7,9 +7,9 @@ import {
   type WebhookEndpointRow,
 } from '../db/webhook-endpoints.ts';
 import { newId } from '../db/ids.ts';
-import { invalidField, notFound } from '../server/problem.ts';
-import { newSecret } from '../server/webhooks/signature.ts';
-import { urlProblem } from '../server/webhooks/targets.ts';
+import { invalidField, notFound } from '../domain/problems.ts';
+import { newSecret } from '../domain/webhooks/signature.ts';
+import { urlProblem } from '../domain/webhooks/targets.ts';
 import { present, withEtag } from './lib/documents.ts';
 import { assertCurrent } from './lib/versioned.ts';
 import type { Handlers } from './types.ts';

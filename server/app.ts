@@ -18,12 +18,12 @@ import openapiGlue from 'fastify-openapi-glue';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { Sql } from '../db/client.ts';
-import { groupCommitted, handlers } from '../handlers/index.ts';
+import { handlers } from '../handlers/index.ts';
 import type { AnyHandler } from '../handlers/types.ts';
 import type { Config } from './config.ts';
-import { invalid } from './problem.ts';
+import { invalid } from '../domain/problems.ts';
 import { operationHandler } from './operation.ts';
-import { serialize } from './json.ts';
+import { serialize } from '../domain/json.ts';
 import { operations, spec } from './spec.ts';
 import problems, { escapePointer, notFoundHandler } from './plugins/problems.ts';
 import requestId, { requestIdFor } from './plugins/request-id.ts';
@@ -31,9 +31,8 @@ import auth, { requireScopes, requireToken } from './plugins/auth.ts';
 import rateLimit from './plugins/rate-limit.ts';
 import etag from './plugins/etag.ts';
 import pagination from './plugins/pagination.ts';
-import idempotency from './plugins/idempotency.ts';
 import itemIndex from './plugins/item-index.ts';
-import { PostingQueue } from './plugins/group-commit.ts';
+import { WritePath } from './writes/index.ts';
 import metrics from './plugins/metrics.ts';
 import accessLog from './plugins/access-log.ts';
 import docs from './plugins/docs.ts';
@@ -154,7 +153,7 @@ export async function buildApp({
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
     body === '' ? done(null, undefined) : parseJson(request, body as string, done),
   );
-  // Responses are serialized with JSON.stringify (server/json.ts): a schema-compiled serializer
+  // Responses are serialized with JSON.stringify (domain/json.ts): a schema-compiled serializer
   // silently drops fields the schema doesn't list and costs seconds of start-up for ~400 response
   // schemas; the shape of every response is instead checked against the spec in tests
   // (response-validation).
@@ -174,7 +173,6 @@ export async function buildApp({
   await app.register(rateLimit, config.rateLimit);
   await app.register(etag);
   await app.register(pagination, { sql });
-  await app.register(idempotency, { sql });
   await app.register(itemIndex, { sql, listenSql: dispatcherSql ?? sql });
   await app.register(metrics);
   await app.register(accessLog);
@@ -189,7 +187,14 @@ export async function buildApp({
   });
   app.setNotFoundHandler({ preHandler: app.limitRate as any }, notFoundHandler);
 
-  const deps = { sql, config, pager: app.pager, itemIndex: app.itemIndex };
+  const writes = new WritePath({
+    sql,
+    postings: config.postings,
+    metrics: app.metrics,
+    log: app.log,
+  });
+  app.addHook('onClose', async () => writes.close());
+  const deps = { sql, config, pager: app.pager, itemIndex: app.itemIndex, writes };
   await app.register(openapiGlue, {
     specification: spec,
     // Glue spreads what this returns into the route options (its type insists on method and url,
@@ -198,11 +203,8 @@ export async function buildApp({
       const meta = operations.get(operationId);
       const handler = (handlers as Record<string, AnyHandler>)[operationId];
       if (!meta || !handler) throw new Error(`no handler for operation ${operationId}`);
-      const batchExecutor = groupCommitted[operationId as keyof typeof groupCommitted];
-      const postings =
-        batchExecutor && new PostingQueue(sql, batchExecutor, config.postings, app.metrics);
       return {
-        handler: operationHandler(meta, handler, { ...deps, postings }),
+        handler: operationHandler(meta, handler, deps),
         config: { operation: meta },
       };
     }) as any,

@@ -40,8 +40,11 @@ export interface Config {
   rateLimit: { max: number; windowS: number; redisUrl?: string };
   webhooks: WebhookConfig;
   invoicePriceTolerance: number;
-  /** Group commit of postings: at most `maxBatch` per transaction, `maxInFlight` transactions at once. */
-  postings: { maxBatch: number; maxInFlight: number };
+  /**
+   * Group commit of postings: at most `maxBatch` per transaction, `maxInFlight` transactions at
+   * once, `maxQueued` waiting (more are refused with 503 overloaded).
+   */
+  postings: { maxBatch: number; maxInFlight: number; maxQueued: number };
   bodyLimit: number;
   logLevel: string;
   /** Validate every response against the spec (tests turn this on; it costs time per response). */
@@ -135,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     postings: {
       maxBatch: int(env, 'POSTING_BATCH_MAX', 32) || 1,
       maxInFlight: int(env, 'POSTING_BATCHES_IN_FLIGHT', 2) || 1,
+      maxQueued: int(env, 'POSTING_QUEUE_MAX', 1024),
     },
     bodyLimit: 1024 * 1024,
     logLevel: env.LOG_LEVEL || 'info',

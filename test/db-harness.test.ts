@@ -4,14 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import t, { type Test } from 'tap';
-import {
-  createSql,
-  inPipelinedTransaction,
-  inTransaction,
-  rfc3339,
-  type Sql,
-} from '../db/client.ts';
+import { createSql, inTransaction, rfc3339, type Sql } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
+import { inPipelinedTransaction } from '../server/writes/transaction.ts';
 import { freshDatabase } from './helpers/db.ts';
 import { proxyTo } from './helpers/proxy.ts';
 

@@ -1,14 +1,20 @@
-// The group-commit queue itself (server/plugins/group-commit.ts), driven directly so that which
+// The group-commit queue itself (server/writes/group-commit.ts), driven directly so that which
 // requests share a batch is certain: with one batch in flight, what is submitted meanwhile forms
 // the next batches, of at most maxBatch each (and which of them waited for it, for
-// posting_queue_wait_seconds).
+// posting_queue_wait_seconds), and what comes beyond maxQueued is refused at once.
 import t from 'tap';
 import { Registry } from 'prom-client';
-import { PostingQueue, type PostingJob } from '../server/plugins/group-commit.ts';
-import type { ProblemError } from '../server/problem.ts';
+import {
+  PostingQueue,
+  type BatchHandler,
+  type GroupCommitOptions,
+  type PostingJob,
+} from '../server/writes/group-commit.ts';
+import type { ProblemError } from '../domain/problems.ts';
+import type { Sql } from '../db/client.ts';
 import { freshDatabase } from './helpers/db.ts';
 
-const job = (key: string, body: string): PostingJob<string, string> => ({
+const job = (key: string, body: string): PostingJob<string> => ({
   scope: {
     clientId: 'client',
     operationId: 'createThing',
@@ -16,33 +22,54 @@ const job = (key: string, body: string): PostingJob<string, string> => ({
     fingerprint: `fingerprint of ${body}`,
   },
   context: () => body,
-  outcome: (result) => ({ status: 201, body: { result }, headers: {} }),
   problem: (err) => ({ status: err.status, body: { slug: err.slug }, headers: {} }),
 });
+
+/** A gate that a batch holding the body 'hold' waits at while it loads. */
+class Hold {
+  reached!: () => void;
+  readonly held = new Promise<void>((resolve) => (this.reached = resolve));
+  open!: () => void;
+  readonly gate = new Promise<void>((resolve) => (this.open = resolve));
+}
+
+/**
+ * A queue over string bodies: a batch containing 'hold' waits at the hold's gate while it loads
+ * (no hold: it does not wait); each request runs as `done <body>`; each batch's write records the
+ * bodies it ran in `executed`.
+ */
+function queueOf(sql: Sql, options: GroupCommitOptions, hold: () => Hold | undefined) {
+  const executed: string[][] = [];
+  const handler: BatchHandler<string> = {
+    async load(_db, bodies) {
+      const h = hold();
+      if (h && bodies.includes('hold')) {
+        h.reached();
+        await h.gate;
+      }
+      return [];
+    },
+    run(ran, body) {
+      (ran as string[]).push(body);
+      return { status: 201, body: { result: `done ${body}` } };
+    },
+    async write(_db, ran) {
+      executed.push(ran as string[]);
+    },
+  };
+  const registry = new Registry();
+  return { queue: new PostingQueue(sql, handler, options, registry), executed, registry };
+}
 
 t.test(
   "requests sharing a batch under a key used before are each answered by that use, and each posting's queue wait is measured",
   async (t) => {
     const { sql } = await freshDatabase(t);
-    let gate = Promise.resolve();
-    let holding!: () => void;
-    const held = new Promise<void>((resolve) => (holding = resolve));
-    const executed: string[][] = [];
-    const registry = new Registry();
-    const queue = new PostingQueue<string, string>(
+    let hold: Hold | undefined;
+    const { queue, executed, registry } = queueOf(
       sql,
-      async (_db, bodies, run) => {
-        const runs = await run;
-        if (bodies.includes('hold')) holding();
-        await gate;
-        executed.push(bodies.filter((_, i) => runs[i]));
-        return {
-          results: bodies.map((body, i) => (runs[i] ? `done ${body}` : undefined)),
-          written: Promise.resolve(),
-        };
-      },
-      { maxBatch: 64, maxInFlight: 1 },
-      registry,
+      { maxBatch: 64, maxInFlight: 1, maxQueued: 64 },
+      () => hold,
     );
 
     t.match(
@@ -51,10 +78,9 @@ t.test(
       'key K is first used with body A',
     );
 
-    let open!: () => void;
-    gate = new Promise((resolve) => (open = resolve));
+    hold = new Hold();
     const holder = queue.submit(job('H', 'hold'));
-    await held;
+    await hold.held;
     // Queued behind the held batch, so they form the next one together; the one with another body comes first.
     const other = queue.submit(job('K', 'B')).then(
       () => null,
@@ -62,7 +88,7 @@ t.test(
     );
     const same = queue.submit(job('K', 'A'));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    open();
+    hold.open();
     await holder;
 
     t.equal(
@@ -91,34 +117,57 @@ t.test(
   'a batch takes at most maxBatch postings from the queue; the rest form the batches after it',
   async (t) => {
     const { sql } = await freshDatabase(t);
-    let holding!: () => void;
-    const held = new Promise<void>((resolve) => (holding = resolve));
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    const executed: string[][] = [];
-    const queue = new PostingQueue<string, string>(
+    const hold = new Hold();
+    const { queue, executed } = queueOf(
       sql,
-      async (_db, bodies, run) => {
-        await run;
-        if (bodies.includes('hold')) {
-          holding();
-          await gate;
-        }
-        executed.push(bodies);
-        return { results: bodies.map((body) => `done ${body}`), written: Promise.resolve() };
-      },
-      { maxBatch: 2, maxInFlight: 1 },
-      new Registry(),
+      { maxBatch: 2, maxInFlight: 1, maxQueued: 64 },
+      () => hold,
     );
     const holder = queue.submit(job('H', 'hold'));
-    await held;
+    await hold.held;
     const queued = ['a', 'b', 'c', 'd', 'e'].map((body) => queue.submit(job(body, body)));
-    open();
+    hold.open();
     await Promise.all([holder, ...queued]);
     t.same(
       executed,
       [['hold'], ['a', 'b'], ['c', 'd'], ['e']],
       'five queued postings: batches of two, two and one, in order',
     );
+  },
+);
+
+t.test(
+  'beyond maxQueued a posting is refused at once with 503 overloaded, and its key stays free',
+  async (t) => {
+    const { sql } = await freshDatabase(t);
+    const hold = new Hold();
+    const { queue, executed } = queueOf(
+      sql,
+      { maxBatch: 64, maxInFlight: 1, maxQueued: 2 },
+      () => hold,
+    );
+    const holder = queue.submit(job('H', 'hold'));
+    await hold.held;
+    const queued = [queue.submit(job('a', 'a')), queue.submit(job('b', 'b'))];
+    const refused = (await queue
+      .submit(job('c', 'c'))
+      .catch((err: ProblemError) => err)) as ProblemError;
+    t.equal(refused.slug, 'overloaded', 'the third to wait is refused');
+    t.equal(refused.status, 503);
+    t.same(refused.headers, { 'Retry-After': '1' }, 'with Retry-After');
+    hold.open();
+    await Promise.all([holder, ...queued]);
+    t.same(executed, [['hold'], ['a', 'b']], 'the refused posting never ran');
+    t.match(
+      await queue.submit(job('c', 'c')),
+      { status: 201, body: { result: 'done c' } },
+      'retried once the queue has room, under the same key, it runs',
+    );
+    t.match(
+      await queue.submit(job('c', 'c')),
+      { status: 201, body: { result: 'done c' }, replayed: true },
+      'and that key is now used',
+    );
+    t.same(executed, [['hold'], ['a', 'b'], ['c'], []], 'c ran once');
   },
 );

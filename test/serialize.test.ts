@@ -1,8 +1,8 @@
-// server/json.ts assembles list pages from rows that carry their JSON already (search results).
+// domain/json.ts assembles list pages from rows that carry their JSON already (search results).
 // Whatever path it takes, the text must be exactly what JSON.stringify gives.
 import t from 'tap';
-import { serialize, withJson } from '../server/json.ts';
-import { PageBody } from '../server/plugins/pagination.ts';
+import { serialize, withJson } from '../domain/json.ts';
+import { PageBody } from '../domain/pages.ts';
 
 const rows = () => [
   {

@@ -5,6 +5,7 @@ import { writeLedger, type LedgerWrites } from '../db/ledger.ts';
 import { freshDatabase } from './helpers/db.ts';
 import { checkInvariants } from '../scripts/lib/invariants.ts';
 import { level, postMove, posted, reserve, startStockServer } from './helpers/stock.ts';
+import { waitFor } from './helpers/wait.ts';
 
 const count = (statuses: number[]) =>
   Object.fromEntries(
@@ -157,5 +158,57 @@ t.test(
     const [levels] =
       await sql`SELECT (SELECT on_hand FROM stock_levels) AS level, (SELECT on_hand FROM batch_levels) AS batch`;
     t.strictSame([Number(levels.level), Number(levels.batch)], [3, 3], 'nothing added');
+  },
+);
+
+t.test(
+  'a full posting queue refuses a posting at once with 503 overloaded; retried with its key, it posts once',
+  async (t) => {
+    // One batch at a time and no room to wait: a posting that arrives while a batch runs is refused.
+    const { s, api } = await startStockServer(
+      t,
+      ['WH-A'],
+      { 'sku-1': 'NONE' },
+      {
+        env: { POSTING_BATCHES_IN_FLIGHT: '1', POSTING_QUEUE_MAX: '0' },
+      },
+    );
+    await posted(api, { type: 'RECEIPT', to_wh: 'WH-A', lines: [{ item_id: 'sku-1', qty: 10 }] });
+    const issue = {
+      type: 'ISSUE' as const,
+      from_wh: 'WH-A',
+      lines: [{ item_id: 'sku-1', qty: 1 }],
+    };
+
+    // Another session holds the stock level, so the first posting's batch waits for it.
+    const holder = await s.sql.reserve();
+    t.teardown(() => holder.release());
+    await holder`BEGIN`;
+    await holder`SELECT 1 FROM stock_levels WHERE item_id = 'sku-1' FOR UPDATE`;
+    const first = postMove(api, issue, 'first');
+    await waitFor(
+      'the first posting to wait for the stock level',
+      async () =>
+        (
+          await s.sql`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%stock_levels%'`
+        ).length === 1,
+    );
+
+    const refused = await postMove(api, issue, 'second');
+    t.equal(refused.response.status, 503, 'the second is refused while the batch runs');
+    t.equal(refused.error?.type, 'https://problems.inventory-api.dev/overloaded');
+    t.equal(refused.response.headers.get('retry-after'), '1');
+    t.equal(
+      refused.response.headers.get('content-type'),
+      'application/problem+json; charset=utf-8',
+    );
+
+    await holder`COMMIT`;
+    t.equal((await first).response.status, 201, 'the first posts once the level is free');
+    const retried = await postMove(api, issue, 'second');
+    t.equal(retried.response.status, 201, 'the refused one, retried with its key, posts');
+    t.equal(retried.response.headers.get('idempotent-replayed'), null, 'as a first execution');
+    t.match(await level(api, 'sku-1', 'WH-A'), { on_hand: 8 }, 'two issued, once each');
+    t.same((await checkInvariants(s.sql)).violations, []);
   },
 );

@@ -1,10 +1,10 @@
 // The webhook building blocks on their own: which addresses are refused, the signature against the
 // Standard Webhooks reference vector, the retry schedule, and URL checks at creation.
 import t from 'tap';
-import { forbiddenAddressReason } from '../server/webhooks/addresses.ts';
-import { signatureHeader, newSecret } from '../server/webhooks/signature.ts';
+import { forbiddenAddressReason } from '../domain/webhooks/addresses.ts';
+import { signatureHeader, newSecret } from '../domain/webhooks/signature.ts';
 import { MAX_RETRY_AFTER_S, parseRetryAfter, retryDelay } from '../server/webhooks/backoff.ts';
-import { urlProblem } from '../server/webhooks/targets.ts';
+import { urlProblem } from '../domain/webhooks/targets.ts';
 import { signersOf } from './helpers/webhooks.ts';
 
 t.test(

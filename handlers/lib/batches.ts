@@ -3,7 +3,7 @@
 // before the move, and is posted as one line per batch taken. Runs on batch levels read under the
 // lock of their stock level, so the picture cannot change underneath.
 import type { BatchRow } from '../../db/stock.ts';
-import { ProblemError } from '../../server/problem.ts';
+import { ProblemError } from '../../domain/problems.ts';
 import type { Line } from './move-rules.ts';
 import { micro, toNumber, type Micro } from './quantity.ts';
 

@@ -1,15 +1,16 @@
 // The stock ledger: the one way stock changes. Stock moves (one at a time, or a whole group-commit
 // batch of them), procurement receipts and reversals all post through here, on the caller's
-// transaction (it never opens one). Three steps, whatever the number of postings:
+// transaction (it never opens one), through a Ledger (below). Three steps, whatever the number
+// of postings:
 //
 //   load   one round trip: items and warehouses named; the stock levels touched, locked in
 //          (item, warehouse) order (their due reservations expired on the way); their batches;
 //          the serials named, locked; the reservations consumed, locked; moves being reversed.
-//   plan   in memory, posting after posting against that state (each sees the ones before it):
+//   post   in memory, posting after posting against that state (each sees the ones before it):
 //          403 warehouse → 422 rules → 409 count-mismatch / reservation state / over-issuance
 //          (lines of an item summed) → batches (FEFO) → serials (422). A refused posting changes
 //          nothing; an accepted one updates the state and adds its rows to the writes.
-//   apply  one round trip (db/ledger.ts): moves, lines, levels (summed per level over the whole
+//   write  one round trip (db/ledger.ts): moves, lines, levels (summed per level over the whole
 //          batch, so a hot item is written once), batch levels, serials, reservations, reversal
 //          links, one outbox event and one audit entry per move.
 //
@@ -18,7 +19,7 @@ import { allInOrder, type Db } from '../../db/client.ts';
 import type { AuditEntry } from '../../db/audit.ts';
 import { newId } from '../../db/ids.ts';
 import { lockSerials, writeLedger, type LedgerWrites } from '../../db/ledger.ts';
-import type { OutboxEvent } from '../../db/outbox.ts';
+import { newEvent, type OutboxEvent } from '../../db/outbox.ts';
 import { findReservations, type ReservationRow } from '../../db/reservations.ts';
 import {
   batchesOf,
@@ -29,8 +30,8 @@ import {
   type StockKey,
 } from '../../db/stock.ts';
 import { findMoves, linesOf, type LineRow, type MoveRow } from '../../db/stock-moves.ts';
-import { ProblemError, invalid, invalidState, type FieldError } from '../../server/problem.ts';
-import { assertWarehouses, type Principal } from '../../server/plugins/auth.ts';
+import { ProblemError, invalid, invalidState, type FieldError } from '../../domain/problems.ts';
+import { assertWarehouses, type Principal } from '../../domain/access.ts';
 import type { Actor } from '../types.ts';
 import { allocateBatches, batchKey, overIssuance, type Piece } from './batches.ts';
 import {
@@ -528,7 +529,7 @@ function plan(state: State, { actor, principal, input, options = {} }: Posting):
     batches: batchChanges(pieces),
     serials: [...serials.values()],
     consumed: claimed,
-    event: { id: newId('evt'), type: 'inventory.stock_move.posted', timestamp: now, data: move },
+    event: newEvent('inventory.stock_move.posted', move, now),
     audits,
   };
 }
@@ -654,47 +655,38 @@ function writesOf(state: State, accepted: { posting: Posting; plan: Plan }[]): L
   };
 }
 
-/** What postStockMoves answers: per posting, the move or what refused it, and the writes under way. */
-export interface Posted {
-  /** Per posting: the posted move, the ProblemError (403/409/422) that refused it, or undefined if it was not to run. */
-  results: (StockMove | ProblemError | undefined)[];
-  /** The writes of every accepted posting, already sent; settles once they are all done. */
-  written: Promise<void>;
-}
-
 /**
- * Posts several moves on `db` in order, each seeing the ones before it; a refused posting changes
- * nothing. `run`, when given, says which postings are to run at all (resolved while the state
- * loads, so that group commit can send its key claims and these reads in one round trip). Returns
- * once the writes are sent, so the caller may pipeline its own statements (and COMMIT) behind
- * them. Errors other than ProblemErrors (the database's) are thrown.
+ * The ledger within one transaction: the rows its postings need, loaded (and locked) at once, then
+ * postings planned against them one after another, each seeing the ones before it, then all their
+ * writes sent at once. A refused posting changes nothing. Three steps, with a round trip for the
+ * first and the last: `Ledger.load`, `post` per posting, `write`.
  */
-export async function postStockMoves(
-  db: Db,
-  postings: Posting[],
-  run?: Promise<boolean[]>,
-): Promise<Posted> {
-  // `run` first: group commit sent its key claims before these reads.
-  const [runs, state] = await allInOrder([run ?? postings.map(() => true), load(db, postings)]);
-  const accepted: { posting: Posting; plan: Plan }[] = [];
-  const results = postings.map((posting, i) => {
-    if (!runs[i]) return undefined;
-    try {
-      const p = plan(state, posting);
-      advance(state, p);
-      accepted.push({ posting, plan: p });
-      return p.move;
-    } catch (err) {
-      if (err instanceof ProblemError) return err;
-      throw err;
-    }
-  });
-  return {
-    results,
-    written: accepted.length ? writeLedger(db, writesOf(state, accepted)) : Promise.resolve(),
-  };
+export class Ledger {
+  private readonly accepted: { posting: Posting; plan: Plan }[] = [];
+
+  private constructor(private readonly state: State) {}
+
+  /** Reads and locks what these postings need, in one round trip. */
+  static async load(db: Db, postings: Posting[]): Promise<Ledger> {
+    return new Ledger(await load(db, postings));
+  }
+
+  /** Plans one posting against the state; throws the ProblemError (403/409/422) that refuses it. */
+  post(posting: Posting): StockMove {
+    const p = plan(this.state, posting);
+    advance(this.state, p);
+    this.accepted.push({ posting, plan: p });
+    return p.move;
+  }
+
+  /** Sends the writes of every posting accepted (before returning); settles when they are done. */
+  write(db: Db): Promise<void> {
+    if (!this.accepted.length) return Promise.resolve();
+    return writeLedger(db, writesOf(this.state, this.accepted));
+  }
 }
 
+/** Posts one move on `db`: load, plan, write. */
 export async function postStockMove(
   db: Db,
   actor: Actor,
@@ -702,11 +694,9 @@ export async function postStockMove(
   input: MoveInput,
   options: PostOptions = {},
 ): Promise<StockMove> {
-  const {
-    results: [result],
-    written,
-  } = await postStockMoves(db, [{ actor, principal, input, options }]);
-  await written;
-  if (result instanceof ProblemError) throw result;
-  return result!;
+  const posting = { actor, principal, input, options };
+  const ledger = await Ledger.load(db, [posting]);
+  const move = ledger.post(posting);
+  await ledger.write(db);
+  return move;
 }

@@ -1,6 +1,6 @@
 import type { ScopedPage } from '../../db/listing.ts';
-import { assertWarehouses, type Principal } from '../../server/plugins/auth.ts';
-import type { PageRequest } from '../../server/plugins/pagination.ts';
+import { assertWarehouses, type Principal } from '../../domain/access.ts';
+import type { PageRequest } from '../../domain/pages.ts';
 
 /** The scoped page of a list request; 403 when it filters on a warehouse the token may not see. */
 export function scopedPage<Key extends unknown[] = [string, string]>(

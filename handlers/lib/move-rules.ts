@@ -1,7 +1,7 @@
 // The rules a stock move must meet before any stock is looked at (API.md, StockMove): which
 // warehouses each type names, quantity signs, which line fields each type allows, and the batch
 // and serial rules of the items' tracking. All broken rules are reported together (422).
-import { invalid, type FieldError } from '../../server/problem.ts';
+import { invalid, type FieldError } from '../../domain/problems.ts';
 import type { MoveInput, MoveLineInput } from './ledger.ts';
 import { micro, type Micro } from './quantity.ts';
 import { itemErrors, warehouseErrors, type References } from './references.ts';

@@ -1,4 +1,4 @@
-import { ProblemError } from '../../server/problem.ts';
+import { ProblemError } from '../../domain/problems.ts';
 
 /** A handler for an operation the contract publishes but this server does not serve yet (501). */
 export function notImplemented(operationId: string) {

@@ -12,7 +12,7 @@ import {
 import type { Db } from '../../db/client.ts';
 import { newId } from '../../db/ids.ts';
 import type { components } from '../../generated/api.ts';
-import { ProblemError, type FieldError } from '../../server/problem.ts';
+import { ProblemError, type FieldError } from '../../domain/problems.ts';
 import type { Context, OperationId } from '../types.ts';
 import { groupBy, present, withEtag } from './documents.ts';
 import {

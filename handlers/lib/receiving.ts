@@ -7,9 +7,9 @@
 import { allInOrder } from '../../db/client.ts';
 import { addReceived, overReceipts, type PurchaseOrderRow } from '../../db/purchase-orders.ts';
 import type { ReceiptLine } from '../../db/receipts.ts';
-import { ProblemError } from '../../server/problem.ts';
+import { ProblemError } from '../../domain/problems.ts';
 import type { Context, OperationId } from '../types.ts';
-import { postStockMoves, type MoveInput } from './ledger.ts';
+import { Ledger, type MoveInput } from './ledger.ts';
 import { resolveLines } from './move-rules.ts';
 import type { References } from './references.ts';
 
@@ -74,29 +74,26 @@ export async function receive(
 ): Promise<Received> {
   const { db, actor, principal, idempotencyKey } = ctx;
   const increments = r.lines.map((l) => ({ po_line_id: l.po_line_id, qty: l.qty_received }));
-  const withinOrder = overReceipts(db, increments).then(([over]) => {
-    if (over) {
-      throw new ProblemError(
-        'over-receipt',
-        `Line ${over.po_line_id} ordered ${over.ordered}, received ${over.received}; ${over.requested} more would exceed it.`,
-        { ...over },
-      );
-    }
-    return [true];
-  });
   const posting = {
     actor,
     principal,
     input: receiptMove(r.warehouseId, r.lines, r.po.number),
     options: { receiptId: r.receiptId, idempotencyKey, pointer: receiptPointer },
   };
-  const {
-    results: [move],
-    written,
-  } = await postStockMoves(db, [posting], withinOrder);
-  if (move instanceof ProblemError) throw move;
+  const [[over], ledger] = await allInOrder([
+    overReceipts(db, increments),
+    Ledger.load(db, [posting]),
+  ]);
+  if (over) {
+    throw new ProblemError(
+      'over-receipt',
+      `Line ${over.po_line_id} ordered ${over.ordered}, received ${over.received}; ${over.requested} more would exceed it.`,
+      { ...over },
+    );
+  }
+  const move = ledger.post(posting);
   return {
-    stockMoveId: move!.id,
-    po: allInOrder([written, addReceived(db, r.po.id, increments)]).then(([, po]) => po),
+    stockMoveId: move.id,
+    po: allInOrder([ledger.write(db), addReceived(db, r.po.id, increments)]).then(([, po]) => po),
   };
 }

@@ -5,7 +5,7 @@ import { findItems, type ItemRow } from '../../db/items.ts';
 import { findVendors, type VendorRow } from '../../db/vendors.ts';
 import { findWarehouses, type Warehouse } from '../../db/warehouses.ts';
 import { allInOrder, type Db } from '../../db/client.ts';
-import type { FieldError } from '../../server/problem.ts';
+import type { FieldError } from '../../domain/problems.ts';
 
 export interface References {
   items: Map<string, ItemRow>;

@@ -6,16 +6,9 @@ import fp from 'fastify-plugin';
 import fastifyJwt from '@fastify/jwt';
 import buildGetJwks from 'get-jwks';
 import type { AuthConfig } from '../config.ts';
-import { ProblemError } from '../problem.ts';
+import { ProblemError } from '../../domain/problems.ts';
 import type { OperationMeta } from '../spec.ts';
-
-export interface Principal {
-  sub: string;
-  clientId: string;
-  scopes: ReadonlySet<string>;
-  /** Warehouses the token may touch; null means all. */
-  warehouses: ReadonlySet<string> | null;
-}
+import type { Principal } from '../../domain/access.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -29,24 +22,6 @@ declare module 'fastify' {
 
 const ALGORITHMS = ['RS256', 'ES256'];
 const REALM = 'Bearer realm="inventory-api"';
-
-export function canAccessWarehouse(principal: Principal, warehouseId: string): boolean {
-  return principal.warehouses === null || principal.warehouses.has(warehouseId);
-}
-
-/** 403 warehouse-forbidden unless the token may touch every warehouse given. */
-export function assertWarehouses(
-  principal: Principal,
-  ...warehouseIds: (string | undefined | null)[]
-): void {
-  for (const id of warehouseIds) {
-    if (id && !canAccessWarehouse(principal, id)) {
-      throw new ProblemError('warehouse-forbidden', `This token may not touch warehouse ${id}.`, {
-        warehouse_id: id,
-      });
-    }
-  }
-}
 
 function invalidToken(description: string): ProblemError {
   return new ProblemError(

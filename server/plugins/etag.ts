@@ -1,22 +1,9 @@
-// STANDARDS §5: strong ETags derived from a document's version, If-None-Match → 304 on GET.
-// If-Match is checked where the write happens (handlers lock the row and compare), so the check
-// and the write are atomic; its presence is required by the spec (428 when missing).
+// docs/standards.md §5: If-None-Match → 304 on GET. The ETags themselves are strong tags of a
+// document's version, made and compared (If-Match) in handlers/lib/versioned.ts, where the write
+// happens: handlers lock the row and compare, so the check and the write are atomic. The spec
+// requires If-Match where a write needs it (428 when missing).
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-
-export function etagOf(version: number): string {
-  return `"v${version}"`;
-}
-
-/** True when an If-Match / If-None-Match header value lists this version's tag (or `*`). Weak tags never match. */
-export function etagMatches(header: string | undefined, version: number): boolean {
-  if (!header) return false;
-  const tag = etagOf(version);
-  return header.split(',').some((t) => {
-    const candidate = t.trim();
-    return candidate === '*' || candidate === tag;
-  });
-}
 
 export default fp(
   async function etag(app: FastifyInstance) {

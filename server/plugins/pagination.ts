@@ -4,8 +4,9 @@
 import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { ProblemError } from '../problem.ts';
+import { ProblemError } from '../../domain/problems.ts';
 import type { Sql } from '../../db/client.ts';
+import { PageBody, type Page, type PageRequest } from '../../domain/pages.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -14,25 +15,6 @@ declare module 'fastify' {
 }
 
 export const MAX_LIMIT = 200;
-
-export interface PageRequest {
-  limit: number;
-  /** The keyset position after which to continue (the last row's key of the previous page), or null. */
-  after: unknown[] | null;
-}
-
-export interface Page<T> {
-  data: T[];
-  page: { limit: number; has_more: boolean; next_cursor?: string };
-}
-
-/** A list response body (a class, so that the serializer can tell one apart: server/json.ts). */
-export class PageBody<T> implements Page<T> {
-  constructor(
-    readonly data: T[],
-    readonly page: Page<T>['page'],
-  ) {}
-}
 
 const b64 = (buf: Buffer | string) => Buffer.from(buf).toString('base64url');
 

@@ -3,7 +3,7 @@
 // unexpected exceptions all pass through here; a 500 never shows its cause to the client.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { ProblemError, invalid, type FieldError } from '../problem.ts';
+import { ProblemError, invalid, type FieldError } from '../../domain/problems.ts';
 import { operations } from '../spec.ts';
 
 const MAX_REPORTED_ERRORS = 20;

@@ -22,7 +22,7 @@ import type { WebhookConfig } from '../config.ts';
 import { retryDelay } from './backoff.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import { sendAttempt, type AttemptResult } from './send.ts';
-import { signatureHeader } from './signature.ts';
+import { signatureHeader } from '../../domain/webhooks/signature.ts';
 
 export interface DispatcherOptions {
   sql: Sql;

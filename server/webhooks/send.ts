@@ -5,7 +5,11 @@ import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { parseRetryAfter } from './backoff.ts';
-import { ForbiddenTargetError, resolveTarget, type ResolvedAddress } from './targets.ts';
+import {
+  ForbiddenTargetError,
+  resolveTarget,
+  type ResolvedAddress,
+} from '../../domain/webhooks/targets.ts';
 
 export type AttemptOutcome =
   | 'succeeded'

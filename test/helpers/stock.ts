@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Test } from 'tap';
 import type { components } from '../../generated/api.ts';
 import type { ApiClient } from '../../generated/client.ts';
-import { startServer } from './server.ts';
+import { startServer, type ServerOptions } from './server.ts';
 
 type Schemas = components['schemas'];
 
@@ -34,8 +34,9 @@ export async function startStockServer(
   t: Test,
   warehouses: string[],
   items: Record<string, Schemas['TrackBy']> = {},
+  options: ServerOptions = {},
 ) {
-  const s = await startServer(t);
+  const s = await startServer(t, options);
   const api = s.client();
   await createWarehouses(api, ...warehouses);
   for (const [id, trackBy] of Object.entries(items)) await createItem(api, id, trackBy);

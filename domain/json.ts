@@ -6,7 +6,7 @@
 // The text rides on the object under a symbol, which JSON.stringify, Object.keys and schema
 // validation all skip. (A WeakMap from object to text made searches ~10% slower instead: V8's
 // garbage collector pays for every entry of a large WeakMap.)
-import { PageBody } from './plugins/pagination.ts';
+import { PageBody } from './pages.ts';
 
 const TEXT = Symbol('json');
 type Carrying = { [TEXT]?: string };

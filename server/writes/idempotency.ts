@@ -6,11 +6,10 @@
 // - a rolled-back first attempt (5xx, 401/403) leaves no row, so the retry runs again.
 // Expired keys (24 h) are reclaimed on reuse and purged by a timer.
 import { hash } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
-import fp from 'fastify-plugin';
+import type { FastifyBaseLogger } from 'fastify';
 import type { PendingQuery } from 'postgres';
 import type { Db, Sql } from '../../db/client.ts';
-import { ProblemError } from '../problem.ts';
+import { ProblemError } from '../../domain/problems.ts';
 
 export interface StoredResponse {
   status: number;
@@ -156,6 +155,22 @@ export async function claimKey(tx: Db, scope: IdempotencyScope): Promise<StoredR
 }
 
 /**
+ * The statement storing the response of a key this transaction claimed, by its primary key. Await
+ * it, or execute() it to pipeline it.
+ */
+export function storeResponse(
+  tx: Db,
+  scope: IdempotencyScope,
+  response: StoredResponse,
+): PendingQuery<any> {
+  const body =
+    response.body === undefined || response.body === null ? null : tx.json(response.body as any);
+  return tx`
+    UPDATE idempotency_keys SET status = ${response.status}, headers = ${tx.json(response.headers)}, body = ${body}
+    WHERE client_id = ${scope.clientId} AND operation = ${scope.operationId} AND key = ${scope.key}`;
+}
+
+/**
  * The statement storing the responses of keys this transaction claimed (one for all of them), or
  * undefined when there is nothing to store. Await it, or execute() it to pipeline it.
  */
@@ -164,6 +179,10 @@ export function storeResponses(
   responses: { scope: IdempotencyScope; response: StoredResponse }[],
 ): PendingQuery<any> | undefined {
   if (!responses.length) return undefined;
+  // PostgreSQL takes the function's rows for 100: while the table is small (a new deployment, the
+  // benchmark) it plans a hash join over a scan of the whole table, and once it has grown it looks
+  // each row up by the key. One row is stored by its primary key instead.
+  if (responses.length === 1) return storeResponse(tx, responses[0].scope, responses[0].response);
   const rows = responses.map(({ scope, response }) => ({
     client_id: scope.clientId,
     operation: scope.operationId,
@@ -172,16 +191,6 @@ export function storeResponses(
     headers: response.headers,
     body: response.body ?? null,
   }));
-  // One response (every write outside group commit) is stored by its primary key. For several,
-  // PostgreSQL takes the function's rows for 100: while the table is small (a new deployment, the
-  // benchmark) it plans a hash join over a scan of the whole table, and once it has grown it looks
-  // each row up by the key.
-  if (rows.length === 1) {
-    const [r] = rows;
-    return tx`
-      UPDATE idempotency_keys SET status = ${r.status}, headers = ${tx.json(r.headers as any)}, body = ${r.body === null ? null : tx.json(r.body as any)}
-      WHERE client_id = ${r.client_id} AND operation = ${r.operation} AND key = ${r.key}`;
-  }
   return tx`
     UPDATE idempotency_keys k SET status = r.status, headers = r.headers, body = r.body
     FROM jsonb_to_recordset(${tx.json(rows as any)}) AS r(client_id text, operation text, key text, status int, headers jsonb, body jsonb)
@@ -204,17 +213,15 @@ export function isStoredOutcome(status: number): boolean {
 
 const PURGE_EVERY_MS = 10 * 60_000;
 
-export default fp(
-  async function idempotency(app: FastifyInstance, { sql }: { sql: Sql }) {
-    const purge = async () => {
-      try {
-        await sql`DELETE FROM idempotency_keys WHERE expires_at < now()`;
-      } catch (err) {
-        app.log.warn({ err }, 'purging expired idempotency keys failed; will retry');
-      }
-    };
-    const timer = setInterval(purge, PURGE_EVERY_MS).unref();
-    app.addHook('onClose', async () => clearInterval(timer));
-  },
-  { name: 'idempotency' },
-);
+/** Deletes expired keys every ten minutes until the returned function is called. */
+export function purgeExpiredKeys(sql: Sql, log: FastifyBaseLogger): () => void {
+  const purge = async () => {
+    try {
+      await sql`DELETE FROM idempotency_keys WHERE expires_at < now()`;
+    } catch (err) {
+      log.warn({ err }, 'purging expired idempotency keys failed; will retry');
+    }
+  };
+  const timer = setInterval(purge, PURGE_EVERY_MS).unref();
+  return () => clearInterval(timer);
+}

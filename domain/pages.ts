@@ -1,0 +1,21 @@
+// What a list answer is made of (docs/standards.md §6): the page a request asks for, and the body
+// it gets. Cursors, their signing and the Link header are HTTP's: server/plugins/pagination.ts.
+
+export interface PageRequest {
+  limit: number;
+  /** The keyset position after which to continue (the last row's key of the previous page), or null. */
+  after: unknown[] | null;
+}
+
+export interface Page<T> {
+  data: T[];
+  page: { limit: number; has_more: boolean; next_cursor?: string };
+}
+
+/** A list response body (a class, so that the serializer can tell one apart: json.ts). */
+export class PageBody<T> implements Page<T> {
+  constructor(
+    readonly data: T[],
+    readonly page: Page<T>['page'],
+  ) {}
+}
