@@ -14,7 +14,7 @@ export interface WebhookEndpointRow {
   updated_at: string;
 }
 
-/** After a rotation the previous secret keeps signing this long (STANDARDS §8). */
+/** After a rotation the previous secret keeps signing this long (docs/standards.md §8). */
 const ROTATION_GRACE = '24 hours';
 
 // Never the secrets: they leave the database only in the dispatcher's claim (claimDue, db/webhook-dispatch.ts).

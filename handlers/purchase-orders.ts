@@ -114,7 +114,7 @@ export const purchaseOrderHandlers = {
   async replacePurchaseOrder({ db, params, body, ifMatch, audit }) {
     const current = await findPurchaseOrder(db, params.id, { lock: true });
     if (!current) throw notFound(PO, params.id);
-    // Validation (422) comes before the precondition (412), as for every request (STANDARDS §5).
+    // Validation (422) comes before the precondition (412), as for every request (docs/standards.md §5).
     const existing = new Set((await purchaseOrderLines(db, [current.id])).map((l) => l.id));
     const { errors } = await checkOrderBody(db, body);
     errors.push(...lineIdErrors(body.lines, existing));

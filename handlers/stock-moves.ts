@@ -8,7 +8,7 @@ import type { Batched, Context, Handlers } from './types.ts';
 
 const location = (id: string) => `/inventory/stock-moves/${encodeURIComponent(id)}`;
 
-/** A move is visible when it touches at least one warehouse the token may see (STANDARDS §3); else 403. */
+/** A move is visible when it touches at least one warehouse the token may see (docs/standards.md §3); else 403. */
 function assertVisible(principal: Principal, move: MoveRow): void {
   const touched = [move.from_wh, move.to_wh].filter((w) => w !== null);
   // None is allowed, so this throws warehouse-forbidden naming the first.

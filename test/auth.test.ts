@@ -1,4 +1,4 @@
-// STANDARDS §3: OAuth2 bearer JWTs. 401 comes before any parsing or validation; scopes come from
+// docs/standards.md §3: OAuth2 bearer JWTs. 401 comes before any parsing or validation; scopes come from
 // the spec; only RS256/ES256 from the configured key or JWKS are accepted; iss/aud/exp are checked.
 import t from 'tap';
 import { createServer } from 'node:http';

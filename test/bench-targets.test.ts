@@ -44,7 +44,7 @@ t.test('each target missed is named with what was measured', async (t) => {
   );
 });
 
-t.test('the scenarios carry the targets of issue 7', async (t) => {
+t.test('the scenarios carry the targets of docs/benchmarks.md', async (t) => {
   const targets = Object.fromEntries(scenarios.map((s) => [s.name, s.targets]));
   t.strictSame(targets, {
     'transfer-uniform': { ratio: 1, p99: 50 },

@@ -44,7 +44,7 @@ t.test('/docs in headless Chromium', async (t) => {
     await op.locator('.opblock-summary').click();
     const examples = op.locator('.examples-select select').first();
     await examples.waitFor({ timeout: LOAD_TIMEOUT_MS });
-    t.match(await examples.textContent(), /the outline's example/);
+    t.match(await examples.textContent(), /Transfer 10 units from WH-A to WH-B/);
     t.match(
       await op.locator('.body-param__example, .microlight').first().textContent(),
       /"from_wh": "WH-A"/,

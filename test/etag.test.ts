@@ -1,4 +1,4 @@
-// STANDARDS §5: strong ETags; If-None-Match → 304; PUT requires If-Match (428), a stale or weak
+// docs/standards.md §5: strong ETags; If-None-Match → 304; PUT requires If-Match (428), a stale or weak
 // tag is 412 with the current ETag; two writers with the same ETag: exactly one wins.
 import t from 'tap';
 import { startServer } from './helpers/server.ts';

@@ -1,4 +1,4 @@
-// Spec-driven fuzzing (issue 6): for every operation, requests generated from its schemas, valid
+// Spec-driven fuzzing (docs/security.md): for every operation, requests generated from its schemas, valid
 // and deliberately invalid (malformed JSON, wrong types, huge numbers, 10,000-line bodies, hostile
 // strings, missing headers, impossible ids). Never a 5xx; every error is problem+json valid against
 // the spec; every success is validated against the spec by the server under test; invalid requests

@@ -1,4 +1,4 @@
-// STANDARDS §4: a retried request with its Idempotency-Key executes once and replays the stored
+// docs/standards.md §4: a retried request with its Idempotency-Key executes once and replays the stored
 // response; the same key with another body is 422; concurrent duplicates execute once.
 import t from 'tap';
 import { startServer } from './helpers/server.ts';

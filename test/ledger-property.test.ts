@@ -1,6 +1,6 @@
 // Property: whatever sequence of moves, reservations, releases, expiries and reversals clients
 // send, partly at the same time, no request fails with a 5xx and invariants 1, 2, 4 and 6 of
-// API.md hold, checked by recomputing stock from the ledger (helpers/ledger-check.ts).
+// docs/invariants.md hold, checked by recomputing stock from the ledger (scripts/lib/invariants.ts).
 import fc from 'fast-check';
 import t from 'tap';
 import type { components } from '../generated/api.ts';

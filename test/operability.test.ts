@@ -1,4 +1,4 @@
-// The operator interface of API.md, through the real entry point (server/main.ts, as npm start
+// The operator interface of README.md (Run and test, Configuration), through the real entry point (server/main.ts, as npm start
 // runs it): migrations on start (safe with two instances at once), health, metrics, the published
 // spec and reference page, dev tokens from `npm run token`, graceful SIGTERM (a request in flight
 // still completes).

@@ -1,4 +1,4 @@
-// STANDARDS §6: keyset pages, signed cursors bound to their filters, limit bounds, Link header.
+// docs/standards.md §6: keyset pages, signed cursors bound to their filters, limit bounds, Link header.
 import t from 'tap';
 import { startServer } from './helpers/server.ts';
 

@@ -1,4 +1,4 @@
-// STANDARDS §1-2: every error from every layer is problem+json with type, title, status, detail,
+// docs/standards.md §1-2: every error from every layer is problem+json with type, title, status, detail,
 // instance and request_id; every response carries X-Request-Id.
 import t from 'tap';
 import { freshDatabase } from './helpers/db.ts';

@@ -1,4 +1,4 @@
-// STANDARDS §7: quotas per client (per IP without a token), announced on every response,
+// docs/standards.md §7: quotas per client (per IP without a token), announced on every response,
 // 429 problem+json with Retry-After when used up.
 import t from 'tap';
 import { startServer } from './helpers/server.ts';

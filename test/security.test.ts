@@ -1,4 +1,4 @@
-// Security suite derived from the spec (issue 6): for EVERY operation with a security requirement,
+// Security suite derived from the spec (docs/security.md): for EVERY operation with a security requirement,
 // no token → 401, each kind of bad token → 401, a token lacking the operation's scope → 403, a
 // token with exactly that scope → neither; public operations need no token; bodies over 1 MiB → 413.
 import t from 'tap';

@@ -1,4 +1,4 @@
-// Invariants 1 and 2 of API.md under concurrent requests: stock is never oversold or
+// Invariants 1 and 2 (docs/invariants.md) under concurrent requests: stock is never oversold or
 // over-reserved, and opposite transfers neither deadlock into a 500 nor lose stock.
 import t from 'tap';
 import { writeLedger, type LedgerWrites } from '../db/ledger.ts';

@@ -1,16 +1,16 @@
-// POST /inventory/stock-moves and its reads: the outline's example, idempotency, the 409s and
-// 422s of API.md, FEFO, and what every posting writes besides stock (outbox event, audit entry).
+// POST /inventory/stock-moves and its reads: the spec's transfer example, idempotency, the 409s and
+// 422s of createStockMove (docs/standards.md §1), FEFO, and what every posting writes besides stock (outbox event, audit entry).
 import t from 'tap';
 import type { components } from '../generated/api.ts';
 import { createItem, level, postMove, posted, startStockServer } from './helpers/stock.ts';
 
 type StockMoveCreate = components['schemas']['StockMoveCreate'];
 
-const OUTLINE_EXAMPLE =
+const TRANSFER_EXAMPLE =
   '{ "type":"TRANSFER","from_wh":"WH-A","to_wh":"WH-B","lines":[{"item_id":"sku-1","qty":10}] }';
 
 t.test(
-  'the outline example, posted once per Idempotency-Key, with one outbox event and one audit entry',
+  'the transfer example of the spec, posted once per Idempotency-Key, with one outbox event and one audit entry',
   async (t) => {
     const { s, api } = await startStockServer(t, ['WH-A', 'WH-B'], { 'sku-1': 'NONE' });
     await posted(api, {
@@ -20,13 +20,13 @@ t.test(
       lines: [{ item_id: 'sku-1', qty: 40 }],
     });
 
-    const send = (key: string, body = OUTLINE_EXAMPLE) =>
+    const send = (key: string, body = TRANSFER_EXAMPLE) =>
       s.request('/inventory/stock-moves', {
         method: 'POST',
         body,
         headers: { 'content-type': 'application/json', 'idempotency-key': key },
       });
-    const first = await send('outline-1');
+    const first = await send('transfer-1');
     const move = await first.json();
     t.equal(first.status, 201, JSON.stringify(move));
     t.match(move, {
@@ -36,23 +36,23 @@ t.test(
       from_wh: 'WH-A',
       to_wh: 'WH-B',
       lines: [{ item_id: 'sku-1', qty: 10, serials: [] }],
-      idempotency_key: 'outline-1',
+      idempotency_key: 'transfer-1',
       created_by: 'tester',
     });
     t.equal(first.headers.get('location'), `/inventory/stock-moves/${move.id}`);
 
-    const replay = await send('outline-1');
+    const replay = await send('transfer-1');
     t.equal(replay.status, 201);
     t.equal(replay.headers.get('idempotent-replayed'), 'true');
     t.same(await replay.json(), move, 'the replay answers the stored move');
     t.equal(
-      (await send('outline-1', OUTLINE_EXAMPLE.replace('10', '11'))).status,
+      (await send('transfer-1', TRANSFER_EXAMPLE.replace('10', '11'))).status,
       422,
       'same key, other body: idempotency-key-reused',
     );
     const missing = await s.request('/inventory/stock-moves', {
       method: 'POST',
-      json: JSON.parse(OUTLINE_EXAMPLE),
+      json: JSON.parse(TRANSFER_EXAMPLE),
     });
     t.match(await missing.json(), { status: 400, type: /idempotency-key-missing$/ });
 
@@ -111,7 +111,7 @@ t.test(
       page: { has_more: false },
     });
 
-    const racing = await Promise.all(Array.from({ length: 5 }, () => send('outline-2')));
+    const racing = await Promise.all(Array.from({ length: 5 }, () => send('transfer-2')));
     t.same(
       racing.map((r) => r.status),
       [201, 201, 201, 201, 201],

@@ -117,7 +117,7 @@ CREATE TABLE reservations (
 CREATE INDEX reservations_active ON reservations (item_id, warehouse_id) WHERE status = 'ACTIVE';
 CREATE INDEX reservations_newest ON reservations (created_at DESC, id DESC);
 
--- STANDARDS §4. A row is inserted first in the request's transaction; a concurrent duplicate
+-- docs/standards.md §4. A row is inserted first in the request's transaction; a concurrent duplicate
 -- blocks on the primary key until the first commits, then replays its stored response.
 CREATE TABLE idempotency_keys (
   client_id   text NOT NULL,

@@ -31,7 +31,7 @@ CREATE TRIGGER stock_moves_no_truncate BEFORE TRUNCATE ON stock_moves
 CREATE TRIGGER stock_moves_only_reversal BEFORE UPDATE ON stock_moves
   FOR EACH ROW EXECUTE FUNCTION allow_only_reversal_mark();
 
--- Which warehouses each move type names (API.md): ISSUE from, RECEIPT to, TRANSFER both and
+-- Which warehouses each move type names (createStockMove in spec/openapi.yaml): ISSUE from, RECEIPT to, TRANSFER both and
 -- different, ADJUSTMENT one (in to_wh) with a reason.
 ALTER TABLE stock_moves ADD CONSTRAINT stock_moves_warehouses CHECK (
   CASE type

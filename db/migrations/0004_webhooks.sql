@@ -1,4 +1,4 @@
--- Webhooks (STANDARDS §8): endpoints partners subscribe, and one delivery per (endpoint, event)
+-- Webhooks (docs/standards.md §8): endpoints partners subscribe, and one delivery per (endpoint, event)
 -- fanned out from the outbox by the dispatcher (server/webhooks/).
 
 CREATE TABLE webhook_endpoints (

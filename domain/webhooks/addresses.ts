@@ -1,4 +1,4 @@
-// Which IP addresses a webhook may never be sent to (SSRF, STANDARDS §8): anything that reaches the
+// Which IP addresses a webhook may never be sent to (SSRF, docs/standards.md §8): anything that reaches the
 // server's own host, its private network or a cloud metadata service instead of a partner on the
 // internet. Used on the URL at creation and on every resolved address at delivery time.
 import { BlockList, isIP } from 'node:net';

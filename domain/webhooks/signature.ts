@@ -1,4 +1,4 @@
-// Standard Webhooks signing (STANDARDS §8, https://www.standardwebhooks.com): the secret is
+// Standard Webhooks signing (docs/standards.md §8, https://www.standardwebhooks.com): the secret is
 // `whsec_` + base64 of random bytes; the HMAC-SHA256 key is those bytes; the signed content is
 // "<webhook-id>.<webhook-timestamp>.<body>".
 import { createHmac, randomBytes } from 'node:crypto';

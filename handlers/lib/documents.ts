@@ -1,6 +1,6 @@
 // Helpers shared by the procurement documents (requisitions, purchase orders, receipts): their
 // JSON shape and the checks every state change of a versioned document makes, in the order
-// STANDARDS §5 wants them (404, then 412 on a stale ETag, then 409 for the wrong state).
+// docs/standards.md §5 wants them (404, then 412 on a stale ETag, then 409 for the wrong state).
 import { invalidState, notFound } from '../../domain/problems.ts';
 import { assertCurrent, etagOf } from './versioned.ts';
 

@@ -1,4 +1,4 @@
-// The rules a stock move must meet before any stock is looked at (API.md, StockMove): which
+// The rules a stock move must meet before any stock is looked at (spec/openapi.yaml: createStockMove and the StockMove schemas): which
 // warehouses each type names, quantity signs, which line fields each type allows, and the batch
 // and serial rules of the items' tracking. All broken rules are reported together (422).
 import { invalid, type FieldError } from '../../domain/problems.ts';

@@ -1,4 +1,4 @@
-// Optimistic concurrency for versioned documents (STANDARDS §5). Handlers lock the row
+// Optimistic concurrency for versioned documents (docs/standards.md §5). Handlers lock the row
 // (SELECT ... FOR UPDATE), then call assertCurrent: the lock makes check-and-write atomic, so two
 // writers holding the same ETag can never both succeed.
 import { ProblemError } from '../../domain/problems.ts';

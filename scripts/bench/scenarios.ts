@@ -18,7 +18,7 @@ export interface Scenario {
   baseline?: { name: string; script: string };
   /** Non-2xx statuses the scenario provokes on purpose. */
   expectedStatuses?: number[];
-  /** What it must reach (issue 7); every scenario must also stay within the RSS limit, without unexpected errors. */
+  /** What it must reach (docs/benchmarks.md, Targets); every scenario must also stay within the RSS limit, without unexpected errors. */
   targets: Targets;
   prepare(ctx: ScenarioContext): Promise<() => { path?: string; body?: unknown }>;
 }

@@ -1,4 +1,4 @@
-// The performance targets (issue 7, docs/benchmarks.md), judged for each scenario of a run, and
+// The performance targets (docs/benchmarks.md), judged for each scenario of a run, and
 // over the rounds of `--rounds N`: on a VM whose speed moves by half within an hour, one run says
 // little, and how many of several rounds met a target says more.
 

@@ -1,4 +1,4 @@
-// The invariants of API.md, checked by recomputing everything from the ledger (posted move lines)
+// Invariants 1-4 and 6 of docs/invariants.md, checked by recomputing everything from the ledger (posted move lines)
 // independently of the server's code: each query below is an oracle written from the rules, not
 // from the implementation. Used by the tests (property, concurrency, seed, chaos) and after every
 // benchmark. Returns human-readable violations (empty when everything holds) and how many checks ran.

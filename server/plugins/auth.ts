@@ -1,4 +1,4 @@
-// STANDARDS §3: OAuth2 bearer JWTs. The token is verified for every request in onRequest (so a bad
+// docs/standards.md §3: OAuth2 bearer JWTs. The token is verified for every request in onRequest (so a bad
 // token is 401 before any parsing or validation); operations with a security requirement reject
 // requests without a valid token, and their scopes are compared before validation (403).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';

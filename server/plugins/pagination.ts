@@ -1,4 +1,4 @@
-// STANDARDS §6: keyset pagination with opaque cursors that are signed (tamper-evident) and bound
+// docs/standards.md §6: keyset pagination with opaque cursors that are signed (tamper-evident) and bound
 // to the operation and filters they were made with. The signing key lives in the database, so
 // every instance accepts every other instance's cursors.
 import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';

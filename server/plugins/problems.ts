@@ -1,4 +1,4 @@
-// STANDARDS §1: every error from every layer leaves as application/problem+json. Fastify's own
+// docs/standards.md §1: every error from every layer leaves as application/problem+json. Fastify's own
 // errors (body parsing, size, schema validation), thrown ProblemErrors, unknown routes and
 // unexpected exceptions all pass through here; a 500 never shows its cause to the client.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';

@@ -1,4 +1,4 @@
-// STANDARDS §7: a quota per client (the verified token's client_id; the IP when unauthenticated),
+// docs/standards.md §7: a quota per client (the verified token's client_id; the IP when unauthenticated),
 // announced on every response with RateLimit-Policy / RateLimit (draft-ietf-httpapi-ratelimit-headers).
 // Counting is @fastify/rate-limit's (in memory, or Redis when several instances share the quota).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';

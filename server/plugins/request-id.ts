@@ -1,4 +1,4 @@
-// STANDARDS §2: keep a well-formed inbound X-Request-Id, mint a UUID otherwise; echo it on every
+// docs/standards.md §2: keep a well-formed inbound X-Request-Id, mint a UUID otherwise; echo it on every
 // response; continue a W3C traceparent by logging its trace id.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';

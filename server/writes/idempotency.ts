@@ -1,4 +1,4 @@
-// STANDARDS §4 (draft-ietf-httpapi-idempotency-key-header, Stripe semantics). The key row is
+// docs/standards.md §4 (draft-ietf-httpapi-idempotency-key-header, Stripe semantics). The key row is
 // inserted first inside the request's own transaction, so:
 // - the stored response commits atomically with the effect (or neither does);
 // - a concurrent duplicate blocks on the primary key until the first transaction ends, then

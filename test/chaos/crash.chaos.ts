@@ -1,4 +1,4 @@
-// Crash test (issue 6): clients post moves, receipts and reservations with Idempotency-Keys while the server
+// Crash test: clients post moves, receipts and reservations with Idempotency-Keys while the server
 // is SIGKILLed several times mid-load and restarted; they retry with the same keys. Afterwards every
 // acknowledged effect is present exactly once and every invariant holds. CHAOS_KILLS sets how many kills.
 import t from 'tap';

@@ -1,4 +1,4 @@
-// Multi-instance (issue 6): three server processes on one PostgreSQL (and one Redis) under the same
+// Multi-instance: three server processes on one PostgreSQL (and one Redis) under the same
 // load: invariants hold, idempotency holds across instances, rate limits are shared.
 import t from 'tap';
 import { freshDatabase } from '../helpers/db.ts';

@@ -1,4 +1,4 @@
-// PostgreSQL restart mid-load (issue 6): while it is down, requests fail cleanly with 503
+// PostgreSQL restart mid-load: while it is down, requests fail cleanly with 503
 // problem+json and /readyz says so; when it is back the server recovers by itself; nothing
 // acknowledged is lost. Uses a cluster of its own, since the shared test cluster can't be stopped.
 import t from 'tap';

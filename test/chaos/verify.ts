@@ -1,5 +1,6 @@
 // What must hold after a chaos run, checked against the database: every acknowledged request's
-// effect is present exactly once, no key executed twice, and every invariant of API.md holds.
+// effect is present exactly once, no key executed twice (invariant 5), and invariants 1-4 and 6
+// of docs/invariants.md hold.
 import type { Test } from 'tap';
 import type { Sql } from '../../db/client.ts';
 import { checkInvariants } from '../../scripts/lib/invariants.ts';
