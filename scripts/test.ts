@@ -127,6 +127,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
+const started = Date.now();
 let code = 1;
 try {
   code = await main();
@@ -135,4 +136,7 @@ try {
 } finally {
   await cluster?.stop().catch((err) => console.error('stopping embedded postgres:', err));
 }
+// The suite has a budget (docs/architecture.md, Tests): say what this run took of it.
+const seconds = Math.round((Date.now() - started) / 1000);
+console.error(`# npm test took ${Math.floor(seconds / 60)} min ${seconds % 60} s`);
 process.exit(code);

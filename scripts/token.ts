@@ -5,11 +5,13 @@ import { commandLine, wholeNumber } from './lib/cli.ts';
 import { createSigner } from 'fast-jwt';
 import { loadConfig, DEV_AUDIENCE, DEV_ISSUER } from '../server/config.ts';
 import { devPrivateKeyPem } from '../server/dev-keys.ts';
+import { spec } from '../server/spec.ts';
 
 const values = commandLine(
   `Usage: npm run token [-- options]
 
-  --scope "A B"        space-separated scopes (default inventory:read)
+  --scope "A B"        space-separated scopes (default inventory:read): inventory:read,
+                       inventory:write, procurement:write, webhooks:manage
   --warehouses A,B     restrict the token to these warehouses
   --sub NAME           the subject (default dev-user)
   --client-id ID       the client id (default: the subject)
@@ -23,6 +25,14 @@ const values = commandLine(
   },
 );
 const ttl = wholeNumber('ttl', values.ttl, 1);
+const scopes = values.scope.split(' ').filter(Boolean);
+// The scopes the spec defines (its OAuth2 scheme): a typo would mint a token every request refuses.
+const known = Object.keys(spec.components.securitySchemes.oauth2.flows.clientCredentials.scopes);
+const unknown = scopes.filter((scope) => !known.includes(scope));
+if (unknown.length) {
+  console.error(`Unknown scope ${unknown.join(', ')}: the scopes are ${known.join(', ')}.`);
+  process.exit(2);
+}
 
 if (process.env.NODE_ENV === 'production') {
   console.error('npm run token mints development tokens and is refused when NODE_ENV=production.');
@@ -43,7 +53,7 @@ const sign = createSigner({
   aud: DEV_AUDIENCE,
   expiresIn: ttl * 1000,
 });
-const claims: Record<string, unknown> = { sub: values.sub, scope: values.scope };
+const claims: Record<string, unknown> = { sub: values.sub, scope: scopes.join(' ') };
 if (values['client-id']) claims.client_id = values['client-id'];
 if (values.warehouses)
   claims.warehouses = values.warehouses

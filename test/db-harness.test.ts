@@ -1,16 +1,10 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import t, { type Test } from 'tap';
 import { createSql, inTransaction, rfc3339, type Sql } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { inPipelinedTransaction } from '../server/writes/transaction.ts';
 import { freshDatabase } from './helpers/db.ts';
 import { proxyTo } from './helpers/proxy.ts';
-
-setFlagsFromString('--expose-gc'); // a new context then has gc(), for measuring what a structure retains
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/migrations/', import.meta.url));
 const FIXTURE_NAMES = ['0001_harness_widgets.sql', '0002_harness_widget_price.sql'];
@@ -313,42 +307,19 @@ t.test(
   },
 );
 
-// A settled query drops what it sent (patches/), so that a query kept after it settled does not
-// keep its arguments (the ledger's JSON) too.
-t.test('a settled query no longer holds its arguments; a failed one reports them', async (t) => {
-  const { sql } = await freshDatabase(t);
-  const query = sql`SELECT ${'x'.repeat(1000)}::text AS padded, ${sql.json({ a: 1 })}::jsonb AS doc`;
-  const [row] = await query;
-  t.equal(row.padded.length, 1000, 'the answer is intact');
-  t.same(row.doc, { a: 1 });
-  const settled = query as unknown as { args: unknown; parameters: unknown };
-  t.equal(settled.args, null);
-  t.equal(settled.parameters, null);
-  const failed = await sql`SELECT ${'not a number'}::int`.catch((err: unknown) => err);
-  t.same(
-    (failed as { parameters?: unknown }).parameters,
-    ['not a number'],
-    'an error still names the parameters it was sent',
-  );
-});
-
-// postgres.js keeps its pool's connections in queues (patches/). One that never empties (the open
-// connections, while fewer queries are in flight than connections) kept a slot for every shift for
-// the life of the process, and remove() scanned all of them on every query.
+// postgres.js keeps its pool's connections in queues (patches/README.md, C8). One that never
+// empties (the open connections, while fewer queries are in flight than connections) kept a slot
+// for every shift for the life of the process, and remove() scanned all of them on every query.
 t.test("postgres.js's queues keep only their live entries", async (t) => {
   const path = new URL('../node_modules/postgres/src/queue.js', import.meta.url).href; // the build the server loads
   const { default: Queue } = await import(path);
   const open = Queue();
   const connections = Array.from({ length: 20 }, (_, id) => open.push({ id }));
-  const gc = runInNewContext('gc') as () => void;
-  gc();
-  const before = process.memoryUsage().heapUsed;
   for (let i = 0; i < 2_000_000; i++) open.push(open.shift()); // a query takes the next connection and returns it
-  gc();
-  const grown = process.memoryUsage().heapUsed - before;
+  const slots = (open as { xs?: unknown[] }).xs?.length;
   t.ok(
-    grown < 4e6,
-    `the heap grew by ${(grown / 1e6).toFixed(1)} MB over 2,000,000 rotations (one slot each would be 16 MB)`,
+    slots !== undefined && slots <= 2 * 1024,
+    `${slots} slots after 2,000,000 rotations of 20 entries (unpatched: one per rotation)`,
   );
   t.equal(open.length, 20);
   const next = open.shift();
@@ -359,33 +330,5 @@ t.test("postgres.js's queues keep only their live entries", async (t) => {
   t.same(
     Array.from({ length: 18 }, () => open.shift().id),
     [1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19],
-  );
-});
-
-// What a settled query holds must die young (patches/: the Query's species getter and the queues'
-// own getters made V8 keep every query, its result and its transaction's objects alive through
-// young-generation collections until a full one, so that they were all promoted).
-t.test('settled queries and their transactions die in the young generation', async (t) => {
-  const { url } = await freshDatabase(t);
-  const fixture = fileURLToPath(new URL('./fixtures/query-promotion.ts', import.meta.url));
-  const child = spawn(
-    process.execPath,
-    ['--no-allocation-site-pretenuring', '--trace-gc-nvp', '--import', 'tsx', fixture, url, '3000'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  const [code] = await once(child, 'exit');
-  t.equal(code, 0, 'the fixture ran');
-  const measured = out.split('=== MEASURE START')[1]?.split('=== MEASURE END')[0] ?? '';
-  const scavenges = measured.split('\n').filter((l) => l.includes(' gc=s '));
-  const sum = (field: string) =>
-    scavenges.reduce((n, l) => n + Number(new RegExp(` ${field}=(\\d+)`).exec(l)?.[1] ?? 0), 0);
-  const allocated = sum('allocated'),
-    promoted = sum('promoted');
-  t.ok(scavenges.length >= 5, `${scavenges.length} young-generation collections while measuring`);
-  t.ok(
-    promoted < allocated * 0.002,
-    `${(promoted / 1e6).toFixed(2)} MB promoted of ${(allocated / 1e6).toFixed(0)} MB allocated (${((100 * promoted) / allocated).toFixed(2)} %)`,
   );
 });

@@ -1,10 +1,12 @@
-// The operator interface of README.md (Run and test, Configuration), through the real entry point (server/main.ts, as npm start
-// runs it): migrations on start (safe with two instances at once), health, metrics, the published
-// spec and reference page, dev tokens from `npm run token`, graceful SIGTERM (a request in flight
-// still completes).
+// The operator interface of README.md (Run and test, Configuration), through the real entry point
+// (server/main.ts, as npm start runs it): migrations on start (safe with two instances at once),
+// health, metrics, the published spec and reference page, dev tokens from `npm run token`,
+// graceful SIGTERM (a request in flight still completes), and `npm start` itself stopped by
+// Ctrl-C: the server first, then its embedded database, with nothing logged above info.
 import t from 'tap';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +15,7 @@ import { repoRoot } from '../server/config.ts';
 import { spec } from '../server/spec.ts';
 import { mintToken } from './helpers/auth.ts';
 import { freshDatabase } from './helpers/db.ts';
+import { freePort } from '../db/embedded.ts';
 import { spawnServer } from './helpers/process.ts';
 import { waitFor } from './helpers/wait.ts';
 
@@ -127,7 +130,11 @@ t.test('dev mode: npm run token mints tokens the server accepts', async (t) => {
     DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
   });
-  t.match(server.output(), /npm run token/, 'start-up says how to get a token');
+  t.match(
+    server.output(),
+    /npm run -s token -- --scope/,
+    'start-up says how to get a token (-s: only the token on stdout, for $(...))',
+  );
 
   const token = async (...args: string[]) =>
     (
@@ -199,11 +206,54 @@ t.test(
       );
       t.notMatch(wrong?.stderr, /\n\s+at /, 'without a stack trace');
     }
+    const typo = await script('scripts/token.ts', '--scope', 'inventory:read inventory:reed').then(
+      () => null,
+      (err: { code: number; stderr: string; stdout: string }) => err,
+    );
+    t.equal(typo?.code, 2, 'an unknown scope exits with 2');
+    t.match(typo?.stderr, /Unknown scope inventory:reed: the scopes are inventory:read, /);
+    t.equal(typo?.stdout, '', 'and mints no token');
     const ttl = await script('scripts/token.ts', '--ttl', 'soon').then(
       () => null,
       (err: { code: number; stderr: string }) => err,
     );
     t.equal(ttl?.code, 2);
     t.match(ttl?.stderr, /--ttl must be a whole number of at least 1, not "soon"/);
+  },
+);
+
+t.test(
+  'npm start on its embedded database stops quietly on SIGINT, sent to its process group (Ctrl-C) or to npm alone',
+  async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'inventory-start-'));
+    chmodSync(dataDir, 0o755); // as root, postgres runs as the postgres user and must enter it
+    t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+    for (const target of ['process group', 'npm alone'] as const) {
+      const port = await freePort();
+      // Its own process group, as a shell gives a foreground job; DATABASE_URL unset: embedded.
+      const npm = spawn('npm', ['start'], {
+        cwd: repoRoot,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info' },
+      });
+      t.teardown(() => {
+        if (npm.exitCode === null && npm.pid) process.kill(-npm.pid, 'SIGKILL');
+      });
+      let output = '';
+      npm.stdout.on('data', (d) => (output += d));
+      npm.stderr.on('data', (d) => (output += d));
+      const exited = once(npm, 'exit');
+      await waitFor('npm start to listen', () => output.includes('listening on'), 120_000);
+      t.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200, `${target}: serving`);
+
+      process.kill(target === 'npm alone' ? (npm.pid ?? 0) : -(npm.pid ?? 0), 'SIGINT');
+      const [code] = await exited;
+      t.equal(code, 0, `${target}: npm start exits 0`);
+      t.match(output, /"signal":"SIGINT","msg":"shutting down"/, 'the server heard the signal');
+      t.notMatch(output, /"level":(40|50|60)/, 'nothing logged as a warning or an error');
+      t.notMatch(output, /\n\s+at /, 'no stack trace');
+      t.notOk(existsSync(join(dataDir, 'pg', 'postmaster.pid')), 'the database stopped too');
+    }
   },
 );

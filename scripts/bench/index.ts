@@ -21,6 +21,7 @@ import { commandLine, wholeNumber } from '../lib/cli.ts';
 import { findPgbench, PGBENCH_HINT } from '../lib/pgbench.ts';
 import { scenarios, type Scenario } from './scenarios.ts';
 import { scheduleMaintenance, settle, warmWal } from './maintenance.ts';
+import { describePromotion, measurePromotion } from './promotion.ts';
 import { seed } from './seed.ts';
 import { StealMeter } from './steal.ts';
 import { missedTargets, overRounds, RSS_LIMIT_MB, type Judged, type Spread } from './targets.ts';
@@ -32,7 +33,8 @@ const args = commandLine(
   --duration S       seconds measured per baseline and scenario (default 10)
   --warmup S         seconds run before each measurement (default 5)
   --connections N    concurrent clients, for pgbench and the HTTP load alike (default 64)
-  --only A,B         only these scenarios: transfer-uniform, issue-hot, receipt, items-search
+  --only A,B         only these scenarios: transfer-uniform, issue-hot, receipt, items-search,
+                     query-promotion (what V8 promotes of settled postgres.js queries)
   --database NAME    the database created (dropped first) for the run (default inventory_bench)
   --profile DIR      write the server's V8 CPU profile there when it stops
   --timeline         print p50/p99/max and the CPU stolen of each measured second of every
@@ -465,6 +467,9 @@ async function main() {
       { nodeArgs: args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [] },
     );
 
+    // The garbage a settled query leaves: measured once, before the load, on its own database.
+    const promotion =
+      only && !only.includes('query-promotion') ? undefined : await measurePromotion(databaseUrl);
     const results = new Map<string, Judged[]>();
     let violated = false;
     for (let round = 1; round <= rounds; round++) {
@@ -488,6 +493,7 @@ async function main() {
           results.set(scenario, [...(results.get(scenario) ?? []), { rps, p99, ratio, missed }]);
     }
     if (rounds > 1) printRounds(results);
+    if (promotion) console.log(`\n${describePromotion(promotion)}`);
     process.exitCode = violated ? 1 : 0;
   } finally {
     await server?.stop('SIGTERM');
