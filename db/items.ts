@@ -78,7 +78,7 @@ export interface ItemFilters {
 }
 
 function likePattern(text: string): string {
-  return '%' + text.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 export async function listItems(db: Db, f: ItemFilters): Promise<ItemRow[]> {

@@ -188,7 +188,11 @@ try {
   console.log(`purchase order ${po.number} (${po.id}) ${po.status}`);
 
   // 4. Receive all of it into the main warehouse: the glue as one batch, the drills by serial number.
-  const lineOf = (itemId: string) => po.lines.find((line) => line.item_id === itemId)!.id;
+  const lineOf = (itemId: string) => {
+    const line = po.lines.find((l) => l.item_id === itemId);
+    if (!line) throw new Error(`purchase order ${po.number} has no line for ${itemId}`);
+    return line.id;
+  };
   const drills = [`${code('SN')}-1`, `${code('SN')}-2`];
   const receipt = ok(
     'post receipt',

@@ -38,7 +38,8 @@ function toItem(row: ItemRow): Item {
 /** An item the index found, serialized only the first time any search presents it. */
 function presentIndexed(entry: Entry): Item {
   const item = toItem(entry.row);
-  return withJson(item, (entry.json ??= JSON.stringify(item)));
+  entry.json ??= JSON.stringify(item);
+  return withJson(item, entry.json);
 }
 
 function duplicateSku(sku: string): ProblemError {

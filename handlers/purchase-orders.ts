@@ -7,6 +7,7 @@ import {
   type PurchaseOrderStatus,
 } from '../db/purchase-orders.ts';
 import { newestKey } from '../db/keyset.ts';
+import { must } from '../domain/must.ts';
 import { invalid, notFound, type FieldError } from '../domain/problems.ts';
 import { assertChangeable } from './lib/documents.ts';
 import { matchReports } from './lib/match.ts';
@@ -146,7 +147,7 @@ export const purchaseOrderHandlers = {
   async getPurchaseOrderMatch({ db, params, config }) {
     if (!(await findPurchaseOrder(db, params.id))) throw notFound(PO, params.id);
     const reports = await matchReports(db, [params.id], config.invoicePriceTolerance);
-    return { status: 200, body: reports.get(params.id)! };
+    return { status: 200, body: must(reports.get(params.id), 'match report of the order') };
   },
 } satisfies Pick<
   Handlers,

@@ -22,6 +22,7 @@ import { newId } from '../db/ids.ts';
 import { newestKey } from '../db/keyset.ts';
 import type { components } from '../generated/api.ts';
 import { assertWarehouses } from '../domain/access.ts';
+import { must } from '../domain/must.ts';
 import { invalid, invalidField, invalidState, notFound } from '../domain/problems.ts';
 import { assertChangeable, groupBy, present, withEtag } from './lib/documents.ts';
 import { matchReports } from './lib/match.ts';
@@ -58,7 +59,7 @@ async function receiptPresenter(
   return (row) => ({
     ...withEtag(present(row)),
     lines: (lines.get(row.id) ?? []).map(({ receipt_id: _, ...line }) => present(line)),
-    match: matches.get(row.po_id)!,
+    match: must(matches.get(row.po_id), 'match report of the order of a receipt'),
   });
 }
 
@@ -116,9 +117,12 @@ function checkReceipt(
 ): ReceiptLine[] {
   const items = new Map(poLines.map((l) => [l.id, l.item_id]));
   const lineErrors = poLineErrors(lines, po.id, new Set(items.keys()));
-  const resolved = lines.map((line) => ({ ...line, item_id: items.get(line.po_line_id)! }));
   const errors = [...warehouseErrors(refs, warehouseId, '#/warehouse_id'), ...lineErrors];
   if (errors.length) throw invalid(errors);
+  const resolved = lines.map((line) => ({
+    ...line,
+    item_id: must(items.get(line.po_line_id), 'item of a line of the order, checked above'),
+  }));
   checkReceiptLines(refs, warehouseId, resolved);
   return resolved;
 }
@@ -273,7 +277,9 @@ export const receiptHandlers = {
     if (!current) throw notFound(RECEIPT, params.id);
     assertWarehouses(principal, current.warehouse_id, body.warehouse_id);
     const order = await loadOrder(db, current.po_id, body.warehouse_id);
-    const lines = checkReceipt({ ...order, po: order.po! }, body.warehouse_id, body.lines);
+    // A receipt's po_id is a foreign key: its order exists.
+    const po = must(order.po, 'purchase order of a receipt');
+    const lines = checkReceipt({ ...order, po }, body.warehouse_id, body.lines);
     assertChangeable(current, RECEIPT, params.id, ifMatch, ['PENDING'], 'changed');
     const before = await toReceipt(db, current, config.invoicePriceTolerance);
     const row = await updateReceipt(db, current.id, { warehouse_id: body.warehouse_id });
@@ -295,17 +301,16 @@ export const receiptHandlers = {
     const found = await findReceipt(db, params.id, { lock: true });
     if (found) assertWarehouses(principal, found.warehouse_id);
     const current = assertChangeable(found, RECEIPT, params.id, ifMatch, ['PENDING'], 'posted');
-    const { po, lines: poLines } = await findPurchaseOrderWithLines(db, current.po_id, {
-      lock: true,
-    });
-    assertReceivable(po!);
+    const order = await findPurchaseOrderWithLines(db, current.po_id, { lock: true });
+    // A receipt's po_id is a foreign key: its order exists.
+    const po = assertReceivable(must(order.po, 'purchase order of a receipt'));
     const before = await toReceipt(db, current, config.invoicePriceTolerance);
     const receipt = await postAndRecord(
       ctx,
       {
         id: current.id,
-        po: po!,
-        poLines,
+        po,
+        poLines: order.lines,
         warehouseId: current.warehouse_id,
         lines: before.lines,
         before,

@@ -14,6 +14,7 @@ import type { Db } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
 import { newestKey } from '../db/keyset.ts';
 import type { components } from '../generated/api.ts';
+import { must } from '../domain/must.ts';
 import { invalid, notFound, type FieldError } from '../domain/problems.ts';
 import { assertChangeable, groupBy, present, withEtag } from './lib/documents.ts';
 import { createOrder } from './lib/orders.ts';
@@ -103,7 +104,7 @@ async function planOrders(
   });
   if (errors.length) throw invalid(errors);
   return [...groupBy(priced, (p) => p.vendorId)].map(([vendorId, group]) => ({
-    vendor: vendors.get(vendorId)!,
+    vendor: must(vendors.get(vendorId), 'vendor of a line, checked above'),
     lines: group.map((p) => p.line),
   }));
 }

@@ -1,4 +1,5 @@
 import { findMove, linesOf, listMoves, type LineRow, type MoveRow } from '../db/stock-moves.ts';
+import { must } from '../domain/must.ts';
 import { ProblemError, invalidState, notFound } from '../domain/problems.ts';
 import { assertWarehouses, canAccessWarehouse, type Principal } from '../domain/access.ts';
 import { Ledger, postStockMove, type MoveInput, type Posting } from './lib/ledger.ts';
@@ -27,7 +28,7 @@ function reversalOf(move: MoveRow, lines: LineRow[], reason: string | undefined)
   return {
     type,
     ...(move.type === 'ADJUSTMENT'
-      ? { to_wh: move.to_wh! }
+      ? { to_wh: must(move.to_wh, 'to_wh of an ADJUSTMENT (CHECK stock_moves_warehouses)') }
       : { from_wh: move.to_wh ?? undefined, to_wh: move.from_wh ?? undefined }),
     reason: reason ?? `Reversal of ${move.id}`,
     ...(move.reference !== null && { reference: move.reference }),

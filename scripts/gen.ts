@@ -35,14 +35,14 @@ export async function generate(): Promise<Record<string, string>> {
   // Renderers show info.description but not x-problem-types: give every type a readable section there.
   doc.info.description = `${doc.info.description.trimEnd()}\n\n${problemTypesMarkdown(doc['x-problem-types'], problems)}`;
   return {
-    'openapi.json': JSON.stringify(doc, null, 2) + '\n',
+    'openapi.json': `${JSON.stringify(doc, null, 2)}\n`,
     'api.ts': banner + types,
     'problems.ts':
       banner +
       `export const problemTypes = ${JSON.stringify(problems, null, 2)} as const;\n\n` +
       'export type ProblemSlug = keyof typeof problemTypes;\n',
     'client.ts': banner + clientSource,
-    'package.json': JSON.stringify(sdkPackage(doc.info.version), null, 2) + '\n',
+    'package.json': `${JSON.stringify(sdkPackage(doc.info.version), null, 2)}\n`,
     'README.md': readFileSync(join(root, 'docs/sdk.md'), 'utf8'),
   };
 }

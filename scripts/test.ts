@@ -27,11 +27,12 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     // A second signal means "now": the next run cleans up what is left behind.
     if (interrupted) process.exit(128 + constants.signals[signal]);
     interrupted = signal;
-    if (tap?.pid) {
+    const pid = tap?.pid;
+    if (pid) {
       // tap's test processes ignore the first SIGINT they get: the group signal
       // plus tap's own relay usually ends them; SIGKILL whatever is left after 5 s.
-      killGroup(tap.pid, signal);
-      setTimeout(() => killGroup(tap!.pid!, 'SIGKILL'), 5_000).unref();
+      killGroup(pid, signal);
+      setTimeout(() => killGroup(pid, 'SIGKILL'), 5_000).unref();
     }
   });
 }
@@ -58,7 +59,7 @@ async function main(): Promise<number> {
   if (interrupted) return 128 + constants.signals[interrupted];
 
   const { DATABASE_URL: _, ...env } = process.env; // tests get databases from freshDatabase() only
-  tap = spawn(path.join(REPO_ROOT, 'node_modules', '.bin', 'tap'), process.argv.slice(2), {
+  const child = spawn(path.join(REPO_ROOT, 'node_modules', '.bin', 'tap'), process.argv.slice(2), {
     cwd: REPO_ROOT,
     stdio: 'inherit',
     env: { ...env, TEST_ADMIN_DATABASE_URL: adminUrl, TEST_TEMPLATE_DB: TEMPLATE_DB },
@@ -66,10 +67,12 @@ async function main(): Promise<number> {
     // process it started at once (see above).
     detached: true,
   });
+  tap = child;
   return new Promise((resolve, reject) => {
-    tap!.once('error', reject);
-    tap!.once('exit', (code, signal) => {
-      if (interrupted) killGroup(tap!.pid!, 'SIGKILL');
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      // No pid: it was never spawned, so there is no group to end.
+      if (interrupted && child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
       resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
     });
   });

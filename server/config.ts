@@ -84,21 +84,34 @@ export function loadDatabaseSettings(env: NodeJS.ProcessEnv = process.env): Data
   };
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const production = env.NODE_ENV === 'production';
-  const dev = !env.AUTH_ISSUER && !env.AUTH_AUDIENCE && !env.AUTH_JWKS_URL && !env.AUTH_PUBLIC_KEY;
-  if (
-    !dev &&
-    (!env.AUTH_ISSUER || !env.AUTH_AUDIENCE || !(env.AUTH_JWKS_URL || env.AUTH_PUBLIC_KEY))
-  ) {
+/** AUTH_*: the issuer, the audience and a key (JWKS URL or PEM), or none of them (dev). */
+function authConfig(env: NodeJS.ProcessEnv, production: boolean): AuthConfig {
+  const { AUTH_ISSUER: issuer, AUTH_AUDIENCE: audience } = env;
+  const dev = !issuer && !audience && !env.AUTH_JWKS_URL && !env.AUTH_PUBLIC_KEY;
+  if (dev) {
+    if (production)
+      throw new Error(
+        'NODE_ENV=production needs AUTH_ISSUER, AUTH_AUDIENCE and AUTH_JWKS_URL or AUTH_PUBLIC_KEY.',
+      );
+    return { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, dev: true };
+  }
+  if (!issuer || !audience || !(env.AUTH_JWKS_URL || env.AUTH_PUBLIC_KEY)) {
     throw new Error(
       'Set AUTH_ISSUER, AUTH_AUDIENCE and one of AUTH_JWKS_URL or AUTH_PUBLIC_KEY (or none of them for local development).',
     );
   }
-  if (dev && production)
-    throw new Error(
-      'NODE_ENV=production needs AUTH_ISSUER, AUTH_AUDIENCE and AUTH_JWKS_URL or AUTH_PUBLIC_KEY.',
-    );
+  return {
+    issuer,
+    audience,
+    jwksUrl: env.AUTH_JWKS_URL || undefined,
+    publicKeyPem: env.AUTH_PUBLIC_KEY || undefined,
+    dev: false,
+  };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const production = env.NODE_ENV === 'production';
+  const auth = authConfig(env, production);
   const schedule = (env.WEBHOOK_RETRY_SCHEDULE ?? '5,300,1800,7200,18000,36000,50400,72000,86400')
     .split(',')
     .map((s) => Number(s.trim()));
@@ -114,15 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     production,
     ...loadDatabaseSettings(env),
     trustProxy: trustProxy(env.TRUST_PROXY),
-    auth: dev
-      ? { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, dev: true }
-      : {
-          issuer: env.AUTH_ISSUER!,
-          audience: env.AUTH_AUDIENCE!,
-          jwksUrl: env.AUTH_JWKS_URL || undefined,
-          publicKeyPem: env.AUTH_PUBLIC_KEY || undefined,
-          dev: false,
-        },
+    auth,
     rateLimit: {
       max: int(env, 'RATE_LIMIT_MAX', 600),
       windowS: int(env, 'RATE_LIMIT_WINDOW_S', 60),

@@ -21,13 +21,21 @@ export interface Database {
   stop(): Promise<void>;
 }
 
-export async function openDatabase(config: DatabaseSettings): Promise<Database> {
+/** DATABASE_URL (or else DATABASE_DIRECT_URL), or else the embedded cluster, started. */
+async function locate(config: DatabaseSettings) {
   const configured = config.databaseUrl ?? config.databaseDirectUrl;
-  const embeddedDir = configured ? null : join(config.dataDir, 'pg');
-  const embedded = embeddedDir
-    ? await startEmbeddedPostgres({ dataDir: embeddedDir, persistent: true, wellKnownPort: true })
-    : null;
-  const url = configured ?? embedded!.url;
+  if (configured) return { url: configured, embeddedDir: null, embedded: null };
+  const embeddedDir = join(config.dataDir, 'pg');
+  const embedded = await startEmbeddedPostgres({
+    dataDir: embeddedDir,
+    persistent: true,
+    wellKnownPort: true,
+  });
+  return { url: embedded.url, embeddedDir, embedded };
+}
+
+export async function openDatabase(config: DatabaseSettings): Promise<Database> {
+  const { url, embeddedDir, embedded } = await locate(config);
   const directUrl = config.databaseDirectUrl ?? url;
   // One connection: the migration runner holds a session-level advisory lock on it.
   const migrationSql = createSql(directUrl, { max: 1, application: 'inventory-api-migrate' });

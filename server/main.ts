@@ -10,6 +10,7 @@ import { loadConfig, DEV_AUDIENCE, DEV_ISSUER, type Config } from './config.ts';
 import { openDatabase, type Database } from './database.ts';
 import { devPublicKeyPem } from './dev-keys.ts';
 import { createSql } from '../db/client.ts';
+import { must } from '../domain/must.ts';
 
 // V8 lets the old generation grow to ~2x the live heap before collecting it; under load the
 // promoted garbage of requests in flight then holds 100+ MB of RSS. Growing by half instead kept
@@ -78,11 +79,16 @@ function printBanner(c: Config, port: number, database: string, workers: number)
 }
 
 if (cluster.isWorker) {
+  // The primary forks every worker with both URLs in its environment (below).
   const port = await serve(
-    { url: process.env.DATABASE_URL!, directUrl: process.env.DATABASE_DIRECT_URL! },
+    {
+      url: must(process.env.DATABASE_URL, 'DATABASE_URL from the primary'),
+      directUrl: must(process.env.DATABASE_DIRECT_URL, 'DATABASE_DIRECT_URL from the primary'),
+    },
     async () => {},
   );
-  process.send!({ listening: port });
+  // In a worker, cluster.worker is set, and its send() is process.send() (to the primary).
+  must(cluster.worker, 'cluster.worker in a worker').send({ listening: port });
 } else {
   const database = await openDatabase(config);
   const described = `${database.embeddedDir ? `embedded PostgreSQL (${database.embeddedDir})` : 'DATABASE_URL'}${database.applied.length ? `, applied ${database.applied.join(', ')}` : ''}`;
@@ -112,6 +118,8 @@ if (cluster.isWorker) {
       });
     }
     for (const signal of ['SIGTERM', 'SIGINT'] as const)
-      process.on(signal, () => workers.forEach((w) => w.process.kill(signal)));
+      process.on(signal, () => {
+        for (const w of workers) w.process.kill(signal);
+      });
   }
 }

@@ -79,7 +79,7 @@ t.test('tokens', async (t) => {
     t.test(`${name} → 401 invalid_token`, async (t) => {
       const res =
         name === 'not a bearer scheme'
-          ? await fetch(s.url + '/inventory/items', {
+          ? await fetch(`${s.url}/inventory/items`, {
               headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` },
             })
           : await bearer(s, token);

@@ -101,7 +101,10 @@ t.test(
       start.split(' ').slice(-1),
       `CMD runs ${start.split(' ').at(-1)}, as npm start does`,
     );
-    t.ok(start.startsWith('tsx ') && cmd.join(' ').includes('--import tsx'), 'through tsx');
+    t.ok(
+      start.includes('node --import tsx ') && cmd.join(' ').includes('--import tsx'),
+      'through tsx, as node --import tsx (npm start execs it, so signals reach it)',
+    );
     const env = args('ENV').join(' ');
     t.match(env, /HOST=0\.0\.0\.0/);
     t.equal(args('EXPOSE')[0], /PORT=(\d+)/.exec(env)![1], 'exposes the port it listens on');
@@ -131,7 +134,7 @@ function importGraph(entries: string[]): { files: Set<string>; packages: Set<str
       }
     }
   };
-  entries.forEach((entry) => visit(join(repoRoot, entry)));
+  for (const entry of entries) visit(join(repoRoot, entry));
   return { files, packages };
 }
 

@@ -151,7 +151,7 @@ t.test(
 
     const list = async (query: Record<string, string>) =>
       ok(await api.GET('/procurement/invoices', { params: { query } })).data.map(
-        (i) => i.number + '@' + i.vendor_id,
+        (i) => `${i.number}@${i.vendor_id}`,
       );
     t.same(await list({}), ['INV-1@ven_tools', 'INV-1@ven_fast']);
     t.same(await list({ vendor_id: 'ven_fast' }), ['INV-1@ven_fast']);

@@ -65,8 +65,9 @@ function ipv6Bytes(address: string): Buffer {
   const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
   if (dotted) {
     const [a, b, c, d] = dotted.slice(1).map(Number);
-    text =
-      text.slice(0, dotted.index) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+    // The dotted IPv4 tail as the last two groups.
+    const hex = `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+    text = `${text.slice(0, dotted.index)}${hex}`;
   }
   const [head, tail] = text.split('::');
   const groups = (part: string | undefined) => (part ? part.split(':') : []);
@@ -74,7 +75,9 @@ function ipv6Bytes(address: string): Buffer {
   const right = tail === undefined ? [] : groups(tail);
   const all = [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
   const bytes = Buffer.alloc(16);
-  all.forEach((group, i) => bytes.writeUInt16BE(parseInt(group, 16), i * 2));
+  all.forEach((group, i) => {
+    bytes.writeUInt16BE(parseInt(group, 16), i * 2);
+  });
   return bytes;
 }
 

@@ -27,6 +27,6 @@ export function signatureHeader(
 ): string {
   const content = `${id}.${timestamp}.${body}`;
   return secrets
-    .map((secret) => 'v1,' + createHmac('sha256', keyOf(secret)).update(content).digest('base64'))
+    .map((secret) => `v1,${createHmac('sha256', keyOf(secret)).update(content).digest('base64')}`)
     .join(' ');
 }

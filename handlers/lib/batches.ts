@@ -3,6 +3,7 @@
 // before the move, and is posted as one line per batch taken. Runs on batch levels read under the
 // lock of their stock level, so the picture cannot change underneath.
 import type { BatchRow } from '../../db/stock.ts';
+import { must } from '../../domain/must.ts';
 import { ProblemError } from '../../domain/problems.ts';
 import type { Line } from './move-rules.ts';
 import { micro, toNumber, type Micro } from './quantity.ts';
@@ -50,6 +51,9 @@ interface BatchStock {
   out: Micro;
 }
 
+/** A batch that was on hand before the move: it has its row. */
+type OnHand = BatchStock & { row: BatchRow };
+
 class BatchBook {
   private readonly stock = new Map<string, BatchStock>();
 
@@ -67,15 +71,18 @@ class BatchBook {
   entry(item_id: string, warehouse_id: string, batch: string): BatchStock {
     const key = batchKey(item_id, warehouse_id, batch);
     let entry = this.stock.get(key);
-    if (!entry)
-      this.stock.set(key, (entry = { item_id, warehouse_id, batch, onHand: 0n, in: 0n, out: 0n }));
+    if (!entry) {
+      entry = { item_id, warehouse_id, batch, onHand: 0n, in: 0n, out: 0n };
+      this.stock.set(key, entry);
+    }
     return entry;
   }
 
   /** Batches on hand before the move at (item, warehouse), earliest expiry first (the order batchesOf reads them in). */
-  onHandAt(item_id: string, warehouse_id: string): BatchStock[] {
+  onHandAt(item_id: string, warehouse_id: string): OnHand[] {
     return [...this.stock.values()].filter(
-      (e) => e.row && e.item_id === item_id && e.warehouse_id === warehouse_id,
+      (e): e is OnHand =>
+        e.row !== undefined && e.item_id === item_id && e.warehouse_id === warehouse_id,
     );
   }
 
@@ -116,10 +123,13 @@ export function allocateBatches(lines: Line[], rows: BatchRow[]): Piece[] {
 
   for (const line of fefo) {
     const { item_id } = line.input;
+    // Validation requires the batch on a BATCH line that brings stock in, so this one takes.
+    const source = must(line.source, 'source of a batch line that names no batch');
     const pieces: Piece[] = [];
     let wanted = line.amount;
-    for (const from of book.onHandAt(item_id, line.source!)) {
+    for (const from of book.onHandAt(item_id, source)) {
       const left = from.onHand + from.in - from.out;
+      // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.min throws on
       const take = wanted < left ? wanted : left;
       if (take <= 0n) continue;
       from.out += take;
@@ -129,14 +139,14 @@ export function allocateBatches(lines: Line[], rows: BatchRow[]): Piece[] {
         line,
         amount: take,
         batch: from.batch,
-        expires_at: from.row!.expires_at,
+        expires_at: from.row.expires_at,
         first: pieces.length === 0,
       });
       if (wanted === 0n) break;
     }
     // The level check passed, so only batch levels out of step with their level end up here.
-    if (wanted > 0n) throw overIssuance(item_id, line.source!, line.amount, line.amount - wanted);
+    if (wanted > 0n) throw overIssuance(item_id, source, line.amount, line.amount - wanted);
     picked.set(line.index, pieces);
   }
-  return lines.flatMap((l) => picked.get(l.index)!);
+  return lines.flatMap((l) => must(picked.get(l.index), 'pieces of a line (every line is picked)'));
 }

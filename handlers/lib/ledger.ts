@@ -30,6 +30,7 @@ import {
   type StockKey,
 } from '../../db/stock.ts';
 import { findMoves, linesOf, type LineRow, type MoveRow } from '../../db/stock-moves.ts';
+import { must } from '../../domain/must.ts';
 import { ProblemError, invalid, invalidState, type FieldError } from '../../domain/problems.ts';
 import { assertWarehouses, type Principal } from '../../domain/access.ts';
 import type { Actor } from '../types.ts';
@@ -204,7 +205,10 @@ async function load(db: Db, postings: Posting[]): Promise<State> {
 function batchList(state: State, item_id: string, warehouse_id: string): Batch[] {
   const k = keyOf(item_id, warehouse_id);
   let list = state.batches.get(k);
-  if (!list) state.batches.set(k, (list = []));
+  if (!list) {
+    list = [];
+    state.batches.set(k, list);
+  }
   return list;
 }
 
@@ -252,7 +256,8 @@ function netChanges(lines: Line[]): Map<string, Net> {
 function checkCounts(state: State, lines: Line[]): void {
   for (const { input, source, dest } of lines) {
     if (input.expected_on_hand === undefined) continue;
-    const warehouse_id = (source ?? dest)!;
+    // Only ADJUSTMENT lines expect a count, and those take or bring stock in one warehouse.
+    const warehouse_id = must(source ?? dest, 'warehouse of an ADJUSTMENT line');
     const key = { item_id: input.item_id, warehouse_id };
     const actual =
       input.batch === undefined
@@ -281,10 +286,12 @@ function claimReservations(
   lines: Line[],
   at: Pointer,
 ): { claimed: ReservationRow[]; credits: Map<string, Micro> } {
-  const claiming = lines.filter((l) => l.input.reservation_id !== undefined);
   const errors: FieldError[] = [];
-  for (const { index, input, source } of claiming) {
-    const r = state.reservations.get(input.reservation_id!);
+  // In line order; complete once no line has an error.
+  const claimed: ReservationRow[] = [];
+  for (const { index, input, source } of lines) {
+    if (input.reservation_id === undefined) continue;
+    const r = state.reservations.get(input.reservation_id);
     if (!r)
       errors.push({
         pointer: at(index, 'reservation_id'),
@@ -297,10 +304,9 @@ function claimReservations(
         code: 'reservation_mismatch',
         detail: `Reservation ${r.id} holds ${r.item_id} in ${r.warehouse_id}, not ${input.item_id} in ${source}.`,
       });
-    }
+    } else claimed.push(r);
   }
   if (errors.length) throw invalid(errors);
-  const claimed = claiming.map((l) => state.reservations.get(l.input.reservation_id!)!);
   const closed = claimed.find((r) => r.status !== 'ACTIVE');
   if (closed) throw invalidState('Reservation', closed.id, closed.status, ['ACTIVE'], 'consumed');
   const credits = new Map<string, Micro>();
@@ -338,7 +344,7 @@ function moveSerials(
     (input.serials ?? []).forEach((serial, j) => {
       const now = state.serials.get(serialKey(input.item_id, serial));
       const inStock = now?.status === 'IN_STOCK';
-      if (source === null ? inStock : !(inStock && now!.warehouse_id === source)) {
+      if (source === null ? inStock : !(inStock && now.warehouse_id === source)) {
         errors.push(
           source === null
             ? {
@@ -446,6 +452,8 @@ interface Plan {
   batches: ReturnType<typeof batchChanges>;
   serials: { item_id: string; serial: string; to: Serial }[];
   consumed: ReservationRow[];
+  /** The move this one reverses, as loaded (its state before this posting). */
+  reversal: { move: MoveRow; lines: LineRow[] } | undefined;
   event: OutboxEvent;
   audits: AuditEntry[];
 }
@@ -529,6 +537,7 @@ function plan(state: State, { actor, principal, input, options = {} }: Posting):
     batches: batchChanges(pieces),
     serials: [...serials.values()],
     consumed: claimed,
+    reversal,
     event: newEvent('inventory.stock_move.posted', move, now),
     audits,
   };
@@ -573,9 +582,9 @@ function advance(state: State, p: Plan): void {
   for (const s of p.serials) state.serials.set(serialKey(s.item_id, s.serial), s.to);
   for (const r of p.consumed)
     state.reservations.set(r.id, { ...r, status: 'CONSUMED', consumed_by: p.moveRow.id });
-  if (p.moveRow.reverses !== null) {
-    const reversed = state.reversing.get(p.moveRow.reverses)!;
-    state.reversing.set(p.moveRow.reverses, {
+  if (p.reversal) {
+    const reversed = p.reversal;
+    state.reversing.set(reversed.move.id, {
       ...reversed,
       move: { ...reversed.move, status: 'REVERSED', reversed_by: p.moveRow.id },
     });
@@ -613,6 +622,9 @@ function writesOf(state: State, accepted: { posting: Posting; plan: Plan }[]): L
     }
     for (const s of p.serials) serials.set(serialKey(s.item_id, s.serial), s);
   }
+  // advance() put every level a posting changes into the state, keeping whether it existed.
+  const existedLevel = (key: StockKey) =>
+    must(state.levels.get(keyOf(key.item_id, key.warehouse_id)), 'level of a posting').exists;
   const existedBatch = (b: { item_id: string; warehouse_id: string; batch: string }) =>
     (state.batches.get(keyOf(b.item_id, b.warehouse_id)) ?? []).some(
       (x) => x.row.batch === b.batch && x.exists,
@@ -626,7 +638,7 @@ function writesOf(state: State, accepted: { posting: Posting; plan: Plan }[]): L
         ...key,
         on_hand: decimal(onHand),
         reserved: decimal(reserved),
-        exists: state.levels.get(keyOf(key.item_id, key.warehouse_id))!.exists,
+        exists: existedLevel(key),
       })),
     batches: [...batches.values()]
       .filter((b) => b.delta !== 0n)
@@ -645,9 +657,9 @@ function writesOf(state: State, accepted: { posting: Posting; plan: Plan }[]): L
         updated_at: p.moveRow.created_at,
       })),
     ),
-    reversed: accepted
-      .filter(({ plan: p }) => p.moveRow.reverses !== null)
-      .map(({ plan: p }) => ({ id: p.moveRow.reverses!, reversed_by: p.moveRow.id })),
+    reversed: accepted.flatMap(({ plan: p }) =>
+      p.moveRow.reverses === null ? [] : [{ id: p.moveRow.reverses, reversed_by: p.moveRow.id }],
+    ),
     events: accepted.map(({ plan: p }) => p.event),
     audits: accepted.flatMap(({ posting, plan: p }) =>
       p.audits.map((entry) => ({ actor: posting.actor, entry })),

@@ -6,6 +6,7 @@
 import { matchFigures, type MatchFigures } from '../../db/match.ts';
 import type { Db } from '../../db/client.ts';
 import type { components } from '../../generated/api.ts';
+import { must } from '../../domain/must.ts';
 
 export type MatchReport = components['schemas']['MatchReport'];
 type MatchLine = components['schemas']['MatchLine'];
@@ -71,8 +72,10 @@ export async function matchReports(
       { po_id: id, status: 'PENDING', price_tolerance: tolerance, lines: [] },
     ]),
   );
+  // The figures are those of lines of the orders asked for (WHERE po_id = ANY(...)).
   for (const figures of await matchFigures(db, [...reports.keys()], tolerance)) {
-    reports.get(figures.po_id)!.lines.push(matchLine(figures, tolerance));
+    const report = must(reports.get(figures.po_id), 'match report of an order asked for');
+    report.lines.push(matchLine(figures, tolerance));
   }
   for (const report of reports.values()) report.status = reportStatus(report.lines);
   return reports;

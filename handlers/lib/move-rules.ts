@@ -1,6 +1,7 @@
 // The rules a stock move must meet before any stock is looked at (spec/openapi.yaml: createStockMove and the StockMove schemas): which
 // warehouses each type names, quantity signs, which line fields each type allows, and the batch
 // and serial rules of the items' tracking. All broken rules are reported together (422).
+import { must } from '../../domain/must.ts';
 import { invalid, type FieldError } from '../../domain/problems.ts';
 import type { MoveInput, MoveLineInput } from './ledger.ts';
 import { micro, type Micro } from './quantity.ts';
@@ -17,24 +18,29 @@ export const serialKey = (item_id: string, serial: string) => JSON.stringify([it
 export const defaultPointer: Pointer = (i, field) => `#/lines/${i}/${field}`;
 
 /**
- * Where a line takes stock from and puts it: ISSUE from from_wh; RECEIPT into to_wh; TRANSFER
- * both; ADJUSTMENT into to_wh when positive, out of it when negative.
+ * Where a line takes stock from and puts it (null: nowhere): ISSUE from from_wh; RECEIPT into
+ * to_wh; TRANSFER both; ADJUSTMENT into to_wh when positive, out of it when negative. Undefined
+ * where the move leaves out a warehouse its type needs, which validation refuses (moveErrors).
  */
 export function endpointsOf(
   move: Pick<MoveInput, 'type' | 'from_wh' | 'to_wh'>,
   qty: number,
-): { source: string | null; dest: string | null } {
+): { source: string | null | undefined; dest: string | null | undefined } {
   switch (move.type) {
     case 'ISSUE':
-      return { source: move.from_wh!, dest: null };
+      return { source: move.from_wh, dest: null };
     case 'RECEIPT':
-      return { source: null, dest: move.to_wh! };
+      return { source: null, dest: move.to_wh };
     case 'TRANSFER':
-      return { source: move.from_wh!, dest: move.to_wh! };
+      return { source: move.from_wh, dest: move.to_wh };
     case 'ADJUSTMENT':
-      return qty < 0 ? { source: move.to_wh!, dest: null } : { source: null, dest: move.to_wh! };
+      return qty < 0 ? { source: move.to_wh, dest: null } : { source: null, dest: move.to_wh };
   }
 }
+
+/** An endpoint of a line of a valid move: every warehouse its type needs is named. */
+const validEndpoint = (warehouse: string | null | undefined): string | null =>
+  warehouse === null ? null : must(warehouse, 'warehouse of a valid move');
 
 /** A valid move line resolved for posting: a positive amount taken from `source` and/or put into `dest`. */
 export interface Line {
@@ -190,11 +196,15 @@ export function resolveLines(move: MoveInput, refs: References, at: Pointer): Li
     ...repeatErrors(move, at),
   ];
   if (errors.length) throw invalid(errors);
-  return move.lines.map((input, index) => ({
-    index,
-    input,
-    amount: micro(Math.abs(input.qty)),
-    ...endpointsOf(move, input.qty),
-    trackBy: refs.items.get(input.item_id)!.track_by,
-  }));
+  return move.lines.map((input, index) => {
+    const { source, dest } = endpointsOf(move, input.qty);
+    return {
+      index,
+      input,
+      amount: micro(Math.abs(input.qty)),
+      source: validEndpoint(source),
+      dest: validEndpoint(dest),
+      trackBy: must(refs.items.get(input.item_id), 'item of a valid line').track_by,
+    };
+  });
 }

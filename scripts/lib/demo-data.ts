@@ -7,9 +7,12 @@
 // (an id that exists, a purchase order number, a transfer's reference) and does only what is
 // missing, so running it twice, or again after an interruption, adds nothing twice.
 import type { ApiClient, components } from '../../generated/client.ts';
+import { must } from '../../domain/must.ts';
 
 type Schemas = components['schemas'];
 type PurchaseOrder = Schemas['PurchaseOrder'];
+/** A create body with the id the API lets it choose, always given here (the spec's examples). */
+type WithId<T> = T & { id: string };
 
 const warehouses: Schemas['WarehouseCreate'][] = [
   { id: 'WH-A', name: 'Central warehouse, Antwerp' },
@@ -17,7 +20,7 @@ const warehouses: Schemas['WarehouseCreate'][] = [
   { id: 'WH-C', name: 'Service van 1' },
 ];
 
-const items: Schemas['ItemCreate'][] = [
+const items: WithId<Schemas['ItemCreate']>[] = [
   { id: 'sku-1', sku: 'SKU-1', name: 'Hex bolt M8x40, zinc', uom: 'EA', track_by: 'NONE' },
   { id: 'sku-2', sku: 'SKU-2', name: 'Hex nut M8, zinc', uom: 'EA', track_by: 'NONE' },
   { id: 'sku-3', sku: 'SKU-3', name: 'Flat washer M8', uom: 'EA', track_by: 'NONE' },
@@ -40,7 +43,7 @@ const items: Schemas['ItemCreate'][] = [
   { id: 'METER-DM1', sku: 'METER-DM1', name: 'Digital multimeter', uom: 'EA', track_by: 'SERIAL' },
 ];
 
-const vendors: Schemas['VendorCreate'][] = [
+const vendors: WithId<Schemas['VendorCreate']>[] = [
   { id: 'ven_fasteners', name: 'Fasteners & Fixings NV', currency: 'EUR' },
   { id: 'ven_tools', name: 'ToolPro GmbH', currency: 'EUR' },
   { id: 'ven_chemicals', name: 'ChemSupply Ltd', currency: 'GBP' },
@@ -227,7 +230,12 @@ async function ensureOrder(api: ApiClient, plan: PlannedOrder): Promise<boolean>
   }
   // A receipt is one posting: all of it arrived, or nothing did.
   if (plan.receipt && po.lines.every((line) => line.qty_received === 0)) {
-    const lineOf = (item_id: string) => po!.lines.find((line) => line.item_id === item_id)!.id;
+    const poLines = po.lines;
+    const lineOf = (item_id: string) =>
+      must(
+        poLines.find((line) => line.item_id === item_id),
+        `line of ${plan.number} for ${item_id}`,
+      ).id;
     ok(
       `receive ${plan.number}`,
       await api.POST('/procurement/receipts', {
@@ -285,7 +293,7 @@ export async function seedDemoData(api: ApiClient): Promise<SeedReport> {
     );
   }
   for (const body of items) {
-    const path = { id: body.id! };
+    const path = { id: body.id };
     count(
       'items',
       await ensure(
@@ -296,7 +304,7 @@ export async function seedDemoData(api: ApiClient): Promise<SeedReport> {
     );
   }
   for (const body of vendors) {
-    const path = { id: body.id! };
+    const path = { id: body.id };
     count(
       'vendors',
       await ensure(

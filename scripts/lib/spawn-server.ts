@@ -28,8 +28,8 @@ export async function spawnServerProcess(
     },
   );
   let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -41,7 +41,7 @@ export async function spawnServerProcess(
         () => reject(new Error(`server did not start in ${startTimeoutMs} ms:\n${output}`)),
         startTimeoutMs,
       );
-      child.stdout!.on('data', () => {
+      child.stdout.on('data', () => {
         const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(output);
         if (match) {
           clearTimeout(timer);

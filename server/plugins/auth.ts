@@ -91,8 +91,10 @@ export class VerifiedTokens {
   set(token: string, principal: Principal, exp: unknown) {
     if (typeof exp !== 'number') return;
     // Oldest first out: a Map iterates in insertion order.
-    if (this.byToken.size >= this.max && !this.byToken.has(token))
-      this.byToken.delete(this.byToken.keys().next().value!);
+    if (this.byToken.size >= this.max && !this.byToken.has(token)) {
+      const oldest = this.byToken.keys().next();
+      if (!oldest.done) this.byToken.delete(oldest.value);
+    }
     this.byToken.set(token, { principal, until: exp * 1000 });
   }
 }
@@ -104,7 +106,7 @@ export interface AuthOptions {
 }
 
 export default fp(
-  async function auth(app: FastifyInstance, { auth, fallbackPublicKeyPem }: AuthOptions) {
+  async function authPlugin(app: FastifyInstance, { auth, fallbackPublicKeyPem }: AuthOptions) {
     let secret: any;
     if (auth.jwksUrl) {
       const url = new URL(auth.jwksUrl);
@@ -189,8 +191,9 @@ export async function requireToken(request: FastifyRequest, _reply: FastifyReply
 /** Route preValidation hook: the token must carry the operation's scopes (403), checked before the body is. */
 export async function requireScopes(request: FastifyRequest, _reply: FastifyReply) {
   const op = request.routeOptions.config.operation;
-  if (!op?.scopes || !request.principal) return;
-  const missing = op.scopes.filter((s) => !request.principal!.scopes.has(s));
+  const { principal } = request;
+  if (!op?.scopes || !principal) return;
+  const missing = op.scopes.filter((s) => !principal.scopes.has(s));
   if (missing.length) {
     throw new ProblemError(
       'insufficient-scope',

@@ -40,9 +40,9 @@ function validationProblem(errors: AjvError[], context: string): ProblemError {
   const prefix = context === 'body' ? '#' : context === 'querystring' ? '#/query' : '#/headers';
   const fieldErrors: FieldError[] = errors.slice(0, MAX_REPORTED_ERRORS).map((e) => {
     let path = e.instancePath;
-    if (e.keyword === 'required') path += '/' + escapePointer(e.params.missingProperty);
+    if (e.keyword === 'required') path += `/${escapePointer(e.params.missingProperty)}`;
     if (e.keyword === 'additionalProperties')
-      path += '/' + escapePointer(e.params.additionalProperty);
+      path += `/${escapePointer(e.params.additionalProperty)}`;
     const detail =
       e.keyword === 'additionalProperties'
         ? 'is not a known field'
@@ -105,7 +105,7 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
 
 /** Path templates of the spec as regexes, to tell 405 (path exists) from 404. */
 const templates = [...new Set([...operations.values()].map((o) => o.path))].map((path) => ({
-  regex: new RegExp('^' + path.replace(/\{[^}]+\}/g, '[^/]+') + '/?$'),
+  regex: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}/?$`),
   methods: [...operations.values()].filter((o) => o.path === path).map((o) => o.method),
 }));
 

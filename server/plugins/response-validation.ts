@@ -21,7 +21,10 @@ export default fp(
     const validatorFor = (schema: unknown) => {
       const key = JSON.stringify(schema);
       let validate = compiled.get(key);
-      if (!validate) compiled.set(key, (validate = ajv.compile(schema as object)));
+      if (!validate) {
+        validate = ajv.compile(schema as object);
+        compiled.set(key, validate);
+      }
       return validate;
     };
     app.decorate('responseViolations', []);

@@ -61,6 +61,7 @@ const hostile = fc.oneof(
     '🦄'.repeat(50),
     'ﷺ',
     '\u202Etxt.exe',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection probe, literally
     '${7*7}',
     '../../etc/passwd',
     '<script>alert(1)</script>',
