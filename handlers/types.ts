@@ -104,9 +104,10 @@ export type Handlers = { [K in OperationId]: Handler<K> };
 
 /** How the HTTP layer sees any result and any handler, once the per-operation types have done their job. */
 export type AnyResult = { status: number; body?: unknown; etag?: string; location?: string };
-export type AnyBatched = {
-  load(db: Db, contexts: Context<any>[]): Promise<unknown>;
-  run(state: unknown, ctx: Context<any>): AnyResult;
+/** Any Batched handler, over contexts of type C (group commit's view of it). */
+export interface AnyBatched<C = Context<any>> {
+  load(db: Db, contexts: C[]): Promise<unknown>;
+  run(state: unknown, ctx: C): AnyResult;
   write(db: Db, state: unknown): Promise<void>;
-};
+}
 export type AnyHandler = ((ctx: Context<any>) => Promise<AnyResult>) | AnyBatched;

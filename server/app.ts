@@ -193,6 +193,7 @@ export async function buildApp({
     metrics: app.metrics,
     log: app.log,
   });
+  app.addHook('onReady', async () => writes.start());
   app.addHook('onClose', async () => writes.close());
   const deps = { sql, config, pager: app.pager, itemIndex: app.itemIndex, writes };
   await app.register(openapiGlue, {

@@ -30,6 +30,8 @@ async function locate(config: DatabaseSettings) {
     dataDir: embeddedDir,
     persistent: true,
     wellKnownPort: true,
+    // Ctrl-C signals the terminal's whole group; the server stops its database itself, last.
+    ownProcessGroup: true,
   });
   return { url: embedded.url, embeddedDir, embedded };
 }

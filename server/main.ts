@@ -14,12 +14,12 @@ import { must } from '../domain/must.ts';
 
 // V8 lets the old generation grow to ~2x the live heap before collecting it; under load the
 // promoted garbage of requests in flight then holds 100+ MB of RSS. Growing by half instead kept
-// peak RSS ~100 MB lower at the same throughput (docs/benchmarks.md).
+// peak RSS ~100 MB lower at the same throughput (docs/decisions/0008).
 v8.setFlagsFromString('--heap-growing-percent=50');
 // V8 learns to allocate the objects of code whose objects often survive (query parameters, request
 // state) directly in the old generation. They die young all the same, and until the next major
 // collection they keep alive every young object they point to: with it the server promoted about
-// twice as much per posting and made twice as many major collections (docs/benchmarks.md).
+// twice as much per posting and made twice as many major collections (docs/decisions/0009).
 v8.setFlagsFromString('--no-allocation-site-pretenuring');
 
 const config = loadConfig();

@@ -6,11 +6,11 @@ import t from 'tap';
 import { Registry } from 'prom-client';
 import {
   PostingQueue,
-  type BatchHandler,
   type GroupCommitOptions,
   type PostingJob,
 } from '../server/writes/group-commit.ts';
-import type { ProblemError } from '../domain/problems.ts';
+import type { AnyBatched } from '../handlers/types.ts';
+import { ProblemError } from '../domain/problems.ts';
 import type { Sql } from '../db/client.ts';
 import { freshDatabase } from './helpers/db.ts';
 
@@ -40,7 +40,7 @@ class Hold {
  */
 function queueOf(sql: Sql, options: GroupCommitOptions, hold: () => Hold | undefined) {
   const executed: string[][] = [];
-  const handler: BatchHandler<string> = {
+  const handler: AnyBatched<string> = {
     async load(_db, bodies) {
       const h = hold();
       if (h && bodies.includes('hold')) {
@@ -50,6 +50,11 @@ function queueOf(sql: Sql, options: GroupCommitOptions, hold: () => Hold | undef
       return [];
     },
     run(ran, body) {
+      // 'forbidden…' is refused as a 403 (not stored), 'conflict…' as a 409 (stored).
+      if (body.startsWith('forbidden'))
+        throw new ProblemError('warehouse-forbidden', 'not yours', { warehouse_id: 'WH-X' });
+      if (body.startsWith('conflict'))
+        throw new ProblemError('invalid-state', 'no', { current_status: 'CLOSED' });
       (ran as string[]).push(body);
       return { status: 201, body: { result: `done ${body}` } };
     },
@@ -158,16 +163,74 @@ t.test(
     hold.open();
     await Promise.all([holder, ...queued]);
     t.same(executed, [['hold'], ['a', 'b']], 'the refused posting never ran');
+    const retried = await queue.submit(job('c', 'c'));
     t.match(
-      await queue.submit(job('c', 'c')),
+      retried,
       { status: 201, body: { result: 'done c' } },
       'retried once the queue has room, under the same key, it runs',
     );
+    t.notOk(retried.replayed, 'as a first execution');
     t.match(
       await queue.submit(job('c', 'c')),
       { status: 201, body: { result: 'done c' }, replayed: true },
       'and that key is now used',
     );
     t.same(executed, [['hold'], ['a', 'b'], ['c'], []], 'c ran once');
+  },
+);
+
+t.test(
+  'requests sharing a new key within one batch: the first runs, the rest get its answer, or 422 for another body',
+  async (t) => {
+    const { sql } = await freshDatabase(t);
+    const hold = new Hold();
+    const { queue, executed } = queueOf(
+      sql,
+      { maxBatch: 64, maxInFlight: 1, maxQueued: 64 },
+      () => hold,
+    );
+    const holder = queue.submit(job('H', 'hold'));
+    await hold.held;
+    const settle = (p: Promise<unknown>) =>
+      p.then(
+        (o) => o,
+        (err: ProblemError) => err,
+      );
+    // Queued behind the held batch, so each group below shares the next batch.
+    const ok = [job('K1', 'a'), job('K1', 'a'), job('K1', 'b')].map((j) => settle(queue.submit(j)));
+    const stored = [job('K2', 'conflict'), job('K2', 'conflict')].map((j) =>
+      settle(queue.submit(j)),
+    );
+    const refused = [job('K3', 'forbidden'), job('K3', 'forbidden')].map((j) =>
+      settle(queue.submit(j)),
+    );
+    hold.open();
+    await holder;
+
+    const [first, again, other] = await Promise.all(ok);
+    t.match(first, { status: 201, body: { result: 'done a' } }, 'the first with K1 runs');
+    t.notOk((first as { replayed?: boolean }).replayed);
+    t.match(
+      again,
+      { status: 201, body: { result: 'done a' }, replayed: true },
+      'the same body: its answer, replayed',
+    );
+    t.equal((other as ProblemError).slug, 'idempotency-key-reused', 'another body: 422');
+    const [conflict, conflictAgain] = await Promise.all(stored);
+    t.match(
+      conflict,
+      { status: 409, body: { slug: 'invalid-state' } },
+      'a 409 is an answer, stored',
+    );
+    t.match(conflictAgain, { status: 409, replayed: true }, 'and replayed to the second');
+    const [forbidden, forbiddenAgain] = await Promise.all(refused);
+    t.equal((forbidden as ProblemError).slug, 'warehouse-forbidden', 'a 403 is not stored');
+    t.equal((forbiddenAgain as ProblemError).slug, 'warehouse-forbidden', 'the second gets it too');
+    t.same(executed, [['hold'], ['a']], 'one execution between them');
+
+    const [row] = await sql`SELECT count(*)::int AS n FROM idempotency_keys WHERE key = 'K3'`;
+    t.equal(row.n, 0, "the 403's key was released: a retry runs again");
+    const [k2] = await sql`SELECT status FROM idempotency_keys WHERE key = 'K2'`;
+    t.equal(k2.status, 409, "the 409's answer is kept under its key");
   },
 );

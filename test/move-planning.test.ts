@@ -158,11 +158,11 @@ const batch = (name: string, on_hand: number, expires_at: string | null): BatchR
 const issue = (lines: MoveInput['lines']): MoveInput => ({ type: 'ISSUE', from_wh: 'WH-A', lines });
 
 t.test('a line naming a batch takes it; one that does not picks first expiry first', async (t) => {
-  // As the ledger reads them: earliest expiry first, batches without one last.
+  // In no particular order: FEFO is allocateBatches' to find.
   const rows = [
-    batch('L1', 3, '2026-12-10T00:00:00.000Z'),
-    batch('L2', 5, '2027-01-10T00:00:00.000Z'),
     batch('L3', 4, null),
+    batch('L2', 5, '2027-01-10T00:00:00.000Z'),
+    batch('L1', 3, '2026-12-10T00:00:00.000Z'),
   ];
   const pieces = allocateBatches(
     resolveLines(
@@ -218,7 +218,8 @@ t.test(
       { selector: (b) => b.name, minLength: 1, maxLength: 6 },
     );
     fc.assert(
-      fc.property(batches, fc.integer({ min: 1, max: 400 }), (drawn, wanted) => {
+      fc.property(batches, fc.integer({ min: 1, max: 400 }), fc.nat(), (drawn, wanted, seed) => {
+        // FEFO's order, written here from its definition: by expiry, none last, then by name.
         const rows = drawn
           .map((b) =>
             batch(
@@ -229,20 +230,25 @@ t.test(
           )
           .sort(
             (a, b) =>
-              (a.expires_at ?? '\uffff').localeCompare(b.expires_at ?? '\uffff') ||
-              a.batch.localeCompare(b.batch),
+              (a.expires_at ?? '9999').localeCompare(b.expires_at ?? '9999') ||
+              (a.batch < b.batch ? -1 : 1),
           );
+        // allocateBatches gets them in another order, and must find FEFO's itself.
+        const shuffled = rows
+          .map((row, i) => ({ row, key: (i * 7919 + seed) % 104729 }))
+          .sort((a, b) => a.key - b.key)
+          .map(({ row }) => row);
         const total = rows.reduce((n, r) => n + r.on_hand, 0);
         const lines = resolveLines(issue([{ item_id: 'glue', qty: wanted }]), refs, defaultPointer);
         if (wanted > total) {
           try {
-            allocateBatches(lines, rows);
+            allocateBatches(lines, shuffled);
             return false;
           } catch (err) {
             return err instanceof ProblemError && err.slug === 'over-issuance';
           }
         }
-        const pieces = allocateBatches(lines, rows);
+        const pieces = allocateBatches(lines, shuffled);
         const taken = pieces.reduce((n, p) => n + p.amount, 0n);
         const order = pieces.map((p) => rows.findIndex((r) => r.batch === p.batch));
         const emptiedBefore = order

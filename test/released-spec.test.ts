@@ -1,7 +1,8 @@
 // The released contract (spec/released/<version>.json, frozen when it was published) against
-// today's: the server, the spec and the SDK carry one version, and every operation a released
-// version served is still served, at the same method and path. Stricter checks of what changed
-// (fields, inputs) are what the compatibility policy adds as the contract grows.
+// today's: the server, the spec and the SDK carry one version, the current version's contract is
+// exactly its frozen copy, and every operation a released version served is still served, at the
+// same method and path. Stricter checks of what changed (fields, inputs) are what the
+// compatibility policy (CHANGELOG.md) adds as the contract grows.
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
@@ -19,6 +20,11 @@ t.test('one version for the server, the spec and the SDK', async (t) => {
   t.ok(
     released.includes(`${spec.info.version}.json`),
     `${spec.info.version} is frozen in spec/released/`,
+  );
+  t.strictSame(
+    json(`spec/released/${spec.info.version}.json`),
+    spec,
+    'a released version does not change: a changed contract is a new version, frozen anew',
   );
 });
 

@@ -38,6 +38,15 @@ export function overIssuance(
   );
 }
 
+/** First expiry, first out: earliest expiry first, batches without one last, then by name. */
+export function fefoOrder(
+  a: Pick<BatchRow, 'expires_at' | 'batch'>,
+  b: Pick<BatchRow, 'expires_at' | 'batch'>,
+): number {
+  const expiry = (a.expires_at ?? '\uffff').localeCompare(b.expires_at ?? '\uffff');
+  return expiry || (a.batch < b.batch ? -1 : a.batch > b.batch ? 1 : 0);
+}
+
 export const batchKey = (item: string, warehouse: string, batch: string) =>
   JSON.stringify([item, warehouse, batch]);
 
@@ -78,12 +87,14 @@ class BatchBook {
     return entry;
   }
 
-  /** Batches on hand before the move at (item, warehouse), earliest expiry first (the order batchesOf reads them in). */
+  /** Batches on hand before the move at (item, warehouse), in FEFO order. */
   onHandAt(item_id: string, warehouse_id: string): OnHand[] {
-    return [...this.stock.values()].filter(
-      (e): e is OnHand =>
-        e.row !== undefined && e.item_id === item_id && e.warehouse_id === warehouse_id,
-    );
+    return [...this.stock.values()]
+      .filter(
+        (e): e is OnHand =>
+          e.row !== undefined && e.item_id === item_id && e.warehouse_id === warehouse_id,
+      )
+      .sort((a, b) => fefoOrder(a.row, b.row));
   }
 
   overdrawn(): BatchStock | undefined {

@@ -118,7 +118,7 @@ interface Serial {
 interface State {
   refs: References;
   levels: Map<string, Level>;
-  /** By (item, warehouse): batches earliest expiry first, as FEFO takes them. */
+  /** By (item, warehouse): the batches there (allocateBatches takes them in FEFO order). */
   batches: Map<string, Batch[]>;
   serials: Map<string, Serial>;
   reservations: Map<string, ReservationRow>;
@@ -218,7 +218,7 @@ function levelView(state: State, key: StockKey): LevelRow | undefined {
   return level && { ...key, on_hand: toNumber(level.onHand), reserved: toNumber(level.reserved) };
 }
 
-/** Batches on hand at a level, as rows, earliest expiry first (what FEFO and counts read). */
+/** Batches on hand at a level, as rows (what FEFO and counts read). */
 function batchRows(state: State, keys: StockKey[]): BatchRow[] {
   return keys.flatMap((k) =>
     (state.batches.get(keyOf(k.item_id, k.warehouse_id)) ?? []).map((b) => ({
@@ -570,12 +570,6 @@ function advance(state: State, p: Plan): void {
         exists: false,
       };
       list.push(batch);
-      // FEFO order: earliest expiry first, batches without expiry last, then by name.
-      list.sort(
-        (a, b) =>
-          (a.row.expires_at ?? '\uffff').localeCompare(b.row.expires_at ?? '\uffff') ||
-          byKey(a.row.batch, b.row.batch),
-      );
     }
     batch.onHand += c.delta;
   }
@@ -658,7 +652,7 @@ function writesOf(state: State, accepted: { posting: Posting; plan: Plan }[]): L
       })),
     ),
     reversed: accepted.flatMap(({ plan: p }) =>
-      p.moveRow.reverses === null ? [] : [{ id: p.moveRow.reverses, reversed_by: p.moveRow.id }],
+      p.reversal ? [{ id: p.reversal.move.id, reversed_by: p.moveRow.id }] : [],
     ),
     events: accepted.map(({ plan: p }) => p.event),
     audits: accepted.flatMap(({ posting, plan: p }) =>

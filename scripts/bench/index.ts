@@ -467,7 +467,7 @@ async function main() {
       { nodeArgs: args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [] },
     );
 
-    // The garbage a settled query leaves: measured once, before the load, on its own database.
+    // The garbage a settled query leaves: measured once, before the load, on the bench's database.
     const promotion =
       only && !only.includes('query-promotion') ? undefined : await measurePromotion(databaseUrl);
     const results = new Map<string, Judged[]>();

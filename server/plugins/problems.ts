@@ -136,7 +136,10 @@ export default fp(
     app.setErrorHandler(async (err: FastifyError, request, reply) => {
       const problem = toProblem(err);
       if (problem) {
-        if (problem.status >= 500) request.log.warn({ err }, problem.message);
+        // A server-side failure is logged with its cause. Not `overloaded`: that is the server
+        // shedding load, already in the access log, and a stack each would cost most when busiest.
+        if (problem.status >= 500 && problem.slug !== 'overloaded')
+          request.log.warn({ err }, problem.message);
         return sendProblem(request, reply, problem);
       }
       request.log.error({ err }, 'unhandled error');

@@ -23,24 +23,12 @@ import {
   type IdempotencyScope,
   type StoredResponse,
 } from './idempotency.ts';
-import { outcomeOf, type Outcome, type WriteResult } from './outcome.ts';
+import type { AnyBatched } from '../../handlers/types.ts';
+import { outcomeOf, type Outcome, type WriteRequest } from './outcome.ts';
 import { inPipelinedTransaction } from './transaction.ts';
 
-/** A Batched handler (handlers/types.ts), over contexts of type C. */
-export interface BatchHandler<C> {
-  load(db: Db, contexts: C[]): Promise<unknown>;
-  run(state: unknown, context: C): WriteResult;
-  write(db: Db, state: unknown): Promise<void>;
-}
-
-/** One request, as the queue sees it: its key, and how to make its context and its problems. */
-export interface PostingJob<C> {
-  scope: IdempotencyScope;
-  /** The handler's context for this request, on the batch's transaction. */
-  context(db: Db): C;
-  /** The response form of a ProblemError (409/422 are stored and replayed). */
-  problem(err: ProblemError): Outcome;
-}
+/** A request in the queue: a write request that has its key (group commit requires one). */
+export type PostingJob<C> = WriteRequest<C> & { scope: IdempotencyScope };
 
 export interface GroupCommitOptions {
   maxBatch: number;
@@ -113,7 +101,7 @@ export class PostingQueue<C> {
 
   constructor(
     private readonly sql: Sql,
-    private readonly handler: BatchHandler<C>,
+    private readonly handler: AnyBatched<C>,
     private readonly options: GroupCommitOptions,
     registry: Registry,
   ) {

@@ -9,9 +9,10 @@
 //   batched    queued; BEGIN + claim the keys + load → run each request → write + store the
 //              answers + COMMIT, for a whole batch (group-commit.ts)
 //
-// Statements on either side of an arrow travel together: each way costs the round trips of its
-// handler's own statements and no more. Every transaction is retried whole on serialization
-// failure or deadlock (transaction.ts), so a handler may run more than once.
+// Statements on either side of an arrow travel together in one round trip: besides its handler's
+// own, a plain write costs one (COMMIT) and a keyed one two; a batch of any size costs two in
+// all. Every transaction is retried whole on serialization failure or deadlock (transaction.ts),
+// so a handler may run more than once.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Registry } from 'prom-client';
 import { allInOrder, type Db, type Sql } from '../../db/client.ts';
@@ -41,10 +42,13 @@ export interface WritePathOptions {
 }
 
 export class WritePath {
-  private readonly stopPurging: () => void;
+  private stopPurging = () => {};
 
-  constructor(private readonly options: WritePathOptions) {
-    this.stopPurging = purgeExpiredKeys(options.sql, options.log);
+  constructor(private readonly options: WritePathOptions) {}
+
+  /** Once the server is ready: expired keys are purged while it runs. */
+  start(): void {
+    this.stopPurging = purgeExpiredKeys(this.options.sql, this.options.log);
   }
 
   /** How the requests of this operation are written. */
@@ -54,7 +58,7 @@ export class WritePath {
       return (request) =>
         request.scope ? keyed(sql, handler, request, request.scope) : plain(sql, handler, request);
     }
-    // A batch is answered, stored and replayed as a whole only under keys: every request needs one.
+    // Group commit claims, stores and replays every request's answer by its key: it needs one.
     if (meta.idempotency !== 'required') {
       throw new Error(`${meta.operationId} is batched, so its Idempotency-Key must be required`);
     }
