@@ -13,7 +13,7 @@ export type Present<T> = Omit<T, NullableKeys<T>> & {
 /** Optional fields are absent from the API's JSON, never null (the spec's schemas say so). */
 export function present<T extends object>(row: T): Present<T> {
   // A loop rather than Object.fromEntries(Object.entries(...).filter(...)): ~9x faster, and a page
-  // of a list presents every row (docs/benchmarks.md).
+  // of a list presents every row (docs/decisions/0014).
   const out: Partial<T> = {};
   for (const key in row) if (row[key] !== null) out[key] = row[key];
   return out as Present<T>;
