@@ -20,6 +20,7 @@ import {
   reusedKeyProblem,
   scopeId,
   storeResponses,
+  type EarlierUse,
   type IdempotencyScope,
   type StoredResponse,
 } from './idempotency.ts';
@@ -47,12 +48,12 @@ interface Queued<C> {
 type Answer = Outcome | { error: unknown };
 
 /** The answer to a request whose key a request before this batch used. */
-function replayAnswer(job: PostingJob<unknown>, earlier: Parameters<typeof replayFor>[0]): Answer {
+function replayAnswer(job: PostingJob<unknown>, earlier: EarlierUse): Answer {
   const replay = replayFor(earlier, job.scope.fingerprint);
   return replay instanceof ProblemError ? { error: replay } : { ...replay, replayed: true };
 }
 
-export function overloaded(): ProblemError {
+function overloaded(): ProblemError {
   return new ProblemError(
     'overloaded',
     'The server has more postings waiting than it accepts; this one was not applied. Retry after Retry-After seconds with the same Idempotency-Key.',
