@@ -141,5 +141,6 @@ try {
 }
 // The suite has a budget (docs/architecture.md, Tests): say what this run took of it.
 const seconds = Math.round((Date.now() - started) / 1000);
-console.error(`# npm test took ${Math.floor(seconds / 60)} min ${seconds % 60} s`);
+const script = process.env.npm_lifecycle_event ?? 'test'; // test, or test:chaos
+console.error(`# npm run ${script} took ${Math.floor(seconds / 60)} min ${seconds % 60} s`);
 process.exit(code);
