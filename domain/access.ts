@@ -27,3 +27,38 @@ export function assertWarehouses(
     }
   }
 }
+
+/**
+ * The one visibility rule, for every channel (REST, lists, events, webhooks, audit): an
+ * unrestricted token sees everything; a restricted one sees a resource that belongs to at least
+ * one of its warehouses, or that belongs to none and is global (items, warehouses, vendors). A
+ * resource of no warehouse that is not global (an unassigned purchase order, a webhook endpoint's
+ * audit entry) is visible to unrestricted tokens only.
+ */
+export function canSee(
+  principal: Principal,
+  warehouseIds: readonly string[],
+  global = false,
+): boolean {
+  const { warehouses } = principal;
+  if (warehouses === null) return true;
+  if (warehouseIds.length === 0) return global;
+  return warehouseIds.some((id) => warehouses.has(id));
+}
+
+/** 403 warehouse-forbidden unless `canSee`; it names the first warehouse (none when unassigned). */
+export function assertVisible(
+  principal: Principal,
+  warehouseIds: readonly string[],
+  global = false,
+): void {
+  if (canSee(principal, warehouseIds, global)) return;
+  const [first] = warehouseIds;
+  throw new ProblemError(
+    'warehouse-forbidden',
+    first === undefined
+      ? 'This resource belongs to no warehouse, so only a token without a warehouses claim may see it.'
+      : `This token may not touch warehouse ${first}.`,
+    first === undefined ? {} : { warehouse_id: first },
+  );
+}
