@@ -10,7 +10,7 @@
 // (docs/decisions/0002). The queue holds at most `maxQueued`; beyond that a request is refused at
 // once with 503 `overloaded`, as waiting longer than a client's timeout helps nobody.
 import { Histogram, type Registry } from 'prom-client';
-import { allInOrder, type Db, type Sql } from '../../db/client.ts';
+import { allInOrder, isUnavailable, type Db, type Sql } from '../../db/client.ts';
 import { ProblemError } from '../../domain/problems.ts';
 import {
   claimKeys,
@@ -49,7 +49,7 @@ type Answer = Outcome | { error: unknown };
 
 /** The answer to a request whose key a request before this batch used. */
 function replayAnswer(job: PostingJob<unknown>, earlier: EarlierUse): Answer {
-  const replay = replayFor(earlier, job.scope.fingerprint);
+  const replay = replayFor(earlier, job.scope);
   return replay instanceof ProblemError ? { error: replay } : { ...replay, replayed: true };
 }
 
@@ -143,6 +143,15 @@ export class PostingQueue<C> {
         this.apply(tx, commit, batch),
       );
     } catch (err) {
+      // One member can fail a whole batch: text the database refuses, a constraint, a bug one
+      // input triggers. Unless the database itself is gone, each half is tried again on its own,
+      // down to the member that fails alone, so that no request fails because of another.
+      if (batch.length > 1 && !isUnavailable(err)) {
+        const half = Math.ceil(batch.length / 2);
+        await this.runBatch(batch.slice(0, half));
+        await this.runBatch(batch.slice(half));
+        return;
+      }
       for (const q of batch) q.reject(err);
       return;
     }
@@ -219,7 +228,7 @@ export class PostingQueue<C> {
   /**
    * One request against the batch's state: its outcome, stored problems (409/422) included; or,
    * for a problem that is not stored (403, ...), the error to answer with and a key to give up.
-   * Anything but a ProblemError fails the whole batch.
+   * Anything but a ProblemError fails the batch's transaction, which runBatch then splits.
    */
   private runOne(state: unknown, context: C, job: PostingJob<C>): Answer {
     try {
