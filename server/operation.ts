@@ -11,7 +11,12 @@ import type { AnyHandler, Context, HandlerConfig } from '../handlers/types.ts';
 import type { Pager } from './plugins/pagination.ts';
 import type { OperationMeta } from './spec.ts';
 import type { Outcome, WritePath, Writer } from './writes/index.ts';
-import { fingerprint, parseIdempotencyKey, type IdempotencyScope } from './writes/idempotency.ts';
+import {
+  fingerprint,
+  parseIdempotencyKey,
+  scopeOf,
+  type IdempotencyScope,
+} from './writes/idempotency.ts';
 import { outcomeOf } from './writes/outcome.ts';
 
 const ANONYMOUS: Principal = {
@@ -89,19 +94,19 @@ function contextOf(
   };
 }
 
-/** The request's Idempotency-Key in its scope (client, operation), when it sent one. */
+/** The request's Idempotency-Key in its scope (client, subject, operation), when it sent one. */
 function keyScope(
   meta: OperationMeta,
   request: FastifyRequest,
   { principal, idempotencyKey }: RequestContext,
 ): IdempotencyScope | undefined {
   if (idempotencyKey === undefined) return undefined;
-  return {
-    clientId: principal.clientId,
-    operationId: meta.operationId,
-    key: idempotencyKey,
-    fingerprint: fingerprint(request.method, pathOf(request), request.body),
-  };
+  return scopeOf(
+    principal,
+    meta.operationId,
+    idempotencyKey,
+    fingerprint(request.method, pathOf(request), request.body),
+  );
 }
 
 function pathOf(request: FastifyRequest): string {

@@ -4,12 +4,15 @@
 // - a concurrent duplicate blocks on the primary key until the first transaction ends, then
 //   replays its response (exactly one execution, no polling);
 // - a rolled-back first attempt (5xx, 401/403) leaves no row, so the retry runs again.
+// A key belongs to (client_id, sub, operation): one user's key is never another's, and a stored
+// answer is replayed only to a caller whose warehouses claim covers the one it was made with.
 // Expired keys (24 h) are reclaimed on reuse and purged by a timer.
 import { hash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { PendingQuery } from 'postgres';
 import type { Db, Sql } from '../../db/client.ts';
 import { ProblemError } from '../../domain/problems.ts';
+import type { Principal } from '../../domain/access.ts';
 
 export interface StoredResponse {
   status: number;
@@ -19,9 +22,30 @@ export interface StoredResponse {
 
 export interface IdempotencyScope {
   clientId: string;
+  /** The token's subject: keys of two users of one client never meet. */
+  sub: string;
   operationId: string;
   key: string;
   fingerprint: string;
+  /** The caller's warehouses claim, sorted; null when unrestricted. */
+  warehouses: string[] | null;
+}
+
+/** The scope of a key sent by `principal` to `operationId`. */
+export function scopeOf(
+  principal: Principal,
+  operationId: string,
+  key: string,
+  fingerprint: string,
+): IdempotencyScope {
+  return {
+    clientId: principal.clientId,
+    sub: principal.sub,
+    operationId,
+    key,
+    fingerprint,
+    warehouses: principal.warehouses && [...principal.warehouses].sort(),
+  };
 }
 
 /** Unquotes a structured-field string ("abc" → abc); the spec's schema already limited the characters. */
@@ -68,15 +92,34 @@ export function reusedKeyProblem(): ProblemError {
   );
 }
 
-/** Identifies a key within its scope (client, operation). */
-export const scopeId = (s: { clientId: string; operationId: string; key: string }) =>
-  JSON.stringify([s.clientId, s.operationId, s.key]);
+/** Identifies a key within its scope (client, subject, operation). */
+export const scopeId = (s: { clientId: string; sub: string; operationId: string; key: string }) =>
+  JSON.stringify([s.clientId, s.sub, s.operationId, s.key]);
 
-/** What an earlier request left under a key: the fingerprint of its request, and its response (null while it runs). */
+/**
+ * What an earlier request left under a key: the fingerprint of its request, the warehouses claim
+ * it was made with, and its response (null while it runs).
+ */
 export interface EarlierUse {
   fingerprint: string;
+  warehouses: string[] | null;
   response: StoredResponse | null;
 }
+
+/**
+ * Rows stored before keys were scoped by subject have the subject '' (no token has an empty
+ * `sub`); they are still honoured, for the client that made them, until they expire.
+ */
+const LEGACY_SUB = '';
+
+const keyRow = (s: IdempotencyScope) => ({
+  client_id: s.clientId,
+  sub: s.sub,
+  operation: s.operationId,
+  key: s.key,
+  fingerprint: s.fingerprint,
+  warehouses: s.warehouses,
+});
 
 /**
  * Claims the keys in `tx`, in one statement (sorted, so that batches claiming overlapping keys
@@ -91,37 +134,57 @@ export async function claimKeys(
   const earlier = new Map<string, EarlierUse>();
   if (!scopes.length) return earlier;
   const sorted = [...scopes].sort((a, b) => (scopeId(a) < scopeId(b) ? -1 : 1));
-  const claimed = await tx<{ client_id: string; operation: string; key: string }[]>`
-    INSERT INTO idempotency_keys (client_id, operation, key, fingerprint)
-    SELECT * FROM unnest(${sorted.map((s) => s.clientId)}::text[], ${sorted.map((s) => s.operationId)}::text[],
-                         ${sorted.map((s) => s.key)}::text[], ${sorted.map((s) => s.fingerprint)}::text[])
-    ON CONFLICT (client_id, operation, key) DO UPDATE
-      SET fingerprint = excluded.fingerprint, status = NULL, headers = NULL, body = NULL,
-          created_at = now(), expires_at = now() + interval '24 hours'
+  const claimed = await tx<{ client_id: string; sub: string; operation: string; key: string }[]>`
+    INSERT INTO idempotency_keys (client_id, sub, operation, key, fingerprint, warehouses)
+    SELECT t.client_id, t.sub, t.operation, t.key, t.fingerprint, t.warehouses
+    FROM jsonb_to_recordset(${tx.json(sorted.map(keyRow) as never)})
+         AS t(client_id text, sub text, operation text, key text, fingerprint text, warehouses text[])
+    WHERE NOT EXISTS (
+      SELECT 1 FROM idempotency_keys l
+      WHERE l.client_id = t.client_id AND l.sub = ${LEGACY_SUB} AND l.operation = t.operation
+        AND l.key = t.key AND l.expires_at >= now())
+    ON CONFLICT (client_id, sub, operation, key) DO UPDATE
+      SET fingerprint = excluded.fingerprint, warehouses = excluded.warehouses, status = NULL,
+          headers = NULL, body = NULL, created_at = now(), expires_at = now() + interval '24 hours'
       WHERE idempotency_keys.expires_at < now()
-    RETURNING client_id, operation, key`;
+    RETURNING client_id, sub, operation, key`;
   const owned = new Set(
-    claimed.map((r) => scopeId({ clientId: r.client_id, operationId: r.operation, key: r.key })),
+    claimed.map((r) =>
+      scopeId({ clientId: r.client_id, sub: r.sub, operationId: r.operation, key: r.key }),
+    ),
   );
   const taken = sorted.filter((s) => !owned.has(scopeId(s)));
   if (!taken.length) return earlier;
   const rows = await tx<
     {
       client_id: string;
+      sub: string;
       operation: string;
       key: string;
       fingerprint: string;
+      warehouses: string[] | null;
       status: number | null;
       headers: Record<string, string> | null;
       body: unknown;
     }[]
   >`
-    SELECT k.client_id, k.operation, k.key, k.fingerprint, k.status, k.headers, k.body FROM idempotency_keys k
-    JOIN unnest(${taken.map((s) => s.clientId)}::text[], ${taken.map((s) => s.operationId)}::text[], ${taken.map((s) => s.key)}::text[]) AS t(client_id, operation, key)
-      ON k.client_id = t.client_id AND k.operation = t.operation AND k.key = t.key`;
+    SELECT t.client_id, t.sub, t.operation, t.key, k.fingerprint, k.warehouses, k.status, k.headers, k.body
+    FROM idempotency_keys k
+    JOIN unnest(${taken.map((s) => s.clientId)}::text[], ${taken.map((s) => s.sub)}::text[],
+                ${taken.map((s) => s.operationId)}::text[], ${taken.map((s) => s.key)}::text[])
+         AS t(client_id, sub, operation, key)
+      ON k.client_id = t.client_id AND k.sub IN (t.sub, ${LEGACY_SUB}) AND k.operation = t.operation
+        AND k.key = t.key`;
   for (const row of rows) {
-    earlier.set(scopeId({ clientId: row.client_id, operationId: row.operation, key: row.key }), {
+    const id = scopeId({
+      clientId: row.client_id,
+      sub: row.sub,
+      operationId: row.operation,
+      key: row.key,
+    });
+    earlier.set(id, {
       fingerprint: row.fingerprint,
+      warehouses: row.warehouses,
       response:
         row.status === null
           ? null
@@ -131,9 +194,26 @@ export async function claimKeys(
   return earlier;
 }
 
-/** The answer to a request with this fingerprint, under a key an earlier request used: its response to replay, or a ProblemError. */
-export function replayFor(earlier: EarlierUse, fingerprint: string): StoredResponse | ProblemError {
-  if (earlier.fingerprint !== fingerprint) return reusedKeyProblem();
+/**
+ * The answer to a request under a key an earlier request used: its response to replay, or a
+ * ProblemError. Replaying shows what the first request's checks allowed, so the caller's
+ * warehouses claim must cover the claim that request was made with (else 403, as the request
+ * itself might have been).
+ */
+export function replayFor(
+  earlier: EarlierUse,
+  scope: IdempotencyScope,
+): StoredResponse | ProblemError {
+  if (earlier.fingerprint !== scope.fingerprint) return reusedKeyProblem();
+  const missing = claimGap(scope.warehouses, earlier.warehouses);
+  if (missing !== null)
+    return new ProblemError(
+      'warehouse-forbidden',
+      missing === undefined
+        ? 'This Idempotency-Key was first used by a token without a warehouses claim; only such a token may get its answer.'
+        : `This Idempotency-Key was first used by a token that may touch warehouse ${missing}; this one may not.`,
+      missing === undefined ? {} : { warehouse_id: missing },
+    );
   // Not reachable while rows are only committed with a response; kept so a future change cannot replay nothing.
   if (earlier.response === null)
     return new ProblemError(
@@ -145,11 +225,21 @@ export function replayFor(earlier: EarlierUse, fingerprint: string): StoredRespo
   return earlier.response;
 }
 
+/**
+ * A warehouse the first claim allowed and `caller` does not (undefined when the first was
+ * unrestricted and the caller is not); null when the caller's claim covers the first.
+ */
+function claimGap(caller: string[] | null, first: string[] | null): string | undefined | null {
+  if (caller === null) return null;
+  if (first === null) return undefined;
+  return first.find((w) => !caller.includes(w)) ?? null;
+}
+
 /** Claims one key: null when this request owns it, else the stored response to replay (throws the ProblemErrors replayFor gives). */
 export async function claimKey(tx: Db, scope: IdempotencyScope): Promise<StoredResponse | null> {
   const earlier = (await claimKeys(tx, [scope])).get(scopeId(scope));
   if (!earlier) return null;
-  const replay = replayFor(earlier, scope.fingerprint);
+  const replay = replayFor(earlier, scope);
   if (replay instanceof ProblemError) throw replay;
   return replay;
 }
@@ -167,7 +257,8 @@ export function storeResponse(
     response.body === undefined || response.body === null ? null : tx.json(response.body as any);
   return tx`
     UPDATE idempotency_keys SET status = ${response.status}, headers = ${tx.json(response.headers)}, body = ${body}
-    WHERE client_id = ${scope.clientId} AND operation = ${scope.operationId} AND key = ${scope.key}`;
+    WHERE client_id = ${scope.clientId} AND sub = ${scope.sub} AND operation = ${scope.operationId}
+      AND key = ${scope.key}`;
 }
 
 /**
@@ -185,6 +276,7 @@ export function storeResponses(
   if (responses.length === 1) return storeResponse(tx, responses[0].scope, responses[0].response);
   const rows = responses.map(({ scope, response }) => ({
     client_id: scope.clientId,
+    sub: scope.sub,
     operation: scope.operationId,
     key: scope.key,
     status: response.status,
@@ -193,8 +285,9 @@ export function storeResponses(
   }));
   return tx`
     UPDATE idempotency_keys k SET status = r.status, headers = r.headers, body = r.body
-    FROM jsonb_to_recordset(${tx.json(rows as any)}) AS r(client_id text, operation text, key text, status int, headers jsonb, body jsonb)
-    WHERE k.client_id = r.client_id AND k.operation = r.operation AND k.key = r.key`;
+    FROM jsonb_to_recordset(${tx.json(rows as any)})
+         AS r(client_id text, sub text, operation text, key text, status int, headers jsonb, body jsonb)
+    WHERE k.client_id = r.client_id AND k.sub = r.sub AND k.operation = r.operation AND k.key = r.key`;
 }
 
 /** The statement giving up claimed keys whose requests failed in a way a retry must not see (401/403/404/412, 5xx). */
@@ -202,8 +295,10 @@ export function releaseKeys(tx: Db, scopes: IdempotencyScope[]): PendingQuery<an
   if (!scopes.length) return undefined;
   return tx`
     DELETE FROM idempotency_keys k
-    USING unnest(${scopes.map((s) => s.clientId)}::text[], ${scopes.map((s) => s.operationId)}::text[], ${scopes.map((s) => s.key)}::text[]) AS t(client_id, operation, key)
-    WHERE k.client_id = t.client_id AND k.operation = t.operation AND k.key = t.key`;
+    USING unnest(${scopes.map((s) => s.clientId)}::text[], ${scopes.map((s) => s.sub)}::text[],
+                 ${scopes.map((s) => s.operationId)}::text[], ${scopes.map((s) => s.key)}::text[])
+          AS t(client_id, sub, operation, key)
+    WHERE k.client_id = t.client_id AND k.sub = t.sub AND k.operation = t.operation AND k.key = t.key`;
 }
 
 /** Domain outcomes a retry must see again; auth failures, precondition failures and 5xx are not stored. */
