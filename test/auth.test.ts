@@ -191,9 +191,29 @@ t.test('keys from a JWKS URL, refreshed on an unknown kid', async (t) => {
   t.equal(ok.status, 200, 'RS256 token whose kid is in the JWKS');
   const unknownKid = await bearer(s, mintToken({ algorithm: 'RS256', key: rsaPem, kid: 'k2' }));
   t.equal(unknownKid.status, 401, 'a kid not in the JWKS');
-  t.ok(fetches >= 2, 'an unknown kid made the server look at the JWKS again');
+  t.equal(fetches, 2, 'an unknown kid made the server look at the JWKS again');
   const es = await bearer(s, mintToken({ kid: 'k1' }));
   t.equal(es.status, 401, 'the right kid but signed by a key not in the JWKS');
+
+  // Made-up key ids, 100 of them: within the minute after that refetch, none fetches the set.
+  const forged = await Promise.all(
+    Array.from({ length: 100 }, (_, i) =>
+      bearer(s, mintToken({ algorithm: 'RS256', key: rsaPem, kid: `made-up-${i}` })),
+    ),
+  );
+  t.same(new Set(forged.map((r) => r.status)), new Set([401]), 'each is refused');
+  t.equal(fetches, 2, 'and the key set was not fetched again (at most once a minute)');
+  const still = await bearer(s, mintToken({ algorithm: 'RS256', key: rsaPem, kid: 'k1' }));
+  t.equal(still.status, 200, 'known keys keep working meanwhile');
+});
+
+t.test('iss, aud and exp are required claims', async (t) => {
+  const s = await startServer(t);
+  for (const claim of ['iss', 'aud', 'exp']) {
+    const res = await bearer(s, mintToken({ claims: { [claim]: undefined } }));
+    t.equal(res.status, 401, `a token without ${claim}`);
+    t.match(res.headers.get('www-authenticate'), /required claim/);
+  }
 });
 
 t.test(

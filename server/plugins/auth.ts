@@ -4,11 +4,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import fastifyJwt from '@fastify/jwt';
-import buildGetJwks from 'get-jwks';
 import type { AuthConfig } from '../config.ts';
 import { ProblemError } from '../../domain/problems.ts';
 import type { OperationMeta } from '../spec.ts';
 import type { Principal } from '../../domain/access.ts';
+import { KeySet } from './jwks.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -60,10 +60,10 @@ function describeJwtError(err: { code?: string; message: string }): string {
   const text = `${err.code} ${err.message}`;
   if (/EXPIRED|expired/.test(text)) return 'The access token expired.';
   if (/INACTIVE|not active yet|nbf/.test(text)) return 'The access token is not valid yet.';
+  if (/MISSING_REQUIRED_CLAIM|claim is required|does not contain/.test(text))
+    return 'The access token lacks a required claim (iss, aud and exp are required).';
   if (/\b(iss|aud) claim/.test(text))
     return 'The access token was issued by or for someone else (iss/aud).';
-  if (/required .* claim|does not contain/.test(text))
-    return 'The access token lacks a required claim (exp).';
   if (/algorithm/i.test(text))
     return 'The access token is signed with an algorithm we do not accept (RS256 or ES256 only).';
   if (/signature/i.test(text)) return 'The access token signature is invalid.';
@@ -109,19 +109,12 @@ export default fp(
   async function authPlugin(app: FastifyInstance, { auth, fallbackPublicKeyPem }: AuthOptions) {
     let secret: any;
     if (auth.jwksUrl) {
-      const url = new URL(auth.jwksUrl);
       // Keys are only ever fetched from the configured URL, never from one a token names.
-      const getJwks = buildGetJwks({
-        jwksPath: url.pathname,
-        issuersWhitelist: [url.origin],
-        max: 100,
-        ttl: 10 * 60_000,
-      });
+      const keys = new KeySet(auth.jwksUrl);
       secret = async (
         _request: FastifyRequest,
         token: { header: { kid?: string; alg?: string } },
-      ) =>
-        getJwks.getPublicKey({ domain: url.origin, kid: token.header.kid, alg: token.header.alg });
+      ) => keys.publicKey(token.header.kid, token.header.alg);
     } else {
       const pem = auth.publicKeyPem ?? fallbackPublicKeyPem;
       if (!pem) throw new Error('no public key configured for token verification');
@@ -134,7 +127,9 @@ export default fp(
         algorithms: ALGORITHMS as any,
         allowedIss: auth.issuer,
         allowedAud: auth.audience,
-        requiredClaims: ['exp'],
+        // fast-jwt checks iss and aud only when a token has them: without these, a token with
+        // neither would pass.
+        requiredClaims: ['exp', 'iss', 'aud'],
         clockTolerance: 60_000,
         cache: 10_000,
       },
@@ -145,7 +140,7 @@ export default fp(
     app.decorateRequest('authProblem', null);
 
     // Verify whatever token came, for every request (unknown routes too, so they are rate limited per client).
-    app.addHook('onRequest', async (request) => {
+    app.addHook('onRequest', async (request, reply) => {
       const header = request.headers.authorization;
       if (!header) return;
       const [scheme, token, ...rest] = header.split(' ');
@@ -160,6 +155,9 @@ export default fp(
         request.principal = known;
         return;
       }
+      // A signature check costs far more than a request with a known token, and a new key id may
+      // cost a key-set fetch: a token never seen is first counted against its IP's quota.
+      await app.limitUnverified(request, reply);
       try {
         const claims = await request.jwtVerify<Record<string, unknown>>();
         request.principal = principalOf(claims);
@@ -170,7 +168,7 @@ export default fp(
       }
     });
   },
-  { name: 'auth' },
+  { name: 'auth', dependencies: ['rate-limit'] },
 );
 
 /** Route onRequest hook: an operation with a security requirement needs a valid token (401). */

@@ -10,6 +10,11 @@ import { ProblemError } from '../../domain/problems.ts';
 declare module 'fastify' {
   interface FastifyInstance {
     limitRate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    /** The IP's quota, for a request whose token is about to be verified (plugins/auth.ts). */
+    limitUnverified: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  }
+  interface FastifyRequest {
+    countedByIp: boolean;
   }
 }
 
@@ -46,7 +51,18 @@ export default fp(
     const check = app.createRateLimit();
     const policy = `"default";q=${max};w=${windowS}`;
 
+    app.decorateRequest('countedByIp', false);
+    // Before verification the key is the IP (no principal yet); after it, the client. A token that
+    // failed verification leaves the request anonymous: it counted against its IP once already.
+    app.decorate('limitUnverified', async (request: FastifyRequest, reply: FastifyReply) => {
+      await count(request, reply);
+      request.countedByIp = true;
+    });
     app.decorate('limitRate', async (request: FastifyRequest, reply: FastifyReply) => {
+      if (!request.countedByIp || request.principal) await count(request, reply);
+    });
+
+    async function count(request: FastifyRequest, reply: FastifyReply) {
       const result = await check(request);
       if (result.isAllowed) return;
       reply.header('RateLimit-Policy', policy);
@@ -61,7 +77,7 @@ export default fp(
           },
         );
       }
-    });
+    }
   },
-  { name: 'rate-limit', dependencies: ['auth'] },
+  { name: 'rate-limit' },
 );
