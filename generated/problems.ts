@@ -85,6 +85,11 @@ export const problemTypes = {
     "title": "ETag does not match",
     "uri": "https://problems.inventory-api.dev/precondition-failed"
   },
+  "request-timeout": {
+    "status": 408,
+    "title": "Request timeout",
+    "uri": "https://problems.inventory-api.dev/request-timeout"
+  },
   "payload-too-large": {
     "status": 413,
     "title": "Request body too large",
@@ -114,6 +119,11 @@ export const problemTypes = {
     "status": 428,
     "title": "If-Match required",
     "uri": "https://problems.inventory-api.dev/precondition-required"
+  },
+  "request-header-too-large": {
+    "status": 431,
+    "title": "Request headers too large",
+    "uri": "https://problems.inventory-api.dev/request-header-too-large"
   },
   "internal-error": {
     "status": 500,

@@ -10,7 +10,6 @@
 import Fastify, {
   LogController,
   type FastifyInstance,
-  type FastifyRequest,
   type FastifyServerOptions,
   type RouteOptions,
 } from 'fastify';
@@ -21,11 +20,15 @@ import type { Sql } from '../db/client.ts';
 import { handlers } from '../handlers/index.ts';
 import type { AnyHandler } from '../handlers/types.ts';
 import type { Config } from './config.ts';
-import { invalid } from '../domain/problems.ts';
 import { operationHandler } from './operation.ts';
 import { serialize } from '../domain/json.ts';
 import { operations, spec } from './spec.ts';
-import problems, { escapePointer, notFoundHandler } from './plugins/problems.ts';
+import jsonBody, { checkInput } from './plugins/json-body.ts';
+import problems, {
+  clientErrorHandler,
+  frameworkErrors,
+  notFoundHandler,
+} from './plugins/problems.ts';
 import requestId, { requestIdFor } from './plugins/request-id.ts';
 import auth, { requireScopes, requireToken } from './plugins/auth.ts';
 import rateLimit from './plugins/rate-limit.ts';
@@ -79,47 +82,6 @@ function lowerCaseHeaderNames(schema: any) {
   };
 }
 
-/**
- * JSON Pointer of the first string (value or key) holding a NUL character, which PostgreSQL text
- * cannot store. Every request body passes through here, so the pointer is built only on the way
- * back from a find.
- */
-function findNul(value: unknown, pointer: string): string | null {
-  const path = nulPath(value);
-  return path && [pointer, ...path.map(escapePointer)].join('/');
-}
-
-function nulPath(value: unknown): string[] | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? [] : null;
-  if (value && typeof value === 'object') {
-    for (const key in value) {
-      if (key.includes('\u0000')) return [key];
-      const found = nulPath((value as Record<string, unknown>)[key]);
-      if (found) return [key, ...found];
-    }
-  }
-  return null;
-}
-
-/**
- * Checks the schemas cannot express: a required body must be there (Fastify validates nothing when
- * no body was sent, as body schemas are keyed by media type), and no text may contain NUL.
- */
-async function checkInput(request: FastifyRequest) {
-  if (request.routeOptions.config.operation?.bodyRequired && request.body === undefined) {
-    throw invalid([{ pointer: '#', code: 'required', detail: 'a JSON request body is required' }]);
-  }
-  const nul = findNul(request.body, '#') ?? findNul(request.query, '#/query');
-  if (nul)
-    throw invalid([
-      {
-        pointer: nul,
-        code: 'nul_character',
-        detail: 'must not contain the NUL character (U+0000)',
-      },
-    ]);
-}
-
 const asArray = <T>(hooks: T | T[] | undefined): T[] =>
   hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks];
 
@@ -140,19 +102,13 @@ export async function buildApp({
     }),
     bodyLimit: config.bodyLimit,
     return503OnClosing: true,
+    // Errors of the router and of Node's HTTP parser are problem+json too (docs/standards.md §1).
+    frameworkErrors,
+    clientErrorHandler,
     // Behind a load balancer: the client's address (rate limits of unauthenticated requests, logs).
     trustProxy: config.trustProxy,
   });
 
-  // JSON only: Fastify would otherwise accept text/plain bodies, which no operation takes.
-  app.removeContentTypeParser('text/plain');
-  // An empty body sent with Content-Type: application/json (common for POST actions) counts as no
-  // body, rather than malformed JSON; operations that need one answer 422 (checkInput).
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
-    body === '' ? done(null, undefined) : parseJson(request, body as string, done),
-  );
   // Responses are serialized with JSON.stringify (domain/json.ts): a schema-compiled serializer
   // silently drops fields the schema doesn't list and costs seconds of start-up for ~400 response
   // schemas; the shape of every response is instead checked against the spec in tests
@@ -167,24 +123,27 @@ export async function buildApp({
   );
 
   await app.register(problems);
+  await app.register(jsonBody);
   await app.register(gracefulClose);
   await app.register(requestId);
-  await app.register(auth, { auth: config.auth, fallbackPublicKeyPem: devPublicKeyPem });
   await app.register(rateLimit, config.rateLimit);
+  await app.register(auth, { auth: config.auth, fallbackPublicKeyPem: devPublicKeyPem });
+  // Every route registered from here on, the plugins' own (/metrics, /docs) included, is rate
+  // limited; operations of the spec also check tokens, scopes and what schemas cannot say.
+  app.addHook('onRoute', (route: RouteOptions) => {
+    route.onRequest = [...asArray(route.onRequest), app.limitRate, requireToken];
+    route.preValidation = [...asArray(route.preValidation), requireScopes, checkInput];
+  });
   await app.register(etag);
   await app.register(pagination, { sql });
   await app.register(itemIndex, { sql, listenSql: dispatcherSql ?? sql });
-  await app.register(metrics);
+  await app.register(metrics, { token: config.metricsToken });
   await app.register(accessLog);
   if (dispatcherSql) await app.register(webhooks, { sql: dispatcherSql, config: config.webhooks });
   if (config.responseValidation) {
     await app.register(responseValidation, { ajv: createAjv(false) });
   }
 
-  app.addHook('onRoute', (route: RouteOptions) => {
-    route.onRequest = [...asArray(route.onRequest), app.limitRate, requireToken];
-    route.preValidation = [...asArray(route.preValidation), requireScopes, checkInput];
-  });
   app.setNotFoundHandler({ preHandler: app.limitRate as any }, notFoundHandler);
 
   const writes = new WritePath({

@@ -47,6 +47,8 @@ export interface Config {
   postings: { maxBatch: number; maxInFlight: number; maxQueued: number };
   bodyLimit: number;
   logLevel: string;
+  /** METRICS_TOKEN: when set, GET /metrics needs `Authorization: Bearer <it>`. */
+  metricsToken?: string;
   /** Validate every response against the spec (tests turn this on; it costs time per response). */
   responseValidation: boolean;
 }
@@ -147,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     bodyLimit: 1024 * 1024,
     logLevel: env.LOG_LEVEL || 'info',
+    metricsToken: env.METRICS_TOKEN || undefined,
     responseValidation: env.RESPONSE_VALIDATION === '1',
   };
 }

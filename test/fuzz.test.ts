@@ -1,6 +1,7 @@
 // Spec-driven fuzzing (docs/security.md): for every operation, requests generated from its schemas, valid
-// and deliberately invalid (malformed JSON, wrong types, huge numbers, 10,000-line bodies, hostile
-// strings, missing headers, impossible ids). Never a 5xx; every error is problem+json valid against
+// and deliberately invalid (malformed JSON, JSON nested 10,000 deep, wrong types, huge numbers,
+// 10,000-line bodies, text PostgreSQL cannot store (NUL, lone surrogates) in every string field,
+// missing headers, impossible ids: over-long, badly percent-encoded). Never a 5xx; every error is problem+json valid against
 // the spec; every success is validated against the spec by the server under test; invalid requests
 // change nothing in the database. FUZZ_RUNS sets the runs per operation (e.g. FUZZ_RUNS=500 npm test -- test/fuzz.test.ts for a long run).
 import t from 'tap';

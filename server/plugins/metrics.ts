@@ -1,8 +1,12 @@
 // Prometheus metrics at GET /metrics: request latency per operation, plus whatever other modules
-// register on app.metrics (posting batch sizes, outbox lag, webhook failures).
+// register on app.metrics (posting batch sizes, outbox lag, webhook failures). With a token
+// configured (METRICS_TOKEN), scrapers send it as a bearer token; it is not a JWT, so the route
+// compares it itself (in constant time) rather than through the auth plugin's verification.
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ProblemError } from '../../domain/problems.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -10,8 +14,15 @@ declare module 'fastify' {
   }
 }
 
+const digest = (text: string) => hash('sha256', text, 'buffer');
+
+/** Whether an Authorization header carries exactly `Bearer <token>`. */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  return header !== undefined && timingSafeEqual(digest(header), digest(`Bearer ${token}`));
+}
+
 export default fp(
-  async function metrics(app: FastifyInstance) {
+  async function metrics(app: FastifyInstance, { token }: { token?: string }) {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
     const duration = new Histogram({
@@ -31,7 +42,15 @@ export default fp(
         reply.elapsedTime / 1000,
       );
     });
-    app.get('/metrics', async (_request, reply) => {
+    app.get('/metrics', async (request, reply) => {
+      if (token !== undefined && !bearerMatches(request.headers.authorization, token)) {
+        throw new ProblemError(
+          'unauthorized',
+          'GET /metrics requires the metrics token (METRICS_TOKEN) as a bearer token.',
+          {},
+          { 'WWW-Authenticate': 'Bearer realm="inventory-api-metrics"' },
+        );
+      }
       reply.type(registry.contentType);
       return registry.metrics();
     });

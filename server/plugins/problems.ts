@@ -1,10 +1,14 @@
 // docs/standards.md §1: every error from every layer leaves as application/problem+json. Fastify's own
 // errors (body parsing, size, schema validation), thrown ProblemErrors, unknown routes and
 // unexpected exceptions all pass through here; a 500 never shows its cause to the client.
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ProblemError, invalid, type FieldError } from '../../domain/problems.ts';
 import { operations } from '../spec.ts';
+import { isUnavailable } from '../../db/client.ts';
 
 const MAX_REPORTED_ERRORS = 20;
 
@@ -54,20 +58,6 @@ function validationProblem(errors: AjvError[], context: string): ProblemError {
   return invalid(fieldErrors);
 }
 
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'CONNECT_TIMEOUT',
-  'CONNECTION_CLOSED',
-  'CONNECTION_ENDED',
-  'CONNECTION_DESTROYED',
-  '57P01',
-  '57P02',
-  '57P03',
-  '53300',
-]);
-
 /** Turns anything thrown into a ProblemError; `null` means an unexpected failure (500). */
 export function toProblem(
   err: FastifyError & { code?: string; validation?: AjvError[]; validationContext?: string },
@@ -81,7 +71,7 @@ export function toProblem(
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ProblemError('malformed-request', 'Send the body as application/json.');
   }
-  if (err.code && UNAVAILABLE_CODES.has(err.code))
+  if (isUnavailable(err))
     return new ProblemError(
       'service-unavailable',
       'The database is unavailable. Retry shortly with the same Idempotency-Key: a write that committed before the connection was lost is answered by its original response, never applied twice.',
@@ -101,6 +91,47 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
     .code(problem.status)
     .type('application/problem+json')
     .send(problem.body(request.url.split('?')[0], request.id));
+}
+
+/**
+ * Fastify's `frameworkErrors`: the router's own refusals, before any route or hook runs — a path
+ * that is not valid percent-encoded UTF-8, or a path parameter over 100 characters (no id is that
+ * long, so nothing is there: 404 as for any unknown id).
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const problem =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new ProblemError('not-found', 'No resource has an id this long (over 100 characters).')
+      : new ProblemError('malformed-request', 'The path is not valid percent-encoded UTF-8.');
+  reply.header('X-Request-Id', request.id);
+  return sendProblem(request, reply, problem);
+}
+
+/**
+ * Fastify's `clientErrorHandler`: requests Node's HTTP parser refused before Fastify saw them (a
+ * header with characters HTTP does not allow, headers over 16 KiB, a request that never arrived
+ * whole). There is no request to answer through, so the problem is written to the socket; its
+ * request id is minted here, as no header of the request was read.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket) {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const problem =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new ProblemError('request-timeout', 'The request did not arrive in time.')
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? new ProblemError('request-header-too-large', 'The request headers exceed 16 KiB.')
+        : new ProblemError(
+            'malformed-request',
+            'The request is not valid HTTP/1.1 (e.g. a header holds characters HTTP does not allow).',
+          );
+  const requestId = randomUUID();
+  const body = JSON.stringify(problem.body('', requestId));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\nContent-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }
 
 /** Path templates of the spec as regexes, to tell 405 (path exists) from 404. */

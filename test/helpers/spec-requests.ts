@@ -266,13 +266,28 @@ export function invalidRequest(
     .tuple(validRequest(operationId, knownIds), fc.nat(), wrongTyped, hostile)
     .map(([req, n, wrong, text]) => {
       const mutations: (() => SpecRequest & { mutation: string })[] = [];
-      if (bodySchema)
+      if (bodySchema) {
         mutations.push(() => ({
           ...req,
           raw: ['{', '{"a":', '[1,2', '{"x": tru}', 'null x', '\u0000'][n % 6],
           json: undefined,
           mutation: 'malformed JSON',
         }));
+        // Nested far deeper than the 64 levels a body may have, as arrays or as objects.
+        mutations.push(() => ({
+          ...req,
+          raw: n % 2 ? `${'['.repeat(10_000)}${']'.repeat(10_000)}` : deepObject(10_000),
+          json: undefined,
+          mutation: 'deep JSON',
+        }));
+        const texts = stringPaths(req.json);
+        if (texts.length)
+          mutations.push(() => ({
+            ...req,
+            json: replaceAt(req.json, texts[n % texts.length], UNSTORABLE[n % UNSTORABLE.length]),
+            mutation: 'unstorable text',
+          }));
+      }
       if (meta.paginated)
         mutations.push(() => ({
           ...req,
@@ -287,7 +302,7 @@ export function invalidRequest(
           ...req,
           path: meta.path.replace(
             /\{\w+\}/g,
-            ['x'.repeat(65), '%20', '-starts-with-dash', '%00'][n % 4],
+            ['x'.repeat(65), 'x'.repeat(101), '%20', '-starts-with-dash', '%00', '%E0%A4%A'][n % 6],
           ),
           mutation: 'impossible id',
         }));
@@ -354,6 +369,32 @@ export function invalidRequest(
       }
       return mutations[n % mutations.length]();
     });
+}
+
+/** Text PostgreSQL cannot store: NUL, and halves of UTF-16 surrogate pairs (high, low). */
+const UNSTORABLE = ['a\u0000b', '\uD800', 'x\uDC00y', 'ok\uDBFF'];
+
+const deepObject = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+
+/** Paths of every string value in a JSON value. */
+function stringPaths(value: unknown, path: (string | number)[] = []): (string | number)[][] {
+  if (typeof value === 'string') return [path];
+  if (Array.isArray(value)) return value.flatMap((v, i) => stringPaths(v, [...path, i]));
+  if (value && typeof value === 'object')
+    return Object.entries(value).flatMap(([k, v]) => stringPaths(v, [...path, k]));
+  return [];
+}
+
+/** A copy of `value` with `replacement` at `path`. */
+function replaceAt(value: unknown, path: (string | number)[], replacement: unknown): unknown {
+  if (!path.length) return replacement;
+  const [head, ...rest] = path;
+  const copy = (Array.isArray(value) ? [...value] : { ...(value as object) }) as Record<
+    string | number,
+    unknown
+  >;
+  copy[head] = replaceAt(copy[head], rest, replacement);
+  return copy;
 }
 
 function jsonTypeOf(v: unknown): string {
