@@ -77,6 +77,21 @@ export interface ItemFilters {
   limit: number;
 }
 
+/**
+ * Which of `itemIds` the warehouse holds stock of (on_hand > 0, as listItems' warehouse filter),
+ * looked up by the stock_levels primary key: its cost follows the number of ids, never the catalogue.
+ */
+export async function stockedIn(
+  db: Db,
+  warehouseId: string,
+  itemIds: string[],
+): Promise<Set<string>> {
+  const rows = await db<{ item_id: string }[]>`
+    SELECT item_id FROM stock_levels
+    WHERE item_id = ANY(${itemIds}::text[]) AND warehouse_id = ${warehouseId} AND on_hand > 0`;
+  return new Set(rows.map((r) => r.item_id));
+}
+
 function likePattern(text: string): string {
   return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }

@@ -832,9 +832,11 @@ export interface paths {
         /**
          * Create a webhook endpoint
          * @description Subscribes a URL to event types. The response carries the signing `secret` (`whsec_...`) — the only
-         *     time it is shown. URLs must be https in production and may not point at loopback, private or
-         *     link-local addresses (checked again, on the resolved address, at every delivery) unless the
-         *     operator set `WEBHOOK_ALLOW_PRIVATE=1`.
+         *     time it is shown. URLs must be https in production, may not carry a user name or password
+         *     (`user:password@`: 422, code `invalid_url`), and may not point at loopback, private or link-local
+         *     addresses, nor at IPv6 addresses that carry such an IPv4 address (IPv4-mapped, IPv4-translated,
+         *     NAT64, 6to4, Teredo) (422, code `forbidden_address`; checked again, on the resolved address, at
+         *     every delivery) unless the operator set `WEBHOOK_ALLOW_PRIVATE=1`.
          */
         post: operations["createWebhookEndpoint"];
         delete?: never;

@@ -5,12 +5,13 @@ import {
   itemHasHistory,
   listItems,
   skuTaken,
+  stockedIn,
   updateItem,
   type ItemRow,
 } from '../db/items.ts';
-import { allInOrder } from '../db/client.ts';
+import { allInOrder, type Db } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
-import { notifyItemChanged, type Entry } from '../db/item-index.ts';
+import { notifyItemChanged, type Entry, type ItemIndex } from '../db/item-index.ts';
 import { ProblemError, notFound } from '../domain/problems.ts';
 import { withJson } from '../domain/json.ts';
 import { assertWarehouses } from '../domain/access.ts';
@@ -44,6 +45,44 @@ function presentIndexed(entry: Entry): Item {
 
 function duplicateSku(sku: string): ProblemError {
   return new ProblemError('duplicate-sku', `Another item already has SKU ${sku}.`, { sku });
+}
+
+/** The most candidates one stock lookup of a warehouse search checks. */
+const STOCK_CHECK_MAX = 1024;
+
+/**
+ * A search within a warehouse's stock: the index's matches in id order, a growing chunk at a time,
+ * kept if the warehouse holds stock of them (looked up by key, stockedIn), until `limit` are found.
+ * So no request runs its pattern over the items table: the SQL path, with the pattern on every
+ * item, cost hundreds of milliseconds for a long pattern that no trigram narrows down
+ * (docs/decisions/0010-in-memory-item-search-index.md). Null when the index can't answer.
+ */
+async function searchStocked(
+  db: Db,
+  itemIndex: ItemIndex,
+  warehouse: string,
+  f: { search: string; active?: boolean; afterId?: string; limit: number },
+): Promise<Entry[] | null> {
+  const found: Entry[] = [];
+  let afterId = f.afterId;
+  // The first chunk is a page: enough when the warehouse holds most of what matches.
+  for (let chunk = f.limit; ; chunk = Math.min(2 * chunk, STOCK_CHECK_MAX)) {
+    const candidates = itemIndex.search({ ...f, afterId, limit: chunk });
+    if (candidates === null) return null;
+    if (!candidates.length) return found;
+    const stocked = await stockedIn(
+      db,
+      warehouse,
+      candidates.map((e) => e.row.id),
+    );
+    for (const entry of candidates) {
+      if (!stocked.has(entry.row.id)) continue;
+      found.push(entry);
+      if (found.length === f.limit) return found;
+    }
+    if (candidates.length < chunk) return found;
+    afterId = candidates[candidates.length - 1].row.id;
+  }
 }
 
 export const itemHandlers = {
@@ -118,17 +157,17 @@ export const itemHandlers = {
   async listItems({ db, query, principal, page, itemIndex }) {
     if (query.warehouse) assertWarehouses(principal, query.warehouse);
     const afterId = page.after?.[0] as string | undefined;
-    // Searches come from the in-memory index when it can answer (no stock filter, fresh for this
-    // instance's own writes); everything else, and the fallback, from SQL.
-    const indexed =
-      query.search !== undefined && query.warehouse === undefined
-        ? itemIndex.search({
-            search: query.search,
-            active: query.active,
-            afterId,
-            limit: page.limit + 1,
-          })
-        : null;
+    // Searches come from the in-memory index when it can answer (fresh for this instance's own
+    // writes), with a warehouse's stock checked in SQL; lists without a search, and the fallback,
+    // from SQL.
+    let indexed: Entry[] | null = null;
+    if (query.search !== undefined) {
+      const f = { search: query.search, active: query.active, afterId, limit: page.limit + 1 };
+      indexed =
+        query.warehouse === undefined
+          ? itemIndex.search(f)
+          : await searchStocked(db, itemIndex, query.warehouse, f);
+    }
     const items = indexed
       ? indexed.map(presentIndexed)
       : (await listItems(db, { ...query, afterId, limit: page.limit })).map(toItem);

@@ -3,6 +3,8 @@
 // writes at once, and other instances' writes as soon as their notification arrives.
 import t from 'tap';
 import { listItems } from '../db/items.ts';
+import type { Principal } from '../domain/access.ts';
+import { itemHandlers } from '../handlers/items.ts';
 import { startServer, type TestServer } from './helpers/server.ts';
 import { waitFor } from './helpers/wait.ts';
 
@@ -134,3 +136,118 @@ t.test('the index answers what SQL answers', async (t) => {
     t.strictSame(hits, ['item-99'], 'the first instance indexed an item the second created');
   });
 });
+
+t.test(
+  'a search within a warehouse answers what SQL answers, without running its pattern over the items',
+  async (t) => {
+    // Thousands of items, all in stock at WH-A: on the SQL path a pattern no trigram narrows down
+    // (here a long run of `_%`, literal after escaping) is tried on every one of them, whatever plan
+    // the planner picks. docs/decisions/0010-in-memory-item-search-index.md
+    const s = await startServer(t);
+    const N = 5000;
+    await s.sql`INSERT INTO warehouses (id, name) VALUES ('WH-A', 'A'), ('WH-B', 'B'), ('WH-C', 'C')`;
+    await s.sql`
+    INSERT INTO items (id, sku, name, uom, track_by, active)
+    SELECT 'itm-' || lpad(n::text, 5, '0'), 'SKU-' || n, (ARRAY['Hex bolt', 'Wing nut', 'Washer_%'])[1 + n % 3] || ' M' || n,
+           'EA', 'NONE', n % 7 <> 0
+    FROM generate_series(1, ${N}) AS n`;
+    // WH-A holds everything; WH-B a few items near the end of the id order, one of them used up.
+    await s.sql`INSERT INTO stock_levels (item_id, warehouse_id, on_hand) SELECT id, 'WH-A', 5 FROM items`;
+    await s.sql`
+    INSERT INTO stock_levels (item_id, warehouse_id, on_hand)
+    SELECT id, 'WH-B', CASE WHEN id = 'itm-04990' THEN 0 ELSE 2 END FROM items WHERE id >= 'itm-04980'`;
+    await s.sql`ANALYZE items`;
+    await s.sql`ANALYZE stock_levels`;
+    await s.app.itemIndex.load(); // rows inserted by SQL send no notifications
+    await indexCaughtUp(s);
+
+    const longPattern = '_%'.repeat(50);
+    const api = s.client();
+
+    t.test('paging through the API gives what the SQL path gives', async (t) => {
+      const cases: [string, string, boolean | undefined][] = [
+        ['bolt', 'WH-A', undefined],
+        ['washer_%', 'WH-A', false],
+        ['m49', 'WH-B', undefined],
+        ['m49', 'WH-B', true],
+        ['nut', 'WH-B', undefined],
+        ['bolt', 'WH-C', undefined],
+        [longPattern, 'WH-A', undefined],
+        ['_', 'WH-B', undefined],
+        ['%', 'WH-B', undefined],
+      ];
+      for (const [search, warehouse, active] of cases) {
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const page = await api.GET('/inventory/items', {
+            params: { query: { search, warehouse, active, limit: 7, cursor } },
+          });
+          seen.push(...page.data!.data.map((i) => i.id));
+          cursor = page.data!.page.next_cursor;
+        } while (cursor && ++pages < 30);
+        const expected = (
+          await listItems(s.sql, { search, warehouse, active, limit: 7 * 30 - 1 })
+        ).map((r) => r.id);
+        t.strictSame(
+          seen,
+          expected,
+          `search=${search.slice(0, 12)} warehouse=${warehouse} active=${active}`,
+        );
+      }
+    });
+
+    t.test('the items table is not scanned: rows read stay within a page', async (t) => {
+      const principal: Principal = {
+        sub: 'test',
+        clientId: 'test',
+        scopes: new Set(['inventory:read']),
+        warehouses: null,
+      };
+      // The handler on one transaction of the test's own. pg_stat_xact_user_tables counts what this
+      // session did and has not reported yet (the server's sessions report theirs only later), which
+      // may include earlier transactions: so the difference across the handler's statements.
+      const itemsRead = (tx: typeof s.sql) => tx<{ seq_scan: number; read: number }[]>`
+      SELECT seq_scan::int, (seq_tup_read + coalesce(idx_tup_fetch, 0))::int AS read
+      FROM pg_stat_xact_user_tables WHERE relname = 'items'`;
+      const rowsRead = (search: string, warehouse: string) =>
+        s.sql.begin(async (tx) => {
+          const limit = 10;
+          const context = {
+            db: tx,
+            query: { search, warehouse, limit },
+            principal,
+            page: { limit, after: null, result: (rows: unknown[]) => rows },
+            itemIndex: s.app.itemIndex,
+          } as unknown as Parameters<typeof itemHandlers.listItems>[0];
+          const [before] = await itemsRead(tx as unknown as typeof s.sql);
+          const { body } = await itemHandlers.listItems(context);
+          const [after] = await itemsRead(tx as unknown as typeof s.sql);
+          return {
+            found: (body as unknown as unknown[]).length,
+            seqScans: after.seq_scan - before.seq_scan,
+            read: after.read - before.read,
+          };
+        });
+      for (const [search, warehouse, found] of [
+        [longPattern, 'WH-A', 0],
+        ['_%_%_%_%_%', 'WH-B', 0],
+        ['bolt', 'WH-A', 11],
+        ['m49', 'WH-B', 11],
+      ] as const) {
+        const r = await rowsRead(search, warehouse);
+        t.equal(r.found, found, `search=${search.slice(0, 12)} warehouse=${warehouse}: found`);
+        t.equal(
+          r.seqScans,
+          0,
+          `search=${search.slice(0, 12)} warehouse=${warehouse}: no seq scan of items`,
+        );
+        t.ok(
+          r.read <= 11,
+          `search=${search.slice(0, 12)} warehouse=${warehouse}: ${r.read} item rows read`,
+        );
+      }
+    });
+  },
+);

@@ -140,6 +140,44 @@ t.test('private targets are refused at creation unless WEBHOOK_ALLOW_PRIVATE=1',
   );
 });
 
+t.test(
+  'IPv6 transition forms carrying loopback or private addresses, and credentials, are refused at creation',
+  async (t) => {
+    const s = await startServer(t, { env: { WEBHOOK_ALLOW_PRIVATE: '0' } });
+    const codes = async (url: string) => {
+      const res = await s.request('/webhooks/endpoints', {
+        method: 'POST',
+        json: { url, events: ['inventory.stock_move.posted'] },
+      });
+      const body = await res.json();
+      t.equal(res.status, 422, url);
+      t.equal(body.type, 'https://problems.inventory-api.dev/validation-error', url);
+      return body.errors?.map((e: { pointer: string; code: string }) => [e.pointer, e.code]);
+    };
+    for (const url of [
+      'http://[2002:7f00:1::]/x', // 6to4
+      'http://[::ffff:7f00:1]/x', // IPv4-mapped
+      'http://[::ffff:0:7f00:1]/x', // IPv4-translated
+      'http://[64:ff9b::7f00:1]/x', // NAT64
+      'http://[64:ff9b:1::a9fe:a9fe]/x', // local-use NAT64, 169.254.169.254
+      'http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/x', // Teredo, client 127.0.0.1
+    ])
+      t.same(await codes(url), [['#/url', 'forbidden_address']], url);
+    for (const url of ['http://user:secret@8.8.8.8/hooks', 'http://token@8.8.8.8/hooks'])
+      t.same(await codes(url), [['#/url', 'invalid_url']], url);
+    const ok = await s.request('/webhooks/endpoints', {
+      method: 'POST',
+      json: { url: 'http://[2002:808:808::]/hooks', events: ['inventory.stock_move.posted'] },
+    });
+    t.equal(ok.status, 201, 'a 6to4 address carrying a public IPv4 address is fine');
+    t.equal(
+      (await s.sql`SELECT count(*)::int AS n FROM webhook_endpoints`)[0].n,
+      1,
+      'nothing refused was stored',
+    );
+  },
+);
+
 t.test('https is required in production', async (t) => {
   const s = await startServer(t, { env: { NODE_ENV: 'production' } });
   const res = await s.request('/webhooks/endpoints', {

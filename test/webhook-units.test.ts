@@ -1,7 +1,7 @@
 // The webhook building blocks on their own: which addresses are refused, the signature against the
 // Standard Webhooks reference vector, the retry schedule, and URL checks at creation.
 import t from 'tap';
-import { forbiddenAddressReason } from '../domain/webhooks/addresses.ts';
+import { embeddedIpv4, forbiddenAddressReason } from '../domain/webhooks/addresses.ts';
 import { signatureHeader, newSecret } from '../domain/webhooks/signature.ts';
 import { MAX_RETRY_AFTER_S, parseRetryAfter, retryDelay } from '../server/webhooks/backoff.ts';
 import { urlProblem } from '../domain/webhooks/targets.ts';
@@ -58,6 +58,56 @@ t.test(
     t.equal(forbiddenAddressReason('example.com'), 'not an IP address');
   },
 );
+
+t.test('IPv6 transition forms are judged by the IPv4 address they carry', async (t) => {
+  // [form, an address carrying loopback or a private address, one carrying a public address]
+  const forms: [string, string, string, string, string][] = [
+    ['6to4', '2002:7f00:1::', '127.0.0.1', '2002:0808:0808::', '8.8.8.8'],
+    ['6to4', '2002:a00:5:1::1', '10.0.0.5', '2002:101:101:1::1', '1.1.1.1'],
+    ['IPv4-mapped', '::ffff:7f00:1', '127.0.0.1', '::ffff:808:808', '8.8.8.8'],
+    ['IPv4-mapped', '::ffff:127.0.0.1', '127.0.0.1', '::ffff:8.8.8.8', '8.8.8.8'],
+    ['IPv4-translated', '::ffff:0:7f00:1', '127.0.0.1', '::ffff:0:808:808', '8.8.8.8'],
+    [
+      'IPv4-translated',
+      '::ffff:0:169.254.169.254',
+      '169.254.169.254',
+      '::ffff:0:1.1.1.1',
+      '1.1.1.1',
+    ],
+    ['NAT64', '64:ff9b::7f00:1', '127.0.0.1', '64:ff9b::808:808', '8.8.8.8'],
+    ['local-use NAT64', '64:ff9b:1::7f00:1', '127.0.0.1', '64:ff9b:1::808:808', '8.8.8.8'],
+    // Teredo: 2001:0:<server IPv4>:<flags>:<port>:<client IPv4, every bit inverted>
+    [
+      'Teredo',
+      '2001:0:4136:e378:8000:63bf:80ff:fffe',
+      '127.0.0.1',
+      '2001:0:4136:e378:8000:63bf:f7f7:f7f7',
+      '8.8.8.8',
+    ],
+    ['Teredo', '2001::f5ff:fffa', '10.0.0.5', '2001::fefe:fefe', '1.1.1.1'],
+  ];
+  for (const [form, refused, inside, allowed, publicInside] of forms) {
+    t.strictSame(embeddedIpv4(refused), { ipv4: inside, form }, `${refused} carries ${inside}`);
+    t.ok(
+      forbiddenAddressReason(refused),
+      `${refused} refused (${forbiddenAddressReason(refused)})`,
+    );
+    t.ok(forbiddenAddressReason(`[${refused}]`), `[${refused}] refused too`);
+    t.strictSame(
+      embeddedIpv4(allowed),
+      { ipv4: publicInside, form },
+      `${allowed} carries ${publicInside}`,
+    );
+    t.equal(forbiddenAddressReason(allowed), null, `${allowed} allowed, as ${publicInside} is`);
+  }
+  t.equal(
+    forbiddenAddressReason('2002:7f00:1::'),
+    'loopback (127.0.0.1 inside 6to4)',
+    'the reason names the address inside',
+  );
+  for (const address of ['::', '::1', '2606:4700:4700::1111', 'fe80::1', '2001:db8::1'])
+    t.equal(embeddedIpv4(address), null, `${address} carries no IPv4 address`);
+});
 
 t.test('signatures match the Standard Webhooks reference vector', async (t) => {
   // From the Standard Webhooks reference libraries' tests.
@@ -143,10 +193,28 @@ t.test('URL checks at creation', async (t) => {
     'https://0x7f.1/',
     'https://localhost/x',
     'https://api.localhost/x',
+    'https://[2002:7f00:1::]/x',
+    'https://[::ffff:0:7f00:1]/x',
+    'https://[64:ff9b::7f00:1]/x',
+    'https://[64:ff9b:1::a00:1]/x',
+    'https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/x',
   ]) {
     t.equal((await urlProblem(url, strict))?.code, 'forbidden_address', url);
   }
   t.equal(await urlProblem('https://8.8.8.8/hook', strict), null, 'public literal');
+  t.equal(await urlProblem('https://[2002:808:808::]/hook', strict), null, 'public 6to4 literal');
+  for (const url of [
+    'https://user:secret@8.8.8.8/hook',
+    'https://user@8.8.8.8/hook',
+    'https://:secret@8.8.8.8/hook',
+  ]) {
+    t.equal((await urlProblem(url, strict))?.code, 'invalid_url', `credentials: ${url}`);
+    t.equal(
+      (await urlProblem(url, { allowPrivate: true, httpsOnly: false }))?.code,
+      'invalid_url',
+      `credentials even with WEBHOOK_ALLOW_PRIVATE=1: ${url}`,
+    );
+  }
   t.equal(
     await urlProblem('http://127.0.0.1:9/x', { allowPrivate: true, httpsOnly: false }),
     null,

@@ -34,13 +34,19 @@ const IPV6: [string, number, string][] = [
   ['ff00::', 8, 'multicast'],
 ];
 
-// IPv6 forms that carry an IPv4 address in their last 32 bits and reach it: judged by that address,
-// so ::ffff:127.0.0.1 is loopback and ::ffff:8.8.8.8 is as good as 8.8.8.8.
-const EMBEDS_IPV4: [string, number][] = [
-  ['::ffff:0:0', 96], // IPv4-mapped
-  ['::', 96], // IPv4-compatible (deprecated)
-  ['64:ff9b::', 96], // NAT64
-  ['64:ff9b:1::', 48], // local-use NAT64
+// IPv6 transition forms: each carries an IPv4 address and delivers to it, so each is judged by that
+// address (::ffff:127.0.0.1 is loopback, 2002:0808:0808:: as good as 8.8.8.8). [network, prefix
+// length, name, where the IPv4 address sits in the 16 bytes]. docs/standards.md §8.
+const last32 = (b: Buffer) => [b[12], b[13], b[14], b[15]];
+const TRANSITION_FORMS: [string, number, string, (bytes: Buffer) => number[]][] = [
+  ['::ffff:0:0', 96, 'IPv4-mapped', last32], // RFC 4291
+  ['::ffff:0:0:0', 96, 'IPv4-translated', last32], // RFC 2765 (SIIT)
+  ['::', 96, 'IPv4-compatible', last32], // RFC 4291, deprecated; :: and ::1 excepted below
+  ['64:ff9b::', 96, 'NAT64', last32], // RFC 6052
+  ['64:ff9b:1::', 48, 'local-use NAT64', last32], // RFC 8215
+  ['2002::', 16, '6to4', (b) => [b[2], b[3], b[4], b[5]]], // RFC 3056: 2002:AABB:CCDD::
+  // RFC 4380: the client's IPv4 address is the last 32 bits, each bit inverted.
+  ['2001::', 32, 'Teredo', (b) => last32(b).map((byte) => byte ^ 0xff)],
 ];
 
 function listOf(ranges: [string, number, string?][], type: 'ipv4' | 'ipv6'): BlockList {
@@ -49,7 +55,11 @@ function listOf(ranges: [string, number, string?][], type: 'ipv4' | 'ipv6'): Blo
   return list;
 }
 
-const embedsIpv4 = listOf(EMBEDS_IPV4, 'ipv6');
+const transitionForms = TRANSITION_FORMS.map(([network, prefix, name, ipv4]) => ({
+  list: listOf([[network, prefix]], 'ipv6'),
+  name,
+  ipv4,
+}));
 const ipv4Ranges = IPV4.map(([network, prefix, why]) => ({
   list: listOf([[network, prefix]], 'ipv4'),
   why,
@@ -82,6 +92,18 @@ function ipv6Bytes(address: string): Buffer {
 }
 
 /**
+ * The IPv4 address an IPv6 transition form (IPv4-mapped, IPv4-translated, IPv4-compatible, NAT64,
+ * 6to4, Teredo) carries, with the form's name; null for any other address. `ip` is a bare IPv6
+ * address that isIP accepted. The one place these forms are recognized: forbiddenAddressReason
+ * judges what it returns by the IPv4 rules.
+ */
+export function embeddedIpv4(ip: string): { ipv4: string; form: string } | null {
+  if (ip === '::' || ip === '::1') return null; // the IPv6 unspecified and loopback addresses
+  const form = transitionForms.find((f) => f.list.check(ip, 'ipv6'));
+  return form ? { ipv4: form.ipv4(ipv6Bytes(ip)).join('.'), form: form.name } : null;
+}
+
+/**
  * Why `address` (an IP literal, IPv4 or IPv6, brackets allowed) must not receive webhooks, or null
  * when it is an ordinary public address. A string that is not an IP address is refused too.
  */
@@ -90,10 +112,10 @@ export function forbiddenAddressReason(address: string): string | null {
   const family = isIP(ip);
   if (family === 4) return ipv4Ranges.find((r) => r.list.check(ip, 'ipv4'))?.why ?? null;
   if (family !== 6) return 'not an IP address';
-  if (embedsIpv4.check(ip, 'ipv6') && ip !== '::' && ip !== '::1') {
-    const bytes = ipv6Bytes(ip);
-    const reason = forbiddenAddressReason(`${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`);
-    return reason && `${reason} (IPv4 inside IPv6)`;
+  const embedded = embeddedIpv4(ip);
+  if (embedded) {
+    const reason = forbiddenAddressReason(embedded.ipv4);
+    return reason && `${reason} (${embedded.ipv4} inside ${embedded.form})`;
   }
   return ipv6Ranges.find((r) => r.list.check(ip, 'ipv6'))?.why ?? null;
 }

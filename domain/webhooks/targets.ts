@@ -60,6 +60,14 @@ export async function urlProblem(raw: string, policy: TargetPolicy): Promise<Url
   } catch {
     return { code: 'invalid_url', detail: 'This is not a URL a webhook can be sent to.' };
   }
+  // Credentials in the URL would be sent to whoever answers at that host, and shown to everyone who
+  // may read endpoints; receivers authenticate deliveries by their signature (docs/webhooks.md).
+  if (url.username !== '' || url.password !== '') {
+    return {
+      code: 'invalid_url',
+      detail: 'Webhook URLs may not carry a user name or password (user:password@).',
+    };
+  }
   if (policy.httpsOnly && url.protocol !== 'https:') {
     return { code: 'https_required', detail: 'Webhook URLs must use https.' };
   }
