@@ -1,5 +1,6 @@
 import type { Db } from './client.ts';
 import { newestFirst, olderThan } from './keyset.ts';
+import { visibleTo, type ScopedPage } from './listing.ts';
 
 export type InvoiceMatchStatus = 'MATCHED' | 'EXCEPTION';
 
@@ -74,16 +75,15 @@ export async function listInvoices(
     po_id?: string;
     vendor_id?: string;
     match_status?: InvoiceMatchStatus;
-    after: unknown[] | null;
-    limit: number;
-  },
+  } & ScopedPage<unknown[]>,
 ): Promise<InvoiceRow[]> {
   return db<InvoiceRow[]>`
-    SELECT ${columns(db)} FROM invoices
+    SELECT ${columns(db)} FROM invoices i
     WHERE true
       ${f.po_id === undefined ? db`` : db`AND po_id = ${f.po_id}`}
       ${f.vendor_id === undefined ? db`` : db`AND vendor_id = ${f.vendor_id}`}
       ${f.match_status === undefined ? db`` : db`AND match_status = ${f.match_status}`}
+      ${visibleTo(db, f.allowed, db`ARRAY(SELECT p.ship_to_warehouse_id FROM purchase_orders p WHERE p.id = i.po_id)`)}
       ${olderThan(db, f.after)}
     ${newestFirst(db)}
     LIMIT ${f.limit + 1}`;

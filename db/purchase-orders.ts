@@ -1,6 +1,7 @@
 import { allInOrder, type Db } from './client.ts';
 import { newId } from './ids.ts';
 import { newestFirst, olderThan } from './keyset.ts';
+import { visibleTo, type ScopedPage } from './listing.ts';
 
 export type PurchaseOrderStatus = 'DRAFT' | 'SENT' | 'RECEIVED' | 'CLOSED';
 
@@ -12,7 +13,11 @@ export interface PurchaseOrderRow {
   status: PurchaseOrderStatus;
   notes: string | null;
   requisition_id: string | null;
+  /** Where the goods go; null: unassigned (docs/standards.md §3). */
+  ship_to_warehouse_id: string | null;
   version: number;
+  /** The creator's `sub`. */
+  created_by: string;
   created_at: string;
   updated_at: string;
 }
@@ -35,10 +40,13 @@ export interface PurchaseOrderLineRow {
   qty_invoiced: number;
 }
 
-export type PurchaseOrderHeader = Pick<PurchaseOrderRow, 'vendor_id' | 'currency' | 'notes'>;
+export type PurchaseOrderHeader = Pick<
+  PurchaseOrderRow,
+  'vendor_id' | 'currency' | 'notes' | 'ship_to_warehouse_id'
+>;
 
 const columns = (db: Db) =>
-  db`id, number, vendor_id, currency, status, notes, requisition_id, version, created_at, updated_at`;
+  db`id, number, vendor_id, currency, status, notes, requisition_id, ship_to_warehouse_id, version, created_by, created_at, updated_at`;
 const lineColumns = (db: Db) =>
   db`id, po_id, item_id, qty, unit_price::text AS unit_price, qty_received, qty_invoiced`;
 
@@ -64,8 +72,8 @@ export async function insertPurchaseOrder(
   // A client may have chosen a number that looks generated; then the next one is tried.
   for (let attempt = 0; attempt < GENERATED_NUMBER_ATTEMPTS; attempt++) {
     const [row] = await db<PurchaseOrderRow[]>`
-      INSERT INTO purchase_orders (id, number, vendor_id, currency, notes, requisition_id, created_by)
-      VALUES (${po.id}, ${po.number ?? nextNumber(db)}, ${po.vendor_id}, ${po.currency}, ${po.notes}, ${po.requisition_id}, ${po.created_by})
+      INSERT INTO purchase_orders (id, number, vendor_id, currency, notes, requisition_id, ship_to_warehouse_id, created_by)
+      VALUES (${po.id}, ${po.number ?? nextNumber(db)}, ${po.vendor_id}, ${po.currency}, ${po.notes}, ${po.requisition_id}, ${po.ship_to_warehouse_id}, ${po.created_by})
       ON CONFLICT DO NOTHING
       RETURNING ${columns(db)}`;
     if (row || po.number !== null) return row ?? null;
@@ -148,6 +156,7 @@ export async function updatePurchaseOrder(
       ${change.vendor_id === undefined ? db`` : db`vendor_id = ${change.vendor_id},`}
       ${change.currency === undefined ? db`` : db`currency = ${change.currency},`}
       ${change.notes === undefined ? db`` : db`notes = ${change.notes},`}
+      ${change.ship_to_warehouse_id === undefined ? db`` : db`ship_to_warehouse_id = ${change.ship_to_warehouse_id},`}
       ${change.status === undefined ? db`` : db`status = ${change.status},`}
       version = version + 1, updated_at = now()
     WHERE id = ${id}
@@ -217,13 +226,14 @@ function addToLines(db: Db, column: 'qty_received' | 'qty_invoiced', increments:
 
 export async function listPurchaseOrders(
   db: Db,
-  f: { status?: PurchaseOrderStatus; vendor_id?: string; after: unknown[] | null; limit: number },
+  f: { status?: PurchaseOrderStatus; vendor_id?: string } & ScopedPage<unknown[]>,
 ): Promise<PurchaseOrderRow[]> {
   return db<PurchaseOrderRow[]>`
     SELECT ${columns(db)} FROM purchase_orders
     WHERE true
       ${f.status === undefined ? db`` : db`AND status = ${f.status}`}
       ${f.vendor_id === undefined ? db`` : db`AND vendor_id = ${f.vendor_id}`}
+      ${visibleTo(db, f.allowed, db`ARRAY[ship_to_warehouse_id]`)}
       ${olderThan(db, f.after)}
     ${newestFirst(db)}
     LIMIT ${f.limit + 1}`;
@@ -247,4 +257,11 @@ export async function overReceipts(db: Db, increments: LineIncrement[]): Promise
     JOIN purchase_order_lines l ON l.id = v.po_line_id
     WHERE l.qty_received + v.qty > l.qty AND ${namedLines(db, increments)}
     ORDER BY l.id`;
+}
+
+/** The warehouse each of these orders ships to (null: unassigned), by order id. */
+export async function shipToOf(db: Db, poIds: string[]): Promise<Map<string, string | null>> {
+  const rows = await db<{ id: string; ship_to_warehouse_id: string | null }[]>`
+    SELECT id, ship_to_warehouse_id FROM purchase_orders WHERE id = ANY(${poIds})`;
+  return new Map(rows.map((r) => [r.id, r.ship_to_warehouse_id]));
 }

@@ -1,6 +1,7 @@
 import type { Db } from './client.ts';
 import { newId } from './ids.ts';
 import { newestFirst, olderThan } from './keyset.ts';
+import { visibleTo, type ScopedPage } from './listing.ts';
 
 export type RequisitionStatus = 'DRAFT' | 'APPROVED' | 'ORDERED';
 
@@ -22,6 +23,7 @@ export interface RequisitionLineInput {
   vendor_id?: string;
   unit_price?: string;
   needed_by?: string;
+  warehouse_id?: string;
 }
 
 export interface RequisitionLineRow {
@@ -32,6 +34,7 @@ export interface RequisitionLineRow {
   vendor_id: string | null;
   unit_price: string | null;
   needed_by: string | null;
+  warehouse_id: string | null;
 }
 
 const columns = (db: Db) =>
@@ -63,6 +66,7 @@ export async function replaceRequisitionLines(
     vendor_id: l.vendor_id ?? null,
     unit_price: l.unit_price ?? null,
     needed_by: l.needed_by ?? null,
+    warehouse_id: l.warehouse_id ?? null,
   }));
   await db`INSERT INTO requisition_lines ${db(rows)}`;
 }
@@ -83,7 +87,7 @@ export async function requisitionLines(
   requisitionIds: string[],
 ): Promise<RequisitionLineRow[]> {
   return db<RequisitionLineRow[]>`
-    SELECT id, requisition_id, item_id, qty, vendor_id, unit_price::text AS unit_price, needed_by
+    SELECT id, requisition_id, item_id, qty, vendor_id, unit_price::text AS unit_price, needed_by, warehouse_id
     FROM requisition_lines WHERE requisition_id = ANY(${requisitionIds})
     ORDER BY requisition_id, line_no`;
 }
@@ -119,12 +123,13 @@ export async function updateRequisition(
 
 export async function listRequisitions(
   db: Db,
-  f: { status?: RequisitionStatus; after: unknown[] | null; limit: number },
+  f: { status?: RequisitionStatus } & ScopedPage<unknown[]>,
 ): Promise<RequisitionRow[]> {
   return db<RequisitionRow[]>`
-    SELECT ${columns(db)} FROM requisitions
+    SELECT ${columns(db)} FROM requisitions r
     WHERE true
       ${f.status === undefined ? db`` : db`AND status = ${f.status}`}
+      ${visibleTo(db, f.allowed, db`ARRAY(SELECT l.warehouse_id FROM requisition_lines l WHERE l.requisition_id = r.id AND l.warehouse_id IS NOT NULL)`)}
       ${olderThan(db, f.after)}
     ${newestFirst(db)}
     LIMIT ${f.limit + 1}`;

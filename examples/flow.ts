@@ -5,7 +5,7 @@
 // the transfer's `inventory.stock_move.posted` event and verifies its signature.
 //
 //   API_URL=http://127.0.0.1:3000 \
-//   API_TOKEN=$(npm run -s token -- --scope "inventory:read inventory:write procurement:write webhooks:manage") \
+//   API_TOKEN=$(npm run -s token -- --scope "inventory:read inventory:write procurement:write procurement:approve webhooks:manage") \
 //   npx tsx examples/flow.ts
 //
 // The server delivers to a loopback address only when started with WEBHOOK_ALLOW_PRIVATE=1.
@@ -21,7 +21,7 @@ const baseUrl = process.env.API_URL ?? 'http://127.0.0.1:3000';
 const token = process.env.API_TOKEN;
 if (!token) {
   console.error(
-    'Set API_TOKEN to a token with the scopes inventory:read inventory:write procurement:write webhooks:manage (locally: npm run token).',
+    'Set API_TOKEN to a token with the scopes inventory:read inventory:write procurement:write procurement:approve webhooks:manage (locally: npm run token).',
   );
   process.exit(2);
 }
@@ -171,6 +171,8 @@ try {
       params: { header: idempotent() },
       body: {
         vendor_id: vendor.id,
+        // Where the goods go: receipts must name it, and warehouse-restricted tokens see the order through it.
+        ship_to_warehouse_id: main,
         lines: [
           { item_id: items.bolt.id, qty: 100, unit_price: '0.12' },
           { item_id: items.glue.id, qty: 24, unit_price: '8.50' },
@@ -219,7 +221,7 @@ try {
     await api.GET('/procurement/purchase-orders/{id}', { params: { path: { id: po.id } } }),
   );
   console.log(
-    `receipt ${receipt.id} ${receipt.status}; purchase order now ${po.status}, match ${receipt.match.status}`,
+    `receipt ${receipt.id} ${receipt.status}; purchase order now ${po.status}, match ${receipt.match?.status ?? '(not visible to this token)'}`,
   );
   check('purchase order status after receiving everything', po.status, 'RECEIVED');
 

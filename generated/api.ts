@@ -448,13 +448,18 @@ export interface paths {
         };
         /**
          * List requisitions
-         * @description Newest first.
+         * @description Newest first. With a `warehouses` claim, only requisitions with a line in one of its warehouses.
          */
         get: operations["listRequisitions"];
         put?: never;
         /**
          * Create a requisition
-         * @description Starts in DRAFT. `requester_id` defaults to the token's `sub`.
+         * @description Starts in DRAFT. `requester_id` is the token's `sub`: it may be omitted, and any other value is 422
+         *     (`must_be_token_subject` at `#/requester_id`), so that the requester is the one who asked and
+         *     cannot approve it (403 `self-approval`). A line's `warehouse_id` (an existing, active warehouse; 422
+         *     otherwise) is where the goods are needed; the requisition belongs to the warehouses its lines name.
+         *     A token with a `warehouses` claim must name one of its warehouses on every line (422 `required` at
+         *     `#/lines/<i>/warehouse_id` when missing, 403 `warehouse-forbidden` when outside the claim).
          */
         post: operations["createRequisition"];
         delete?: never;
@@ -483,7 +488,9 @@ export interface paths {
         get: operations["getRequisition"];
         /**
          * Replace a DRAFT requisition
-         * @description Replaces notes and lines. DRAFT only (409 `invalid-state` otherwise); `If-Match` required.
+         * @description Replaces notes and lines. DRAFT only (409 `invalid-state` otherwise); `If-Match` required. Lines follow
+         *     the rules of creation: a token with a `warehouses` claim must name one of its warehouses on every line,
+         *     and may replace only a requisition all of whose warehouses are in its claim (403 `warehouse-forbidden`).
          */
         put: operations["replaceRequisition"];
         post?: never;
@@ -510,7 +517,11 @@ export interface paths {
         put?: never;
         /**
          * Approve a requisition
-         * @description DRAFT → APPROVED; records `approved_by` (the token's `sub`) and `approved_at`.
+         * @description DRAFT → APPROVED; records `approved_by` (the token's `sub`) and `approved_at`. Needs the scope
+         *     `procurement:approve` (`procurement:write` alone is 403 `insufficient-scope`). The approver may not be
+         *     the requester: when the token's `sub` is the requisition's `requester_id`, 403 `self-approval`. A token
+         *     with a `warehouses` claim approves only requisitions all of whose warehouses are in its claim
+         *     (403 `warehouse-forbidden`).
          */
         post: operations["approveRequisition"];
         delete?: never;
@@ -536,9 +547,12 @@ export interface paths {
         put?: never;
         /**
          * Convert an approved requisition into purchase orders
-         * @description APPROVED → ORDERED. Creates one DRAFT purchase order per vendor (lines that name no vendor go to
+         * @description APPROVED → ORDERED. Creates one DRAFT purchase order per vendor and warehouse (lines that name no vendor go to
          *     the body's `vendor_id`; 422 if there is none), in the vendor's currency at the `unit_price` given per
-         *     item in `prices` (422 when an item has no price). The requisition lists the orders in `purchase_order_ids`.
+         *     item in `prices` (422 when an item has no price). Each order's `ship_to_warehouse_id` is its lines'
+         *     `warehouse_id`; lines without one make an unassigned order. The requisition lists the orders in
+         *     `purchase_order_ids`. A token with a `warehouses` claim converts only requisitions all of whose
+         *     warehouses are in its claim (403 `warehouse-forbidden`).
          */
         post: operations["convertRequisition"];
         delete?: never;
@@ -556,13 +570,18 @@ export interface paths {
         };
         /**
          * List purchase orders
-         * @description Newest first.
+         * @description Newest first. With a `warehouses` claim, only orders whose `ship_to_warehouse_id` is one of its warehouses (unassigned orders are left out).
          */
         get: operations["listPurchaseOrders"];
         put?: never;
         /**
          * Create a purchase order
          * @description Starts in DRAFT. `number` is generated (`PO-000042`) when omitted; `currency` defaults to the vendor's.
+         *     `ship_to_warehouse_id` (an existing, active warehouse; 422 otherwise) is where the goods go: receipts
+         *     against the order must name it, and the order belongs to it. Without it the order is unassigned, visible
+         *     to tokens without a `warehouses` claim only; so a token with the claim must give one of its warehouses
+         *     (422 `required` at `#/ship_to_warehouse_id` when missing, 403 `warehouse-forbidden` when outside the claim).
+         *     `created_by` is the token's `sub`.
          */
         post: operations["createPurchaseOrder"];
         delete?: never;
@@ -586,12 +605,15 @@ export interface paths {
         };
         /**
          * Get a purchase order
-         * @description With lines, received and invoiced quantities, and the `ETag` (304 on a matching `If-None-Match`).
+         * @description With lines, received and invoiced quantities, and the `ETag` (304 on a matching `If-None-Match`). 403 `warehouse-forbidden` when the token's `warehouses` claim excludes its `ship_to_warehouse_id`, or when it is unassigned and the token has the claim.
          */
         get: operations["getPurchaseOrder"];
         /**
          * Replace a DRAFT purchase order
-         * @description Replaces vendor, currency, notes and lines. Lines that carry their `id` keep it. DRAFT only (409 `invalid-state`).
+         * @description Replaces vendor, currency, `ship_to_warehouse_id`, notes and lines (an omitted `ship_to_warehouse_id` or
+         *     `notes` is removed). Lines that carry their `id` keep it. DRAFT only (409 `invalid-state`). The
+         *     warehouse rules are those of creation, and a token with a `warehouses` claim may replace only an order
+         *     it can see (403 `warehouse-forbidden`).
          */
         put: operations["replacePurchaseOrder"];
         post?: never;
@@ -668,7 +690,7 @@ export interface paths {
         };
         /**
          * 3-way match of a purchase order
-         * @description Per line, ordered vs received vs invoiced quantity and PO vs invoiced unit price, with the reasons for any exception.
+         * @description Per line, ordered vs received vs invoiced quantity and PO vs invoiced unit price, with the reasons for any exception. 403 `warehouse-forbidden` when the token cannot see the order.
          */
         get: operations["getPurchaseOrderMatch"];
         put?: never;
@@ -688,7 +710,9 @@ export interface paths {
         };
         /**
          * List receipts
-         * @description Newest first. Receipts into warehouses outside the token's `warehouses` claim are left out.
+         * @description Newest first. Receipts into warehouses outside the token's `warehouses` claim are left out; `po_id` naming
+         *     an order the token cannot see is 403 `warehouse-forbidden`. A receipt's `match` is left out when the token
+         *     cannot see its order.
          */
         get: operations["listReceipts"];
         put?: never;
@@ -697,7 +721,10 @@ export interface paths {
          * @description Against a SENT purchase order, into a warehouse. Posts at once (POSTED: stock in through the stock ledger,
          *     `inventory.receipt.posted`) unless `draft: true` (PENDING, no stock effect until `/post`).
          *     409 `over-receipt` when a line's received total would exceed its ordered quantity;
-         *     422 for batch and serial violations. The response's `match` is the PO's 3-way match after this receipt.
+         *     422 for batch and serial violations. When the order has a `ship_to_warehouse_id`, `warehouse_id` must be it
+         *     (422 `warehouse_mismatch` at `#/warehouse_id`). A token with a `warehouses` claim receives only into its
+         *     warehouses and against orders it can see (403 `warehouse-forbidden`). The response's `match` is the PO's
+         *     3-way match after this receipt.
          */
         post: operations["createReceipt"];
         delete?: never;
@@ -721,12 +748,12 @@ export interface paths {
         };
         /**
          * Get a receipt
-         * @description With lines, the PO's current 3-way `match`, and the `ETag` (304 on a matching `If-None-Match`).
+         * @description With lines, the PO's current 3-way `match` (left out when the token cannot see the order), and the `ETag` (304 on a matching `If-None-Match`).
          */
         get: operations["getReceipt"];
         /**
          * Replace a PENDING receipt
-         * @description Replaces warehouse and lines of a PENDING (draft) receipt; `If-Match` required. 409 `invalid-state` once POSTED.
+         * @description Replaces warehouse and lines of a PENDING (draft) receipt; `If-Match` required. 409 `invalid-state` once POSTED. The warehouse rules are those of creation (422 `warehouse_mismatch` when the order ships elsewhere).
          */
         put: operations["replaceReceipt"];
         post?: never;
@@ -753,7 +780,7 @@ export interface paths {
         put?: never;
         /**
          * Post a PENDING receipt
-         * @description PENDING → POSTED, with the same checks and effects as posting at creation.
+         * @description PENDING → POSTED, with the same checks and effects as posting at creation (a token with a `warehouses` claim must be able to see the order too).
          */
         post: operations["postReceipt"];
         delete?: never;
@@ -771,7 +798,8 @@ export interface paths {
         };
         /**
          * List vendor invoices
-         * @description Newest first.
+         * @description Newest first. With a `warehouses` claim, only invoices of orders it can see (whose `ship_to_warehouse_id`
+         *     is one of its warehouses); `po_id` naming an order it cannot see is 403 `warehouse-forbidden`.
          */
         get: operations["listInvoices"];
         put?: never;
@@ -781,7 +809,8 @@ export interface paths {
          *     per line, total invoiced ≤ received, and the invoiced unit price within the configured tolerance
          *     (`INVOICE_PRICE_TOLERANCE`, a fraction; default 0) of the PO price. The invoice is MATCHED when every one
          *     of its lines is, else EXCEPTION with a reason per line. 409 `duplicate-number` when the vendor already
-         *     has an invoice with this number.
+         *     has an invoice with this number. The invoice belongs to the order's warehouse: a token with a
+         *     `warehouses` claim records invoices only against orders it can see (403 `warehouse-forbidden`).
          */
         post: operations["createInvoice"];
         delete?: never;
@@ -805,7 +834,7 @@ export interface paths {
         };
         /**
          * Get a vendor invoice
-         * @description The invoice with its per-line match result.
+         * @description The invoice with its per-line match result. 403 `warehouse-forbidden` when the token cannot see its purchase order.
          */
         get: operations["getInvoice"];
         put?: never;
@@ -1353,6 +1382,8 @@ export interface components {
             unit_price?: components["schemas"]["Money"];
             /** Format: date */
             needed_by?: string;
+            /** @description Where the goods are needed: an existing, active warehouse. Required of tokens with a `warehouses` claim, and within it. Converting groups lines by vendor and warehouse. */
+            warehouse_id?: components["schemas"]["Code"];
         };
         RequisitionLine: {
             id: string;
@@ -1363,14 +1394,18 @@ export interface components {
             unit_price?: string;
             /** Format: date */
             needed_by?: string;
+            /** @description Where the goods are needed; the purchase order converted from this line ships there. */
+            warehouse_id?: string;
         };
         Requisition: {
             /** @example req_01JD7ZK3Q8X2 */
             id: string;
+            /** @description The `sub` of the token that created it; that token's subject cannot approve it. */
             requester_id: string;
             status: components["schemas"]["RequisitionStatus"];
             notes?: string;
             lines: components["schemas"]["RequisitionLine"][];
+            /** @description The `sub` of the token that approved it */
             approved_by?: string;
             approved_at?: components["schemas"]["Timestamp"];
             /** @description Orders created by converting it. */
@@ -1380,7 +1415,7 @@ export interface components {
             updated_at: components["schemas"]["Timestamp"];
         };
         RequisitionCreate: {
-            /** @description Defaults to the token's `sub`. */
+            /** @description The token's `sub`, which is also the default. Any other value is 422 `must_be_token_subject`: a requisition cannot be filed on someone else's behalf. */
             requester_id?: string;
             notes?: string;
             lines: components["schemas"]["RequisitionLineInput"][];
@@ -1431,6 +1466,9 @@ export interface components {
             status: components["schemas"]["PurchaseOrderStatus"];
             notes?: string;
             requisition_id?: string;
+            /** @description Where the goods go; receipts against the order must name it. Absent: unassigned, visible only to tokens without a `warehouses` claim. */
+            ship_to_warehouse_id?: string;
+            created_by?: components["schemas"]["Actor"];
             lines: components["schemas"]["PurchaseOrderLine"][];
             /** @description The current `ETag` (the value to send in `If-Match`). */
             etag: string;
@@ -1441,12 +1479,16 @@ export interface components {
             number?: string;
             vendor_id: components["schemas"]["Code"];
             currency?: components["schemas"]["Currency"];
+            /** @description Where the goods go: an existing, active warehouse. Required of tokens with a `warehouses` claim, and within it. */
+            ship_to_warehouse_id?: components["schemas"]["Code"];
             notes?: string;
             lines: components["schemas"]["PurchaseOrderLineInput"][];
         };
         PurchaseOrderUpdate: {
             vendor_id: components["schemas"]["Code"];
             currency: components["schemas"]["Currency"];
+            /** @description Where the goods go: an existing, active warehouse. Omitted: the order becomes unassigned. Required of tokens with a `warehouses` claim, and within it. */
+            ship_to_warehouse_id?: components["schemas"]["Code"];
             notes?: string;
             lines: components["schemas"]["PurchaseOrderLineInput"][];
         };
@@ -1481,7 +1523,8 @@ export interface components {
             /** @description The stock move that posted it. */
             stock_move_id?: string;
             etag: string;
-            match: components["schemas"]["MatchReport"];
+            /** @description The order's current 3-way match. Left out when the token cannot see the order (an unassigned one, for a token with a `warehouses` claim); always present in the `inventory.receipt.posted` event. */
+            match?: components["schemas"]["MatchReport"];
             posted_at?: components["schemas"]["Timestamp"];
             created_by?: components["schemas"]["Actor"];
             created_at: components["schemas"]["Timestamp"];
@@ -1742,7 +1785,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The token lacks a scope, or names warehouses that exclude the one addressed. */
+        /** @description The token lacks a scope, names warehouses that exclude the resource addressed, or (approving a requisition) is the requester's own. */
         Forbidden: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3099,6 +3142,7 @@ export interface operations {
                  *           "item_id": "sku-1",
                  *           "qty": 500,
                  *           "vendor_id": "ven_fasteners",
+                 *           "warehouse_id": "WH-A",
                  *           "needed_by": "2026-12-15"
                  *         }
                  *       ],
@@ -3202,7 +3246,8 @@ export interface operations {
                  *         {
                  *           "item_id": "sku-1",
                  *           "qty": 600,
-                 *           "vendor_id": "ven_fasteners"
+                 *           "vendor_id": "ven_fasteners",
+                 *           "warehouse_id": "WH-A"
                  *         }
                  *       ],
                  *       "notes": "Q1 restock, revised"
@@ -3419,6 +3464,7 @@ export interface operations {
                  *       "number": "PO-2026-0042",
                  *       "vendor_id": "ven_fasteners",
                  *       "currency": "EUR",
+                 *       "ship_to_warehouse_id": "WH-A",
                  *       "lines": [
                  *         {
                  *           "item_id": "sku-1",
@@ -3529,6 +3575,7 @@ export interface operations {
                  * @example {
                  *       "vendor_id": "ven_fasteners",
                  *       "currency": "EUR",
+                 *       "ship_to_warehouse_id": "WH-A",
                  *       "lines": [
                  *         {
                  *           "id": "pol_01JD7ZK3Q8X3",

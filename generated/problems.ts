@@ -25,6 +25,11 @@ export const problemTypes = {
     "title": "Warehouse not allowed for this token",
     "uri": "https://problems.inventory-api.dev/warehouse-forbidden"
   },
+  "self-approval": {
+    "status": 403,
+    "title": "Requester cannot approve",
+    "uri": "https://problems.inventory-api.dev/self-approval"
+  },
   "not-found": {
     "status": 404,
     "title": "Resource not found",

@@ -10,6 +10,7 @@ import {
 import { invoiceLineFigures } from '../db/match.ts';
 import {
   addInvoiced,
+  findPurchaseOrder,
   findPurchaseOrderWithLines,
   purchaseOrderLines,
   type PurchaseOrderRow,
@@ -26,7 +27,11 @@ import {
   notFound,
   type FieldError,
 } from '../domain/problems.ts';
+import { assertVisible } from '../domain/access.ts';
+import { must } from '../domain/must.ts';
 import { groupBy } from './lib/documents.ts';
+import { scopedPage } from './lib/listing.ts';
+import { assertOrderFilterVisible, orderWarehouses } from './lib/procurement-access.ts';
 import { matchReasons, statusOf } from './lib/match.ts';
 import { poLineErrors, presentPurchaseOrder } from './lib/orders.ts';
 import type { Handlers, RequestBody } from './types.ts';
@@ -73,7 +78,7 @@ function invoiceErrors(
 }
 
 export const invoiceHandlers = {
-  async createInvoice({ db, body, config, actor, audit }) {
+  async createInvoice({ db, body, principal, config, actor, audit }) {
     // The order and its lines are locked, in the same order as receipts lock them, so the
     // cumulative invoiced quantities the match compares are those this invoice commits with.
     const { po, lines: poLines } = await findPurchaseOrderWithLines(db, body.po_id, { lock: true });
@@ -83,6 +88,9 @@ export const invoiceHandlers = {
         'unknown_purchase_order',
         `No purchase order ${body.po_id} exists.`,
       );
+    // An invoice belongs to its order's warehouse (docs/standards.md §3).
+    const warehouseIds = orderWarehouses(po);
+    assertVisible(principal, warehouseIds);
     const errors = invoiceErrors(body, po, new Set(poLines.map((l) => l.id)));
     if (errors.length) throw invalid(errors);
     if (po.status === 'DRAFT')
@@ -126,11 +134,18 @@ export const invoiceHandlers = {
     ]);
     const invoice = presentInvoice(row, lineRows);
     await allInOrder([
-      audit({ action: 'invoice.created', entity: 'invoice', entityId: id, after: invoice }),
+      audit({
+        action: 'invoice.created',
+        entity: 'invoice',
+        entityId: id,
+        warehouseIds,
+        after: invoice,
+      }),
       audit({
         action: 'purchase_order.invoiced',
         entity: 'purchase_order',
         entityId: po.id,
+        warehouseIds,
         before: presentPurchaseOrder(po, poLines),
         after: presentPurchaseOrder(poAfter, poLinesAfter),
       }),
@@ -138,20 +153,23 @@ export const invoiceHandlers = {
     return { status: 201, body: invoice, location: `/procurement/invoices/${id}` };
   },
 
-  async getInvoice({ db, params }) {
+  async getInvoice({ db, params, principal }) {
     const row = await findInvoice(db, params.id);
     if (!row) throw notFound('invoice', params.id);
+    // An invoice's po_id is a foreign key: its order exists.
+    const po = must(await findPurchaseOrder(db, row.po_id), 'purchase order of an invoice');
+    assertVisible(principal, orderWarehouses(po));
     const [invoice] = await toInvoices(db, [row]);
     return { status: 200, body: invoice };
   },
 
-  async listInvoices({ db, query, page }) {
+  async listInvoices({ db, query, principal, page }) {
+    await assertOrderFilterVisible(db, principal, query.po_id);
     const rows = await listInvoices(db, {
       po_id: query.po_id,
       vendor_id: query.vendor_id,
       match_status: query.match_status,
-      after: page.after,
-      limit: page.limit,
+      ...scopedPage<unknown[]>(principal, page),
     });
     return { status: 200, body: page.result(await toInvoices(db, rows), newestKey) };
   },

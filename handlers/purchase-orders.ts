@@ -9,7 +9,10 @@ import {
 import { newestKey } from '../db/keyset.ts';
 import { must } from '../domain/must.ts';
 import { invalid, notFound, type FieldError } from '../domain/problems.ts';
+import { assertVisible } from '../domain/access.ts';
 import { assertChangeable } from './lib/documents.ts';
+import { scopedPage } from './lib/listing.ts';
+import { changedWarehouses, orderWarehouses } from './lib/procurement-access.ts';
 import { matchReports } from './lib/match.ts';
 import { checkOrderBody, createOrder, toPurchaseOrder, toPurchaseOrders } from './lib/orders.ts';
 import type { Context, Handlers } from './types.ts';
@@ -44,21 +47,17 @@ async function changeStatus(
   to: PurchaseOrderStatus,
   action: string,
 ) {
-  const { db, params, ifMatch, audit } = ctx;
-  const row = assertChangeable(
-    await findPurchaseOrder(db, params.id, { lock: true }),
-    PO,
-    params.id,
-    ifMatch,
-    allowed,
-    action,
-  );
+  const { db, params, principal, ifMatch, audit } = ctx;
+  const found = await findPurchaseOrder(db, params.id, { lock: true });
+  if (found) assertVisible(principal, orderWarehouses(found));
+  const row = assertChangeable(found, PO, params.id, ifMatch, allowed, action);
   const before = await toPurchaseOrder(db, row);
   const po = await toPurchaseOrder(db, await updatePurchaseOrder(db, row.id, { status: to }));
   await audit({
     action: `purchase_order.${action}`,
     entity: 'purchase_order',
     entityId: po.id,
+    warehouseIds: orderWarehouses(row),
     before,
     after: po,
   });
@@ -67,8 +66,8 @@ async function changeStatus(
 
 export const purchaseOrderHandlers = {
   async createPurchaseOrder(ctx) {
-    const { db, body } = ctx;
-    const { vendor, errors } = await checkOrderBody(db, body);
+    const { db, body, principal } = ctx;
+    const { vendor, errors } = await checkOrderBody(db, principal, body);
     // Line ids are the server's; a client names one only to keep it on PUT.
     body.lines.forEach((line, i) => {
       if (line.id !== undefined)
@@ -84,6 +83,7 @@ export const purchaseOrderHandlers = {
       vendor_id: vendor.id,
       currency: body.currency ?? vendor.currency,
       notes: body.notes ?? null,
+      ship_to_warehouse_id: body.ship_to_warehouse_id ?? null,
       requisition_id: null,
       lines: body.lines,
     });
@@ -95,29 +95,30 @@ export const purchaseOrderHandlers = {
     };
   },
 
-  async getPurchaseOrder({ db, params }) {
+  async getPurchaseOrder({ db, params, principal }) {
     const row = await findPurchaseOrder(db, params.id);
     if (!row) throw notFound(PO, params.id);
+    assertVisible(principal, orderWarehouses(row));
     const po = await toPurchaseOrder(db, row);
     return { status: 200, body: po, etag: po.etag };
   },
 
-  async listPurchaseOrders({ db, query, page }) {
+  async listPurchaseOrders({ db, query, principal, page }) {
     const rows = await listPurchaseOrders(db, {
       status: query.status,
       vendor_id: query.vendor_id,
-      after: page.after,
-      limit: page.limit,
+      ...scopedPage<unknown[]>(principal, page),
     });
     return { status: 200, body: page.result(await toPurchaseOrders(db, rows), newestKey) };
   },
 
-  async replacePurchaseOrder({ db, params, body, ifMatch, audit }) {
+  async replacePurchaseOrder({ db, params, body, principal, ifMatch, audit }) {
     const current = await findPurchaseOrder(db, params.id, { lock: true });
     if (!current) throw notFound(PO, params.id);
+    assertVisible(principal, orderWarehouses(current));
     // Validation (422) comes before the precondition (412), as for every request (docs/standards.md §5).
     const existing = new Set((await purchaseOrderLines(db, [current.id])).map((l) => l.id));
-    const { errors } = await checkOrderBody(db, body);
+    const { errors } = await checkOrderBody(db, principal, body);
     errors.push(...lineIdErrors(body.lines, existing));
     if (errors.length) throw invalid(errors);
     assertChangeable(current, PO, params.id, ifMatch, ['DRAFT'], 'changed');
@@ -126,6 +127,8 @@ export const purchaseOrderHandlers = {
       vendor_id: body.vendor_id,
       currency: body.currency,
       notes: body.notes ?? null,
+      // A replacement: omitted, the order becomes unassigned (as omitted notes are removed).
+      ship_to_warehouse_id: body.ship_to_warehouse_id ?? null,
     });
     await replacePurchaseOrderLines(db, current.id, body.lines);
     const po = await toPurchaseOrder(db, row);
@@ -133,6 +136,7 @@ export const purchaseOrderHandlers = {
       action: 'purchase_order.updated',
       entity: 'purchase_order',
       entityId: po.id,
+      warehouseIds: changedWarehouses(orderWarehouses(current), orderWarehouses(row)),
       before,
       after: po,
     });
@@ -144,8 +148,10 @@ export const purchaseOrderHandlers = {
   // Closing a DRAFT cancels it; closing a SENT order stops further receipts.
   closePurchaseOrder: (ctx) => changeStatus(ctx, ['DRAFT', 'SENT', 'RECEIVED'], 'CLOSED', 'closed'),
 
-  async getPurchaseOrderMatch({ db, params, config }) {
-    if (!(await findPurchaseOrder(db, params.id))) throw notFound(PO, params.id);
+  async getPurchaseOrderMatch({ db, params, principal, config }) {
+    const row = await findPurchaseOrder(db, params.id);
+    if (!row) throw notFound(PO, params.id);
+    assertVisible(principal, orderWarehouses(row));
     const reports = await matchReports(db, [params.id], config.invoicePriceTolerance);
     return { status: 200, body: must(reports.get(params.id), 'match report of the order') };
   },

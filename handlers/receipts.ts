@@ -1,6 +1,7 @@
 import {
   findPurchaseOrderWithLines,
   purchaseOrderLines,
+  shipToOf,
   type PurchaseOrderLineRow,
   type PurchaseOrderRow,
 } from '../db/purchase-orders.ts';
@@ -21,13 +22,20 @@ import { findWarehouses } from '../db/warehouses.ts';
 import { newId } from '../db/ids.ts';
 import { newestKey } from '../db/keyset.ts';
 import type { components } from '../generated/api.ts';
-import { assertWarehouses } from '../domain/access.ts';
+import { assertVisible, assertWarehouses, canSee, type Principal } from '../domain/access.ts';
 import { must } from '../domain/must.ts';
-import { invalid, invalidField, invalidState, notFound } from '../domain/problems.ts';
+import {
+  invalid,
+  invalidField,
+  invalidState,
+  notFound,
+  type FieldError,
+} from '../domain/problems.ts';
 import { assertChangeable, groupBy, present, withEtag } from './lib/documents.ts';
 import { matchReports } from './lib/match.ts';
 import { poLineErrors, presentPurchaseOrder } from './lib/orders.ts';
 import { scopedPage } from './lib/listing.ts';
+import { assertOrderFilterVisible, orderWarehouses } from './lib/procurement-access.ts';
 import { referencesOf, warehouseErrors, type References } from './lib/references.ts';
 import { checkReceiptLines, receive } from './lib/receiving.ts';
 import type { Context, Handlers } from './types.ts';
@@ -38,37 +46,56 @@ const RECEIPT = 'receipt';
 // A RECEIVED order accepts a receipt only to answer it with over-receipt (every line is full).
 const RECEIVABLE = ['SENT', 'RECEIVED'];
 
+/** What showing receipts needs besides the database: who reads them, and the match tolerance. */
+interface Viewer {
+  principal: Principal;
+  tolerance: number;
+}
+
+const viewerOf = (ctx: { principal: Principal; config: { invoicePriceTolerance: number } }) => ({
+  principal: ctx.principal,
+  tolerance: ctx.config.invoicePriceTolerance,
+});
+
 /**
  * Reads what the API shows of receipts besides their rows (their lines, their orders' match
  * reports) in one round trip, and returns the function that shows a row. The reads go out at
- * once, so that they can follow the writes of the same request in one round trip.
+ * once, so that they can follow the writes of the same request in one round trip. A receipt is
+ * seen through its own warehouse, its match through its order's: the match is left out when the
+ * reader cannot see the order (docs/standards.md §3).
  */
 async function receiptPresenter(
   db: Db,
   receipts: Pick<ReceiptRow, 'id' | 'po_id'>[],
-  tolerance: number,
+  { principal, tolerance }: Viewer,
 ): Promise<(row: ReceiptRow) => Receipt> {
-  const [lineRows, matches] = await allInOrder([
+  const poIds = [...new Set(receipts.map((r) => r.po_id))];
+  const [lineRows, matches, shipTo] = await allInOrder([
     receiptLines(
       db,
       receipts.map((r) => r.id),
     ),
-    matchReports(db, [...new Set(receipts.map((r) => r.po_id))], tolerance),
+    matchReports(db, poIds, tolerance),
+    shipToOf(db, poIds),
   ]);
   const lines = groupBy(lineRows, (l) => l.receipt_id);
+  const orderVisible = (poId: string) =>
+    canSee(principal, orderWarehouses({ ship_to_warehouse_id: shipTo.get(poId) ?? null }));
   return (row) => ({
     ...withEtag(present(row)),
     lines: (lines.get(row.id) ?? []).map(({ receipt_id: _, ...line }) => present(line)),
-    match: must(matches.get(row.po_id), 'match report of the order of a receipt'),
+    ...(orderVisible(row.po_id) && {
+      match: must(matches.get(row.po_id), 'match report of the order of a receipt'),
+    }),
   });
 }
 
-async function toReceipts(db: Db, rows: ReceiptRow[], tolerance: number): Promise<Receipt[]> {
-  return rows.map(await receiptPresenter(db, rows, tolerance));
+async function toReceipts(db: Db, rows: ReceiptRow[], viewer: Viewer): Promise<Receipt[]> {
+  return rows.map(await receiptPresenter(db, rows, viewer));
 }
 
-async function toReceipt(db: Db, row: ReceiptRow, tolerance: number): Promise<Receipt> {
-  const [receipt] = await toReceipts(db, [row], tolerance);
+async function toReceipt(db: Db, row: ReceiptRow, viewer: Viewer): Promise<Receipt> {
+  const [receipt] = await toReceipts(db, [row], viewer);
   return receipt;
 }
 
@@ -77,9 +104,9 @@ async function saveAndShow(
   db: Db,
   receipt: Pick<ReceiptRow, 'id' | 'po_id'>,
   saved: Promise<ReceiptRow>,
-  tolerance: number,
+  viewer: Viewer,
 ): Promise<Receipt> {
-  const [row, show] = await allInOrder([saved, receiptPresenter(db, [receipt], tolerance)]);
+  const [row, show] = await allInOrder([saved, receiptPresenter(db, [receipt], viewer)]);
   return show(row);
 }
 
@@ -106,9 +133,9 @@ async function loadOrder(
 }
 
 /**
- * 422 unless the warehouse exists and is active, every line is a line of the order, and the lines
- * carry what their items' tracking needs; returns the lines with their items (a receipt line
- * names its PO line, the item comes from there).
+ * 422 unless the warehouse exists, is active and is the one the order ships to (when it names
+ * one), every line is a line of the order, and the lines carry what their items' tracking needs;
+ * returns the lines with their items (a receipt line names its PO line, the item comes from there).
  */
 function checkReceipt(
   { po, poLines, refs }: Order & { po: PurchaseOrderRow },
@@ -117,7 +144,15 @@ function checkReceipt(
 ): ReceiptLine[] {
   const items = new Map(poLines.map((l) => [l.id, l.item_id]));
   const lineErrors = poLineErrors(lines, po.id, new Set(items.keys()));
-  const errors = [...warehouseErrors(refs, warehouseId, '#/warehouse_id'), ...lineErrors];
+  const shipTo = po.ship_to_warehouse_id;
+  const errors: FieldError[] = [...warehouseErrors(refs, warehouseId, '#/warehouse_id')];
+  if (shipTo !== null && shipTo !== warehouseId)
+    errors.push({
+      pointer: '#/warehouse_id',
+      code: 'warehouse_mismatch',
+      detail: `Purchase order ${po.id} ships to ${shipTo}, not ${warehouseId}: receive it there.`,
+    });
+  errors.push(...lineErrors);
   if (errors.length) throw invalid(errors);
   const resolved = lines.map((line) => ({
     ...line,
@@ -157,7 +192,7 @@ async function postAndRecord(
   p: Posting,
   save: (stockMoveId: string) => Promise<ReceiptRow>,
 ): Promise<Receipt> {
-  const { db, config, audit } = ctx;
+  const { db, audit } = ctx;
   const received = await receive(ctx, {
     receiptId: p.id,
     po: p.po,
@@ -165,12 +200,7 @@ async function postAndRecord(
     lines: p.lines,
   });
   const [receipt, poAfter, poLinesAfter] = await allInOrder([
-    saveAndShow(
-      db,
-      { id: p.id, po_id: p.po.id },
-      save(received.stockMoveId),
-      config.invoicePriceTolerance,
-    ),
+    saveAndShow(db, { id: p.id, po_id: p.po.id }, save(received.stockMoveId), viewerOf(ctx)),
     received.po,
     purchaseOrderLines(db, [p.po.id]),
   ]);
@@ -188,6 +218,7 @@ async function postAndRecord(
       action: 'purchase_order.received',
       entity: 'purchase_order',
       entityId: p.po.id,
+      warehouseIds: orderWarehouses(p.po),
       before: presentPurchaseOrder(p.po, p.poLines),
       after: presentPurchaseOrder(poAfter, poLinesAfter),
     }),
@@ -197,7 +228,7 @@ async function postAndRecord(
 
 export const receiptHandlers = {
   async createReceipt(ctx) {
-    const { db, body, principal, actor, config, audit } = ctx;
+    const { db, body, principal, actor, audit } = ctx;
     assertWarehouses(principal, body.warehouse_id);
     const order = await loadOrder(db, body.po_id, body.warehouse_id, { lock: true });
     const { po, poLines } = order;
@@ -207,6 +238,8 @@ export const receiptHandlers = {
         'unknown_purchase_order',
         `No purchase order ${body.po_id} exists.`,
       );
+    // Receiving changes the order: the token must see it (docs/standards.md §3).
+    assertVisible(principal, orderWarehouses(po));
     const lines = checkReceipt({ ...order, po }, body.warehouse_id, body.lines);
     assertReceivable(po);
     const id = newId('rcpt');
@@ -224,12 +257,7 @@ export const receiptHandlers = {
       );
     let receipt: Receipt;
     if (body.draft) {
-      receipt = await saveAndShow(
-        db,
-        { id, po_id: po.id },
-        insert(null),
-        config.invoicePriceTolerance,
-      );
+      receipt = await saveAndShow(db, { id, po_id: po.id }, insert(null), viewerOf(ctx));
       await audit({
         action: 'receipt.created',
         entity: 'receipt',
@@ -252,15 +280,18 @@ export const receiptHandlers = {
     };
   },
 
-  async getReceipt({ db, params, principal, config }) {
+  async getReceipt(ctx) {
+    const { db, params, principal } = ctx;
     const row = await findReceipt(db, params.id);
     if (!row) throw notFound(RECEIPT, params.id);
-    assertWarehouses(principal, row.warehouse_id);
-    const receipt = await toReceipt(db, row, config.invoicePriceTolerance);
+    assertVisible(principal, [row.warehouse_id]);
+    const receipt = await toReceipt(db, row, viewerOf(ctx));
     return { status: 200, body: receipt, etag: receipt.etag };
   },
 
-  async listReceipts({ db, query, principal, page, config }) {
+  async listReceipts(ctx) {
+    const { db, query, principal, page } = ctx;
+    await assertOrderFilterVisible(db, principal, query.po_id);
     const rows = await listReceipts(db, {
       po_id: query.po_id,
       status: query.status,
@@ -268,23 +299,25 @@ export const receiptHandlers = {
     });
     return {
       status: 200,
-      body: page.result(await toReceipts(db, rows, config.invoicePriceTolerance), newestKey),
+      body: page.result(await toReceipts(db, rows, viewerOf(ctx)), newestKey),
     };
   },
 
-  async replaceReceipt({ db, params, body, principal, ifMatch, config, audit }) {
+  async replaceReceipt(ctx) {
+    const { db, params, body, principal, ifMatch, audit } = ctx;
     const current = await findReceipt(db, params.id, { lock: true });
     if (!current) throw notFound(RECEIPT, params.id);
     assertWarehouses(principal, current.warehouse_id, body.warehouse_id);
     const order = await loadOrder(db, current.po_id, body.warehouse_id);
     // A receipt's po_id is a foreign key: its order exists.
     const po = must(order.po, 'purchase order of a receipt');
+    assertVisible(principal, orderWarehouses(po));
     const lines = checkReceipt({ ...order, po }, body.warehouse_id, body.lines);
     assertChangeable(current, RECEIPT, params.id, ifMatch, ['PENDING'], 'changed');
-    const before = await toReceipt(db, current, config.invoicePriceTolerance);
+    const before = await toReceipt(db, current, viewerOf(ctx));
     const row = await updateReceipt(db, current.id, { warehouse_id: body.warehouse_id });
     await replaceReceiptLines(db, current.id, lines);
-    const receipt = await toReceipt(db, row, config.invoicePriceTolerance);
+    const receipt = await toReceipt(db, row, viewerOf(ctx));
     await audit({
       action: 'receipt.updated',
       entity: 'receipt',
@@ -297,14 +330,17 @@ export const receiptHandlers = {
   },
 
   async postReceipt(ctx) {
-    const { db, params, principal, ifMatch, config } = ctx;
+    const { db, params, principal, ifMatch } = ctx;
     const found = await findReceipt(db, params.id, { lock: true });
     if (found) assertWarehouses(principal, found.warehouse_id);
     const current = assertChangeable(found, RECEIPT, params.id, ifMatch, ['PENDING'], 'posted');
     const order = await findPurchaseOrderWithLines(db, current.po_id, { lock: true });
-    // A receipt's po_id is a foreign key: its order exists.
-    const po = assertReceivable(must(order.po, 'purchase order of a receipt'));
-    const before = await toReceipt(db, current, config.invoicePriceTolerance);
+    // A receipt's po_id is a foreign key: its order exists. Posting changes the order, which
+    // the token must see (docs/standards.md §3).
+    const orderRow = must(order.po, 'purchase order of a receipt');
+    assertVisible(principal, orderWarehouses(orderRow));
+    const po = assertReceivable(orderRow);
+    const before = await toReceipt(db, current, viewerOf(ctx));
     const receipt = await postAndRecord(
       ctx,
       {

@@ -15,10 +15,24 @@ import { newId } from '../db/ids.ts';
 import { newestKey } from '../db/keyset.ts';
 import type { components } from '../generated/api.ts';
 import { must } from '../domain/must.ts';
-import { invalid, notFound, type FieldError } from '../domain/problems.ts';
+import { ProblemError, invalid, notFound, type FieldError } from '../domain/problems.ts';
+import { assertVisible, assertWarehouses, type Principal } from '../domain/access.ts';
 import { assertChangeable, groupBy, present, withEtag } from './lib/documents.ts';
 import { createOrder } from './lib/orders.ts';
-import { lineItemErrors, loadReferences, loadVendors, vendorErrors } from './lib/references.ts';
+import {
+  lineItemErrors,
+  loadReferences,
+  loadVendors,
+  vendorErrors,
+  warehouseErrors,
+} from './lib/references.ts';
+import { scopedPage } from './lib/listing.ts';
+import {
+  assertMayChange,
+  changedWarehouses,
+  requisitionWarehouses,
+  warehouseRequired,
+} from './lib/procurement-access.ts';
 import type { Handlers } from './types.ts';
 
 type Requisition = components['schemas']['Requisition'];
@@ -40,30 +54,59 @@ async function toRequisition(db: Db, row: RequisitionRow): Promise<Requisition> 
   return requisition;
 }
 
-/** 422 unless every line's item and vendor (when named) exist and are active. */
-async function checkLines(db: Db, lines: RequisitionLineInput[]): Promise<void> {
+/**
+ * 403 unless every warehouse the lines name is within the token's claim; then 422 unless every
+ * line's item, vendor and warehouse (when named) exist and are active, and, for a restricted
+ * token, every line names its warehouse (docs/standards.md §3). `errors` are the body's other
+ * errors, reported together with these.
+ */
+async function checkLines(
+  db: Db,
+  principal: Principal,
+  lines: RequisitionLineInput[],
+  errors: FieldError[] = [],
+): Promise<void> {
+  assertWarehouses(principal, ...lines.map((l) => l.warehouse_id));
   const refs = await loadReferences(
     db,
     lines.map((l) => l.item_id),
-    [],
+    lines.flatMap((l) => l.warehouse_id ?? []),
   );
   const vendors = await loadVendors(
     db,
     lines.flatMap((l) => l.vendor_id ?? []),
   );
-  const errors = [
+  errors.push(
     ...lineItemErrors(refs, lines, (i) => `#/lines/${i}/item_id`),
     ...lines.flatMap((l, i) =>
       l.vendor_id === undefined ? [] : vendorErrors(vendors, l.vendor_id, `#/lines/${i}/vendor_id`),
     ),
-  ];
+    ...lines.flatMap((l, i) =>
+      l.warehouse_id === undefined
+        ? warehouseRequired(principal, undefined, `#/lines/${i}/warehouse_id`, 'every line')
+        : warehouseErrors(refs, l.warehouse_id, `#/lines/${i}/warehouse_id`),
+    ),
+  );
   if (errors.length) throw invalid(errors);
 }
 
+/** The requisition (locked, with `lock`) and its lines; 403 when the token may not change it. */
+async function findChangeable(
+  db: Db,
+  principal: Principal,
+  id: string,
+): Promise<{ row: RequisitionRow | null; lines: RequisitionLineRow[] }> {
+  const row = await findRequisition(db, id, { lock: true });
+  const lines = row ? await requisitionLines(db, [row.id]) : [];
+  if (row) assertMayChange(principal, requisitionWarehouses(lines));
+  return { row, lines };
+}
+
 /**
- * The purchase orders a requisition converts into: its lines grouped by vendor, each priced.
- * Vendors and items were checked when the lines were written but may have been deactivated since;
- * the requisition's lines are not part of the body, so such errors point at the body as a whole.
+ * The purchase orders a requisition converts into: its lines grouped by vendor and warehouse (the
+ * order ships there; lines without one make an unassigned order), each priced. Vendors, items and
+ * warehouses were checked when the lines were written but may have been deactivated since; the
+ * requisition's lines are not part of the body, so such errors point at the body as a whole.
  */
 async function planOrders(
   db: Db,
@@ -72,16 +115,18 @@ async function planOrders(
 ) {
   const vendorIds = [...new Set(lines.flatMap((l) => l.vendor_id ?? body.vendor_id ?? []))];
   const vendors = await loadVendors(db, vendorIds);
+  const warehouseIds = requisitionWarehouses(lines);
   const refs = await loadReferences(
     db,
     lines.map((l) => l.item_id),
-    [],
+    warehouseIds,
   );
   const errors: FieldError[] = [
     ...vendorIds.flatMap((id) =>
       vendorErrors(vendors, id, id === body.vendor_id ? '#/vendor_id' : '#'),
     ),
     ...lineItemErrors(refs, lines, () => '#'),
+    ...warehouseIds.flatMap((id) => warehouseErrors(refs, id, '#')),
   ];
   const priced = lines.flatMap((line, i) => {
     const vendorId = line.vendor_id ?? body.vendor_id;
@@ -100,21 +145,43 @@ async function planOrders(
       });
     return vendorId === undefined || unitPrice === undefined
       ? []
-      : [{ vendorId, line: { item_id: line.item_id, qty: line.qty, unit_price: unitPrice } }];
+      : [
+          {
+            vendorId,
+            warehouseId: line.warehouse_id,
+            line: { item_id: line.item_id, qty: line.qty, unit_price: unitPrice },
+          },
+        ];
   });
   if (errors.length) throw invalid(errors);
-  return [...groupBy(priced, (p) => p.vendorId)].map(([vendorId, group]) => ({
-    vendor: must(vendors.get(vendorId), 'vendor of a line, checked above'),
-    lines: group.map((p) => p.line),
-  }));
+  // One order per (vendor, warehouse); a JSON key, since a Map compares arrays by identity.
+  return [...groupBy(priced, (p) => JSON.stringify([p.vendorId, p.warehouseId]))].map(
+    ([, group]) => ({
+      vendor: must(vendors.get(group[0].vendorId), 'vendor of a line, checked above'),
+      shipTo: group[0].warehouseId,
+      lines: group.map((p) => p.line),
+    }),
+  );
 }
 
 export const requisitionHandlers = {
-  async createRequisition({ db, body, actor, audit }) {
-    await checkLines(db, body.lines);
+  async createRequisition({ db, body, principal, actor, audit }) {
+    // The requester is who asks: approval checks them against the approver (separation of
+    // duties, docs/standards.md §3), so a client may not name someone else.
+    const errors: FieldError[] =
+      body.requester_id === undefined || body.requester_id === actor.sub
+        ? []
+        : [
+            {
+              pointer: '#/requester_id',
+              code: 'must_be_token_subject',
+              detail: `requester_id must be the token's subject (${actor.sub}), or be omitted.`,
+            },
+          ];
+    await checkLines(db, principal, body.lines, errors);
     const row = await insertRequisition(db, {
       id: newId('req'),
-      requester_id: body.requester_id ?? actor.sub,
+      requester_id: actor.sub,
       notes: body.notes ?? null,
     });
     await replaceRequisitionLines(db, row.id, body.lines);
@@ -123,6 +190,7 @@ export const requisitionHandlers = {
       action: 'requisition.created',
       entity: 'requisition',
       entityId: row.id,
+      warehouseIds: requisitionWarehouses(requisition.lines),
       after: requisition,
     });
     return {
@@ -133,26 +201,26 @@ export const requisitionHandlers = {
     };
   },
 
-  async getRequisition({ db, params }) {
+  async getRequisition({ db, params, principal }) {
     const row = await findRequisition(db, params.id);
     if (!row) throw notFound(REQ, params.id);
     const requisition = await toRequisition(db, row);
+    assertVisible(principal, requisitionWarehouses(requisition.lines));
     return { status: 200, body: requisition, etag: requisition.etag };
   },
 
-  async listRequisitions({ db, query, page }) {
+  async listRequisitions({ db, query, principal, page }) {
     const rows = await listRequisitions(db, {
       status: query.status,
-      after: page.after,
-      limit: page.limit,
+      ...scopedPage<unknown[]>(principal, page),
     });
     return { status: 200, body: page.result(await toRequisitions(db, rows), newestKey) };
   },
 
-  async replaceRequisition({ db, params, body, ifMatch, audit }) {
-    const current = await findRequisition(db, params.id, { lock: true });
+  async replaceRequisition({ db, params, body, principal, ifMatch, audit }) {
+    const { row: current, lines } = await findChangeable(db, principal, params.id);
     if (!current) throw notFound(REQ, params.id);
-    await checkLines(db, body.lines);
+    await checkLines(db, principal, body.lines);
     assertChangeable(current, REQ, params.id, ifMatch, ['DRAFT'], 'changed');
     const before = await toRequisition(db, current);
     const row = await updateRequisition(db, current.id, { notes: body.notes ?? null });
@@ -162,21 +230,25 @@ export const requisitionHandlers = {
       action: 'requisition.updated',
       entity: 'requisition',
       entityId: row.id,
+      warehouseIds: changedWarehouses(
+        requisitionWarehouses(lines),
+        requisitionWarehouses(requisition.lines),
+      ),
       before,
       after: requisition,
     });
     return { status: 200, body: requisition, etag: requisition.etag };
   },
 
-  async approveRequisition({ db, params, ifMatch, actor, audit }) {
-    const current = assertChangeable(
-      await findRequisition(db, params.id, { lock: true }),
-      REQ,
-      params.id,
-      ifMatch,
-      ['DRAFT'],
-      'approved',
-    );
+  async approveRequisition({ db, params, principal, ifMatch, actor, audit }) {
+    const { row, lines } = await findChangeable(db, principal, params.id);
+    // Separation of duties (docs/standards.md §3): like the other 403s, before 412 and 409.
+    if (row && row.requester_id === actor.sub)
+      throw new ProblemError(
+        'self-approval',
+        `${actor.sub} requested ${row.id} and cannot approve it; another approver must.`,
+      );
+    const current = assertChangeable(row, REQ, params.id, ifMatch, ['DRAFT'], 'approved');
     const before = await toRequisition(db, current);
     const requisition = await toRequisition(
       db,
@@ -186,6 +258,7 @@ export const requisitionHandlers = {
       action: 'requisition.approved',
       entity: 'requisition',
       entityId: current.id,
+      warehouseIds: requisitionWarehouses(lines),
       before,
       after: requisition,
     });
@@ -193,25 +266,20 @@ export const requisitionHandlers = {
   },
 
   async convertRequisition(ctx) {
-    const { db, params, ifMatch, body, audit } = ctx;
-    const current = assertChangeable(
-      await findRequisition(db, params.id, { lock: true }),
-      REQ,
-      params.id,
-      ifMatch,
-      ['APPROVED'],
-      'converted',
-    );
+    const { db, params, principal, ifMatch, body, audit } = ctx;
+    const { row, lines: requisitionLineRows } = await findChangeable(db, principal, params.id);
+    const current = assertChangeable(row, REQ, params.id, ifMatch, ['APPROVED'], 'converted');
     // What the body must supply depends on the requisition's lines, so it is checked only once
     // the requisition is known to be convertible (a wrong state is 409, not a list of missing prices).
-    const orders = await planOrders(db, await requisitionLines(db, [current.id]), body ?? {});
+    const orders = await planOrders(db, requisitionLineRows, body ?? {});
     const before = await toRequisition(db, current);
-    for (const { vendor, lines } of orders) {
+    for (const { vendor, shipTo, lines } of orders) {
       await createOrder(ctx, {
         number: null,
         vendor_id: vendor.id,
         currency: vendor.currency,
         notes: null,
+        ship_to_warehouse_id: shipTo,
         requisition_id: current.id,
         lines,
       });
@@ -224,6 +292,7 @@ export const requisitionHandlers = {
       action: 'requisition.converted',
       entity: 'requisition',
       entityId: current.id,
+      warehouseIds: requisitionWarehouses(requisitionLineRows),
       before,
       after: requisition,
     });

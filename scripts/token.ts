@@ -11,7 +11,8 @@ const values = commandLine(
   `Usage: npm run token [-- options]
 
   --scope "A B"        space-separated scopes (default inventory:read): inventory:read,
-                       inventory:write, procurement:write, webhooks:manage
+                       inventory:write, procurement:write, procurement:approve (approving
+                       requisitions: give it to a --sub other than the requester's), webhooks:manage
   --warehouses A,B     restrict the token to these warehouses
   --sub NAME           the subject (default dev-user)
   --client-id ID       the client id (default: the subject)

@@ -71,7 +71,7 @@ function printBanner(c: Config, port: number, database: string, workers: number)
   if (c.auth.dev) {
     banner.push(
       `  dev auth (iss ${DEV_ISSUER}, aud ${DEV_AUDIENCE}): get a token with`,
-      '    npm run -s token -- --scope "inventory:read inventory:write procurement:write webhooks:manage"',
+      '    npm run -s token -- --scope "inventory:read inventory:write procurement:write procurement:approve webhooks:manage"',
     );
   }
   // One write, so whoever reads the first line reads it all.

@@ -19,6 +19,8 @@ t.test('requisition to matched invoice', async (t) => {
   const api = s.client({ sub: 'buyer' });
   await seedCatalogue(api);
   const receiver = s.client({ sub: 'receiver', scope: 'inventory:read inventory:write' });
+  // Separation of duties: the buyer asks, a manager approves.
+  const manager = s.client({ sub: 'manager', scope: 'inventory:read procurement:approve' });
 
   const req = ok(
     await api.POST('/procurement/requisitions', {
@@ -33,7 +35,7 @@ t.test('requisition to matched invoice', async (t) => {
     }),
   );
   const approved = ok(
-    await api.POST('/procurement/requisitions/{id}/approve', {
+    await manager.POST('/procurement/requisitions/{id}/approve', {
       params: { path: { id: req.id }, header: { ...ik(), 'If-Match': req.etag } },
     }),
   );

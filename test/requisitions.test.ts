@@ -7,6 +7,8 @@ t.test(
   async (t) => {
     const s = await startServer(t);
     const api = s.client({ sub: 'alice' });
+    // Separation of duties: someone else, with the approve scope, approves alice's requisition.
+    const approver = s.client({ sub: 'carol', scope: 'inventory:read procurement:approve' });
     await seedCatalogue(api);
     const created = await api.POST('/procurement/requisitions', {
       params: { header: ik() },
@@ -88,19 +90,20 @@ t.test(
     t.equal(early.status, 409, 'a DRAFT cannot be converted');
     t.match(await early.json(), { current_status: 'DRAFT', allowed_statuses: ['APPROVED'] });
 
-    const approved = await api.POST('/procurement/requisitions/{id}/approve', {
+    const approved = await approver.POST('/procurement/requisitions/{id}/approve', {
       params: { path: { id: req.id }, header: { ...ik(), 'If-Match': '"v2"' } },
     });
     t.equal(approved.response.status, 200);
     t.match(approved.data, {
       status: 'APPROVED',
-      approved_by: 'alice',
+      requester_id: 'alice',
+      approved_by: 'carol',
       approved_at: String,
       etag: '"v3"',
     });
     t.equal(
       (
-        await api.POST('/procurement/requisitions/{id}/approve', {
+        await approver.POST('/procurement/requisitions/{id}/approve', {
           params: { path: { id: req.id }, header: { ...ik(), 'If-Match': '"v3"' } },
         })
       ).response.status,
@@ -181,41 +184,44 @@ t.test(
   },
 );
 
-t.test('requisition: 422 for unknown items and vendors, requester_id given, 404', async (t) => {
-  const s = await startServer(t);
-  const api = s.client();
-  await seedCatalogue(api);
-  const bad = await s.request('/procurement/requisitions', {
-    method: 'POST',
-    headers: ik(),
-    json: {
-      lines: [
-        { item_id: 'nope', qty: 1 },
-        { item_id: 'bolt', qty: 1, vendor_id: 'ven_nope' },
-      ],
-    },
-  });
-  t.equal(bad.status, 422);
-  t.match((await bad.json()).errors, [
-    { pointer: '#/lines/0/item_id', code: 'unknown_item' },
-    { pointer: '#/lines/1/vendor_id', code: 'unknown_vendor' },
-  ]);
-  const zero = await s.request('/procurement/requisitions', {
-    method: 'POST',
-    headers: ik(),
-    json: { lines: [{ item_id: 'bolt', qty: 0 }] },
-  });
-  t.equal(zero.status, 422);
-  const made = ok(
-    await api.POST('/procurement/requisitions', {
-      params: { header: ik() },
-      body: { requester_id: 'bob', lines: [{ item_id: 'bolt', qty: 1 }] },
-    }),
-  );
-  t.equal(made.requester_id, 'bob');
-  t.equal(
-    (await api.GET('/procurement/requisitions/{id}', { params: { path: { id: 'req_nope' } } }))
-      .response.status,
-    404,
-  );
-});
+t.test(
+  'requisition: 422 for unknown items and vendors, requester_id of the token, 404',
+  async (t) => {
+    const s = await startServer(t);
+    const api = s.client();
+    await seedCatalogue(api);
+    const bad = await s.request('/procurement/requisitions', {
+      method: 'POST',
+      headers: ik(),
+      json: {
+        lines: [
+          { item_id: 'nope', qty: 1 },
+          { item_id: 'bolt', qty: 1, vendor_id: 'ven_nope' },
+        ],
+      },
+    });
+    t.equal(bad.status, 422);
+    t.match((await bad.json()).errors, [
+      { pointer: '#/lines/0/item_id', code: 'unknown_item' },
+      { pointer: '#/lines/1/vendor_id', code: 'unknown_vendor' },
+    ]);
+    const zero = await s.request('/procurement/requisitions', {
+      method: 'POST',
+      headers: ik(),
+      json: { lines: [{ item_id: 'bolt', qty: 0 }] },
+    });
+    t.equal(zero.status, 422);
+    const made = ok(
+      await api.POST('/procurement/requisitions', {
+        params: { header: ik() },
+        body: { requester_id: 'tester', lines: [{ item_id: 'bolt', qty: 1 }] },
+      }),
+    );
+    t.equal(made.requester_id, 'tester', "the token's own sub may be given");
+    t.equal(
+      (await api.GET('/procurement/requisitions/{id}', { params: { path: { id: 'req_nope' } } }))
+        .response.status,
+      404,
+    );
+  },
+);

@@ -21,7 +21,10 @@ import {
   loadReferences,
   loadVendors,
   vendorErrors,
+  warehouseErrors,
 } from './references.ts';
+import { orderWarehouses, warehouseRequired } from './procurement-access.ts';
+import { assertWarehouses, type Principal } from '../../domain/access.ts';
 import type { VendorRow } from '../../db/vendors.ts';
 
 export type PurchaseOrder = components['schemas']['PurchaseOrder'];
@@ -53,26 +56,35 @@ export async function toPurchaseOrder(db: Db, row: PurchaseOrderRow): Promise<Pu
 export interface OrderBody {
   vendor_id: string;
   currency?: string;
+  ship_to_warehouse_id?: string;
   lines: PurchaseOrderLineInput[];
 }
 
 /**
- * Validates what an order body refers to (vendor, currency, items) and returns the vendor, whose
- * currency is the order's default, with the errors found (pointers into the body).
+ * Validates what an order body refers to (vendor, currency, warehouse, items) and returns the
+ * vendor, whose currency is the order's default, with the errors found (pointers into the body).
+ * A restricted token must name the warehouse (docs/standards.md §3); 403 for one outside its
+ * claim comes first.
  */
 export async function checkOrderBody(
   db: Db,
+  principal: Principal,
   body: OrderBody,
 ): Promise<{ vendor: VendorRow | undefined; errors: FieldError[] }> {
+  assertWarehouses(principal, body.ship_to_warehouse_id);
+  const shipTo = body.ship_to_warehouse_id;
   const vendors = await loadVendors(db, [body.vendor_id]);
   const refs = await loadReferences(
     db,
     body.lines.map((l) => l.item_id),
-    [],
+    shipTo === undefined ? [] : [shipTo],
   );
   const errors = [
     ...vendorErrors(vendors, body.vendor_id, '#/vendor_id'),
     ...currencyErrors(body.currency, '#/currency'),
+    ...(shipTo === undefined
+      ? warehouseRequired(principal, shipTo, '#/ship_to_warehouse_id', 'the order to ship to')
+      : warehouseErrors(refs, shipTo, '#/ship_to_warehouse_id')),
     ...lineItemErrors(refs, body.lines, (i) => `#/lines/${i}/item_id`),
   ];
   return { vendor: vendors.get(body.vendor_id), errors };
@@ -104,6 +116,7 @@ export async function createOrder(
     action: 'purchase_order.created',
     entity: 'purchase_order',
     entityId: po.id,
+    warehouseIds: orderWarehouses(row),
     after: po,
   });
   return po;

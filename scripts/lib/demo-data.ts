@@ -67,8 +67,10 @@ interface PlannedOrder {
   vendor_id: string;
   lines: PlannedLine[];
   state: 'DRAFT' | 'SENT';
-  /** Received into `warehouse` right after sending (the PO becomes RECEIVED when all of it came). */
-  receipt?: { warehouse: string; arrivals: PlannedArrival[] };
+  /** Where the goods go: the order belongs to this warehouse, and its receipt goes there. */
+  ship_to: string;
+  /** Received right after sending (the PO becomes RECEIVED when all of it came). */
+  receipt?: { arrivals: PlannedArrival[] };
 }
 
 const serials = (prefix: string, n: number) =>
@@ -85,8 +87,8 @@ const orders: PlannedOrder[] = [
       { item_id: 'sku-3', qty: 1000, unit_price: '0.02' },
       { item_id: 'CABLE-3G15', qty: 300, unit_price: '0.85' },
     ],
+    ship_to: 'WH-A',
     receipt: {
-      warehouse: 'WH-A',
       arrivals: [
         { item_id: 'sku-1', qty: 500 },
         { item_id: 'sku-2', qty: 500 },
@@ -103,8 +105,8 @@ const orders: PlannedOrder[] = [
       { item_id: 'GLUE-500', qty: 40, unit_price: '8.50' },
       { item_id: 'PAINT-9010', qty: 12, unit_price: '39.90' },
     ],
+    ship_to: 'WH-A',
     receipt: {
-      warehouse: 'WH-A',
       arrivals: [
         { item_id: 'GLUE-500', qty: 24, batch: 'B2026-11', expires_at: '2027-11-30T00:00:00Z' },
         { item_id: 'GLUE-500', qty: 16, batch: 'B2027-01', expires_at: '2028-01-31T00:00:00Z' },
@@ -120,8 +122,8 @@ const orders: PlannedOrder[] = [
       { item_id: 'DRILL-18V', qty: 5, unit_price: '129.00' },
       { item_id: 'METER-DM1', qty: 3, unit_price: '54.00' },
     ],
+    ship_to: 'WH-A',
     receipt: {
-      warehouse: 'WH-A',
       arrivals: [
         { item_id: 'DRILL-18V', qty: 5, serials: serials('DR', 5) },
         { item_id: 'METER-DM1', qty: 3, serials: serials('DM', 3) },
@@ -137,18 +139,21 @@ const orders: PlannedOrder[] = [
       { item_id: 'sku-1', qty: 1000, unit_price: '0.11' },
       { item_id: 'sku-2', qty: 1000, unit_price: '0.05' },
     ],
-    receipt: { warehouse: 'WH-B', arrivals: [{ item_id: 'sku-1', qty: 400 }] },
+    ship_to: 'WH-B',
+    receipt: { arrivals: [{ item_id: 'sku-1', qty: 400 }] },
   },
   {
     number: 'PO-DEMO-0005',
     vendor_id: 'ven_tools',
     state: 'SENT',
+    ship_to: 'WH-B',
     lines: [{ item_id: 'DRILL-18V', qty: 2, unit_price: '127.50' }],
   },
   {
     number: 'PO-DEMO-0006',
     vendor_id: 'ven_chemicals',
     state: 'DRAFT',
+    ship_to: 'WH-A',
     lines: [{ item_id: 'GLUE-500', qty: 20, unit_price: '8.40' }],
   },
 ];
@@ -217,7 +222,12 @@ async function ensureOrder(api: ApiClient, plan: PlannedOrder): Promise<boolean>
     `create ${plan.number}`,
     await api.POST('/procurement/purchase-orders', {
       params: { header: key('create') },
-      body: { number: plan.number, vendor_id: plan.vendor_id, lines: plan.lines },
+      body: {
+        number: plan.number,
+        vendor_id: plan.vendor_id,
+        ship_to_warehouse_id: plan.ship_to,
+        lines: plan.lines,
+      },
     }),
   );
   if (plan.state === 'SENT' && po.status === 'DRAFT') {
@@ -242,7 +252,7 @@ async function ensureOrder(api: ApiClient, plan: PlannedOrder): Promise<boolean>
         params: { header: key('receipt') },
         body: {
           po_id: po.id,
-          warehouse_id: plan.receipt.warehouse,
+          warehouse_id: plan.ship_to,
           lines: plan.receipt.arrivals.map(({ item_id, qty, ...tracking }) => ({
             po_line_id: lineOf(item_id),
             qty_received: qty,

@@ -57,7 +57,7 @@ function forTryingOut(doc: OpenApiDocument): OpenApiDocument {
           scheme: 'bearer',
           bearerFormat: 'JWT',
           description:
-            'Paste an access token here to try requests from this page. Locally: `npm run token -- --scope "inventory:read inventory:write procurement:write webhooks:manage"`.',
+            'Paste an access token here to try requests from this page. Locally: `npm run token -- --scope "inventory:read inventory:write procurement:write procurement:approve webhooks:manage"`.',
         },
       },
     },

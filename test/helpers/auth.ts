@@ -5,7 +5,8 @@ import { createSigner } from 'fast-jwt';
 
 export const TEST_ISSUER = 'https://auth.test.inventory-api.dev/';
 export const TEST_AUDIENCE = 'inventory-api';
-export const ALL_SCOPES = 'inventory:read inventory:write procurement:write webhooks:manage';
+export const ALL_SCOPES =
+  'inventory:read inventory:write procurement:write procurement:approve webhooks:manage';
 
 const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 export const testKeys: { privateKey: KeyObject; publicKeyPem: string; privateKeyPem: string } = {

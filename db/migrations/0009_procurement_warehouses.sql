@@ -1,0 +1,34 @@
+-- Procurement documents belong to warehouses, so that warehouse-restricted tokens see only their
+-- own (docs/standards.md §3): a purchase order to the warehouse it ships to, a requisition to the
+-- warehouses its lines name. Receipts already have one; invoices belong to their order's.
+
+-- Optional in every status: an order with none is unassigned, visible to unrestricted tokens only.
+ALTER TABLE purchase_orders ADD COLUMN ship_to_warehouse_id text REFERENCES warehouses (id);
+CREATE INDEX purchase_orders_by_ship_to ON purchase_orders (ship_to_warehouse_id, created_at DESC, id DESC)
+  WHERE ship_to_warehouse_id IS NOT NULL;
+
+ALTER TABLE requisition_lines ADD COLUMN warehouse_id text REFERENCES warehouses (id);
+CREATE INDEX requisition_lines_by_warehouse ON requisition_lines (warehouse_id, requisition_id)
+  WHERE warehouse_id IS NOT NULL;
+
+-- Existing orders ship to the warehouse all their receipts (pending ones included) went to; those
+-- received into several warehouses, or not received at all, stay unassigned. An order's receipts
+-- must from now on go to its warehouse, which this keeps true for every order it assigns.
+UPDATE purchase_orders p SET ship_to_warehouse_id = r.warehouse_id
+FROM (
+  SELECT po_id, min(warehouse_id) AS warehouse_id FROM receipts
+  GROUP BY po_id HAVING count(DISTINCT warehouse_id) = 1
+) r
+WHERE p.id = r.po_id;
+
+-- Audit entries of the orders just assigned, and of their invoices, name the warehouse too, as
+-- new entries will: restricted tokens see a procurement document's entries through it.
+UPDATE audit_log a SET warehouse_ids = ARRAY[p.ship_to_warehouse_id]
+FROM purchase_orders p
+WHERE a.entity = 'purchase_order' AND a.entity_id = p.id
+  AND p.ship_to_warehouse_id IS NOT NULL AND cardinality(a.warehouse_ids) = 0;
+
+UPDATE audit_log a SET warehouse_ids = ARRAY[p.ship_to_warehouse_id]
+FROM invoices i JOIN purchase_orders p ON p.id = i.po_id
+WHERE a.entity = 'invoice' AND a.entity_id = i.id
+  AND p.ship_to_warehouse_id IS NOT NULL AND cardinality(a.warehouse_ids) = 0;
