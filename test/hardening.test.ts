@@ -1,0 +1,143 @@
+// Hostile input answered as every other error is (docs/standards.md §1), from every layer: the
+// router, Node's HTTP parser, the body parser, and what PostgreSQL cannot store; and /metrics
+// behind its own token (docs/deploy.md). Each case once broke the server or answered outside
+// problem+json; none asserts time.
+import { connect } from 'node:net';
+import t from 'tap';
+import { startServer } from './helpers/server.ts';
+import { startStockServer } from './helpers/stock.ts';
+
+const PROBLEM = /^application\/problem\+json/;
+
+/** Sends raw bytes and reads the whole answer (the server closes the connection). */
+function rawRequest(url: string, text: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(text, 'latin1'));
+    let answer = '';
+    socket.on('data', (chunk) => {
+      answer += chunk.toString('utf8');
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(answer));
+  });
+}
+
+t.test('router and HTTP errors are problem+json with a request id', async (t) => {
+  const s = await startServer(t);
+  const badEncoding = await s.request('/inventory/items/%E0%A4%A');
+  t.equal(badEncoding.status, 400, 'a path that is not percent-encoded UTF-8');
+  t.match(badEncoding.headers.get('content-type'), PROBLEM);
+  const bad = (await badEncoding.json()) as { request_id: string };
+  t.match(bad, { type: 'https://problems.inventory-api.dev/malformed-request', status: 400 });
+  t.equal(badEncoding.headers.get('x-request-id'), bad.request_id, 'the id is in both');
+
+  const longId = await s.request(`/inventory/items/${'x'.repeat(300)}`);
+  t.equal(longId.status, 404, 'an id over 100 characters names nothing');
+  t.match(longId.headers.get('content-type'), PROBLEM);
+  t.match(await longId.json(), { type: 'https://problems.inventory-api.dev/not-found' });
+  t.ok(longId.headers.get('x-request-id'));
+
+  const wrongMethod = await s.request('/inventory/items', { method: 'PATCH' });
+  t.equal(wrongMethod.status, 405);
+  t.match(wrongMethod.headers.get('content-type'), PROBLEM);
+
+  // A control character in the Authorization header: Node's parser refuses the request.
+  const garbled = await rawRequest(
+    s.url,
+    'GET /inventory/items HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \x01\x7f\r\n\r\n',
+  );
+  t.match(garbled, /^HTTP\/1\.1 400 /, 'a garbled Authorization header: 400');
+  t.match(garbled, /content-type: application\/problem\+json/i);
+  t.match(garbled, /x-request-id: [0-9a-f-]{36}/i);
+  const body = JSON.parse(garbled.slice(garbled.indexOf('\r\n\r\n') + 4));
+  t.match(body, { type: 'https://problems.inventory-api.dev/malformed-request', status: 400 });
+  t.match(garbled, new RegExp(`x-request-id: ${body.request_id}`, 'i'));
+});
+
+t.test('JSON nested deeper than 64 levels: 400, found before anything walks it', async (t) => {
+  const { s } = await startStockServer(t, ['WH-A'], { 'sku-1': 'NONE' });
+  const send = (body: string) =>
+    s.request('/inventory/stock-moves', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID() },
+      body,
+    });
+  for (const [what, body] of [
+    ['arrays 10,000 deep', `${'['.repeat(10_000)}${']'.repeat(10_000)}`],
+    ['objects 10,000 deep', `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`],
+    ['65 levels', `${'['.repeat(65)}${']'.repeat(65)}`],
+    ['a field 500,000 deep', `{"reason":${'['.repeat(500_000)}${']'.repeat(500_000)}}`],
+  ]) {
+    const res = await send(body);
+    t.equal(res.status, 400, what);
+    t.match(await res.json(), {
+      type: 'https://problems.inventory-api.dev/malformed-request',
+      detail: /deeper than 64/,
+    });
+  }
+  const brackets = await send(
+    JSON.stringify({
+      type: 'RECEIPT',
+      to_wh: 'WH-A',
+      reason: `${'['.repeat(100)} brackets in a string do not nest`,
+      lines: [{ item_id: 'sku-1', qty: 1 }],
+    }),
+  );
+  t.equal(brackets.status, 201, 'brackets inside strings are text, not nesting');
+  const sixtyFour = await send(`${'['.repeat(64)}${']'.repeat(64)}`);
+  t.equal(sixtyFour.status, 422, '64 levels parse (and then fail the schema)');
+  t.equal((await s.request('/healthz')).status, 200, 'the server is unharmed');
+});
+
+t.test('text PostgreSQL cannot store: 422 naming the field, and nothing changes', async (t) => {
+  const { s } = await startStockServer(t, ['WH-A'], { 'sku-1': 'NONE' });
+  const move = (reference: string) =>
+    s.request('/inventory/stock-moves', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID() },
+      // Written by hand: JSON.stringify would escape the surrogate the same way, but this is
+      // exactly what a hostile client sends.
+      body: `{"type":"RECEIPT","to_wh":"WH-A","reason":"r","reference":"${reference}","lines":[{"item_id":"sku-1","qty":1}]}`,
+    });
+  for (const [reference, code] of [
+    ['\\ud800', 'lone_surrogate'],
+    ['x\\udfffy', 'lone_surrogate'],
+    ['a\\u0000b', 'nul_character'],
+  ]) {
+    const res = await move(reference);
+    t.equal(res.status, 422, `reference "${reference}"`);
+    t.match(await res.json(), { errors: [{ pointer: '#/reference', code }] });
+  }
+  t.equal((await move('\\ud83e\\udd84')).status, 201, 'a surrogate pair (🦄) is fine');
+  const encoded = await s.request('/inventory/items?search=%ED%A0%80');
+  t.equal(encoded.status, 200, 'a percent-encoded surrogate decodes to U+FFFD, which is storable');
+  const nulQuery = await s.request('/inventory/items?search=a%00b');
+  t.equal(nulQuery.status, 422);
+  t.match(await nulQuery.json(), {
+    errors: [{ pointer: '#/query/search', code: 'nul_character' }],
+  });
+  const nulPath = await s.request('/inventory/items/a%00b');
+  t.equal(nulPath.status, 422);
+  t.match(await nulPath.json(), { errors: [{ pointer: '#/path/id', code: 'nul_character' }] });
+  const [{ n }] = await s.sql`SELECT count(*)::int AS n FROM stock_moves`;
+  t.equal(n, 1, 'only the valid move was posted');
+});
+
+t.test('/metrics: behind METRICS_TOKEN when set, and rate limited per IP', async (t) => {
+  const s = await startServer(t, { env: { METRICS_TOKEN: 'scrape-secret', RATE_LIMIT_MAX: '3' } });
+  const scrape = (authorization?: string) =>
+    s.request('/metrics', { token: null, headers: authorization ? { authorization } : {} });
+  const none = await scrape();
+  t.equal(none.status, 401, 'no token');
+  t.match(none.headers.get('content-type'), PROBLEM);
+  t.equal((await scrape('Bearer wrong')).status, 401, 'another token');
+  const ok = await scrape('Bearer scrape-secret');
+  t.equal(ok.status, 200, 'the metrics token');
+  t.match(await ok.text(), /http_request_duration_seconds/);
+  t.equal((await scrape('Bearer scrape-secret')).status, 429, "the IP's quota of 3 is used up");
+
+  const open = await startServer(t, { env: { RATE_LIMIT_MAX: '1' } });
+  t.equal((await open.request('/metrics', { token: null })).status, 200, 'no METRICS_TOKEN: open');
+  t.equal((await open.request('/metrics', { token: null })).status, 429, 'but rate limited');
+});
