@@ -375,10 +375,13 @@ export interface paths {
         };
         /**
          * List audit entries
-         * @description Newest first. Entries about warehouses outside the token's `warehouses` claim are left out (entries about
-         *     no warehouse, such as item changes, are visible to every reader). Every posted stock move has one
-         *     `stock_move.posted` entry; a reversal also records `stock_move.reversed` on the original move, and an
-         *     issue that consumes a reservation records `reservation.consumed` on it.
+         * @description Newest first. A token with a `warehouses` claim sees the entries about at least one of its warehouses,
+         *     and the entries about no warehouse only for entities that belong to none (`item`, `warehouse`, `vendor`);
+         *     other entries about no warehouse (a purchase order without a warehouse, an unrestricted webhook endpoint)
+         *     are left out. Entries of `webhook_endpoint` (which show endpoint URLs) are listed only to a token with the
+         *     `webhooks:manage` scope whose client owns the endpoint; their warehouses are the endpoint's `warehouses`.
+         *     Every posted stock move has one `stock_move.posted` entry; a reversal also records `stock_move.reversed`
+         *     on the original move, and an issue that consumes a reservation records `reservation.consumed` on it.
          */
         get: operations["listAuditEntries"];
         put?: never;

@@ -1,11 +1,13 @@
 // Webhook endpoints are their client's, and see what their creator's token could see
 // (docs/webhooks.md, "Who sees what"): a warehouse-restricted token's endpoint receives only events
-// of its warehouses; other clients' endpoints and deliveries are 404 and left out of lists;
-// migration 0008 finds existing owners.
+// of its warehouses; other clients' endpoints and deliveries are 404 and left out of lists; the
+// audit log shows endpoint entries only to their owner with `webhooks:manage`, and entries of no
+// warehouse to restricted tokens only for global entities; migration 0008 finds existing owners.
 import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { writeAudit } from '../db/audit.ts';
 import { MIGRATIONS_DIR, migrate } from '../db/migrate.ts';
 import type { Sql } from '../db/client.ts';
 import type { components } from '../generated/api.ts';
@@ -272,6 +274,103 @@ t.test(
       (await asYOnlyA.DELETE('/webhooks/endpoints/{id}', within)).response.status,
       204,
       'and deletes it',
+    );
+  },
+);
+
+t.test(
+  'the audit log shows webhook endpoint entries only to their owner with webhooks:manage, and entries of no warehouse to restricted tokens only for global entities',
+  async (t) => {
+    const s = await startServer(t, { env: WEBHOOK_TEST_ENV });
+    const admin = s.client({ client_id: 'admin' });
+    await createWarehouses(admin, 'WH-A', 'WH-B');
+    await createItem(admin, 'sku-1');
+    const [fine, gone] = await Promise.all([
+      startReceiver(t),
+      startReceiver(t, () => ({ status: 410 })),
+    ]);
+    const y: TokenOptions = { client_id: 'client-y' };
+    const yOnlyA: TokenOptions = { ...y, warehouses: ['WH-A'] };
+    const x: TokenOptions = { client_id: 'client-x' };
+    const unrestricted = await createEndpoint(s, y, 'https://user:pass@erp.example.com/hooks', [
+      'inventory.receipt.posted',
+    ]);
+    const rotated = await s.client(y).POST('/webhooks/endpoints/{id}/rotate-secret', {
+      params: { path: { id: unrestricted.id }, header: { 'If-Match': '"v1"' } },
+    });
+    t.equal(rotated.response.status, 200);
+    const withinA = await createEndpoint(s, yOnlyA, fine.url);
+    const disabled = await createEndpoint(s, y, gone.url);
+    const xs = await createEndpoint(s, x, fine.url);
+    // A stock move event for the endpoint answering 410: the dispatcher disables it, as "system".
+    await commitEvents(s.sql, 'inventory.stock_move.posted');
+    await settled(s.sql);
+    const actor = { sub: 'someone', clientId: 'admin', requestId: 'req-1' };
+    for (const [entity, entityId, warehouseIds] of [
+      ['purchase_order', 'po_none', []],
+      ['vendor', 'ven_1', []],
+      ['receipt', 'rcpt_a', ['WH-A']],
+      ['receipt', 'rcpt_b', ['WH-B']],
+    ] as const) {
+      await writeAudit(s.sql, actor, {
+        action: `${entity}.created`,
+        entity,
+        entityId,
+        warehouseIds: [...warehouseIds],
+      });
+    }
+
+    const entries = async (token: TokenOptions) => {
+      const { data, error } = await s
+        .client(token)
+        .GET('/inventory/audit', { params: { query: { limit: 200 } } });
+      if (!data) throw new Error(JSON.stringify(error));
+      return data.data;
+    };
+    const ofEndpoints = async (token: TokenOptions) =>
+      (await entries(token))
+        .filter((e) => e.entity === 'webhook_endpoint')
+        .map((e) => `${e.action} ${e.entity_id}`)
+        .sort();
+    const seen = async (token: TokenOptions) =>
+      (await entries(token)).map((e) => `${e.entity} ${e.entity_id}`).sort();
+
+    t.same(
+      await ofEndpoints({ ...y, scope: 'inventory:read' }),
+      [],
+      "inventory:read alone sees no endpoint's entries, not even its client's",
+    );
+    t.same(await ofEndpoints({ ...yOnlyA, scope: 'inventory:read' }), []);
+    t.same(
+      await ofEndpoints(x),
+      [`webhook_endpoint.created ${xs.id}`],
+      "client X sees its endpoint's entries, not client Y's",
+    );
+    t.same(
+      await ofEndpoints(y),
+      [
+        `webhook_endpoint.created ${disabled.id}`,
+        `webhook_endpoint.created ${unrestricted.id}`,
+        `webhook_endpoint.created ${withinA.id}`,
+        `webhook_endpoint.disabled ${disabled.id}`,
+        `webhook_endpoint.secret_rotated ${unrestricted.id}`,
+      ].sort(),
+      "the owner sees its endpoints' entries, the dispatcher's disabling included",
+    );
+    t.same(
+      await ofEndpoints(yOnlyA),
+      [`webhook_endpoint.created ${withinA.id}`],
+      "a restricted owner sees the entries of the endpoints of its warehouses, not the others'",
+    );
+
+    const restricted = await seen({ ...yOnlyA, scope: 'inventory:read' });
+    for (const visible of ['item sku-1', 'vendor ven_1', 'warehouse WH-A', 'receipt rcpt_a'])
+      t.ok(restricted.includes(visible), `a WH-A token sees ${visible}`);
+    for (const hidden of ['purchase_order po_none', 'receipt rcpt_b', 'warehouse WH-B'])
+      t.notOk(restricted.includes(hidden), `a WH-A token does not see ${hidden}`);
+    t.ok(
+      (await seen({ ...y, scope: 'inventory:read' })).includes('purchase_order po_none'),
+      'an unrestricted token sees the entry of no warehouse',
     );
   },
 );
