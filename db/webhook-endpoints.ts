@@ -8,8 +8,8 @@ export interface WebhookEndpointRow {
   description: string | null;
   events: EventType[];
   /**
-   * The client whose tokens manage it (docs/webhooks.md, "Who sees what"). Null only for endpoints
-   * migration 0008 found no owner for, which no token sees and the dispatcher never sends to.
+   * The client whose tokens manage it (docs/webhooks.md, "Who sees what"). The column is null only
+   * for endpoints migration 0008 found no owner for (and disabled): managedBy never returns them.
    */
   owner_client_id: string;
   /** Its creator's warehouses claim, sorted: it receives only what that claim may see. Null: all. */
@@ -36,11 +36,11 @@ const columns = (db: Db) =>
  * unrestricted endpoint (warehouses null) is managed by unrestricted tokens only; one without an
  * owner by none. Every lookup of endpoints for a request goes through this.
  */
-export const managedBy = (db: Db, principal: Principal, alias = 'webhook_endpoints') =>
-  db`${db(alias)}.owner_client_id = ${principal.clientId} ${
+export const managedBy = (db: Db, principal: Principal) =>
+  db`owner_client_id = ${principal.clientId} ${
     principal.warehouses === null
       ? db``
-      : db`AND ${db(alias)}.warehouses <@ ${[...principal.warehouses]}::text[]`
+      : db`AND warehouses <@ ${[...principal.warehouses]}::text[]`
   }`;
 
 export async function insertEndpoint(
