@@ -63,20 +63,50 @@ export async function writeAudit(db: Db, actor: Actor, entry: AuditEntry): Promi
 /** Rows are selected in exactly the API's shape. */
 export type AuditRow = components['schemas']['AuditEntry'];
 
-/** Entries about no warehouse (e.g. items) are visible to every reader. */
+/**
+ * Entities that belong to no warehouse and are everyone's to see: canSee's `global`
+ * (domain/access.ts). Entries of any other entity with no warehouses (an unassigned purchase
+ * order, an unrestricted webhook endpoint) are for unrestricted tokens only.
+ */
+export const GLOBAL_ENTITIES: readonly AuditEntity[] = ['item', 'warehouse', 'vendor'];
+
+/** Who reads the log, besides the warehouses of the scoped page: see listAudit. */
 export interface AuditFilters extends ScopedPage<[string]> {
   entity?: AuditEntity;
   entity_id?: string;
+  /** The reader's client (principal.clientId). */
+  clientId: string;
+  /** Whether the reader's token has the `webhooks:manage` scope. */
+  managesWebhooks: boolean;
 }
 
-/** Newest first, by id (a sequence, so insertion order). */
+/**
+ * Newest first, by id (a sequence, so insertion order). What a reader sees (docs/standards.md §3):
+ * - by canSee, in SQL: an unrestricted token every entry; a restricted one the entries whose
+ *   warehouses overlap its claim, and those with none only for GLOBAL_ENTITIES;
+ * - entries of webhook endpoints (which show their URLs, credentials included) only with
+ *   `webhooks:manage`, and only of the reader's client's endpoints: the owner the entry shows
+ *   (after, or before for a deletion), else the entry's own client, as for a delivery's retry,
+ *   which only the owner can do. Their warehouses are the endpoint's claim.
+ */
 export async function listAudit(db: Db, f: AuditFilters): Promise<AuditRow[]> {
   return db<AuditRow[]>`
     SELECT id::text AS id, at, actor, client_id, request_id, action, entity, entity_id, before, after FROM audit_log
     WHERE true
       ${f.entity === undefined ? db`` : db`AND entity = ${f.entity}`}
       ${f.entity_id === undefined ? db`` : db`AND entity_id = ${f.entity_id}`}
-      ${f.allowed === null ? db`` : db`AND (cardinality(warehouse_ids) = 0 OR warehouse_ids && ${f.allowed}::text[])`}
+      ${
+        f.allowed === null
+          ? db``
+          : db`AND (warehouse_ids && ${f.allowed}::text[]
+                    OR (cardinality(warehouse_ids) = 0 AND entity = ANY(${GLOBAL_ENTITIES as AuditEntity[]}::text[])))`
+      }
+      ${
+        f.managesWebhooks
+          ? db`AND (entity <> 'webhook_endpoint'
+                    OR coalesce(after->>'owner_client_id', before->>'owner_client_id', client_id) = ${f.clientId})`
+          : db`AND entity <> 'webhook_endpoint'`
+      }
       ${f.after === null ? db`` : db`AND id < ${f.after[0]}::bigint`}
     ORDER BY id DESC
     LIMIT ${f.limit + 1}`;

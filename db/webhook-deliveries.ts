@@ -1,8 +1,10 @@
 // Webhook deliveries as the API shows them. How they are created, claimed and attempted is in
 // db/webhook-dispatch.ts.
+import type { Principal } from '../domain/access.ts';
 import { newestFirst, olderThan } from './keyset.ts';
 import type { Db } from './client.ts';
 import type { EventType } from './outbox.ts';
+import { managedBy } from './webhook-endpoints.ts';
 
 export type DeliveryStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED';
 
@@ -26,14 +28,22 @@ export const DELIVERIES_CHANNEL = 'webhook_deliveries';
 const columns = (db: Db) =>
   db`id, endpoint_id, event_id, event_type, status, attempts, last_status_code, last_error, next_attempt_at, created_at, updated_at`;
 
+/**
+ * Deliveries of the endpoints `principal` manages (managedBy, db/webhook-endpoints.ts): the
+ * deliveries of any other endpoint are left out of lists and are 404, as the endpoint is.
+ */
+const ofManagedEndpoint = (db: Db, principal: Principal) =>
+  db`endpoint_id IN (SELECT id FROM webhook_endpoints WHERE ${managedBy(db, principal)})`;
+
 /** Newest first; `after` is the keyset key (db/keyset.ts) of the previous page's last row. */
 export async function listDeliveries(
   db: Db,
+  principal: Principal,
   f: { endpointId?: string; status?: DeliveryStatus; after: unknown[] | null; limit: number },
 ): Promise<WebhookDeliveryRow[]> {
   return db<WebhookDeliveryRow[]>`
     SELECT ${columns(db)} FROM webhook_deliveries
-    WHERE true
+    WHERE ${ofManagedEndpoint(db, principal)}
       ${f.endpointId === undefined ? db`` : db`AND endpoint_id = ${f.endpointId}`}
       ${f.status === undefined ? db`` : db`AND status = ${f.status}`}
       ${olderThan(db, f.after)}
@@ -41,14 +51,16 @@ export async function listDeliveries(
     LIMIT ${f.limit + 1}`;
 }
 
+/** The delivery, if `principal` manages its endpoint; null otherwise, as if it did not exist. */
 export async function findDelivery(
   db: Db,
   id: string,
+  principal: Principal,
   { lock = false } = {},
 ): Promise<WebhookDeliveryRow | null> {
-  const [row] = await db<
-    WebhookDeliveryRow[]
-  >`SELECT ${columns(db)} FROM webhook_deliveries WHERE id = ${id} ${lock ? db`FOR UPDATE` : db``}`;
+  const [row] = await db<WebhookDeliveryRow[]>`
+    SELECT ${columns(db)} FROM webhook_deliveries WHERE id = ${id} AND ${ofManagedEndpoint(db, principal)}
+    ${lock ? db`FOR UPDATE` : db``}`;
   return row ?? null;
 }
 

@@ -1,6 +1,7 @@
 // The dispatcher's queries. Every step is one short statement or transaction and no lock is held
 // while a receiver is being called, so any number of instances can share the work:
-//   fanOut     outbox rows → one delivery per subscribed active endpoint, rows marked dispatched
+//   fanOut     outbox rows → one delivery per subscribed active endpoint whose claim sees the event,
+//              rows marked dispatched
 //   claimDue   due deliveries → leased to this instance (FOR UPDATE SKIP LOCKED, never double-claimed)
 //   record*    the attempt's result, written only by the holder of the lease
 import { writeAudit } from './audit.ts';
@@ -8,6 +9,7 @@ import { inTransaction, type Db, type Sql } from './client.ts';
 import { disableEndpoint } from './webhook-endpoints.ts';
 import type { DeliveryStatus } from './webhook-deliveries.ts';
 import { newId } from './ids.ts';
+import { receives } from '../domain/webhooks/ownership.ts';
 
 /**
  * Fans out up to `limit` undispatched outbox events, oldest first, in one transaction; returns how
@@ -16,17 +18,22 @@ import { newId } from './ids.ts';
  */
 export async function fanOut(sql: Sql, limit: number): Promise<number> {
   return inTransaction(sql, async (tx) => {
-    const events = await tx<{ id: string; type: string }[]>`
-      SELECT id, type FROM outbox WHERE dispatched_at IS NULL ORDER BY seq LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
+    const events = await tx<{ id: string; type: string; warehouse_ids: string[] }[]>`
+      SELECT id, type, warehouse_ids FROM outbox WHERE dispatched_at IS NULL ORDER BY seq LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
     if (events.length === 0) return 0;
     // SHARE: an endpoint deleted or disabled meanwhile waits for this transaction, so that its
     // disabling also fails the deliveries inserted here (none is left PENDING for a disabled endpoint).
     const endpoints = await tx<
-      { id: string; events: string[] }[]
-    >`SELECT id, events FROM webhook_endpoints WHERE active FOR SHARE`;
+      { id: string; events: string[]; warehouses: string[] | null }[]
+    >`SELECT id, events, warehouses FROM webhook_endpoints WHERE active FOR SHARE`;
+    // An endpoint gets only the events its creator's warehouses claim may see (docs/webhooks.md).
     const deliveries = events.flatMap((event) =>
       endpoints
-        .filter((endpoint) => endpoint.events.includes(event.type))
+        .filter(
+          (endpoint) =>
+            endpoint.events.includes(event.type) &&
+            receives(endpoint.warehouses, event.warehouse_ids),
+        )
         .map((endpoint) => ({
           id: newId('whd'),
           endpoint_id: endpoint.id,
@@ -153,6 +160,8 @@ export async function recordGone(
       action: 'webhook_endpoint.disabled',
       entity: 'webhook_endpoint',
       entityId: endpoint.id,
+      // The endpoint's claim, so that its restricted owners see the entry (docs/webhooks.md).
+      warehouseIds: endpoint.warehouses ?? [],
       after: endpoint,
     });
     return { recorded: true, disabled: true };

@@ -1,3 +1,4 @@
+import type { Principal } from '../domain/access.ts';
 import type { Db } from './client.ts';
 import type { EventType } from './outbox.ts';
 
@@ -6,6 +7,13 @@ export interface WebhookEndpointRow {
   url: string;
   description: string | null;
   events: EventType[];
+  /**
+   * The client whose tokens manage it (docs/webhooks.md, "Who sees what"). The column is null only
+   * for endpoints migration 0008 found no owner for (and disabled): managedBy never returns them.
+   */
+  owner_client_id: string;
+  /** Its creator's warehouses claim, sorted: it receives only what that claim may see. Null: all. */
+  warehouses: string[] | null;
   active: boolean;
   disabled_reason: string | null;
   previous_secret_expires_at: string | null;
@@ -19,38 +27,65 @@ const ROTATION_GRACE = '24 hours';
 
 // Never the secrets: they leave the database only in the dispatcher's claim (claimDue, db/webhook-dispatch.ts).
 const columns = (db: Db) =>
-  db`id, url, description, events, active, disabled_reason, previous_secret_expires_at, version, created_at, updated_at`;
+  db`id, url, description, events, owner_client_id, warehouses, active, disabled_reason, previous_secret_expires_at, version, created_at, updated_at`;
+
+/**
+ * The endpoints `principal` manages (docs/webhooks.md, "Who sees what"): those its client made,
+ * and, for a warehouse-restricted token, only those whose claim lies within its own (each of the
+ * endpoint's warehouses passes canSee), so no token controls events it could not see itself. An
+ * unrestricted endpoint (warehouses null) is managed by unrestricted tokens only; one without an
+ * owner by none. Every lookup of endpoints for a request goes through this.
+ */
+export const managedBy = (db: Db, principal: Principal) =>
+  db`owner_client_id = ${principal.clientId} ${
+    principal.warehouses === null
+      ? db``
+      : db`AND warehouses <@ ${[...principal.warehouses]}::text[]`
+  }`;
 
 export async function insertEndpoint(
   db: Db,
-  e: { id: string; url: string; description?: string; events: EventType[]; secret: string },
+  e: {
+    id: string;
+    url: string;
+    description?: string;
+    events: EventType[];
+    secret: string;
+    owner_client_id: string;
+    warehouses: string[] | null;
+  },
 ): Promise<WebhookEndpointRow> {
   const [row] = await db<WebhookEndpointRow[]>`
-    INSERT INTO webhook_endpoints (id, url, description, events, secret)
-    VALUES (${e.id}, ${e.url}, ${e.description ?? null}, ${e.events}, ${e.secret})
+    INSERT INTO webhook_endpoints (id, url, description, events, secret, owner_client_id, warehouses)
+    VALUES (${e.id}, ${e.url}, ${e.description ?? null}, ${e.events}, ${e.secret}, ${e.owner_client_id},
+            ${e.warehouses}::text[])
     RETURNING ${columns(db)}`;
   return row;
 }
 
+/** The endpoint, if `principal` manages it (managedBy); null otherwise, as if it did not exist. */
 export async function findEndpoint(
   db: Db,
   id: string,
+  principal: Principal,
   { lock = false } = {},
 ): Promise<WebhookEndpointRow | null> {
-  const [row] = await db<
-    WebhookEndpointRow[]
-  >`SELECT ${columns(db)} FROM webhook_endpoints WHERE id = ${id} ${lock ? db`FOR UPDATE` : db``}`;
+  const [row] = await db<WebhookEndpointRow[]>`
+    SELECT ${columns(db)} FROM webhook_endpoints WHERE id = ${id} AND ${managedBy(db, principal)}
+    ${lock ? db`FOR UPDATE` : db``}`;
   return row ?? null;
 }
 
-/** Creation order; `after` is the (created_at, id) of the previous page's last row. */
+/** The endpoints `principal` manages, in creation order; `after` is the (created_at, id) of the previous page's last row. */
 export async function listEndpoints(
   db: Db,
+  principal: Principal,
   f: { after?: [string, string]; limit: number },
 ): Promise<WebhookEndpointRow[]> {
   return db<WebhookEndpointRow[]>`
     SELECT ${columns(db)} FROM webhook_endpoints
-    ${f.after ? db`WHERE (created_at, id) > (${f.after[0]}::timestamptz, ${f.after[1]})` : db``}
+    WHERE ${managedBy(db, principal)}
+      ${f.after ? db`AND (created_at, id) > (${f.after[0]}::timestamptz, ${f.after[1]})` : db``}
     ORDER BY created_at, id
     LIMIT ${f.limit + 1}`;
 }

@@ -62,10 +62,10 @@ const SAMPLE_HEADERS = {
   'webhook-id': 'evt_01JD7ZK3Q8X2M4N6P8R0T2V4W6',
   'webhook-timestamp': '1795000000',
   'webhook-signature':
-    'v1,yPndizcqzEtVqk7fgoM1M70/pE5wMjORLGsID0Micr4= v1,BDnFiTKYFJcaVe1y0JfqTkUREjWu5qYgLzBmv6ySbTY=',
+    'v1,0NCxvOPitizQScLIsPR6jSX3omSE1tDKJVwCs4B4KHU= v1,JIEj4RV+Buonyleply7XXR9Qmjt0Dg+lgElm7+KRiQk=',
 };
 const SAMPLE_BODY =
-  '{"id":"evt_01JD7ZK3Q8X2M4N6P8R0T2V4W6","type":"inventory.stock_move.posted","timestamp":"2026-11-18T11:06:39.512Z","data":{"id":"sm_01JD7ZK3Q8X2M4N6P8R0T2V4W5","type":"TRANSFER","status":"POSTED","from_wh":"WH-A","to_wh":"WH-B","lines":[{"item_id":"sku-1","qty":10,"serials":[]}],"idempotency_key":"outline-1","created_by":"alice","created_at":"2026-11-18T11:06:39.512Z"}}';
+  '{"id":"evt_01JD7ZK3Q8X2M4N6P8R0T2V4W6","type":"inventory.stock_move.posted","timestamp":"2026-11-18T11:06:39.512Z","warehouse_ids":["WH-A","WH-B"],"data":{"id":"sm_01JD7ZK3Q8X2M4N6P8R0T2V4W5","type":"TRANSFER","status":"POSTED","from_wh":"WH-A","to_wh":"WH-B","lines":[{"item_id":"sku-1","qty":10,"serials":[]}],"idempotency_key":"outline-1","created_by":"alice","created_at":"2026-11-18T11:06:39.512Z"}}';
 // The sample was signed at 1795000000; check it as if it had just arrived.
 const ARRIVED_AT = 1795000000 * 1000 + 800;
 

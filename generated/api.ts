@@ -375,10 +375,13 @@ export interface paths {
         };
         /**
          * List audit entries
-         * @description Newest first. Entries about warehouses outside the token's `warehouses` claim are left out (entries about
-         *     no warehouse, such as item changes, are visible to every reader). Every posted stock move has one
-         *     `stock_move.posted` entry; a reversal also records `stock_move.reversed` on the original move, and an
-         *     issue that consumes a reservation records `reservation.consumed` on it.
+         * @description Newest first. A token with a `warehouses` claim sees the entries about at least one of its warehouses,
+         *     and the entries about no warehouse only for entities that belong to none (`item`, `warehouse`, `vendor`);
+         *     other entries about no warehouse (a purchase order without a warehouse, an unrestricted webhook endpoint)
+         *     are left out. Entries of `webhook_endpoint` (which show endpoint URLs) are listed only to a token with the
+         *     `webhooks:manage` scope whose client owns the endpoint; their warehouses are the endpoint's `warehouses`.
+         *     Every posted stock move has one `stock_move.posted` entry; a reversal also records `stock_move.reversed`
+         *     on the original move, and an issue that consumes a reservation records `reservation.consumed` on it.
          */
         get: operations["listAuditEntries"];
         put?: never;
@@ -854,7 +857,9 @@ export interface paths {
         };
         /**
          * List webhook endpoints
-         * @description Endpoints ordered by creation. Secrets are never listed.
+         * @description The endpoints this token manages, ordered by creation: those made by its client (`owner_client_id`)
+         *     and, for a token with a `warehouses` claim, only those whose `warehouses` lie within that claim.
+         *     Secrets are never listed.
          */
         get: operations["listWebhookEndpoints"];
         put?: never;
@@ -866,6 +871,10 @@ export interface paths {
          *     addresses, nor at IPv6 addresses that carry such an IPv4 address (IPv4-mapped, IPv4-translated,
          *     NAT64, 6to4, Teredo) (422, code `forbidden_address`; checked again, on the resolved address, at
          *     every delivery) unless the operator set `WEBHOOK_ALLOW_PRIVATE=1`.
+         *
+         *     The endpoint belongs to the token's client (`owner_client_id`): only that client's tokens see and manage
+         *     it. It keeps the token's `warehouses` claim (`warehouses`, absent when the token has none) and is sent
+         *     only events about at least one of those warehouses.
          */
         post: operations["createWebhookEndpoint"];
         delete?: never;
@@ -889,14 +898,14 @@ export interface paths {
         };
         /**
          * Get a webhook endpoint
-         * @description The endpoint, without its secret.
+         * @description The endpoint, without its secret. 404 for an endpoint this token does not manage (another client's, or one whose `warehouses` are not all within the token's claim), as for one that does not exist.
          */
         get: operations["getWebhookEndpoint"];
         put?: never;
         post?: never;
         /**
          * Delete a webhook endpoint
-         * @description Stops all deliveries to it; pending deliveries are dropped. An `If-Match`, when sent, must match.
+         * @description Stops all deliveries to it; pending deliveries are dropped. An `If-Match`, when sent, must match. 404 for an endpoint this token does not manage.
          */
         delete: operations["deleteWebhookEndpoint"];
         options?: never;
@@ -923,6 +932,7 @@ export interface paths {
          * Rotate an endpoint's signing secret
          * @description Issues a new secret (shown only in this response). For 24 hours deliveries carry two signatures in
          *     `webhook-signature`, one per secret, so the receiver can switch over without dropping events.
+         *     404 for an endpoint this token does not manage.
          */
         post: operations["rotateWebhookEndpointSecret"];
         delete?: never;
@@ -940,7 +950,9 @@ export interface paths {
         };
         /**
          * List webhook deliveries
-         * @description Newest first, with attempts, the last HTTP status and the next attempt time.
+         * @description Newest first, with attempts, the last HTTP status and the next attempt time. Only deliveries of the
+         *     endpoints this token manages (see `GET /webhooks/endpoints`); an `endpoint_id` of any other endpoint
+         *     lists nothing.
          */
         get: operations["listWebhookDeliveries"];
         put?: never;
@@ -968,7 +980,7 @@ export interface paths {
         put?: never;
         /**
          * Retry a failed delivery
-         * @description FAILED → PENDING, attempted again at once with the same `webhook-id`. 409 `invalid-state` otherwise.
+         * @description FAILED → PENDING, attempted again at once with the same `webhook-id`. 409 `invalid-state` otherwise. 404 for a delivery of an endpoint this token does not manage.
          */
         post: operations["retryWebhookDelivery"];
         delete?: never;
@@ -991,7 +1003,8 @@ export interface webhooks {
         /**
          * A stock move was posted
          * @description Sent once per subscribed endpoint after a stock move (including a reversal, or the move a receipt posts)
-         *     commits. Signed per Standard Webhooks: `webhook-id` (the event id, unchanged across retries),
+         *     commits, to endpoints whose `warehouses` include its source or destination (and to endpoints without
+         *     `warehouses`). Signed per Standard Webhooks: `webhook-id` (the event id, unchanged across retries),
          *     `webhook-timestamp` (Unix seconds) and `webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`,
          *     keyed with the base64-decoded part of the secret after `whsec_`. Answer 2xx within 10 seconds.
          */
@@ -1013,7 +1026,7 @@ export interface webhooks {
         put?: never;
         /**
          * A receipt was posted
-         * @description Sent once per subscribed endpoint after a receipt is posted (at creation or through `/post`). Signed as above.
+         * @description Sent once per subscribed endpoint after a receipt is posted (at creation or through `/post`), to endpoints whose `warehouses` include the receipt's warehouse (and to endpoints without `warehouses`). Signed as above.
          */
         post: operations["onReceiptPosted"];
         delete?: never;
@@ -1654,6 +1667,18 @@ export interface components {
             url: string;
             events: components["schemas"]["WebhookEventType"][];
             description?: string;
+            /**
+             * @description The client (`client_id` claim, else `sub`) whose token made the endpoint. Only that client's tokens see and manage it.
+             * @example erp-sync
+             */
+            owner_client_id: string;
+            /**
+             * @description The `warehouses` claim of the token that made it, sorted. The endpoint is sent only events about at least one of them, and only tokens whose claim contains them all manage it. Absent: made by a token without a claim; it receives every event and only such tokens manage it.
+             * @example [
+             *       "WH-A"
+             *     ]
+             */
+            warehouses?: string[];
             /** @description False once disabled (the receiver answered 410). */
             active: boolean;
             disabled_reason?: string;
@@ -1669,6 +1694,10 @@ export interface components {
             url: string;
             events: components["schemas"]["WebhookEventType"][];
             description?: string;
+            /** @description The client whose token made the endpoint. */
+            owner_client_id: string;
+            /** @description The creating token's `warehouses` claim, sorted; absent when it had none. */
+            warehouses?: string[];
             active: boolean;
             disabled_reason?: string;
             previous_secret_expires_at?: components["schemas"]["Timestamp"];
@@ -1716,6 +1745,14 @@ export interface components {
             /** @constant */
             type: "inventory.stock_move.posted";
             timestamp: components["schemas"]["Timestamp"];
+            /**
+             * @description The warehouses the move touches (`from_wh` and `to_wh`, those present), sorted. Endpoints with `warehouses` receive the event only when they share one of them.
+             * @example [
+             *       "WH-A",
+             *       "WH-B"
+             *     ]
+             */
+            warehouse_ids: string[];
             data: components["schemas"]["StockMove"];
         };
         ReceiptPostedEvent: {
@@ -1723,6 +1760,13 @@ export interface components {
             /** @constant */
             type: "inventory.receipt.posted";
             timestamp: components["schemas"]["Timestamp"];
+            /**
+             * @description The receipt's warehouse. Endpoints with `warehouses` receive the event only when it is one of them.
+             * @example [
+             *       "WH-A"
+             *     ]
+             */
+            warehouse_ids: string[];
             data: components["schemas"]["Receipt"];
         };
     };
@@ -1980,7 +2024,7 @@ export interface components {
          * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
          *     structured-field string is accepted). Retrying with the same key and body replays the first result
          *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-         *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours.
+         *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
          * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
          */
         IdempotencyKey: string;
@@ -2604,7 +2648,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -2704,7 +2748,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -2798,7 +2842,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -3125,7 +3169,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -3296,7 +3340,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -3351,7 +3395,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -3449,7 +3493,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -3629,7 +3673,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -3684,7 +3728,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -3804,7 +3848,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -3963,7 +4007,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -4050,7 +4094,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];

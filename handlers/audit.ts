@@ -8,6 +8,8 @@ export const auditHandlers = {
       entity: query.entity,
       entity_id: query.id,
       ...scopedPage<[string]>(principal, page),
+      clientId: principal.clientId,
+      managesWebhooks: principal.scopes.has('webhooks:manage'),
     });
     return { status: 200, body: page.result(rows, (e) => [e.id]) };
   },

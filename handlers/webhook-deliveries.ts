@@ -15,8 +15,10 @@ function toDelivery({ last_error, ...row }: WebhookDeliveryRow) {
 }
 
 export const webhookDeliveryHandlers = {
-  async listWebhookDeliveries({ db, query, page }) {
-    const rows = await listDeliveries(db, {
+  async listWebhookDeliveries({ db, query, principal, page }) {
+    // Only deliveries of endpoints this token manages (docs/webhooks.md, "Who sees what"); an
+    // endpoint_id of any other endpoint lists nothing, as an unknown one does.
+    const rows = await listDeliveries(db, principal, {
       endpointId: query.endpoint_id,
       status: query.status,
       after: page.after,
@@ -25,13 +27,14 @@ export const webhookDeliveryHandlers = {
     return { status: 200, body: page.result(rows.map(toDelivery), newestKey) };
   },
 
-  async retryWebhookDelivery({ db, params, audit }) {
-    const delivery = await findDelivery(db, params.id, { lock: true });
+  async retryWebhookDelivery({ db, params, principal, audit }) {
+    // 404 for a delivery of an endpoint this token does not manage, before anything about its state.
+    const delivery = await findDelivery(db, params.id, principal, { lock: true });
     if (!delivery) throw notFound('webhook delivery', params.id);
     if (delivery.status !== 'FAILED')
       throw invalidState('Webhook delivery', delivery.id, delivery.status, ['FAILED'], 'retried');
     // Locked: an endpoint being disabled meanwhile must not get a PENDING delivery back afterwards.
-    const endpoint = await findEndpoint(db, delivery.endpoint_id, { lock: true });
+    const endpoint = await findEndpoint(db, delivery.endpoint_id, principal, { lock: true });
     if (!endpoint?.active) {
       throw new ProblemError(
         'invalid-state',
@@ -48,6 +51,8 @@ export const webhookDeliveryHandlers = {
       action: 'webhook_delivery.retried',
       entity: 'webhook_endpoint',
       entityId: delivery.endpoint_id,
+      // The endpoint's claim, as its other entries (handlers/webhook-endpoints.ts).
+      warehouseIds: endpoint.warehouses ?? [],
       before: toDelivery(delivery),
       after: requeued,
     });

@@ -8,6 +8,7 @@ import {
 } from '../db/webhook-endpoints.ts';
 import { newId } from '../db/ids.ts';
 import { invalidField, notFound } from '../domain/problems.ts';
+import { claimOf } from '../domain/webhooks/ownership.ts';
 import { newSecret } from '../domain/webhooks/signature.ts';
 import { urlProblem } from '../domain/webhooks/targets.ts';
 import { present, withEtag } from './lib/documents.ts';
@@ -19,29 +20,42 @@ function toEndpoint(row: WebhookEndpointRow) {
   return withEtag(present(row));
 }
 
+/**
+ * An endpoint's audit entries carry its claim as their warehouses, so that its restricted owners
+ * see them under the audit log's rule (db/audit.ts, docs/webhooks.md).
+ */
+const warehousesOfEndpoint = (row: WebhookEndpointRow) => row.warehouses ?? [];
+
+// Every lookup below is limited to the endpoints the token manages (managedBy,
+// db/webhook-endpoints.ts): any other is 404, as if absent, so ids of other clients' endpoints
+// are not even confirmed to exist.
+
 const pathOf = (id: string) => `/webhooks/endpoints/${encodeURIComponent(id)}`;
 
 export const webhookEndpointHandlers = {
-  async createWebhookEndpoint({ db, body, config, audit }) {
+  async createWebhookEndpoint({ db, body, config, principal, audit }) {
     const problem = await urlProblem(body.url, {
       allowPrivate: config.webhooks.allowPrivate,
       httpsOnly: config.production,
     });
     if (problem) throw invalidField('#/url', problem.code, problem.detail);
     const secret = newSecret();
-    const endpoint = toEndpoint(
-      await insertEndpoint(db, {
-        id: newId('whk'),
-        url: body.url,
-        description: body.description,
-        events: body.events,
-        secret,
-      }),
-    );
+    const row = await insertEndpoint(db, {
+      id: newId('whk'),
+      url: body.url,
+      description: body.description,
+      events: body.events,
+      secret,
+      // Its creator's client manages it, and it keeps its creator's claim (docs/webhooks.md).
+      owner_client_id: principal.clientId,
+      warehouses: claimOf(principal),
+    });
+    const endpoint = toEndpoint(row);
     await audit({
       action: 'webhook_endpoint.created',
       entity: 'webhook_endpoint',
       entityId: endpoint.id,
+      warehouseIds: warehousesOfEndpoint(row),
       after: endpoint,
     });
     // The only response that ever carries the secret (besides a rotation's).
@@ -53,23 +67,23 @@ export const webhookEndpointHandlers = {
     };
   },
 
-  async listWebhookEndpoints({ db, page }) {
-    const rows = await listEndpoints(db, {
+  async listWebhookEndpoints({ db, principal, page }) {
+    const rows = await listEndpoints(db, principal, {
       after: page.after as [string, string] | undefined,
       limit: page.limit,
     });
     return { status: 200, body: page.result(rows.map(toEndpoint), (e) => [e.created_at, e.id]) };
   },
 
-  async getWebhookEndpoint({ db, params }) {
-    const row = await findEndpoint(db, params.id);
+  async getWebhookEndpoint({ db, params, principal }) {
+    const row = await findEndpoint(db, params.id, principal);
     if (!row) throw notFound('webhook endpoint', params.id);
     const endpoint = toEndpoint(row);
     return { status: 200, body: endpoint, etag: endpoint.etag };
   },
 
-  async deleteWebhookEndpoint({ db, params, ifMatch, audit }) {
-    const row = await findEndpoint(db, params.id, { lock: true });
+  async deleteWebhookEndpoint({ db, params, ifMatch, principal, audit }) {
+    const row = await findEndpoint(db, params.id, principal, { lock: true });
     if (!row) throw notFound('webhook endpoint', params.id);
     // If-Match is optional here; when sent, it must name the current version.
     if (ifMatch !== undefined) assertCurrent(ifMatch, row.version, 'webhook endpoint');
@@ -78,13 +92,14 @@ export const webhookEndpointHandlers = {
       action: 'webhook_endpoint.deleted',
       entity: 'webhook_endpoint',
       entityId: row.id,
+      warehouseIds: warehousesOfEndpoint(row),
       before: toEndpoint(row),
     });
     return { status: 204, body: undefined };
   },
 
-  async rotateWebhookEndpointSecret({ db, params, ifMatch, audit }) {
-    const current = await findEndpoint(db, params.id, { lock: true });
+  async rotateWebhookEndpointSecret({ db, params, ifMatch, principal, audit }) {
+    const current = await findEndpoint(db, params.id, principal, { lock: true });
     if (!current) throw notFound('webhook endpoint', params.id);
     assertCurrent(ifMatch, current.version, 'webhook endpoint');
     const secret = newSecret();
@@ -93,6 +108,7 @@ export const webhookEndpointHandlers = {
       action: 'webhook_endpoint.secret_rotated',
       entity: 'webhook_endpoint',
       entityId: endpoint.id,
+      warehouseIds: warehousesOfEndpoint(current),
       before: toEndpoint(current),
       after: endpoint,
     });

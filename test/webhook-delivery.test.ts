@@ -320,7 +320,8 @@ t.test(
     const s = await startServer(t, { env: { ...WEBHOOK_TEST_ENV, WEBHOOK_ALLOW_PRIVATE: '0' } });
     const receiver = await startReceiver(t);
     const url = receiver.url.replace('127.0.0.1', 'localhost');
-    await s.sql`INSERT INTO webhook_endpoints (id, url, events, secret) VALUES ('whk_rebound', ${url}, '{inventory.stock_move.posted}', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw')`;
+    // Owned by the test tokens' client ('tester'), so that the deliveries list shows its deliveries.
+    await s.sql`INSERT INTO webhook_endpoints (id, url, events, secret, owner_client_id) VALUES ('whk_rebound', ${url}, '{inventory.stock_move.posted}', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'tester')`;
     await commitEvents(s.sql, 'inventory.stock_move.posted');
     const [failed] = await waitFor('FAILED', async () => {
       const list = await deliveries(s, { status: 'FAILED' });

@@ -15,7 +15,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { inTransaction, type Db, type Sql } from '../../db/client.ts';
 import { newId } from '../../db/ids.ts';
-import { enqueueEvent, type EventType } from '../../db/outbox.ts';
+import { enqueueEvent, type EventData, type EventType } from '../../db/outbox.ts';
 import { repoRoot } from '../../server/config.ts';
 import type { components } from '../../generated/api.ts';
 import { mintToken } from './auth.ts';
@@ -128,7 +128,7 @@ export function schemaValidator(name: string) {
 }
 
 // What the posting endpoints will put in `data` (a StockMove, a Receipt), shaped as the spec says.
-const sampleData: Record<EventType, () => unknown> = {
+const sampleData: { [T in EventType]: () => EventData[T] } = {
   'inventory.stock_move.posted': () => ({
     id: newId('sm'),
     type: 'RECEIPT',
@@ -153,15 +153,17 @@ const sampleData: Record<EventType, () => unknown> = {
 
 /**
  * Commits `count` events of `type`, one transaction each (as postings do), or all in one when
- * `together` (so one dispatcher pass sees them all); returns their ids.
+ * `together` (so one dispatcher pass sees them all); returns their ids. `data` overrides fields
+ * of the sample (e.g. its warehouses).
  */
-export async function commitEvents(
+export async function commitEvents<T extends EventType>(
   sql: Sql,
-  type: EventType,
+  type: T,
   count = 1,
-  { together = false } = {},
+  { together = false, data = {} }: { together?: boolean; data?: Partial<EventData[T]> } = {},
 ): Promise<string[]> {
-  const enqueue = async (db: Db) => (await enqueueEvent(db, type, sampleData[type]())).id;
+  const enqueue = async (db: Db) =>
+    (await enqueueEvent(db, type, { ...sampleData[type](), ...data } as EventData[T])).id;
   if (together) {
     return inTransaction(sql, async (tx) => {
       const ids: string[] = [];
