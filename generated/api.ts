@@ -1418,7 +1418,7 @@ export interface components {
             status: components["schemas"]["RequisitionStatus"];
             notes?: string;
             lines: components["schemas"]["RequisitionLine"][];
-            /** @description The `sub` of the token that approved it */
+            /** @description The `sub` of the token that approved it, who may not be the requester. */
             approved_by?: string;
             approved_at?: components["schemas"]["Timestamp"];
             /** @description Orders created by converting it. */
