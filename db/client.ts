@@ -102,11 +102,20 @@ export function isRetryable(err: unknown): boolean {
   return code === '40001' || code === '40P01';
 }
 
-/** Errors that mean the database cannot be reached (or refuses connections) right now. */
+/**
+ * Errors that mean the database cannot be reached, or refuses connections or writes, right now:
+ * the network's and the driver's, SQLSTATE class 08 (connection exception), shutdowns (57P0x),
+ * too many connections (53300), and a read-only server after a failover (25006).
+ */
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
   'CONNECT_TIMEOUT',
   'CONNECTION_CLOSED',
   'CONNECTION_ENDED',
@@ -114,12 +123,14 @@ const UNAVAILABLE_CODES = new Set([
   '57P01',
   '57P02',
   '57P03',
+  '57P05',
   '53300',
+  '25006',
 ]);
 
 export function isUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && UNAVAILABLE_CODES.has(code);
+  return typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'));
 }
 
 export type Isolation = 'read committed' | 'repeatable read' | 'serializable';

@@ -11,17 +11,21 @@ import {
 } from '../server/writes/group-commit.ts';
 import type { AnyBatched } from '../handlers/types.ts';
 import { ProblemError } from '../domain/problems.ts';
-import type { Sql } from '../db/client.ts';
+import { isUnavailable, type Sql } from '../db/client.ts';
 import { freshDatabase } from './helpers/db.ts';
 
-const job = (key: string, body: string): PostingJob<string> => ({
+const job = (
+  key: string,
+  body: string,
+  warehouses: string[] | null = null,
+): PostingJob<string> => ({
   scope: {
     clientId: 'client',
     sub: 'user',
     operationId: 'createThing',
     key,
     fingerprint: `fingerprint of ${body}`,
-    warehouses: null,
+    warehouses,
   },
   context: () => body,
   problem: (err) => ({ status: err.status, body: { slug: err.slug }, headers: {} }),
@@ -42,6 +46,7 @@ class Hold {
  */
 function queueOf(sql: Sql, options: GroupCommitOptions, hold: () => Hold | undefined) {
   const executed: string[][] = [];
+  let writes = 0;
   const handler: AnyBatched<string> = {
     async load(_db, bodies) {
       const h = hold();
@@ -63,15 +68,28 @@ function queueOf(sql: Sql, options: GroupCommitOptions, hold: () => Hold | undef
       return { status: 201, body: { result: `done ${body}` } };
     },
     async write(db, ran) {
+      writes++;
+      const bodies = ran as string[];
       // 'refused…' is written, but the database refuses it (as it would text it cannot store).
       // Sent at once (execute), as a batch's writes travel before its COMMIT.
-      const refused = (ran as string[]).find((body) => body.startsWith('refused'));
+      const refused = bodies.find((body) => body.startsWith('refused'));
       if (refused) await db`SELECT ${refused}::int`.execute();
-      executed.push(ran as string[]);
+      // 'gone…': the connection dies under the batch (its backend is terminated).
+      if (bodies.some((body) => body.startsWith('gone')))
+        await db`SELECT pg_terminate_backend(pg_backend_pid())`.execute();
+      executed.push(bodies);
+      // 'late…' fails after the batch's COMMIT was acknowledged.
+      if (bodies.some((body) => body.startsWith('late')))
+        await new Promise((_, reject) => setTimeout(() => reject(new Error('late failure')), 100));
     },
   };
   const registry = new Registry();
-  return { queue: new PostingQueue(sql, handler, options, registry), executed, registry };
+  return {
+    queue: new PostingQueue(sql, handler, options, registry),
+    executed,
+    registry,
+    writes: () => writes,
+  };
 }
 
 t.test(
@@ -280,6 +298,74 @@ t.test(
       keys.map((k) => `${k.key}:${k.status}`),
       ['a:201', 'b:201', 'c:201', 'd:201', 'e:201', 'f:201'],
       'the failed ones hold no key: their retries run again',
+    );
+  },
+);
+
+/** Submits behind a held batch, so that all of `jobs` share the next batch; their settled answers. */
+async function inOneBatch(sql: Sql, jobs: PostingJob<string>[]) {
+  const hold = new Hold();
+  const q = queueOf(sql, { maxBatch: 64, maxInFlight: 1, maxQueued: 64 }, () => hold);
+  const holder = q.queue.submit(job('H', 'hold'));
+  await hold.held;
+  const settled = jobs.map((j) =>
+    q.queue.submit(j).then(
+      (o) => o,
+      (err: Error) => err,
+    ),
+  );
+  hold.open();
+  await holder;
+  return { answers: await Promise.all(settled), ...q };
+}
+
+t.test(
+  'a later request of a key in the same batch gets the answer only within the claim the first was made with',
+  async (t) => {
+    const { sql } = await freshDatabase(t);
+    const { answers } = await inOneBatch(sql, [
+      job('K', 'a', ['WH-A', 'WH-B']),
+      job('K', 'a', ['WH-A']),
+      job('K', 'a', ['WH-A', 'WH-B', 'WH-C']),
+    ]);
+    t.match(answers[0], { status: 201, body: { result: 'done a' } });
+    t.match(answers[1], { slug: 'warehouse-forbidden', extensions: { warehouse_id: 'WH-B' } });
+    t.match(answers[2], { status: 201, replayed: true }, 'a wider claim gets the replay');
+  },
+);
+
+t.test('a batch whose database is unreachable fails whole, without being split', async (t) => {
+  const { sql } = await freshDatabase(t);
+  const { answers, writes } = await inOneBatch(sql, [
+    job('a', 'a'),
+    job('g', 'gone'),
+    job('b', 'b'),
+  ]);
+  t.ok(
+    answers.every((a) => isUnavailable(a)),
+    'each posting gets the connection error (503 for its client, whose retry runs)',
+  );
+  t.equal(writes(), 2, "the held batch's write and this batch's, once: no halves were tried");
+});
+
+t.test(
+  'a batch that failed after its COMMIT is not run again: its answers wait under their keys',
+  async (t) => {
+    const { sql } = await freshDatabase(t);
+    const { answers, executed, queue } = await inOneBatch(sql, [
+      job('a', 'a'),
+      job('l', 'late'),
+      job('b', 'b'),
+    ]);
+    t.ok(
+      answers.every((a) => a instanceof Error && a.name === 'Error' && /committed/.test(a.message)),
+      'each posting fails (500), none is run again',
+    );
+    t.same(executed, [['hold'], ['a', 'late', 'b']], 'written once');
+    t.match(
+      await queue.submit(job('b', 'b')),
+      { status: 201, body: { result: 'done b' }, replayed: true },
+      "a client's retry gets the committed answer",
     );
   },
 );

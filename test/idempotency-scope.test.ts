@@ -84,3 +84,45 @@ t.test('the keyed path (one transaction per request) follows the same rule', asy
   t.equal(other.status, 409, "carol's request runs: the warehouse exists (409 already-exists)");
   t.equal(other.headers.get('idempotent-replayed'), null);
 });
+
+t.test(
+  'keys stored before keys had a subject: honoured for their client until they expire',
+  async (t) => {
+    const { s } = await startStockServer(t, []);
+    const post = (key: string, id: string, token: Parameters<typeof s.token>[0]) =>
+      s.request('/inventory/warehouses', {
+        method: 'POST',
+        json: { id, name: id },
+        token,
+        headers: { 'idempotency-key': key },
+      });
+    /** A key as version 1.0 stored it: no subject (''), no claim. */
+    const legacy = async (key: string, id: string, expired: boolean) => {
+      t.equal((await post(key, id, { client_id: 'erp', sub: 'before-the-upgrade' })).status, 201);
+      await s.sql`
+      UPDATE idempotency_keys SET sub = '', warehouses = NULL,
+        expires_at = now() + ${expired ? '-1 hour' : '1 hour'}::interval
+      WHERE key = ${key}`;
+    };
+
+    await legacy('L-1', 'WH-1', false);
+    const replay = await post('L-1', 'WH-1', { client_id: 'erp', sub: 'alice' });
+    t.equal(replay.headers.get('idempotent-replayed'), 'true', 'a live legacy key is replayed');
+    t.match(await replay.json(), { id: 'WH-1' });
+    const restricted = await post('L-1', 'WH-1', {
+      client_id: 'erp',
+      sub: 'alice',
+      warehouses: ['WH-1'],
+    });
+    t.equal(restricted.status, 403, 'to unrestricted tokens only: its claim was not recorded');
+    const otherClient = await post('L-1', 'WH-1', { client_id: 'other', sub: 'alice' });
+    t.equal(otherClient.status, 409, "another client's key: it runs (and finds WH-1 exists)");
+
+    await legacy('L-2', 'WH-2', true);
+    const fresh = await post('L-2', 'WH-3', { client_id: 'erp', sub: 'alice' });
+    t.equal(fresh.status, 201, 'an expired legacy key is not replayed: another body runs');
+    const again = await post('L-2', 'WH-3', { client_id: 'erp', sub: 'alice' });
+    t.equal(again.headers.get('idempotent-replayed'), 'true', "alice's own key now answers");
+    t.same(await again.json(), await fresh.json());
+  },
+);

@@ -26,7 +26,7 @@ import {
 } from './idempotency.ts';
 import type { AnyBatched } from '../../handlers/types.ts';
 import { outcomeOf, type Outcome, type WriteRequest } from './outcome.ts';
-import { inPipelinedTransaction } from './transaction.ts';
+import { FailedAfterCommit, inPipelinedTransaction } from './transaction.ts';
 
 /** A request in the queue: a write request that has its key (group commit requires one). */
 export type PostingJob<C> = WriteRequest<C> & { scope: IdempotencyScope };
@@ -144,9 +144,10 @@ export class PostingQueue<C> {
       );
     } catch (err) {
       // One member can fail a whole batch: text the database refuses, a constraint, a bug one
-      // input triggers. Unless the database itself is gone, each half is tried again on its own,
-      // down to the member that fails alone, so that no request fails because of another.
-      if (batch.length > 1 && !isUnavailable(err)) {
+      // input triggers. Unless the database itself is gone, or the batch committed after all,
+      // each half is tried again on its own, down to the member that fails alone, so that no
+      // request fails because of another.
+      if (batch.length > 1 && !isUnavailable(err) && !(err instanceof FailedAfterCommit)) {
         const half = Math.ceil(batch.length / 2);
         await this.runBatch(batch.slice(0, half));
         await this.runBatch(batch.slice(half));
@@ -214,13 +215,21 @@ export class PostingQueue<C> {
       commit(),
     ]);
 
+    // Later requests of a key in this batch: answered as a replay of its owner's, with the same
+    // checks as a replay of an earlier batch's (replayFor).
     for (const q of batch) {
       const owner = ownerOf.get(scopeId(q.job.scope));
       const answer = owner && answers.get(owner);
       if (answers.has(q) || !owner || !answer) continue;
-      if (owner.job.scope.fingerprint !== q.job.scope.fingerprint)
-        answers.set(q, { error: reusedKeyProblem() });
-      else answers.set(q, 'error' in answer ? answer : { ...answer, replayed: true });
+      const { fingerprint, warehouses } = owner.job.scope;
+      if ('error' in answer) {
+        answers.set(
+          q,
+          fingerprint === q.job.scope.fingerprint ? answer : { error: reusedKeyProblem() },
+        );
+        continue;
+      }
+      answers.set(q, replayAnswer(q.job, { fingerprint, warehouses, response: answer }));
     }
     return answers;
   }

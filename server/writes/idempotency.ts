@@ -173,8 +173,11 @@ export async function claimKeys(
     JOIN unnest(${taken.map((s) => s.clientId)}::text[], ${taken.map((s) => s.sub)}::text[],
                 ${taken.map((s) => s.operationId)}::text[], ${taken.map((s) => s.key)}::text[])
          AS t(client_id, sub, operation, key)
-      ON k.client_id = t.client_id AND k.sub IN (t.sub, ${LEGACY_SUB}) AND k.operation = t.operation
-        AND k.key = t.key`;
+      ON k.client_id = t.client_id AND k.operation = t.operation AND k.key = t.key
+        AND (k.sub = t.sub OR (k.sub = ${LEGACY_SUB} AND k.expires_at >= now()))
+    -- Should both be there (a legacy row claimed before this request's own), its own is last, so
+    -- it is the one kept.
+    ORDER BY k.sub = t.sub`;
   for (const row of rows) {
     const id = scopeId({
       clientId: row.client_id,

@@ -3,6 +3,17 @@
 import { retryOnConflict, type Db, type Sql } from '../../db/client.ts';
 
 /**
+ * fn failed after its COMMIT was acknowledged: its transaction's effects are durable, so the
+ * caller must not run them again as if nothing had happened (its answers are stored under their
+ * keys, for the clients' retries).
+ */
+export class FailedAfterCommit extends Error {
+  constructor(readonly cause: unknown) {
+    super('the transaction committed, but what ran beside its COMMIT failed');
+  }
+}
+
+/**
  * A transaction whose BEGIN and COMMIT cost no round trip of their own: BEGIN is sent with fn's
  * first statements, and fn sends COMMIT (calling `commit()`) right behind its last ones, without
  * waiting for their results in between; fn must therefore make every statement that could fail
@@ -17,6 +28,7 @@ export function inPipelinedTransaction<T>(
 ): Promise<T> {
   return retryOnConflict(async () => {
     const tx = await sql.reserve();
+    let committed = false;
     try {
       tx.unsafe('BEGIN')
         .execute()
@@ -27,8 +39,10 @@ export function inPipelinedTransaction<T>(
           throw new Error(
             `COMMIT was answered with ${command}: a statement of the transaction failed`,
           );
+        committed = true;
       });
     } catch (err) {
+      if (committed) throw new FailedAfterCommit(err);
       await tx.unsafe('ROLLBACK').catch(() => {});
       throw err;
     } finally {
