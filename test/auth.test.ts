@@ -6,6 +6,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { startServer } from './helpers/server.ts';
 import { mintToken, testKeys } from './helpers/auth.ts';
 import { VerifiedTokens } from '../server/plugins/auth.ts';
+import { KeySet } from '../server/plugins/jwks.ts';
 
 const CHALLENGE = 'Bearer realm="inventory-api"';
 
@@ -206,6 +207,71 @@ t.test('keys from a JWKS URL, refreshed on an unknown kid', async (t) => {
   const still = await bearer(s, mintToken({ algorithm: 'RS256', key: rsaPem, kid: 'k1' }));
   t.equal(still.status, 200, 'known keys keep working meanwhile');
 });
+
+t.test('after a key rotation, tokens of the new key arriving together all pass', async (t) => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const rsaPem = rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const jwk = (kid: string) => ({ ...rsa.publicKey.export({ format: 'jwk' }), kid, alg: 'RS256' });
+  let keys = [jwk('old')];
+  let fetches = 0;
+  const jwks = createServer((_req, res) => {
+    fetches++;
+    res.setHeader('content-type', 'application/json');
+    // Slow enough that the tokens below arrive while the refetch is under way.
+    setTimeout(() => res.end(JSON.stringify({ keys })), 200);
+  });
+  await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => jwks.close(() => r())));
+  const port = (jwks.address() as { port: number }).port;
+  const s = await startServer(t, {
+    env: { AUTH_PUBLIC_KEY: '', AUTH_JWKS_URL: `http://127.0.0.1:${port}/keys.json` },
+  });
+  const sign = (kid: string, sub: string) =>
+    mintToken({ algorithm: 'RS256', key: rsaPem, kid, sub });
+  t.equal((await bearer(s, sign('old', 'a'))).status, 200);
+  keys = [jwk('old'), jwk('new')];
+  const statuses = await Promise.all(
+    ['b', 'c', 'd', 'e', 'f'].map(async (sub) => (await bearer(s, sign('new', sub))).status),
+  );
+  t.same(statuses, [200, 200, 200, 200, 200], 'none refused while the set was being fetched');
+  t.equal(fetches, 2, 'one fetch at start, one for the new key');
+});
+
+t.test(
+  'a JWKS that cannot be reached: the keys known keep serving, and it is asked again after a pause',
+  async (t) => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const jwk = { ...rsa.publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'RS256' };
+    let up = true;
+    let fetches = 0;
+    const jwks = createServer((_req, res) => {
+      fetches++;
+      res.statusCode = up ? 200 : 503;
+      res.end(JSON.stringify(up ? { keys: [jwk] } : {}));
+    });
+    await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', r));
+    t.teardown(() => new Promise<void>((r) => jwks.close(() => r())));
+    let now = 1_000_000;
+    const keySet = new KeySet(
+      `http://127.0.0.1:${(jwks.address() as { port: number }).port}/`,
+      () => now,
+    );
+    t.match(await keySet.publicKey('k1', 'RS256'), /BEGIN PUBLIC KEY/);
+    up = false;
+    now += 11 * 60_000; // past the ten minutes a set is kept
+    t.match(await keySet.publicKey('k1', 'RS256'), /BEGIN PUBLIC KEY/, 'the stale key serves');
+    await new Promise((r) => setTimeout(r, 100)); // the refresh it started, in the background
+    t.equal(fetches, 2, 'a refresh was tried, without making the request wait');
+    await keySet.publicKey('k1', 'RS256');
+    await t.rejects(keySet.publicKey('unknown', 'RS256'), 'an unknown kid is still refused');
+    t.equal(fetches, 2, 'not asked again within 30 s of a failure, whatever came meanwhile');
+    up = true;
+    now += 31_000;
+    await keySet.publicKey('k1', 'RS256');
+    await new Promise((r) => setTimeout(r, 100));
+    t.equal(fetches, 3, 'asked again after the pause');
+  },
+);
 
 t.test('iss, aud and exp are required claims', async (t) => {
   const s = await startServer(t);

@@ -132,6 +132,11 @@ export default fp(
         requiredClaims: ['exp', 'iss', 'aud'],
         clockTolerance: 60_000,
         cache: 10_000,
+        // A refusal is remembered for the token's clock tolerance, except one for a key the set
+        // lacked or could not be fetched: after a key rotation or an outage, that token must be
+        // checked again at once, not refused for a minute.
+        errorCacheTTL: (err: { code?: string }) =>
+          err.code === 'FAST_JWT_KEY_FETCHING_ERROR' ? -60_001 : -1,
       },
     });
 

@@ -45,27 +45,33 @@ function unstorable(text: string): { code: string; detail: string } | null {
 }
 
 /**
- * The first string (a value or a key) that cannot be stored, with its JSON Pointer under
- * `pointer`. Iterative, so no depth can overflow the stack; pointers are built only for the
- * containers on the way, which bodies bound (MAX_DEPTH, the schemas' maxItems).
+ * The first string, in document order, that cannot be stored (a value or a key), with its JSON
+ * Pointer under `pointer`. Iterative, so no depth can overflow the stack; a pointer is built only
+ * for a string found, from the chain of containers that led to it.
  */
 export function findUnstorable(
   value: unknown,
   pointer: string,
 ): { pointer: string; code: string; detail: string } | null {
-  const stack: [unknown, string][] = [[value, pointer]];
+  // The way to a value: its key, and the way to its container (null: the root).
+  type Step = { key: string; parent: Step | null };
+  const pointerOf = (step: Step | null): string =>
+    step === null ? pointer : `${pointerOf(step.parent)}/${escapePointer(step.key)}`;
+  const stack: [unknown, Step | null][] = [[value, null]];
   for (let next = stack.pop(); next; next = stack.pop()) {
-    const [v, at] = next;
+    const [v, step] = next;
     if (typeof v === 'string') {
       const found = unstorable(v);
-      if (found) return { pointer: at, ...found };
+      if (found) return { pointer: pointerOf(step), ...found };
     } else if (v && typeof v === 'object') {
-      for (const key in v) {
-        const child = `${at}/${escapePointer(key)}`;
+      const keys = Object.keys(v);
+      for (const key of keys) {
         const found = unstorable(key);
-        if (found) return { pointer: child, ...found };
-        stack.push([(v as Record<string, unknown>)[key], child]);
+        if (found) return { pointer: pointerOf({ key, parent: step }), ...found };
       }
+      // Last pushed, first visited: children go on the stack in reverse.
+      for (let i = keys.length - 1; i >= 0; i--)
+        stack.push([(v as Record<string, unknown>)[keys[i]], { key: keys[i], parent: step }]);
     }
   }
   return null;

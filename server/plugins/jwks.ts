@@ -3,10 +3,13 @@
 // provider rotated its keys, so the set is fetched again — but at most once a minute for that
 // reason, whatever the number of such tokens: otherwise every request with a made-up `kid` would
 // make this server fetch the provider's key set (a rotated key is picked up within a minute).
+// Once keys are known, an expired set is refreshed in the background while it keeps serving, and
+// a provider that cannot be reached is not asked again for RETRY_MS: no request waits on it.
 import { createPublicKey } from 'node:crypto';
 
 const KEEP_MS = 10 * 60_000;
 const UNKNOWN_KID_REFETCH_MS = 60_000;
+const RETRY_MS = 30_000;
 const FETCH_TIMEOUT_MS = 5_000;
 
 interface Jwk {
@@ -23,6 +26,8 @@ export class KeySet {
   private keys: { byKid: Map<string, { pem: string; alg?: string }>; at: number } | null = null;
   private fetching: Promise<void> | null = null;
   private lastUnknownKidFetch = -Infinity;
+  /** After a failed fetch: no other before this time. */
+  private retryAt = -Infinity;
 
   constructor(
     private readonly url: string,
@@ -31,11 +36,18 @@ export class KeySet {
 
   /** The PEM of the key `kid` for `alg`; UnknownKeyError when the key set has no such key. */
   async publicKey(kid: string | undefined, alg: string | undefined): Promise<string> {
-    if (!this.keys || this.now() - this.keys.at > KEEP_MS) await this.refreshOrKeep();
+    if (!this.keys) await this.refresh();
+    else if (this.now() - this.keys.at > KEEP_MS) this.refresh().catch(() => {});
     let key = this.find(kid);
+    // A fetch under way (another token's new kid, say) may bring this one's key: wait for it
+    // rather than refuse a token of a just-rotated key.
+    if (!key && this.fetching) {
+      await this.fetching.catch(() => {});
+      key = this.find(kid);
+    }
     if (!key && this.now() - this.lastUnknownKidFetch >= UNKNOWN_KID_REFETCH_MS) {
       this.lastUnknownKidFetch = this.now();
-      await this.refreshOrKeep();
+      await this.refresh().catch(() => {});
       key = this.find(kid);
     }
     if (!key || (key.alg !== undefined && alg !== undefined && key.alg !== alg))
@@ -47,20 +59,22 @@ export class KeySet {
     return kid === undefined ? undefined : this.keys?.byKid.get(kid);
   }
 
-  /** While the provider is unreachable, the keys fetched before stay in use (none: the error). */
-  private async refreshOrKeep(): Promise<void> {
-    try {
-      await this.refresh();
-    } catch (err) {
-      if (!this.keys) throw err;
-    }
-  }
-
-  /** One fetch at a time: concurrent callers wait for the same one. */
+  /**
+   * One fetch at a time: concurrent callers wait for the same one. After a failure, none for
+   * RETRY_MS (callers get the failure at once; keys fetched before stay in use).
+   */
   private refresh(): Promise<void> {
-    this.fetching ??= this.fetchKeys().finally(() => {
-      this.fetching = null;
-    });
+    if (this.fetching) return this.fetching;
+    if (this.now() < this.retryAt)
+      return Promise.reject(new Error('the JWKS URL failed recently; not asked again yet'));
+    this.fetching = this.fetchKeys()
+      .catch((err) => {
+        this.retryAt = this.now() + RETRY_MS;
+        throw err;
+      })
+      .finally(() => {
+        this.fetching = null;
+      });
     return this.fetching;
   }
 

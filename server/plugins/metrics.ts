@@ -16,9 +16,11 @@ declare module 'fastify' {
 
 const digest = (text: string) => hash('sha256', text, 'buffer');
 
-/** Whether an Authorization header carries exactly `Bearer <token>`. */
+/** Whether an Authorization header carries `Bearer <token>` (the scheme in any case). */
 function bearerMatches(header: string | undefined, token: string): boolean {
-  return header !== undefined && timingSafeEqual(digest(header), digest(`Bearer ${token}`));
+  const [scheme, sent, ...rest] = (header ?? '').split(' ');
+  const bearer = scheme.toLowerCase() === 'bearer' && rest.length === 0;
+  return timingSafeEqual(digest(bearer ? (sent ?? '') : ''), digest(token)) && bearer;
 }
 
 export default fp(

@@ -99,10 +99,22 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
  * long, so nothing is there: 404 as for any unknown id).
  */
 export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  const problem =
-    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
-      ? new ProblemError('not-found', 'No resource has an id this long (over 100 characters).')
-      : new ProblemError('malformed-request', 'The path is not valid percent-encoded UTF-8.');
+  let problem: ProblemError;
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH')
+    problem = new ProblemError(
+      'not-found',
+      'No resource has an id this long (over 100 characters).',
+    );
+  else if (err.code === 'FST_ERR_BAD_URL')
+    problem = new ProblemError('malformed-request', 'The path is not valid percent-encoded UTF-8.');
+  else {
+    // No route uses async constraints, the one other error the router reports this way.
+    request.log.error({ err }, 'unexpected router error');
+    problem = new ProblemError(
+      'internal-error',
+      `Something went wrong on our side. Quote request id ${request.id} if you contact us.`,
+    );
+  }
   reply.header('X-Request-Id', request.id);
   return sendProblem(request, reply, problem);
 }
@@ -113,8 +125,14 @@ export function frameworkErrors(err: FastifyError, request: FastifyRequest, repl
  * whole). There is no request to answer through, so the problem is written to the socket; its
  * request id is minted here, as no header of the request was read.
  */
-export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket) {
+export function clientErrorHandler(
+  this: FastifyInstance,
+  err: NodeJS.ErrnoException,
+  socket: Socket,
+) {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  // Mostly network noise or a load balancer's probe, as Fastify's own handler judges it.
+  this.log.trace({ err }, 'client error');
   const problem =
     err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? new ProblemError('request-timeout', 'The request did not arrive in time.')
