@@ -27,7 +27,9 @@ t.test(
     t.equal(first.status, 201, "alice's receipt into WH-B");
     const firstMove = (await first.json()) as { id: string };
 
-    // Another user of the same client, restricted to WH-A, sends alice's key and body.
+    // Another user of the same client, restricted to WH-A, sends alice's key and body. Her own
+    // request would be 403 too; what this shows is that the stored answer (version 1.0 replayed
+    // it: 201) is not given to her. Bob, below, shows keys are per user.
     const mallory = await post('K-1', move('WH-B'), {
       client_id: 'erp',
       sub: 'mallory',

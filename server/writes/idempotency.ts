@@ -213,8 +213,8 @@ export function replayFor(
     return new ProblemError(
       'warehouse-forbidden',
       missing === undefined
-        ? 'This Idempotency-Key was first used by a token without a warehouses claim; only such a token may get its answer.'
-        : `This Idempotency-Key was first used by a token that may touch warehouse ${missing}; this one may not.`,
+        ? 'This Idempotency-Key was first used by a token without a warehouses claim; only such a token may get its answer. The request it answered may have been applied: check before sending it again under a new key.'
+        : `This Idempotency-Key was first used by a token that may touch warehouse ${missing}; this one may not. The request it answered may have been applied: check before sending it again under a new key.`,
       missing === undefined ? {} : { warehouse_id: missing },
     );
   // Not reachable while rows are only committed with a response; kept so a future change cannot replay nothing.
