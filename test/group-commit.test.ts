@@ -265,24 +265,11 @@ t.test(
   'a member that fails its batch for any reason fails alone: every other member of the batch is applied',
   async (t) => {
     const { sql } = await freshDatabase(t);
-    const hold = new Hold();
-    const { queue, executed } = queueOf(
-      sql,
-      { maxBatch: 64, maxInFlight: 1, maxQueued: 64 },
-      () => hold,
-    );
-    const holder = queue.submit(job('H', 'hold'));
-    await hold.held;
     const bodies = ['a', 'crash-1', 'b', 'c', 'refused-1', 'd', 'e', 'f'];
-    const results = bodies.map((body) =>
-      queue.submit(job(body, body)).then(
-        (o) => o,
-        (err: Error) => err,
-      ),
+    const { answers, executed } = await inOneBatch(
+      sql,
+      bodies.map((body) => job(body, body)),
     );
-    hold.open();
-    await holder;
-    const answers = await Promise.all(results);
     bodies.forEach((body, i) => {
       if (body === 'crash-1' || body === 'refused-1')
         t.ok(answers[i] instanceof Error, `${body} gets its own error`);
