@@ -8,8 +8,8 @@
 // until that item's notification arrived (or 10 s passed, e.g. after a rollback).
 //
 // Compact: items are numbered (handles) and every list holds handles in an Int32Array, kept in id
-// order (ids are ASCII, by the spec's Code pattern, so code-unit order is the C/C.UTF-8 collation
-// order the SQL path pages in). Every major garbage collection marks each object the index holds,
+// order (ids are ASCII, by the spec's Code pattern, so code-unit order is the C collation order
+// the SQL path pages in: listItems orders by id COLLATE "C", whatever the database's default). Every major garbage collection marks each object the index holds,
 // so an item is kept in as few heap objects as it can be: one flat string of text (not a
 // concatenation of lower-cased parts) and a row with all its fields in the object itself.
 //

@@ -145,6 +145,9 @@ t.test(
     // the planner picks. docs/decisions/0010-in-memory-item-search-index.md
     const s = await startServer(t);
     const N = 5000;
+    // Ids compared as a database whose default collation is en_US orders them (compose.yaml's;
+    // the tests' cluster is C.UTF-8), where case and punctuation weigh less than in C.
+    await s.sql`ALTER TABLE items ALTER COLUMN id TYPE text COLLATE "en-US-x-icu"`;
     await s.sql`INSERT INTO warehouses (id, name) VALUES ('WH-A', 'A'), ('WH-B', 'B'), ('WH-C', 'C')`;
     await s.sql`
     INSERT INTO items (id, sku, name, uom, track_by, active)
@@ -156,6 +159,12 @@ t.test(
     await s.sql`
     INSERT INTO stock_levels (item_id, warehouse_id, on_hand)
     SELECT id, 'WH-B', CASE WHEN id = 'itm-04990' THEN 0 ELSE 2 END FROM items WHERE id >= 'itm-04980'`;
+    // Mixed-case and punctuated ids, in stock at WH-B: C and en_US order them differently.
+    const mixed = ['ITM.a', 'Itm-Z1', 'iTm-9', 'itm-0500a', 'itm:c', 'itm_b', 'itm-04985.x'];
+    await s.sql`
+    INSERT INTO items (id, sku, name, uom, track_by)
+    SELECT id, 'MIX-' || n, 'Hex bolt mixed ' || n, 'EA', 'NONE' FROM unnest(${mixed}::text[]) WITH ORDINALITY AS m(id, n)`;
+    await s.sql`INSERT INTO stock_levels (item_id, warehouse_id, on_hand) SELECT unnest(${mixed}::text[]), 'WH-B', 1`;
     await s.sql`ANALYZE items`;
     await s.sql`ANALYZE stock_levels`;
     await s.app.itemIndex.load(); // rows inserted by SQL send no notifications
@@ -171,6 +180,8 @@ t.test(
         ['m49', 'WH-B', undefined],
         ['m49', 'WH-B', true],
         ['nut', 'WH-B', undefined],
+        ['bolt', 'WH-B', undefined],
+        ['mixed', 'WH-B', undefined],
         ['bolt', 'WH-C', undefined],
         [longPattern, 'WH-A', undefined],
         ['_', 'WH-B', undefined],
@@ -196,6 +207,26 @@ t.test(
           `search=${search.slice(0, 12)} warehouse=${warehouse} active=${active}`,
         );
       }
+    });
+
+    t.test('a list without a search reads a page of items by an index in that order', async (t) => {
+      // ORDER BY id COLLATE "C" cannot use the primary key's index (the default collation's): without
+      // items_id_c every page would read and sort every item.
+      const stats = (tx: typeof s.sql) => tx<{ seq_scan: number; read: number }[]>`
+      SELECT seq_scan::int, (seq_tup_read + coalesce(idx_tup_fetch, 0))::int AS read
+      FROM pg_stat_xact_user_tables WHERE relname = 'items'`;
+      await s.sql.begin(async (tx) => {
+        const db = tx as unknown as typeof s.sql;
+        const [before] = await stats(db);
+        const rows = await listItems(db, { afterId: 'itm-02000', limit: 10 });
+        const [after] = await stats(db);
+        t.strictSame(
+          rows.map((r) => r.id),
+          Array.from({ length: 11 }, (_, i) => `itm-0${2001 + i}`),
+        );
+        t.equal(after.seq_scan - before.seq_scan, 0, 'no seq scan of items');
+        t.ok(after.read - before.read <= 11, `${after.read - before.read} item rows read`);
+      });
     });
 
     t.test('the items table is not scanned: rows read stay within a page', async (t) => {
