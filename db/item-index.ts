@@ -4,12 +4,13 @@
 //
 // Fresh: every item write NOTIFYs `items` with the item id from its transaction, so each instance
 // reloads that item after the commit; on (re)connecting the listener the whole catalogue reloads.
-// Read-your-writes: a writer calls expect(id) before committing, and searches fall back to SQL
-// until that item's notification arrived (or 10 s passed, e.g. after a rollback).
+// Read-your-writes: a writer calls expect(id) before committing; until that item's notification
+// arrived (or 10 s passed, e.g. after a rollback), searches read it by key and judge it by that row
+// instead of its entry (unindexed). No search ever runs its pattern over the items table.
 //
 // Compact: items are numbered (handles) and every list holds handles in an Int32Array, kept in id
-// order (ids are ASCII, by the spec's Code pattern, so code-unit order is the C/C.UTF-8 collation
-// order the SQL path pages in). Every major garbage collection marks each object the index holds,
+// order (ids are ASCII, by the spec's Code pattern, so code-unit order is the C collation order
+// the SQL path pages in: listItems orders by id COLLATE "C", whatever the database's default). Every major garbage collection marks each object the index holds,
 // so an item is kept in as few heap objects as it can be: one flat string of text (not a
 // concatenation of lower-cased parts) and a row with all its fields in the object itself.
 //
@@ -40,6 +41,13 @@ const entryOf = (row: ItemRow): Entry => ({
 });
 
 type Handles = Int32Array;
+
+/** This instance's item writes not indexed yet, as read by key (ItemIndex.unindexed). */
+export interface Unindexed {
+  readonly ids: ReadonlySet<string>;
+  /** The rows of those that exist, in id order. */
+  readonly entries: readonly Entry[];
+}
 
 const EXPECT_MS = 10_000;
 const PAGE = 20_000;
@@ -248,7 +256,7 @@ export class ItemIndex {
   }
 
   /**
-   * A writer is about to commit this version of the item: answer searches from SQL until it is
+   * A writer is about to commit this version of the item: searches read it by key until it is
    * indexed (an older version's notification, e.g. another instance's, does not count).
    */
   expect(id: string, version: number): void {
@@ -256,14 +264,54 @@ export class ItemIndex {
   }
 
   /**
-   * Up to `limit` items after `afterId` (in id order) whose "sku name" contains `search`, or null
-   * when the index can't answer (not loaded yet, or a change of this instance not indexed yet).
+   * The items of this instance's writes not indexed yet, read by key (their current committed
+   * rows), for search to use instead of its own entries; undefined when there are none. Their
+   * number is bounded by this instance's item writes of the last few seconds, never the catalogue.
    */
-  search(f: { search: string; active?: boolean; afterId?: string; limit: number }): Entry[] | null {
+  async unindexed(db: Db): Promise<Unindexed | undefined> {
     const now = Date.now();
     for (const [id, { until }] of this.expected) if (until < now) this.expected.delete(id);
-    if (!this.ready || this.expected.size) return null;
+    if (!this.expected.size) return undefined;
+    const ids = [...this.expected.keys()];
+    const rows = await db<
+      ItemRow[]
+    >`SELECT ${columns(db)} FROM items WHERE id = ANY(${ids}::text[])`;
+    return {
+      ids: new Set(ids),
+      entries: rows.map(entryOf).sort((a, b) => (a.row.id < b.row.id ? -1 : 1)),
+    };
+  }
+
+  /**
+   * Up to `limit` items after `afterId` (in id order) whose "sku name" contains `search`. With
+   * `unindexed` (read just before), those items are judged by the rows read, not by the index's
+   * entries, which may be older: so a search sees this instance's own writes at once.
+   */
+  search(
+    f: { search: string; active?: boolean; afterId?: string; limit: number },
+    unindexed?: Unindexed,
+  ): Entry[] {
+    // The plugin loads the index before the server listens (server/plugins/item-index.ts).
+    if (!this.ready) throw new Error('the item index was searched before it was loaded');
     const term = f.search.toLowerCase();
+    const found = this.walk(term, f, unindexed?.ids);
+    if (!unindexed) return found;
+    const fresh = unindexed.entries.filter(
+      (e) =>
+        (f.afterId === undefined || e.row.id > f.afterId) &&
+        e.text.includes(term) &&
+        (f.active === undefined || e.row.active === f.active),
+    );
+    if (!fresh.length) return found;
+    return [...found, ...fresh].sort((a, b) => (a.row.id < b.row.id ? -1 : 1)).slice(0, f.limit);
+  }
+
+  /** search's walk of the index, leaving out the items in `skip`. */
+  private walk(
+    term: string,
+    f: { active?: boolean; afterId?: string; limit: number },
+    skip: ReadonlySet<string> | undefined,
+  ): Entry[] {
     if (term.length < 3 && !this.shortCounts.get(term)) return [];
     // Candidates: the rarest trigram's items (every item for terms shorter than a trigram).
     let candidates = this.all;
@@ -284,7 +332,11 @@ export class ItemIndex {
       if ((signatures[2 * handle] & low) !== low || (signatures[2 * handle + 1] & high) !== high)
         continue;
       const entry = this.entries[handle];
-      if (entry.text.includes(term) && (f.active === undefined || entry.row.active === f.active))
+      if (
+        entry.text.includes(term) &&
+        (f.active === undefined || entry.row.active === f.active) &&
+        !skip?.has(entry.row.id)
+      )
         found.push(entry);
     }
     return found;

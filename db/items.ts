@@ -96,6 +96,13 @@ function likePattern(text: string): string {
   return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+/**
+ * Items in id order, by the C collation whatever the database's default: the order the search index
+ * pages in (db/item-index.ts), so that both answer the same pages. items_id_c (migration 0012)
+ * serves it. Requests never pass `search` (the index answers those, see
+ * docs/decisions/0010-in-memory-item-search-index.md): it is the definition the index's answers
+ * are tested against.
+ */
 export async function listItems(db: Db, f: ItemFilters): Promise<ItemRow[]> {
   return db<ItemRow[]>`
     SELECT ${columns(db)} FROM items i
@@ -103,7 +110,7 @@ export async function listItems(db: Db, f: ItemFilters): Promise<ItemRow[]> {
       ${f.search === undefined ? db`` : db`AND (lower(sku) || ' ' || lower(name)) LIKE ${likePattern(f.search)}`}
       ${f.warehouse === undefined ? db`` : db`AND EXISTS (SELECT 1 FROM stock_levels s WHERE s.item_id = i.id AND s.warehouse_id = ${f.warehouse} AND s.on_hand > 0)`}
       ${f.active === undefined ? db`` : db`AND active = ${f.active}`}
-      ${f.afterId === undefined ? db`` : db`AND id > ${f.afterId}`}
-    ORDER BY id
+      ${f.afterId === undefined ? db`` : db`AND id COLLATE "C" > ${f.afterId}`}
+    ORDER BY id COLLATE "C"
     LIMIT ${f.limit + 1}`;
 }

@@ -99,7 +99,7 @@ export interface paths {
         };
         /**
          * List items
-         * @description Items ordered by id. `search` matches sku or name, case-insensitively, anywhere in the text.
+         * @description Items ordered by id, character by character in code order (as the C collation: `ITM-2` before `Itm-1` before `itm-1`). `search` matches sku or name, case-insensitively, anywhere in the text. With both `search` and `warehouse`, each request checks a bounded number of the matching items for stock there: a page may then hold fewer than `limit` items, even none, while `has_more` is true. Follow `next_cursor` until `has_more` is false; every matching item is returned exactly once across the pages.
          */
         get: operations["listItems"];
         put?: never;

@@ -11,7 +11,7 @@ import {
 } from '../db/items.ts';
 import { allInOrder, type Db } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
-import { notifyItemChanged, type Entry, type ItemIndex } from '../db/item-index.ts';
+import { notifyItemChanged, type Entry, type ItemIndex, type Unindexed } from '../db/item-index.ts';
 import { ProblemError, notFound } from '../domain/problems.ts';
 import { withJson } from '../domain/json.ts';
 import { assertWarehouses } from '../domain/access.ts';
@@ -49,27 +49,39 @@ function duplicateSku(sku: string): ProblemError {
 
 /** The most candidates one stock lookup of a warehouse search checks. */
 const STOCK_CHECK_MAX = 1024;
+/**
+ * The most candidates one warehouse search checks for stock, whatever it finds: past it the
+ * request answers the page found so far, with a cursor after the last candidate checked.
+ */
+export const STOCK_CHECK_BUDGET = 4096;
+
+interface StockedPage {
+  found: Entry[];
+  /** The id of the last candidate checked, when the budget ran out before the page was known. */
+  checkedUpTo?: string;
+}
 
 /**
  * A search within a warehouse's stock: the index's matches in id order, a growing chunk at a time,
- * kept if the warehouse holds stock of them (looked up by key, stockedIn), until `limit` are found.
- * So no request runs its pattern over the items table: the SQL path, with the pattern on every
- * item, cost hundreds of milliseconds for a long pattern that no trigram narrows down
- * (docs/decisions/0010-in-memory-item-search-index.md). Null when the index can't answer.
+ * kept if the warehouse holds stock of them (looked up by key, stockedIn), until `limit` are found
+ * or STOCK_CHECK_BUDGET candidates were checked. So no request runs its pattern over the items
+ * table, and none checks more than the budget: a common term in a warehouse holding none of its
+ * matches is paged through, a budget per request (docs/decisions/0010-in-memory-item-search-index.md).
  */
 async function searchStocked(
   db: Db,
   itemIndex: ItemIndex,
+  unindexed: Unindexed | undefined,
   warehouse: string,
   f: { search: string; active?: boolean; afterId?: string; limit: number },
-): Promise<Entry[] | null> {
+): Promise<StockedPage> {
   const found: Entry[] = [];
   let afterId = f.afterId;
+  let budget = STOCK_CHECK_BUDGET;
   // The first chunk is a page: enough when the warehouse holds most of what matches.
-  for (let chunk = f.limit; ; chunk = Math.min(2 * chunk, STOCK_CHECK_MAX)) {
-    const candidates = itemIndex.search({ ...f, afterId, limit: chunk });
-    if (candidates === null) return null;
-    if (!candidates.length) return found;
+  for (let chunk = f.limit; ; chunk = Math.min(2 * chunk, STOCK_CHECK_MAX, budget)) {
+    const candidates = itemIndex.search({ ...f, afterId, limit: chunk }, unindexed);
+    if (!candidates.length) return { found };
     const stocked = await stockedIn(
       db,
       warehouse,
@@ -78,10 +90,12 @@ async function searchStocked(
     for (const entry of candidates) {
       if (!stocked.has(entry.row.id)) continue;
       found.push(entry);
-      if (found.length === f.limit) return found;
+      if (found.length === f.limit) return { found };
     }
-    if (candidates.length < chunk) return found;
+    if (candidates.length < chunk) return { found };
     afterId = candidates[candidates.length - 1].row.id;
+    budget -= candidates.length;
+    if (budget === 0) return { found, checkedUpTo: afterId };
   }
 }
 
@@ -157,20 +171,26 @@ export const itemHandlers = {
   async listItems({ db, query, principal, page, itemIndex }) {
     if (query.warehouse) assertWarehouses(principal, query.warehouse);
     const afterId = page.after?.[0] as string | undefined;
-    // Searches come from the in-memory index when it can answer (fresh for this instance's own
-    // writes), with a warehouse's stock checked in SQL; lists without a search, and the fallback,
-    // from SQL.
-    let indexed: Entry[] | null = null;
-    if (query.search !== undefined) {
-      const f = { search: query.search, active: query.active, afterId, limit: page.limit + 1 };
-      indexed =
-        query.warehouse === undefined
-          ? itemIndex.search(f)
-          : await searchStocked(db, itemIndex, query.warehouse, f);
+    const byId = (item: Item) => [item.id];
+    if (query.search === undefined) {
+      const rows = await listItems(db, { ...query, afterId, limit: page.limit });
+      return { status: 200, body: page.result(rows.map(toItem), byId) };
     }
-    const items = indexed
-      ? indexed.map(presentIndexed)
-      : (await listItems(db, { ...query, afterId, limit: page.limit })).map(toItem);
-    return { status: 200, body: page.result(items, (item) => [item.id]) };
+    // Searches come from the in-memory index, with this instance's own item writes not indexed yet
+    // read by key, and a warehouse's stock checked by key: never a pattern over the items table.
+    const unindexed = await itemIndex.unindexed(db);
+    const f = { search: query.search, active: query.active, afterId, limit: page.limit + 1 };
+    const { found, checkedUpTo }: StockedPage =
+      query.warehouse === undefined
+        ? { found: itemIndex.search(f, unindexed) }
+        : await searchStocked(db, itemIndex, unindexed, query.warehouse, f);
+    return {
+      status: 200,
+      body: page.result(
+        found.map(presentIndexed),
+        byId,
+        checkedUpTo === undefined ? undefined : [checkedUpTo],
+      ),
+    };
   },
 } satisfies Pick<Handlers, 'createItem' | 'getItem' | 'replaceItem' | 'listItems'>;

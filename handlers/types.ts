@@ -71,8 +71,13 @@ export interface Context<K extends OperationId> {
   /** The If-Match header, when sent (the spec requires it where a write needs it). */
   ifMatch?: string;
   idempotencyKey?: string;
-  /** Paginated operations only. */
-  page: PageRequest & { result<T>(rows: T[], keyOf: (row: T) => unknown[]): Page<T> };
+  /**
+   * Paginated operations only. `result` takes up to limit+1 rows; `resumeAfter` when the handler
+   * stopped short of knowing whether more follow (Pager.page in server/plugins/pagination.ts).
+   */
+  page: PageRequest & {
+    result<T>(rows: T[], keyOf: (row: T) => unknown[], resumeAfter?: unknown[]): Page<T>;
+  };
   /** The in-memory catalogue index used by item search (db/item-index.ts). */
   itemIndex: ItemIndex;
   /** Writes an audit entry in the request's transaction. */

@@ -88,7 +88,8 @@ function contextOf(
         : undefined,
     page: {
       ...pageRequest,
-      result: (rows, keyOf) => deps.pager.page(meta.operationId, query, pageRequest, rows, keyOf),
+      result: (rows, keyOf, resumeAfter) =>
+        deps.pager.page(meta.operationId, query, pageRequest, rows, keyOf, resumeAfter),
     },
     itemIndex: deps.itemIndex,
   };

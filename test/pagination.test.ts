@@ -1,5 +1,6 @@
 // docs/standards.md §6: keyset pages, signed cursors bound to their filters, limit bounds, Link header.
 import t from 'tap';
+import { Pager } from '../server/plugins/pagination.ts';
 import { startServer } from './helpers/server.ts';
 
 t.test('pagination', async (t) => {
@@ -100,4 +101,42 @@ t.test('pagination', async (t) => {
     t.equal(zero.response.status, 422);
     t.match(zero.error, { errors: [{ pointer: '#/query/limit', code: 'minimum' }] });
   });
+});
+
+t.test('a page cut short by a budget of work resumes after what was looked at', async (t) => {
+  // A handler that stopped before filling the page (handlers/items.ts, a warehouse search) gives
+  // the key it looked up to: the page has more, possibly with no rows, and the cursor resumes there.
+  const pager = new Pager(Buffer.alloc(32, 7));
+  const query = { search: 'bolt', warehouse: 'WH-A', limit: 2 };
+  const request = pager.request('listItems', query);
+  const keyOf = (row: { id: string }) => [row.id];
+  const empty = pager.page('listItems', query, request, [], keyOf, ['itm-4096']);
+  t.strictSame(empty.data, []);
+  t.equal(empty.page.has_more, true, 'no rows, more to come');
+  t.strictSame(
+    pager.request('listItems', { ...query, cursor: empty.page.next_cursor }).after,
+    ['itm-4096'],
+    'the next page starts after the key looked up to',
+  );
+  const some = pager.page('listItems', query, request, [{ id: 'itm-7' }], keyOf, ['itm-4096']);
+  t.strictSame([some.data.length, some.page.has_more], [1, true]);
+  t.strictSame(pager.request('listItems', { ...query, cursor: some.page.next_cursor }).after, [
+    'itm-4096',
+  ]);
+  const full = pager.page(
+    'listItems',
+    query,
+    request,
+    [{ id: 'a' }, { id: 'b' }, { id: 'c' }],
+    keyOf,
+    ['itm-4096'],
+  );
+  t.strictSame(
+    pager.request('listItems', { ...query, cursor: full.page.next_cursor }).after,
+    ['b'],
+    'a full page resumes after its last row, as always',
+  );
+  const done = pager.page('listItems', query, request, [{ id: 'a' }], keyOf);
+  t.equal(done.page.has_more, false);
+  t.equal(done.page.next_cursor, undefined);
 });

@@ -344,6 +344,30 @@ t.test(
   },
 );
 
+t.test(
+  'an endpoint stored with credentials in its URL is refused at delivery, the credentials never sent',
+  async (t) => {
+    // Stored before URLs with user:password@ were refused at creation: delivering to it would send
+    // them as Basic auth to whoever answers. Refused whatever WEBHOOK_ALLOW_PRIVATE says.
+    const s = await startServer(t, { env: WEBHOOK_TEST_ENV });
+    const receiver = await startReceiver(t);
+    const url = receiver.url.replace('http://', 'http://partner:hunter2@');
+    await s.sql`INSERT INTO webhook_endpoints (id, url, events, secret, owner_client_id) VALUES ('whk_userinfo', ${url}, '{inventory.stock_move.posted}', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'tester')`;
+    await commitEvents(s.sql, 'inventory.stock_move.posted');
+    const [failed] = await waitFor('FAILED', async () => {
+      const list = await deliveries(s, { status: 'FAILED' });
+      return list.length === 1 && list;
+    });
+    t.match(failed, {
+      endpoint_id: 'whk_userinfo',
+      last_status_code: null,
+      last_error: /^refused: the URL carries a user name or password/,
+    });
+    t.notMatch(failed.last_error, /hunter2/, 'the error does not repeat the password');
+    t.equal(receiver.received.length, 0, 'the receiver was never contacted');
+  },
+);
+
 t.test('the deliveries list filters and pages', async (t) => {
   const s = await startServer(t, { env: WEBHOOK_TEST_ENV });
   const ok = await startReceiver(t);

@@ -75,7 +75,6 @@ t.test('IPv6 transition forms are judged by the IPv4 address they carry', async 
       '1.1.1.1',
     ],
     ['NAT64', '64:ff9b::7f00:1', '127.0.0.1', '64:ff9b::808:808', '8.8.8.8'],
-    ['local-use NAT64', '64:ff9b:1::7f00:1', '127.0.0.1', '64:ff9b:1::808:808', '8.8.8.8'],
     // Teredo: 2001:0:<server IPv4>:<flags>:<port>:<client IPv4, every bit inverted>
     [
       'Teredo',
@@ -108,6 +107,57 @@ t.test('IPv6 transition forms are judged by the IPv4 address they carry', async 
   for (const address of ['::', '::1', '2606:4700:4700::1111', 'fe80::1', '2001:db8::1'])
     t.equal(embeddedIpv4(address), null, `${address} carries no IPv4 address`);
 });
+
+t.test(
+  'the IPv6 loopback and unspecified addresses are judged as such, however written',
+  async (t) => {
+    for (const [address, reason] of [
+      ['::1', 'loopback'],
+      ['0:0:0:0:0:0:0:1', 'loopback'],
+      ['0000:0000:0000:0000:0000:0000:0000:0001', 'loopback'],
+      ['::0.0.0.1', 'loopback'],
+      ['[0:0:0:0:0:0:0:1]', 'loopback'],
+      ['::', 'unspecified'],
+      ['0:0:0:0:0:0:0:0', 'unspecified'],
+      ['::0.0.0.0', 'unspecified'],
+    ]) {
+      t.equal(
+        embeddedIpv4(address.replace(/^\[(.*)\]$/, '$1')),
+        null,
+        `${address}: no IPv4 inside`,
+      );
+      t.equal(forbiddenAddressReason(address), reason, `${address} is ${reason}`);
+    }
+    t.equal(
+      forbiddenAddressReason('::0.0.0.2'),
+      'this-network (0.0.0.2 inside IPv4-compatible)',
+      'other IPv4-compatible addresses still carry their IPv4 address',
+    );
+  },
+);
+
+t.test(
+  'local-use NAT64 (64:ff9b:1::/48) is refused whole, wherever its IPv4 address sits',
+  async (t) => {
+    // RFC 6052 §2.2: with a /48 prefix the IPv4 address is bits 48..87 around the u octet, so
+    // 64:ff9b:1:0a00:0:100:808:808 translates to 10.0.0.1, and the last 32 bits say nothing.
+    for (const address of [
+      '64:ff9b:1:0a00:0:100:808:808',
+      '64:ff9b:1:7f00:0:100::',
+      '64:ff9b:1::808:808',
+      '64:ff9b:1::7f00:1',
+      '64:ff9b:1:ffff:ffff:ffff:ffff:ffff',
+      '[64:ff9b:1::808:808]',
+    ])
+      t.equal(forbiddenAddressReason(address), 'local-use NAT64', `${address} refused`);
+    t.equal(
+      forbiddenAddressReason('64:ff9b::808:808'),
+      null,
+      'the well-known NAT64 prefix is judged by the IPv4 inside',
+    );
+    t.equal(forbiddenAddressReason('64:ff9b:2::808:808'), null, 'outside the /48');
+  },
+);
 
 t.test('signatures match the Standard Webhooks reference vector', async (t) => {
   // From the Standard Webhooks reference libraries' tests.

@@ -28,6 +28,10 @@ const IPV6: [string, number, string][] = [
   ['::1', 128, 'loopback'],
   ['100::', 64, 'discard-only'],
   ['2001:db8::', 32, 'documentation'],
+  // RFC 8215 local-use NAT64: translated by the operator's own NAT64, and not globally reachable
+  // (IANA). Where it carries its IPv4 address depends on the prefix length the operator chose
+  // (RFC 6052 §2.2), so no one position can be judged: the whole /48 is refused.
+  ['64:ff9b:1::', 48, 'local-use NAT64'],
   ['fc00::', 7, 'unique-local'], // includes AWS's IPv6 metadata service fd00:ec2::254
   ['fe80::', 10, 'link-local'],
   ['fec0::', 10, 'site-local'],
@@ -42,8 +46,7 @@ const TRANSITION_FORMS: [string, number, string, (bytes: Buffer) => number[]][] 
   ['::ffff:0:0', 96, 'IPv4-mapped', last32], // RFC 4291
   ['::ffff:0:0:0', 96, 'IPv4-translated', last32], // RFC 2765 (SIIT)
   ['::', 96, 'IPv4-compatible', last32], // RFC 4291, deprecated; :: and ::1 excepted below
-  ['64:ff9b::', 96, 'NAT64', last32], // RFC 6052
-  ['64:ff9b:1::', 48, 'local-use NAT64', last32], // RFC 8215
+  ['64:ff9b::', 96, 'NAT64', last32], // RFC 6052 well-known prefix, always /96
   ['2002::', 16, '6to4', (b) => [b[2], b[3], b[4], b[5]]], // RFC 3056: 2002:AABB:CCDD::
   // RFC 4380: the client's IPv4 address is the last 32 bits, each bit inverted.
   ['2001::', 32, 'Teredo', (b) => last32(b).map((byte) => byte ^ 0xff)],
@@ -92,15 +95,18 @@ function ipv6Bytes(address: string): Buffer {
 }
 
 /**
- * The IPv4 address an IPv6 transition form (IPv4-mapped, IPv4-translated, IPv4-compatible, NAT64,
- * 6to4, Teredo) carries, with the form's name; null for any other address. `ip` is a bare IPv6
+ * The IPv4 address an IPv6 transition form (IPv4-mapped, IPv4-translated, IPv4-compatible, NAT64
+ * 64:ff9b::/96, 6to4, Teredo) carries, with the form's name; null for any other address. `ip` is a bare IPv6
  * address that isIP accepted. The one place these forms are recognized: forbiddenAddressReason
  * judges what it returns by the IPv4 rules.
  */
 export function embeddedIpv4(ip: string): { ipv4: string; form: string } | null {
-  if (ip === '::' || ip === '::1') return null; // the IPv6 unspecified and loopback addresses
+  const bytes = ipv6Bytes(ip);
+  // The IPv6 unspecified and loopback addresses, however written (`0:0:0:0:0:0:0:1`, `::0.0.0.1`),
+  // are not IPv4-compatible forms: the IPv6 rules judge them.
+  if (bytes.subarray(0, 15).every((b) => b === 0) && bytes[15] <= 1) return null;
   const form = transitionForms.find((f) => f.list.check(ip, 'ipv6'));
-  return form ? { ipv4: form.ipv4(ipv6Bytes(ip)).join('.'), form: form.name } : null;
+  return form ? { ipv4: form.ipv4(bytes).join('.'), form: form.name } : null;
 }
 
 /**

@@ -91,12 +91,18 @@ export async function urlProblem(raw: string, policy: TargetPolicy): Promise<Url
 
 /**
  * The address to connect to for a delivery to `url`: resolved now, every answer checked (one bad
- * answer refuses the lot, so a resolver cannot slip one in among good ones).
+ * answer refuses the lot, so a resolver cannot slip one in among good ones). A URL with
+ * credentials is refused whatever the policy, as at creation: endpoints stored before that rule
+ * would otherwise keep sending them (Node sends a URL's userinfo as Basic auth).
  */
 export async function resolveTarget(
   url: URL,
   policy: Pick<TargetPolicy, 'allowPrivate'>,
 ): Promise<ResolvedAddress> {
+  if (url.username !== '' || url.password !== '')
+    throw new ForbiddenTargetError(
+      'refused: the URL carries a user name or password (user:password@); replace the endpoint with one without',
+    );
   const host = bareHost(url);
   const addresses = await resolveAll(host);
   if (!policy.allowPrivate) {

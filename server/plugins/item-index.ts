@@ -19,7 +19,10 @@ export default fp(
   async function itemIndex(app: FastifyInstance, { sql, listenSql }: { sql: Sql; listenSql: Sql }) {
     const index = new ItemIndex(sql);
     const fail = (err: unknown) =>
-      app.log.warn({ err }, 'item index refresh failed; searches use SQL until the next reload');
+      app.log.warn(
+        { err },
+        'item index refresh failed; changed items may be searched by their old text until the next reload',
+      );
     let queue: Promise<void> = Promise.resolve();
     const inTurn = (work: () => Promise<void>) => (queue = queue.then(work, work));
     // Notifications of one tick are applied together.

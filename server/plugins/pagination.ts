@@ -64,21 +64,29 @@ export class Pager {
     return { limit, after: decoded.k };
   }
 
-  /** Builds the page from up to limit+1 rows fetched after the position; keyOf gives a row's keyset key. */
+  /**
+   * Builds the page from up to limit+1 rows fetched after the position; keyOf gives a row's keyset
+   * key. `resumeAfter`: the handler stopped looking before it knew whether more rows follow (a
+   * budget of work ran out), having looked at everything up to this key: with no more than `limit`
+   * rows, the page then has more and its cursor resumes after that key (the rows, possibly none,
+   * all come before it).
+   */
   page<T>(
     operationId: string,
     query: Record<string, unknown>,
     req: PageRequest,
     rows: T[],
     keyOf: (row: T) => unknown[],
+    resumeAfter?: unknown[],
   ): Page<T> {
-    const hasMore = rows.length > req.limit;
-    const shown = hasMore ? rows.slice(0, req.limit) : rows;
+    const full = rows.length > req.limit;
+    const hasMore = full || resumeAfter !== undefined;
+    const shown = full ? rows.slice(0, req.limit) : rows;
     const page: Page<T>['page'] = { limit: req.limit, has_more: hasMore };
     if (hasMore) {
       const payload = b64(
         JSON.stringify({
-          k: keyOf(shown[shown.length - 1]),
+          k: full ? keyOf(shown[shown.length - 1]) : resumeAfter,
           f: this.filterHash(operationId, query),
         }),
       );
