@@ -98,7 +98,7 @@ function likePattern(text: string): string {
 
 /**
  * Items in id order, by the C collation whatever the database's default: the order the search index
- * pages in (db/item-index.ts), so that both answer the same pages. items_id_c (migration 0012)
+ * pages in (db/item-index.ts), so that both answer the same pages. items_id_c (migration 0011)
  * serves it. Requests never pass `search` (the index answers those, see
  * docs/decisions/0010-in-memory-item-search-index.md): it is the definition the index's answers
  * are tested against.
