@@ -84,7 +84,7 @@ export interface AuditFilters extends ScopedPage<[string]> {
  * Newest first, by id (a sequence, so insertion order). What a reader sees (docs/standards.md §3):
  * - by canSee, in SQL: an unrestricted token every entry; a restricted one the entries whose
  *   warehouses overlap its claim, and those with none only for GLOBAL_ENTITIES;
- * - entries of webhook endpoints (which show their URLs, credentials included) only with
+ * - entries of webhook endpoints (which show their URLs, with any token in their query) only with
  *   `webhooks:manage`, and only of the reader's client's endpoints: the owner the entry shows
  *   (after, or before for a deletion), else the entry's own client, as for a delivery's retry,
  *   which only the owner can do. Their warehouses are the endpoint's claim.

@@ -292,7 +292,8 @@ t.test(
     const y: TokenOptions = { client_id: 'client-y' };
     const yOnlyA: TokenOptions = { ...y, warehouses: ['WH-A'] };
     const x: TokenOptions = { client_id: 'client-x' };
-    const unrestricted = await createEndpoint(s, y, 'https://user:pass@erp.example.com/hooks', [
+    // The entries show the URL, a token in its query included (user:password@ is refused).
+    const unrestricted = await createEndpoint(s, y, 'https://erp.example.com/hooks?token=t0k3n', [
       'inventory.receipt.posted',
     ]);
     const rotated = await s.client(y).POST('/webhooks/endpoints/{id}/rotate-secret', {
