@@ -87,7 +87,9 @@ export interface AuditFilters extends ScopedPage<[string]> {
  * - entries of webhook endpoints (which show their URLs, with any token in their query) only with
  *   `webhooks:manage`, and only of the reader's client's endpoints: the owner the entry shows
  *   (after, or before for a deletion), else the entry's own client, as for a delivery's retry,
- *   which only the owner can do. Their warehouses are the endpoint's claim.
+ *   which only the owner can do. Their warehouses are the endpoint's claim, and a restricted
+ *   token sees them only when that claim lies within its own: exactly the endpoints it manages
+ *   (managedBy, db/webhook-endpoints.ts), not those it would merely overlap.
  */
 export async function listAudit(db: Db, f: AuditFilters): Promise<AuditRow[]> {
   return db<AuditRow[]>`
@@ -98,8 +100,11 @@ export async function listAudit(db: Db, f: AuditFilters): Promise<AuditRow[]> {
       ${
         f.allowed === null
           ? db``
-          : db`AND (warehouse_ids && ${f.allowed}::text[]
-                    OR (cardinality(warehouse_ids) = 0 AND entity = ANY(${GLOBAL_ENTITIES as AuditEntity[]}::text[])))`
+          : db`AND CASE WHEN entity = 'webhook_endpoint'
+                    THEN cardinality(warehouse_ids) > 0 AND warehouse_ids <@ ${f.allowed}::text[]
+                    ELSE warehouse_ids && ${f.allowed}::text[]
+                      OR (cardinality(warehouse_ids) = 0 AND entity = ANY(${GLOBAL_ENTITIES as AuditEntity[]}::text[]))
+                    END`
       }
       ${
         f.managesWebhooks

@@ -379,7 +379,8 @@ export interface paths {
          *     and the entries about no warehouse only for entities that belong to none (`item`, `warehouse`, `vendor`);
          *     other entries about no warehouse (a purchase order without a warehouse, an unrestricted webhook endpoint)
          *     are left out. Entries of `webhook_endpoint` (which show endpoint URLs) are listed only to a token with the
-         *     `webhooks:manage` scope whose client owns the endpoint; their warehouses are the endpoint's `warehouses`.
+         *     `webhooks:manage` scope whose client owns the endpoint, and to a token with a `warehouses` claim only for the
+         *     endpoints it manages: those whose `warehouses` all lie within its claim (overlapping them is not enough).
          *     Every posted stock move has one `stock_move.posted` entry; a reversal also records `stock_move.reversed`
          *     on the original move, and an issue that consumes a reservation records `reservation.consumed` on it.
          */

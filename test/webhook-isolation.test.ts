@@ -301,6 +301,9 @@ t.test(
     });
     t.equal(rotated.response.status, 200);
     const withinA = await createEndpoint(s, yOnlyA, fine.url);
+    // Made by a WH-A and WH-B token: WH-A tokens see its warehouses overlap but do not manage it.
+    const yAB: TokenOptions = { ...y, warehouses: ['WH-B', 'WH-A'] };
+    const acrossAB = await createEndpoint(s, yAB, fine.url);
     const disabled = await createEndpoint(s, y, gone.url);
     const xs = await createEndpoint(s, x, fine.url);
     // A stock move event for the endpoint answering 410: the dispatcher disables it, as "system".
@@ -350,6 +353,7 @@ t.test(
     t.same(
       await ofEndpoints(y),
       [
+        `webhook_endpoint.created ${acrossAB.id}`,
         `webhook_endpoint.created ${disabled.id}`,
         `webhook_endpoint.created ${unrestricted.id}`,
         `webhook_endpoint.created ${withinA.id}`,
@@ -361,7 +365,21 @@ t.test(
     t.same(
       await ofEndpoints(yOnlyA),
       [`webhook_endpoint.created ${withinA.id}`],
-      "a restricted owner sees the entries of the endpoints of its warehouses, not the others'",
+      "a restricted owner sees the entries of the endpoints it manages (within its claim), not the others'",
+    );
+    t.equal(
+      (
+        await s.client(yOnlyA).GET('/webhooks/endpoints/{id}', {
+          params: { path: { id: acrossAB.id } },
+        })
+      ).response.status,
+      404,
+      'the WH-A token does not manage the WH-A and WH-B endpoint…',
+    );
+    t.same(
+      await ofEndpoints(yAB),
+      [`webhook_endpoint.created ${acrossAB.id}`, `webhook_endpoint.created ${withinA.id}`].sort(),
+      '…so only a token whose claim holds both sees its entries',
     );
 
     const restricted = await seen({ ...yOnlyA, scope: 'inventory:read' });
