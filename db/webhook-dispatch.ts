@@ -6,7 +6,7 @@
 //   record*    the attempt's result, written only by the holder of the lease
 import { writeAudit } from './audit.ts';
 import { inTransaction, type Db, type Sql } from './client.ts';
-import { disableEndpoint } from './webhook-endpoints.ts';
+import { auditScopeOf, disableEndpoint } from './webhook-endpoints.ts';
 import type { DeliveryStatus } from './webhook-deliveries.ts';
 import { newId } from './ids.ts';
 import { receives } from '../domain/webhooks/ownership.ts';
@@ -160,8 +160,8 @@ export async function recordGone(
       action: 'webhook_endpoint.disabled',
       entity: 'webhook_endpoint',
       entityId: endpoint.id,
-      // The endpoint's claim, so that its restricted owners see the entry (docs/webhooks.md).
-      warehouseIds: endpoint.warehouses ?? [],
+      // Its owner's, though the dispatcher acted (docs/webhooks.md).
+      ...auditScopeOf(endpoint),
       after: endpoint,
     });
     return { recorded: true, disabled: true };

@@ -1,4 +1,5 @@
 import {
+  auditScopeOf,
   deleteEndpoint,
   findEndpoint,
   insertEndpoint,
@@ -19,12 +20,6 @@ import type { Handlers } from './types.ts';
 function toEndpoint(row: WebhookEndpointRow) {
   return withEtag(present(row));
 }
-
-/**
- * An endpoint's audit entries carry its claim as their warehouses, so that its restricted owners
- * see them under the audit log's rule (db/audit.ts, docs/webhooks.md).
- */
-const warehousesOfEndpoint = (row: WebhookEndpointRow) => row.warehouses ?? [];
 
 // Every lookup below is limited to the endpoints the token manages (managedBy,
 // db/webhook-endpoints.ts): any other is 404, as if absent, so ids of other clients' endpoints
@@ -55,7 +50,7 @@ export const webhookEndpointHandlers = {
       action: 'webhook_endpoint.created',
       entity: 'webhook_endpoint',
       entityId: endpoint.id,
-      warehouseIds: warehousesOfEndpoint(row),
+      ...auditScopeOf(row),
       after: endpoint,
     });
     // The only response that ever carries the secret (besides a rotation's).
@@ -92,7 +87,7 @@ export const webhookEndpointHandlers = {
       action: 'webhook_endpoint.deleted',
       entity: 'webhook_endpoint',
       entityId: row.id,
-      warehouseIds: warehousesOfEndpoint(row),
+      ...auditScopeOf(row),
       before: toEndpoint(row),
     });
     return { status: 204, body: undefined };
@@ -108,7 +103,7 @@ export const webhookEndpointHandlers = {
       action: 'webhook_endpoint.secret_rotated',
       entity: 'webhook_endpoint',
       entityId: endpoint.id,
-      warehouseIds: warehousesOfEndpoint(current),
+      ...auditScopeOf(current),
       before: toEndpoint(current),
       after: endpoint,
     });

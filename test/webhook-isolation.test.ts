@@ -7,7 +7,7 @@ import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { writeAudit } from '../db/audit.ts';
+import { listAudit, writeAudit } from '../db/audit.ts';
 import { MIGRATIONS_DIR, migrate } from '../db/migrate.ts';
 import type { Sql } from '../db/client.ts';
 import type { components } from '../generated/api.ts';
@@ -414,7 +414,9 @@ t.test(
       INSERT INTO audit_log (actor, client_id, request_id, action, entity, entity_id) VALUES
         ('alice', 'erp', 'r1', 'webhook_endpoint.created', 'webhook_endpoint', 'whk_owned'),
         ('mallory', 'intruder', 'r2', 'webhook_endpoint.secret_rotated', 'webhook_endpoint', 'whk_owned'),
-        ('mallory', 'intruder', 'r3', 'webhook_endpoint.secret_rotated', 'webhook_endpoint', 'whk_orphan')`;
+        ('mallory', 'intruder', 'r3', 'webhook_endpoint.secret_rotated', 'webhook_endpoint', 'whk_orphan'),
+        ('alice', 'erp', 'r4', 'webhook_endpoint.created', 'webhook_endpoint', 'whk_gone'),
+        ('mallory', 'intruder', 'r5', 'webhook_endpoint.deleted', 'webhook_endpoint', 'whk_gone')`;
     const move = (id: string, from: string | null, to: string | null) => ({
       id,
       type: 'inventory.stock_move.posted',
@@ -473,6 +475,37 @@ t.test(
     const [disabling] = await sql`
       SELECT client_id, action FROM audit_log WHERE entity_id = 'whk_orphan' ORDER BY id DESC LIMIT 1`;
     t.same({ ...disabling }, { client_id: 'system', action: 'webhook_endpoint.disabled' });
+
+    // Who sees the endpoints' entries now: the owner, whoever acted; nobody for the ownerless one.
+    const seenBy = async (clientId: string) =>
+      (
+        await listAudit(sql, {
+          entity: 'webhook_endpoint',
+          clientId,
+          managesWebhooks: true,
+          allowed: null,
+          after: null,
+          limit: 100,
+        })
+      )
+        .map((e) => `${e.actor} ${e.action} ${e.entity_id}`)
+        .sort();
+    t.same(
+      await seenBy('erp'),
+      [
+        'alice webhook_endpoint.created whk_gone',
+        'alice webhook_endpoint.created whk_owned',
+        'mallory webhook_endpoint.deleted whk_gone',
+        'mallory webhook_endpoint.secret_rotated whk_owned',
+      ],
+      "the owner sees the intruder's rotation and deletion of its endpoints",
+    );
+    t.same(await seenBy('intruder'), [], 'the intruder sees none of them, its own acts included');
+    t.same(
+      await seenBy('system'),
+      [],
+      "a token whose client is 'system' does not see the migration's disabling",
+    );
     t.same(
       (
         await sql`SELECT id, warehouse_ids, payload->'warehouse_ids' AS body FROM outbox ORDER BY id`
