@@ -875,7 +875,8 @@ export interface paths {
          *
          *     The endpoint belongs to the token's client (`owner_client_id`): only that client's tokens see and manage
          *     it. It keeps the token's `warehouses` claim (`warehouses`, absent when the token has none) and is sent
-         *     only events about at least one of those warehouses.
+         *     only events about at least one of those warehouses. A token whose `warehouses` claim is empty may touch no
+         *     warehouse and may not create endpoints (403 `warehouse-forbidden`, without `warehouse_id`, whatever the body).
          */
         post: operations["createWebhookEndpoint"];
         delete?: never;

@@ -9,7 +9,7 @@ import {
 } from '../db/webhook-endpoints.ts';
 import { newId } from '../db/ids.ts';
 import { invalidField, notFound } from '../domain/problems.ts';
-import { claimOf } from '../domain/webhooks/ownership.ts';
+import { assertMayCreateEndpoint, claimOf } from '../domain/webhooks/ownership.ts';
 import { newSecret } from '../domain/webhooks/signature.ts';
 import { urlProblem } from '../domain/webhooks/targets.ts';
 import { present, withEtag } from './lib/documents.ts';
@@ -29,6 +29,7 @@ const pathOf = (id: string) => `/webhooks/endpoints/${encodeURIComponent(id)}`;
 
 export const webhookEndpointHandlers = {
   async createWebhookEndpoint({ db, body, config, principal, audit }) {
+    assertMayCreateEndpoint(principal);
     const problem = await urlProblem(body.url, {
       allowPrivate: config.webhooks.allowPrivate,
       httpsOnly: config.production,

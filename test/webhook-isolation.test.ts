@@ -279,6 +279,28 @@ t.test(
 );
 
 t.test(
+  'a token whose warehouses claim is empty may not create an endpoint: it would receive nothing, and any restricted token of its client would manage it',
+  async (t) => {
+    const s = await startServer(t, { env: WEBHOOK_TEST_ENV });
+    const receiver = await startReceiver(t);
+    const { response, error } = await s
+      .client({ client_id: 'client-y', scope: 'webhooks:manage', warehouses: [] })
+      .POST('/webhooks/endpoints', { body: { url: receiver.url, events: BOTH } });
+    t.equal(response.status, 403);
+    t.match(error, { type: 'https://problems.inventory-api.dev/warehouse-forbidden' });
+    t.notOk(error && 'warehouse_id' in error, 'no warehouse to name');
+    const [{ n }] = await s.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM webhook_endpoints`;
+    t.equal(n, 0, 'nothing was made');
+    await t.rejects(
+      s.sql`INSERT INTO webhook_endpoints (id, url, events, secret, owner_client_id, warehouses)
+            VALUES ('whk_empty', ${receiver.url}, ${BOTH}, 'whsec_x', 'client-y', '{}')`,
+      { code: '23514', message: /webhook_endpoints_warehouses_not_empty/ },
+      'nor can the database hold one',
+    );
+  },
+);
+
+t.test(
   'the audit log shows webhook endpoint entries only to their owner with webhooks:manage, and entries of no warehouse to restricted tokens only for global entities',
   async (t) => {
     const s = await startServer(t, { env: WEBHOOK_TEST_ENV });

@@ -7,8 +7,11 @@ ALTER TABLE webhook_endpoints
   -- The client_id of the token that made it; only that client's tokens manage it. Null: no
   -- client is known (see below), and no token sees it.
   ADD COLUMN owner_client_id text,
-  -- The creator's `warehouses` claim, sorted; null when the creator was unrestricted.
-  ADD COLUMN warehouses text[];
+  -- The creator's `warehouses` claim, sorted; null when the creator was unrestricted. Never
+  -- empty: a token with an empty claim may not create endpoints (handlers/webhook-endpoints.ts),
+  -- as one would receive nothing and any restricted token of its client would manage it.
+  ADD COLUMN warehouses text[]
+    CONSTRAINT webhook_endpoints_warehouses_not_empty CHECK (cardinality(warehouses) > 0);
 
 -- Every list of endpoints is one client's now.
 DROP INDEX webhook_endpoints_by_creation;
