@@ -2,6 +2,7 @@
 // resource before and after, in the same transaction as the change.
 import type { components } from '../generated/api.ts';
 import type { PendingQuery } from 'postgres';
+import { GLOBAL_ENTITIES } from '../domain/access.ts';
 import type { Db } from './client.ts';
 import type { ScopedPage } from './listing.ts';
 
@@ -75,11 +76,11 @@ export async function writeAudit(db: Db, actor: Actor, entry: AuditEntry): Promi
 export type AuditRow = components['schemas']['AuditEntry'];
 
 /**
- * Entities that belong to no warehouse and are everyone's to see: canSee's `global`
- * (domain/access.ts). Entries of any other entity with no warehouses (an unassigned purchase
- * order, an unrestricted webhook endpoint) are for unrestricted tokens only.
+ * Entities whose entries with no warehouses every token sees (GLOBAL_ENTITIES, canSee's `global`
+ * in domain/access.ts); entries of any other entity with none (an unassigned purchase order, an
+ * unrestricted webhook endpoint) are for unrestricted tokens only. Each is an entity of the log.
  */
-export const GLOBAL_ENTITIES: readonly AuditEntity[] = ['item', 'warehouse', 'vendor'];
+const globalEntities: AuditEntity[] = [...GLOBAL_ENTITIES];
 
 /** Who reads the log, besides the warehouses of the scoped page: see listAudit. */
 export interface AuditFilters extends ScopedPage<[string]> {
@@ -115,7 +116,7 @@ export async function listAudit(db: Db, f: AuditFilters): Promise<AuditRow[]> {
           : db`AND CASE WHEN entity = 'webhook_endpoint'
                     THEN cardinality(warehouse_ids) > 0 AND warehouse_ids <@ ${f.allowed}::text[]
                     ELSE warehouse_ids && ${f.allowed}::text[]
-                      OR (cardinality(warehouse_ids) = 0 AND entity = ANY(${GLOBAL_ENTITIES as AuditEntity[]}::text[]))
+                      OR (cardinality(warehouse_ids) = 0 AND entity = ANY(${globalEntities}::text[]))
                     END`
       }
       ${

@@ -34,11 +34,5 @@ export function receives(
   endpointWarehouses: readonly string[] | null,
   eventWarehouses: readonly string[],
 ): boolean {
-  const asToken: Principal = {
-    sub: '',
-    clientId: '',
-    scopes: new Set(),
-    warehouses: endpointWarehouses && new Set(endpointWarehouses),
-  };
-  return canSee(asToken, eventWarehouses);
+  return canSee({ warehouses: endpointWarehouses && new Set(endpointWarehouses) }, eventWarehouses);
 }
