@@ -16,8 +16,12 @@ import { present, withEtag } from './lib/documents.ts';
 import { assertCurrent } from './lib/versioned.ts';
 import type { Handlers } from './types.ts';
 
-/** The API's view of an endpoint (the row holds no secret): unset fields absent, the ETag from the version. */
-function toEndpoint(row: WebhookEndpointRow) {
+/**
+ * The API's view of an endpoint (the row holds no secret): unset fields absent, the ETag from the
+ * version. Every response and every audit entry of an endpoint shows this, the dispatcher's
+ * disabling included (server/webhooks/dispatcher.ts).
+ */
+export function toEndpoint(row: WebhookEndpointRow) {
   return withEtag(present(row));
 }
 

@@ -413,6 +413,45 @@ t.test(
       (await seen({ ...y, scope: 'inventory:read' })).includes('purchase_order po_none'),
       'an unrestricted token sees the entry of no warehouse',
     );
+
+    // The dispatcher's entry shows the endpoint as the API does (the handlers' entries do).
+    const asY = s.client(y);
+    const shown = await asY.GET('/webhooks/endpoints/{id}', {
+      params: { path: { id: disabled.id } },
+    });
+    const [disabling] = (await entries(y)).filter(
+      (e) => e.action === 'webhook_endpoint.disabled' && e.entity_id === disabled.id,
+    );
+    t.same(disabling.after, shown.data, "the disabled entry's endpoint is the API's view of it");
+
+    // No entry of any endpoint action holds a secret: neither the field nor its value.
+    const deleted = await asY.DELETE('/webhooks/endpoints/{id}', {
+      params: { path: { id: unrestricted.id } },
+    });
+    t.equal(deleted.response.status, 204);
+    const secrets = [unrestricted.secret, rotated.data!.secret, withinA.secret, disabled.secret];
+    const logged = await s.sql<{ action: string; before: unknown; after: unknown }[]>`
+      SELECT action, before, after FROM audit_log WHERE entity = 'webhook_endpoint'`;
+    t.same(
+      [...new Set(logged.map((e) => e.action))].sort(),
+      [
+        'webhook_endpoint.created',
+        'webhook_endpoint.deleted',
+        'webhook_endpoint.disabled',
+        'webhook_endpoint.secret_rotated',
+      ],
+      'every endpoint action is looked at',
+    );
+    for (const { action, before, after } of logged) {
+      for (const shot of [before, after].filter((x) => x !== null) as Record<string, unknown>[]) {
+        t.notOk('secret' in shot || 'previous_secret' in shot, `${action}: no secret field`);
+        const text = JSON.stringify(shot);
+        t.notOk(
+          secrets.some((secret) => text.includes(secret)) || text.includes('whsec_'),
+          `${action}: no secret`,
+        );
+      }
+    }
   },
 );
 
