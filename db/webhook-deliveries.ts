@@ -30,23 +30,40 @@ const columns = (db: Db) =>
 
 /**
  * Deliveries of the endpoints `principal` manages (managedBy, db/webhook-endpoints.ts): the
- * deliveries of any other endpoint are left out of lists and are 404, as the endpoint is.
+ * deliveries of any other endpoint are 404, as the endpoint is (and left out of lists, which
+ * start from the managed endpoints: listDeliveries).
  */
 const ofManagedEndpoint = (db: Db, principal: Principal) =>
   db`endpoint_id IN (SELECT id FROM webhook_endpoints WHERE ${managedBy(db, principal)})`;
 
-/** Newest first; `after` is the keyset key (db/keyset.ts) of the previous page's last row. */
+/**
+ * Newest first; `after` is the keyset key (db/keyset.ts) of the previous page's last row.
+ *
+ * The endpoints `principal` manages are looked up first, then each one's newest deliveries are
+ * read from webhook_deliveries_by_endpoint (at most a page each) and merged. Filtering the whole
+ * table by a subquery of endpoints would walk webhook_deliveries_newest row by row through every
+ * other client's deliveries to fill a page.
+ */
 export async function listDeliveries(
   db: Db,
   principal: Principal,
   f: { endpointId?: string; status?: DeliveryStatus; after: unknown[] | null; limit: number },
 ): Promise<WebhookDeliveryRow[]> {
+  const endpoints = await db<{ id: string }[]>`
+    SELECT id FROM webhook_endpoints
+    WHERE ${managedBy(db, principal)}
+      ${f.endpointId === undefined ? db`` : db`AND id = ${f.endpointId}`}`;
+  if (endpoints.length === 0) return [];
   return db<WebhookDeliveryRow[]>`
-    SELECT ${columns(db)} FROM webhook_deliveries
-    WHERE ${ofManagedEndpoint(db, principal)}
-      ${f.endpointId === undefined ? db`` : db`AND endpoint_id = ${f.endpointId}`}
-      ${f.status === undefined ? db`` : db`AND status = ${f.status}`}
-      ${olderThan(db, f.after)}
+    SELECT d.* FROM unnest(${endpoints.map((e) => e.id)}::text[]) AS managed(endpoint)
+    CROSS JOIN LATERAL (
+      SELECT ${columns(db)} FROM webhook_deliveries
+      WHERE endpoint_id = managed.endpoint
+        ${f.status === undefined ? db`` : db`AND status = ${f.status}`}
+        ${olderThan(db, f.after)}
+      ${newestFirst(db)}
+      LIMIT ${f.limit + 1}
+    ) d
     ${newestFirst(db)}
     LIMIT ${f.limit + 1}`;
 }

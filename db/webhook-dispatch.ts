@@ -6,7 +6,7 @@
 //   record*    the attempt's result, written only by the holder of the lease
 import { writeAudit } from './audit.ts';
 import { inTransaction, type Db, type Sql } from './client.ts';
-import { disableEndpoint } from './webhook-endpoints.ts';
+import { auditScopeOf, disableEndpoint, type WebhookEndpointRow } from './webhook-endpoints.ts';
 import type { DeliveryStatus } from './webhook-deliveries.ts';
 import { newId } from './ids.ts';
 import { receives } from '../domain/webhooks/ownership.ts';
@@ -146,6 +146,8 @@ export async function recordGone(
   claim: Claim,
   r: AttemptRecord,
   reason: string,
+  /** The endpoint as the API shows it (never its secrets), as the handlers' entries show it. */
+  view: (endpoint: WebhookEndpointRow) => unknown,
 ): Promise<{ recorded: boolean; disabled: boolean }> {
   return inTransaction(sql, async (tx) => {
     if (!(await recordAttempt(tx, claim, r))) return { recorded: false, disabled: false };
@@ -160,9 +162,9 @@ export async function recordGone(
       action: 'webhook_endpoint.disabled',
       entity: 'webhook_endpoint',
       entityId: endpoint.id,
-      // The endpoint's claim, so that its restricted owners see the entry (docs/webhooks.md).
-      warehouseIds: endpoint.warehouses ?? [],
-      after: endpoint,
+      // Its owner's, though the dispatcher acted (docs/webhooks.md).
+      ...auditScopeOf(endpoint),
+      after: view(endpoint),
     });
     return { recorded: true, disabled: true };
   });

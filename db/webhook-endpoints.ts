@@ -22,6 +22,16 @@ export interface WebhookEndpointRow {
   updated_at: string;
 }
 
+/**
+ * What an endpoint's audit entries carry besides their change: its owner, and its claim as their
+ * warehouses, so that the tokens that manage it, and only they, see them (listAudit, db/audit.ts;
+ * docs/webhooks.md, "Who sees what").
+ */
+export const auditScopeOf = (row: Pick<WebhookEndpointRow, 'owner_client_id' | 'warehouses'>) => ({
+  ownerClientId: row.owner_client_id,
+  warehouseIds: row.warehouses ?? [],
+});
+
 /** After a rotation the previous secret keeps signing this long (docs/standards.md §8). */
 const ROTATION_GRACE = '24 hours';
 

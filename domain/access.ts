@@ -29,14 +29,21 @@ export function assertWarehouses(
 }
 
 /**
+ * The kinds of resource that belong to no warehouse and are everyone's to see: canSee's `global`.
+ * The audit log's SQL reads this list too (db/audit.ts), so there is one.
+ */
+export const GLOBAL_ENTITIES = ['item', 'warehouse', 'vendor'] as const;
+
+/**
  * The one visibility rule, for every channel (REST, lists, events, webhooks, audit): an
  * unrestricted token sees everything; a restricted one sees a resource that belongs to at least
- * one of its warehouses, or that belongs to none and is global (items, warehouses, vendors). A
- * resource of no warehouse that is not global (an unassigned purchase order, a webhook endpoint's
- * audit entry) is visible to unrestricted tokens only.
+ * one of its warehouses, or that belongs to none and is global (GLOBAL_ENTITIES). A resource of
+ * no warehouse that is not global (an unassigned purchase order, a webhook endpoint's audit
+ * entry) is visible to unrestricted tokens only. Only the claim matters: a webhook endpoint's
+ * fan-out asks with the claim it keeps (domain/webhooks/ownership.ts).
  */
 export function canSee(
-  principal: Principal,
+  principal: Pick<Principal, 'warehouses'>,
   warehouseIds: readonly string[],
   global = false,
 ): boolean {
@@ -48,7 +55,7 @@ export function canSee(
 
 /** 403 warehouse-forbidden unless `canSee`; it names the first warehouse (none when unassigned). */
 export function assertVisible(
-  principal: Principal,
+  principal: Pick<Principal, 'warehouses'>,
   warehouseIds: readonly string[],
   global = false,
 ): void {

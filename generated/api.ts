@@ -379,7 +379,8 @@ export interface paths {
          *     and the entries about no warehouse only for entities that belong to none (`item`, `warehouse`, `vendor`);
          *     other entries about no warehouse (a purchase order without a warehouse, an unrestricted webhook endpoint)
          *     are left out. Entries of `webhook_endpoint` (which show endpoint URLs) are listed only to a token with the
-         *     `webhooks:manage` scope whose client owns the endpoint; their warehouses are the endpoint's `warehouses`.
+         *     `webhooks:manage` scope whose client owns the endpoint, and to a token with a `warehouses` claim only for the
+         *     endpoints it manages: those whose `warehouses` all lie within its claim (overlapping them is not enough).
          *     Every posted stock move has one `stock_move.posted` entry; a reversal also records `stock_move.reversed`
          *     on the original move, and an issue that consumes a reservation records `reservation.consumed` on it.
          */
@@ -874,7 +875,8 @@ export interface paths {
          *
          *     The endpoint belongs to the token's client (`owner_client_id`): only that client's tokens see and manage
          *     it. It keeps the token's `warehouses` claim (`warehouses`, absent when the token has none) and is sent
-         *     only events about at least one of those warehouses.
+         *     only events about at least one of those warehouses. A token whose `warehouses` claim is empty may touch no
+         *     warehouse and may not create endpoints (403 `warehouse-forbidden`, without `warehouse_id`, whatever the body).
          */
         post: operations["createWebhookEndpoint"];
         delete?: never;

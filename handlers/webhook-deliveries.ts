@@ -5,7 +5,7 @@ import {
   requeueDelivery,
   type WebhookDeliveryRow,
 } from '../db/webhook-deliveries.ts';
-import { findEndpoint } from '../db/webhook-endpoints.ts';
+import { auditScopeOf, findEndpoint } from '../db/webhook-endpoints.ts';
 import { ProblemError, invalidState, notFound } from '../domain/problems.ts';
 import type { Handlers } from './types.ts';
 
@@ -51,8 +51,8 @@ export const webhookDeliveryHandlers = {
       action: 'webhook_delivery.retried',
       entity: 'webhook_endpoint',
       entityId: delivery.endpoint_id,
-      // The endpoint's claim, as its other entries (handlers/webhook-endpoints.ts).
-      warehouseIds: endpoint.warehouses ?? [],
+      // The endpoint's owner and claim, as its other entries.
+      ...auditScopeOf(endpoint),
       before: toDelivery(delivery),
       after: requeued,
     });

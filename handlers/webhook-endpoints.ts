@@ -1,4 +1,5 @@
 import {
+  auditScopeOf,
   deleteEndpoint,
   findEndpoint,
   insertEndpoint,
@@ -8,23 +9,21 @@ import {
 } from '../db/webhook-endpoints.ts';
 import { newId } from '../db/ids.ts';
 import { invalidField, notFound } from '../domain/problems.ts';
-import { claimOf } from '../domain/webhooks/ownership.ts';
+import { assertMayCreateEndpoint, claimOf } from '../domain/webhooks/ownership.ts';
 import { newSecret } from '../domain/webhooks/signature.ts';
 import { urlProblem } from '../domain/webhooks/targets.ts';
 import { present, withEtag } from './lib/documents.ts';
 import { assertCurrent } from './lib/versioned.ts';
 import type { Handlers } from './types.ts';
 
-/** The API's view of an endpoint (the row holds no secret): unset fields absent, the ETag from the version. */
-function toEndpoint(row: WebhookEndpointRow) {
+/**
+ * The API's view of an endpoint (the row holds no secret): unset fields absent, the ETag from the
+ * version. Every response and every audit entry of an endpoint shows this, the dispatcher's
+ * disabling included (server/webhooks/dispatcher.ts).
+ */
+export function toEndpoint(row: WebhookEndpointRow) {
   return withEtag(present(row));
 }
-
-/**
- * An endpoint's audit entries carry its claim as their warehouses, so that its restricted owners
- * see them under the audit log's rule (db/audit.ts, docs/webhooks.md).
- */
-const warehousesOfEndpoint = (row: WebhookEndpointRow) => row.warehouses ?? [];
 
 // Every lookup below is limited to the endpoints the token manages (managedBy,
 // db/webhook-endpoints.ts): any other is 404, as if absent, so ids of other clients' endpoints
@@ -34,6 +33,7 @@ const pathOf = (id: string) => `/webhooks/endpoints/${encodeURIComponent(id)}`;
 
 export const webhookEndpointHandlers = {
   async createWebhookEndpoint({ db, body, config, principal, audit }) {
+    assertMayCreateEndpoint(principal);
     const problem = await urlProblem(body.url, {
       allowPrivate: config.webhooks.allowPrivate,
       httpsOnly: config.production,
@@ -55,7 +55,7 @@ export const webhookEndpointHandlers = {
       action: 'webhook_endpoint.created',
       entity: 'webhook_endpoint',
       entityId: endpoint.id,
-      warehouseIds: warehousesOfEndpoint(row),
+      ...auditScopeOf(row),
       after: endpoint,
     });
     // The only response that ever carries the secret (besides a rotation's).
@@ -92,7 +92,7 @@ export const webhookEndpointHandlers = {
       action: 'webhook_endpoint.deleted',
       entity: 'webhook_endpoint',
       entityId: row.id,
-      warehouseIds: warehousesOfEndpoint(row),
+      ...auditScopeOf(row),
       before: toEndpoint(row),
     });
     return { status: 204, body: undefined };
@@ -108,7 +108,7 @@ export const webhookEndpointHandlers = {
       action: 'webhook_endpoint.secret_rotated',
       entity: 'webhook_endpoint',
       entityId: endpoint.id,
-      warehouseIds: warehousesOfEndpoint(current),
+      ...auditScopeOf(current),
       before: toEndpoint(current),
       after: endpoint,
     });

@@ -397,4 +397,13 @@ t.test('the deliveries list filters and pages', async (t) => {
   t.equal(new Set(ids).size, 6, 'two pages, every delivery once');
   const times = [...first.data!.data, ...second.data!.data].map((d) => d.created_at);
   t.same(times, [...times].sort().reverse(), 'newest first');
+  t.same(
+    ids,
+    (
+      await s.sql<
+        { id: string }[]
+      >`SELECT id FROM webhook_deliveries ORDER BY created_at DESC, id DESC`
+    ).map((d) => d.id),
+    "by (created_at, id) across both endpoints' deliveries, ties included",
+  );
 });

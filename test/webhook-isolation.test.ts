@@ -7,7 +7,7 @@ import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { writeAudit } from '../db/audit.ts';
+import { listAudit, writeAudit } from '../db/audit.ts';
 import { MIGRATIONS_DIR, migrate } from '../db/migrate.ts';
 import type { Sql } from '../db/client.ts';
 import type { components } from '../generated/api.ts';
@@ -279,6 +279,28 @@ t.test(
 );
 
 t.test(
+  'a token whose warehouses claim is empty may not create an endpoint: it would receive nothing, and any restricted token of its client would manage it',
+  async (t) => {
+    const s = await startServer(t, { env: WEBHOOK_TEST_ENV });
+    const receiver = await startReceiver(t);
+    const { response, error } = await s
+      .client({ client_id: 'client-y', scope: 'webhooks:manage', warehouses: [] })
+      .POST('/webhooks/endpoints', { body: { url: receiver.url, events: BOTH } });
+    t.equal(response.status, 403);
+    t.match(error, { type: 'https://problems.inventory-api.dev/warehouse-forbidden' });
+    t.notOk(error && 'warehouse_id' in error, 'no warehouse to name');
+    const [{ n }] = await s.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM webhook_endpoints`;
+    t.equal(n, 0, 'nothing was made');
+    await t.rejects(
+      s.sql`INSERT INTO webhook_endpoints (id, url, events, secret, owner_client_id, warehouses)
+            VALUES ('whk_empty', ${receiver.url}, ${BOTH}, 'whsec_x', 'client-y', '{}')`,
+      { code: '23514', message: /webhook_endpoints_warehouses_not_empty/ },
+      'nor can the database hold one',
+    );
+  },
+);
+
+t.test(
   'the audit log shows webhook endpoint entries only to their owner with webhooks:manage, and entries of no warehouse to restricted tokens only for global entities',
   async (t) => {
     const s = await startServer(t, { env: WEBHOOK_TEST_ENV });
@@ -292,7 +314,8 @@ t.test(
     const y: TokenOptions = { client_id: 'client-y' };
     const yOnlyA: TokenOptions = { ...y, warehouses: ['WH-A'] };
     const x: TokenOptions = { client_id: 'client-x' };
-    const unrestricted = await createEndpoint(s, y, 'https://user:pass@erp.example.com/hooks', [
+    // The entries show the URL, a token in its query included (user:password@ is refused).
+    const unrestricted = await createEndpoint(s, y, 'https://erp.example.com/hooks?token=t0k3n', [
       'inventory.receipt.posted',
     ]);
     const rotated = await s.client(y).POST('/webhooks/endpoints/{id}/rotate-secret', {
@@ -300,6 +323,9 @@ t.test(
     });
     t.equal(rotated.response.status, 200);
     const withinA = await createEndpoint(s, yOnlyA, fine.url);
+    // Made by a WH-A and WH-B token: WH-A tokens see its warehouses overlap but do not manage it.
+    const yAB: TokenOptions = { ...y, warehouses: ['WH-B', 'WH-A'] };
+    const acrossAB = await createEndpoint(s, yAB, fine.url);
     const disabled = await createEndpoint(s, y, gone.url);
     const xs = await createEndpoint(s, x, fine.url);
     // A stock move event for the endpoint answering 410: the dispatcher disables it, as "system".
@@ -349,6 +375,7 @@ t.test(
     t.same(
       await ofEndpoints(y),
       [
+        `webhook_endpoint.created ${acrossAB.id}`,
         `webhook_endpoint.created ${disabled.id}`,
         `webhook_endpoint.created ${unrestricted.id}`,
         `webhook_endpoint.created ${withinA.id}`,
@@ -360,7 +387,21 @@ t.test(
     t.same(
       await ofEndpoints(yOnlyA),
       [`webhook_endpoint.created ${withinA.id}`],
-      "a restricted owner sees the entries of the endpoints of its warehouses, not the others'",
+      "a restricted owner sees the entries of the endpoints it manages (within its claim), not the others'",
+    );
+    t.equal(
+      (
+        await s.client(yOnlyA).GET('/webhooks/endpoints/{id}', {
+          params: { path: { id: acrossAB.id } },
+        })
+      ).response.status,
+      404,
+      'the WH-A token does not manage the WH-A and WH-B endpoint…',
+    );
+    t.same(
+      await ofEndpoints(yAB),
+      [`webhook_endpoint.created ${acrossAB.id}`, `webhook_endpoint.created ${withinA.id}`].sort(),
+      '…so only a token whose claim holds both sees its entries',
     );
 
     const restricted = await seen({ ...yOnlyA, scope: 'inventory:read' });
@@ -372,6 +413,45 @@ t.test(
       (await seen({ ...y, scope: 'inventory:read' })).includes('purchase_order po_none'),
       'an unrestricted token sees the entry of no warehouse',
     );
+
+    // The dispatcher's entry shows the endpoint as the API does (the handlers' entries do).
+    const asY = s.client(y);
+    const shown = await asY.GET('/webhooks/endpoints/{id}', {
+      params: { path: { id: disabled.id } },
+    });
+    const [disabling] = (await entries(y)).filter(
+      (e) => e.action === 'webhook_endpoint.disabled' && e.entity_id === disabled.id,
+    );
+    t.same(disabling.after, shown.data, "the disabled entry's endpoint is the API's view of it");
+
+    // No entry of any endpoint action holds a secret: neither the field nor its value.
+    const deleted = await asY.DELETE('/webhooks/endpoints/{id}', {
+      params: { path: { id: unrestricted.id } },
+    });
+    t.equal(deleted.response.status, 204);
+    const secrets = [unrestricted.secret, rotated.data!.secret, withinA.secret, disabled.secret];
+    const logged = await s.sql<{ action: string; before: unknown; after: unknown }[]>`
+      SELECT action, before, after FROM audit_log WHERE entity = 'webhook_endpoint'`;
+    t.same(
+      [...new Set(logged.map((e) => e.action))].sort(),
+      [
+        'webhook_endpoint.created',
+        'webhook_endpoint.deleted',
+        'webhook_endpoint.disabled',
+        'webhook_endpoint.secret_rotated',
+      ],
+      'every endpoint action is looked at',
+    );
+    for (const { action, before, after } of logged) {
+      for (const shot of [before, after].filter((x) => x !== null) as Record<string, unknown>[]) {
+        t.notOk('secret' in shot || 'previous_secret' in shot, `${action}: no secret field`);
+        const text = JSON.stringify(shot);
+        t.notOk(
+          secrets.some((secret) => text.includes(secret)) || text.includes('whsec_'),
+          `${action}: no secret`,
+        );
+      }
+    }
   },
 );
 
@@ -395,7 +475,9 @@ t.test(
       INSERT INTO audit_log (actor, client_id, request_id, action, entity, entity_id) VALUES
         ('alice', 'erp', 'r1', 'webhook_endpoint.created', 'webhook_endpoint', 'whk_owned'),
         ('mallory', 'intruder', 'r2', 'webhook_endpoint.secret_rotated', 'webhook_endpoint', 'whk_owned'),
-        ('mallory', 'intruder', 'r3', 'webhook_endpoint.secret_rotated', 'webhook_endpoint', 'whk_orphan')`;
+        ('mallory', 'intruder', 'r3', 'webhook_endpoint.secret_rotated', 'webhook_endpoint', 'whk_orphan'),
+        ('alice', 'erp', 'r4', 'webhook_endpoint.created', 'webhook_endpoint', 'whk_gone'),
+        ('mallory', 'intruder', 'r5', 'webhook_endpoint.deleted', 'webhook_endpoint', 'whk_gone')`;
     const move = (id: string, from: string | null, to: string | null) => ({
       id,
       type: 'inventory.stock_move.posted',
@@ -454,6 +536,37 @@ t.test(
     const [disabling] = await sql`
       SELECT client_id, action FROM audit_log WHERE entity_id = 'whk_orphan' ORDER BY id DESC LIMIT 1`;
     t.same({ ...disabling }, { client_id: 'system', action: 'webhook_endpoint.disabled' });
+
+    // Who sees the endpoints' entries now: the owner, whoever acted; nobody for the ownerless one.
+    const seenBy = async (clientId: string) =>
+      (
+        await listAudit(sql, {
+          entity: 'webhook_endpoint',
+          clientId,
+          managesWebhooks: true,
+          allowed: null,
+          after: null,
+          limit: 100,
+        })
+      )
+        .map((e) => `${e.actor} ${e.action} ${e.entity_id}`)
+        .sort();
+    t.same(
+      await seenBy('erp'),
+      [
+        'alice webhook_endpoint.created whk_gone',
+        'alice webhook_endpoint.created whk_owned',
+        'mallory webhook_endpoint.deleted whk_gone',
+        'mallory webhook_endpoint.secret_rotated whk_owned',
+      ],
+      "the owner sees the intruder's rotation and deletion of its endpoints",
+    );
+    t.same(await seenBy('intruder'), [], 'the intruder sees none of them, its own acts included');
+    t.same(
+      await seenBy('system'),
+      [],
+      "a token whose client is 'system' does not see the migration's disabling",
+    );
     t.same(
       (
         await sql`SELECT id, warehouse_ids, payload->'warehouse_ids' AS body FROM outbox ORDER BY id`

@@ -2,6 +2,23 @@
 // endpoint belongs to the client whose token made it, and keeps that token's warehouses claim:
 // it is sent an event only when that claim could see it, by the one visibility rule (canSee).
 import { canSee, type Principal } from '../access.ts';
+import { ProblemError } from '../problems.ts';
+
+/**
+ * 403 warehouse-forbidden (naming no warehouse) for a token whose `warehouses` claim is empty: it
+ * may touch no warehouse, so an endpoint keeping its claim would receive no event, while every
+ * restricted token of its client would manage it (the empty claim lies within any). Checked
+ * before anything about the request's body, as no body would do (docs/webhooks.md).
+ */
+export function assertMayCreateEndpoint(principal: Pick<Principal, 'warehouses'>): void {
+  if (principal.warehouses?.size === 0) {
+    throw new ProblemError(
+      'warehouse-forbidden',
+      'This token may touch no warehouse (its warehouses claim is empty), so it may not create a webhook endpoint: the endpoint would receive no event.',
+      {},
+    );
+  }
+}
 
 /** The claim an endpoint made by `principal` keeps: its warehouses, sorted; null when unrestricted. */
 export function claimOf(principal: Pick<Principal, 'warehouses'>): string[] | null {
@@ -17,11 +34,5 @@ export function receives(
   endpointWarehouses: readonly string[] | null,
   eventWarehouses: readonly string[],
 ): boolean {
-  const asToken: Principal = {
-    sub: '',
-    clientId: '',
-    scopes: new Set(),
-    warehouses: endpointWarehouses && new Set(endpointWarehouses),
-  };
-  return canSee(asToken, eventWarehouses);
+  return canSee({ warehouses: endpointWarehouses && new Set(endpointWarehouses) }, eventWarehouses);
 }

@@ -18,6 +18,7 @@ import {
   releaseClaim,
   type Claim,
 } from '../../db/webhook-dispatch.ts';
+import { toEndpoint } from '../../handlers/webhook-endpoints.ts';
 import type { WebhookConfig } from '../config.ts';
 import { retryDelay } from './backoff.ts';
 import type { WebhookMetrics } from './metrics.ts';
@@ -242,6 +243,7 @@ export class Dispatcher {
         claim,
         { ...base, status: 'FAILED' },
         reason,
+        toEndpoint,
       );
       if (disabled) {
         this.metrics.endpointDisabled();
