@@ -1536,7 +1536,7 @@ export interface components {
             /** @description The stock move that posted it. */
             stock_move_id?: string;
             etag: string;
-            /** @description The order's current 3-way match. Left out when the token cannot see the order (an unassigned one, for a token with a `warehouses` claim); always present in the `inventory.receipt.posted` event. */
+            /** @description The order's current 3-way match. Left out when the token cannot see the order (an unassigned one, for a token with a `warehouses` claim). The `inventory.receipt.posted` event and the receipt's audit entries are built for whoever may read them (a token restricted to the receipt's warehouse): they carry it only when such a token could see the order, so never for an unassigned order. */
             match?: components["schemas"]["MatchReport"];
             posted_at?: components["schemas"]["Timestamp"];
             created_by?: components["schemas"]["Actor"];

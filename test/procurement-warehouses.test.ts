@@ -9,6 +9,8 @@ import { MIGRATIONS_DIR, migrate } from '../db/migrate.ts';
 import { freshDatabase } from './helpers/db.ts';
 import { startServer, type TestServer } from './helpers/server.ts';
 import { ik, ok, receive, seedCatalogue, sentPo } from './helpers/procurement.ts';
+import { startReceiver, WEBHOOK_TEST_ENV } from './helpers/webhooks.ts';
+import { waitFor } from './helpers/wait.ts';
 
 const problem = (slug: string) => `https://problems.inventory-api.dev/${slug}`;
 const WH_A_ONLY = { sub: 'wh-a-clerk', warehouses: ['WH-A'] };
@@ -460,6 +462,15 @@ t.test(
           VALUES ('buyer', 'buyer', 'req', ${`${entity}.created`}, ${entity}, ${id})`;
     for (const id of ['po_one', 'po_two', 'po_none']) await audit('purchase_order', id);
     await audit('invoice', 'inv_one');
+    // Receipt entries embedded their order's match, whoever read them.
+    for (const [id, po] of [
+      ['r1', 'po_one'],
+      ['r3', 'po_two'],
+    ])
+      await sql`INSERT INTO audit_log (actor, client_id, request_id, action, entity, entity_id, warehouse_ids, before, after)
+                VALUES ('clerk', 'clerk', 'req', 'receipt.posted', 'receipt', ${id}, '{WH-A}',
+                        ${sql.json({ id, status: 'PENDING', match: { po_id: po } })},
+                        ${sql.json({ id, status: 'POSTED', match: { po_id: po } })})`;
 
     t.equal((await migrate(sql))[0], '0009_procurement_warehouses.sql', 'this one, then any later');
     t.same(
@@ -478,9 +489,96 @@ t.test(
         { entity_id: 'po_none', w: [] },
         { entity_id: 'po_one', w: ['WH-A'] },
         { entity_id: 'po_two', w: [] },
+        { entity_id: 'r1', w: ['WH-A'] },
+        { entity_id: 'r3', w: ['WH-A'] },
       ],
+    );
+    t.same(
+      [
+        ...(await sql`SELECT entity_id, before ? 'match' AS b, after ? 'match' AS a
+                      FROM audit_log WHERE entity = 'receipt' ORDER BY entity_id`),
+      ],
+      [
+        { entity_id: 'r1', b: true, a: true },
+        { entity_id: 'r3', b: false, a: false },
+      ],
+      "receipt entries keep the match of an assigned order only: an unassigned one's is for no WH-A reader",
     );
     const [po] = await sql`SELECT created_by FROM purchase_orders WHERE id = 'po_one'`;
     t.equal(po.created_by, 'buyer', 'created_by was recorded from the start');
+  },
+);
+
+t.test(
+  "the match of an unassigned order reaches no WH-A reader through a receipt's event or audit entries",
+  async (t) => {
+    const s = await startServer(t, { env: WEBHOOK_TEST_ENV });
+    const api = s.client();
+    await seedCatalogue(api);
+    const receiver = await startReceiver(t);
+    ok(
+      await s.client({ ...WH_A_ONLY, scope: 'webhooks:manage' }).POST('/webhooks/endpoints', {
+        body: { url: receiver.url, events: ['inventory.receipt.posted'] },
+      }),
+    );
+    const line = (po: { lines: { id: string }[] }) => [
+      { po_line_id: po.lines[0].id, qty_received: 2 },
+    ];
+    // An unrestricted token receives into WH-A against an unassigned order: posted at once, and
+    // as a draft that is changed, then posted (every receipt audit action).
+    const poNone = await sentPo(api);
+    const direct = await receive(api, poNone, line(poNone), 'WH-A');
+    t.ok(direct.match, 'the unrestricted poster sees the match in its response');
+    const draft = ok(
+      await api.POST('/procurement/receipts', {
+        params: { header: ik() },
+        body: { po_id: poNone.id, warehouse_id: 'WH-A', draft: true, lines: line(poNone) },
+      }),
+    );
+    const changed = ok(
+      await api.PUT('/procurement/receipts/{id}', {
+        params: { path: { id: draft.id }, header: { 'If-Match': draft.etag } },
+        body: { warehouse_id: 'WH-A', lines: line(poNone) },
+      }),
+    );
+    ok(
+      await api.POST('/procurement/receipts/{id}/post', {
+        params: { path: { id: draft.id }, header: { ...ik(), 'If-Match': changed.etag } },
+      }),
+    );
+    // And against a WH-A order, whose match WH-A readers do see.
+    const poA = await sentPo(api, { ship_to_warehouse_id: 'WH-A' });
+    const assigned = await receive(api, poA, line(poA), 'WH-A');
+
+    await waitFor('three receipt events delivered', () => receiver.acknowledged().length >= 3);
+    const events = receiver
+      .acknowledged()
+      .map((r) => JSON.parse(r.body) as { data: { id: string; match?: unknown } });
+    const matchIn = (id: string) =>
+      events.filter((e) => e.data.id === id).map((e) => 'match' in e.data);
+    t.same(
+      matchIn(direct.id),
+      [false],
+      "the WH-A endpoint gets the event, without the order's match",
+    );
+    t.same(matchIn(draft.id), [false]);
+    t.same(matchIn(assigned.id), [true], 'the match of a WH-A order is there');
+
+    const entries = ok(
+      await s.client(WH_A_ONLY).GET('/inventory/audit', {
+        params: { query: { entity: 'receipt', limit: 200 } },
+      }),
+    ).data;
+    const withMatch = (id: string) =>
+      entries
+        .filter((e) => e.entity_id === id)
+        .map((e) => [e.action, 'match' in (e.before ?? {}), 'match' in (e.after ?? {})]);
+    t.same(withMatch(direct.id), [['receipt.posted', false, false]]);
+    t.same(withMatch(draft.id), [
+      ['receipt.posted', false, false],
+      ['receipt.updated', false, false],
+      ['receipt.created', false, false],
+    ]);
+    t.same(withMatch(assigned.id), [['receipt.posted', false, true]]);
   },
 );

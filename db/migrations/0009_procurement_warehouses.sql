@@ -32,3 +32,12 @@ UPDATE audit_log a SET warehouse_ids = ARRAY[p.ship_to_warehouse_id]
 FROM invoices i JOIN purchase_orders p ON p.id = i.po_id
 WHERE a.entity = 'invoice' AND a.entity_id = i.id
   AND p.ship_to_warehouse_id IS NOT NULL AND cardinality(a.warehouse_ids) = 0;
+
+-- Receipt entries written before this migration embed their order's match, which restricted
+-- tokens now read through the receipt's warehouse. An order left unassigned is for unrestricted
+-- tokens only, so its match goes from its receipts' entries, as new entries leave it out.
+UPDATE audit_log a SET before = a.before - 'match', after = a.after - 'match'
+FROM receipts r JOIN purchase_orders p ON p.id = r.po_id
+WHERE a.entity = 'receipt' AND a.entity_id = r.id
+  AND p.ship_to_warehouse_id IS NULL
+  AND (a.before ? 'match' OR a.after ? 'match');

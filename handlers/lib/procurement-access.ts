@@ -4,7 +4,7 @@
 // one rule; this only says what the rule is applied to.
 import { findPurchaseOrder } from '../../db/purchase-orders.ts';
 import type { Db } from '../../db/client.ts';
-import { assertVisible, assertWarehouses, type Principal } from '../../domain/access.ts';
+import { assertVisible, assertWarehouses, canSee, type Principal } from '../../domain/access.ts';
 import type { FieldError } from '../../domain/problems.ts';
 
 /** A purchase order belongs to the warehouse it ships to (and its invoices and match report with it). */
@@ -36,6 +36,21 @@ export async function assertOrderFilterVisible(
 /** The warehouses of a change: those of the document before it and after it. */
 export function changedWarehouses(before: string[], after: string[]): string[] {
   return [...new Set([...before, ...after])].sort();
+}
+
+/**
+ * Whether every reader of a record tagged with `audience` (an event, an audit entry: a token
+ * restricted to any one of those warehouses reads it) may see a document of `warehouseIds`. What
+ * such a record embeds of another document is built for them, not for the token whose request
+ * wrote it (docs/standards.md §3).
+ */
+export function audienceSees(
+  audience: readonly string[],
+  warehouseIds: readonly string[],
+): boolean {
+  return audience.every((id) =>
+    canSee({ sub: '', clientId: '', scopes: new Set(), warehouses: new Set([id]) }, warehouseIds),
+  );
 }
 
 /**
