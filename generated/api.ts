@@ -493,7 +493,8 @@ export interface paths {
          * Replace a DRAFT requisition
          * @description Replaces notes and lines. DRAFT only (409 `invalid-state` otherwise); `If-Match` required. Lines follow
          *     the rules of creation: a token with a `warehouses` claim must name one of its warehouses on every line,
-         *     and may replace only a requisition all of whose warehouses are in its claim (403 `warehouse-forbidden`).
+         *     and may replace only a requisition all of whose warehouses are in its claim and every line of which names
+         *     one (403 `warehouse-forbidden`).
          */
         put: operations["replaceRequisition"];
         post?: never;
@@ -523,8 +524,8 @@ export interface paths {
          * @description DRAFT → APPROVED; records `approved_by` (the token's `sub`) and `approved_at`. Needs the scope
          *     `procurement:approve` (`procurement:write` alone is 403 `insufficient-scope`). The approver may not be
          *     the requester: when the token's `sub` is the requisition's `requester_id`, 403 `self-approval`. A token
-         *     with a `warehouses` claim approves only requisitions all of whose warehouses are in its claim
-         *     (403 `warehouse-forbidden`).
+         *     with a `warehouses` claim approves only requisitions all of whose warehouses are in its claim and every
+         *     line of which names one (403 `warehouse-forbidden`).
          */
         post: operations["approveRequisition"];
         delete?: never;
@@ -555,7 +556,8 @@ export interface paths {
          *     item in `prices` (422 when an item has no price). Each order's `ship_to_warehouse_id` is its lines'
          *     `warehouse_id`; lines without one make an unassigned order. The requisition lists the orders in
          *     `purchase_order_ids`. A token with a `warehouses` claim converts only requisitions all of whose
-         *     warehouses are in its claim (403 `warehouse-forbidden`).
+         *     warehouses are in its claim and every line of which names one (403 `warehouse-forbidden`): it may not
+         *     make an unassigned order.
          */
         post: operations["convertRequisition"];
         delete?: never;

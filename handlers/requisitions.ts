@@ -28,7 +28,7 @@ import {
 } from './lib/references.ts';
 import { scopedPage } from './lib/listing.ts';
 import {
-  assertMayChange,
+  assertMayChangeRequisition,
   changedWarehouses,
   requisitionWarehouses,
   warehouseRequired,
@@ -98,7 +98,7 @@ async function findChangeable(
 ): Promise<{ row: RequisitionRow | null; lines: RequisitionLineRow[] }> {
   const row = await findRequisition(db, id, { lock: true });
   const lines = row ? await requisitionLines(db, [row.id]) : [];
-  if (row) assertMayChange(principal, requisitionWarehouses(lines));
+  if (row) assertMayChangeRequisition(principal, lines);
   return { row, lines };
 }
 

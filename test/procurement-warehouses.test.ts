@@ -582,3 +582,55 @@ t.test(
     t.same(withMatch(assigned.id), [['receipt.posted', false, true]]);
   },
 );
+
+t.test(
+  'a requisition with a line of no warehouse is approved, converted and replaced by unrestricted tokens only',
+  async (t) => {
+    const s = await startServer(t);
+    await seedCatalogue(s.client());
+    const req = await requisition(s, ['WH-A', undefined]);
+    const clerk = { ...WH_A_ONLY, scope: 'procurement:write procurement:approve inventory:read' };
+    const act = (action: string, etag: string) =>
+      s.request(`/procurement/requisitions/${req.id}/${action}`, {
+        method: 'POST',
+        headers: { ...ik(), 'If-Match': etag },
+        token: clerk,
+      });
+    const forbidden = async (res: Response, what: string) => {
+      t.equal(res.status, 403, what);
+      const body = await res.json();
+      t.match(body, { type: problem('warehouse-forbidden') }, what);
+      t.notOk('warehouse_id' in body, 'the line names none');
+    };
+    t.equal(
+      (await s.request(`/procurement/requisitions/${req.id}`, { token: clerk })).status,
+      200,
+      'the WH-A token sees it through its WH-A line',
+    );
+    await forbidden(await act('approve', req.etag), 'but may not approve it');
+    const approved = ok(
+      await s
+        .client({ sub: 'manager', scope: 'procurement:approve' })
+        .POST('/procurement/requisitions/{id}/approve', {
+          params: { path: { id: req.id }, header: { ...ik(), 'If-Match': req.etag } },
+        }),
+    );
+    await forbidden(
+      await act('convert', approved.etag),
+      'nor convert it, which would make an unassigned order',
+    );
+    const [{ n }] = await s.sql`SELECT count(*)::int AS n FROM purchase_orders`;
+    t.equal(n, 0, 'no order was made');
+
+    const draft = await requisition(s, ['WH-A', undefined]);
+    await forbidden(
+      await s.request(`/procurement/requisitions/${draft.id}`, {
+        method: 'PUT',
+        headers: { 'If-Match': draft.etag },
+        json: { lines: [{ item_id: 'bolt', qty: 1, warehouse_id: 'WH-A' }] },
+        token: clerk,
+      }),
+      'nor replace it',
+    );
+  },
+);
