@@ -1,7 +1,7 @@
 import type { Db } from './client.ts';
 import { newId } from './ids.ts';
 import { newestFirst, olderThan } from './keyset.ts';
-import { visibleTo, type ScopedPage } from './listing.ts';
+import type { ScopedPage } from './listing.ts';
 
 export type RequisitionStatus = 'DRAFT' | 'APPROVED' | 'ORDERED';
 
@@ -129,7 +129,11 @@ export async function listRequisitions(
     SELECT ${columns(db)} FROM requisitions r
     WHERE true
       ${f.status === undefined ? db`` : db`AND status = ${f.status}`}
-      ${visibleTo(db, f.allowed, db`ARRAY(SELECT l.warehouse_id FROM requisition_lines l WHERE l.requisition_id = r.id AND l.warehouse_id IS NOT NULL)`)}
+      ${
+        f.allowed === null
+          ? db``
+          : db`AND r.id IN (SELECT requisition_id FROM requisition_lines WHERE warehouse_id = ANY(${f.allowed}::text[]))`
+      }
       ${olderThan(db, f.after)}
     ${newestFirst(db)}
     LIMIT ${f.limit + 1}`;
