@@ -491,7 +491,8 @@ export interface paths {
         get: operations["getRequisition"];
         /**
          * Replace a DRAFT requisition
-         * @description Replaces notes and lines. DRAFT only (409 `invalid-state` otherwise); `If-Match` required. Lines follow
+         * @description Replaces notes and lines. DRAFT only (409 `invalid-state` otherwise); `If-Match` required. The token's
+         *     `sub` may then not approve it (403 `self-approval`) until someone else replaces it. Lines follow
          *     the rules of creation: a token with a `warehouses` claim must name one of its warehouses on every line,
          *     and may replace only a requisition all of whose warehouses are in its claim and every line of which names
          *     one (403 `warehouse-forbidden`).
@@ -522,8 +523,10 @@ export interface paths {
         /**
          * Approve a requisition
          * @description DRAFT → APPROVED; records `approved_by` (the token's `sub`) and `approved_at`. Needs the scope
-         *     `procurement:approve` (`procurement:write` alone is 403 `insufficient-scope`). The approver may not be
-         *     the requester: when the token's `sub` is the requisition's `requester_id`, 403 `self-approval`. A token
+         *     `procurement:approve` (`procurement:write` alone is 403 `insufficient-scope`). The approver may not have
+         *     written what is approved: when the token's `sub` is the requisition's `requester_id`, the subject that
+         *     created it (the same, except for requisitions from before 1.1.0 filed in someone else's name), or the
+         *     subject that last replaced its lines (`PUT`), 403 `self-approval`. A token
          *     with a `warehouses` claim approves only requisitions all of whose warehouses are in its claim and every
          *     line of which names one (403 `warehouse-forbidden`).
          */

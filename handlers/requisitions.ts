@@ -42,7 +42,8 @@ async function toRequisitions(db: Db, rows: RequisitionRow[]): Promise<Requisiti
   const ids = rows.map((r) => r.id);
   const lines = groupBy(await requisitionLines(db, ids), (l) => l.requisition_id);
   const orders = groupBy(await purchaseOrderIdsByRequisition(db, ids), (o) => o.requisition_id);
-  return rows.map((row) => ({
+  // Who created it and who last replaced its lines are for separation of duties only.
+  return rows.map(({ created_by: _, updated_by: __, ...row }) => ({
     ...withEtag(present(row)),
     lines: (lines.get(row.id) ?? []).map(({ requisition_id: _, ...line }) => present(line)),
     purchase_order_ids: (orders.get(row.id) ?? []).map((o) => o.id),
@@ -88,6 +89,18 @@ async function checkLines(
     ),
   );
   if (errors.length) throw invalid(errors);
+}
+
+/**
+ * How `sub` took part in the requisition, if it did in a way that bars approving it: as its
+ * requester, its creator (who could name another requester before requester_id had to be the
+ * token's subject), or the last to replace its lines, who would approve their own lines.
+ */
+function selfApproval(row: RequisitionRow, sub: string): string | null {
+  if (row.requester_id === sub) return 'requested';
+  if (row.created_by === sub) return 'created';
+  if (row.updated_by === sub) return 'last replaced the lines of';
+  return null;
 }
 
 /** The requisition (locked, with `lock`) and its lines; 403 when the token may not change it. */
@@ -182,6 +195,7 @@ export const requisitionHandlers = {
     const row = await insertRequisition(db, {
       id: newId('req'),
       requester_id: actor.sub,
+      created_by: actor.sub,
       notes: body.notes ?? null,
     });
     await replaceRequisitionLines(db, row.id, body.lines);
@@ -217,13 +231,17 @@ export const requisitionHandlers = {
     return { status: 200, body: page.result(await toRequisitions(db, rows), newestKey) };
   },
 
-  async replaceRequisition({ db, params, body, principal, ifMatch, audit }) {
+  async replaceRequisition({ db, params, body, principal, ifMatch, actor, audit }) {
     const { row: current, lines } = await findChangeable(db, principal, params.id);
     if (!current) throw notFound(REQ, params.id);
     await checkLines(db, principal, body.lines);
     assertChangeable(current, REQ, params.id, ifMatch, ['DRAFT'], 'changed');
     const before = await toRequisition(db, current);
-    const row = await updateRequisition(db, current.id, { notes: body.notes ?? null });
+    // Whoever writes the lines may not approve them (selfApproval).
+    const row = await updateRequisition(db, current.id, {
+      notes: body.notes ?? null,
+      updated_by: actor.sub,
+    });
     await replaceRequisitionLines(db, row.id, body.lines);
     const requisition = await toRequisition(db, row);
     await audit({
@@ -243,10 +261,11 @@ export const requisitionHandlers = {
   async approveRequisition({ db, params, principal, ifMatch, actor, audit }) {
     const { row, lines } = await findChangeable(db, principal, params.id);
     // Separation of duties (docs/standards.md §3): like the other 403s, before 412 and 409.
-    if (row && row.requester_id === actor.sub)
+    const own = row && selfApproval(row, actor.sub);
+    if (own)
       throw new ProblemError(
         'self-approval',
-        `${actor.sub} requested ${row.id} and cannot approve it; another approver must.`,
+        `${actor.sub} ${own} ${row.id} and cannot approve it; another approver must.`,
       );
     const current = assertChangeable(row, REQ, params.id, ifMatch, ['DRAFT'], 'approved');
     const before = await toRequisition(db, current);

@@ -460,6 +460,14 @@ t.test(
     const audit = (entity: string, id: string) =>
       sql`INSERT INTO audit_log (actor, client_id, request_id, action, entity, entity_id)
           VALUES ('buyer', 'buyer', 'req', ${`${entity}.created`}, ${entity}, ${id})`;
+    // Requisitions filed for someone else (requester_id was not yet the token's subject), by an
+    // audit entry's actor, or with their creation entry pruned; one replaced by another user.
+    for (const id of ['req_for_alice', 'req_pruned'])
+      await sql`INSERT INTO requisitions (id, requester_id) VALUES (${id}, 'alice')`;
+    await audit('requisition', 'req_for_alice');
+    await sql`INSERT INTO audit_log (actor, client_id, request_id, action, entity, entity_id)
+              VALUES ('bob', 'bob', 'req', 'requisition.updated', 'requisition', 'req_for_alice'),
+                     ('carol', 'carol', 'req', 'requisition.updated', 'requisition', 'req_for_alice')`;
     for (const id of ['po_one', 'po_two', 'po_none']) await audit('purchase_order', id);
     await audit('invoice', 'inv_one');
     // Receipt entries embedded their order's match, whoever read them.
@@ -483,7 +491,18 @@ t.test(
       'one warehouse for all receipts: assigned; several or none: unassigned',
     );
     t.same(
-      [...(await sql`SELECT entity_id, warehouse_ids AS w FROM audit_log ORDER BY entity_id`)],
+      [...(await sql`SELECT id, created_by, updated_by FROM requisitions ORDER BY id`)],
+      [
+        { id: 'req_for_alice', created_by: 'buyer', updated_by: 'carol' },
+        { id: 'req_pruned', created_by: 'alice', updated_by: null },
+      ],
+      'the creator is the actor of the creation entry, else the requester; the last to replace the lines is kept',
+    );
+    t.same(
+      [
+        ...(await sql`SELECT entity_id, warehouse_ids AS w FROM audit_log
+                      WHERE entity <> 'requisition' ORDER BY entity_id`),
+      ],
       [
         { entity_id: 'inv_one', w: ['WH-A'] },
         { entity_id: 'po_none', w: [] },
@@ -632,5 +651,47 @@ t.test(
       }),
       'nor replace it',
     );
+  },
+);
+
+t.test(
+  'separation of duties: whoever created a requisition or last replaced its lines cannot approve it',
+  async (t) => {
+    const s = await startServer(t);
+    await seedCatalogue(s.client());
+    const duo = (sub: string) => ({
+      sub,
+      scope: 'inventory:read procurement:write procurement:approve',
+    });
+    const approve = (req: { id: string }, etag: string, sub: string) =>
+      s.request(`/procurement/requisitions/${req.id}/approve`, {
+        method: 'POST',
+        headers: { ...ik(), 'If-Match': etag },
+        token: duo(sub),
+      });
+    const selfApproval = async (res: Response, what: string) => {
+      t.equal(res.status, 403, what);
+      t.match(await res.json(), { type: problem('self-approval') }, what);
+    };
+
+    // Bob rewrites Alice's draft, then would approve what is now his.
+    const req = await requisition(s, ['WH-A'], 'alice');
+    const replaced = ok(
+      await s.client(duo('bob')).PUT('/procurement/requisitions/{id}', {
+        params: { path: { id: req.id }, header: { 'If-Match': req.etag } },
+        body: {
+          lines: [{ item_id: 'bolt', qty: 500, vendor_id: 'ven_fast', warehouse_id: 'WH-A' }],
+        },
+      }),
+    );
+    await selfApproval(await approve(req, replaced.etag, 'bob'), 'the last to change the lines');
+    await selfApproval(await approve(req, replaced.etag, 'alice'), 'nor the requester');
+    t.equal((await approve(req, replaced.etag, 'carol')).status, 200, 'a third person may');
+
+    // A requisition from before requester_id was the token's subject: Mallory filed it for Alice.
+    const legacy = await requisition(s, ['WH-A'], 'mallory');
+    await s.sql`UPDATE requisitions SET requester_id = 'alice' WHERE id = ${legacy.id}`;
+    await selfApproval(await approve(legacy, legacy.etag, 'mallory'), 'nor its creator');
+    t.equal((await approve(legacy, legacy.etag, 'carol')).status, 200);
   },
 );

@@ -44,3 +44,22 @@ FROM receipts r JOIN purchase_orders p ON p.id = r.po_id
 WHERE a.entity = 'receipt' AND a.entity_id = r.id
   AND p.ship_to_warehouse_id IS NULL
   AND (a.before ? 'match' OR a.after ? 'match');
+
+-- Separation of duties (docs/standards.md §3): a requisition is not approved by whoever created it
+-- or last replaced its lines, besides its requester. requester_id is now always the creating
+-- token's subject, but requisitions from before could name someone else: their creator is the
+-- actor of their creation entry, else (the entry pruned) the requester. The last to replace the
+-- lines is the actor of the newest update entry.
+ALTER TABLE requisitions ADD COLUMN created_by text, ADD COLUMN updated_by text;
+
+UPDATE requisitions r SET
+  created_by = coalesce(
+    (SELECT a.actor FROM audit_log a
+     WHERE a.entity = 'requisition' AND a.entity_id = r.id AND a.action = 'requisition.created'
+     ORDER BY a.id LIMIT 1),
+    r.requester_id),
+  updated_by = (SELECT a.actor FROM audit_log a
+                WHERE a.entity = 'requisition' AND a.entity_id = r.id AND a.action = 'requisition.updated'
+                ORDER BY a.id DESC LIMIT 1);
+
+ALTER TABLE requisitions ALTER COLUMN created_by SET NOT NULL;
