@@ -718,9 +718,8 @@ export interface paths {
         };
         /**
          * List receipts
-         * @description Newest first. Receipts into warehouses outside the token's `warehouses` claim are left out; `po_id` naming
-         *     an order the token cannot see is 403 `warehouse-forbidden`. A receipt's `match` is left out when the token
-         *     cannot see its order.
+         * @description Newest first. Receipts into warehouses outside the token's `warehouses` claim are left out. A receipt's
+         *     `match` is left out when the token cannot see its order.
          */
         get: operations["listReceipts"];
         put?: never;
@@ -3812,6 +3811,7 @@ export interface operations {
     listReceipts: {
         parameters: {
             query?: {
+                /** @description Only this order's receipts. A receipt belongs to its own warehouse, so an order the token cannot see (an unassigned one, for a token with a `warehouses` claim) is no 403 here: its receipts in the token's warehouses are listed, without `match`, as they are unfiltered. */
                 po_id?: components["schemas"]["Code"];
                 status?: components["schemas"]["ReceiptStatus"];
                 /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
@@ -4057,6 +4057,7 @@ export interface operations {
     listInvoices: {
         parameters: {
             query?: {
+                /** @description Only this order's invoices. They belong to the order, so naming an order the token cannot see is 403 `warehouse-forbidden` (unlike receipts, which belong to their own warehouse). */
                 po_id?: components["schemas"]["Code"];
                 vendor_id?: components["schemas"]["Code"];
                 match_status?: components["schemas"]["InvoiceMatchStatus"];

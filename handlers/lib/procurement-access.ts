@@ -20,8 +20,9 @@ export function requisitionWarehouses(
 }
 
 /**
- * Listing a purchase order's receipts or invoices (`?po_id=`) is addressing the order: 403 when
- * the token cannot see it. An unknown order lists nothing, as any filter that matches nothing.
+ * Listing a purchase order's invoices (`?po_id=`) is addressing the order, since they belong to
+ * it: 403 when the token cannot see it. An unknown order lists nothing, as any filter that
+ * matches nothing. (Receipts belong to their own warehouse: their `?po_id=` is a plain filter.)
  */
 export async function assertOrderFilterVisible(
   db: Db,
