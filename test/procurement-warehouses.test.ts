@@ -8,7 +8,7 @@ import { createSql } from '../db/client.ts';
 import { MIGRATIONS_DIR, migrate } from '../db/migrate.ts';
 import { freshDatabase } from './helpers/db.ts';
 import { startServer, type TestServer } from './helpers/server.ts';
-import { ik, ok, receive, seedCatalogue, sentPo } from './helpers/procurement.ts';
+import { createPo, ik, ok, receive, seedCatalogue, sentPo } from './helpers/procurement.ts';
 import { startReceiver, WEBHOOK_TEST_ENV } from './helpers/webhooks.ts';
 import { waitFor } from './helpers/wait.ts';
 
@@ -707,5 +707,114 @@ t.test(
     await s.sql`UPDATE requisitions SET requester_id = 'alice' WHERE id = ${legacy.id}`;
     await selfApproval(await approve(legacy, legacy.etag, 'mallory'), 'nor its creator');
     t.equal((await approve(legacy, legacy.etag, 'carol')).status, 200);
+  },
+);
+
+t.test(
+  'a WH-A token is refused what it cannot see or would take out of its claim, and self-approval is 403 before 412',
+  async (t) => {
+    const s = await startServer(t);
+    const api = s.client();
+    await seedCatalogue(api);
+    const asClerk = async (path: string, init: RequestInit & { json?: unknown }) => {
+      const res = await s.request(path, { ...init, token: WH_A_ONLY });
+      return { status: res.status, body: await res.json() };
+    };
+    const forbidden = (warehouse_id?: string) => ({
+      status: 403,
+      body: { type: problem('warehouse-forbidden'), ...(warehouse_id ? { warehouse_id } : {}) },
+    });
+    const postAs = (path: string, etag: string) =>
+      asClerk(path, { method: 'POST', headers: { ...ik(), 'If-Match': etag } });
+
+    // Sending an order of WH-B, or of no warehouse.
+    const draftB = await createPo(api, { ship_to_warehouse_id: 'WH-B' });
+    const draftNone = await createPo(api);
+    t.match(
+      await postAs(`/procurement/purchase-orders/${draftB.id}/send`, draftB.etag),
+      forbidden('WH-B'),
+    );
+    const sendNone = await postAs(
+      `/procurement/purchase-orders/${draftNone.id}/send`,
+      draftNone.etag,
+    );
+    t.match(sendNone, forbidden());
+    t.notOk('warehouse_id' in sendNone.body);
+
+    // A pending WH-A receipt of an unassigned order: the WH-A token sees it, but changing or
+    // posting it changes the order.
+    const poNone = await sentPo(api);
+    const lines = [{ po_line_id: poNone.lines[0].id, qty_received: 1 }];
+    const pending = ok(
+      await api.POST('/procurement/receipts', {
+        params: { header: ik() },
+        body: { po_id: poNone.id, warehouse_id: 'WH-A', draft: true, lines },
+      }),
+    );
+    t.match(
+      await asClerk(`/procurement/receipts/${pending.id}`, {
+        method: 'PUT',
+        headers: { 'If-Match': pending.etag },
+        json: { warehouse_id: 'WH-A', lines },
+      }),
+      forbidden(),
+    );
+    t.match(await postAs(`/procurement/receipts/${pending.id}/post`, pending.etag), forbidden());
+    const [receipt] = await s.sql`SELECT status, version FROM receipts WHERE id = ${pending.id}`;
+    t.match(receipt, { status: 'PENDING', version: 1 }, 'neither changed it');
+
+    // Its own WH-A order: a PUT must keep it within the claim.
+    const own = ok(
+      await s.client(WH_A_ONLY).POST('/procurement/purchase-orders', {
+        params: { header: ik() },
+        body: {
+          vendor_id: 'ven_fast',
+          ship_to_warehouse_id: 'WH-A',
+          lines: [{ item_id: 'bolt', qty: 1, unit_price: '1.00' }],
+        },
+      }),
+    );
+    const putOwn = (ship?: string) =>
+      asClerk(`/procurement/purchase-orders/${own.id}`, {
+        method: 'PUT',
+        headers: { 'If-Match': own.etag },
+        json: {
+          vendor_id: 'ven_fast',
+          currency: 'EUR',
+          lines: [{ item_id: 'bolt', qty: 2, unit_price: '1.00' }],
+          ...(ship && { ship_to_warehouse_id: ship }),
+        },
+      });
+    t.match(
+      await putOwn(),
+      { status: 422, body: { errors: [{ pointer: '#/ship_to_warehouse_id', code: 'required' }] } },
+      'omitting it would leave the order unassigned',
+    );
+    t.match(await putOwn('WH-B'), forbidden('WH-B'), 'nor may it move the order to WH-B');
+    const [order] =
+      await s.sql`SELECT ship_to_warehouse_id, version FROM purchase_orders WHERE id = ${own.id}`;
+    t.same({ ...order }, { ship_to_warehouse_id: 'WH-A', version: 1 }, 'the order is unchanged');
+
+    // An unassigned requisition.
+    const reqNone = await requisition(s, [undefined]);
+    t.match(
+      await postAs(`/procurement/requisitions/${reqNone.id}/approve`, reqNone.etag),
+      forbidden(),
+    );
+    t.match(
+      await asClerk(`/procurement/requisitions/${reqNone.id}`, {
+        method: 'PUT',
+        headers: { 'If-Match': reqNone.etag },
+        json: { lines: [{ item_id: 'bolt', qty: 1, warehouse_id: 'WH-A' }] },
+      }),
+      forbidden(),
+    );
+    const [req] = await s.sql`SELECT status, version FROM requisitions WHERE id = ${reqNone.id}`;
+    t.match(req, { status: 'DRAFT', version: 1 });
+
+    // Self-approval is decided before the precondition: a stale ETag does not hide it.
+    const mine = await requisition(s, ['WH-A'], 'wh-a-clerk');
+    const stale = await postAs(`/procurement/requisitions/${mine.id}/approve`, '"v99"');
+    t.match(stale, { status: 403, body: { type: problem('self-approval') } });
   },
 );
