@@ -1425,7 +1425,7 @@ export interface components {
             /** @description The `sub` of the token that approved it */
             approved_by?: string;
             approved_at?: components["schemas"]["Timestamp"];
-            /** @description Orders created by converting it. */
+            /** @description Orders created by converting it. A requisition of several warehouses converts into an order per warehouse, so this may name orders the token cannot see (ids only: fetching one is 403 `warehouse-forbidden`). */
             purchase_order_ids: string[];
             etag: string;
             created_at: components["schemas"]["Timestamp"];

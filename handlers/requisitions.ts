@@ -56,17 +56,16 @@ async function toRequisition(db: Db, row: RequisitionRow): Promise<Requisition> 
 }
 
 /**
- * 403 unless every warehouse the lines name is within the token's claim; then 422 unless every
- * line's item, vendor and warehouse (when named) exist and are active, and, for a restricted
- * token, every line names its warehouse (docs/standards.md §3). `errors` are the body's other
- * errors, reported together with these.
+ * 403 unless every warehouse the lines name is within the token's claim; then the 422 errors of
+ * the lines: unless every line's item, vendor and warehouse (when named) exist and are active,
+ * and, for a restricted token, every line names its warehouse (docs/standards.md §3). The caller
+ * reports them together with the body's other errors.
  */
-async function checkLines(
+async function lineErrors(
   db: Db,
   principal: Principal,
   lines: RequisitionLineInput[],
-  errors: FieldError[] = [],
-): Promise<void> {
+): Promise<FieldError[]> {
   assertWarehouses(principal, ...lines.map((l) => l.warehouse_id));
   const refs = await loadReferences(
     db,
@@ -77,7 +76,7 @@ async function checkLines(
     db,
     lines.flatMap((l) => l.vendor_id ?? []),
   );
-  errors.push(
+  return [
     ...lineItemErrors(refs, lines, (i) => `#/lines/${i}/item_id`),
     ...lines.flatMap((l, i) =>
       l.vendor_id === undefined ? [] : vendorErrors(vendors, l.vendor_id, `#/lines/${i}/vendor_id`),
@@ -87,8 +86,7 @@ async function checkLines(
         ? warehouseRequired(principal, undefined, `#/lines/${i}/warehouse_id`, 'every line')
         : warehouseErrors(refs, l.warehouse_id, `#/lines/${i}/warehouse_id`),
     ),
-  );
-  if (errors.length) throw invalid(errors);
+  ];
 }
 
 /**
@@ -103,7 +101,10 @@ function selfApproval(row: RequisitionRow, sub: string): string | null {
   return null;
 }
 
-/** The requisition (locked, with `lock`) and its lines; 403 when the token may not change it. */
+/**
+ * The requisition, locked for the change, and its lines; 403 when the token may not change it
+ * (assertMayChangeRequisition).
+ */
 async function findChangeable(
   db: Db,
   principal: Principal,
@@ -191,7 +192,8 @@ export const requisitionHandlers = {
               detail: `requester_id must be the token's subject (${actor.sub}), or be omitted.`,
             },
           ];
-    await checkLines(db, principal, body.lines, errors);
+    errors.push(...(await lineErrors(db, principal, body.lines)));
+    if (errors.length) throw invalid(errors);
     const row = await insertRequisition(db, {
       id: newId('req'),
       requester_id: actor.sub,
@@ -234,7 +236,8 @@ export const requisitionHandlers = {
   async replaceRequisition({ db, params, body, principal, ifMatch, actor, audit }) {
     const { row: current, lines } = await findChangeable(db, principal, params.id);
     if (!current) throw notFound(REQ, params.id);
-    await checkLines(db, principal, body.lines);
+    const errors = await lineErrors(db, principal, body.lines);
+    if (errors.length) throw invalid(errors);
     assertChangeable(current, REQ, params.id, ifMatch, ['DRAFT'], 'changed');
     const before = await toRequisition(db, current);
     // Whoever writes the lines may not approve them (selfApproval).
