@@ -1,6 +1,6 @@
 import type { Db } from './client.ts';
 import { newestFirst, olderThan } from './keyset.ts';
-import { visibleTo, type ScopedPage } from './listing.ts';
+import type { ScopedPage } from './listing.ts';
 
 export type InvoiceMatchStatus = 'MATCHED' | 'EXCEPTION';
 
@@ -83,7 +83,11 @@ export async function listInvoices(
       ${f.po_id === undefined ? db`` : db`AND po_id = ${f.po_id}`}
       ${f.vendor_id === undefined ? db`` : db`AND vendor_id = ${f.vendor_id}`}
       ${f.match_status === undefined ? db`` : db`AND match_status = ${f.match_status}`}
-      ${visibleTo(db, f.allowed, db`ARRAY(SELECT p.ship_to_warehouse_id FROM purchase_orders p WHERE p.id = i.po_id)`)}
+      ${
+        f.allowed === null
+          ? db``
+          : db`AND i.po_id IN (SELECT id FROM purchase_orders WHERE ship_to_warehouse_id = ANY(${f.allowed}::text[]))`
+      }
       ${olderThan(db, f.after)}
     ${newestFirst(db)}
     LIMIT ${f.limit + 1}`;

@@ -492,9 +492,11 @@ export interface paths {
         get: operations["getRequisition"];
         /**
          * Replace a DRAFT requisition
-         * @description Replaces notes and lines. DRAFT only (409 `invalid-state` otherwise); `If-Match` required. Lines follow
+         * @description Replaces notes and lines. DRAFT only (409 `invalid-state` otherwise); `If-Match` required. The token's
+         *     `sub` may then not approve it (403 `self-approval`) until someone else replaces it. Lines follow
          *     the rules of creation: a token with a `warehouses` claim must name one of its warehouses on every line,
-         *     and may replace only a requisition all of whose warehouses are in its claim (403 `warehouse-forbidden`).
+         *     and may replace only a requisition all of whose warehouses are in its claim and every line of which names
+         *     one (403 `warehouse-forbidden`).
          */
         put: operations["replaceRequisition"];
         post?: never;
@@ -522,10 +524,12 @@ export interface paths {
         /**
          * Approve a requisition
          * @description DRAFT → APPROVED; records `approved_by` (the token's `sub`) and `approved_at`. Needs the scope
-         *     `procurement:approve` (`procurement:write` alone is 403 `insufficient-scope`). The approver may not be
-         *     the requester: when the token's `sub` is the requisition's `requester_id`, 403 `self-approval`. A token
-         *     with a `warehouses` claim approves only requisitions all of whose warehouses are in its claim
-         *     (403 `warehouse-forbidden`).
+         *     `procurement:approve` (`procurement:write` alone is 403 `insufficient-scope`). The approver may not have
+         *     written what is approved: when the token's `sub` is the requisition's `requester_id`, the subject that
+         *     created it (the same, except for requisitions from before 1.1.0 filed in someone else's name), or the
+         *     subject that last replaced its lines (`PUT`), 403 `self-approval`. A token
+         *     with a `warehouses` claim approves only requisitions all of whose warehouses are in its claim and every
+         *     line of which names one (403 `warehouse-forbidden`).
          */
         post: operations["approveRequisition"];
         delete?: never;
@@ -556,7 +560,8 @@ export interface paths {
          *     item in `prices` (422 when an item has no price). Each order's `ship_to_warehouse_id` is its lines'
          *     `warehouse_id`; lines without one make an unassigned order. The requisition lists the orders in
          *     `purchase_order_ids`. A token with a `warehouses` claim converts only requisitions all of whose
-         *     warehouses are in its claim (403 `warehouse-forbidden`).
+         *     warehouses are in its claim and every line of which names one (403 `warehouse-forbidden`): it may not
+         *     make an unassigned order.
          */
         post: operations["convertRequisition"];
         delete?: never;
@@ -714,9 +719,8 @@ export interface paths {
         };
         /**
          * List receipts
-         * @description Newest first. Receipts into warehouses outside the token's `warehouses` claim are left out; `po_id` naming
-         *     an order the token cannot see is 403 `warehouse-forbidden`. A receipt's `match` is left out when the token
-         *     cannot see its order.
+         * @description Newest first. Receipts into warehouses outside the token's `warehouses` claim are left out. A receipt's
+         *     `match` is left out when the token cannot see its order.
          */
         get: operations["listReceipts"];
         put?: never;
@@ -1423,7 +1427,7 @@ export interface components {
             /** @description The `sub` of the token that approved it, who may not be the requester. */
             approved_by?: string;
             approved_at?: components["schemas"]["Timestamp"];
-            /** @description Orders created by converting it. */
+            /** @description Orders created by converting it. A requisition of several warehouses converts into an order per warehouse, so this may name orders the token cannot see (ids only: fetching one is 403 `warehouse-forbidden`). */
             purchase_order_ids: string[];
             etag: string;
             created_at: components["schemas"]["Timestamp"];
@@ -1538,7 +1542,7 @@ export interface components {
             /** @description The stock move that posted it. */
             stock_move_id?: string;
             etag: string;
-            /** @description The order's current 3-way match. Left out when the token cannot see the order (an unassigned one, for a token with a `warehouses` claim); always present in the `inventory.receipt.posted` event. */
+            /** @description The order's current 3-way match. Left out when the token cannot see the order (an unassigned one, for a token with a `warehouses` claim). The `inventory.receipt.posted` event and the receipt's audit entries are built for whoever may read them (a token restricted to the receipt's warehouse): they carry it only when such a token could see the order, so never for an unassigned order. */
             match?: components["schemas"]["MatchReport"];
             posted_at?: components["schemas"]["Timestamp"];
             created_by?: components["schemas"]["Actor"];
@@ -3809,6 +3813,7 @@ export interface operations {
     listReceipts: {
         parameters: {
             query?: {
+                /** @description Only this order's receipts. A receipt belongs to its own warehouse, so an order the token cannot see (an unassigned one, for a token with a `warehouses` claim) is no 403 here: its receipts in the token's warehouses are listed, without `match`, as they are unfiltered. */
                 po_id?: components["schemas"]["Code"];
                 status?: components["schemas"]["ReceiptStatus"];
                 /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
@@ -4054,6 +4059,7 @@ export interface operations {
     listInvoices: {
         parameters: {
             query?: {
+                /** @description Only this order's invoices. They belong to the order, so naming an order the token cannot see is 403 `warehouse-forbidden` (unlike receipts, which belong to their own warehouse). */
                 po_id?: components["schemas"]["Code"];
                 vendor_id?: components["schemas"]["Code"];
                 match_status?: components["schemas"]["InvoiceMatchStatus"];

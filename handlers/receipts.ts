@@ -35,7 +35,7 @@ import { assertChangeable, groupBy, present, withEtag } from './lib/documents.ts
 import { matchReports } from './lib/match.ts';
 import { poLineErrors, presentPurchaseOrder } from './lib/orders.ts';
 import { scopedPage } from './lib/listing.ts';
-import { assertOrderFilterVisible, orderWarehouses } from './lib/procurement-access.ts';
+import { audienceSees, changedWarehouses, orderWarehouses } from './lib/procurement-access.ts';
 import { referencesOf, warehouseErrors, type References } from './lib/references.ts';
 import { checkReceiptLines, receive } from './lib/receiving.ts';
 import type { Context, Handlers } from './types.ts';
@@ -88,6 +88,21 @@ async function receiptPresenter(
       match: must(matches.get(row.po_id), 'match report of the order of a receipt'),
     }),
   });
+}
+
+/**
+ * The receipt as a record tagged with `audience` (its event, its audit entries) shows it: with its
+ * order's match only when every reader of the record may see the order. A receipt into WH-A
+ * against an unassigned order is WH-A's, but the order's prices and quantities are not.
+ */
+function forAudience(
+  receipt: Receipt,
+  audience: string[],
+  po: { ship_to_warehouse_id: string | null },
+): Receipt {
+  if (audienceSees(audience, orderWarehouses(po))) return receipt;
+  const { match: _, ...withoutMatch } = receipt;
+  return withoutMatch;
 }
 
 async function toReceipts(db: Db, rows: ReceiptRow[], viewer: Viewer): Promise<Receipt[]> {
@@ -204,15 +219,17 @@ async function postAndRecord(
     received.po,
     purchaseOrderLines(db, [p.po.id]),
   ]);
+  // The response is the poster's; the event and the entry are their readers' (forAudience).
+  const audience = [p.warehouseId];
   await allInOrder([
-    enqueueEvent(db, 'inventory.receipt.posted', receipt),
+    enqueueEvent(db, 'inventory.receipt.posted', forAudience(receipt, audience, p.po)),
     audit({
       action: 'receipt.posted',
       entity: 'receipt',
       entityId: p.id,
-      warehouseIds: [p.warehouseId],
-      before: p.before,
-      after: receipt,
+      warehouseIds: audience,
+      before: p.before && forAudience(p.before, audience, p.po),
+      after: forAudience(receipt, audience, p.po),
     }),
     audit({
       action: 'purchase_order.received',
@@ -263,7 +280,7 @@ export const receiptHandlers = {
         entity: 'receipt',
         entityId: id,
         warehouseIds: [body.warehouse_id],
-        after: receipt,
+        after: forAudience(receipt, [body.warehouse_id], po),
       });
     } else {
       receipt = await postAndRecord(
@@ -291,7 +308,8 @@ export const receiptHandlers = {
 
   async listReceipts(ctx) {
     const { db, query, principal, page } = ctx;
-    await assertOrderFilterVisible(db, principal, query.po_id);
+    // A receipt is its warehouse's, whoever may see its order: `po_id` is a filter like `status`,
+    // and the receipts it lists show their match only when the order is visible (receiptPresenter).
     const rows = await listReceipts(db, {
       po_id: query.po_id,
       status: query.status,
@@ -318,13 +336,14 @@ export const receiptHandlers = {
     const row = await updateReceipt(db, current.id, { warehouse_id: body.warehouse_id });
     await replaceReceiptLines(db, current.id, lines);
     const receipt = await toReceipt(db, row, viewerOf(ctx));
+    const audience = changedWarehouses([current.warehouse_id], [body.warehouse_id]);
     await audit({
       action: 'receipt.updated',
       entity: 'receipt',
       entityId: current.id,
-      warehouseIds: [...new Set([current.warehouse_id, body.warehouse_id])],
-      before,
-      after: receipt,
+      warehouseIds: audience,
+      before: forAudience(before, audience, po),
+      after: forAudience(receipt, audience, po),
     });
     return { status: 200, body: receipt, etag: receipt.etag };
   },

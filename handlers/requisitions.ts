@@ -28,7 +28,7 @@ import {
 } from './lib/references.ts';
 import { scopedPage } from './lib/listing.ts';
 import {
-  assertMayChange,
+  assertMayChangeRequisition,
   changedWarehouses,
   requisitionWarehouses,
   warehouseRequired,
@@ -42,7 +42,8 @@ async function toRequisitions(db: Db, rows: RequisitionRow[]): Promise<Requisiti
   const ids = rows.map((r) => r.id);
   const lines = groupBy(await requisitionLines(db, ids), (l) => l.requisition_id);
   const orders = groupBy(await purchaseOrderIdsByRequisition(db, ids), (o) => o.requisition_id);
-  return rows.map((row) => ({
+  // Who created it and who last replaced its lines are for separation of duties only.
+  return rows.map(({ created_by: _, updated_by: __, ...row }) => ({
     ...withEtag(present(row)),
     lines: (lines.get(row.id) ?? []).map(({ requisition_id: _, ...line }) => present(line)),
     purchase_order_ids: (orders.get(row.id) ?? []).map((o) => o.id),
@@ -55,17 +56,16 @@ async function toRequisition(db: Db, row: RequisitionRow): Promise<Requisition> 
 }
 
 /**
- * 403 unless every warehouse the lines name is within the token's claim; then 422 unless every
- * line's item, vendor and warehouse (when named) exist and are active, and, for a restricted
- * token, every line names its warehouse (docs/standards.md §3). `errors` are the body's other
- * errors, reported together with these.
+ * 403 unless every warehouse the lines name is within the token's claim; then the 422 errors of
+ * the lines: unless every line's item, vendor and warehouse (when named) exist and are active,
+ * and, for a restricted token, every line names its warehouse (docs/standards.md §3). The caller
+ * reports them together with the body's other errors.
  */
-async function checkLines(
+async function lineErrors(
   db: Db,
   principal: Principal,
   lines: RequisitionLineInput[],
-  errors: FieldError[] = [],
-): Promise<void> {
+): Promise<FieldError[]> {
   assertWarehouses(principal, ...lines.map((l) => l.warehouse_id));
   const refs = await loadReferences(
     db,
@@ -76,7 +76,7 @@ async function checkLines(
     db,
     lines.flatMap((l) => l.vendor_id ?? []),
   );
-  errors.push(
+  return [
     ...lineItemErrors(refs, lines, (i) => `#/lines/${i}/item_id`),
     ...lines.flatMap((l, i) =>
       l.vendor_id === undefined ? [] : vendorErrors(vendors, l.vendor_id, `#/lines/${i}/vendor_id`),
@@ -86,11 +86,25 @@ async function checkLines(
         ? warehouseRequired(principal, undefined, `#/lines/${i}/warehouse_id`, 'every line')
         : warehouseErrors(refs, l.warehouse_id, `#/lines/${i}/warehouse_id`),
     ),
-  );
-  if (errors.length) throw invalid(errors);
+  ];
 }
 
-/** The requisition (locked, with `lock`) and its lines; 403 when the token may not change it. */
+/**
+ * How `sub` took part in the requisition, if it did in a way that bars approving it: as its
+ * requester, its creator (who could name another requester before requester_id had to be the
+ * token's subject), or the last to replace its lines, who would approve their own lines.
+ */
+function selfApproval(row: RequisitionRow, sub: string): string | null {
+  if (row.requester_id === sub) return 'requested';
+  if (row.created_by === sub) return 'created';
+  if (row.updated_by === sub) return 'last replaced the lines of';
+  return null;
+}
+
+/**
+ * The requisition, locked for the change, and its lines; 403 when the token may not change it
+ * (assertMayChangeRequisition).
+ */
 async function findChangeable(
   db: Db,
   principal: Principal,
@@ -98,7 +112,7 @@ async function findChangeable(
 ): Promise<{ row: RequisitionRow | null; lines: RequisitionLineRow[] }> {
   const row = await findRequisition(db, id, { lock: true });
   const lines = row ? await requisitionLines(db, [row.id]) : [];
-  if (row) assertMayChange(principal, requisitionWarehouses(lines));
+  if (row) assertMayChangeRequisition(principal, lines);
   return { row, lines };
 }
 
@@ -178,10 +192,12 @@ export const requisitionHandlers = {
               detail: `requester_id must be the token's subject (${actor.sub}), or be omitted.`,
             },
           ];
-    await checkLines(db, principal, body.lines, errors);
+    errors.push(...(await lineErrors(db, principal, body.lines)));
+    if (errors.length) throw invalid(errors);
     const row = await insertRequisition(db, {
       id: newId('req'),
       requester_id: actor.sub,
+      created_by: actor.sub,
       notes: body.notes ?? null,
     });
     await replaceRequisitionLines(db, row.id, body.lines);
@@ -217,13 +233,18 @@ export const requisitionHandlers = {
     return { status: 200, body: page.result(await toRequisitions(db, rows), newestKey) };
   },
 
-  async replaceRequisition({ db, params, body, principal, ifMatch, audit }) {
+  async replaceRequisition({ db, params, body, principal, ifMatch, actor, audit }) {
     const { row: current, lines } = await findChangeable(db, principal, params.id);
     if (!current) throw notFound(REQ, params.id);
-    await checkLines(db, principal, body.lines);
+    const errors = await lineErrors(db, principal, body.lines);
+    if (errors.length) throw invalid(errors);
     assertChangeable(current, REQ, params.id, ifMatch, ['DRAFT'], 'changed');
     const before = await toRequisition(db, current);
-    const row = await updateRequisition(db, current.id, { notes: body.notes ?? null });
+    // Whoever writes the lines may not approve them (selfApproval).
+    const row = await updateRequisition(db, current.id, {
+      notes: body.notes ?? null,
+      updated_by: actor.sub,
+    });
     await replaceRequisitionLines(db, row.id, body.lines);
     const requisition = await toRequisition(db, row);
     await audit({
@@ -243,10 +264,11 @@ export const requisitionHandlers = {
   async approveRequisition({ db, params, principal, ifMatch, actor, audit }) {
     const { row, lines } = await findChangeable(db, principal, params.id);
     // Separation of duties (docs/standards.md §3): like the other 403s, before 412 and 409.
-    if (row && row.requester_id === actor.sub)
+    const own = row && selfApproval(row, actor.sub);
+    if (own)
       throw new ProblemError(
         'self-approval',
-        `${actor.sub} requested ${row.id} and cannot approve it; another approver must.`,
+        `${actor.sub} ${own} ${row.id} and cannot approve it; another approver must.`,
       );
     const current = assertChangeable(row, REQ, params.id, ifMatch, ['DRAFT'], 'approved');
     const before = await toRequisition(db, current);

@@ -8,7 +8,9 @@ import { createSql } from '../db/client.ts';
 import { MIGRATIONS_DIR, migrate } from '../db/migrate.ts';
 import { freshDatabase } from './helpers/db.ts';
 import { startServer, type TestServer } from './helpers/server.ts';
-import { ik, ok, receive, seedCatalogue, sentPo } from './helpers/procurement.ts';
+import { createPo, ik, ok, receive, seedCatalogue, sentPo } from './helpers/procurement.ts';
+import { startReceiver, WEBHOOK_TEST_ENV } from './helpers/webhooks.ts';
+import { waitFor } from './helpers/wait.ts';
 
 const problem = (slug: string) => `https://problems.inventory-api.dev/${slug}`;
 const WH_A_ONLY = { sub: 'wh-a-clerk', warehouses: ['WH-A'] };
@@ -88,7 +90,17 @@ t.test(
       forbidden(),
     );
     t.match(await status(`/procurement/invoices/${invNone.id}`), forbidden());
-    t.match(await status(`/procurement/receipts?po_id=${poNone.id}`), forbidden());
+    const ofNone = await status(`/procurement/receipts?po_id=${poNone.id}`);
+    t.equal(
+      ofNone.status,
+      200,
+      "filtering receipts by an order it cannot see lists the order's receipts it sees",
+    );
+    t.same(
+      ofNone.body.data.map((r: { id: string; match?: unknown }) => [r.id, 'match' in r]),
+      [[rNone.id, false]],
+      'without the match, as listed unfiltered',
+    );
     t.match(await status(`/procurement/invoices?po_id=${poNone.id}`), forbidden());
     t.match(await status(`/procurement/requisitions/${reqNone.id}`), forbidden());
     const noMatch = await status(`/procurement/receipts/${rNone.id}`);
@@ -161,7 +173,11 @@ t.test(
       status: 200,
       body: { match: { po_id: poA.id } },
     });
-    t.match(await status(`/procurement/receipts?po_id=${poB.id}`), forbidden('WH-B'));
+    t.match(
+      await status(`/procurement/receipts?po_id=${poB.id}`),
+      { status: 200, body: { data: [] } },
+      'none of a WH-B order',
+    );
     t.match(await status(`/procurement/invoices?po_id=${poB.id}`), forbidden('WH-B'));
     t.match(await status(`/procurement/invoices/${invB.id}`), forbidden('WH-B'));
     t.match(await status(`/procurement/invoices/${invA.id}`), { status: 200 });
@@ -458,8 +474,25 @@ t.test(
     const audit = (entity: string, id: string) =>
       sql`INSERT INTO audit_log (actor, client_id, request_id, action, entity, entity_id)
           VALUES ('buyer', 'buyer', 'req', ${`${entity}.created`}, ${entity}, ${id})`;
+    // Requisitions filed for someone else (requester_id was not yet the token's subject), by an
+    // audit entry's actor, or with their creation entry pruned; one replaced by another user.
+    for (const id of ['req_for_alice', 'req_pruned'])
+      await sql`INSERT INTO requisitions (id, requester_id) VALUES (${id}, 'alice')`;
+    await audit('requisition', 'req_for_alice');
+    await sql`INSERT INTO audit_log (actor, client_id, request_id, action, entity, entity_id)
+              VALUES ('bob', 'bob', 'req', 'requisition.updated', 'requisition', 'req_for_alice'),
+                     ('carol', 'carol', 'req', 'requisition.updated', 'requisition', 'req_for_alice')`;
     for (const id of ['po_one', 'po_two', 'po_none']) await audit('purchase_order', id);
     await audit('invoice', 'inv_one');
+    // Receipt entries embedded their order's match, whoever read them.
+    for (const [id, po] of [
+      ['r1', 'po_one'],
+      ['r3', 'po_two'],
+    ])
+      await sql`INSERT INTO audit_log (actor, client_id, request_id, action, entity, entity_id, warehouse_ids, before, after)
+                VALUES ('clerk', 'clerk', 'req', 'receipt.posted', 'receipt', ${id}, '{WH-A}',
+                        ${sql.json({ id, status: 'PENDING', match: { po_id: po } })},
+                        ${sql.json({ id, status: 'POSTED', match: { po_id: po } })})`;
 
     t.equal((await migrate(sql))[0], '0009_procurement_warehouses.sql', 'this one, then any later');
     t.same(
@@ -472,15 +505,316 @@ t.test(
       'one warehouse for all receipts: assigned; several or none: unassigned',
     );
     t.same(
-      [...(await sql`SELECT entity_id, warehouse_ids AS w FROM audit_log ORDER BY entity_id`)],
+      [...(await sql`SELECT id, created_by, updated_by FROM requisitions ORDER BY id`)],
+      [
+        { id: 'req_for_alice', created_by: 'buyer', updated_by: 'carol' },
+        { id: 'req_pruned', created_by: 'alice', updated_by: null },
+      ],
+      'the creator is the actor of the creation entry, else the requester; the last to replace the lines is kept',
+    );
+    t.same(
+      [
+        ...(await sql`SELECT entity_id, warehouse_ids AS w FROM audit_log
+                      WHERE entity <> 'requisition' ORDER BY entity_id`),
+      ],
       [
         { entity_id: 'inv_one', w: ['WH-A'] },
         { entity_id: 'po_none', w: [] },
         { entity_id: 'po_one', w: ['WH-A'] },
         { entity_id: 'po_two', w: [] },
+        { entity_id: 'r1', w: ['WH-A'] },
+        { entity_id: 'r3', w: ['WH-A'] },
       ],
+    );
+    t.same(
+      [
+        ...(await sql`SELECT entity_id, before ? 'match' AS b, after ? 'match' AS a
+                      FROM audit_log WHERE entity = 'receipt' ORDER BY entity_id`),
+      ],
+      [
+        { entity_id: 'r1', b: true, a: true },
+        { entity_id: 'r3', b: false, a: false },
+      ],
+      "receipt entries keep the match of an assigned order only: an unassigned one's is for no WH-A reader",
     );
     const [po] = await sql`SELECT created_by FROM purchase_orders WHERE id = 'po_one'`;
     t.equal(po.created_by, 'buyer', 'created_by was recorded from the start');
+  },
+);
+
+t.test(
+  "the match of an unassigned order reaches no WH-A reader through a receipt's event or audit entries",
+  async (t) => {
+    const s = await startServer(t, { env: WEBHOOK_TEST_ENV });
+    const api = s.client();
+    await seedCatalogue(api);
+    const receiver = await startReceiver(t);
+    ok(
+      await s.client({ ...WH_A_ONLY, scope: 'webhooks:manage' }).POST('/webhooks/endpoints', {
+        body: { url: receiver.url, events: ['inventory.receipt.posted'] },
+      }),
+    );
+    const line = (po: { lines: { id: string }[] }) => [
+      { po_line_id: po.lines[0].id, qty_received: 2 },
+    ];
+    // An unrestricted token receives into WH-A against an unassigned order: posted at once, and
+    // as a draft that is changed, then posted (every receipt audit action).
+    const poNone = await sentPo(api);
+    const direct = await receive(api, poNone, line(poNone), 'WH-A');
+    t.ok(direct.match, 'the unrestricted poster sees the match in its response');
+    const draft = ok(
+      await api.POST('/procurement/receipts', {
+        params: { header: ik() },
+        body: { po_id: poNone.id, warehouse_id: 'WH-A', draft: true, lines: line(poNone) },
+      }),
+    );
+    const changed = ok(
+      await api.PUT('/procurement/receipts/{id}', {
+        params: { path: { id: draft.id }, header: { 'If-Match': draft.etag } },
+        body: { warehouse_id: 'WH-A', lines: line(poNone) },
+      }),
+    );
+    ok(
+      await api.POST('/procurement/receipts/{id}/post', {
+        params: { path: { id: draft.id }, header: { ...ik(), 'If-Match': changed.etag } },
+      }),
+    );
+    // And against a WH-A order, whose match WH-A readers do see.
+    const poA = await sentPo(api, { ship_to_warehouse_id: 'WH-A' });
+    const assigned = await receive(api, poA, line(poA), 'WH-A');
+
+    await waitFor('three receipt events delivered', () => receiver.acknowledged().length >= 3);
+    const events = receiver
+      .acknowledged()
+      .map((r) => JSON.parse(r.body) as { data: { id: string; match?: unknown } });
+    const matchIn = (id: string) =>
+      events.filter((e) => e.data.id === id).map((e) => 'match' in e.data);
+    t.same(
+      matchIn(direct.id),
+      [false],
+      "the WH-A endpoint gets the event, without the order's match",
+    );
+    t.same(matchIn(draft.id), [false]);
+    t.same(matchIn(assigned.id), [true], 'the match of a WH-A order is there');
+
+    const entries = ok(
+      await s.client(WH_A_ONLY).GET('/inventory/audit', {
+        params: { query: { entity: 'receipt', limit: 200 } },
+      }),
+    ).data;
+    const withMatch = (id: string) =>
+      entries
+        .filter((e) => e.entity_id === id)
+        .map((e) => [e.action, 'match' in (e.before ?? {}), 'match' in (e.after ?? {})]);
+    t.same(withMatch(direct.id), [['receipt.posted', false, false]]);
+    t.same(withMatch(draft.id), [
+      ['receipt.posted', false, false],
+      ['receipt.updated', false, false],
+      ['receipt.created', false, false],
+    ]);
+    t.same(withMatch(assigned.id), [['receipt.posted', false, true]]);
+  },
+);
+
+t.test(
+  'a requisition with a line of no warehouse is approved, converted and replaced by unrestricted tokens only',
+  async (t) => {
+    const s = await startServer(t);
+    await seedCatalogue(s.client());
+    const req = await requisition(s, ['WH-A', undefined]);
+    const clerk = { ...WH_A_ONLY, scope: 'procurement:write procurement:approve inventory:read' };
+    const act = (action: string, etag: string) =>
+      s.request(`/procurement/requisitions/${req.id}/${action}`, {
+        method: 'POST',
+        headers: { ...ik(), 'If-Match': etag },
+        token: clerk,
+      });
+    const forbidden = async (res: Response, what: string) => {
+      t.equal(res.status, 403, what);
+      const body = await res.json();
+      t.match(body, { type: problem('warehouse-forbidden') }, what);
+      t.notOk('warehouse_id' in body, 'the line names none');
+    };
+    t.equal(
+      (await s.request(`/procurement/requisitions/${req.id}`, { token: clerk })).status,
+      200,
+      'the WH-A token sees it through its WH-A line',
+    );
+    await forbidden(await act('approve', req.etag), 'but may not approve it');
+    const approved = ok(
+      await s
+        .client({ sub: 'manager', scope: 'procurement:approve' })
+        .POST('/procurement/requisitions/{id}/approve', {
+          params: { path: { id: req.id }, header: { ...ik(), 'If-Match': req.etag } },
+        }),
+    );
+    await forbidden(
+      await act('convert', approved.etag),
+      'nor convert it, which would make an unassigned order',
+    );
+    const [{ n }] = await s.sql`SELECT count(*)::int AS n FROM purchase_orders`;
+    t.equal(n, 0, 'no order was made');
+
+    const draft = await requisition(s, ['WH-A', undefined]);
+    await forbidden(
+      await s.request(`/procurement/requisitions/${draft.id}`, {
+        method: 'PUT',
+        headers: { 'If-Match': draft.etag },
+        json: { lines: [{ item_id: 'bolt', qty: 1, warehouse_id: 'WH-A' }] },
+        token: clerk,
+      }),
+      'nor replace it',
+    );
+  },
+);
+
+t.test(
+  'separation of duties: whoever created a requisition or last replaced its lines cannot approve it',
+  async (t) => {
+    const s = await startServer(t);
+    await seedCatalogue(s.client());
+    const duo = (sub: string) => ({
+      sub,
+      scope: 'inventory:read procurement:write procurement:approve',
+    });
+    const approve = (req: { id: string }, etag: string, sub: string) =>
+      s.request(`/procurement/requisitions/${req.id}/approve`, {
+        method: 'POST',
+        headers: { ...ik(), 'If-Match': etag },
+        token: duo(sub),
+      });
+    const selfApproval = async (res: Response, what: string) => {
+      t.equal(res.status, 403, what);
+      t.match(await res.json(), { type: problem('self-approval') }, what);
+    };
+
+    // Bob rewrites Alice's draft, then would approve what is now his.
+    const req = await requisition(s, ['WH-A'], 'alice');
+    const replaced = ok(
+      await s.client(duo('bob')).PUT('/procurement/requisitions/{id}', {
+        params: { path: { id: req.id }, header: { 'If-Match': req.etag } },
+        body: {
+          lines: [{ item_id: 'bolt', qty: 500, vendor_id: 'ven_fast', warehouse_id: 'WH-A' }],
+        },
+      }),
+    );
+    await selfApproval(await approve(req, replaced.etag, 'bob'), 'the last to change the lines');
+    await selfApproval(await approve(req, replaced.etag, 'alice'), 'nor the requester');
+    t.equal((await approve(req, replaced.etag, 'carol')).status, 200, 'a third person may');
+
+    // A requisition from before requester_id was the token's subject: Mallory filed it for Alice.
+    const legacy = await requisition(s, ['WH-A'], 'mallory');
+    await s.sql`UPDATE requisitions SET requester_id = 'alice' WHERE id = ${legacy.id}`;
+    await selfApproval(await approve(legacy, legacy.etag, 'mallory'), 'nor its creator');
+    t.equal((await approve(legacy, legacy.etag, 'carol')).status, 200);
+  },
+);
+
+t.test(
+  'a WH-A token is refused what it cannot see or would take out of its claim, and self-approval is 403 before 412',
+  async (t) => {
+    const s = await startServer(t);
+    const api = s.client();
+    await seedCatalogue(api);
+    const asClerk = async (path: string, init: RequestInit & { json?: unknown }) => {
+      const res = await s.request(path, { ...init, token: WH_A_ONLY });
+      return { status: res.status, body: await res.json() };
+    };
+    const forbidden = (warehouse_id?: string) => ({
+      status: 403,
+      body: { type: problem('warehouse-forbidden'), ...(warehouse_id ? { warehouse_id } : {}) },
+    });
+    const postAs = (path: string, etag: string) =>
+      asClerk(path, { method: 'POST', headers: { ...ik(), 'If-Match': etag } });
+
+    // Sending an order of WH-B, or of no warehouse.
+    const draftB = await createPo(api, { ship_to_warehouse_id: 'WH-B' });
+    const draftNone = await createPo(api);
+    t.match(
+      await postAs(`/procurement/purchase-orders/${draftB.id}/send`, draftB.etag),
+      forbidden('WH-B'),
+    );
+    const sendNone = await postAs(
+      `/procurement/purchase-orders/${draftNone.id}/send`,
+      draftNone.etag,
+    );
+    t.match(sendNone, forbidden());
+    t.notOk('warehouse_id' in sendNone.body);
+
+    // A pending WH-A receipt of an unassigned order: the WH-A token sees it, but changing or
+    // posting it changes the order.
+    const poNone = await sentPo(api);
+    const lines = [{ po_line_id: poNone.lines[0].id, qty_received: 1 }];
+    const pending = ok(
+      await api.POST('/procurement/receipts', {
+        params: { header: ik() },
+        body: { po_id: poNone.id, warehouse_id: 'WH-A', draft: true, lines },
+      }),
+    );
+    t.match(
+      await asClerk(`/procurement/receipts/${pending.id}`, {
+        method: 'PUT',
+        headers: { 'If-Match': pending.etag },
+        json: { warehouse_id: 'WH-A', lines },
+      }),
+      forbidden(),
+    );
+    t.match(await postAs(`/procurement/receipts/${pending.id}/post`, pending.etag), forbidden());
+    const [receipt] = await s.sql`SELECT status, version FROM receipts WHERE id = ${pending.id}`;
+    t.match(receipt, { status: 'PENDING', version: 1 }, 'neither changed it');
+
+    // Its own WH-A order: a PUT must keep it within the claim.
+    const own = ok(
+      await s.client(WH_A_ONLY).POST('/procurement/purchase-orders', {
+        params: { header: ik() },
+        body: {
+          vendor_id: 'ven_fast',
+          ship_to_warehouse_id: 'WH-A',
+          lines: [{ item_id: 'bolt', qty: 1, unit_price: '1.00' }],
+        },
+      }),
+    );
+    const putOwn = (ship?: string) =>
+      asClerk(`/procurement/purchase-orders/${own.id}`, {
+        method: 'PUT',
+        headers: { 'If-Match': own.etag },
+        json: {
+          vendor_id: 'ven_fast',
+          currency: 'EUR',
+          lines: [{ item_id: 'bolt', qty: 2, unit_price: '1.00' }],
+          ...(ship && { ship_to_warehouse_id: ship }),
+        },
+      });
+    t.match(
+      await putOwn(),
+      { status: 422, body: { errors: [{ pointer: '#/ship_to_warehouse_id', code: 'required' }] } },
+      'omitting it would leave the order unassigned',
+    );
+    t.match(await putOwn('WH-B'), forbidden('WH-B'), 'nor may it move the order to WH-B');
+    const [order] =
+      await s.sql`SELECT ship_to_warehouse_id, version FROM purchase_orders WHERE id = ${own.id}`;
+    t.same({ ...order }, { ship_to_warehouse_id: 'WH-A', version: 1 }, 'the order is unchanged');
+
+    // An unassigned requisition.
+    const reqNone = await requisition(s, [undefined]);
+    t.match(
+      await postAs(`/procurement/requisitions/${reqNone.id}/approve`, reqNone.etag),
+      forbidden(),
+    );
+    t.match(
+      await asClerk(`/procurement/requisitions/${reqNone.id}`, {
+        method: 'PUT',
+        headers: { 'If-Match': reqNone.etag },
+        json: { lines: [{ item_id: 'bolt', qty: 1, warehouse_id: 'WH-A' }] },
+      }),
+      forbidden(),
+    );
+    const [req] = await s.sql`SELECT status, version FROM requisitions WHERE id = ${reqNone.id}`;
+    t.match(req, { status: 'DRAFT', version: 1 });
+
+    // Self-approval is decided before the precondition: a stale ETag does not hide it.
+    const mine = await requisition(s, ['WH-A'], 'wh-a-clerk');
+    const stale = await postAs(`/procurement/requisitions/${mine.id}/approve`, '"v99"');
+    t.match(stale, { status: 403, body: { type: problem('self-approval') } });
   },
 );

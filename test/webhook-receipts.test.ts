@@ -24,9 +24,14 @@ t.test(
     const receiptsEndpoint = await subscribe(s.url, receipts, ['inventory.receipt.posted']);
     await subscribe(s.url, moves, ['inventory.stock_move.posted']);
     await seedCatalogue(api);
+    // Shipping to WH-A, where it is received: the event then carries the order's match, as the
+    // API's answer does (an unassigned order's is left out of events, docs/standards.md §3).
     const po = await sendPo(
       api,
-      await createPo(api, { lines: [{ item_id: 'bolt', qty: 10, unit_price: '0.50' }] }),
+      await createPo(api, {
+        ship_to_warehouse_id: 'WH-A',
+        lines: [{ item_id: 'bolt', qty: 10, unit_price: '0.50' }],
+      }),
     );
     const poLine = po.lines[0].id;
 

@@ -4,8 +4,8 @@
 // one rule; this only says what the rule is applied to.
 import { findPurchaseOrder } from '../../db/purchase-orders.ts';
 import type { Db } from '../../db/client.ts';
-import { assertVisible, assertWarehouses, type Principal } from '../../domain/access.ts';
-import type { FieldError } from '../../domain/problems.ts';
+import { assertVisible, assertWarehouses, canSee, type Principal } from '../../domain/access.ts';
+import { ProblemError, type FieldError } from '../../domain/problems.ts';
 
 /** A purchase order belongs to the warehouse it ships to (and its invoices and match report with it). */
 export function orderWarehouses(po: { ship_to_warehouse_id: string | null }): string[] {
@@ -20,8 +20,9 @@ export function requisitionWarehouses(
 }
 
 /**
- * Listing a purchase order's receipts or invoices (`?po_id=`) is addressing the order: 403 when
- * the token cannot see it. An unknown order lists nothing, as any filter that matches nothing.
+ * Listing a purchase order's invoices (`?po_id=`) is addressing the order, since they belong to
+ * it: 403 when the token cannot see it. An unknown order lists nothing, as any filter that
+ * matches nothing. (Receipts belong to their own warehouse: their `?po_id=` is a plain filter.)
  */
 export async function assertOrderFilterVisible(
   db: Db,
@@ -39,14 +40,41 @@ export function changedWarehouses(before: string[], after: string[]): string[] {
 }
 
 /**
- * For changing a document: 403 warehouse-forbidden unless the token sees it (assertVisible, so an
- * unassigned one is refused to restricted tokens) and may touch every warehouse it belongs to. A
- * requisition spanning two warehouses is visible to a token of either, but approving, converting
- * or replacing it commits both, so it needs both.
+ * Whether every reader of a record tagged with `audience` (an event, an audit entry: a token
+ * restricted to any one of those warehouses reads it) may see a document of `warehouseIds`. What
+ * such a record embeds of another document is built for them, not for the token whose request
+ * wrote it (docs/standards.md §3).
  */
-export function assertMayChange(principal: Principal, warehouseIds: string[]): void {
+export function audienceSees(
+  audience: readonly string[],
+  warehouseIds: readonly string[],
+): boolean {
+  return audience.every((id) =>
+    canSee({ sub: '', clientId: '', scopes: new Set(), warehouses: new Set([id]) }, warehouseIds),
+  );
+}
+
+/**
+ * For approving, converting or replacing a requisition: 403 warehouse-forbidden unless the token
+ * sees it (assertVisible, so an unassigned one is refused to restricted tokens), may touch every
+ * warehouse its lines name, and, when restricted, every line names one. A requisition spanning two
+ * warehouses is visible to a token of either, but these commit both, so they need both; and a
+ * line of no warehouse converts into an unassigned order, which a restricted token may neither
+ * create nor see (docs/standards.md §3).
+ */
+export function assertMayChangeRequisition(
+  principal: Principal,
+  lines: readonly { warehouse_id?: string | null }[],
+): void {
+  const warehouseIds = requisitionWarehouses(lines);
   assertVisible(principal, warehouseIds);
   assertWarehouses(principal, ...warehouseIds);
+  const unassigned = lines.findIndex((l) => (l.warehouse_id ?? null) === null);
+  if (principal.warehouses !== null && unassigned >= 0)
+    throw new ProblemError(
+      'warehouse-forbidden',
+      `Line ${unassigned} of this requisition names no warehouse, so only a token without a warehouses claim may approve, convert or replace it.`,
+    );
 }
 
 /**
