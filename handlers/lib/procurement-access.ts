@@ -49,9 +49,7 @@ export function audienceSees(
   audience: readonly string[],
   warehouseIds: readonly string[],
 ): boolean {
-  return audience.every((id) =>
-    canSee({ sub: '', clientId: '', scopes: new Set(), warehouses: new Set([id]) }, warehouseIds),
-  );
+  return audience.every((id) => canSee({ warehouses: new Set([id]) }, warehouseIds));
 }
 
 /**
