@@ -4,6 +4,18 @@
 import t from 'tap';
 import { startStockServer } from './helpers/stock.ts';
 
+type Server = Awaited<ReturnType<typeof startStockServer>>['s'];
+
+/** POST /inventory/warehouses (a keyed, one-transaction write) under a key, as a given token. */
+const warehousePoster =
+  (s: Server) => (key: string, id: string, token: Parameters<Server['token']>[0]) =>
+    s.request('/inventory/warehouses', {
+      method: 'POST',
+      json: { id, name: id },
+      token,
+      headers: { 'idempotency-key': key },
+    });
+
 const move = (warehouse: string) => ({
   type: 'RECEIPT' as const,
   to_wh: warehouse,
@@ -68,13 +80,7 @@ t.test(
 
 t.test('the keyed path (one transaction per request) follows the same rule', async (t) => {
   const { s } = await startStockServer(t, ['WH-A']);
-  const post = (key: string, id: string, token: Parameters<typeof s.token>[0]) =>
-    s.request('/inventory/warehouses', {
-      method: 'POST',
-      json: { id, name: id },
-      token,
-      headers: { 'idempotency-key': key },
-    });
+  const post = warehousePoster(s);
   t.equal((await post('K-2', 'WH-X', { client_id: 'erp', sub: 'alice' })).status, 201);
   const restricted = await post('K-2', 'WH-X', {
     client_id: 'erp',
@@ -91,13 +97,7 @@ t.test(
   'keys stored before keys had a subject: honoured for their client until they expire',
   async (t) => {
     const { s } = await startStockServer(t, []);
-    const post = (key: string, id: string, token: Parameters<typeof s.token>[0]) =>
-      s.request('/inventory/warehouses', {
-        method: 'POST',
-        json: { id, name: id },
-        token,
-        headers: { 'idempotency-key': key },
-      });
+    const post = warehousePoster(s);
     /** A key as version 1.0 stored it: no subject (''), no claim. */
     const legacy = async (key: string, id: string, expired: boolean) => {
       t.equal((await post(key, id, { client_id: 'erp', sub: 'before-the-upgrade' })).status, 201);
