@@ -21,6 +21,7 @@ declare module 'fastify' {
 }
 
 const ALGORITHMS = ['RS256', 'ES256'];
+const CLOCK_TOLERANCE_MS = 60_000;
 const REALM = 'Bearer realm="inventory-api"';
 
 function invalidToken(description: string): ProblemError {
@@ -110,7 +111,9 @@ export default fp(
     let secret: any;
     if (auth.jwksUrl) {
       // Keys are only ever fetched from the configured URL, never from one a token names.
-      const keys = new KeySet(auth.jwksUrl);
+      const keys = new KeySet(auth.jwksUrl, (err) =>
+        app.log.warn({ err }, 'fetching the JWKS failed; the keys fetched before stay in use'),
+      );
       secret = async (
         _request: FastifyRequest,
         token: { header: { kid?: string; alg?: string } },
@@ -130,13 +133,14 @@ export default fp(
         // fast-jwt checks iss and aud only when a token has them: without these, a token with
         // neither would pass.
         requiredClaims: ['exp', 'iss', 'aud'],
-        clockTolerance: 60_000,
+        clockTolerance: CLOCK_TOLERANCE_MS,
         cache: 10_000,
         // A refusal is remembered for the token's clock tolerance, except one for a key the set
         // lacked or could not be fetched: after a key rotation or an outage, that token must be
         // checked again at once, not refused for a minute.
+        // (fast-jwt keeps a refusal until now + clockTolerance + this.)
         errorCacheTTL: (err: { code?: string }) =>
-          err.code === 'FAST_JWT_KEY_FETCHING_ERROR' ? -60_001 : -1,
+          err.code === 'FAST_JWT_KEY_FETCHING_ERROR' ? -(CLOCK_TOLERANCE_MS + 1) : -1,
       },
     });
 

@@ -4,12 +4,14 @@
 // reason, whatever the number of such tokens: otherwise every request with a made-up `kid` would
 // make this server fetch the provider's key set (a rotated key is picked up within a minute).
 // Once keys are known, an expired set is refreshed in the background while it keeps serving, and
-// a provider that cannot be reached is not asked again for RETRY_MS: no request waits on it.
+// a provider that cannot be reached is not asked again for RETRY_MS: no request waits on it
+// (before any key is known, the pause is a second: every request depends on that first fetch).
 import { createPublicKey } from 'node:crypto';
 
 const KEEP_MS = 10 * 60_000;
 const UNKNOWN_KID_REFETCH_MS = 60_000;
 const RETRY_MS = 30_000;
+const FIRST_RETRY_MS = 1_000;
 const FETCH_TIMEOUT_MS = 5_000;
 
 interface Jwk {
@@ -31,6 +33,8 @@ export class KeySet {
 
   constructor(
     private readonly url: string,
+    /** Told of every failed fetch (the keys known before keep serving meanwhile). */
+    private readonly onError: (err: unknown) => void = () => {},
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -45,7 +49,13 @@ export class KeySet {
       await this.fetching.catch(() => {});
       key = this.find(kid);
     }
-    if (!key && this.now() - this.lastUnknownKidFetch >= UNKNOWN_KID_REFETCH_MS) {
+    // Counted only when a fetch can start: during a pause after a failure, a new kid must not use
+    // up the minute it will need once the provider is back.
+    if (
+      !key &&
+      this.now() - this.lastUnknownKidFetch >= UNKNOWN_KID_REFETCH_MS &&
+      this.now() >= this.retryAt
+    ) {
       this.lastUnknownKidFetch = this.now();
       await this.refresh().catch(() => {});
       key = this.find(kid);
@@ -69,7 +79,8 @@ export class KeySet {
       return Promise.reject(new Error('the JWKS URL failed recently; not asked again yet'));
     this.fetching = this.fetchKeys()
       .catch((err) => {
-        this.retryAt = this.now() + RETRY_MS;
+        this.retryAt = this.now() + (this.keys ? RETRY_MS : FIRST_RETRY_MS);
+        this.onError(err);
         throw err;
       })
       .finally(() => {
