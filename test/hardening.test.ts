@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import t from 'tap';
 import { startServer } from './helpers/server.ts';
 import { startStockServer } from './helpers/stock.ts';
+import { findUnstorable, nestedDeeperThan } from '../server/plugins/json-body.ts';
 
 const PROBLEM = /^application\/problem\+json/;
 
@@ -125,19 +126,49 @@ t.test('text PostgreSQL cannot store: 422 naming the field, and nothing changes'
 });
 
 t.test('/metrics: behind METRICS_TOKEN when set, and rate limited per IP', async (t) => {
-  const s = await startServer(t, { env: { METRICS_TOKEN: 'scrape-secret', RATE_LIMIT_MAX: '3' } });
+  const s = await startServer(t, { env: { METRICS_TOKEN: 'scrape-secret', RATE_LIMIT_MAX: '4' } });
   const scrape = (authorization?: string) =>
     s.request('/metrics', { token: null, headers: authorization ? { authorization } : {} });
   const none = await scrape();
   t.equal(none.status, 401, 'no token');
   t.match(none.headers.get('content-type'), PROBLEM);
   t.equal((await scrape('Bearer wrong')).status, 401, 'another token');
+  t.equal((await scrape('bearer scrape-secret')).status, 200, 'the scheme in any case');
   const ok = await scrape('Bearer scrape-secret');
   t.equal(ok.status, 200, 'the metrics token');
   t.match(await ok.text(), /http_request_duration_seconds/);
-  t.equal((await scrape('Bearer scrape-secret')).status, 429, "the IP's quota of 3 is used up");
+  t.equal((await scrape('Bearer scrape-secret')).status, 429, "the IP's quota of 4 is used up");
 
   const open = await startServer(t, { env: { RATE_LIMIT_MAX: '1' } });
   t.equal((await open.request('/metrics', { token: null })).status, 200, 'no METRICS_TOKEN: open');
   t.equal((await open.request('/metrics', { token: null })).status, 429, 'but rate limited');
+});
+
+t.test('the checks behind them, as functions', async (t) => {
+  t.test('nesting is counted outside strings only', async (t) => {
+    t.notOk(nestedDeeperThan('["[[[[", "\\"[[[["]', 2), 'brackets in strings, escaped quotes');
+    t.ok(nestedDeeperThan('[[["]"]]]', 2), 'a bracket in a string does not close anything');
+    t.notOk(nestedDeeperThan('{"a":[{"b":[]}]}', 4));
+    t.ok(nestedDeeperThan('{"a":[{"b":[]}]}', 3));
+  });
+  t.test('the first unstorable text in document order, keys before their values', async (t) => {
+    t.match(findUnstorable({ a: { b: 'x\u0000' }, 'c\u0000': 1 }, '#'), {
+      pointer: '#/a/b',
+      code: 'nul_character',
+    });
+    t.match(findUnstorable({ 'k\ud800': 'v\u0000' }, '#'), {
+      pointer: '#/k\ud800',
+      code: 'lone_surrogate',
+    });
+    t.match(findUnstorable(['ok', ['a', 'b\udc00'], 'c\u0000'], '#/lines'), {
+      pointer: '#/lines/1/1',
+      code: 'lone_surrogate',
+    });
+    t.match(
+      findUnstorable({ 'a/b~c': '\u0000' }, '#'),
+      { pointer: '#/a~1b~0c' },
+      'RFC 6901 escapes',
+    );
+    t.equal(findUnstorable({ a: ['🦄', { b: 'fine' }], n: 1, z: null }, '#'), null);
+  });
 });

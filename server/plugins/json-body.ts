@@ -46,8 +46,8 @@ function unstorable(text: string): { code: string; detail: string } | null {
 
 /**
  * The first string, in document order, that cannot be stored (a value or a key), with its JSON
- * Pointer under `pointer`. Iterative, so no depth can overflow the stack; a pointer is built only
- * for a string found, from the chain of containers that led to it.
+ * Pointer under `pointer`. The walk is iterative; a pointer is built only for a string found,
+ * from the chain of keys that led to it (as deep as the value: MAX_DEPTH at most for a body).
  */
 export function findUnstorable(
   value: unknown,
@@ -60,16 +60,12 @@ export function findUnstorable(
   const stack: [unknown, Step | null][] = [[value, null]];
   for (let next = stack.pop(); next; next = stack.pop()) {
     const [v, step] = next;
-    if (typeof v === 'string') {
-      const found = unstorable(v);
-      if (found) return { pointer: pointerOf(step), ...found };
-    } else if (v && typeof v === 'object') {
-      const keys = Object.keys(v);
-      for (const key of keys) {
-        const found = unstorable(key);
-        if (found) return { pointer: pointerOf({ key, parent: step }), ...found };
-      }
+    // A member's key comes before its value.
+    const found = (step && unstorable(step.key)) || (typeof v === 'string' && unstorable(v));
+    if (found) return { pointer: pointerOf(step), ...found };
+    if (v && typeof v === 'object') {
       // Last pushed, first visited: children go on the stack in reverse.
+      const keys = Object.keys(v);
       for (let i = keys.length - 1; i >= 0; i--)
         stack.push([(v as Record<string, unknown>)[keys[i]], { key: keys[i], parent: step }]);
     }
