@@ -29,8 +29,8 @@ export function assertWarehouses(
 }
 
 /**
- * The kinds of resource that belong to no warehouse and are everyone's to see: canSee's `global`.
- * The audit log's SQL reads this list too (db/audit.ts), so there is one.
+ * The kinds of resource that belong to no warehouse and are everyone's to see (the resources for
+ * which callers pass canSee's `global`); the audit log's SQL reads the list (db/audit.ts).
  */
 export const GLOBAL_ENTITIES = ['item', 'warehouse', 'vendor'] as const;
 

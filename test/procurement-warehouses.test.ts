@@ -494,7 +494,25 @@ t.test(
                         ${sql.json({ id, status: 'PENDING', match: { po_id: po } })},
                         ${sql.json({ id, status: 'POSTED', match: { po_id: po } })})`;
 
+    // Two events of a receipt of the order left unassigned: one still to be fanned out, one sent.
+    for (const [id, dispatched] of [
+      ['evt_pending', false],
+      ['evt_sent', true],
+    ] as const)
+      await sql`INSERT INTO outbox (id, type, payload, dispatched_at)
+                VALUES (${id}, 'inventory.receipt.posted',
+                        ${sql.json({ id, data: { id: 'r3', po_id: 'po_two', match: { po_id: 'po_two' } } })},
+                        ${dispatched ? sql`now()` : null})`;
+
     t.equal((await migrate(sql))[0], '0009_procurement_warehouses.sql', 'this one, then any later');
+    t.same(
+      [...(await sql`SELECT id, payload->'data' ? 'match' AS has_match FROM outbox ORDER BY id`)],
+      [
+        { id: 'evt_pending', has_match: false },
+        { id: 'evt_sent', has_match: true },
+      ],
+      "an event still to be fanned out loses an unassigned order's match; one sent is history",
+    );
     t.same(
       [...(await sql`SELECT id, ship_to_warehouse_id AS w FROM purchase_orders ORDER BY id`)],
       [

@@ -8,8 +8,9 @@ import { retryOnConflict, type Db, type Sql } from '../../db/client.ts';
  * keys, for the clients' retries).
  */
 export class FailedAfterCommit extends Error {
-  constructor(readonly cause: unknown) {
-    super('the transaction committed, but what ran beside its COMMIT failed');
+  constructor(cause: unknown) {
+    super('the transaction committed, but what ran beside its COMMIT failed', { cause });
+    this.name = 'FailedAfterCommit';
   }
 }
 
