@@ -10,8 +10,9 @@
 //
 // Compact: items are numbered (handles) and every list holds handles in an Int32Array, kept in id
 // order (ids are ASCII, by the spec's Code pattern, so code-unit order is the C collation order
-// the SQL path pages in: listItems orders by id COLLATE "C", whatever the database's default). Every major garbage collection marks each object the index holds,
-// so an item is kept in as few heap objects as it can be: one flat string of text (not a
+// the SQL path pages in: listItems orders by id COLLATE "C", whatever the database's default).
+// Every major garbage collection marks each object the index holds, so an item is kept in as few
+// heap objects as it can be: one flat string of text (not a
 // concatenation of lower-cased parts) and a row with all its fields in the object itself.
 //
 // Fast: a search walks the list of its rarest trigram, whose items need not contain the others.
@@ -33,6 +34,13 @@ export interface Entry {
    */
   json: string | undefined;
 }
+
+/** Id order, the order of every list the index keeps and answers (C collation, see above). */
+const byId = (a: Entry, b: Entry) => (a.row.id < b.row.id ? -1 : 1);
+
+/** Whether an entry is a search's match: its text holds the (lower-cased) term, in the state asked. */
+const matches = (entry: Entry, term: string, active: boolean | undefined) =>
+  entry.text.includes(term) && (active === undefined || entry.row.active === active);
 
 const entryOf = (row: ItemRow): Entry => ({
   row,
@@ -191,7 +199,7 @@ export class ItemIndex {
       if (rows.length < PAGE) break;
       last = rows[rows.length - 1].id;
     }
-    entries.sort((a, b) => (a.row.id < b.row.id ? -1 : 1));
+    entries.sort(byId);
     // Two passes (count, then fill lists of exactly that size), so that building the index of a
     // large catalogue leaves no big garbage behind to inflate the process's memory.
     const sizes = new Map<string, number>();
@@ -278,7 +286,7 @@ export class ItemIndex {
     >`SELECT ${columns(db)} FROM items WHERE id = ANY(${ids}::text[])`;
     return {
       ids: new Set(ids),
-      entries: rows.map(entryOf).sort((a, b) => (a.row.id < b.row.id ? -1 : 1)),
+      entries: rows.map(entryOf).sort(byId),
     };
   }
 
@@ -297,13 +305,10 @@ export class ItemIndex {
     const found = this.walk(term, f, unindexed?.ids);
     if (!unindexed) return found;
     const fresh = unindexed.entries.filter(
-      (e) =>
-        (f.afterId === undefined || e.row.id > f.afterId) &&
-        e.text.includes(term) &&
-        (f.active === undefined || e.row.active === f.active),
+      (e) => (f.afterId === undefined || e.row.id > f.afterId) && matches(e, term, f.active),
     );
     if (!fresh.length) return found;
-    return [...found, ...fresh].sort((a, b) => (a.row.id < b.row.id ? -1 : 1)).slice(0, f.limit);
+    return [...found, ...fresh].sort(byId).slice(0, f.limit);
   }
 
   /** search's walk of the index, leaving out the items in `skip`. */
@@ -332,12 +337,7 @@ export class ItemIndex {
       if ((signatures[2 * handle] & low) !== low || (signatures[2 * handle + 1] & high) !== high)
         continue;
       const entry = this.entries[handle];
-      if (
-        entry.text.includes(term) &&
-        (f.active === undefined || entry.row.active === f.active) &&
-        !skip?.has(entry.row.id)
-      )
-        found.push(entry);
+      if (matches(entry, term, f.active) && !skip?.has(entry.row.id)) found.push(entry);
     }
     return found;
   }
