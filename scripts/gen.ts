@@ -1,5 +1,6 @@
 // Writes generated/ from spec/openapi.yaml: the resolved document (served and routed by the
-// server), TypeScript types (openapi-typescript), the problem-type catalogue and the typed SDK.
+// server), TypeScript types (openapi-typescript), the problem-type catalogue and the typed SDK
+// (its runtime sources are templates in scripts/sdk/; `npm run build:sdk` compiles it).
 // generated/ is also the SDK's package (@inventory-api/sdk: package.json, README = docs/sdk.md),
 // a workspace of this repository, so the examples import it by name as a partner would.
 // `--check` compares instead of writing and exits 1 when generated/ is stale.
@@ -20,10 +21,9 @@ export async function generate(): Promise<Record<string, string>> {
   delete doc['x-header-sets'];
   // defaultNonNullable: false keeps fields with a default optional in request bodies (the server fills them in).
   const types = astToString(await openapiTS(structuredClone(doc), { defaultNonNullable: false }));
+  const problemSource = doc['x-problem-types'] as Record<string, ProblemTypeSource>;
   const problems = Object.fromEntries(
-    Object.entries(
-      doc['x-problem-types'] as Record<string, { status: number; title: string; uri?: string }>,
-    ).map(([slug, p]) => [
+    Object.entries(problemSource).map(([slug, p]) => [
       slug,
       {
         status: p.status,
@@ -37,14 +37,80 @@ export async function generate(): Promise<Record<string, string>> {
   return {
     'openapi.json': `${JSON.stringify(doc, null, 2)}\n`,
     'api.ts': banner + types,
-    'problems.ts':
-      banner +
-      `export const problemTypes = ${JSON.stringify(problems, null, 2)} as const;\n\n` +
-      'export type ProblemSlug = keyof typeof problemTypes;\n',
-    'client.ts': banner + clientSource,
+    'problems.ts': banner + problemsSource(problems, problemSource, doc),
+    'client.ts': banner + template('client.ts'),
+    'webhooks.ts': banner + template('webhooks.ts'),
     'package.json': `${JSON.stringify(sdkPackage(doc.info.version), null, 2)}\n`,
     'README.md': readFileSync(join(root, 'docs/sdk.md'), 'utf8'),
   };
+}
+
+interface ProblemTypeSource {
+  status: number;
+  title: string;
+  uri?: string;
+  description: string;
+  /** Members of the Problem schema this type always (required) or sometimes (optional) carries. */
+  extensions?: { required?: string[]; optional?: string[] };
+}
+
+/** The SDK's runtime sources that are not derived from the spec: scripts/sdk/, copied as they are. */
+const template = (file: string) => readFileSync(join(root, 'scripts/sdk', file), 'utf8');
+
+/**
+ * problems.ts: the catalogue (slug → uri, status, title) the server raises from, and for the SDK a
+ * type per slug with the extension members x-problem-types declares (each must be a property of
+ * the Problem schema), and isProblem() to narrow a problem document to one.
+ */
+function problemsSource(
+  problems: Record<string, { status: number; title: string; uri: string }>,
+  source: Record<string, ProblemTypeSource>,
+  doc: any,
+): string {
+  const members = Object.keys(doc.components.schemas.Problem.properties);
+  const union = (names: string[]) => names.map((n) => JSON.stringify(n)).join(' | ');
+  const types = Object.entries(source).map(([slug, p]) => {
+    const { required = [], optional = [] } = p.extensions ?? {};
+    for (const name of [...required, ...optional])
+      if (!members.includes(name))
+        throw new Error(`x-problem-types.${slug}.extensions: ${name} is not a member of Problem`);
+    const parts = [`ProblemBase<${JSON.stringify(slug)}>`];
+    if (required.length) parts.push(`Required<Pick<Problem, ${union(required)}>>`);
+    if (optional.length) parts.push(`Pick<Problem, ${union(optional)}>`);
+    return `  ${JSON.stringify(slug)}: ${parts.join(' & ')};`;
+  });
+  return `import type { components } from './api.js';
+
+export const problemTypes = ${JSON.stringify(problems, null, 2)} as const;
+
+export type ProblemSlug = keyof typeof problemTypes;
+
+/** Any problem document (RFC 9457) the API answers with. */
+export type Problem = components['schemas']['Problem'];
+
+/** The members every problem has, with this type's \`type\` URI and status. */
+type ProblemBase<S extends ProblemSlug> = Pick<Problem, 'title' | 'detail' | 'instance' | 'request_id'> & {
+  type: (typeof problemTypes)[S]['uri'];
+  status: (typeof problemTypes)[S]['status'];
+};
+
+/** Each problem type with the extension members it carries (x-problem-types in the spec). */
+export interface ProblemTypes {
+${types.join('\n')}
+}
+
+/** A problem of this type, e.g. ProblemOf<'over-issuance'> has \`available: number\`. */
+export type ProblemOf<S extends ProblemSlug> = ProblemTypes[S];
+
+/** Whether \`value\` is a problem document of this type (by its \`type\` URI); narrows it to ProblemOf<slug>. */
+export function isProblem<S extends ProblemSlug>(value: unknown, slug: S): value is ProblemOf<S> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { type?: unknown }).type === problemTypes[slug].uri
+  );
+}
+`;
 }
 
 /** Anchor of a problem type's section on /docs (`/docs#problem-<slug>`). */
@@ -71,64 +137,44 @@ function problemTypesMarkdown(
 }
 
 /**
- * The SDK's package.json. Its entry points are the TypeScript sources themselves (for tsx, bundlers
- * and TypeScript projects; see docs/sdk.md), versioned with the API; openapi-fetch at the version
- * this repository tests with.
+ * The SDK's package.json. Its entry points are the compiled output of `npm run build:sdk`
+ * (scripts/build-sdk.ts): ESM (.js) for import, CommonJS (.cjs) for require, each with its
+ * declarations; dist/ is built, never committed. Inside this repository tsc and tsx resolve the
+ * package name to the TypeScript sources instead (`paths` in tsconfig.json), so nothing needs
+ * building there. Versioned with the API; openapi-fetch at the version this repository tests with.
  */
 function sdkPackage(version: string) {
   const { dependencies, devDependencies } = JSON.parse(
     readFileSync(join(root, 'package.json'), 'utf8'),
   );
-  const entry = (file: string) => ({ types: file, default: file });
+  const entry = (name: string) => ({
+    import: { types: `./dist/esm/${name}.d.ts`, default: `./dist/esm/${name}.js` },
+    require: { types: `./dist/cjs/${name}.d.cts`, default: `./dist/cjs/${name}.cjs` },
+  });
   return {
     name: '@inventory-api/sdk',
     version,
     description:
-      'Typed TypeScript client for the Inventory & Procurement API, generated from its OpenAPI document.',
+      'Typed client for the Inventory & Procurement API, generated from its OpenAPI document (ESM and CommonJS, with TypeScript declarations).',
     license: 'UNLICENSED',
     type: 'module',
     sideEffects: false,
-    types: './client.ts',
+    engines: { node: '>=20.10' },
+    main: './dist/cjs/client.cjs',
+    module: './dist/esm/client.js',
+    types: './dist/esm/client.d.ts',
     exports: {
-      '.': entry('./client.ts'),
-      './problems': entry('./problems.ts'),
+      '.': entry('client'),
+      './problems': entry('problems'),
       './openapi.json': './openapi.json',
+      './package.json': './package.json',
     },
-    files: ['client.ts', 'api.ts', 'problems.ts', 'openapi.json', 'README.md'],
+    files: ['dist', 'openapi.json', 'README.md'],
     dependencies: {
       'openapi-fetch': devDependencies['openapi-fetch'] ?? dependencies['openapi-fetch'],
     },
   };
 }
-
-// Relative imports end in .js (resolved to the .ts file by TypeScript and tsx alike), so a project
-// that consumes the package needs no allowImportingTsExtensions.
-const clientSource = `import createClient, { type ClientOptions } from 'openapi-fetch';
-import type { paths } from './api.js';
-
-export type { paths, components, operations } from './api.js';
-
-export interface ApiClientOptions extends ClientOptions {
-  /** A bearer token, or a function returning one (called per request, so it can refresh). */
-  token?: string | (() => string | Promise<string>);
-}
-
-/** A typed client for every operation of the Inventory & Procurement API. */
-export function createApiClient({ token, ...options }: ApiClientOptions = {}) {
-  const client = createClient<paths>(options);
-  if (token !== undefined) {
-    client.use({
-      async onRequest({ request }) {
-        request.headers.set('Authorization', \`Bearer \${typeof token === 'function' ? await token() : token}\`);
-        return request;
-      },
-    });
-  }
-  return client;
-}
-
-export type ApiClient = ReturnType<typeof createApiClient>;
-`;
 
 export async function staleFiles(): Promise<string[]> {
   const files = await generate();
