@@ -2863,7 +2863,7 @@ export interface operations {
                  *       "item_id": "sku-1",
                  *       "warehouse_id": "WH-A",
                  *       "qty": 5,
-                 *       "expires_at": "2026-11-04T10:00:00Z",
+                 *       "expires_at": "2030-12-31T17:00:00Z",
                  *       "reference": "SO-1042"
                  *     }
                  */

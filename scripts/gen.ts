@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import openapiTS, { astToString } from 'openapi-typescript';
+import { codeSamples, exampleRequests } from './lib/code-samples.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 export const generatedDir = join(root, 'generated');
@@ -34,6 +35,9 @@ export async function generate(): Promise<Record<string, string>> {
   );
   // Renderers show info.description but not x-problem-types: give every type a readable section there.
   doc.info.description = `${doc.info.description.trimEnd()}\n\n${problemTypesMarkdown(doc['x-problem-types'], problems)}`;
+  // A curl and an SDK sample per operation, made from its examples (scripts/lib/code-samples.ts).
+  for (const req of exampleRequests(doc))
+    doc.paths[req.template][req.method.toLowerCase()]['x-codeSamples'] = codeSamples(req);
   return {
     'openapi.json': `${JSON.stringify(doc, null, 2)}\n`,
     'api.ts': banner + types,

@@ -1,10 +1,17 @@
 // The published contract: GET /openapi.json, GET /openapi.yaml, and a human reference at /docs
-// (Swagger UI, served from the package: no CDN). The reference shows the generated document, whose
-// description ends with a section per problem type (scripts/gen.ts), with two aids for "Try it out"
-// that exist only on the page, never in the published contract: the server the page came from, and
-// a plain bearer scheme to paste a token into (the oauth2 client-credentials dialog needs an
-// authorization server, which local development does not have).
-import type { FastifyInstance } from 'fastify';
+// (Swagger UI, served from the package: no CDN). Both name as their server the address they were
+// fetched from (the request's protocol and host, as TRUST_PROXY lets us believe them), so "Try it
+// out" and a client generated from the document call this server, whatever port it listens on.
+//
+// The reference shows the generated document (problem types and code samples: scripts/gen.ts),
+// changed only for the page, never in the published contract, so that it teaches:
+// - a plain bearer scheme to paste a token into, listed before the oauth2 client-credentials flow
+//   (which needs an authorization server that local development does not have);
+// - no query parameter examples, which Swagger UI would fill in as filters of every "Try it out";
+// - each operation's code samples (`x-codeSamples`, which Swagger UI does not render) in its
+//   description;
+// - the problem types after the operations, not before them.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { stringify } from 'yaml';
 import fastifySwagger from '@fastify/swagger';
@@ -27,31 +34,85 @@ const jumpToProblemSection = `(function () {
   jump();
 })();`;
 
+const PROBLEM_TYPES_HEADING = '<h2 id="problem-types">';
+
+/** The origin a request was addressed to (behind a trusted proxy, the one the client used). */
+function origin(request: FastifyRequest): string | undefined {
+  return request.host ? `${request.protocol}://${request.host}` : undefined;
+}
+
+/** The document naming as its server the one it was fetched from (see the file comment). */
+function servedFrom(doc: OpenApiDocument, request: FastifyRequest): OpenApiDocument {
+  const url = origin(request);
+  return url ? { ...doc, servers: [{ url, description: 'This server' }] } : doc;
+}
+
+const withoutQueryExample = (param: any) => {
+  if (param?.in !== 'query' || (param.example === undefined && param.examples === undefined))
+    return param;
+  const { example: _example, examples: _examples, ...rest } = param;
+  return rest;
+};
+
+/** An operation's code samples as Markdown, after its description. */
+function withCodeSamples(op: any) {
+  const samples: { label: string; lang: string; source: string }[] = op['x-codeSamples'] ?? [];
+  if (samples.length === 0) return op;
+  const fence = (lang: string) => (lang === 'Shell' ? 'sh' : lang.toLowerCase());
+  const markdown = samples
+    .map((s) => `**${s.label}**\n\n\`\`\`${fence(s.lang)}\n${s.source}\n\`\`\`\n`)
+    .join('\n');
+  return {
+    ...op,
+    description: `${op.description ? `${op.description.trimEnd()}\n\n` : ''}${markdown}`,
+  };
+}
+
 /** The document as the reference page shows it (see the file comment). */
-function forTryingOut(doc: OpenApiDocument): OpenApiDocument {
+function forTheReference(doc: OpenApiDocument): OpenApiDocument {
   const pasteToken = { pasted: [] as string[] };
   const withPasteToken = (security: Record<string, string[]>[] | undefined) =>
-    security && security.length > 0 ? [...security, pasteToken] : security;
+    security && security.length > 0 ? [pasteToken, ...security] : security;
   const paths = Object.fromEntries(
     Object.entries(doc.paths).map(([path, item]) => [
       path,
       Object.fromEntries(
-        Object.entries(item).map(([method, op]) => [
-          method,
-          op?.security ? { ...op, security: withPasteToken(op.security) } : op,
-        ]),
+        Object.entries(item).map(([key, value]) => {
+          if (key === 'parameters') return [key, value.map(withoutQueryExample)];
+          if (!value?.operationId) return [key, value];
+          const op = withCodeSamples(value);
+          return [
+            key,
+            {
+              ...op,
+              ...(op.parameters && { parameters: op.parameters.map(withoutQueryExample) }),
+              ...(op.security && { security: withPasteToken(op.security) }),
+            },
+          ];
+        }),
       ),
     ]),
   );
+  const parameters = Object.fromEntries(
+    Object.entries(doc.components.parameters ?? {}).map(([name, p]) => [
+      name,
+      withoutQueryExample(p),
+    ]),
+  );
+  // The problem types go to the end of the page (problemTypesAfterOperations below).
+  const description: string = doc.info.description ?? '';
+  const cut = description.indexOf(PROBLEM_TYPES_HEADING);
   return {
     ...doc,
-    servers: [{ url: '/', description: 'This server' }, ...(doc.servers ?? [])],
+    info: { ...doc.info, description: cut < 0 ? description : description.slice(0, cut) },
+    ...(cut >= 0 && { 'x-problem-types-section': description.slice(cut) }),
     security: withPasteToken(doc.security),
     paths,
     components: {
       ...doc.components,
+      parameters,
+      // The Authorize dialog lists the schemes in this order: the one that works locally first.
       securitySchemes: {
-        ...doc.components.securitySchemes,
         pasted: {
           type: 'http',
           scheme: 'bearer',
@@ -59,31 +120,79 @@ function forTryingOut(doc: OpenApiDocument): OpenApiDocument {
           description:
             'Paste an access token here to try requests from this page. Locally: `npm run token -- --scope "inventory:read inventory:write procurement:write procurement:approve webhooks:manage"`.',
         },
+        ...doc.components.securitySchemes,
       },
     },
   };
 }
 
+/**
+ * A value that @fastify/swagger-ui writes into the page as this JavaScript expression: it writes
+ * the functions of uiConfig by their source text, which lets uiConfig name Swagger UI's own
+ * plugins and carry ours without TypeScript's compiled form of them.
+ */
+function inThePage(expression: string): (system: unknown) => object {
+  const value = (_system: unknown) => ({});
+  value.toString = () => expression;
+  return value;
+}
+
+// A Swagger UI plugin: the operations, then the problem-type sections the page document carries
+// apart (forTheReference), rendered as the description is (Markdown keeps their ids, so
+// /docs#problem-<slug> links work).
+const problemTypesAfterOperations = `function (system) {
+  return {
+    wrapComponents: {
+      operations: function (Operations, system) {
+        return function (props) {
+          var h = system.React.createElement;
+          var source = system.specSelectors.specJson().get('x-problem-types-section');
+          if (!source) return h(Operations, props);
+          var Markdown = system.getComponent('Markdown', true);
+          return h('div', null,
+            h(Operations, props),
+            h('section', { className: 'info problem-types' }, h(Markdown, { source: source })));
+        };
+      },
+    },
+  };
+}`;
+
 export default fp(
   async function docs(app: FastifyInstance) {
-    const json = JSON.stringify(spec);
-    const yaml = stringify(spec, { aliasDuplicateObjects: false });
-    app.get('/openapi.json', async (_request, reply) => reply.type('application/json').send(json));
-    app.get('/openapi.yaml', async (_request, reply) => reply.type('application/yaml').send(yaml));
+    const page = forTheReference(spec);
+    app.get('/openapi.json', async (request, reply) =>
+      reply.type('application/json').send(JSON.stringify(servedFrom(spec, request))),
+    );
+    app.get('/openapi.yaml', async (request, reply) =>
+      reply
+        .type('application/yaml')
+        .send(stringify(servedFrom(spec, request), { aliasDuplicateObjects: false })),
+    );
     await app.register(fastifySwagger, {
       mode: 'static',
-      specification: { document: forTryingOut(spec) as any },
+      specification: { document: page as any },
     });
     await app.register(fastifySwaggerUi, {
       routePrefix: '/docs',
       uiConfig: {
+        // The page is about the API, titled with its name: BaseLayout has no top bar, so neither
+        // Swagger's logo (which @fastify/swagger-ui puts only into StandaloneLayout's) nor the
+        // "Explore" bar for the URL of another document.
+        layout: 'BaseLayout',
+        plugins: [
+          inThePage('SwaggerUIBundle.plugins.DownloadUrl'),
+          inThePage(problemTypesAfterOperations),
+        ],
         docExpansion: 'list',
         deepLinking: true,
         displayOperationId: true,
         persistAuthorization: true,
       },
+      transformSpecification: (document, request) =>
+        servedFrom(document as OpenApiDocument, request),
       theme: {
-        title: `${spec.info.title} — reference`,
+        title: spec.info.title,
         js: [{ filename: 'problem-anchors.js', content: jumpToProblemSection }],
       },
     });
