@@ -1,13 +1,20 @@
 // The released contract (spec/released/<version>.json, frozen when it was published) against
 // today's: the server, the spec and the SDK carry one version, the current version's contract is
-// exactly its frozen copy, and every operation a released version served is still served, at the
-// same method and path. Stricter checks of what changed (fields, inputs) are what the
-// compatibility policy (CHANGELOG.md) adds as the contract grows.
+// exactly its frozen copy, every operation a released version served is still served, at the
+// same method and path, and every breaking change between two versions (by the compatibility
+// policy in CHANGELOG.md, as scripts/lib/spec-diff.ts reads it) is announced in CHANGELOG.md, by
+// the convention written at its top. test/spec-diff.test.ts tests the comparison itself.
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { REPO_ROOT } from '../db/embedded.ts';
 import { operations, spec } from '../server/spec.ts';
+import {
+  announcement,
+  breakingChanges,
+  changelogEntries,
+  compareVersions,
+} from '../scripts/lib/spec-diff.ts';
 
 const json = (file: string) => JSON.parse(readFileSync(path.join(REPO_ROOT, file), 'utf8'));
 const released = readdirSync(path.join(REPO_ROOT, 'spec/released')).filter((f) =>
@@ -50,3 +57,47 @@ for (const file of released) {
     },
   );
 }
+
+// Every version in order: the released ones, and the current spec when it is not released yet.
+const versions: { version: string; doc: any }[] = released
+  .map((file) => json(`spec/released/${file}`))
+  .map((doc) => ({ version: doc.info.version as string, doc }));
+if (!versions.some((v) => v.version === spec.info.version))
+  versions.push({ version: spec.info.version, doc: spec });
+versions.sort((a, b) => compareVersions(a.version, b.version));
+const changelog = changelogEntries(readFileSync(path.join(REPO_ROOT, 'CHANGELOG.md'), 'utf8'));
+
+// Each pair, not only neighbours: a change made in one version and announced in it stays
+// announced for a client skipping versions, and one slipped in across versions is caught.
+for (const [i, older] of versions.entries()) {
+  for (const newer of versions.slice(i + 1)) {
+    t.test(`${older.version} → ${newer.version}: every breaking change is announced`, async (t) => {
+      const sections = changelog.filter(
+        (e) =>
+          compareVersions(e.version, older.version) > 0 &&
+          compareVersions(e.version, newer.version) <= 0,
+      );
+      t.ok(
+        sections.some((e) => e.version === newer.version),
+        `CHANGELOG.md has a section for ${newer.version}`,
+      );
+      const unannounced = breakingChanges(older.doc, newer.doc)
+        .filter((change) => !announcement(change, sections))
+        .map(
+          (c) =>
+            `${c.operation} (${c.route}), ${c.where}${c.name ? `: ${c.name}` : ''}: ${c.message}`,
+        );
+      t.same(
+        unannounced,
+        [],
+        `breaking changes no bullet of CHANGELOG.md ${newer.version} announces (the convention is at its top)`,
+      );
+    });
+  }
+}
+
+t.test('the current spec has no breaking change against its own frozen copy', async (t) => {
+  const frozen = versions.find((v) => v.version === spec.info.version);
+  t.ok(frozen);
+  t.same(breakingChanges(frozen!.doc, spec), []);
+});
