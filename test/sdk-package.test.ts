@@ -3,16 +3,19 @@
 // by an ES module, a CommonJS module and a TypeScript program compiled with tsc, all run by plain
 // node against a real server. Each pages through 250 items, posts a stock move through a proxy
 // that answers 503 and then 429 first (one effect in the database), narrows an over-issuance
-// problem, and verifies a real webhook delivery.
+// problem, and verifies a real webhook delivery. In the same project, against a server with the
+// demo data, the code of docs/getting-started.md and docs/sdk.md's ES module and CommonJS snippets
+// run as the docs write them: what a reader copies is what is tested.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
 import { buildSdk } from '../scripts/build-sdk.ts';
 import { repoRoot } from '../server/config.ts';
+import { freshDatabase } from './helpers/db.ts';
 import { faultProxy } from './helpers/http-faults.ts';
 import { startServer } from './helpers/server.ts';
 import { createItem, createWarehouses, level, posted } from './helpers/stock.ts';
@@ -125,6 +128,26 @@ async function consumerProject(t: Test): Promise<string> {
   return dir;
 }
 
+/**
+ * The ```js blocks of a doc whose first line is the comment `// <file>` (the file they go in, as the
+ * doc tells the reader), exactly as written, one after the other.
+ */
+async function docCode(doc: string, file: string): Promise<string> {
+  const markdown = await readFile(join(repoRoot, doc), 'utf8');
+  const blocks = [...markdown.matchAll(/^```js\n([\s\S]*?)^```$/gm)]
+    .map((m) => m[1])
+    .filter((code) => code.startsWith(`// ${file}\n`) || code.startsWith(`// ${file} `));
+  if (!blocks.length) throw new Error(`${doc} has no \`// ${file}\` code block`);
+  return blocks.join('\n');
+}
+
+// Built, packed and installed once, for every test below (before them: with a top-level await the
+// root test would end, and remove the project, while it is being made).
+let dir = '';
+t.before(async () => {
+  dir = await consumerProject(t);
+});
+
 interface Output {
   items: number;
   distinct: number;
@@ -137,8 +160,6 @@ interface Output {
 t.test(
   'the packed SDK runs from ESM, CommonJS and compiled TypeScript with plain node',
   async (t) => {
-    const dir = await consumerProject(t);
-
     const s = await startServer(t, { env: WEBHOOK_TEST_ENV });
     const api = s.client();
     await createWarehouses(api, WAREHOUSE);
@@ -224,5 +245,92 @@ t.test(
       });
     }
     t.ok(first.id, 'the first move posted');
+  },
+);
+
+t.test(
+  'docs/getting-started.md and the snippets of docs/sdk.md run as written against the demo data',
+  async (t) => {
+    // As examples.test.ts: the demo data of `npm run seed`, on the database the server then serves.
+    const { url } = await freshDatabase(t);
+    await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/seed.ts')], {
+      cwd: repoRoot,
+      env: { ...process.env, DATABASE_URL: url },
+    });
+    const s = await startServer(t, { databaseUrl: url, env: WEBHOOK_TEST_ENV });
+    const api = s.client();
+    const env = { PATH: process.env.PATH, API_URL: s.url, API_TOKEN: s.token() };
+    const node = async (script: string) => {
+      const { stdout, stderr } = await run(process.execPath, [script], { cwd: dir, env });
+      return { stdout, stderr };
+    };
+
+    await writeFile(join(dir, 'guide.mjs'), await docCode('docs/getting-started.md', 'guide.mjs'));
+    // Twice: the guide says it can be run again as it is.
+    for (const round of [1, 2]) {
+      await t.test(`node guide.mjs, run ${round}`, async (t) => {
+        const before = (await level(api, 'sku-1', 'WH-A'))?.on_hand ?? 0;
+        const { stdout, stderr } = await node('guide.mjs');
+        t.equal(stderr, '', 'nothing on stderr');
+        t.match(
+          stdout,
+          /^items: CABLE-3G15 \(Installation cable 3G1\.5 mm²\), DRILL-18V \(Cordless drill 18 V\), /m,
+          'first read: the demo items',
+        );
+        t.match(stdout, /^more items: yes$/m);
+        const move = /^stock move (sm_\S+) POSTED \(HTTP 201\)$/m.exec(stdout)?.[1];
+        t.ok(move, 'the stock move posted');
+        t.match(
+          stdout,
+          `same key again: HTTP 201, Idempotent-Replayed: true, the same move ${move}, posted once`,
+          'the retry with the same key replayed the first answer',
+        );
+        const [{ n }] =
+          await s.sql`SELECT count(*)::int AS n FROM stock_moves WHERE idempotency_key = (SELECT idempotency_key FROM stock_moves WHERE id = ${String(move)})`;
+        t.equal(n, 1, 'one stock move for the key');
+        const available =
+          /^409 over-issuance: 1000000 of sku-1 asked, (\d+) available in WH-A; nothing posted$/m.exec(
+            stdout,
+          )?.[1];
+        t.equal(Number(available), before + 10, 'available: the stock, with the receipt once');
+        const endpoint =
+          /^webhook endpoint (whk_\S+) → http:\/\/127\.0\.0\.1:\d+\/webhooks\/inventory$/m.exec(
+            stdout,
+          )?.[1];
+        t.ok(endpoint, 'the endpoint registered, on loopback');
+        t.match(
+          stdout,
+          /^delivery evt_\S+ inventory\.stock_move\.posted for sm_\S+: signature verified$/m,
+          'the transfer delivered and verified',
+        );
+        t.match(stdout, `webhook endpoint ${endpoint} deleted (HTTP 204)`);
+        t.match(stdout, /^done: every step of the guide ran$/m);
+        t.equal((await level(api, 'sku-1', 'WH-A'))?.on_hand, before + 5, '+10, then 5 moved on');
+        const [{ endpoints }] =
+          await s.sql`SELECT count(*)::int AS endpoints FROM webhook_endpoints`;
+        t.equal(endpoints, 0, 'it deleted its endpoint');
+      });
+    }
+
+    await t.test("docs/sdk.md's ES module snippet", async (t) => {
+      await writeFile(join(dir, 'example.mjs'), await docCode('docs/sdk.md', 'example.mjs'));
+      const before = (await level(api, 'sku-1', 'WH-B'))?.on_hand ?? 0;
+      const { stdout, stderr } = await node('example.mjs');
+      t.equal(stderr, '', 'no problem');
+      t.match(stdout, /^sm_\S+ POSTED\n$/, 'it prints the move it posted');
+      t.equal((await level(api, 'sku-1', 'WH-B'))?.on_hand, before + 10, 'the transfer arrived');
+    });
+
+    await t.test("docs/sdk.md's CommonJS snippet", async (t) => {
+      await writeFile(join(dir, 'example.cjs'), await docCode('docs/sdk.md', 'example.cjs'));
+      const { stdout, stderr } = await node('example.cjs');
+      t.equal(stderr, '');
+      const items = await s.sql`SELECT id, sku, name FROM items ORDER BY id COLLATE "C"`;
+      t.same(
+        stdout.trim().split('\n').sort(),
+        items.map((i) => `${i.id} ${i.sku} ${i.name}`).sort(),
+        'every item of the demo data, once',
+      );
+    });
   },
 );
