@@ -35,10 +35,12 @@ const run = promisify(execFile);
 // A DATABASE_URL, AUTH_* or REDIS_URL of the caller's shell would make the sandbox share a real
 // database or Redis or expect real tokens; NODE_ENV=production refuses dev auth; HOST would take
 // it off loopback.
+// Set to '' (which the server reads as unset) rather than left out: a child's environment starts
+// from this process's own where it is not given (scripts/lib/spawn-server.ts).
 const env: Record<string, string> = {};
 for (const [name, value] of Object.entries(process.env))
-  if (value !== undefined && !/^(DATABASE_|AUTH_|REDIS_URL$|NODE_ENV$|HOST$|PORT$)/.test(name))
-    env[name] = value;
+  if (value !== undefined)
+    env[name] = /^(DATABASE_|AUTH_|REDIS_URL$|NODE_ENV$|HOST$|PORT$)/.test(name) ? '' : value;
 const dataDir = await mkdtemp(join(tmpdir(), 'inventory-sandbox-'));
 // Run as root, the embedded PostgreSQL runs as the postgres user, which must enter the dir.
 await chmod(dataDir, 0o711);
@@ -64,6 +66,8 @@ const stop = (code: number) =>
   (stopping ??= (async () => {
     await server?.stop('SIGTERM');
     await rm(dataDir, { recursive: true, force: true });
+    // A CI waiting for this file must not find the one of a sandbox that is gone.
+    if (values['env-out']) await rm(values['env-out'], { force: true });
     console.error(`sandbox stopped, ${dataDir} removed`);
     process.exit(code);
   })());

@@ -66,6 +66,14 @@ async function startSandbox(t: Test, port: number) {
     process.execPath,
     ['--import', 'tsx', join(repoRoot, file), '--port', String(port)],
     /API_URL=(\S+)\nAPI_TOKEN=(\S+)\n/,
+    // A shell's settings of a real deployment, which the sandbox must not use: were it to, the
+    // server would not start (nothing listens on port 1) or would refuse the dev token.
+    {
+      ...process.env,
+      DATABASE_URL: 'postgres://nobody@127.0.0.1:1/nowhere',
+      AUTH_ISSUER: 'https://auth.example.invalid/',
+      REDIS_URL: 'redis://127.0.0.1:1',
+    },
   );
   const dataDir = /data in (\S+),/.exec(sandbox.output())?.[1];
   return { ...sandbox, url: sandbox.match[1], token: sandbox.match[2], dataDir };
