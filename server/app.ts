@@ -169,6 +169,6 @@ export async function buildApp({
       };
     }) as any,
   });
-  await app.register(docs);
+  await app.register(docs, { publicUrl: config.publicUrl });
   return app;
 }

@@ -47,6 +47,8 @@ export interface Config {
   postings: { maxBatch: number; maxInFlight: number; maxQueued: number };
   bodyLimit: number;
   logLevel: string;
+  /** PUBLIC_URL: the address clients reach the API at, named as the server of /openapi.json. */
+  publicUrl?: string;
   /** METRICS_TOKEN: when set, GET /metrics needs `Authorization: Bearer <it>`. */
   metricsToken?: string;
   /** Validate every response against the spec (tests turn this on; it costs time per response). */
@@ -150,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: 1024 * 1024,
     logLevel: env.LOG_LEVEL || 'info',
     metricsToken: env.METRICS_TOKEN || undefined,
+    publicUrl: env.PUBLIC_URL?.replace(/\/+$/, '') || undefined,
     responseValidation: env.RESPONSE_VALIDATION === '1',
   };
 }

@@ -3,6 +3,7 @@
 // behind its own token (docs/deploy.md). Each case once broke the server or answered outside
 // problem+json; none asserts time.
 import { connect } from 'node:net';
+import { request } from 'node:http';
 import t from 'tap';
 import { startServer } from './helpers/server.ts';
 import { startStockServer } from './helpers/stock.ts';
@@ -172,3 +173,45 @@ t.test('the checks behind them, as functions', async (t) => {
     t.equal(findUnstorable({ a: ['🦄', { b: 'fine' }], n: 1, z: null }, '#'), null);
   });
 });
+
+t.test(
+  'the published contract names its server without letting a Host header poison a cache',
+  async (t) => {
+    const get = (url: string, path: string, host: string) =>
+      new Promise<{ headers: Record<string, unknown>; body: { servers: { url: string }[] } }>(
+        (resolve, reject) => {
+          const { hostname, port } = new URL(url);
+          const req = request({ hostname, port, path, headers: { host } }, (res) => {
+            let text = '';
+            res.on('data', (c) => (text += c));
+            res.on('end', () => resolve({ headers: res.headers, body: JSON.parse(text) }));
+          });
+          req.on('error', reject);
+          req.end();
+        },
+      );
+    const s = await startServer(t);
+    const made = await get(s.url, '/openapi.json', 'evil.example');
+    t.equal(
+      made.body.servers[0].url,
+      'http://evil.example',
+      'without PUBLIC_URL: the Host it came to',
+    );
+    t.equal(made.headers['cache-control'], 'private, no-cache', 'an answer for this client only');
+    t.match(made.headers.vary, /Host/);
+    const page = await get(s.url, '/docs/json', 'evil.example');
+    t.equal(page.headers['cache-control'], 'private, no-cache', "the page's document too");
+
+    const pinned = await startServer(t, { env: { PUBLIC_URL: 'https://api.example.com/' } });
+    const fixed = await get(pinned.url, '/openapi.json', 'evil.example');
+    t.same(
+      fixed.body.servers.map((x) => x.url),
+      ['https://api.example.com'],
+      'PUBLIC_URL, whatever the Host',
+    );
+    t.equal(
+      (await get(pinned.url, '/docs/json', 'evil.example')).body.servers[0].url,
+      'https://api.example.com',
+    );
+  },
+);

@@ -11,7 +11,7 @@
 // - each operation's code samples (`x-codeSamples`, which Swagger UI does not render) in its
 //   description;
 // - the problem types after the operations, not before them.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { stringify } from 'yaml';
 import fastifySwagger from '@fastify/swagger';
@@ -41,10 +41,25 @@ function origin(request: FastifyRequest): string | undefined {
   return request.host ? `${request.protocol}://${request.host}` : undefined;
 }
 
-/** The document naming as its server the one it was fetched from (see the file comment). */
-function servedFrom(doc: OpenApiDocument, request: FastifyRequest): OpenApiDocument {
-  const url = origin(request);
+/**
+ * The document naming its server: PUBLIC_URL when the operator set it, else the origin it was
+ * fetched from (see the file comment). That origin comes from the request's Host (or, behind a
+ * trusted proxy, X-Forwarded-Host), which any client can set: such answers are marked private and
+ * varying by those headers (`noSharedCaching`), so that no shared cache hands one client's
+ * made-up host to another, whose "Try it out" would then send its token there.
+ */
+function servedFrom(
+  doc: OpenApiDocument,
+  request: FastifyRequest,
+  publicUrl: string | undefined,
+): OpenApiDocument {
+  const url = publicUrl ?? origin(request);
   return url ? { ...doc, servers: [{ url, description: 'This server' }] } : doc;
+}
+
+function noSharedCaching(reply: FastifyReply) {
+  reply.header('Vary', 'Host, X-Forwarded-Host, X-Forwarded-Proto');
+  reply.header('Cache-Control', 'private, no-cache');
 }
 
 const withoutQueryExample = (param: any) => {
@@ -159,16 +174,20 @@ const problemTypesAfterOperations = `function (system) {
 }`;
 
 export default fp(
-  async function docs(app: FastifyInstance) {
+  async function docs(app: FastifyInstance, { publicUrl }: { publicUrl?: string }) {
     const page = forTheReference(spec);
-    app.get('/openapi.json', async (request, reply) =>
-      reply.type('application/json').send(JSON.stringify(servedFrom(spec, request))),
-    );
-    app.get('/openapi.yaml', async (request, reply) =>
-      reply
+    app.get('/openapi.json', async (request, reply) => {
+      if (!publicUrl) noSharedCaching(reply);
+      return reply
+        .type('application/json')
+        .send(JSON.stringify(servedFrom(spec, request, publicUrl)));
+    });
+    app.get('/openapi.yaml', async (request, reply) => {
+      if (!publicUrl) noSharedCaching(reply);
+      return reply
         .type('application/yaml')
-        .send(stringify(servedFrom(spec, request), { aliasDuplicateObjects: false })),
-    );
+        .send(stringify(servedFrom(spec, request, publicUrl), { aliasDuplicateObjects: false }));
+    });
     await app.register(fastifySwagger, {
       mode: 'static',
       specification: { document: page as any },
@@ -190,7 +209,12 @@ export default fp(
         persistAuthorization: true,
       },
       transformSpecification: (document, request) =>
-        servedFrom(document as OpenApiDocument, request),
+        servedFrom(document as OpenApiDocument, request, publicUrl),
+      uiHooks: {
+        onRequest: async (_request: FastifyRequest, reply: FastifyReply) => {
+          if (!publicUrl) noSharedCaching(reply);
+        },
+      },
       theme: {
         title: spec.info.title,
         js: [{ filename: 'problem-anchors.js', content: jumpToProblemSection }],
