@@ -95,9 +95,3 @@ for (const [i, older] of versions.entries()) {
     });
   }
 }
-
-t.test('the current spec has no breaking change against its own frozen copy', async (t) => {
-  const frozen = versions.find((v) => v.version === spec.info.version);
-  t.ok(frozen);
-  t.same(breakingChanges(frozen!.doc, spec), []);
-});
