@@ -1,8 +1,10 @@
 // The generated SDK's runtime against stubbed fetch and hand-signed webhooks: retries and
 // Retry-After, pagination that cannot loop, webhook verification over raw bytes and merged
 // signature headers, and isProblem from JavaScript. No server or database is needed.
+import { createHmac } from 'node:crypto';
 import t from 'tap';
 import { createApiClient } from '../generated/client.ts';
+import { verifyWebhook, WebhookVerificationError } from '../generated/webhooks.ts';
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), {
@@ -86,5 +88,71 @@ t.test('paginate', async (t) => {
     }, /cursor a a second time/);
     t.equal(fetch.calls, 3);
     t.equal(items.length, 3);
+  });
+});
+
+t.test('verifyWebhook', async (t) => {
+  const key = Buffer.from('a webhook secret of 32 bytes....');
+  const secret = `whsec_${key.toString('base64')}`;
+  const now = 1_700_000_000_000;
+  const id = 'msg_1';
+  const timestamp = String(now / 1000);
+  const event = { type: 'stock_move.created', data: {} };
+  const sign = (body: Uint8Array | string) =>
+    createHmac('sha256', key)
+      .update(Buffer.concat([Buffer.from(`${id}.${timestamp}.`), Buffer.from(body)]))
+      .digest('base64');
+  const headers = (signature: string) =>
+    new Headers({
+      'webhook-id': id,
+      'webhook-timestamp': timestamp,
+      'webhook-signature': signature,
+    });
+  const forged = Buffer.alloc(32, 1).toString('base64');
+
+  t.test('signs bytes as received: a BOM and non-UTF-8 bytes', async (t) => {
+    const withBom = new Uint8Array(
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(event))]),
+    );
+    t.same(await verifyWebhook(withBom, headers(`v1,${sign(withBom)}`), secret, { now }), event);
+    // A Latin-1 byte inside a string: signed as sent, decoded to U+FFFD only for JSON.parse.
+    const latin1 = new Uint8Array(
+      Buffer.concat([
+        Buffer.from('{"type":"stock_move.created","data":{"note":"'),
+        Buffer.from([0xe9]),
+        Buffer.from('"}}'),
+      ]),
+    );
+    t.same(await verifyWebhook(latin1, headers(`v1,${sign(latin1)}`), secret, { now }), {
+      type: 'stock_move.created',
+      data: { note: '\uFFFD' },
+    });
+  });
+
+  t.test('signatures from merged header lines', async (t) => {
+    const body = JSON.stringify(event);
+    const good = sign(body);
+    for (const signature of [
+      `v1,${forged}, v1,${good}`,
+      `v1,${forged} v1,${good}`,
+      `v1,${good}, v1,${forged}`,
+      `v1,${forged},v1,${good}`,
+    ])
+      t.same(await verifyWebhook(body, headers(signature), secret, { now }), event, signature);
+    await t.rejects(
+      verifyWebhook(body, headers(`v1,${forged}, v1,${forged}`), secret, { now }),
+      WebhookVerificationError,
+    );
+  });
+
+  t.test('a secret without its whsec_ prefix', async (t) => {
+    const body = JSON.stringify(event);
+    const verified = await verifyWebhook(
+      body,
+      headers(`v1,${sign(body)}`),
+      key.toString('base64'),
+      { now },
+    );
+    t.same(verified, event);
   });
 });
