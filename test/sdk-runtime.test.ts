@@ -4,6 +4,7 @@
 import { createHmac } from 'node:crypto';
 import t from 'tap';
 import { createApiClient } from '../generated/client.ts';
+import { isProblem } from '../generated/problems.ts';
 import { verifyWebhook, WebhookVerificationError } from '../generated/webhooks.ts';
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
@@ -155,4 +156,10 @@ t.test('verifyWebhook', async (t) => {
     );
     t.same(verified, event);
   });
+});
+
+t.test('isProblem with a slug it does not know is false', async (t) => {
+  const problem = { type: 'about:blank', title: 'x', status: 400 };
+  t.equal((isProblem as (value: unknown, slug: string) => boolean)(problem, 'no-such-type'), false);
+  t.equal((isProblem as (value: unknown, slug: string) => boolean)(problem, 'toString'), false);
 });
