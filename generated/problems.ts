@@ -213,6 +213,8 @@ export function isProblem<S extends ProblemSlug>(value: unknown, slug: S): value
   return (
     typeof value === 'object' &&
     value !== null &&
+    // An unknown slug (possible from JavaScript) is no match rather than a TypeError.
+    Object.hasOwn(problemTypes, slug) &&
     (value as { type?: unknown }).type === problemTypes[slug].uri
   );
 }

@@ -54,7 +54,7 @@ function base64ToBytes(text: string): Uint8Array<ArrayBuffer> | undefined {
 /**
  * Checks a webhook request and returns its event, typed by `type`. `body` must be the raw request
  * body, byte for byte as received (re-serialised JSON breaks the signature). `secret` is the
- * endpoint's `whsec_...` secret, or several (the new and the old one while you rotate). Throws
+ * endpoint's `whsec_...` secret (the prefix may be left off), or several (the new and the old one while you rotate). Throws
  * WebhookVerificationError when a header is missing, the timestamp is more than 5 minutes off, or
  * no `v1,` signature matches.
  */
@@ -75,18 +75,28 @@ export async function verifyWebhook(
     throw new WebhookVerificationError(
       `webhook-timestamp is more than ${toleranceSeconds} seconds off`,
     );
+  // Bytes are signed as received: decoding and re-encoding them would change a BOM or any byte
+  // that is not UTF-8, and the signature with it. They are decoded only to parse the JSON.
+  const prefix = new TextEncoder().encode(`${id}.${timestamp}.`);
+  const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+  const signed = new Uint8Array(prefix.length + bytes.length);
+  signed.set(prefix);
+  signed.set(bytes, prefix.length);
   const text = typeof body === 'string' ? body : new TextDecoder().decode(body);
-  const signed = new TextEncoder().encode(`${id}.${timestamp}.${text}`);
   // One "v1,<base64>" per secret the sender signed with (two after a rotation); one match is enough.
+  // Entries are space-separated, but a proxy that merges repeated header lines joins them with
+  // ", ": split before each "v<n>," and drop the separators left on either side.
   const given = signatures
-    .split(' ')
+    .split(/[\s,]+(?=v\d+,)/)
+    .map((s) => s.trim().replace(/,+$/, ''))
     .filter((s) => s.startsWith('v1,'))
     .map((s) => base64ToBytes(s.slice(3)))
     .filter((s) => s !== undefined);
   for (const candidate of typeof secret === 'string' ? [secret] : secret) {
-    if (!candidate.startsWith('whsec_'))
-      throw new WebhookVerificationError('a webhook secret starts with whsec_');
-    const raw = base64ToBytes(candidate.slice('whsec_'.length));
+    // Standard Webhooks libraries take the secret with or without its whsec_ prefix.
+    const raw = base64ToBytes(
+      candidate.startsWith('whsec_') ? candidate.slice('whsec_'.length) : candidate,
+    );
     if (!raw) throw new WebhookVerificationError('the webhook secret is not valid base64');
     const key = await crypto.subtle.importKey(
       'raw',

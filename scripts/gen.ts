@@ -111,6 +111,8 @@ export function isProblem<S extends ProblemSlug>(value: unknown, slug: S): value
   return (
     typeof value === 'object' &&
     value !== null &&
+    // An unknown slug (possible from JavaScript) is no match rather than a TypeError.
+    Object.hasOwn(problemTypes, slug) &&
     (value as { type?: unknown }).type === problemTypes[slug].uri
   );
 }
@@ -167,6 +169,10 @@ function sdkPackage(version: string) {
     main: './dist/cjs/client.cjs',
     module: './dist/esm/client.js',
     types: './dist/esm/client.d.ts',
+    // TypeScript's node10 resolution ("module": "CommonJS" without "moduleResolution") ignores
+    // exports: without this map it finds no types for @inventory-api/sdk/problems (TS2307). Same
+    // declarations as "types" above, so both entries share one copy of every type.
+    typesVersions: { '*': { problems: ['./dist/esm/problems.d.ts'] } },
     exports: {
       '.': entry('client'),
       './problems': entry('problems'),

@@ -125,6 +125,30 @@ async function consumerProject(t: Test): Promise<string> {
   await run(join(repoRoot, 'node_modules/.bin/tsc'), ['-p', join(dir, 'tsconfig.json')], {
     cwd: dir,
   });
+  // Older CommonJS projects resolve with node10, which ignores exports: both entries still have types.
+  await writeFile(
+    join(dir, 'node10.ts'),
+    "import { createApiClient } from '@inventory-api/sdk';\n" +
+      "import { isProblem } from '@inventory-api/sdk/problems';\n" +
+      'export const used = [createApiClient, isProblem];\n',
+  );
+  await run(
+    join(repoRoot, 'node_modules/.bin/tsc'),
+    [
+      '--noEmit',
+      '--strict',
+      '--target',
+      'es2022',
+      '--module',
+      'commonjs',
+      '--moduleResolution',
+      'node10',
+      '--lib',
+      'es2022,dom,dom.iterable',
+      'node10.ts',
+    ],
+    { cwd: dir },
+  );
   return dir;
 }
 

@@ -124,10 +124,22 @@ function retryable(request: Request): boolean {
   );
 }
 
+/** The longest Retry-After a retry waits for; a longer one returns the answer to the caller. */
+const MAX_RETRY_AFTER_MS = 60_000;
+
+/** Retry-After in milliseconds: delay-seconds or an HTTP-date (RFC 9110 §10.2.3), never negative. */
+function retryAfterMs(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
 /** Full jitter (a random wait up to the exponential bound), or Retry-After when the server set one. */
 function delayMs(attempt: number, response?: Response): number {
-  const retryAfter = response?.headers.get('Retry-After');
-  if (retryAfter && /^\d+$/.test(retryAfter.trim())) return Number(retryAfter) * 1000;
+  const retryAfter = retryAfterMs(response?.headers.get('Retry-After'));
+  if (retryAfter !== undefined) return retryAfter;
   return Math.random() * Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt);
 }
 
@@ -170,8 +182,12 @@ function retryingFetch(
         continue;
       }
       if (last || !RETRY_STATUSES.has(response.status)) return response;
+      const delay = delayMs(attempt, response);
+      // A server that asks for a long pause (Retry-After: 3600) gets its answer back to the caller
+      // rather than a call that hangs for an hour.
+      if (delay > MAX_RETRY_AFTER_MS) return response;
       await response.body?.cancel();
-      await sleep(delayMs(attempt, response), request.signal);
+      await sleep(delay, request.signal);
     }
   };
 }
@@ -205,6 +221,8 @@ export function createApiClient({
   });
   async function* paginate(path: string, params: Record<string, any> = {}) {
     let cursor: string | undefined;
+    // A server that hands back a cursor it gave before would loop forever: fail instead.
+    const seen = new Set<string>();
     do {
       const { data, error, response } = await (client as Client<any>).GET(path, {
         params: { ...params, query: { ...params.query, ...(cursor && { cursor }) } },
@@ -212,6 +230,11 @@ export function createApiClient({
       if (!data) throw new ApiError(response.status, error, response);
       yield* data.data;
       cursor = data.page.next_cursor;
+      if (cursor) {
+        if (seen.has(cursor))
+          throw new Error(`paginate: ${path} returned the cursor ${cursor} a second time`);
+        seen.add(cursor);
+      }
     } while (cursor);
   }
   return Object.assign(client, { paginate }) as ApiClient;
