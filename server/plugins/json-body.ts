@@ -10,6 +10,16 @@ import { escapePointer } from './problems.ts';
 
 export const MAX_DEPTH = 64;
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * Whether the body's text holds a `\u` escape: decoded from UTF-8, it can hold NUL or half of
+     * a surrogate pair only through one, so a body without any needs no walk (checkInput).
+     */
+    bodyHasEscapes: boolean;
+  }
+}
+
 /** Whether a JSON text nests arrays and objects deeper than `max`; one pass, no parse. */
 export function nestedDeeperThan(text: string, max: number): boolean {
   if (text.length <= max) return false;
@@ -83,7 +93,7 @@ export async function checkInput(request: FastifyRequest) {
     throw invalid([{ pointer: '#', code: 'required', detail: 'a JSON request body is required' }]);
   }
   const found =
-    findUnstorable(request.body, '#') ??
+    (request.bodyHasEscapes ? findUnstorable(request.body, '#') : null) ??
     findUnstorable(request.query, '#/query') ??
     findUnstorable(request.params, '#/path');
   if (found) throw invalid([found]);
@@ -91,6 +101,7 @@ export async function checkInput(request: FastifyRequest) {
 
 export default fp(
   async function jsonBody(app: FastifyInstance) {
+    app.decorateRequest('bodyHasEscapes', false);
     // JSON only: Fastify would otherwise accept text/plain bodies, which no operation takes.
     app.removeContentTypeParser('text/plain');
     const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -109,6 +120,7 @@ export default fp(
           undefined,
         );
       }
+      request.bodyHasEscapes = text.includes('\\u');
       parseJson(request, text, done);
     });
   },
