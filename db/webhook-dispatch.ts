@@ -31,8 +31,7 @@ export async function fanOut(sql: Sql, limit: number): Promise<number> {
       endpoints
         .filter(
           (endpoint) =>
-            endpoint.events.includes(event.type) &&
-            receives(endpoint.warehouses, event.warehouse_ids),
+            endpoint.events.includes(event.type) && receives(endpoint.warehouses, event),
         )
         .map((endpoint) => ({
           id: newId('whd'),

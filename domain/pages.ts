@@ -9,7 +9,17 @@ export interface PageRequest {
 
 export interface Page<T> {
   data: T[];
-  page: { limit: number; has_more: boolean; next_cursor?: string };
+  page: { limit: number; has_more: boolean; next_cursor?: string; events_after?: string };
+}
+
+/**
+ * Feed cursors (docs/events.md): opaque, signed strings that stand for a position in the event
+ * feed. Positions are decimal strings (bigint in the database).
+ */
+export interface FeedCursors {
+  cursor(position: string): string;
+  /** The position `cursor` stands for; 422 invalid-cursor for one this server did not issue. */
+  position(cursor: string): string;
 }
 
 /** A list response body (a class, so that the serializer can tell one apart: json.ts). */

@@ -853,6 +853,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow the change feed
+         * @description Every event, oldest first, **in commit order**: an event appears after every event whose change committed
+         *     before it, so a client paging with `after` never misses one, even one whose transaction started earlier
+         *     and committed later. `page.next_cursor` is always there, at the feed's end too: pass it as `after` later
+         *     to get what happened since. Start from `page.events_after` of any list (events after that list's
+         *     snapshot), or without `after` from the oldest event kept. A token sees the events of the resources it may
+         *     see (warehouses claim); `webhook.test` events are never in the feed. Events are kept
+         *     `EVENT_RETENTION_DAYS` (30 by default); a cursor older than that is answered 410 `cursor-expired`.
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Event id.
+                 * @example evt_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["EventIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an event
+         * @description One event of the feed, by its id (a webhook's `webhook-id`). 404 for an event this token may not see, one no longer kept, or a `webhook.test` event.
+         */
+        get: operations["getEvent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks/endpoints": {
         parameters: {
             query?: never;
@@ -1090,6 +1142,11 @@ export interface components {
             has_more: boolean;
             /** @description Pass as `cursor` to get the next page. Absent on the last page. */
             next_cursor?: string;
+            /**
+             * @description A feed cursor taken in the same database snapshot as this page: pass it as `after` to `GET /events` to follow every change this page does not show yet. To sync, copy the lists, then follow the feed from the smallest `events_after` they answered.
+             * @example eyJlIjoiMTIifQ.Zk3q
+             */
+            events_after?: string;
         };
         Health: {
             /** @enum {string} */
@@ -1745,10 +1802,28 @@ export interface components {
             data: components["schemas"]["WebhookDelivery"][];
             page: components["schemas"]["Page"];
         };
+        EventList: {
+            data: components["schemas"]["Event"][];
+            page: {
+                limit: number;
+                /** @description More events are there already; fetch them now with `next_cursor`. */
+                has_more: boolean;
+                /** @description Pass as `after` to get the events after this page: always present, at the feed's end too, to resume from later. */
+                next_cursor: string;
+            };
+        };
+        /**
+         * @description An event, as the feed (`GET /events`) returns it and as a webhook delivers it: the same object on both
+         *     channels, whose `id` is the webhook's `webhook-id`. `type` says which of the catalogue it is.
+         */
+        Event: components["schemas"]["StockMovePostedEvent"] | components["schemas"]["ReceiptPostedEvent"];
         StockMovePostedEvent: {
             /** @example evt_01JD7ZK3Q8X2 */
             id: string;
-            /** @constant */
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
             type: "inventory.stock_move.posted";
             timestamp: components["schemas"]["Timestamp"];
             /**
@@ -1763,7 +1838,10 @@ export interface components {
         };
         ReceiptPostedEvent: {
             id: string;
-            /** @constant */
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
             type: "inventory.receipt.posted";
             timestamp: components["schemas"]["Timestamp"];
             /**
@@ -1864,6 +1942,28 @@ export interface components {
                  *       "status": 404,
                  *       "detail": "No purchase order po_nope exists.",
                  *       "instance": "/procurement/purchase-orders/po_nope",
+                 *       "request_id": "5f0c6a4e-2d7b-4f7a-9a51-8c1d2e3f4a5b"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The feed no longer holds every event after this cursor (`cursor-expired`). */
+        Gone: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://problems.inventory-api.dev/cursor-expired",
+                 *       "title": "Cursor expired",
+                 *       "status": 410,
+                 *       "detail": "Events after this cursor are no longer all kept (the feed keeps 30 days). Copy the lists again, then follow the feed from their page.events_after.",
+                 *       "instance": "/events",
                  *       "request_id": "5f0c6a4e-2d7b-4f7a-9a51-8c1d2e3f4a5b"
                  *     }
                  */
@@ -2099,6 +2199,11 @@ export interface components {
          * @example inv_01JD7ZK3Q8X2
          */
         InvoiceIdPath: components["schemas"]["Code"];
+        /**
+         * @description Event id.
+         * @example evt_01JD7ZK3Q8X2
+         */
+        EventIdPath: components["schemas"]["Code"];
         /**
          * @description Webhook endpoint id.
          * @example whk_01JD7ZK3Q8X2
@@ -4178,6 +4283,77 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Invoice"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /** @description A feed cursor (`page.next_cursor` of the feed, or `page.events_after` of a list). Events after it are returned. */
+                after?: string;
+                /**
+                 * @description Comma-separated event types; only those are returned (the cursor moves past the others).
+                 * @example inventory.stock_level.changed,inventory.stock_move.posted
+                 */
+                types?: string;
+                /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            410: components["responses"]["Gone"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Event id.
+                 * @example evt_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["EventIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"];
                 };
             };
             401: components["responses"]["Unauthorized"];

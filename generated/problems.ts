@@ -122,6 +122,11 @@ export const problemTypes = {
     "title": "Invalid cursor",
     "uri": "https://problems.inventory-api.dev/invalid-cursor"
   },
+  "cursor-expired": {
+    "status": 410,
+    "title": "Cursor expired",
+    "uri": "https://problems.inventory-api.dev/cursor-expired"
+  },
   "precondition-required": {
     "status": 428,
     "title": "If-Match required",
@@ -196,6 +201,7 @@ export interface ProblemTypes {
   "validation-error": ProblemBase<"validation-error"> & Required<Pick<Problem, "errors">>;
   "idempotency-key-reused": ProblemBase<"idempotency-key-reused">;
   "invalid-cursor": ProblemBase<"invalid-cursor">;
+  "cursor-expired": ProblemBase<"cursor-expired">;
   "precondition-required": ProblemBase<"precondition-required">;
   "request-header-too-large": ProblemBase<"request-header-too-large">;
   "internal-error": ProblemBase<"internal-error">;

@@ -16,6 +16,7 @@ import { receiptHandlers } from './receipts.ts';
 import { webhookEndpointHandlers } from './webhook-endpoints.ts';
 import { webhookDeliveryHandlers } from './webhook-deliveries.ts';
 import { pendingHandlers } from './pending.ts';
+import { eventHandlers } from './events.ts';
 
 export const handlers = {
   ...healthHandlers,
@@ -33,4 +34,5 @@ export const handlers = {
   ...webhookEndpointHandlers,
   ...webhookDeliveryHandlers,
   ...pendingHandlers,
+  ...eventHandlers,
 } satisfies Handlers;

@@ -8,14 +8,17 @@
 import type { operations } from '../generated/api.ts';
 import type { Db } from '../db/client.ts';
 import type { Principal } from '../domain/access.ts';
-import type { PageRequest, Page } from '../domain/pages.ts';
+import type { FeedCursors, PageRequest, Page } from '../domain/pages.ts';
 import type { Actor, AuditEntry } from '../db/audit.ts';
 import type { ItemIndex } from '../db/item-index.ts';
 
 export type { Actor };
 
-/** Operations the server serves (the spec's `webhooks:` are sent, not served). */
-export type OperationId = Exclude<keyof operations, 'onStockMovePosted' | 'onReceiptPosted'>;
+/**
+ * Operations the server serves: the spec's `webhooks:` are sent, not served, and their
+ * operationIds are the only ones named `on...` (onStockMovePosted).
+ */
+export type OperationId = Exclude<keyof operations, `on${string}`>;
 
 type Json<T> = T extends { content: { 'application/json': infer B } } ? B : never;
 type Op<K extends OperationId> = operations[K];
@@ -78,6 +81,8 @@ export interface Context<K extends OperationId> {
   page: PageRequest & {
     result<T>(rows: T[], keyOf: (row: T) => unknown[], resumeAfter?: unknown[]): Page<T>;
   };
+  /** Feed cursors to and from positions in the event feed. */
+  feed: FeedCursors;
   /** The in-memory catalogue index used by item search (db/item-index.ts). */
   itemIndex: ItemIndex;
   /** Writes an audit entry in the request's transaction. */

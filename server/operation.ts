@@ -91,6 +91,7 @@ function contextOf(
       result: (rows, keyOf, resumeAfter) =>
         deps.pager.page(meta.operationId, query, pageRequest, rows, keyOf, resumeAfter),
     },
+    feed: deps.pager.feed,
     itemIndex: deps.itemIndex,
   };
 }

@@ -1,7 +1,8 @@
 // Whose a webhook endpoint is and what it may receive (docs/webhooks.md, "Who sees what"). An
 // endpoint belongs to the client whose token made it, and keeps that token's warehouses claim:
 // it is sent an event only when that claim could see it, by the one visibility rule (canSee).
-import { canSee, type Principal } from '../access.ts';
+import type { Principal } from '../access.ts';
+import { canSeeEvent } from '../events.ts';
 import { ProblemError } from '../problems.ts';
 
 /**
@@ -26,13 +27,13 @@ export function claimOf(principal: Pick<Principal, 'warehouses'>): string[] | nu
 }
 
 /**
- * Whether an endpoint whose claim is `endpointWarehouses` receives an event about
- * `eventWarehouses`: exactly what a token with that claim may see. No event is global, so one
- * about no warehouse reaches unrestricted endpoints only.
+ * Whether an endpoint whose claim is `endpointWarehouses` receives `event`: exactly what a token
+ * with that claim may see (canSeeEvent). An event about no warehouse that is not about a global
+ * resource reaches unrestricted endpoints only.
  */
 export function receives(
   endpointWarehouses: readonly string[] | null,
-  eventWarehouses: readonly string[],
+  event: { type: string; warehouse_ids: readonly string[] },
 ): boolean {
-  return canSee({ warehouses: endpointWarehouses && new Set(endpointWarehouses) }, eventWarehouses);
+  return canSeeEvent({ warehouses: endpointWarehouses && new Set(endpointWarehouses) }, event);
 }

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { ProblemError } from '../../domain/problems.ts';
 import type { Sql } from '../../db/client.ts';
-import { PageBody, type Page, type PageRequest } from '../../domain/pages.ts';
+import { PageBody, type FeedCursors, type Page, type PageRequest } from '../../domain/pages.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -33,22 +33,34 @@ export class Pager {
     return createHmac('sha256', this.key).update(payload).digest().subarray(0, 16);
   }
 
+  /** The signed cursor of `content`. */
+  private seal(content: object): string {
+    const payload = b64(JSON.stringify(content));
+    return `${payload}.${b64(this.sign(payload))}`;
+  }
+
+  /** What a cursor this server sealed holds; null for anything else (forged, altered, garbage). */
+  private open(cursor: string): Record<string, unknown> | null {
+    const [payload, signature] = cursor.split('.');
+    const given = Buffer.from(signature ?? '', 'base64url');
+    const expected = payload ? this.sign(payload) : Buffer.alloc(0);
+    if (!payload || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      return null;
+    }
+    try {
+      const decoded = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+      return decoded !== null && typeof decoded === 'object' ? decoded : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** Reads `limit` and `cursor` of a list request (422 invalid-cursor for a forged or foreign cursor). */
   request(operationId: string, query: Record<string, unknown>): PageRequest {
     const limit = Math.min(Number(query.limit ?? 50), MAX_LIMIT);
     const cursor = query.cursor;
     if (typeof cursor !== 'string') return { limit, after: null };
-    const [payload, signature] = cursor.split('.');
-    const given = Buffer.from(signature ?? '', 'base64url');
-    const expected = payload ? this.sign(payload) : Buffer.alloc(0);
-    let decoded: { k?: unknown; f?: unknown } | null = null;
-    if (payload && given.length === expected.length && timingSafeEqual(given, expected)) {
-      try {
-        decoded = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-      } catch {
-        decoded = null;
-      }
-    }
+    const decoded = this.open(cursor);
     if (!decoded || !Array.isArray(decoded.k)) {
       throw new ProblemError(
         'invalid-cursor',
@@ -84,16 +96,31 @@ export class Pager {
     const shown = full ? rows.slice(0, req.limit) : rows;
     const page: Page<T>['page'] = { limit: req.limit, has_more: hasMore };
     if (hasMore) {
-      const payload = b64(
-        JSON.stringify({
-          k: full ? keyOf(shown[shown.length - 1]) : resumeAfter,
-          f: this.filterHash(operationId, query),
-        }),
-      );
-      page.next_cursor = `${payload}.${b64(this.sign(payload))}`;
+      page.next_cursor = this.seal({
+        k: full ? keyOf(shown[shown.length - 1]) : resumeAfter,
+        f: this.filterHash(operationId, query),
+      });
     }
     return new PageBody(shown, page);
   }
+
+  /**
+   * Feed cursors (docs/events.md): a position in the feed, sealed like list cursors but bound to
+   * no filter, so that a list's `events_after` serves any later `GET /events?types=...`.
+   */
+  readonly feed: FeedCursors = {
+    cursor: (position) => this.seal({ e: position }),
+    position: (cursor) => {
+      const decoded = this.open(cursor);
+      if (!decoded || typeof decoded.e !== 'string' || !/^[0-9]{1,19}$/.test(decoded.e)) {
+        throw new ProblemError(
+          'invalid-cursor',
+          'This is not a feed cursor this server issued: pass a page.next_cursor of GET /events or a page.events_after of a list.',
+        );
+      }
+      return decoded.e;
+    },
+  };
 }
 
 /** Loads (or, on first start, creates) the shared cursor key. */
