@@ -1,7 +1,7 @@
 // The dispatcher's queries. Every step is one short statement or transaction and no lock is held
 // while a receiver is being called, so any number of instances can share the work:
 //   fanOut     outbox rows → one delivery per subscribed active endpoint whose claim sees the event,
-//              rows marked dispatched
+//              rows marked dispatched and given their position in the feed
 //   claimDue   due deliveries → leased to this instance (FOR UPDATE SKIP LOCKED, never double-claimed)
 //   record*    the attempt's result, written only by the holder of the lease
 import { writeAudit } from './audit.ts';
@@ -12,14 +12,22 @@ import { newId } from './ids.ts';
 import { receives } from '../domain/webhooks/ownership.ts';
 
 /**
- * Fans out up to `limit` undispatched outbox events, oldest first, in one transaction; returns how
- * many events it took. SKIP LOCKED lets another instance take the next batch meanwhile; the unique
- * (endpoint_id, event_id) would absorb a repeated fan-out, should one ever happen.
+ * Fans out up to `limit` undispatched outbox events, oldest first, in one transaction, and gives
+ * them their positions in the feed; returns how many events it took. One fan-out runs at a time
+ * across instances: each takes feed_state's row lock first, in a statement of its own, so that
+ * the events it then reads include everything the previous fan-out's commit made visible, and
+ * its positions (after the previous fan-out's) become visible only as it commits
+ * (migration 0012 says why the feed needs this). The unique (endpoint_id, event_id) would absorb
+ * a repeated fan-out, should one ever happen.
  */
 export async function fanOut(sql: Sql, limit: number): Promise<number> {
   return inTransaction(sql, async (tx) => {
+    const [{ last }] = await tx<{ last: string }[]>`
+      SELECT last_position::text AS last FROM feed_state FOR UPDATE`;
+    // In seq order: events of transactions that wrote the same rows were inserted, as every
+    // transaction inserts its events last (db/outbox.ts), in the order those transactions committed.
     const events = await tx<{ id: string; type: string; warehouse_ids: string[] }[]>`
-      SELECT id, type, warehouse_ids FROM outbox WHERE dispatched_at IS NULL ORDER BY seq LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
+      SELECT id, type, warehouse_ids FROM outbox WHERE dispatched_at IS NULL ORDER BY seq LIMIT ${limit}`;
     if (events.length === 0) return 0;
     // SHARE: an endpoint deleted or disabled meanwhile waits for this transaction, so that its
     // disabling also fails the deliveries inserted here (none is left PENDING for a disabled endpoint).
@@ -43,7 +51,15 @@ export async function fanOut(sql: Sql, limit: number): Promise<number> {
     if (deliveries.length > 0) {
       await tx`INSERT INTO webhook_deliveries ${tx(deliveries)} ON CONFLICT (endpoint_id, event_id) DO NOTHING`;
     }
-    await tx`UPDATE outbox SET dispatched_at = now() WHERE id = ANY(${events.map((e) => e.id)})`;
+    await tx`
+      WITH numbered AS (
+        SELECT id, ${last}::bigint + n AS position
+        FROM unnest(${events.map((e) => e.id)}::text[]) WITH ORDINALITY AS t (id, n)
+      ), sequenced AS (
+        UPDATE outbox o SET dispatched_at = now(), position = numbered.position
+        FROM numbered WHERE o.id = numbered.id
+      )
+      UPDATE feed_state SET last_position = ${last}::bigint + ${events.length}`;
     return events.length;
   });
 }

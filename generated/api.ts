@@ -1146,7 +1146,7 @@ export interface components {
              * @description A feed cursor taken in the same database snapshot as this page: pass it as `after` to `GET /events` to follow every change this page does not show yet. To sync, copy the lists, then follow the feed from the smallest `events_after` they answered.
              * @example eyJlIjoiMTIifQ.Zk3q
              */
-            events_after?: string;
+            events_after: string;
         };
         Health: {
             /** @enum {string} */
@@ -2130,12 +2130,12 @@ export interface components {
          * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
          *     structured-field string is accepted). Retrying with the same key and body replays the first result
          *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-         *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
+         *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
          * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
          */
         IdempotencyKey: string;
         /**
-         * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 24 hours).
+         * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 96 hours).
          * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
          */
         IdempotencyKeyOptional: string;
@@ -2382,7 +2382,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 24 hours).
+                 * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 96 hours).
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
@@ -2505,7 +2505,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 24 hours).
+                 * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 96 hours).
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
@@ -2759,7 +2759,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -2859,7 +2859,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -2953,7 +2953,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -3039,7 +3039,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 24 hours).
+                 * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 96 hours).
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
@@ -3158,7 +3158,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 24 hours).
+                 * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 96 hours).
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
@@ -3280,7 +3280,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -3451,7 +3451,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -3506,7 +3506,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -3604,7 +3604,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -3784,7 +3784,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -3839,7 +3839,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -3960,7 +3960,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -4119,7 +4119,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -4207,7 +4207,7 @@ export interface operations {
                  * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
                  *     structured-field string is accepted). Retrying with the same key and body replays the first result
                  *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
-                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 24 hours, per client, subject and operation.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -4402,7 +4402,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 24 hours).
+                 * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 96 hours).
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
@@ -4541,7 +4541,7 @@ export interface operations {
                  */
                 "If-Match": components["parameters"]["IfMatch"];
                 /**
-                 * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 24 hours).
+                 * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 96 hours).
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
@@ -4622,7 +4622,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 24 hours).
+                 * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 96 hours).
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];

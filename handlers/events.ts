@@ -1,7 +1,49 @@
-// The change feed (docs/events.md): every event, in commit order.
-import { notImplemented } from './lib/not-implemented.ts';
+// The change feed (docs/events.md): every event a token may see, in commit order, by position.
+import { findEvent, readFeed } from '../db/feed.ts';
+import { canSeeEvent } from '../domain/events.ts';
+import { PageBody } from '../domain/pages.ts';
+import { notFound, ProblemError } from '../domain/problems.ts';
+import type { Handlers } from './types.ts';
+
+const larger = (a: string, b: string) => (BigInt(a) > BigInt(b) ? a : b);
 
 export const eventHandlers = {
-  listEvents: notImplemented('listEvents'),
-  getEvent: notImplemented('getEvent'),
-};
+  async listEvents({ db, query, principal, feed }) {
+    const limit = query.limit ?? 50;
+    const after = query.after === undefined ? null : feed.position(query.after);
+    const { events, last, expiredThrough } = await readFeed(db, {
+      // Without a cursor: from the oldest event kept.
+      after: after ?? '0',
+      limit,
+      types: query.types?.split(',') ?? null,
+      allowed: principal.warehouses && [...principal.warehouses],
+    });
+    if (after !== null && BigInt(after) < BigInt(expiredThrough)) {
+      throw new ProblemError(
+        'cursor-expired',
+        'Events after this cursor are no longer all kept. Copy the lists again, then follow the feed from their page.events_after.',
+      );
+    }
+    const hasMore = events.length > limit;
+    const shown = hasMore ? events.slice(0, limit) : events;
+    // At the feed's end the cursor moves past every event of this snapshot, those filtered out
+    // included, so the next read starts where this one looked last.
+    const through = hasMore
+      ? shown[shown.length - 1].position
+      : larger(after ?? '0', larger(last, shown.at(-1)?.position ?? '0'));
+    return {
+      status: 200,
+      body: new PageBody(
+        shown.map((e) => e.payload),
+        { limit, has_more: hasMore, next_cursor: feed.cursor(through) },
+      ) as never,
+    };
+  },
+
+  async getEvent({ db, params, principal }) {
+    const event = await findEvent(db, params.id);
+    // One the token may not see is as absent as one that does not exist.
+    if (!event || !canSeeEvent(principal, event)) throw notFound('event', params.id);
+    return { status: 200, body: event.payload as never };
+  },
+} satisfies Partial<Handlers>;

@@ -41,8 +41,13 @@ type SuccessStatus<K extends OperationId> = Extract<keyof Responses<K>, 200 | 20
 type ResponseBody<K extends OperationId, S extends keyof Responses<K>> = Responses<K>[S] extends {
   content: { 'application/json': infer B };
 }
-  ? B
+  ? WithoutFeedPosition<B>
   : undefined;
+
+/** A list's page.events_after is added by the read path (server/operation.ts), not by its handler. */
+type WithoutFeedPosition<B> = B extends { page: infer P extends { events_after: string } }
+  ? Omit<B, 'page'> & { page: Omit<P, 'events_after'> & { events_after?: string } }
+  : B;
 
 export type Result<K extends OperationId> = {
   [S in SuccessStatus<K>]: {

@@ -1,6 +1,7 @@
 // Environment parsed once, typed. Everything the server reads from the environment is here.
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import type { GroupCommitOptions } from './writes/group-commit.ts';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -22,6 +23,11 @@ export interface WebhookConfig {
   timeoutMs: number;
   /** WEBHOOK_POLL_S: how often the dispatcher looks for work it was not notified of. */
   pollMs: number;
+  /**
+   * EVENT_RETENTION_DAYS: how long events are kept in the feed (and with them their deliveries);
+   * longer than the retry schedule, so that no delivery still pending loses its event.
+   */
+  eventRetentionDays: number;
 }
 
 export interface Config {
@@ -42,9 +48,10 @@ export interface Config {
   invoicePriceTolerance: number;
   /**
    * Group commit of postings: at most `maxBatch` per transaction, `maxInFlight` transactions at
-   * once, `maxQueued` waiting (more are refused with 503 overloaded).
+   * once, `maxQueued` waiting (more are refused with 503 overloaded); Idempotency-Keys of every
+   * write kept `idempotencyTtlH` hours.
    */
-  postings: { maxBatch: number; maxInFlight: number; maxQueued: number };
+  postings: GroupCommitOptions;
   bodyLimit: number;
   logLevel: string;
   /** PUBLIC_URL: the address clients reach the API at, named as the server of /openapi.json. */
@@ -113,6 +120,18 @@ function authConfig(env: NodeJS.ProcessEnv, production: boolean): AuthConfig {
   };
 }
 
+function eventRetentionDays(env: NodeJS.ProcessEnv, retrySchedule: number[]): number {
+  const days = Number(env.EVENT_RETENTION_DAYS ?? '30');
+  const retryDays = retrySchedule.reduce((a, b) => a + b, 0) / 86_400;
+  // Retention deletes an event's deliveries with it: one still being retried would vanish.
+  if (!Number.isFinite(days) || days <= retryDays * 1.2) {
+    throw new Error(
+      `EVENT_RETENTION_DAYS must be a number of days longer than the webhook retry schedule (${(retryDays * 1.2).toFixed(1)} days with its jitter)`,
+    );
+  }
+  return days;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const auth = authConfig(env, production);
@@ -142,12 +161,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retrySchedule: schedule,
       timeoutMs: int(env, 'WEBHOOK_TIMEOUT_S', 10) * 1000,
       pollMs: int(env, 'WEBHOOK_POLL_S', 5) * 1000,
+      eventRetentionDays: eventRetentionDays(env, schedule),
     },
     invoicePriceTolerance: tolerance,
     postings: {
       maxBatch: int(env, 'POSTING_BATCH_MAX', 32) || 1,
       maxInFlight: int(env, 'POSTING_BATCHES_IN_FLIGHT', 2) || 1,
       maxQueued: int(env, 'POSTING_QUEUE_MAX', 1024),
+      // Longer than the webhook retry horizon (three days and its jitter), so that a client
+      // retrying what a webhook told it about still finds its key.
+      idempotencyTtlH: int(env, 'IDEMPOTENCY_TTL_H', 96) || 96,
     },
     bodyLimit: 1024 * 1024,
     logLevel: env.LOG_LEVEL || 'info',

@@ -4,6 +4,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Sql } from '../db/client.ts';
 import { writeAudit } from '../db/audit.ts';
+import { lastPosition } from '../db/feed.ts';
+import { PageBody } from '../domain/pages.ts';
 import type { ItemIndex } from '../db/item-index.ts';
 import type { Principal } from '../domain/access.ts';
 import type { ProblemError } from '../domain/problems.ts';
@@ -37,9 +39,7 @@ export interface OperationDeps {
 /** The Fastify handler of one operation. */
 export function operationHandler(meta: OperationMeta, handler: AnyHandler, deps: OperationDeps) {
   const execute =
-    meta.method === 'GET'
-      ? readerFor(meta, handler, deps.sql)
-      : deps.writes.writerFor(meta, handler);
+    meta.method === 'GET' ? readerFor(meta, handler, deps) : deps.writes.writerFor(meta, handler);
 
   return async function runOperation(request: FastifyRequest, reply: FastifyReply) {
     const context = contextOf(meta, request, deps);
@@ -52,11 +52,29 @@ export function operationHandler(meta: OperationMeta, handler: AnyHandler, deps:
   };
 }
 
-/** A read: the handler on the pool, answered as a write would be. */
-function readerFor(meta: OperationMeta, handler: AnyHandler, sql: Sql): Writer {
+/**
+ * A read: the handler on the pool, answered as a write would be. A list runs in a snapshot of its
+ * own, which also gives its page.events_after: the feed position that snapshot is current with,
+ * so that following the feed from there misses no change the page does not show
+ * (docs/events.md, "Snapshot, then follow").
+ */
+function readerFor(
+  meta: OperationMeta,
+  handler: AnyHandler,
+  { sql, pager }: OperationDeps,
+): Writer {
   if (typeof handler !== 'function')
     throw new Error(`${meta.operationId} is a read and cannot be batched`);
-  return async (request) => outcomeOf(await handler(request.context(sql)));
+  if (!meta.paginated) return async (request) => outcomeOf(await handler(request.context(sql)));
+  return (request) =>
+    sql.begin('isolation level repeatable read read only', async (tx) => {
+      // The first statement takes the snapshot the handler's reads then share.
+      const position = await lastPosition(tx);
+      const outcome = outcomeOf(await handler(request.context(tx)));
+      if (outcome.body instanceof PageBody)
+        outcome.body.page.events_after = pager.feed.cursor(position);
+      return outcome;
+    }) as Promise<Outcome>;
 }
 
 type RequestContext = Omit<Context<any>, 'db' | 'audit'>;

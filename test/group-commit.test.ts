@@ -100,7 +100,7 @@ t.test(
     let hold: Hold | undefined;
     const { queue, executed, registry } = queueOf(
       sql,
-      { maxBatch: 64, maxInFlight: 1, maxQueued: 64 },
+      { maxBatch: 64, maxInFlight: 1, maxQueued: 64, idempotencyTtlH: 96 },
       () => hold,
     );
 
@@ -152,7 +152,7 @@ t.test(
     const hold = new Hold();
     const { queue, executed } = queueOf(
       sql,
-      { maxBatch: 2, maxInFlight: 1, maxQueued: 64 },
+      { maxBatch: 2, maxInFlight: 1, maxQueued: 64, idempotencyTtlH: 96 },
       () => hold,
     );
     const holder = queue.submit(job('H', 'hold'));
@@ -175,7 +175,7 @@ t.test(
     const hold = new Hold();
     const { queue, executed } = queueOf(
       sql,
-      { maxBatch: 64, maxInFlight: 1, maxQueued: 2 },
+      { maxBatch: 64, maxInFlight: 1, maxQueued: 2, idempotencyTtlH: 96 },
       () => hold,
     );
     const holder = queue.submit(job('H', 'hold'));
@@ -213,7 +213,7 @@ t.test(
     const hold = new Hold();
     const { queue, executed } = queueOf(
       sql,
-      { maxBatch: 64, maxInFlight: 1, maxQueued: 64 },
+      { maxBatch: 64, maxInFlight: 1, maxQueued: 64, idempotencyTtlH: 96 },
       () => hold,
     );
     const holder = queue.submit(job('H', 'hold'));
@@ -293,7 +293,11 @@ t.test(
 /** Submits behind a held batch, so that all of `jobs` share the next batch; their settled answers. */
 async function inOneBatch(sql: Sql, jobs: PostingJob<string>[]) {
   const hold = new Hold();
-  const q = queueOf(sql, { maxBatch: 64, maxInFlight: 1, maxQueued: 64 }, () => hold);
+  const q = queueOf(
+    sql,
+    { maxBatch: 64, maxInFlight: 1, maxQueued: 64, idempotencyTtlH: 96 },
+    () => hold,
+  );
   const holder = q.queue.submit(job('H', 'hold'));
   await hold.held;
   const settled = jobs.map((j) =>

@@ -7,6 +7,7 @@
 // receiver can never slow the API down. Database locks are held only for single short statements.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Sql } from '../../db/client.ts';
+import { pruneFeed } from '../../db/feed.ts';
 import { OUTBOX_CHANNEL } from '../../db/outbox.ts';
 import { DELIVERIES_CHANNEL } from '../../db/webhook-deliveries.ts';
 import {
@@ -45,6 +46,8 @@ const LEASE_MARGIN_MS = 5_000;
 // On shutdown, attempts in flight get this long to finish before they are abandoned and given back.
 const SHUTDOWN_GRACE_MS = 1_000;
 const USER_AGENT = 'inventory-api-webhooks/1.0';
+// How often events past their retention are deleted from the feed (and at start).
+const PRUNE_EVERY_MS = 10 * 60_000;
 
 export class Dispatcher {
   private readonly sql: Sql;
@@ -67,6 +70,7 @@ export class Dispatcher {
   private backlog = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
+  private pruneTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(o: DispatcherOptions) {
@@ -84,12 +88,25 @@ export class Dispatcher {
     // catch up on what was committed before, or while it was down.
     this.listeners.push(await this.sql.listen(OUTBOX_CHANNEL, newEvents, newEvents));
     this.listeners.push(await this.sql.listen(DELIVERIES_CHANNEL, () => this.wake(), newEvents));
+    const prune = () => void this.prune();
+    prune();
+    this.pruneTimer = setInterval(prune, PRUNE_EVERY_MS).unref();
+  }
+
+  /** Deletes the events past retention, a batch at a time (every instance may; each batch is one statement). */
+  private async prune(): Promise<void> {
+    try {
+      while (!this.stopped && (await pruneFeed(this.sql, this.config.eventRetentionDays)) > 0);
+    } catch (err) {
+      this.log.warn({ err }, 'deleting events past their retention failed; will retry');
+    }
   }
 
   /** Stops claiming; attempts in flight get a short grace, then are abandoned and given back. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.pruneTimer);
     await Promise.allSettled(this.listeners.map((l) => l.unlisten()));
     await this.pass;
     const attempts = Promise.allSettled([...this.inFlight]);

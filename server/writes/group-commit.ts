@@ -35,6 +35,8 @@ export interface GroupCommitOptions {
   maxBatch: number;
   maxInFlight: number;
   maxQueued: number;
+  /** How long a claimed Idempotency-Key is kept (IDEMPOTENCY_TTL_H). */
+  idempotencyTtlH: number;
 }
 
 interface Queued<C> {
@@ -185,6 +187,7 @@ export class PostingQueue<C> {
       claimKeys(
         tx,
         owners.map((q) => q.job.scope),
+        this.options.idempotencyTtlH,
       ),
       this.handler.load(tx, contexts),
     ]);

@@ -130,13 +130,14 @@ const keyRow = (s: IdempotencyScope) => ({
 export async function claimKeys(
   tx: Db,
   scopes: IdempotencyScope[],
+  ttlH: number,
 ): Promise<Map<string, EarlierUse>> {
   const earlier = new Map<string, EarlierUse>();
   if (!scopes.length) return earlier;
   const sorted = [...scopes].sort((a, b) => (scopeId(a) < scopeId(b) ? -1 : 1));
   const claimed = await tx<{ client_id: string; sub: string; operation: string; key: string }[]>`
-    INSERT INTO idempotency_keys (client_id, sub, operation, key, fingerprint, warehouses)
-    SELECT t.client_id, t.sub, t.operation, t.key, t.fingerprint, t.warehouses
+    INSERT INTO idempotency_keys (client_id, sub, operation, key, fingerprint, warehouses, expires_at)
+    SELECT t.client_id, t.sub, t.operation, t.key, t.fingerprint, t.warehouses, now() + ${ttlH}::float8 * interval '1 hour'
     FROM jsonb_to_recordset(${tx.json(sorted.map(keyRow) as never)})
          AS t(client_id text, sub text, operation text, key text, fingerprint text, warehouses text[])
     WHERE NOT EXISTS (
@@ -145,7 +146,7 @@ export async function claimKeys(
         AND l.key = t.key AND l.expires_at >= now())
     ON CONFLICT (client_id, sub, operation, key) DO UPDATE
       SET fingerprint = excluded.fingerprint, warehouses = excluded.warehouses, status = NULL,
-          headers = NULL, body = NULL, created_at = now(), expires_at = now() + interval '24 hours'
+          headers = NULL, body = NULL, created_at = now(), expires_at = excluded.expires_at
       WHERE idempotency_keys.expires_at < now()
     RETURNING client_id, sub, operation, key`;
   const owned = new Set(
@@ -239,8 +240,12 @@ function claimGap(caller: string[] | null, first: string[] | null): string | und
 }
 
 /** Claims one key: null when this request owns it, else the stored response to replay (throws the ProblemErrors replayFor gives). */
-export async function claimKey(tx: Db, scope: IdempotencyScope): Promise<StoredResponse | null> {
-  const earlier = (await claimKeys(tx, [scope])).get(scopeId(scope));
+export async function claimKey(
+  tx: Db,
+  scope: IdempotencyScope,
+  ttlH: number,
+): Promise<StoredResponse | null> {
+  const earlier = (await claimKeys(tx, [scope], ttlH)).get(scopeId(scope));
   if (!earlier) return null;
   const replay = replayFor(earlier, scope);
   if (replay instanceof ProblemError) throw replay;

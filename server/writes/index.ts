@@ -56,7 +56,9 @@ export class WritePath {
     const { sql } = this.options;
     if (typeof handler === 'function') {
       return (request) =>
-        request.scope ? keyed(sql, handler, request, request.scope) : plain(sql, handler, request);
+        request.scope
+          ? keyed(sql, handler, request, request.scope, this.options.postings.idempotencyTtlH)
+          : plain(sql, handler, request);
     }
     // Group commit claims, stores and replays every request's answer by its key: it needs one.
     if (meta.idempotency !== 'required') {
@@ -93,9 +95,10 @@ function keyed(
   handler: PlainHandler,
   request: WriteRequest,
   scope: IdempotencyScope,
+  ttlH: number,
 ): Promise<Outcome> {
   return inPipelinedTransaction(sql, async (tx, commit) => {
-    const stored = await claimKey(tx, scope);
+    const stored = await claimKey(tx, scope, ttlH);
     if (stored) {
       await commit();
       return { ...stored, replayed: true };
