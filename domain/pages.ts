@@ -1,6 +1,13 @@
 // What a list answer is made of (docs/standards.md §6): the page a request asks for, and the body
 // it gets. Cursors, their signing and the Link header are HTTP's: server/plugins/pagination.ts.
 
+const MAX_LIMIT = 200;
+
+/** The page size a `limit` asks for: 50 by default, larger values reduced to 200 (the spec's Limit). */
+export function pageLimit(limit: unknown): number {
+  return Math.min(Number(limit ?? 50), MAX_LIMIT);
+}
+
 export interface PageRequest {
   limit: number;
   /** The keyset position after which to continue (the last row's key of the previous page), or null. */

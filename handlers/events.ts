@@ -1,7 +1,7 @@
 // The change feed (docs/events.md): every event a token may see, in commit order, by position.
 import { findEvent, readFeed } from '../db/feed.ts';
 import { canSeeEvent } from '../domain/events.ts';
-import { PageBody } from '../domain/pages.ts';
+import { PageBody, pageLimit } from '../domain/pages.ts';
 import { notFound, ProblemError } from '../domain/problems.ts';
 import type { Handlers } from './types.ts';
 
@@ -9,7 +9,7 @@ const larger = (a: string, b: string) => (BigInt(a) > BigInt(b) ? a : b);
 
 export const eventHandlers = {
   async listEvents({ db, query, principal, feed }) {
-    const limit = query.limit ?? 50;
+    const limit = pageLimit(query.limit);
     const after = query.after === undefined ? null : feed.position(query.after);
     const { events, last, expiredThrough } = await readFeed(db, {
       // Without a cursor: from the oldest event kept.

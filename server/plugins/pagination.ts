@@ -6,15 +6,13 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { ProblemError } from '../../domain/problems.ts';
 import type { Sql } from '../../db/client.ts';
-import { PageBody, type FeedCursors, type Page, type PageRequest } from '../../domain/pages.ts';
+import { PageBody, pageLimit, type FeedCursors, type Page, type PageRequest } from '../../domain/pages.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
     pager: Pager;
   }
 }
-
-export const MAX_LIMIT = 200;
 
 const b64 = (buf: Buffer | string) => Buffer.from(buf).toString('base64url');
 
@@ -57,7 +55,7 @@ export class Pager {
 
   /** Reads `limit` and `cursor` of a list request (422 invalid-cursor for a forged or foreign cursor). */
   request(operationId: string, query: Record<string, unknown>): PageRequest {
-    const limit = Math.min(Number(query.limit ?? 50), MAX_LIMIT);
+    const limit = pageLimit(query.limit);
     const cursor = query.cursor;
     if (typeof cursor !== 'string') return { limit, after: null };
     const decoded = this.open(cursor);
