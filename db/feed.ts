@@ -6,6 +6,11 @@ import type { Db } from './client.ts';
 export interface FeedPage {
   /** Events after the position asked for, in position order, at most limit + 1. */
   events: { position: string; payload: unknown }[];
+  /**
+   * Set when the scan stopped at its budget before finding limit + 1 events: every event up to
+   * this position was looked at (and those not shown were filtered out).
+   */
+  scannedThrough: string | null;
   /** The largest position given, in the same snapshot as `events`. */
   last: string;
   /** Every position up to this one has been deleted by retention. */
@@ -22,29 +27,55 @@ export interface FeedQuery {
 }
 
 /**
+ * How many events one filtered read looks at, at most: a token that sees few of the events (or
+ * asks for a rare type) pages through the rest in steps of this size instead of one request
+ * scanning the whole feed (the item search's budget, for the same reason).
+ */
+const SCAN_BUDGET = 4096;
+
+/**
  * One page of the feed. A single statement, so one snapshot: the retention mark read with the
  * events says whether events after `after` were deleted before this read (410), never after it.
+ * Only the events shown are read whole; the scan reads each row's type and warehouses.
  */
 export async function readFeed(db: Db, q: FeedQuery): Promise<FeedPage> {
+  const filtered = q.types !== null || q.allowed !== null;
+  const budget = filtered ? SCAN_BUDGET : q.limit + 1;
   const rows = await db<
-    { last: string; expired_through: string; position: string | null; payload: unknown }[]
+    {
+      last: string;
+      expired_through: string;
+      scanned: number;
+      scanned_through: string | null;
+      position: string | null;
+      payload: unknown;
+    }[]
   >`
-    SELECT s.last_position::text AS last, s.expired_through::text AS expired_through,
-           e.position::text AS position, e.payload
-    FROM feed_state s
-    LEFT JOIN LATERAL (
-      SELECT position, payload FROM outbox
-      WHERE position > ${q.after}::bigint
+    WITH scanned AS MATERIALIZED (
+      SELECT position, type, warehouse_ids FROM outbox
+      WHERE position > ${q.after}::bigint ORDER BY position LIMIT ${budget}
+    ), chosen AS (
+      SELECT position FROM scanned
+      WHERE true
         ${q.types ? db`AND type = ANY(${q.types}::text[])` : db``}
         ${q.allowed ? db`AND ${visibleTo(db, q.allowed)}` : db``}
-      ORDER BY position
-      LIMIT ${q.limit + 1}
-    ) e ON true`;
+      ORDER BY position LIMIT ${q.limit + 1}
+    )
+    SELECT s.last_position::text AS last, s.expired_through::text AS expired_through,
+           (SELECT count(*) FROM scanned)::int AS scanned,
+           (SELECT max(position) FROM scanned)::text AS scanned_through,
+           o.position::text AS position, o.payload
+    FROM feed_state s
+    LEFT JOIN (chosen JOIN outbox o USING (position)) ON true
+    ORDER BY o.position`;
   const [first] = rows;
+  const events = rows.flatMap((r) =>
+    r.position === null ? [] : [{ position: r.position, payload: r.payload }],
+  );
+  const exhausted = first.scanned === budget && events.length <= q.limit;
   return {
-    events: rows.flatMap((r) =>
-      r.position === null ? [] : [{ position: r.position, payload: r.payload }],
-    ),
+    events,
+    scannedThrough: exhausted ? first.scanned_through : null,
     last: first.last,
     expiredThrough: first.expired_through,
   };

@@ -11,7 +11,7 @@ export const eventHandlers = {
   async listEvents({ db, query, principal, feed }) {
     const limit = pageLimit(query.limit);
     const after = query.after === undefined ? null : feed.position(query.after);
-    const { events, last, expiredThrough } = await readFeed(db, {
+    const { events, scannedThrough, last, expiredThrough } = await readFeed(db, {
       // Without a cursor: from the oldest event kept.
       after: after ?? '0',
       limit,
@@ -24,13 +24,15 @@ export const eventHandlers = {
         'Events after this cursor are no longer all kept. Copy the lists again, then follow the feed from their page.events_after.',
       );
     }
-    const hasMore = events.length > limit;
-    const shown = hasMore ? events.slice(0, limit) : events;
-    // At the feed's end the cursor moves past every event of this snapshot, those filtered out
-    // included, so the next read starts where this one looked last.
-    const through = hasMore
+    const full = events.length > limit;
+    const shown = full ? events.slice(0, limit) : events;
+    // Past the last event shown: on a full page, that event; where the scan's budget ran out,
+    // what it looked at; at the feed's end, every event of this snapshot (filtered ones
+    // included), so the next read starts where this one stopped looking.
+    const through = full
       ? shown[shown.length - 1].position
-      : larger(after ?? '0', larger(last, shown.at(-1)?.position ?? '0'));
+      : (scannedThrough ?? larger(after ?? '0', larger(last, shown.at(-1)?.position ?? '0')));
+    const hasMore = full || scannedThrough !== null;
     return {
       status: 200,
       body: new PageBody(
