@@ -6,7 +6,7 @@ import {
   updatePurchaseOrder,
   type PurchaseOrderStatus,
 } from '../db/purchase-orders.ts';
-import { newestKey } from '../db/keyset.ts';
+import { keysetKey, listKeyset, NEWEST_FIRST } from '../db/keyset.ts';
 import { must } from '../domain/must.ts';
 import { invalid, notFound, type FieldError } from '../domain/problems.ts';
 import { assertVisible } from '../domain/access.ts';
@@ -104,12 +104,14 @@ export const purchaseOrderHandlers = {
   },
 
   async listPurchaseOrders({ db, query, principal, page }) {
+    const keyset = listKeyset(NEWEST_FIRST, query);
     const rows = await listPurchaseOrders(db, {
       status: query.status,
       vendor_id: query.vendor_id,
+      keyset,
       ...scopedPage<unknown[]>(principal, page),
     });
-    return { status: 200, body: page.result(await toPurchaseOrders(db, rows), newestKey) };
+    return { status: 200, body: page.result(await toPurchaseOrders(db, rows), keysetKey(keyset)) };
   },
 
   async replacePurchaseOrder({ db, params, body, principal, ifMatch, audit }) {

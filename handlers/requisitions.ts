@@ -12,7 +12,7 @@ import {
 } from '../db/requisitions.ts';
 import type { Db } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
-import { newestKey } from '../db/keyset.ts';
+import { keysetKey, listKeyset, NEWEST_FIRST } from '../db/keyset.ts';
 import type { components } from '../generated/api.ts';
 import { must } from '../domain/must.ts';
 import { ProblemError, invalid, notFound, type FieldError } from '../domain/problems.ts';
@@ -226,11 +226,13 @@ export const requisitionHandlers = {
   },
 
   async listRequisitions({ db, query, principal, page }) {
+    const keyset = listKeyset(NEWEST_FIRST, query);
     const rows = await listRequisitions(db, {
       status: query.status,
+      keyset,
       ...scopedPage<unknown[]>(principal, page),
     });
-    return { status: 200, body: page.result(await toRequisitions(db, rows), newestKey) };
+    return { status: 200, body: page.result(await toRequisitions(db, rows), keysetKey(keyset)) };
   },
 
   async replaceRequisition({ db, params, body, principal, ifMatch, actor, audit }) {

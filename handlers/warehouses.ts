@@ -1,4 +1,5 @@
 import { insertWarehouse, findWarehouse, listWarehouses } from '../db/warehouses.ts';
+import { BY_ID, keysetKey, listKeyset } from '../db/keyset.ts';
 import { ProblemError, notFound } from '../domain/problems.ts';
 import { assertWarehouses } from '../domain/access.ts';
 import type { Handlers } from './types.ts';
@@ -37,12 +38,14 @@ export const warehouseHandlers = {
   },
 
   async listWarehouses({ db, query, principal, page }) {
+    const keyset = listKeyset(BY_ID, query);
     const rows = await listWarehouses(db, {
       active: query.active,
       allowed: principal.warehouses && [...principal.warehouses],
-      afterId: page.after?.[0] as string | undefined,
+      keyset,
+      after: page.after,
       limit: page.limit,
     });
-    return { status: 200, body: page.result(rows, (w) => [w.id]) };
+    return { status: 200, body: page.result(rows, keysetKey(keyset)) };
   },
 } satisfies Pick<Handlers, 'createWarehouse' | 'getWarehouse' | 'listWarehouses'>;
