@@ -11,12 +11,13 @@ import {
 } from '../db/items.ts';
 import { allInOrder, type Db } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
-import { BY_ID_C, keysetKey, listKeyset } from '../db/keyset.ts';
+import { BY_ID_C, keysetKey } from '../db/keyset.ts';
 import { notifyItemChanged, type Entry, type ItemIndex, type Unindexed } from '../db/item-index.ts';
 import { ProblemError, invalid, notFound, type FieldError } from '../domain/problems.ts';
 import { withJson } from '../domain/json.ts';
 import { assertWarehouses } from '../domain/access.ts';
 import { assertCurrent, etagOf } from './lib/versioned.ts';
+import { listOrder } from './lib/listing.ts';
 import type { Handlers } from './types.ts';
 
 type Item = components['schemas']['Item'];
@@ -193,7 +194,7 @@ export const itemHandlers = {
   async listItems({ db, query, principal, page, itemIndex }) {
     if (query.warehouse) assertWarehouses(principal, query.warehouse);
     if (query.search === undefined) {
-      const keyset = listKeyset(BY_ID_C, query);
+      const keyset = listOrder(BY_ID_C, query);
       const rows = await listItems(db, {
         warehouse: query.warehouse,
         active: query.active,

@@ -1,7 +1,7 @@
 // Reservations hold available stock (available = on_hand - reserved). Creating and releasing one
 // locks its stock level first, like a posting does, so they queue with issues of the same stock.
 import { newId } from '../db/ids.ts';
-import { keysetKey, listKeyset, NEWEST_FIRST } from '../db/keyset.ts';
+import { keysetKey, NEWEST_FIRST } from '../db/keyset.ts';
 import {
   closeReservations,
   findReservations,
@@ -17,7 +17,7 @@ import {
   type FieldError,
 } from '../domain/problems.ts';
 import { assertWarehouses } from '../domain/access.ts';
-import { scopedPage } from './lib/listing.ts';
+import { listOrder, scopedPage } from './lib/listing.ts';
 import { decimal, micro, toNumber } from './lib/quantity.ts';
 import { itemErrors, loadReferences, warehouseErrors } from './lib/references.ts';
 import { toReservation } from './lib/representation.ts';
@@ -124,7 +124,7 @@ export const reservationHandlers = {
   },
 
   async listReservations({ db, query, principal, page }) {
-    const keyset = listKeyset(NEWEST_FIRST, query);
+    const keyset = listOrder(NEWEST_FIRST, query);
     const rows = await listReservations(db, {
       item_id: query.item_id,
       warehouse_id: query.warehouse_id,

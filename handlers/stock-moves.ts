@@ -1,10 +1,10 @@
 import { findMove, linesOf, listMoves, type LineRow, type MoveRow } from '../db/stock-moves.ts';
 import { must } from '../domain/must.ts';
-import { keysetKey, listKeyset, NEWEST_FIRST } from '../db/keyset.ts';
+import { keysetKey, NEWEST_FIRST } from '../db/keyset.ts';
 import { ProblemError, invalidField, invalidState, notFound } from '../domain/problems.ts';
 import { assertVisible, assertWarehouses } from '../domain/access.ts';
 import { Ledger, postStockMove, type MoveInput, type Posting } from './lib/ledger.ts';
-import { scopedPage } from './lib/listing.ts';
+import { assertInstant, listOrder, scopedPage } from './lib/listing.ts';
 import { toStockMove } from './lib/representation.ts';
 import type { Batched, Context, Handlers } from './types.ts';
 
@@ -75,6 +75,8 @@ export const stockMoveHandlers = {
   },
 
   async listStockMoves({ db, query, principal, page }) {
+    assertInstant('#/query/created_after', query.created_after);
+    assertInstant('#/query/created_before', query.created_before);
     if (
       query.created_after !== undefined &&
       query.created_before !== undefined &&
@@ -85,7 +87,7 @@ export const stockMoveHandlers = {
         'empty_range',
         'created_before must be later than created_after: the window [created_after, created_before) is empty.',
       );
-    const keyset = listKeyset(NEWEST_FIRST, { order: query.order });
+    const keyset = listOrder(NEWEST_FIRST, { order: query.order });
     const rows = await listMoves(db, {
       type: query.type,
       item_id: query.item_id,

@@ -1,9 +1,10 @@
 import { findVendor, insertVendor, listVendors } from '../db/vendors.ts';
 import { newId } from '../db/ids.ts';
-import { BY_ID, keysetKey, listKeyset } from '../db/keyset.ts';
+import { BY_ID, keysetKey } from '../db/keyset.ts';
 import { ProblemError, invalid, notFound } from '../domain/problems.ts';
 import { present } from './lib/documents.ts';
 import { currencyErrors } from './lib/references.ts';
+import { listOrder } from './lib/listing.ts';
 import type { Handlers } from './types.ts';
 
 export const vendorHandlers = {
@@ -36,7 +37,7 @@ export const vendorHandlers = {
   },
 
   async listVendors({ db, query, page }) {
-    const keyset = listKeyset(BY_ID, query);
+    const keyset = listOrder(BY_ID, query);
     const rows = await listVendors(db, {
       active: query.active,
       keyset,

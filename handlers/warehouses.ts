@@ -1,7 +1,8 @@
 import { insertWarehouse, findWarehouse, listWarehouses } from '../db/warehouses.ts';
-import { BY_ID, keysetKey, listKeyset } from '../db/keyset.ts';
+import { BY_ID, keysetKey } from '../db/keyset.ts';
 import { ProblemError, notFound } from '../domain/problems.ts';
 import { assertWarehouses } from '../domain/access.ts';
+import { listOrder } from './lib/listing.ts';
 import type { Handlers } from './types.ts';
 
 export const warehouseHandlers = {
@@ -38,7 +39,7 @@ export const warehouseHandlers = {
   },
 
   async listWarehouses({ db, query, principal, page }) {
-    const keyset = listKeyset(BY_ID, query);
+    const keyset = listOrder(BY_ID, query);
     const rows = await listWarehouses(db, {
       active: query.active,
       allowed: principal.warehouses && [...principal.warehouses],

@@ -277,6 +277,8 @@ t.test('updated_since and order on every list', async (t) => {
         for (const [query, pointer] of [
           [{ updated_since: 'yesterday' }, '#/query/updated_since'],
           [{ updated_since: '2026-13-01T00:00:00Z' }, '#/query/updated_since'],
+          // RFC 3339 has a year 0000; PostgreSQL's calendar has none.
+          [{ updated_since: '0000-01-01T00:00:00Z' }, '#/query/updated_since'],
           [{ order: 'sideways' }, '#/query/order'],
         ] as const) {
           const res = await get(s, list.path, query);

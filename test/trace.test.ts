@@ -224,9 +224,14 @@ t.test('trace', async (t) => {
     t.match(await res.json(), {
       errors: [{ pointer: '#/query/created_before', code: 'empty_range' }],
     });
-    const bad = await s.request('/inventory/stock-moves?created_after=soon');
-    t.equal(bad.status, 422);
-    t.match(await bad.json(), { errors: [{ pointer: '#/query/created_after' }] });
+    for (const [query, pointer] of [
+      ['created_after=soon', '#/query/created_after'],
+      ['created_before=0000-01-01T00:00:00Z', '#/query/created_before'],
+    ]) {
+      const bad = await s.request(`/inventory/stock-moves?${query}`);
+      t.equal(bad.status, 422, query);
+      t.match(await bad.json(), { errors: [{ pointer }] });
+    }
 
     const first = await s.request('/inventory/stock-moves?limit=1&order=asc');
     const { page } = await first.json();
