@@ -1,5 +1,5 @@
 import type { Db } from './client.ts';
-import { newestFirst, olderThan } from './keyset.ts';
+import { keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
 import type { ScopedPage } from './listing.ts';
 
 export type InvoiceMatchStatus = 'MATCHED' | 'EXCEPTION';
@@ -13,6 +13,7 @@ export interface InvoiceRow {
   match_status: InvoiceMatchStatus;
   created_by: string;
   created_at: string;
+  updated_at: string;
 }
 
 export interface InvoiceLineRow {
@@ -25,7 +26,7 @@ export interface InvoiceLineRow {
 }
 
 const columns = (db: Db) =>
-  db`id, vendor_id, po_id, number, currency, match_status, created_by, created_at`;
+  db`id, vendor_id, po_id, number, currency, match_status, created_by, created_at, updated_at`;
 
 /**
  * Inserts the invoice; null when its vendor already has an invoice with this number. The unique
@@ -33,7 +34,7 @@ const columns = (db: Db) =>
  */
 export async function insertInvoice(
   db: Db,
-  inv: Omit<InvoiceRow, 'created_at'>,
+  inv: Omit<InvoiceRow, 'created_at' | 'updated_at'>,
 ): Promise<InvoiceRow | null> {
   const [row] = await db<InvoiceRow[]>`
     INSERT INTO invoices (id, vendor_id, po_id, number, currency, match_status, created_by)
@@ -75,6 +76,7 @@ export async function listInvoices(
     po_id?: string;
     vendor_id?: string;
     match_status?: InvoiceMatchStatus;
+    keyset: Keyset;
   } & ScopedPage<unknown[]>,
 ): Promise<InvoiceRow[]> {
   return db<InvoiceRow[]>`
@@ -88,7 +90,7 @@ export async function listInvoices(
           ? db``
           : db`AND i.po_id IN (SELECT id FROM purchase_orders WHERE ship_to_warehouse_id = ANY(${f.allowed}::text[]))`
       }
-      ${olderThan(db, f.after)}
-    ${newestFirst(db)}
+      ${keysetWhere(db, f.keyset, f.after)}
+    ${keysetOrder(db, f.keyset)}
     LIMIT ${f.limit + 1}`;
 }

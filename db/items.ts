@@ -1,4 +1,5 @@
 import type { Db } from './client.ts';
+import { BY_ID_C, keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
 
 export interface ItemRow {
   id: string;
@@ -73,7 +74,9 @@ export interface ItemFilters {
   search?: string;
   warehouse?: string;
   active?: boolean;
-  afterId?: string;
+  after?: unknown[] | null;
+  /** The id order (BY_ID_C) unless given. */
+  keyset?: Keyset;
   limit: number;
 }
 
@@ -110,7 +113,7 @@ export async function listItems(db: Db, f: ItemFilters): Promise<ItemRow[]> {
       ${f.search === undefined ? db`` : db`AND (lower(sku) || ' ' || lower(name)) LIKE ${likePattern(f.search)}`}
       ${f.warehouse === undefined ? db`` : db`AND EXISTS (SELECT 1 FROM stock_levels s WHERE s.item_id = i.id AND s.warehouse_id = ${f.warehouse} AND s.on_hand > 0)`}
       ${f.active === undefined ? db`` : db`AND active = ${f.active}`}
-      ${f.afterId === undefined ? db`` : db`AND id COLLATE "C" > ${f.afterId}`}
-    ORDER BY id COLLATE "C"
+      ${keysetWhere(db, f.keyset ?? BY_ID_C, f.after ?? null)}
+    ${keysetOrder(db, f.keyset ?? BY_ID_C)}
     LIMIT ${f.limit + 1}`;
 }

@@ -1,6 +1,6 @@
 import { allInOrder, type Db } from './client.ts';
 import { newId } from './ids.ts';
-import { newestFirst, olderThan } from './keyset.ts';
+import { keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
 import type { ScopedPage } from './listing.ts';
 
 export type PurchaseOrderStatus = 'DRAFT' | 'SENT' | 'RECEIVED' | 'CLOSED';
@@ -226,7 +226,7 @@ function addToLines(db: Db, column: 'qty_received' | 'qty_invoiced', increments:
 
 export async function listPurchaseOrders(
   db: Db,
-  f: { status?: PurchaseOrderStatus; vendor_id?: string } & ScopedPage<unknown[]>,
+  f: { status?: PurchaseOrderStatus; vendor_id?: string; keyset: Keyset } & ScopedPage<unknown[]>,
 ): Promise<PurchaseOrderRow[]> {
   return db<PurchaseOrderRow[]>`
     SELECT ${columns(db)} FROM purchase_orders
@@ -234,8 +234,8 @@ export async function listPurchaseOrders(
       ${f.status === undefined ? db`` : db`AND status = ${f.status}`}
       ${f.vendor_id === undefined ? db`` : db`AND vendor_id = ${f.vendor_id}`}
       ${f.allowed === null ? db`` : db`AND ship_to_warehouse_id = ANY(${f.allowed}::text[])`}
-      ${olderThan(db, f.after)}
-    ${newestFirst(db)}
+      ${keysetWhere(db, f.keyset, f.after)}
+    ${keysetOrder(db, f.keyset)}
     LIMIT ${f.limit + 1}`;
 }
 

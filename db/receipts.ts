@@ -1,5 +1,5 @@
 import { allInOrder, type Db } from './client.ts';
-import { newestFirst, olderThan } from './keyset.ts';
+import { keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
 import type { ScopedPage } from './listing.ts';
 
 export type ReceiptStatus = 'PENDING' | 'POSTED';
@@ -121,7 +121,7 @@ export async function updateReceipt(
 
 export async function listReceipts(
   db: Db,
-  f: { po_id?: string; status?: ReceiptStatus } & ScopedPage<unknown[]>,
+  f: { po_id?: string; status?: ReceiptStatus; keyset: Keyset } & ScopedPage<unknown[]>,
 ): Promise<ReceiptRow[]> {
   return db<ReceiptRow[]>`
     SELECT ${columns(db)} FROM receipts
@@ -129,7 +129,7 @@ export async function listReceipts(
       ${f.po_id === undefined ? db`` : db`AND po_id = ${f.po_id}`}
       ${f.status === undefined ? db`` : db`AND status = ${f.status}`}
       ${f.allowed === null ? db`` : db`AND warehouse_id = ANY(${f.allowed}::text[])`}
-      ${olderThan(db, f.after)}
-    ${newestFirst(db)}
+      ${keysetWhere(db, f.keyset, f.after)}
+    ${keysetOrder(db, f.keyset)}
     LIMIT ${f.limit + 1}`;
 }

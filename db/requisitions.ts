@@ -1,6 +1,6 @@
 import type { Db } from './client.ts';
 import { newId } from './ids.ts';
-import { newestFirst, olderThan } from './keyset.ts';
+import { keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
 import type { ScopedPage } from './listing.ts';
 
 export type RequisitionStatus = 'DRAFT' | 'APPROVED' | 'ORDERED';
@@ -133,7 +133,7 @@ export async function updateRequisition(
 
 export async function listRequisitions(
   db: Db,
-  f: { status?: RequisitionStatus } & ScopedPage<unknown[]>,
+  f: { status?: RequisitionStatus; keyset: Keyset } & ScopedPage<unknown[]>,
 ): Promise<RequisitionRow[]> {
   return db<RequisitionRow[]>`
     SELECT ${columns(db)} FROM requisitions r
@@ -144,7 +144,7 @@ export async function listRequisitions(
           ? db``
           : db`AND r.id IN (SELECT requisition_id FROM requisition_lines WHERE warehouse_id = ANY(${f.allowed}::text[]))`
       }
-      ${olderThan(db, f.after)}
-    ${newestFirst(db)}
+      ${keysetWhere(db, f.keyset, f.after)}
+    ${keysetOrder(db, f.keyset)}
     LIMIT ${f.limit + 1}`;
 }

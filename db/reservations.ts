@@ -2,6 +2,7 @@
 // (db/stock.ts lockLevels), which is also where due ones are marked EXPIRED. Reads never wait for
 // that: an ACTIVE reservation past its expiry is shown, filtered and counted as EXPIRED.
 import type { Db } from './client.ts';
+import { keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
 import type { ScopedPage } from './listing.ts';
 
 export type ReservationStatus = 'ACTIVE' | 'CONSUMED' | 'RELEASED' | 'EXPIRED';
@@ -76,7 +77,8 @@ export async function closeReservations(
     RETURNING ${columns(db)}`;
 }
 
-export interface ReservationFilters extends ScopedPage {
+export interface ReservationFilters extends ScopedPage<unknown[]> {
+  keyset: Keyset;
   item_id?: string;
   warehouse_id?: string;
   status?: ReservationStatus;
@@ -90,7 +92,7 @@ export async function listReservations(db: Db, f: ReservationFilters): Promise<R
       ${f.warehouse_id === undefined ? db`` : db`AND warehouse_id = ${f.warehouse_id}`}
       ${f.status === undefined ? db`` : db`AND ${effectiveStatus(db)} = ${f.status}`}
       ${f.allowed === null ? db`` : db`AND warehouse_id = ANY(${f.allowed}::text[])`}
-      ${f.after === null ? db`` : db`AND (created_at, id) < (${f.after[0]}::timestamptz, ${f.after[1]})`}
-    ORDER BY created_at DESC, id DESC
+      ${keysetWhere(db, f.keyset, f.after)}
+    ${keysetOrder(db, f.keyset)}
     LIMIT ${f.limit + 1}`;
 }

@@ -1,6 +1,7 @@
 // The stock ledger: posted moves and their lines, append-only (0002_inventory.sql refuses any
 // other change than marking a move REVERSED once).
 import type { Db } from './client.ts';
+import { keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
 import type { ScopedPage } from './listing.ts';
 
 export type MoveType = 'ISSUE' | 'RECEIPT' | 'TRANSFER' | 'ADJUSTMENT';
@@ -58,10 +59,26 @@ export async function linesOf(db: Db, moveIds: string[]): Promise<LineRow[]> {
   >`SELECT ${lineColumns(db)} FROM stock_move_lines WHERE move_id = ANY(${moveIds}::text[]) ORDER BY move_id, line_no`;
 }
 
-export interface MoveFilters extends ScopedPage {
+export interface MoveFilters extends ScopedPage<unknown[]> {
   type?: MoveType;
   item_id?: string;
   warehouse_id?: string;
+  /** [created_after, created_before): half-open, so consecutive windows tile. */
+  created_after?: string;
+  created_before?: string;
+  batch?: string;
+  serial?: string;
+  reference?: string;
+  keyset: Keyset;
+}
+
+/** Moves with a line matching all of these (one line: a batch of the item, not of another). */
+function lineFilter(db: Db, f: MoveFilters) {
+  if (f.item_id === undefined && f.batch === undefined && f.serial === undefined) return db``;
+  return db`AND EXISTS (SELECT 1 FROM stock_move_lines l WHERE l.move_id = m.id
+    ${f.item_id === undefined ? db`` : db`AND l.item_id = ${f.item_id}`}
+    ${f.batch === undefined ? db`` : db`AND l.batch = ${f.batch}`}
+    ${f.serial === undefined ? db`` : db`AND l.serials @> ARRAY[${f.serial}]::text[]`})`;
 }
 
 export async function listMoves(db: Db, f: MoveFilters): Promise<MoveRow[]> {
@@ -69,10 +86,13 @@ export async function listMoves(db: Db, f: MoveFilters): Promise<MoveRow[]> {
     SELECT ${moveColumns(db)} FROM stock_moves m
     WHERE true
       ${f.type === undefined ? db`` : db`AND type = ${f.type}`}
-      ${f.item_id === undefined ? db`` : db`AND EXISTS (SELECT 1 FROM stock_move_lines l WHERE l.move_id = m.id AND l.item_id = ${f.item_id})`}
+      ${lineFilter(db, f)}
+      ${f.created_after === undefined ? db`` : db`AND created_at >= ${f.created_after}::timestamptz`}
+      ${f.created_before === undefined ? db`` : db`AND created_at < ${f.created_before}::timestamptz`}
+      ${f.reference === undefined ? db`` : db`AND reference = ${f.reference}`}
       ${f.warehouse_id === undefined ? db`` : db`AND (from_wh = ${f.warehouse_id} OR to_wh = ${f.warehouse_id})`}
       ${f.allowed === null ? db`` : db`AND (from_wh = ANY(${f.allowed}::text[]) OR to_wh = ANY(${f.allowed}::text[]))`}
-      ${f.after === null ? db`` : db`AND (created_at, id) < (${f.after[0]}::timestamptz, ${f.after[1]})`}
-    ORDER BY created_at DESC, id DESC
+      ${keysetWhere(db, f.keyset, f.after)}
+    ${keysetOrder(db, f.keyset)}
     LIMIT ${f.limit + 1}`;
 }

@@ -1,4 +1,5 @@
 import type { Db } from './client.ts';
+import { keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
 
 export interface VendorRow {
   id: string;
@@ -35,13 +36,13 @@ export async function findVendors(db: Db, ids: string[]): Promise<VendorRow[]> {
 
 export async function listVendors(
   db: Db,
-  f: { active?: boolean; afterId?: string; limit: number },
+  f: { active?: boolean; keyset: Keyset; after: unknown[] | null; limit: number },
 ): Promise<VendorRow[]> {
   return db<VendorRow[]>`
     SELECT ${columns(db)} FROM vendors
     WHERE true
       ${f.active === undefined ? db`` : db`AND active = ${f.active}`}
-      ${f.afterId === undefined ? db`` : db`AND id > ${f.afterId}`}
-    ORDER BY id
+      ${keysetWhere(db, f.keyset, f.after)}
+    ${keysetOrder(db, f.keyset)}
     LIMIT ${f.limit + 1}`;
 }

@@ -1,4 +1,5 @@
 import type { Db } from './client.ts';
+import { keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
 
 export interface Warehouse {
   id: string;
@@ -33,14 +34,20 @@ export async function findWarehouses(db: Db, ids: string[]): Promise<Warehouse[]
 
 export async function listWarehouses(
   db: Db,
-  f: { active?: boolean; allowed: string[] | null; afterId?: string; limit: number },
+  f: {
+    active?: boolean;
+    allowed: string[] | null;
+    keyset: Keyset;
+    after: unknown[] | null;
+    limit: number;
+  },
 ): Promise<Warehouse[]> {
   return db<Warehouse[]>`
     SELECT ${columns(db)} FROM warehouses
     WHERE true
       ${f.active === undefined ? db`` : db`AND active = ${f.active}`}
       ${f.allowed === null ? db`` : db`AND id = ANY(${f.allowed})`}
-      ${f.afterId === undefined ? db`` : db`AND id > ${f.afterId}`}
-    ORDER BY id
+      ${keysetWhere(db, f.keyset, f.after)}
+    ${keysetOrder(db, f.keyset)}
     LIMIT ${f.limit + 1}`;
 }

@@ -49,7 +49,7 @@ export interface paths {
         };
         /**
          * List warehouses
-         * @description Warehouses ordered by id. A token restricted by a `warehouses` claim sees only those.
+         * @description Warehouses ordered by id (`order=desc` reverses it), or by when they last changed with `updated_since`. A token restricted by a `warehouses` claim sees only those.
          */
         get: operations["listWarehouses"];
         put?: never;
@@ -99,7 +99,7 @@ export interface paths {
         };
         /**
          * List items
-         * @description Items ordered by id, character by character in code order (as the C collation: `ITM-2` before `Itm-1` before `itm-1`). `search` matches sku or name, case-insensitively, anywhere in the text. With both `search` and `warehouse`, each request checks a bounded number of the matching items for stock there: a page may then hold fewer than `limit` items, even none, while `has_more` is true. Follow `next_cursor` until `has_more` is false; every matching item is returned exactly once across the pages.
+         * @description Items ordered by id, character by character in code order (as the C collation: `ITM-2` before `Itm-1` before `itm-1`); `order=desc` reverses it, and `updated_since` orders by when they last changed. Neither combines with `search` (422), which pages in id order only. `search` matches sku or name, case-insensitively, anywhere in the text. With both `search` and `warehouse`, each request checks a bounded number of the matching items for stock there: a page may then hold fewer than `limit` items, even none, while `has_more` is true. Follow `next_cursor` until `has_more` is false; every matching item is returned exactly once across the pages.
          */
         get: operations["listItems"];
         put?: never;
@@ -188,6 +188,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/inventory/trace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Trace a batch or serial number
+         * @description A recall query: every posted movement of one batch, or one serial number, of an item, oldest first, and where it is now.
+         *     Give `item_id` and exactly one of `batch` and `serial` (422 otherwise; 422 as well when the item is unknown or not tracked that way).
+         *     Each entry is one warehouse's side of a move: a TRANSFER is an OUT of its source and an IN of its destination, an ADJUSTMENT is
+         *     an IN or an OUT of its warehouse by its sign, and a reversal is the move it is (`reverses` on the stock move names the original).
+         *     `qty` is the batch's quantity on that line, or 1 for a serial. Entries posted by a receipt carry `receipt_id` and its `po_id`, and the
+         *     order's `vendor_id` when the token can see the order.
+         *     `on_hand` is where the batch or serial is now, per warehouse (none once it is all gone), the same on every page.
+         *     A token restricted by its `warehouses` claim sees only the entries and the `on_hand` of its warehouses.
+         */
+        get: operations["traceStock"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/inventory/stock-moves": {
         parameters: {
             query?: never;
@@ -197,7 +224,9 @@ export interface paths {
         };
         /**
          * List stock moves
-         * @description Posted moves, newest first. Moves touching only warehouses outside the token's `warehouses` claim are left out.
+         * @description Posted moves, newest first (`order=asc`: oldest first), on (`created_at`, `id`). Moves touching only warehouses outside the token's `warehouses` claim are left out.
+         *     `created_after` and `created_before` make a half-open window [`created_after`, `created_before`): consecutive windows neither overlap nor leave a gap.
+         *     The ledger is append-only, so a client copying it needs no `updated_since`: it resumes with `created_after` set to the last `created_at` it has, and skips the moves it already holds.
          */
         get: operations["listStockMoves"];
         put?: never;
@@ -299,7 +328,7 @@ export interface paths {
         };
         /**
          * List reservations
-         * @description Newest first. An ACTIVE reservation past its `expires_at` is shown as EXPIRED.
+         * @description Newest first (`order=asc`: oldest first), or by when they last changed with `updated_since`. An ACTIVE reservation past its `expires_at` is shown as EXPIRED; that is not a change of its `updated_at` until a posting on its stock marks it so, so a sync client compares `expires_at` with the time itself.
          */
         get: operations["listReservations"];
         put?: never;
@@ -402,7 +431,7 @@ export interface paths {
         };
         /**
          * List vendors
-         * @description Vendors ordered by id.
+         * @description Vendors ordered by id (`order=desc` reverses it), or by when they last changed with `updated_since`.
          */
         get: operations["listVendors"];
         put?: never;
@@ -452,7 +481,7 @@ export interface paths {
         };
         /**
          * List requisitions
-         * @description Newest first. With a `warehouses` claim, only requisitions with a line in one of its warehouses.
+         * @description Newest first (`order=asc`: oldest first), or by when they last changed with `updated_since`. With a `warehouses` claim, only requisitions with a line in one of its warehouses.
          */
         get: operations["listRequisitions"];
         put?: never;
@@ -579,7 +608,7 @@ export interface paths {
         };
         /**
          * List purchase orders
-         * @description Newest first. With a `warehouses` claim, only orders whose `ship_to_warehouse_id` is one of its warehouses (unassigned orders are left out).
+         * @description Newest first (`order=asc`: oldest first), or by when they last changed with `updated_since`. With a `warehouses` claim, only orders whose `ship_to_warehouse_id` is one of its warehouses (unassigned orders are left out).
          */
         get: operations["listPurchaseOrders"];
         put?: never;
@@ -719,7 +748,7 @@ export interface paths {
         };
         /**
          * List receipts
-         * @description Newest first. Receipts into warehouses outside the token's `warehouses` claim are left out. A receipt's
+         * @description Newest first (`order=asc`: oldest first), or by when they last changed with `updated_since`. Receipts into warehouses outside the token's `warehouses` claim are left out. A receipt's
          *     `match` is left out when the token cannot see its order.
          */
         get: operations["listReceipts"];
@@ -806,7 +835,7 @@ export interface paths {
         };
         /**
          * List vendor invoices
-         * @description Newest first. With a `warehouses` claim, only invoices of orders it can see (whose `ship_to_warehouse_id`
+         * @description Newest first (`order=asc`: oldest first), or by when they last changed with `updated_since`. With a `warehouses` claim, only invoices of orders it can see (whose `ship_to_warehouse_id`
          *     is one of its warehouses); `po_id` naming an order it cannot see is 403 `warehouse-forbidden`.
          */
         get: operations["listInvoices"];
@@ -1372,6 +1401,38 @@ export interface components {
             data: components["schemas"]["StockMove"][];
             page: components["schemas"]["Page"];
         };
+        TraceEntry: {
+            /**
+             * @description Into or out of `warehouse_id`.
+             * @enum {string}
+             */
+            direction: "IN" | "OUT";
+            /** @description The stock move. */
+            move_id: string;
+            /** @description The receipt that posted the move. */
+            receipt_id?: string;
+            /** @description The receipt's purchase order. */
+            po_id?: string;
+            /** @description The order's vendor; only when the token can see the order. */
+            vendor_id?: string;
+            /** @description The move's reference. */
+            reference?: string;
+            warehouse_id: string;
+            /** @description Of the batch on that line; 1 for a serial. */
+            qty: number;
+            /** @description When the move was posted. */
+            at: components["schemas"]["Timestamp"];
+        };
+        TraceOnHand: {
+            warehouse_id: string;
+            qty: number;
+        };
+        Trace: {
+            data: components["schemas"]["TraceEntry"][];
+            page: components["schemas"]["Page"];
+            /** @description Where the batch or serial is now, by warehouse id; the same on every page. */
+            on_hand: components["schemas"]["TraceOnHand"][];
+        };
         /** @enum {string} */
         ReservationStatus: "ACTIVE" | "CONSUMED" | "RELEASED" | "EXPIRED";
         ReservationCreate: {
@@ -1707,6 +1768,8 @@ export interface components {
             match_status: components["schemas"]["InvoiceMatchStatus"];
             created_by?: components["schemas"]["Actor"];
             created_at: components["schemas"]["Timestamp"];
+            /** @description When it last changed; an invoice is not changed once recorded, so its creation. */
+            updated_at: components["schemas"]["Timestamp"];
         };
         InvoiceCreate: {
             po_id: components["schemas"]["Code"];
@@ -2124,6 +2187,14 @@ export interface components {
     parameters: {
         /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
         Limit: number;
+        /**
+         * @description For keeping a copy in sync: only rows whose `updated_at` is at or after this instant (the bound is inclusive), ordered by (`updated_at`, `id`), oldest change first unless `order=desc`.
+         *     Resume with the largest `updated_at` you hold: rows sharing that millisecond come again, so none is missed, and you skip those you have.
+         *     A row changed while you page reappears later in the walk. `updated_at` is when the change's transaction began, so a change committing late may carry an instant you already passed: resume a little earlier than the largest `updated_at` you hold (a few seconds), or follow the events.
+         */
+        UpdatedSince: string;
+        /** @description `asc` or `desc`. Without it, the list's usual order (its description), or `asc` with `updated_since`. */
+        Order: "asc" | "desc";
         /** @description The `next_cursor` of the previous page. Opaque, signed, and valid only with the same filters. */
         Cursor: string;
         /**
@@ -2346,6 +2417,14 @@ export interface operations {
             query?: {
                 /** @description Only active (true) or inactive (false) warehouses. */
                 active?: boolean;
+                /**
+                 * @description For keeping a copy in sync: only rows whose `updated_at` is at or after this instant (the bound is inclusive), ordered by (`updated_at`, `id`), oldest change first unless `order=desc`.
+                 *     Resume with the largest `updated_at` you hold: rows sharing that millisecond come again, so none is missed, and you skip those you have.
+                 *     A row changed while you page reappears later in the walk. `updated_at` is when the change's transaction began, so a change committing late may carry an instant you already passed: resume a little earlier than the largest `updated_at` you hold (a few seconds), or follow the events.
+                 */
+                updated_since?: components["parameters"]["UpdatedSince"];
+                /** @description `asc` or `desc`. Without it, the list's usual order (its description), or `asc` with `updated_since`. */
+                order?: components["parameters"]["Order"];
                 /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `next_cursor` of the previous page. Opaque, signed, and valid only with the same filters. */
@@ -2469,6 +2548,14 @@ export interface operations {
                 warehouse?: components["schemas"]["Code"];
                 /** @description Only active (true) or inactive (false) items. */
                 active?: boolean;
+                /**
+                 * @description For keeping a copy in sync: only rows whose `updated_at` is at or after this instant (the bound is inclusive), ordered by (`updated_at`, `id`), oldest change first unless `order=desc`.
+                 *     Resume with the largest `updated_at` you hold: rows sharing that millisecond come again, so none is missed, and you skip those you have.
+                 *     A row changed while you page reappears later in the walk. `updated_at` is when the change's transaction began, so a change committing late may carry an instant you already passed: resume a little earlier than the largest `updated_at` you hold (a few seconds), or follow the events.
+                 */
+                updated_since?: components["parameters"]["UpdatedSince"];
+                /** @description `asc` or `desc`. Without it, the list's usual order (its description), or `asc` with `updated_since`. */
+                order?: components["parameters"]["Order"];
                 /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `next_cursor` of the previous page. Opaque, signed, and valid only with the same filters. */
@@ -2712,6 +2799,91 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    traceStock: {
+        parameters: {
+            query: {
+                /** @example GLUE-500 */
+                item_id: components["schemas"]["Code"];
+                /** @example B2026-11 */
+                batch?: components["schemas"]["BatchCode"];
+                serial?: components["schemas"]["SerialNumber"];
+                /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Opaque, signed, and valid only with the same filters. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the batch's or serial's movements, and where it is now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "direction": "IN",
+                     *           "move_id": "sm_01JD7ZK3Q8X2",
+                     *           "receipt_id": "rcpt_01JD7ZK3Q8X3",
+                     *           "po_id": "po_01JD7ZK3Q8X4",
+                     *           "vendor_id": "ven_fasteners",
+                     *           "warehouse_id": "WH-A",
+                     *           "qty": 24,
+                     *           "at": "2026-11-03T10:00:00Z"
+                     *         },
+                     *         {
+                     *           "direction": "OUT",
+                     *           "move_id": "sm_01JD7ZK3Q8X5",
+                     *           "reference": "Rebalance WH-A to WH-B",
+                     *           "warehouse_id": "WH-A",
+                     *           "qty": 4,
+                     *           "at": "2026-11-04T08:30:00Z"
+                     *         },
+                     *         {
+                     *           "direction": "IN",
+                     *           "move_id": "sm_01JD7ZK3Q8X5",
+                     *           "reference": "Rebalance WH-A to WH-B",
+                     *           "warehouse_id": "WH-B",
+                     *           "qty": 4,
+                     *           "at": "2026-11-04T08:30:00Z"
+                     *         }
+                     *       ],
+                     *       "page": {
+                     *         "limit": 50,
+                     *         "has_more": false
+                     *       },
+                     *       "on_hand": [
+                     *         {
+                     *           "warehouse_id": "WH-A",
+                     *           "qty": 20
+                     *         },
+                     *         {
+                     *           "warehouse_id": "WH-B",
+                     *           "qty": 4
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Trace"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
     listStockMoves: {
         parameters: {
             query?: {
@@ -2720,6 +2892,18 @@ export interface operations {
                 item_id?: components["schemas"]["Code"];
                 /** @description Moves from or to this warehouse. */
                 warehouse_id?: components["schemas"]["Code"];
+                /** @description Only moves posted at or after this instant (inclusive). */
+                created_after?: components["schemas"]["Timestamp"];
+                /** @description Only moves posted before this instant (exclusive); later than `created_after` (422 otherwise). */
+                created_before?: components["schemas"]["Timestamp"];
+                /** @description Moves with a line of this batch (of any item; add `item_id` for one item's). */
+                batch?: components["schemas"]["BatchCode"];
+                /** @description Moves with a line carrying this serial number. */
+                serial?: components["schemas"]["SerialNumber"];
+                /** @description Moves with exactly this `reference`. */
+                reference?: string;
+                /** @description `asc` or `desc`. Without it, the list's usual order (its description), or `asc` with `updated_since`. */
+                order?: components["parameters"]["Order"];
                 /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `next_cursor` of the previous page. Opaque, signed, and valid only with the same filters. */
@@ -2914,6 +3098,14 @@ export interface operations {
                 item_id?: components["schemas"]["Code"];
                 warehouse_id?: components["schemas"]["Code"];
                 status?: components["schemas"]["ReservationStatus"];
+                /**
+                 * @description For keeping a copy in sync: only rows whose `updated_at` is at or after this instant (the bound is inclusive), ordered by (`updated_at`, `id`), oldest change first unless `order=desc`.
+                 *     Resume with the largest `updated_at` you hold: rows sharing that millisecond come again, so none is missed, and you skip those you have.
+                 *     A row changed while you page reappears later in the walk. `updated_at` is when the change's transaction began, so a change committing late may carry an instant you already passed: resume a little earlier than the largest `updated_at` you hold (a few seconds), or follow the events.
+                 */
+                updated_since?: components["parameters"]["UpdatedSince"];
+                /** @description `asc` or `desc`. Without it, the list's usual order (its description), or `asc` with `updated_since`. */
+                order?: components["parameters"]["Order"];
                 /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `next_cursor` of the previous page. Opaque, signed, and valid only with the same filters. */
@@ -3122,6 +3314,14 @@ export interface operations {
         parameters: {
             query?: {
                 active?: boolean;
+                /**
+                 * @description For keeping a copy in sync: only rows whose `updated_at` is at or after this instant (the bound is inclusive), ordered by (`updated_at`, `id`), oldest change first unless `order=desc`.
+                 *     Resume with the largest `updated_at` you hold: rows sharing that millisecond come again, so none is missed, and you skip those you have.
+                 *     A row changed while you page reappears later in the walk. `updated_at` is when the change's transaction began, so a change committing late may carry an instant you already passed: resume a little earlier than the largest `updated_at` you hold (a few seconds), or follow the events.
+                 */
+                updated_since?: components["parameters"]["UpdatedSince"];
+                /** @description `asc` or `desc`. Without it, the list's usual order (its description), or `asc` with `updated_since`. */
+                order?: components["parameters"]["Order"];
                 /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `next_cursor` of the previous page. Opaque, signed, and valid only with the same filters. */
@@ -3241,6 +3441,14 @@ export interface operations {
         parameters: {
             query?: {
                 status?: components["schemas"]["RequisitionStatus"];
+                /**
+                 * @description For keeping a copy in sync: only rows whose `updated_at` is at or after this instant (the bound is inclusive), ordered by (`updated_at`, `id`), oldest change first unless `order=desc`.
+                 *     Resume with the largest `updated_at` you hold: rows sharing that millisecond come again, so none is missed, and you skip those you have.
+                 *     A row changed while you page reappears later in the walk. `updated_at` is when the change's transaction began, so a change committing late may carry an instant you already passed: resume a little earlier than the largest `updated_at` you hold (a few seconds), or follow the events.
+                 */
+                updated_since?: components["parameters"]["UpdatedSince"];
+                /** @description `asc` or `desc`. Without it, the list's usual order (its description), or `asc` with `updated_since`. */
+                order?: components["parameters"]["Order"];
                 /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `next_cursor` of the previous page. Opaque, signed, and valid only with the same filters. */
@@ -3565,6 +3773,14 @@ export interface operations {
             query?: {
                 status?: components["schemas"]["PurchaseOrderStatus"];
                 vendor_id?: components["schemas"]["Code"];
+                /**
+                 * @description For keeping a copy in sync: only rows whose `updated_at` is at or after this instant (the bound is inclusive), ordered by (`updated_at`, `id`), oldest change first unless `order=desc`.
+                 *     Resume with the largest `updated_at` you hold: rows sharing that millisecond come again, so none is missed, and you skip those you have.
+                 *     A row changed while you page reappears later in the walk. `updated_at` is when the change's transaction began, so a change committing late may carry an instant you already passed: resume a little earlier than the largest `updated_at` you hold (a few seconds), or follow the events.
+                 */
+                updated_since?: components["parameters"]["UpdatedSince"];
+                /** @description `asc` or `desc`. Without it, the list's usual order (its description), or `asc` with `updated_since`. */
+                order?: components["parameters"]["Order"];
                 /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `next_cursor` of the previous page. Opaque, signed, and valid only with the same filters. */
@@ -3921,6 +4137,14 @@ export interface operations {
                 /** @description Only this order's receipts. A receipt belongs to its own warehouse, so an order the token cannot see (an unassigned one, for a token with a `warehouses` claim) is no 403 here: its receipts in the token's warehouses are listed, without `match`, as they are unfiltered. */
                 po_id?: components["schemas"]["Code"];
                 status?: components["schemas"]["ReceiptStatus"];
+                /**
+                 * @description For keeping a copy in sync: only rows whose `updated_at` is at or after this instant (the bound is inclusive), ordered by (`updated_at`, `id`), oldest change first unless `order=desc`.
+                 *     Resume with the largest `updated_at` you hold: rows sharing that millisecond come again, so none is missed, and you skip those you have.
+                 *     A row changed while you page reappears later in the walk. `updated_at` is when the change's transaction began, so a change committing late may carry an instant you already passed: resume a little earlier than the largest `updated_at` you hold (a few seconds), or follow the events.
+                 */
+                updated_since?: components["parameters"]["UpdatedSince"];
+                /** @description `asc` or `desc`. Without it, the list's usual order (its description), or `asc` with `updated_since`. */
+                order?: components["parameters"]["Order"];
                 /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `next_cursor` of the previous page. Opaque, signed, and valid only with the same filters. */
@@ -4168,6 +4392,14 @@ export interface operations {
                 po_id?: components["schemas"]["Code"];
                 vendor_id?: components["schemas"]["Code"];
                 match_status?: components["schemas"]["InvoiceMatchStatus"];
+                /**
+                 * @description For keeping a copy in sync: only rows whose `updated_at` is at or after this instant (the bound is inclusive), ordered by (`updated_at`, `id`), oldest change first unless `order=desc`.
+                 *     Resume with the largest `updated_at` you hold: rows sharing that millisecond come again, so none is missed, and you skip those you have.
+                 *     A row changed while you page reappears later in the walk. `updated_at` is when the change's transaction began, so a change committing late may carry an instant you already passed: resume a little earlier than the largest `updated_at` you hold (a few seconds), or follow the events.
+                 */
+                updated_since?: components["parameters"]["UpdatedSince"];
+                /** @description `asc` or `desc`. Without it, the list's usual order (its description), or `asc` with `updated_since`. */
+                order?: components["parameters"]["Order"];
                 /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `next_cursor` of the previous page. Opaque, signed, and valid only with the same filters. */

@@ -17,7 +17,7 @@ import {
 } from '../db/purchase-orders.ts';
 import { allInOrder, type Db } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
-import { newestKey } from '../db/keyset.ts';
+import { keysetKey, NEWEST_FIRST } from '../db/keyset.ts';
 import type { components } from '../generated/api.ts';
 import {
   ProblemError,
@@ -30,7 +30,7 @@ import {
 import { assertVisible } from '../domain/access.ts';
 import { must } from '../domain/must.ts';
 import { groupBy } from './lib/documents.ts';
-import { scopedPage } from './lib/listing.ts';
+import { listOrder, scopedPage } from './lib/listing.ts';
 import { assertOrderFilterVisible, orderWarehouses } from './lib/procurement-access.ts';
 import { matchReasons, statusOf } from './lib/match.ts';
 import { poLineErrors, presentPurchaseOrder } from './lib/orders.ts';
@@ -165,12 +165,14 @@ export const invoiceHandlers = {
 
   async listInvoices({ db, query, principal, page }) {
     await assertOrderFilterVisible(db, principal, query.po_id);
+    const keyset = listOrder(NEWEST_FIRST, query);
     const rows = await listInvoices(db, {
       po_id: query.po_id,
       vendor_id: query.vendor_id,
       match_status: query.match_status,
+      keyset,
       ...scopedPage<unknown[]>(principal, page),
     });
-    return { status: 200, body: page.result(await toInvoices(db, rows), newestKey) };
+    return { status: 200, body: page.result(await toInvoices(db, rows), keysetKey(keyset)) };
   },
 } satisfies Pick<Handlers, 'createInvoice' | 'getInvoice' | 'listInvoices'>;

@@ -11,11 +11,13 @@ import {
 } from '../db/items.ts';
 import { allInOrder, type Db } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
+import { BY_ID_C, keysetKey } from '../db/keyset.ts';
 import { notifyItemChanged, type Entry, type ItemIndex, type Unindexed } from '../db/item-index.ts';
-import { ProblemError, notFound } from '../domain/problems.ts';
+import { ProblemError, invalid, notFound, type FieldError } from '../domain/problems.ts';
 import { withJson } from '../domain/json.ts';
 import { assertWarehouses } from '../domain/access.ts';
 import { assertCurrent, etagOf } from './lib/versioned.ts';
+import { listOrder } from './lib/listing.ts';
 import type { Handlers } from './types.ts';
 
 type Item = components['schemas']['Item'];
@@ -99,6 +101,27 @@ async function searchStocked(
   }
 }
 
+/**
+ * The search index keeps its lists in id order only (db/item-index.ts): a search cannot walk
+ * another order without reading every match, so it takes none but its own.
+ */
+function searchOrderErrors(query: { updated_since?: string; order?: string }): FieldError[] {
+  const errors: FieldError[] = [];
+  if (query.updated_since !== undefined)
+    errors.push({
+      pointer: '#/query/updated_since',
+      code: 'not_allowed',
+      detail: 'updated_since does not combine with search; list without search to sync.',
+    });
+  if (query.order === 'desc')
+    errors.push({
+      pointer: '#/query/order',
+      code: 'not_allowed',
+      detail: 'A search lists in id order only (order=asc).',
+    });
+  return errors;
+}
+
 export const itemHandlers = {
   async createItem({ db, body, audit, itemIndex }) {
     const id = body.id ?? newId('itm');
@@ -170,12 +193,21 @@ export const itemHandlers = {
 
   async listItems({ db, query, principal, page, itemIndex }) {
     if (query.warehouse) assertWarehouses(principal, query.warehouse);
+    if (query.search === undefined) {
+      const keyset = listOrder(BY_ID_C, query);
+      const rows = await listItems(db, {
+        warehouse: query.warehouse,
+        active: query.active,
+        keyset,
+        after: page.after,
+        limit: page.limit,
+      });
+      return { status: 200, body: page.result(rows.map(toItem), keysetKey(keyset)) };
+    }
+    const errors = searchOrderErrors(query);
+    if (errors.length) throw invalid(errors);
     const afterId = page.after?.[0] as string | undefined;
     const byId = (item: Item) => [item.id];
-    if (query.search === undefined) {
-      const rows = await listItems(db, { ...query, afterId, limit: page.limit });
-      return { status: 200, body: page.result(rows.map(toItem), byId) };
-    }
     // Searches come from the in-memory index, with this instance's own item writes not indexed yet
     // read by key, and a warehouse's stock checked by key: never a pattern over the items table.
     const unindexed = await itemIndex.unindexed(db);

@@ -6,12 +6,12 @@ import {
   updatePurchaseOrder,
   type PurchaseOrderStatus,
 } from '../db/purchase-orders.ts';
-import { newestKey } from '../db/keyset.ts';
+import { keysetKey, NEWEST_FIRST } from '../db/keyset.ts';
 import { must } from '../domain/must.ts';
 import { invalid, notFound, type FieldError } from '../domain/problems.ts';
 import { assertVisible } from '../domain/access.ts';
 import { assertChangeable } from './lib/documents.ts';
-import { scopedPage } from './lib/listing.ts';
+import { listOrder, scopedPage } from './lib/listing.ts';
 import { changedWarehouses, orderWarehouses } from './lib/procurement-access.ts';
 import { matchReports } from './lib/match.ts';
 import { checkOrderBody, createOrder, toPurchaseOrder, toPurchaseOrders } from './lib/orders.ts';
@@ -104,12 +104,14 @@ export const purchaseOrderHandlers = {
   },
 
   async listPurchaseOrders({ db, query, principal, page }) {
+    const keyset = listOrder(NEWEST_FIRST, query);
     const rows = await listPurchaseOrders(db, {
       status: query.status,
       vendor_id: query.vendor_id,
+      keyset,
       ...scopedPage<unknown[]>(principal, page),
     });
-    return { status: 200, body: page.result(await toPurchaseOrders(db, rows), newestKey) };
+    return { status: 200, body: page.result(await toPurchaseOrders(db, rows), keysetKey(keyset)) };
   },
 
   async replacePurchaseOrder({ db, params, body, principal, ifMatch, audit }) {

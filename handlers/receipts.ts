@@ -20,7 +20,7 @@ import { allInOrder, type Db } from '../db/client.ts';
 import { findItemsOfOrder } from '../db/items.ts';
 import { findWarehouses } from '../db/warehouses.ts';
 import { newId } from '../db/ids.ts';
-import { newestKey } from '../db/keyset.ts';
+import { keysetKey, NEWEST_FIRST } from '../db/keyset.ts';
 import type { components } from '../generated/api.ts';
 import { assertVisible, assertWarehouses, canSee, type Principal } from '../domain/access.ts';
 import { must } from '../domain/must.ts';
@@ -34,7 +34,7 @@ import {
 import { assertChangeable, groupBy, present, withEtag } from './lib/documents.ts';
 import { matchReports } from './lib/match.ts';
 import { poLineErrors, presentPurchaseOrder } from './lib/orders.ts';
-import { scopedPage } from './lib/listing.ts';
+import { listOrder, scopedPage } from './lib/listing.ts';
 import { audienceSees, changedWarehouses, orderWarehouses } from './lib/procurement-access.ts';
 import { referencesOf, warehouseErrors, type References } from './lib/references.ts';
 import { checkReceiptLines, receive } from './lib/receiving.ts';
@@ -310,14 +310,16 @@ export const receiptHandlers = {
     const { db, query, principal, page } = ctx;
     // A receipt is its warehouse's, whoever may see its order: `po_id` is a filter like `status`,
     // and the receipts it lists show their match only when the order is visible (receiptPresenter).
+    const keyset = listOrder(NEWEST_FIRST, query);
     const rows = await listReceipts(db, {
       po_id: query.po_id,
       status: query.status,
+      keyset,
       ...scopedPage<unknown[]>(principal, page),
     });
     return {
       status: 200,
-      body: page.result(await toReceipts(db, rows, viewerOf(ctx)), newestKey),
+      body: page.result(await toReceipts(db, rows, viewerOf(ctx)), keysetKey(keyset)),
     };
   },
 

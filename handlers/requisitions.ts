@@ -12,7 +12,7 @@ import {
 } from '../db/requisitions.ts';
 import type { Db } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
-import { newestKey } from '../db/keyset.ts';
+import { keysetKey, NEWEST_FIRST } from '../db/keyset.ts';
 import type { components } from '../generated/api.ts';
 import { must } from '../domain/must.ts';
 import { ProblemError, invalid, notFound, type FieldError } from '../domain/problems.ts';
@@ -26,7 +26,7 @@ import {
   vendorErrors,
   warehouseErrors,
 } from './lib/references.ts';
-import { scopedPage } from './lib/listing.ts';
+import { listOrder, scopedPage } from './lib/listing.ts';
 import {
   assertMayChangeRequisition,
   changedWarehouses,
@@ -226,11 +226,13 @@ export const requisitionHandlers = {
   },
 
   async listRequisitions({ db, query, principal, page }) {
+    const keyset = listOrder(NEWEST_FIRST, query);
     const rows = await listRequisitions(db, {
       status: query.status,
+      keyset,
       ...scopedPage<unknown[]>(principal, page),
     });
-    return { status: 200, body: page.result(await toRequisitions(db, rows), newestKey) };
+    return { status: 200, body: page.result(await toRequisitions(db, rows), keysetKey(keyset)) };
   },
 
   async replaceRequisition({ db, params, body, principal, ifMatch, actor, audit }) {

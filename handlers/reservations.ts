@@ -1,6 +1,7 @@
 // Reservations hold available stock (available = on_hand - reserved). Creating and releasing one
 // locks its stock level first, like a posting does, so they queue with issues of the same stock.
 import { newId } from '../db/ids.ts';
+import { keysetKey, NEWEST_FIRST } from '../db/keyset.ts';
 import {
   closeReservations,
   findReservations,
@@ -16,7 +17,7 @@ import {
   type FieldError,
 } from '../domain/problems.ts';
 import { assertWarehouses } from '../domain/access.ts';
-import { scopedPage } from './lib/listing.ts';
+import { listOrder, scopedPage } from './lib/listing.ts';
 import { decimal, micro, toNumber } from './lib/quantity.ts';
 import { itemErrors, loadReferences, warehouseErrors } from './lib/references.ts';
 import { toReservation } from './lib/representation.ts';
@@ -123,11 +124,15 @@ export const reservationHandlers = {
   },
 
   async listReservations({ db, query, principal, page }) {
+    const keyset = listOrder(NEWEST_FIRST, query);
     const rows = await listReservations(db, {
-      ...query,
-      ...scopedPage(principal, page, query.warehouse_id),
+      item_id: query.item_id,
+      warehouse_id: query.warehouse_id,
+      status: query.status,
+      keyset,
+      ...scopedPage<unknown[]>(principal, page, query.warehouse_id),
     });
-    return { status: 200, body: page.result(rows.map(toReservation), (r) => [r.created_at, r.id]) };
+    return { status: 200, body: page.result(rows.map(toReservation), keysetKey(keyset)) };
   },
 } satisfies Pick<
   Handlers,

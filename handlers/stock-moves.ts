@@ -1,9 +1,10 @@
 import { findMove, linesOf, listMoves, type LineRow, type MoveRow } from '../db/stock-moves.ts';
 import { must } from '../domain/must.ts';
-import { ProblemError, invalidState, notFound } from '../domain/problems.ts';
+import { keysetKey, NEWEST_FIRST } from '../db/keyset.ts';
+import { ProblemError, invalidField, invalidState, notFound } from '../domain/problems.ts';
 import { assertVisible, assertWarehouses } from '../domain/access.ts';
 import { Ledger, postStockMove, type MoveInput, type Posting } from './lib/ledger.ts';
-import { scopedPage } from './lib/listing.ts';
+import { assertInstant, listOrder, scopedPage } from './lib/listing.ts';
 import { toStockMove } from './lib/representation.ts';
 import type { Batched, Context, Handlers } from './types.ts';
 
@@ -74,9 +75,30 @@ export const stockMoveHandlers = {
   },
 
   async listStockMoves({ db, query, principal, page }) {
+    assertInstant('#/query/created_after', query.created_after);
+    assertInstant('#/query/created_before', query.created_before);
+    if (
+      query.created_after !== undefined &&
+      query.created_before !== undefined &&
+      Date.parse(query.created_before) <= Date.parse(query.created_after)
+    )
+      throw invalidField(
+        '#/query/created_before',
+        'empty_range',
+        'created_before must be later than created_after: the window [created_after, created_before) is empty.',
+      );
+    const keyset = listOrder(NEWEST_FIRST, { order: query.order });
     const rows = await listMoves(db, {
-      ...query,
-      ...scopedPage(principal, page, query.warehouse_id),
+      type: query.type,
+      item_id: query.item_id,
+      warehouse_id: query.warehouse_id,
+      created_after: query.created_after,
+      created_before: query.created_before,
+      batch: query.batch,
+      serial: query.serial,
+      reference: query.reference,
+      keyset,
+      ...scopedPage<unknown[]>(principal, page, query.warehouse_id),
     });
     const lines = new Map<string, LineRow[]>();
     for (const line of await linesOf(
@@ -88,7 +110,7 @@ export const stockMoveHandlers = {
       status: 200,
       body: page.result(
         rows.map((m) => toStockMove(m, lines.get(m.id) ?? [])),
-        (m) => [m.created_at, m.id],
+        keysetKey(keyset),
       ),
     };
   },

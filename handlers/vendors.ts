@@ -1,8 +1,10 @@
 import { findVendor, insertVendor, listVendors } from '../db/vendors.ts';
 import { newId } from '../db/ids.ts';
+import { BY_ID, keysetKey } from '../db/keyset.ts';
 import { ProblemError, invalid, notFound } from '../domain/problems.ts';
 import { present } from './lib/documents.ts';
 import { currencyErrors } from './lib/references.ts';
+import { listOrder } from './lib/listing.ts';
 import type { Handlers } from './types.ts';
 
 export const vendorHandlers = {
@@ -35,11 +37,13 @@ export const vendorHandlers = {
   },
 
   async listVendors({ db, query, page }) {
+    const keyset = listOrder(BY_ID, query);
     const rows = await listVendors(db, {
       active: query.active,
-      afterId: page.after?.[0] as string | undefined,
+      keyset,
+      after: page.after,
       limit: page.limit,
     });
-    return { status: 200, body: page.result(rows.map(present), (v) => [v.id]) };
+    return { status: 200, body: page.result(rows.map(present), keysetKey(keyset)) };
   },
 } satisfies Pick<Handlers, 'createVendor' | 'getVendor' | 'listVendors'>;

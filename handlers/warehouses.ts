@@ -1,6 +1,8 @@
 import { insertWarehouse, findWarehouse, listWarehouses } from '../db/warehouses.ts';
+import { BY_ID, keysetKey } from '../db/keyset.ts';
 import { ProblemError, notFound } from '../domain/problems.ts';
 import { assertWarehouses } from '../domain/access.ts';
+import { listOrder } from './lib/listing.ts';
 import type { Handlers } from './types.ts';
 
 export const warehouseHandlers = {
@@ -37,12 +39,14 @@ export const warehouseHandlers = {
   },
 
   async listWarehouses({ db, query, principal, page }) {
+    const keyset = listOrder(BY_ID, query);
     const rows = await listWarehouses(db, {
       active: query.active,
       allowed: principal.warehouses && [...principal.warehouses],
-      afterId: page.after?.[0] as string | undefined,
+      keyset,
+      after: page.after,
       limit: page.limit,
     });
-    return { status: 200, body: page.result(rows, (w) => [w.id]) };
+    return { status: 200, body: page.result(rows, keysetKey(keyset)) };
   },
 } satisfies Pick<Handlers, 'createWarehouse' | 'getWarehouse' | 'listWarehouses'>;

@@ -225,7 +225,7 @@ t.test(
       await s.sql.begin(async (tx) => {
         const db = tx as unknown as typeof s.sql;
         const [before] = await stats(db);
-        const rows = await listItems(db, { afterId: 'itm-02000', limit: 10 });
+        const rows = await listItems(db, { after: ['itm-02000'], limit: 10 });
         const [after] = await stats(db);
         t.strictSame(
           rows.map((r) => r.id),
