@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Sql } from '../db/client.ts';
 import { writeAudit } from '../db/audit.ts';
 import { lastPosition } from '../db/feed.ts';
-import { PageBody } from '../domain/pages.ts';
+import type { Page } from '../domain/pages.ts';
 import type { ItemIndex } from '../db/item-index.ts';
 import type { Principal } from '../domain/access.ts';
 import type { ProblemError } from '../domain/problems.ts';
@@ -71,8 +71,9 @@ function readerFor(
       // The first statement takes the snapshot the handler's reads then share.
       const position = await lastPosition(tx);
       const outcome = outcomeOf(await handler(request.context(tx)));
-      if (outcome.body instanceof PageBody)
-        outcome.body.page.events_after = pager.feed.cursor(position);
+      // A list's body is a page (PageBody), or has one besides other members (the trace's on_hand).
+      const { page } = outcome.body as Partial<Page<unknown>>;
+      if (page) page.events_after = pager.feed.cursor(position);
       return outcome;
     }) as Promise<Outcome>;
 }

@@ -4,6 +4,7 @@ import t from 'tap';
 import { newEvent, insertEvents } from '../db/outbox.ts';
 import { pruneFeed } from '../db/feed.ts';
 import { loadConfig } from '../server/config.ts';
+import { operations, spec } from '../server/spec.ts';
 import { posted, startStockServer } from './helpers/stock.ts';
 import type { TestServer } from './helpers/server.ts';
 import type { TokenOptions } from './helpers/auth.ts';
@@ -262,4 +263,17 @@ t.test('Idempotency-Keys are kept IDEMPOTENCY_TTL_H hours, 96 by default', async
     /EVENT_RETENTION_DAYS must be/,
     'a retention shorter than the webhook retries is refused at start',
   );
+});
+
+t.test('every list of the spec answers a Page, so every one carries events_after', async (t) => {
+  const lists = [...operations.values()].filter((op) => op.paginated);
+  t.ok(lists.length >= 15, `${lists.length} lists`);
+  for (const op of lists) {
+    const schema =
+      spec.paths[op.path][op.method.toLowerCase()].responses['200'].content['application/json']
+        .schema;
+    const body = schema.$ref ? spec.components.schemas[schema.$ref.split('/').pop()] : schema;
+    t.equal(body.properties.page.$ref, '#/components/schemas/Page', op.operationId);
+  }
+  t.ok(spec.components.schemas.Page.required.includes('events_after'));
 });
