@@ -15,7 +15,7 @@ import type { Db } from '../db/client.ts';
 import type { Principal } from '../domain/access.ts';
 import type { FeedCursors } from '../domain/pages.ts';
 import { ProblemError, invalid, notFound, type FieldError } from '../domain/problems.ts';
-import { receives } from '../domain/webhooks/ownership.ts';
+import { isFor, receives } from '../domain/webhooks/ownership.ts';
 import { toDelivery } from './webhook-deliveries.ts';
 import type { Handlers } from './types.ts';
 
@@ -42,11 +42,7 @@ async function activeEndpoint(db: Db, id: string, principal: Principal) {
   return endpoint;
 }
 
-/** The one rule of what an endpoint may be sent again: what its fan-out would have sent it. */
-const sendable = (endpoint: WebhookEndpointRow, event: ReplayableEvent) =>
-  (endpoint.events as string[]).includes(event.type) && receives(endpoint.warehouses, event);
-
-/** The events after the cursor that the endpoint would have been sent, and where to go on. */
+/** The events after the cursor that are for the endpoint (as the fan-out judges), and where to go on. */
 async function afterCursor(
   db: Db,
   feed: FeedCursors,
@@ -65,7 +61,7 @@ async function afterCursor(
   const events = looked.slice(0, REPLAY_MAX);
   const last = events.at(-1)?.position;
   return {
-    events: events.filter((event) => sendable(endpoint, event)),
+    events: events.filter((event) => isFor(endpoint, event)),
     ...(more && last && { nextAfter: feed.cursor(last) }),
   };
 }
@@ -90,7 +86,7 @@ async function listed(
         code: 'unknown_event',
         detail: `No event ${id} is kept that this endpoint may receive.`,
       });
-    } else if (!sendable(endpoint, event)) {
+    } else if (!isFor(endpoint, event)) {
       errors.push({
         pointer,
         code: 'not_subscribed',
