@@ -12,7 +12,8 @@ export interface WebhookDeliveryRow {
   id: string;
   endpoint_id: string;
   event_id: string;
-  event_type: EventType;
+  /** A test event's (POST /webhooks/endpoints/{id}/test) is never one an endpoint subscribes to. */
+  event_type: EventType | 'webhook.test';
   status: DeliveryStatus;
   attempts: number;
   last_status_code: number | null;
@@ -25,8 +26,22 @@ export interface WebhookDeliveryRow {
 /** Channel the dispatchers LISTEN on for deliveries made due by hand (the outbox has its own). */
 export const DELIVERIES_CHANNEL = 'webhook_deliveries';
 
-const columns = (db: Db) =>
+/** A delivery's columns as the API shows them (never its lease). */
+export const deliveryColumns = (db: Db) =>
   db`id, endpoint_id, event_id, event_type, status, attempts, last_status_code, last_error, next_attempt_at, created_at, updated_at`;
+
+/**
+ * What makes an existing delivery due again at once (a manual retry, a replay): the same row, so
+ * the same webhook-id, with its history kept (attempts keep counting; last_status_code and
+ * last_error describe the last attempt until the next one). The caller must notifyDue.
+ */
+export const dueNow = (db: Db) =>
+  db`status = 'PENDING', next_attempt_at = now(), lease_token = NULL, updated_at = now()`;
+
+/** Wakes the dispatchers for deliveries made due by hand, once the transaction commits. */
+export async function notifyDue(db: Db, payload = ''): Promise<void> {
+  await db`SELECT pg_notify(${DELIVERIES_CHANNEL}, ${payload})`;
+}
 
 /**
  * Deliveries of the endpoints `principal` manages (managedBy, db/webhook-endpoints.ts): the
@@ -57,7 +72,7 @@ export async function listDeliveries(
   return db<WebhookDeliveryRow[]>`
     SELECT d.* FROM unnest(${endpoints.map((e) => e.id)}::text[]) AS managed(endpoint)
     CROSS JOIN LATERAL (
-      SELECT ${columns(db)} FROM webhook_deliveries
+      SELECT ${deliveryColumns(db)} FROM webhook_deliveries
       WHERE endpoint_id = managed.endpoint
         ${f.status === undefined ? db`` : db`AND status = ${f.status}`}
         ${olderThan(db, f.after)}
@@ -76,7 +91,7 @@ export async function findDelivery(
   { lock = false } = {},
 ): Promise<WebhookDeliveryRow | null> {
   const [row] = await db<WebhookDeliveryRow[]>`
-    SELECT ${columns(db)} FROM webhook_deliveries WHERE id = ${id} AND ${ofManagedEndpoint(db, principal)}
+    SELECT ${deliveryColumns(db)} FROM webhook_deliveries WHERE id = ${id} AND ${ofManagedEndpoint(db, principal)}
     ${lock ? db`FOR UPDATE` : db``}`;
   return row ?? null;
 }
@@ -84,9 +99,9 @@ export async function findDelivery(
 /** FAILED → PENDING, due now; the dispatchers hear of it when the transaction commits. */
 export async function requeueDelivery(db: Db, id: string): Promise<WebhookDeliveryRow> {
   const [row] = await db<WebhookDeliveryRow[]>`
-    UPDATE webhook_deliveries SET status = 'PENDING', next_attempt_at = now(), lease_token = NULL, updated_at = now()
+    UPDATE webhook_deliveries SET ${dueNow(db)}
     WHERE id = ${id}
-    RETURNING ${columns(db)}`;
-  await db`SELECT pg_notify(${DELIVERIES_CHANNEL}, ${id})`;
+    RETURNING ${deliveryColumns(db)}`;
+  await notifyDue(db, id);
   return row;
 }

@@ -9,7 +9,7 @@ import { inTransaction, type Db, type Sql } from './client.ts';
 import { auditScopeOf, disableEndpoint, type WebhookEndpointRow } from './webhook-endpoints.ts';
 import type { DeliveryStatus } from './webhook-deliveries.ts';
 import { newId } from './ids.ts';
-import { receives } from '../domain/webhooks/ownership.ts';
+import { isFor } from '../domain/webhooks/ownership.ts';
 
 /**
  * Fans out up to `limit` undispatched outbox events, oldest first, in one transaction, and gives
@@ -37,10 +37,7 @@ export async function fanOut(sql: Sql, limit: number): Promise<number> {
     // An endpoint gets only the events its creator's warehouses claim may see (docs/webhooks.md).
     const deliveries = events.flatMap((event) =>
       endpoints
-        .filter(
-          (endpoint) =>
-            endpoint.events.includes(event.type) && receives(endpoint.warehouses, event),
-        )
+        .filter((endpoint) => isFor(endpoint, event))
         .map((endpoint) => ({
           id: newId('whd'),
           endpoint_id: endpoint.id,

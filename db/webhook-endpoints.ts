@@ -73,16 +73,20 @@ export async function insertEndpoint(
   return row;
 }
 
-/** The endpoint, if `principal` manages it (managedBy); null otherwise, as if it did not exist. */
+/**
+ * The endpoint, if `principal` manages it (managedBy); null otherwise, as if it did not exist.
+ * `lock: 'share'` only keeps it from being changed, deleted or disabled until the transaction
+ * ends: unlike FOR UPDATE it does not hold up the fan-out (which shares every active endpoint).
+ */
 export async function findEndpoint(
   db: Db,
   id: string,
   principal: Principal,
-  { lock = false } = {},
+  { lock = false }: { lock?: boolean | 'share' } = {},
 ): Promise<WebhookEndpointRow | null> {
   const [row] = await db<WebhookEndpointRow[]>`
     SELECT ${columns(db)} FROM webhook_endpoints WHERE id = ${id} AND ${managedBy(db, principal)}
-    ${lock ? db`FOR UPDATE` : db``}`;
+    ${lock === 'share' ? db`FOR SHARE` : lock ? db`FOR UPDATE` : db``}`;
   return row ?? null;
 }
 

@@ -1028,6 +1028,82 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks/endpoints/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Webhook endpoint id.
+                 * @example whk_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["WebhookEndpointIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send past events to an endpoint again
+         * @description Queues one more delivery to this endpoint of each event named, with its original `webhook-id` (the event
+         *     id), signed afresh: a receiver that lost events, or was down longer than the retries lasted, gets them
+         *     again. Either
+         *     - `after`, a feed cursor (a `page.next_cursor` of `GET /events`, or a `page.events_after` of a list): the
+         *       events of the feed after it, in feed order, at most 10,000 per call. `next_after` is there when more
+         *       remain: pass it as `after` to queue the next ones. Events the endpoint does not subscribe to
+         *       (`events`) or may not receive (`warehouses`) are passed over. A cursor this server did not issue is
+         *       422 `invalid-cursor`; one older than the feed keeps is 410 `cursor-expired`.
+         *     - `event_ids`, 1 to 100 event ids. Each must be an event the endpoint may receive: 422
+         *       `validation-error` at `#/event_ids/<n>` with code `unknown_event` for an id that does not exist, is no
+         *       longer kept, or lies outside the endpoint's `warehouses`, and `not_subscribed` for an event of a type
+         *       it does not subscribe to; nothing is queued then.
+         *
+         *     `webhook.test` events are never replayed (send a new one with `POST /webhooks/endpoints/{id}/test`).
+         *     An event already sent to the endpoint is sent again through its existing delivery, whatever its status:
+         *     the delivery becomes `PENDING`, due now, and `attempts` keeps counting, as for
+         *     `POST /webhooks/deliveries/{id}/retry` (if the attempt fails, it is retried only while the retry schedule
+         *     has attempts left). An event being attempted at this very moment is left to that attempt and not counted
+         *     in `queued`. 409 `invalid-state` for a disabled endpoint; 404 for one this token does not manage.
+         */
+        post: operations["replayWebhookEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/endpoints/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Webhook endpoint id.
+                 * @example whk_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["WebhookEndpointIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event to an endpoint
+         * @description Sends a new `webhook.test` event (schema `WebhookTestEvent`) to this endpoint only, signed like every
+         *     delivery, whatever the endpoint subscribes to and whatever its `warehouses`: a way to check a receiver's
+         *     URL, TLS and signature verification without changing stock. The answer is the queued delivery: its
+         *     `event_id` is the `webhook-id` the receiver will see, and `GET /webhooks/deliveries?endpoint_id=` shows
+         *     how its attempts went (it is retried like any delivery). Test events are never in the feed
+         *     (`GET /events`) and cannot be replayed. 409 `invalid-state` for a disabled endpoint; 404 for one this
+         *     token does not manage.
+         */
+        post: operations["testWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks/deliveries": {
         parameters: {
             query?: never;
@@ -1116,6 +1192,28 @@ export interface webhooks {
          * @description Sent once per subscribed endpoint after a receipt is posted (at creation or through `/post`), to endpoints whose `warehouses` include the receipt's warehouse (and to endpoints without `warehouses`). Signed as above.
          */
         post: operations["onReceiptPosted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A test event
+         * @description Sent to one endpoint only, when `POST /webhooks/endpoints/{id}/test` asks for it, whatever the endpoint
+         *     subscribes to and whatever its `warehouses`. Endpoints cannot subscribe to it, it is never in the feed
+         *     (`GET /events`) and never replayed. Signed as above; `data.endpoint_id` names the endpoint tested.
+         */
+        post: operations["onWebhookTest"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1850,7 +1948,8 @@ export interface components {
             id: string;
             endpoint_id: string;
             event_id: string;
-            event_type: components["schemas"]["WebhookEventType"];
+            /** @description The event's `type`; `webhook.test` for a test event (`POST /webhooks/endpoints/{id}/test`). */
+            event_type: components["schemas"]["WebhookEventType"] | "webhook.test";
             status: components["schemas"]["WebhookDeliveryStatus"];
             attempts: number;
             last_status_code: number | null;
@@ -1864,6 +1963,20 @@ export interface components {
         WebhookDeliveryList: {
             data: components["schemas"]["WebhookDelivery"][];
             page: components["schemas"]["Page"];
+        };
+        /** @description Exactly one of `after` (a feed cursor) and `event_ids`. */
+        WebhookReplay: {
+            /** @description A feed cursor: the events after it are sent again (at most 10,000 per call). */
+            after: string;
+        } | {
+            /** @description The events to send again. */
+            event_ids: string[];
+        };
+        WebhookReplayResult: {
+            /** @description Deliveries queued: events sent again (those being attempted at this moment are not counted). */
+            queued: number;
+            /** @description With `after` only, when more events follow the 10,000 looked at: pass it as `after` to queue the next ones. */
+            next_after?: string;
         };
         EventList: {
             data: components["schemas"]["Event"][];
@@ -1880,6 +1993,25 @@ export interface components {
          *     channels, whose `id` is the webhook's `webhook-id`. `type` says which of the catalogue it is.
          */
         Event: components["schemas"]["StockMovePostedEvent"] | components["schemas"]["ReceiptPostedEvent"];
+        /** @description A test event (`POST /webhooks/endpoints/{id}/test`): sent to that one endpoint only, never in the feed. */
+        WebhookTestEvent: {
+            /** @example evt_01JD7ZK3Q8X2 */
+            id: string;
+            /** @constant */
+            type: "webhook.test";
+            timestamp: components["schemas"]["Timestamp"];
+            /** @description Always empty; a test concerns no warehouse. */
+            warehouse_ids: string[];
+            data: {
+                /**
+                 * @description The endpoint tested (the one it is sent to).
+                 * @example whk_01JD7ZK3Q8X2
+                 */
+                endpoint_id: string;
+                /** @description The `X-Request-Id` of the request that asked for it. */
+                request_id: string;
+            };
+        };
         StockMovePostedEvent: {
             /** @example evt_01JD7ZK3Q8X2 */
             id: string;
@@ -4813,6 +4945,99 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    replayWebhookEvents: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 24 hours).
+                 * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
+            };
+            path: {
+                /**
+                 * @description Webhook endpoint id.
+                 * @example whk_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["WebhookEndpointIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookReplay"];
+            };
+        };
+        responses: {
+            /** @description Queued; the dispatcher sends them shortly. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookReplayResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            410: components["responses"]["Gone"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    testWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 24 hours).
+                 * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
+            };
+            path: {
+                /**
+                 * @description Webhook endpoint id.
+                 * @example whk_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["WebhookEndpointIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued; the dispatcher sends it at once. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
     listWebhookDeliveries: {
         parameters: {
             query?: {
@@ -4956,6 +5181,44 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ReceiptPostedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event. 410 disables the endpoint; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onWebhookTest: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event id; the same on every retry of this event.
+                 * @example evt_01JD7ZK3Q8X2
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Reject values more than 5 minutes off.
+                 * @example 1795000000
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description Space-separated `v1,<base64 signature>` list (two entries for 24 h after a secret rotation).
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookTestEvent"];
             };
         };
         responses: {

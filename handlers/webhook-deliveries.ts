@@ -10,7 +10,7 @@ import { ProblemError, invalidState, notFound } from '../domain/problems.ts';
 import type { Handlers } from './types.ts';
 
 /** The API's view of a delivery: last_error absent rather than null. */
-function toDelivery({ last_error, ...row }: WebhookDeliveryRow) {
+export function toDelivery({ last_error, ...row }: WebhookDeliveryRow) {
   return { ...row, ...(last_error !== null && { last_error }) };
 }
 

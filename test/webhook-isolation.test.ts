@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import t from 'tap';
 import { listAudit, writeAudit } from '../db/audit.ts';
 import { MIGRATIONS_DIR, migrate } from '../db/migrate.ts';
-import type { Sql } from '../db/client.ts';
 import type { components } from '../generated/api.ts';
 import type { TokenOptions } from './helpers/auth.ts';
 import { freshDatabase } from './helpers/db.ts';
@@ -18,10 +17,10 @@ import { createItem, createWarehouses, posted } from './helpers/stock.ts';
 import {
   commitEvents,
   schemaValidator,
+  settled,
   startReceiver,
   WEBHOOK_TEST_ENV,
 } from './helpers/webhooks.ts';
-import { waitFor } from './helpers/wait.ts';
 
 type Endpoint = components['schemas']['WebhookEndpointWithSecret'];
 type EventType = components['schemas']['WebhookEventType'];
@@ -39,16 +38,6 @@ async function createEndpoint(
   if (response.status !== 201 || !data)
     throw new Error(`creating an endpoint: ${response.status} ${JSON.stringify(error)}`);
   return data;
-}
-
-/** Every event fanned out, and every delivery settled (none PENDING): nothing more will be sent. */
-async function settled(sql: Sql): Promise<void> {
-  await waitFor('every event fanned out and every delivery settled', async () => {
-    const [row] = await sql<{ n: number }[]>`
-      SELECT ((SELECT count(*) FROM outbox WHERE dispatched_at IS NULL)
-            + (SELECT count(*) FROM webhook_deliveries WHERE status = 'PENDING'))::int AS n`;
-    return row.n === 0;
-  });
 }
 
 t.test(

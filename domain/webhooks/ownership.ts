@@ -37,3 +37,15 @@ export function receives(
 ): boolean {
   return canSeeEvent({ warehouses: endpointWarehouses && new Set(endpointWarehouses) }, event);
 }
+
+/**
+ * Whether `event` is for `endpoint`: of a type it subscribes to, and one its claim receives. The
+ * fan-out sends it such events, and a replay sends again only such events (webhook.test aside,
+ * which is sent to the one endpoint tested, whatever it subscribes to).
+ */
+export function isFor(
+  endpoint: { events: readonly string[]; warehouses: readonly string[] | null },
+  event: { type: string; warehouse_ids: readonly string[] },
+): boolean {
+  return endpoint.events.includes(event.type) && receives(endpoint.warehouses, event);
+}

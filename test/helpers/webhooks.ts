@@ -19,6 +19,7 @@ import { enqueueEvent, type EventData, type EventType } from '../../db/outbox.ts
 import { repoRoot } from '../../server/config.ts';
 import type { components } from '../../generated/api.ts';
 import { mintToken } from './auth.ts';
+import { waitFor } from './wait.ts';
 
 /**
  * Server environment for webhook tests: 4 attempts 50 ms apart, a 2 s deadline (so the lease of a
@@ -215,3 +216,13 @@ export async function subscribe(
 /** Ids of the events a receiver acknowledged, each once per time it was acknowledged. */
 export const acknowledgedIds = (r: Receiver) =>
   r.acknowledged().map((x) => String(x.headers['webhook-id']));
+
+/** Every event fanned out, and every delivery settled (none PENDING): nothing more will be sent. */
+export async function settled(sql: Sql): Promise<void> {
+  await waitFor('every event fanned out and every delivery settled', async () => {
+    const [row] = await sql<{ n: number }[]>`
+      SELECT ((SELECT count(*) FROM outbox WHERE dispatched_at IS NULL)
+            + (SELECT count(*) FROM webhook_deliveries WHERE status = 'PENDING'))::int AS n`;
+    return row.n === 0;
+  });
+}
