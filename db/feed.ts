@@ -81,6 +81,16 @@ export async function readFeed(db: Db, q: FeedQuery): Promise<FeedPage> {
   };
 }
 
+/**
+ * Whether the feed no longer holds every event after `position`: it has pruned events beyond it
+ * (feed_state.expired_through, kept by the change feed's retention).
+ */
+export async function feedExpiredAfter(db: Db, position: string): Promise<boolean> {
+  const [row] = await db<{ expired: boolean }[]>`
+    SELECT ${position}::bigint < expired_through AS expired FROM feed_state`;
+  return row?.expired ?? false;
+}
+
 /** canSeeEvent in SQL: an event of the reader's warehouses, or of a global resource. */
 function visibleTo(db: Db, allowed: string[]) {
   return db`(warehouse_ids && ${allowed}::text[]

@@ -23,16 +23,6 @@ export interface ReplayableEvent {
 
 const eventColumns = (db: Db) => db`id, type, warehouse_ids, position::text AS position`;
 
-/**
- * Whether the feed no longer holds every event after `position`: it has pruned events beyond it
- * (feed_state.expired_through, kept by the change feed's retention).
- */
-export async function feedExpiredAfter(db: Db, position: string): Promise<boolean> {
-  const [row] = await db<{ expired: boolean }[]>`
-    SELECT ${position}::bigint < expired_through AS expired FROM feed_state`;
-  return row?.expired ?? false;
-}
-
 /** Up to `limit` events of `types` after `position`, in feed order. */
 export async function eventsAfter(
   db: Db,

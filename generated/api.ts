@@ -4950,7 +4950,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 24 hours).
+                 * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 96 hours).
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
@@ -5000,7 +5000,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 24 hours).
+                 * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 96 hours).
                  * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];

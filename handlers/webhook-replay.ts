@@ -1,10 +1,10 @@
 // Sending events to one endpoint on request (docs/webhooks.md, "Replay and test"): past events
 // again, from a feed cursor or by id, or a new test event.
+import { feedExpiredAfter } from '../db/feed.ts';
 import { newId } from '../db/ids.ts';
 import {
   eventsAfter,
   eventsById,
-  feedExpiredAfter,
   insertTestDelivery,
   queueDeliveries,
   type ReplayableEvent,
