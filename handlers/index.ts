@@ -15,6 +15,7 @@ import { invoiceHandlers } from './invoices.ts';
 import { receiptHandlers } from './receipts.ts';
 import { webhookEndpointHandlers } from './webhook-endpoints.ts';
 import { webhookDeliveryHandlers } from './webhook-deliveries.ts';
+import { webhookEventTypeHandlers } from './webhook-event-types.ts';
 import { pendingHandlers } from './pending.ts';
 import { eventHandlers } from './events.ts';
 
@@ -33,6 +34,7 @@ export const handlers = {
   ...receiptHandlers,
   ...webhookEndpointHandlers,
   ...webhookDeliveryHandlers,
+  ...webhookEventTypeHandlers,
   ...pendingHandlers,
   ...eventHandlers,
 } satisfies Handlers;

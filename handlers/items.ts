@@ -16,6 +16,8 @@ import { ProblemError, notFound } from '../domain/problems.ts';
 import { withJson } from '../domain/json.ts';
 import { assertWarehouses } from '../domain/access.ts';
 import { assertCurrent, etagOf } from './lib/versioned.ts';
+import { itemEvent } from './lib/catalogue.ts';
+import { insertEvents } from '../db/outbox.ts';
 import type { Handlers } from './types.ts';
 
 type Item = components['schemas']['Item'];
@@ -118,6 +120,7 @@ export const itemHandlers = {
     await allInOrder([
       notifyItemChanged(db, id),
       audit({ action: 'item.created', entity: 'item', entityId: id, after: item }),
+      insertEvents(db, [itemEvent('inventory.item.created', item)]),
     ]);
     return {
       status: 201,
@@ -164,6 +167,7 @@ export const itemHandlers = {
         before: toItem(current),
         after: item,
       }),
+      insertEvents(db, [itemEvent('inventory.item.updated', item)]),
     ]);
     return { status: 200, body: item, etag: item.etag };
   },

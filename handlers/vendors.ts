@@ -3,6 +3,9 @@ import { newId } from '../db/ids.ts';
 import { ProblemError, invalid, notFound } from '../domain/problems.ts';
 import { present } from './lib/documents.ts';
 import { currencyErrors } from './lib/references.ts';
+import { allInOrder } from '../db/client.ts';
+import { insertEvents } from '../db/outbox.ts';
+import { vendorEvent } from './lib/catalogue.ts';
 import type { Handlers } from './types.ts';
 
 export const vendorHandlers = {
@@ -20,7 +23,10 @@ export const vendorHandlers = {
     if (!row)
       throw new ProblemError('already-exists', `A vendor with id ${id} already exists.`, { id });
     const vendor = present(row);
-    await audit({ action: 'vendor.created', entity: 'vendor', entityId: id, after: vendor });
+    await allInOrder([
+      audit({ action: 'vendor.created', entity: 'vendor', entityId: id, after: vendor }),
+      insertEvents(db, [vendorEvent('procurement.vendor.created', vendor)]),
+    ]);
     return {
       status: 201,
       body: vendor,
