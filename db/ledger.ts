@@ -34,6 +34,8 @@ export interface LevelWrite extends StockKey {
   reserved: string;
   /** The row existed (and was locked) when the postings were planned. */
   exists: boolean;
+  /** That of the last posting changing it, so its events show the level as the table has it. */
+  updated_at: string;
 }
 
 export interface BatchWrite extends StockKey {
@@ -57,6 +59,7 @@ export interface LedgerWrites {
   consumed: { id: string; consumed_by: string; updated_at: string }[];
   /** Moves marked REVERSED by their reversal. */
   reversed: { id: string; reversed_by: string }[];
+  /** Empty when the caller sends them itself, after writes of its own (Ledger.write). */
   events: OutboxEvent[];
   audits: { actor: Actor; entry: AuditEntry }[];
 }
@@ -99,16 +102,16 @@ export function writeLedger(db: Db, w: LedgerWrites): Promise<void> {
   send(
     oldLevels.length > 0 &&
       db`
-    UPDATE stock_levels s SET on_hand = s.on_hand + d.on_hand, reserved = s.reserved + d.reserved, updated_at = now()
-    FROM jsonb_to_recordset(${json(db, oldLevels)}) AS d(item_id text, warehouse_id text, on_hand numeric, reserved numeric)
+    UPDATE stock_levels s SET on_hand = s.on_hand + d.on_hand, reserved = s.reserved + d.reserved, updated_at = d.updated_at
+    FROM jsonb_to_recordset(${json(db, oldLevels)}) AS d(item_id text, warehouse_id text, on_hand numeric, reserved numeric, updated_at timestamptz)
     WHERE s.item_id = d.item_id AND s.warehouse_id = d.warehouse_id`,
   );
   send(
     newLevels.length > 0 &&
       db`
     WITH added AS (
-      INSERT INTO stock_levels (item_id, warehouse_id, on_hand)
-      SELECT item_id, warehouse_id, on_hand FROM jsonb_to_recordset(${json(db, newLevels)}) AS d(item_id text, warehouse_id text, on_hand numeric)
+      INSERT INTO stock_levels (item_id, warehouse_id, on_hand, updated_at)
+      SELECT item_id, warehouse_id, on_hand, updated_at FROM jsonb_to_recordset(${json(db, newLevels)}) AS d(item_id text, warehouse_id text, on_hand numeric, updated_at timestamptz)
       ORDER BY item_id, warehouse_id
       ON CONFLICT (item_id, warehouse_id) DO NOTHING
       RETURNING 1)

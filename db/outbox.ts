@@ -1,5 +1,6 @@
-// The transactional outbox: an event row committed with the posting that caused it, so an event
-// is never lost and never exists for a posting that rolled back. The webhook dispatcher reads it.
+// The transactional outbox: an event row committed with the change that caused it, so an event is
+// never lost and never exists for a change that rolled back. The webhook dispatcher and the feed
+// read it. What events there are is the spec's (its `Event` union, docs/events.md).
 import type { PendingQuery } from 'postgres';
 import type { components } from '../generated/api.ts';
 import type { Db } from './client.ts';
@@ -8,45 +9,41 @@ import { newId } from './ids.ts';
 /** NOTIFY channel of new events. The payload is empty: it only wakes dispatchers (see insertEvents). */
 export const OUTBOX_CHANNEL = 'outbox';
 
-export type EventType = 'inventory.stock_move.posted' | 'inventory.receipt.posted';
+type SpecEvent = components['schemas']['Event'];
 
-/** What `data` is for each type of event: the resource as the API returned it. */
-export interface EventData {
-  'inventory.stock_move.posted': components['schemas']['StockMove'];
-  'inventory.receipt.posted': components['schemas']['Receipt'];
-}
+/** Every type of event in the spec's catalogue. */
+export type EventType = SpecEvent['type'];
 
-/** The event's body, as stored and as sent (the spec's StockMovePostedEvent, ReceiptPostedEvent). */
+/** What `data` is for each type of event: the resource as the API shows it. */
+export type EventData = { [T in EventType]: Extract<SpecEvent, { type: T }>['data'] };
+
+/** The event's body, as stored and as sent (one of the spec's `Event` union). */
 export interface OutboxEvent<T extends EventType = EventType> {
   id: string;
   type: T;
   timestamp: string;
-  /** The warehouses the event concerns: who may receive it (docs/webhooks.md, "Who sees what"). */
+  /**
+   * The warehouses the resource belongs to, by the rule its visibility uses: who may see the
+   * event (docs/webhooks.md, "Who sees what"). Empty for global resources (items, warehouses,
+   * vendors), which everyone sees (domain/events.ts), and for unassigned documents.
+   */
   warehouse_ids: string[];
   data: EventData[T];
 }
 
-type AnyEvent = { [T in EventType]: { type: T; data: EventData[T] } }[EventType];
-
 /**
- * The warehouses an event concerns, sorted and distinct: a stock move's source and destination
- * (either may be absent), a receipt's warehouse. The fan-out sends an event to an endpoint only
- * when the endpoint's claim can see them (db/webhook-dispatch.ts).
+ * An event about a resource of `warehouseIds`, which the caller works out where it builds the
+ * event, by the resource's own rule (handlers/lib/events.ts); kept sorted and distinct.
  */
-export function warehousesOf(event: AnyEvent): string[] {
-  const ids =
-    event.type === 'inventory.stock_move.posted'
-      ? [event.data.from_wh, event.data.to_wh]
-      : [event.data.warehouse_id];
-  return [...new Set(ids.filter((id) => id !== undefined && id !== null))].sort();
-}
-
 export function newEvent<T extends EventType>(
   type: T,
   data: EventData[T],
+  warehouseIds: readonly (string | null | undefined)[],
   timestamp = new Date().toISOString(),
 ): OutboxEvent<T> {
-  const warehouse_ids = warehousesOf({ type, data } as AnyEvent);
+  const warehouse_ids = [
+    ...new Set(warehouseIds.filter((id): id is string => typeof id === 'string')),
+  ].sort();
   return { id: newId('evt'), type, timestamp, warehouse_ids, data };
 }
 
@@ -55,6 +52,12 @@ export function newEvent<T extends EventType>(
  * wakes dispatchers in every instance, and is delivered only if the transaction commits. With the
  * same (empty) payload PostgreSQL folds a transaction's notifications into one, so a group-commit
  * batch of many postings wakes each dispatcher once. Await it, or execute() it to pipeline it.
+ *
+ * Send it as the transaction's last write, after every row lock and update (only the bookkeeping
+ * of the write path, stored answers and audit entries, may follow). The feed orders events of
+ * concurrent transactions by the `seq` taken here, so two transactions that touch the same row
+ * must take theirs while holding its lock: then they take them in the order they commit. One call
+ * per transaction (or batch), with all its events.
  */
 export function insertEvents(db: Db, events: OutboxEvent[]): PendingQuery<any> {
   return db`
@@ -64,14 +67,4 @@ export function insertEvents(db: Db, events: OutboxEvent[]): PendingQuery<any> {
       FROM jsonb_array_elements(${db.json(events as never)}) AS e
       RETURNING id)
     SELECT pg_notify(${OUTBOX_CHANNEL}, '') FROM events`;
-}
-
-export async function enqueueEvent<T extends EventType>(
-  db: Db,
-  type: T,
-  data: EventData[T],
-): Promise<OutboxEvent<T>> {
-  const event = newEvent(type, data);
-  await insertEvents(db, [event]);
-  return event;
 }

@@ -1,6 +1,7 @@
 // Reservations. Their rows change only while the (item, warehouse) level they belong to is locked
-// (db/stock.ts lockLevels), which is also where due ones are marked EXPIRED. Reads never wait for
-// that: an ACTIVE reservation past its expiry is shown, filtered and counted as EXPIRED.
+// (db/stock.ts lockLevels), which is also where due ones are marked EXPIRED, as the sweeper does
+// for levels nobody writes (lockDueLevels). Reads never wait for either: an ACTIVE reservation
+// past its expiry is shown, filtered and counted as EXPIRED.
 import type { Db } from './client.ts';
 import { keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
 import type { ScopedPage } from './listing.ts';
@@ -33,6 +34,62 @@ export const reservedNow = (db: Db) => db`
 
 const columns = (db: Db) =>
   db`id, item_id, warehouse_id, qty, ${effectiveStatus(db)} AS status, expires_at, reference, consumed_by, created_at, updated_at`;
+
+/** A reservation just marked EXPIRED, with its level once every expiry of the statement is applied. */
+export interface ExpiredReservation extends ReservationRow {
+  level: { on_hand: number; reserved: number; updated_at: string };
+}
+
+/**
+ * Marks the due ACTIVE reservations of these levels EXPIRED and gives their quantity back
+ * (`reserved`); the caller holds the levels' locks. One statement, so one round trip.
+ */
+export async function expireDue(
+  db: Db,
+  keys: { item_id: string; warehouse_id: string }[],
+): Promise<ExpiredReservation[]> {
+  if (!keys.length) return [];
+  const items = keys.map((k) => k.item_id);
+  const warehouses = keys.map((k) => k.warehouse_id);
+  const rows = await db<
+    (ReservationRow & { l_on_hand: number; l_reserved: number; l_updated_at: string })[]
+  >`
+    WITH expired AS (
+      UPDATE reservations SET status = 'EXPIRED', updated_at = now()
+      WHERE status = 'ACTIVE' AND expires_at <= now()
+        AND (item_id, warehouse_id) IN (SELECT * FROM unnest(${items}::text[], ${warehouses}::text[]))
+      RETURNING ${columns(db)}
+    ), totals AS (SELECT item_id, warehouse_id, sum(qty) AS qty FROM expired GROUP BY item_id, warehouse_id),
+    levels AS (
+      UPDATE stock_levels s SET reserved = s.reserved - t.qty, updated_at = now()
+      FROM totals t WHERE s.item_id = t.item_id AND s.warehouse_id = t.warehouse_id
+      RETURNING s.item_id, s.warehouse_id, s.on_hand, s.reserved, s.updated_at)
+    SELECT e.*, l.on_hand AS l_on_hand, l.reserved AS l_reserved, l.updated_at AS l_updated_at
+    FROM expired e JOIN levels l USING (item_id, warehouse_id)
+    ORDER BY e.item_id, e.warehouse_id, e.id`;
+  return rows.map(({ l_on_hand, l_reserved, l_updated_at, ...row }) => ({
+    ...row,
+    level: { on_hand: l_on_hand, reserved: l_reserved, updated_at: l_updated_at },
+  }));
+}
+
+/**
+ * For the sweeper: locks up to `limit` levels that have due reservations, skipping levels another
+ * transaction holds (a posting, or another instance's sweeper, which will expire them itself).
+ * Levels are locked before reservations, as every writer does.
+ */
+export async function lockDueLevels(
+  db: Db,
+  limit: number,
+): Promise<{ item_id: string; warehouse_id: string }[]> {
+  return db<{ item_id: string; warehouse_id: string }[]>`
+    SELECT s.item_id, s.warehouse_id FROM stock_levels s
+    WHERE (s.item_id, s.warehouse_id) IN (
+      SELECT DISTINCT item_id, warehouse_id FROM reservations WHERE status = 'ACTIVE' AND expires_at <= now())
+    ORDER BY s.item_id, s.warehouse_id
+    LIMIT ${limit}
+    FOR UPDATE SKIP LOCKED`;
+}
 
 /** `lock`: the caller holds the lock of the reservation's level (see lockLevels). */
 export async function findReservations(

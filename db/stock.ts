@@ -1,9 +1,10 @@
 // Stock levels, batch levels and serials: the state the ledger keeps in step with posted moves.
 // Writers lock the (item, warehouse) levels they touch first (lockLevels); batch levels, serials and
 // reservations of a level only change under that lock, so reading them afterwards is consistent.
+import type { PendingQuery } from 'postgres';
 import { allInOrder, type Db } from './client.ts';
 import type { ScopedPage } from './listing.ts';
-import { reservedNow } from './reservations.ts';
+import { expireDue, reservedNow, type ExpiredReservation } from './reservations.ts';
 
 export interface StockKey {
   item_id: string;
@@ -32,10 +33,14 @@ const columnsOf = (keys: StockKey[]) => [
 /**
  * Locks the existing level rows of keys, always in (item_id, warehouse_id) order so that two
  * postings touching the same rows queue instead of deadlocking, then expires their due
- * reservations (so `reserved` no longer counts them; no cron is needed for correctness).
- * Keys without a row are absent from the result: nothing is on hand there.
+ * reservations (so `reserved` no longer counts them; the sweeper does the same for levels nobody
+ * writes, server/reservations/). Keys without a row are absent from `levels`: nothing is on hand
+ * there. `expired` are the reservations expired on the way, whose events the caller owes.
  */
-export async function lockLevels(db: Db, keys: StockKey[]): Promise<Map<string, LevelRow>> {
+export async function lockLevels(
+  db: Db,
+  keys: StockKey[],
+): Promise<{ levels: Map<string, LevelRow>; expired: ExpiredReservation[] }> {
   const [items, warehouses] = columnsOf(keys);
   // Both statements in one round trip (pipelined; PostgreSQL runs them in this order).
   const [rows, expired] = await allInOrder([
@@ -44,20 +49,17 @@ export async function lockLevels(db: Db, keys: StockKey[]): Promise<Map<string, 
     WHERE (item_id, warehouse_id) IN (SELECT * FROM unnest(${items}::text[], ${warehouses}::text[]))
     ORDER BY item_id, warehouse_id
     FOR UPDATE`,
-    db<LevelRow[]>`
-    WITH expired AS (
-      UPDATE reservations SET status = 'EXPIRED', updated_at = now()
-      WHERE status = 'ACTIVE' AND expires_at <= now()
-        AND (item_id, warehouse_id) IN (SELECT * FROM unnest(${items}::text[], ${warehouses}::text[]))
-      RETURNING item_id, warehouse_id, qty
-    ), totals AS (SELECT item_id, warehouse_id, sum(qty) AS qty FROM expired GROUP BY item_id, warehouse_id)
-    UPDATE stock_levels s SET reserved = s.reserved - t.qty, updated_at = now()
-    FROM totals t WHERE s.item_id = t.item_id AND s.warehouse_id = t.warehouse_id
-    RETURNING s.item_id, s.warehouse_id, s.on_hand, s.reserved`,
+    expireDue(db, keys),
   ]);
   const levels = new Map(rows.map((r) => [keyOf(r.item_id, r.warehouse_id), { ...r }]));
-  for (const r of expired) levels.set(keyOf(r.item_id, r.warehouse_id), { ...r });
-  return levels;
+  for (const r of expired)
+    levels.set(keyOf(r.item_id, r.warehouse_id), {
+      item_id: r.item_id,
+      warehouse_id: r.warehouse_id,
+      on_hand: r.level.on_hand,
+      reserved: r.level.reserved,
+    });
+  return { levels, expired };
 }
 
 export interface LevelChange extends StockKey {
@@ -66,15 +68,21 @@ export interface LevelChange extends StockKey {
   reserved: string;
 }
 
+/** A level's figures as a write left them. */
+export interface LevelAfter extends LevelRow {
+  updated_at: string;
+}
+
 /** Adds the deltas to locked levels. The table's CHECKs refuse negative stock or over-reservation. */
-export async function changeLevels(db: Db, changes: LevelChange[]): Promise<void> {
-  if (!changes.length) return;
+export async function changeLevels(db: Db, changes: LevelChange[]): Promise<LevelAfter[]> {
+  if (!changes.length) return [];
   const [items, warehouses] = columnsOf(changes);
-  await db`
+  return db<LevelAfter[]>`
     UPDATE stock_levels s SET on_hand = s.on_hand + d.on_hand, reserved = s.reserved + d.reserved, updated_at = now()
     FROM unnest(${items}::text[], ${warehouses}::text[], ${changes.map((c) => c.on_hand)}::numeric[], ${changes.map((c) => c.reserved)}::numeric[])
       AS d(item_id, warehouse_id, on_hand, reserved)
-    WHERE s.item_id = d.item_id AND s.warehouse_id = d.warehouse_id`;
+    WHERE s.item_id = d.item_id AND s.warehouse_id = d.warehouse_id
+    RETURNING s.item_id, s.warehouse_id, s.on_hand, s.reserved, s.updated_at`;
 }
 
 export async function batchesOf(db: Db, keys: StockKey[]): Promise<BatchRow[]> {
@@ -97,20 +105,36 @@ export interface LevelFilters extends ScopedPage {
   warehouse_id?: string;
 }
 
-/** Levels as of now: `reserved` counts ACTIVE, unexpired reservations only. */
-export async function listLevels(db: Db, f: LevelFilters): Promise<LevelView[]> {
-  return db<LevelView[]>`
+/** Levels as of now (what GET /inventory/stock-levels lists): `reserved` counts ACTIVE, unexpired reservations only. */
+const levelViews = (db: Db, where: PendingQuery<any>, limit: number | null) => db<LevelView[]>`
     SELECT item_id, warehouse_id, on_hand, reserved, on_hand - reserved AS available, track_by, updated_at
     FROM (SELECT s.item_id, s.warehouse_id, s.on_hand, ${reservedNow(db)} AS reserved, i.track_by, s.updated_at
           FROM stock_levels s JOIN items i ON i.id = s.item_id
-          WHERE true
-            ${f.item_id === undefined ? db`` : db`AND s.item_id = ${f.item_id}`}
-            ${f.warehouse_id === undefined ? db`` : db`AND s.warehouse_id = ${f.warehouse_id}`}
-            ${f.allowed === null ? db`` : db`AND s.warehouse_id = ANY(${f.allowed}::text[])`}
-            ${f.after === null ? db`` : db`AND (s.item_id, s.warehouse_id) > (${f.after[0]}, ${f.after[1]})`}
+          WHERE true ${where}
           ORDER BY s.item_id, s.warehouse_id
-          LIMIT ${f.limit + 1}) levels
+          ${limit === null ? db`` : db`LIMIT ${limit}`}) levels
     ORDER BY item_id, warehouse_id`;
+
+export async function listLevels(db: Db, f: LevelFilters): Promise<LevelView[]> {
+  return levelViews(
+    db,
+    db`${f.item_id === undefined ? db`` : db`AND s.item_id = ${f.item_id}`}
+       ${f.warehouse_id === undefined ? db`` : db`AND s.warehouse_id = ${f.warehouse_id}`}
+       ${f.allowed === null ? db`` : db`AND s.warehouse_id = ANY(${f.allowed}::text[])`}
+       ${f.after === null ? db`` : db`AND (s.item_id, s.warehouse_id) > (${f.after[0]}, ${f.after[1]})`}`,
+    f.limit + 1,
+  );
+}
+
+/** The levels of these keys as the list shows them (keys without a row are absent). */
+export async function findLevels(db: Db, keys: StockKey[]): Promise<LevelView[]> {
+  if (!keys.length) return [];
+  const [items, warehouses] = columnsOf(keys);
+  return levelViews(
+    db,
+    db`AND (s.item_id, s.warehouse_id) IN (SELECT * FROM unnest(${items}::text[], ${warehouses}::text[]))`,
+    null,
+  );
 }
 
 export interface SerialRow {

@@ -2,8 +2,27 @@
 import { findEvent, readFeed } from '../db/feed.ts';
 import { canSeeEvent } from '../domain/events.ts';
 import { PageBody, pageLimit } from '../domain/pages.ts';
-import { notFound, ProblemError } from '../domain/problems.ts';
+import { invalidField, notFound, ProblemError } from '../domain/problems.ts';
+import { eventTypes } from '../generated/event-types.ts';
 import type { Handlers } from './types.ts';
+
+const FEED_TYPES = new Set<string>(
+  eventTypes.map((e) => e.type).filter((type) => type !== 'webhook.test'),
+);
+
+/** The types asked for; 422 naming one the feed never has (a typo would otherwise read as "no events"). */
+function feedTypes(list: string): string[] {
+  const types = list.split(',');
+  const unknown = types.find((type) => !FEED_TYPES.has(type));
+  if (unknown !== undefined) {
+    throw invalidField(
+      '#/query/types',
+      'unknown_event_type',
+      `The feed has no events of type ${unknown}; GET /webhooks/event-types lists the types (webhook.test is never in the feed).`,
+    );
+  }
+  return types;
+}
 
 const larger = (a: string, b: string) => (BigInt(a) > BigInt(b) ? a : b);
 
@@ -15,7 +34,7 @@ export const eventHandlers = {
       // Without a cursor: from the oldest event kept.
       after: after ?? '0',
       limit,
-      types: query.types?.split(',') ?? null,
+      types: query.types === undefined ? null : feedTypes(query.types),
       allowed: principal.warehouses && [...principal.warehouses],
     });
     if (after !== null && BigInt(after) < BigInt(expiredThrough)) {

@@ -16,6 +16,7 @@ import { receiptHandlers } from './receipts.ts';
 import { webhookEndpointHandlers } from './webhook-endpoints.ts';
 import { webhookDeliveryHandlers } from './webhook-deliveries.ts';
 import { webhookReplayHandlers } from './webhook-replay.ts';
+import { webhookEventTypeHandlers } from './webhook-event-types.ts';
 import { pendingHandlers } from './pending.ts';
 import { eventHandlers } from './events.ts';
 
@@ -35,6 +36,7 @@ export const handlers = {
   ...webhookEndpointHandlers,
   ...webhookDeliveryHandlers,
   ...webhookReplayHandlers,
+  ...webhookEventTypeHandlers,
   ...pendingHandlers,
   ...eventHandlers,
 } satisfies Handlers;

@@ -29,8 +29,10 @@ import {
 } from '../domain/problems.ts';
 import { assertVisible } from '../domain/access.ts';
 import { must } from '../domain/must.ts';
+import { insertEvents } from '../db/outbox.ts';
 import { groupBy } from './lib/documents.ts';
 import { listOrder, scopedPage } from './lib/listing.ts';
+import { invoiceEvent, purchaseOrderEvent } from './lib/catalogue.ts';
 import { assertOrderFilterVisible, orderWarehouses } from './lib/procurement-access.ts';
 import { matchReasons, statusOf } from './lib/match.ts';
 import { poLineErrors, presentPurchaseOrder } from './lib/orders.ts';
@@ -133,6 +135,7 @@ export const invoiceHandlers = {
       invoiceLines(db, [id]),
     ]);
     const invoice = presentInvoice(row, lineRows);
+    const orderAfter = presentPurchaseOrder(poAfter, poLinesAfter);
     await allInOrder([
       audit({
         action: 'invoice.created',
@@ -147,8 +150,16 @@ export const invoiceHandlers = {
         entityId: po.id,
         warehouseIds,
         before: presentPurchaseOrder(po, poLines),
-        after: presentPurchaseOrder(poAfter, poLinesAfter),
+        after: orderAfter,
       }),
+      // The invoice changed its order's qty_invoiced: readers of the order learn of it.
+      insertEvents(db, [
+        invoiceEvent('procurement.invoice.recorded', invoice, po),
+        ...(invoice.match_status === 'EXCEPTION'
+          ? [invoiceEvent('procurement.invoice.exception', invoice, po)]
+          : []),
+        purchaseOrderEvent('procurement.purchase_order.updated', orderAfter),
+      ]),
     ]);
     return { status: 201, body: invoice, location: `/procurement/invoices/${id}` };
   },

@@ -18,6 +18,8 @@ import { withJson } from '../domain/json.ts';
 import { assertWarehouses } from '../domain/access.ts';
 import { assertCurrent, etagOf } from './lib/versioned.ts';
 import { listOrder } from './lib/listing.ts';
+import { itemEvent } from './lib/catalogue.ts';
+import { insertEvents } from '../db/outbox.ts';
 import type { Handlers } from './types.ts';
 
 type Item = components['schemas']['Item'];
@@ -141,6 +143,7 @@ export const itemHandlers = {
     await allInOrder([
       notifyItemChanged(db, id),
       audit({ action: 'item.created', entity: 'item', entityId: id, after: item }),
+      insertEvents(db, [itemEvent('inventory.item.created', item)]),
     ]);
     return {
       status: 201,
@@ -187,6 +190,7 @@ export const itemHandlers = {
         before: toItem(current),
         after: item,
       }),
+      insertEvents(db, [itemEvent('inventory.item.updated', item)]),
     ]);
     return { status: 200, body: item, etag: item.etag };
   },

@@ -10,8 +10,11 @@ import { keysetKey, NEWEST_FIRST } from '../db/keyset.ts';
 import { must } from '../domain/must.ts';
 import { invalid, notFound, type FieldError } from '../domain/problems.ts';
 import { assertVisible } from '../domain/access.ts';
+import { allInOrder } from '../db/client.ts';
+import { insertEvents } from '../db/outbox.ts';
 import { assertChangeable } from './lib/documents.ts';
 import { listOrder, scopedPage } from './lib/listing.ts';
+import { purchaseOrderEvent } from './lib/catalogue.ts';
 import { changedWarehouses, orderWarehouses } from './lib/procurement-access.ts';
 import { matchReports } from './lib/match.ts';
 import { checkOrderBody, createOrder, toPurchaseOrder, toPurchaseOrders } from './lib/orders.ts';
@@ -45,7 +48,7 @@ async function changeStatus(
   ctx: Context<'sendPurchaseOrder' | 'closePurchaseOrder'>,
   allowed: PurchaseOrderStatus[],
   to: PurchaseOrderStatus,
-  action: string,
+  action: 'sent' | 'closed',
 ) {
   const { db, params, principal, ifMatch, audit } = ctx;
   const found = await findPurchaseOrder(db, params.id, { lock: true });
@@ -53,14 +56,17 @@ async function changeStatus(
   const row = assertChangeable(found, PO, params.id, ifMatch, allowed, action);
   const before = await toPurchaseOrder(db, row);
   const po = await toPurchaseOrder(db, await updatePurchaseOrder(db, row.id, { status: to }));
-  await audit({
-    action: `purchase_order.${action}`,
-    entity: 'purchase_order',
-    entityId: po.id,
-    warehouseIds: orderWarehouses(row),
-    before,
-    after: po,
-  });
+  await allInOrder([
+    audit({
+      action: `purchase_order.${action}`,
+      entity: 'purchase_order',
+      entityId: po.id,
+      warehouseIds: orderWarehouses(row),
+      before,
+      after: po,
+    }),
+    insertEvents(db, [purchaseOrderEvent(`procurement.purchase_order.${action}`, po)]),
+  ]);
   return { status: 200 as const, body: po, etag: po.etag };
 }
 
@@ -87,6 +93,7 @@ export const purchaseOrderHandlers = {
       requisition_id: null,
       lines: body.lines,
     });
+    await insertEvents(ctx.db, [purchaseOrderEvent('procurement.purchase_order.created', po)]);
     return {
       status: 201,
       body: po,
@@ -134,14 +141,17 @@ export const purchaseOrderHandlers = {
     });
     await replacePurchaseOrderLines(db, current.id, body.lines);
     const po = await toPurchaseOrder(db, row);
-    await audit({
-      action: 'purchase_order.updated',
-      entity: 'purchase_order',
-      entityId: po.id,
-      warehouseIds: changedWarehouses(orderWarehouses(current), orderWarehouses(row)),
-      before,
-      after: po,
-    });
+    await allInOrder([
+      audit({
+        action: 'purchase_order.updated',
+        entity: 'purchase_order',
+        entityId: po.id,
+        warehouseIds: changedWarehouses(orderWarehouses(current), orderWarehouses(row)),
+        before,
+        after: po,
+      }),
+      insertEvents(db, [purchaseOrderEvent('procurement.purchase_order.updated', po, before)]),
+    ]);
     return { status: 200, body: po, etag: po.etag };
   },
 

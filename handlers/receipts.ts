@@ -15,7 +15,7 @@ import {
   type ReceiptLine,
   type ReceiptRow,
 } from '../db/receipts.ts';
-import { enqueueEvent } from '../db/outbox.ts';
+import { insertEvents, type OutboxEvent } from '../db/outbox.ts';
 import { allInOrder, type Db } from '../db/client.ts';
 import { findItemsOfOrder } from '../db/items.ts';
 import { findWarehouses } from '../db/warehouses.ts';
@@ -38,6 +38,7 @@ import { listOrder, scopedPage } from './lib/listing.ts';
 import { audienceSees, changedWarehouses, orderWarehouses } from './lib/procurement-access.ts';
 import { referencesOf, warehouseErrors, type References } from './lib/references.ts';
 import { checkReceiptLines, receive } from './lib/receiving.ts';
+import { purchaseOrderEvent, receiptEvent } from './lib/catalogue.ts';
 import type { Context, Handlers } from './types.ts';
 
 type Receipt = components['schemas']['Receipt'];
@@ -193,14 +194,16 @@ interface Posting {
   lines: ReceiptLine[];
   /** The PENDING receipt being posted, for the audit entry. */
   before?: Receipt;
+  /** Posted as it is created: its `procurement.receipt.created` goes with the posting's events. */
+  created?: boolean;
 }
 
 /**
  * Posts the receipt's goods (lib/receiving.ts), saves the receipt as POSTED with `save` (whose
- * statements go out when it is called), and records what a posting owes: the
- * `inventory.receipt.posted` event and the audit entries of the receipt and of its order, all in
- * the request's transaction. Three round trips: the ledger's reads; every write with the reads
- * that show the result; the event and the audit entries.
+ * statements go out when it is called), and records what a posting owes: the events (the
+ * ledger's, the receipt's and its order's, after every other write) and the audit entries of the
+ * receipt and of its order, all in the request's transaction. Three round trips: the ledger's
+ * reads; every write with the reads that show the result; the events and the audit entries.
  */
 async function postAndRecord(
   ctx: Context<'createReceipt' | 'postReceipt'>,
@@ -219,17 +222,24 @@ async function postAndRecord(
     received.po,
     purchaseOrderLines(db, [p.po.id]),
   ]);
-  // The response is the poster's; the event and the entry are their readers' (forAudience).
+  // The response is the poster's; the events and the entry are their readers' (forAudience).
   const audience = [p.warehouseId];
+  const shown = forAudience(receipt, audience, p.po);
+  const orderAfter = presentPurchaseOrder(poAfter, poLinesAfter);
+  const events: OutboxEvent[] = [
+    ...received.events,
+    ...(p.created ? [receiptEvent('procurement.receipt.created', shown)] : []),
+    receiptEvent('inventory.receipt.posted', shown),
+    purchaseOrderEvent('procurement.purchase_order.received', orderAfter),
+  ];
   await allInOrder([
-    enqueueEvent(db, 'inventory.receipt.posted', forAudience(receipt, audience, p.po)),
     audit({
       action: 'receipt.posted',
       entity: 'receipt',
       entityId: p.id,
       warehouseIds: audience,
       before: p.before && forAudience(p.before, audience, p.po),
-      after: forAudience(receipt, audience, p.po),
+      after: shown,
     }),
     audit({
       action: 'purchase_order.received',
@@ -237,8 +247,9 @@ async function postAndRecord(
       entityId: p.po.id,
       warehouseIds: orderWarehouses(p.po),
       before: presentPurchaseOrder(p.po, p.poLines),
-      after: presentPurchaseOrder(poAfter, poLinesAfter),
+      after: orderAfter,
     }),
+    insertEvents(db, events),
   ]);
   return receipt;
 }
@@ -275,17 +286,21 @@ export const receiptHandlers = {
     let receipt: Receipt;
     if (body.draft) {
       receipt = await saveAndShow(db, { id, po_id: po.id }, insert(null), viewerOf(ctx));
-      await audit({
-        action: 'receipt.created',
-        entity: 'receipt',
-        entityId: id,
-        warehouseIds: [body.warehouse_id],
-        after: forAudience(receipt, [body.warehouse_id], po),
-      });
+      const shown = forAudience(receipt, [body.warehouse_id], po);
+      await allInOrder([
+        audit({
+          action: 'receipt.created',
+          entity: 'receipt',
+          entityId: id,
+          warehouseIds: [body.warehouse_id],
+          after: shown,
+        }),
+        insertEvents(db, [receiptEvent('procurement.receipt.created', shown)]),
+      ]);
     } else {
       receipt = await postAndRecord(
         ctx,
-        { id, po, poLines, warehouseId: body.warehouse_id, lines },
+        { id, po, poLines, warehouseId: body.warehouse_id, lines, created: true },
         insert,
       );
     }

@@ -10,7 +10,8 @@ import {
   type RequisitionLineRow,
   type RequisitionRow,
 } from '../db/requisitions.ts';
-import type { Db } from '../db/client.ts';
+import { allInOrder, type Db } from '../db/client.ts';
+import { insertEvents } from '../db/outbox.ts';
 import { newId } from '../db/ids.ts';
 import { keysetKey, NEWEST_FIRST } from '../db/keyset.ts';
 import type { components } from '../generated/api.ts';
@@ -33,6 +34,7 @@ import {
   requisitionWarehouses,
   warehouseRequired,
 } from './lib/procurement-access.ts';
+import { purchaseOrderEvent, requisitionEvent } from './lib/catalogue.ts';
 import type { Handlers } from './types.ts';
 
 type Requisition = components['schemas']['Requisition'];
@@ -202,13 +204,16 @@ export const requisitionHandlers = {
     });
     await replaceRequisitionLines(db, row.id, body.lines);
     const requisition = await toRequisition(db, row);
-    await audit({
-      action: 'requisition.created',
-      entity: 'requisition',
-      entityId: row.id,
-      warehouseIds: requisitionWarehouses(requisition.lines),
-      after: requisition,
-    });
+    await allInOrder([
+      audit({
+        action: 'requisition.created',
+        entity: 'requisition',
+        entityId: row.id,
+        warehouseIds: requisitionWarehouses(requisition.lines),
+        after: requisition,
+      }),
+      insertEvents(db, [requisitionEvent('procurement.requisition.created', requisition)]),
+    ]);
     return {
       status: 201,
       body: requisition,
@@ -278,14 +283,17 @@ export const requisitionHandlers = {
       db,
       await updateRequisition(db, current.id, { status: 'APPROVED', approved_by: actor.sub }),
     );
-    await audit({
-      action: 'requisition.approved',
-      entity: 'requisition',
-      entityId: current.id,
-      warehouseIds: requisitionWarehouses(lines),
-      before,
-      after: requisition,
-    });
+    await allInOrder([
+      audit({
+        action: 'requisition.approved',
+        entity: 'requisition',
+        entityId: current.id,
+        warehouseIds: requisitionWarehouses(lines),
+        before,
+        after: requisition,
+      }),
+      insertEvents(db, [requisitionEvent('procurement.requisition.approved', requisition)]),
+    ]);
     return { status: 200, body: requisition, etag: requisition.etag };
   },
 
@@ -297,8 +305,9 @@ export const requisitionHandlers = {
     // the requisition is known to be convertible (a wrong state is 409, not a list of missing prices).
     const orders = await planOrders(db, requisitionLineRows, body ?? {});
     const before = await toRequisition(db, current);
+    const created = [];
     for (const { vendor, shipTo, lines } of orders) {
-      await createOrder(ctx, {
+      const po = await createOrder(ctx, {
         number: null,
         vendor_id: vendor.id,
         currency: vendor.currency,
@@ -307,19 +316,26 @@ export const requisitionHandlers = {
         requisition_id: current.id,
         lines,
       });
+      created.push(purchaseOrderEvent('procurement.purchase_order.created', po));
     }
     const requisition = await toRequisition(
       db,
       await updateRequisition(db, current.id, { status: 'ORDERED' }),
     );
-    await audit({
-      action: 'requisition.converted',
-      entity: 'requisition',
-      entityId: current.id,
-      warehouseIds: requisitionWarehouses(requisitionLineRows),
-      before,
-      after: requisition,
-    });
+    await allInOrder([
+      audit({
+        action: 'requisition.converted',
+        entity: 'requisition',
+        entityId: current.id,
+        warehouseIds: requisitionWarehouses(requisitionLineRows),
+        before,
+        after: requisition,
+      }),
+      insertEvents(db, [
+        ...created,
+        requisitionEvent('procurement.requisition.ordered', requisition),
+      ]),
+    ]);
     return { status: 200, body: requisition, etag: requisition.etag };
   },
 } satisfies Pick<

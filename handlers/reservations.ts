@@ -1,14 +1,29 @@
 // Reservations hold available stock (available = on_hand - reserved). Creating and releasing one
 // locks its stock level first, like a posting does, so they queue with issues of the same stock.
+// Due reservations expire where their level is locked (lockLevels) or by the sweeper
+// (sweepReservations, run by server/reservations/), with the same events either way.
+import { allInOrder, type Db } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
 import { keysetKey, NEWEST_FIRST } from '../db/keyset.ts';
+import { insertEvents, type OutboxEvent } from '../db/outbox.ts';
 import {
   closeReservations,
+  expireDue,
   findReservations,
   insertReservation,
   listReservations,
+  lockDueLevels,
+  type ExpiredReservation,
 } from '../db/reservations.ts';
-import { changeLevels, keyOf, lockLevels } from '../db/stock.ts';
+import {
+  batchesOf,
+  changeLevels,
+  keyOf,
+  lockLevels,
+  type BatchRow,
+  type LevelAfter,
+  type StockKey,
+} from '../db/stock.ts';
 import {
   ProblemError,
   invalid,
@@ -18,10 +33,73 @@ import {
 } from '../domain/problems.ts';
 import { assertWarehouses } from '../domain/access.ts';
 import { listOrder, scopedPage } from './lib/listing.ts';
+import { expiryEvents, reservationEvent, stockLevelEvent } from './lib/catalogue.ts';
 import { decimal, micro, toNumber } from './lib/quantity.ts';
 import { itemErrors, loadReferences, warehouseErrors } from './lib/references.ts';
-import { toReservation } from './lib/representation.ts';
+import { toReservation, type Reservation } from './lib/representation.ts';
 import type { Handlers } from './types.ts';
+
+/**
+ * The events of a reservation change made under its level's lock, in order: those of the
+ * reservations that expired when the level was locked, the reservation's own, and the level as
+ * the change left it (`after`, from changeLevels).
+ */
+async function reservationChangeEvents(
+  db: Db,
+  expired: ExpiredReservation[],
+  event: OutboxEvent,
+  reservation: Reservation,
+  after: LevelAfter,
+): Promise<OutboxEvent[]> {
+  const details = await levelDetails(db, [after, ...expired]);
+  return [
+    ...expiryEvents(expired, details),
+    event,
+    stockLevelEvent(
+      {
+        ...after,
+        onHand: micro(after.on_hand),
+        reserved: micro(after.reserved),
+        ...details(after),
+      },
+      reservation.id,
+    ),
+  ];
+}
+
+/** What the events of these levels show besides their figures (items' tracking, batches), in one round trip. */
+async function levelDetails(db: Db, keys: StockKey[]) {
+  const [refs, batches] = await allInOrder([
+    loadReferences(
+      db,
+      keys.map((k) => k.item_id),
+      [],
+    ),
+    batchesOf(db, keys),
+  ]);
+  const byLevel = new Map<string, BatchRow[]>();
+  for (const b of batches) {
+    const k = keyOf(b.item_id, b.warehouse_id);
+    byLevel.set(k, [...(byLevel.get(k) ?? []), b]);
+  }
+  return (key: StockKey) => ({
+    track_by: refs.items.get(key.item_id)?.track_by ?? 'NONE',
+    batches: byLevel.get(keyOf(key.item_id, key.warehouse_id)) ?? [],
+  });
+}
+
+/**
+ * Expires the due reservations of up to `limit` levels that no other transaction holds, on `db`
+ * (a transaction), with their events; returns how many expired. Any number of instances may run it
+ * at once: each level is expired by whichever locks it first (lockDueLevels), once.
+ */
+export async function sweepReservations(db: Db, limit: number): Promise<number> {
+  const keys = await lockDueLevels(db, limit);
+  const expired = await expireDue(db, keys);
+  if (!expired.length) return 0;
+  await insertEvents(db, expiryEvents(expired, await levelDetails(db, expired)));
+  return expired.length;
+}
 
 export const reservationHandlers = {
   async createReservation({ db, body, principal, actor, audit }) {
@@ -48,7 +126,8 @@ export const reservationHandlers = {
     if (errors.length) throw invalid(errors);
 
     const key = { item_id: body.item_id, warehouse_id: body.warehouse_id };
-    const level = (await lockLevels(db, [key])).get(keyOf(key.item_id, key.warehouse_id));
+    const { levels, expired } = await lockLevels(db, [key]);
+    const level = levels.get(keyOf(key.item_id, key.warehouse_id));
     const available = level ? micro(level.on_hand) - micro(level.reserved) : 0n;
     const requested = micro(body.qty);
     if (requested > available) {
@@ -70,15 +149,27 @@ export const reservationHandlers = {
       reference: body.reference ?? null,
       created_by: actor.sub,
     });
-    await changeLevels(db, [{ ...key, on_hand: '0', reserved: decimal(requested) }]);
+    const [after] = await changeLevels(db, [
+      { ...key, on_hand: '0', reserved: decimal(requested) },
+    ]);
     const reservation = toReservation(row);
-    await audit({
-      action: 'reservation.created',
-      entity: 'reservation',
-      entityId: row.id,
-      warehouseIds: [row.warehouse_id],
-      after: reservation,
-    });
+    const events = await reservationChangeEvents(
+      db,
+      expired,
+      reservationEvent('inventory.reservation.created', reservation),
+      reservation,
+      after,
+    );
+    await allInOrder([
+      audit({
+        action: 'reservation.created',
+        entity: 'reservation',
+        entityId: row.id,
+        warehouseIds: [row.warehouse_id],
+        after: reservation,
+      }),
+      insertEvents(db, events),
+    ]);
     return {
       status: 201,
       body: reservation,
@@ -98,12 +189,12 @@ export const reservationHandlers = {
     if (!found) throw notFound('reservation', params.id);
     assertWarehouses(principal, found.warehouse_id);
     // The level lock first (it also marks the reservation EXPIRED if it is due), then the row.
-    await lockLevels(db, [found]);
+    const { expired } = await lockLevels(db, [found]);
     const [before] = await findReservations(db, [params.id], { lock: true });
     if (before.status !== 'ACTIVE')
       throw invalidState('Reservation', before.id, before.status, ['ACTIVE'], 'released');
-    const [after] = await closeReservations(db, [before.id], 'RELEASED');
-    await changeLevels(db, [
+    const [closed] = await closeReservations(db, [before.id], 'RELEASED');
+    const [after] = await changeLevels(db, [
       {
         item_id: before.item_id,
         warehouse_id: before.warehouse_id,
@@ -111,15 +202,25 @@ export const reservationHandlers = {
         reserved: decimal(-micro(before.qty)),
       },
     ]);
-    const reservation = toReservation(after);
-    await audit({
-      action: 'reservation.released',
-      entity: 'reservation',
-      entityId: before.id,
-      warehouseIds: [before.warehouse_id],
-      before: toReservation(before),
-      after: reservation,
-    });
+    const reservation = toReservation(closed);
+    const events = await reservationChangeEvents(
+      db,
+      expired,
+      reservationEvent('inventory.reservation.released', reservation),
+      reservation,
+      after,
+    );
+    await allInOrder([
+      audit({
+        action: 'reservation.released',
+        entity: 'reservation',
+        entityId: before.id,
+        warehouseIds: [before.warehouse_id],
+        before: toReservation(before),
+        after: reservation,
+      }),
+      insertEvents(db, events),
+    ]);
     return { status: 200, body: reservation };
   },
 

@@ -1,9 +1,11 @@
 import type { components } from '../generated/api.ts';
 import { findItem } from '../db/items.ts';
-import { batchesOf, listLevels, listSerials } from '../db/stock.ts';
 import { traceEntries, traceKey, traceOnHand, type TraceRow, type Traced } from '../db/trace.ts';
 import { canSee, type Principal } from '../domain/access.ts';
 import { invalid, invalidField, type FieldError } from '../domain/problems.ts';
+import { batchesOf, keyOf, listLevels, listSerials } from '../db/stock.ts';
+import { groupBy } from './lib/documents.ts';
+import { presentLevel } from './lib/catalogue.ts';
 import { scopedPage } from './lib/listing.ts';
 import type { Context, Handlers } from './types.ts';
 
@@ -68,21 +70,19 @@ export const stockHandlers = {
       ...query,
       ...scopedPage(principal, page, query.warehouse_id),
     });
-    const batches = await batchesOf(
-      db,
-      rows.filter((r) => r.track_by === 'BATCH'),
+    const batches = groupBy(
+      await batchesOf(
+        db,
+        rows.filter((r) => r.track_by === 'BATCH'),
+      ),
+      (b) => keyOf(b.item_id, b.warehouse_id),
     );
-    const levels = rows.map(({ track_by, ...level }) => ({
-      ...level,
-      ...(track_by === 'BATCH' && {
-        batches: batches
-          .filter(
-            (b) =>
-              b.item_id === level.item_id && b.warehouse_id === level.warehouse_id && b.on_hand > 0,
-          )
-          .map(({ batch, on_hand, expires_at }) => ({ batch, on_hand, expires_at })),
+    const levels = rows.map((level) =>
+      presentLevel({
+        ...level,
+        batches: batches.get(keyOf(level.item_id, level.warehouse_id)) ?? [],
       }),
-    }));
+    );
     return { status: 200, body: page.result(levels, (l) => [l.item_id, l.warehouse_id]) };
   },
 

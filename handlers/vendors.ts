@@ -5,6 +5,9 @@ import { ProblemError, invalid, notFound } from '../domain/problems.ts';
 import { present } from './lib/documents.ts';
 import { currencyErrors } from './lib/references.ts';
 import { listOrder } from './lib/listing.ts';
+import { allInOrder } from '../db/client.ts';
+import { insertEvents } from '../db/outbox.ts';
+import { vendorEvent } from './lib/catalogue.ts';
 import type { Handlers } from './types.ts';
 
 export const vendorHandlers = {
@@ -22,7 +25,10 @@ export const vendorHandlers = {
     if (!row)
       throw new ProblemError('already-exists', `A vendor with id ${id} already exists.`, { id });
     const vendor = present(row);
-    await audit({ action: 'vendor.created', entity: 'vendor', entityId: id, after: vendor });
+    await allInOrder([
+      audit({ action: 'vendor.created', entity: 'vendor', entityId: id, after: vendor }),
+      insertEvents(db, [vendorEvent('procurement.vendor.created', vendor)]),
+    ]);
     return {
       status: 201,
       body: vendor,

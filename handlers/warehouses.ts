@@ -3,6 +3,9 @@ import { BY_ID, keysetKey } from '../db/keyset.ts';
 import { ProblemError, notFound } from '../domain/problems.ts';
 import { assertWarehouses } from '../domain/access.ts';
 import { listOrder } from './lib/listing.ts';
+import { allInOrder } from '../db/client.ts';
+import { insertEvents } from '../db/outbox.ts';
+import { warehouseEvent } from './lib/catalogue.ts';
 import type { Handlers } from './types.ts';
 
 export const warehouseHandlers = {
@@ -17,13 +20,16 @@ export const warehouseHandlers = {
       throw new ProblemError('already-exists', `A warehouse with id ${body.id} already exists.`, {
         id: body.id,
       });
-    await audit({
-      action: 'warehouse.created',
-      entity: 'warehouse',
-      entityId: warehouse.id,
-      warehouseIds: [warehouse.id],
-      after: warehouse,
-    });
+    await allInOrder([
+      audit({
+        action: 'warehouse.created',
+        entity: 'warehouse',
+        entityId: warehouse.id,
+        warehouseIds: [warehouse.id],
+        after: warehouse,
+      }),
+      insertEvents(db, [warehouseEvent('inventory.warehouse.created', warehouse)]),
+    ]);
     return {
       status: 201,
       body: warehouse,

@@ -44,6 +44,7 @@ export async function generate(): Promise<Record<string, string>> {
     'problems.ts': banner + problemsSource(problems, problemSource, doc),
     'client.ts': banner + template('client.ts'),
     'webhooks.ts': banner + template('webhooks.ts'),
+    'event-types.ts': banner + eventTypesSource(doc),
     'package.json': `${JSON.stringify(sdkPackage(doc.info.version), null, 2)}\n`,
     'README.md': readFileSync(join(root, 'docs/sdk.md'), 'utf8'),
   };
@@ -116,6 +117,50 @@ export function isProblem<S extends ProblemSlug>(value: unknown, slug: S): value
     (value as { type?: unknown }).type === problemTypes[slug].uri
   );
 }
+`;
+}
+
+/**
+ * event-types.ts: the catalogue of the spec's `webhooks`, in its order, each with the JSON Schema of
+ * its body made self-contained (the components it uses copied into `$defs`), so that
+ * `GET /webhooks/event-types` serves it as it is and a partner can validate with it alone.
+ */
+function eventTypesSource(doc: any): string {
+  const entries = Object.values<any>(doc.webhooks ?? {}).map(({ post }) => {
+    const root = post.requestBody.content['application/json'].schema;
+    const name = root.$ref.split('/').pop();
+    const defs: Record<string, unknown> = {};
+    const inline = (node: any): any => {
+      if (Array.isArray(node)) return node.map(inline);
+      if (node === null || typeof node !== 'object') return node;
+      if (typeof node.$ref === 'string') {
+        const ref = node.$ref.split('/').pop();
+        if (!(ref in defs)) {
+          defs[ref] = {};
+          defs[ref] = inline(doc.components.schemas[ref]);
+        }
+        return { ...node, $ref: `#/$defs/${ref}` };
+      }
+      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, inline(v)]));
+    };
+    const schema = inline(doc.components.schemas[name]);
+    delete defs[name];
+    const type = schema.properties.type.const;
+    return {
+      type,
+      description: post.description.trim(),
+      schema: {
+        $schema: 'https://json-schema.org/draft/2020-12/schema',
+        title: name,
+        ...schema,
+        ...(Object.keys(defs).length > 0 && { $defs: defs }),
+      },
+    };
+  });
+  return `/** Every event type the API sends, as the spec's \`webhooks\` declare them (GET /webhooks/event-types). */
+export const eventTypes = ${JSON.stringify(entries)} as const;
+
+export type EventTypeName = (typeof eventTypes)[number]['type'];
 `;
 }
 

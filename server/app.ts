@@ -42,6 +42,7 @@ import docs from './plugins/docs.ts';
 import gracefulClose from './plugins/graceful-close.ts';
 import responseValidation from './plugins/response-validation.ts';
 import webhooks from './webhooks/plugin.ts';
+import reservationSweeper from './reservations/plugin.ts';
 
 export interface AppOptions {
   config: Config;
@@ -140,6 +141,7 @@ export async function buildApp({
   await app.register(metrics, { token: config.metricsToken });
   await app.register(accessLog);
   if (dispatcherSql) await app.register(webhooks, { sql: dispatcherSql, config: config.webhooks });
+  await app.register(reservationSweeper, { sql, pollMs: config.reservationSweepMs });
   if (config.responseValidation) {
     await app.register(responseValidation, { ajv: createAjv(false) });
   }

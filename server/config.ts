@@ -46,6 +46,8 @@ export interface Config {
   rateLimit: { max: number; windowS: number; redisUrl?: string };
   webhooks: WebhookConfig;
   invoicePriceTolerance: number;
+  /** RESERVATION_SWEEP_S: how often each instance expires due reservations (0: never; writers still do). */
+  reservationSweepMs: number;
   /**
    * Group commit of postings: at most `maxBatch` per transaction, `maxInFlight` transactions at
    * once, `maxQueued` waiting (more are refused with 503 overloaded); Idempotency-Keys of every
@@ -164,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       eventRetentionDays: eventRetentionDays(env, schedule),
     },
     invoicePriceTolerance: tolerance,
+    reservationSweepMs: int(env, 'RESERVATION_SWEEP_S', 5) * 1000,
     postings: {
       maxBatch: int(env, 'POSTING_BATCH_MAX', 32) || 1,
       maxInFlight: int(env, 'POSTING_BATCHES_IN_FLIGHT', 2) || 1,

@@ -56,10 +56,11 @@ t.test(
     const slow = await s.sql.reserve();
     t.teardown(() => slow.release());
     await slow`BEGIN`;
-    const slowEvent = newEvent('inventory.stock_move.posted', {
-      ...(await posted(api, receipt('WH-A'))),
-      id: 'sm_slow',
-    });
+    const slowEvent = newEvent(
+      'inventory.stock_move.posted',
+      { ...(await posted(api, receipt('WH-A'))), id: 'sm_slow' },
+      ['WH-A'],
+    );
     await insertEvents(slow as never, [slowEvent]);
 
     const fast = [];
@@ -194,6 +195,13 @@ t.test('a token sees the events it may see, by type too', async (t) => {
     'only the types asked for',
   );
   t.ok(typed.events.length >= moves.data.length);
+  for (const types of ['inventory.stock_move.postd', 'webhook.test']) {
+    const res = await s.request(`/events?types=inventory.item.created,${types}`);
+    t.equal(res.status, 422, `types=${types}`);
+    t.match(await res.json(), {
+      errors: [{ pointer: '#/query/types', code: 'unknown_event_type' }],
+    });
+  }
 });
 
 t.test(

@@ -139,7 +139,15 @@ t.test(
       sql.begin((tx) =>
         writeLedger(tx, {
           ...nothing,
-          levels: [{ ...key, on_hand: '5', reserved: '0', exists: false }],
+          levels: [
+            {
+              ...key,
+              on_hand: '5',
+              reserved: '0',
+              exists: false,
+              updated_at: '2026-01-01T00:00:00.000Z',
+            },
+          ],
         }),
       ),
       { code: '40001' },

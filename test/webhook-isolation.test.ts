@@ -100,7 +100,11 @@ t.test(
     const eventsAt = (r: typeof onlyA) =>
       r.received.map((x) => {
         const event = JSON.parse(x.body);
-        t.equal(validate[event.type as EventType](event), null, `a valid ${event.type} event`);
+        t.equal(
+          validate[event.type as keyof typeof validate](event),
+          null,
+          `a valid ${event.type} event`,
+        );
         return event as { id: string; warehouse_ids: string[]; data: { id: string } };
       });
     const moveIds = (r: typeof onlyA) =>

@@ -16,6 +16,7 @@ import {
   type Receiver,
   schemaValidator,
   settled,
+  type SampleType,
   signersOf,
   startReceiver,
   subscribe,
@@ -128,7 +129,7 @@ t.test(
     const restricted = await createEndpoint(s, partner, onlyA);
     const movesOnly = await createEndpoint(s, {}, moves, ['inventory.stock_move.posted']);
 
-    const commit = async (type: EventType, data: object) =>
+    const commit = async (type: SampleType, data: object) =>
       (await commitEvents(s.sql, type, 1, { data }))[0];
     const before = await commit('inventory.stock_move.posted', { to_wh: 'WH-A' });
     const moveA = await commit('inventory.stock_move.posted', { to_wh: 'WH-A' });

@@ -12,14 +12,16 @@
 //          nothing; an accepted one updates the state and adds its rows to the writes.
 //   write  one round trip (db/ledger.ts): moves, lines, levels (summed per level over the whole
 //          batch, so a hot item is written once), batch levels, serials, reservations, reversal
-//          links, one outbox event and one audit entry per move.
+//          links, then the events (of due reservations expired by load, then per posting its
+//          move, the move it reverses, the reservations it consumes and each level it changed, as
+//          the posting left it) and one audit entry per move.
 //
 // The table CHECKs (on_hand >= 0, reserved <= on_hand) back every check made here.
 import { allInOrder, type Db } from '../../db/client.ts';
 import type { AuditEntry } from '../../db/audit.ts';
 import { newId } from '../../db/ids.ts';
 import { lockSerials, writeLedger, type LedgerWrites } from '../../db/ledger.ts';
-import { newEvent, type OutboxEvent } from '../../db/outbox.ts';
+import type { OutboxEvent } from '../../db/outbox.ts';
 import { findReservations, type ReservationRow } from '../../db/reservations.ts';
 import {
   batchesOf,
@@ -46,6 +48,7 @@ import {
 import { decimal, micro, toNumber, type Micro } from './quantity.ts';
 import { loadReferences, type References } from './references.ts';
 import { toReservation, toStockMove, type StockMove } from './representation.ts';
+import { expiryEvents, reservationEvent, stockLevelEvent, stockMoveEvent } from './catalogue.ts';
 
 export interface MoveLineInput {
   item_id: string;
@@ -123,6 +126,8 @@ interface State {
   serials: Map<string, Serial>;
   reservations: Map<string, ReservationRow>;
   reversing: Map<string, { move: MoveRow; lines: LineRow[] }>;
+  /** The events of the reservations load expired (lockLevels), owed whatever the postings do. */
+  expired: OutboxEvent[];
 }
 
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -166,7 +171,9 @@ async function load(db: Db, postings: Posting[]): Promise<State> {
       inputs.flatMap((i) => i.lines.map((l) => l.item_id)),
       inputs.flatMap((i) => [i.from_wh, i.to_wh].filter((w) => w !== undefined)),
     ),
-    levelKeys.length ? lockLevels(db, levelKeys) : new Map<string, LevelRow>(),
+    levelKeys.length
+      ? lockLevels(db, levelKeys)
+      : { levels: new Map<string, LevelRow>(), expired: [] },
     batchesOf(db, levelKeys),
     lockSerials(db, serialPairs),
     reservationIds.length ? findReservations(db, reservationIds, { lock: true }) : [],
@@ -176,7 +183,7 @@ async function load(db: Db, postings: Posting[]): Promise<State> {
   const state: State = {
     refs,
     levels: new Map(
-      [...levels].map(([k, l]) => [
+      [...levels.levels].map(([k, l]) => [
         k,
         { onHand: micro(l.on_hand), reserved: micro(l.reserved), exists: true },
       ]),
@@ -192,6 +199,7 @@ async function load(db: Db, postings: Posting[]): Promise<State> {
     reversing: new Map(
       moves.map((m) => [m.id, { move: m, lines: movedLines.filter((l) => l.move_id === m.id) }]),
     ),
+    expired: [],
   };
   for (const row of batches)
     batchList(state, row.item_id, row.warehouse_id).push({
@@ -199,6 +207,7 @@ async function load(db: Db, postings: Posting[]): Promise<State> {
       onHand: micro(row.on_hand),
       exists: true,
     });
+  state.expired = expiryEvents(levels.expired, (key) => levelDetails(state, key));
   return state;
 }
 
@@ -210,6 +219,17 @@ function batchList(state: State, item_id: string, warehouse_id: string): Batch[]
     state.batches.set(k, list);
   }
   return list;
+}
+
+/** What a level's event shows besides its figures: its item's tracking and its batches now. */
+function levelDetails(state: State, key: StockKey) {
+  return {
+    track_by: must(state.refs.items.get(key.item_id), 'item of a locked level').track_by,
+    batches: (state.batches.get(keyOf(key.item_id, key.warehouse_id)) ?? []).map((b) => ({
+      ...b.row,
+      on_hand: toNumber(b.onHand),
+    })),
+  };
 }
 
 /** Levels as LevelRow numbers, for the checks below. */
@@ -454,7 +474,8 @@ interface Plan {
   consumed: ReservationRow[];
   /** The move this one reverses, as loaded (its state before this posting). */
   reversal: { move: MoveRow; lines: LineRow[] } | undefined;
-  event: OutboxEvent;
+  /** Its events; those of the levels it changed are added once it is applied (advance). */
+  events: OutboxEvent[];
   audits: AuditEntry[];
 }
 
@@ -504,26 +525,31 @@ function plan(state: State, { actor, principal, input, options = {} }: Posting):
   const audits: AuditEntry[] = [
     { action: 'stock_move.posted', entity: 'stock_move', entityId: id, warehouseIds, after: move },
   ];
-  for (const r of claimed) {
-    audits.push({
-      action: 'reservation.consumed',
-      entity: 'reservation',
-      entityId: r.id,
-      warehouseIds: [r.warehouse_id],
-      before: toReservation(r),
-      after: toReservation({ ...r, status: 'CONSUMED', consumed_by: id, updated_at: now }),
-    });
-  }
+  const events = [stockMoveEvent('inventory.stock_move.posted', move, now)];
   if (reversal) {
     const { move: original, lines: originalLines } = reversal;
+    const after = toStockMove({ ...original, status: 'REVERSED', reversed_by: id }, originalLines);
     audits.push({
       action: 'stock_move.reversed',
       entity: 'stock_move',
       entityId: original.id,
       warehouseIds: [original.from_wh, original.to_wh].filter((w) => w !== null),
       before: toStockMove(original, originalLines),
-      after: toStockMove({ ...original, status: 'REVERSED', reversed_by: id }, originalLines),
+      after,
     });
+    events.push(stockMoveEvent('inventory.stock_move.reversed', after, now));
+  }
+  for (const r of claimed) {
+    const after = toReservation({ ...r, status: 'CONSUMED', consumed_by: id, updated_at: now });
+    audits.push({
+      action: 'reservation.consumed',
+      entity: 'reservation',
+      entityId: r.id,
+      warehouseIds: [r.warehouse_id],
+      before: toReservation(r),
+      after,
+    });
+    events.push(reservationEvent('inventory.reservation.consumed', after, now));
   }
   return {
     move,
@@ -538,7 +564,7 @@ function plan(state: State, { actor, principal, input, options = {} }: Posting):
     serials: [...serials.values()],
     consumed: claimed,
     reversal,
-    event: newEvent('inventory.stock_move.posted', move, now),
+    events,
     audits,
   };
 }
@@ -583,11 +609,28 @@ function advance(state: State, p: Plan): void {
       move: { ...reversed.move, status: 'REVERSED', reversed_by: p.moveRow.id },
     });
   }
+  const at = p.moveRow.created_at;
+  for (const { key } of p.levels) {
+    const level = must(
+      state.levels.get(keyOf(key.item_id, key.warehouse_id)),
+      'level just changed',
+    );
+    p.events.push(
+      stockLevelEvent(
+        { ...key, ...levelDetails(state, key), ...level, updated_at: at },
+        p.moveRow.id,
+        at,
+      ),
+    );
+  }
 }
 
 /** All accepted plans as one set of bulk writes; levels and batches summed per row. */
 function writesOf(state: State, accepted: { posting: Posting; plan: Plan }[]): LedgerWrites {
-  const levels = new Map<string, { key: StockKey; onHand: Micro; reserved: Micro }>();
+  const levels = new Map<
+    string,
+    { key: StockKey; onHand: Micro; reserved: Micro; updatedAt: string }
+  >();
   const batches = new Map<
     string,
     {
@@ -607,6 +650,7 @@ function writesOf(state: State, accepted: { posting: Posting; plan: Plan }[]): L
         key: l.key,
         onHand: sum.onHand + l.onHand,
         reserved: sum.reserved + l.reserved,
+        updatedAt: p.moveRow.created_at,
       });
     }
     for (const b of p.batches) {
@@ -628,11 +672,12 @@ function writesOf(state: State, accepted: { posting: Posting; plan: Plan }[]): L
     lines: accepted.flatMap(({ plan: p }) => p.lines),
     levels: [...levels.values()]
       .filter((l) => l.onHand !== 0n || l.reserved !== 0n)
-      .map(({ key, onHand, reserved }) => ({
+      .map(({ key, onHand, reserved, updatedAt }) => ({
         ...key,
         on_hand: decimal(onHand),
         reserved: decimal(reserved),
         exists: existedLevel(key),
+        updated_at: updatedAt,
       })),
     batches: [...batches.values()]
       .filter((b) => b.delta !== 0n)
@@ -654,7 +699,7 @@ function writesOf(state: State, accepted: { posting: Posting; plan: Plan }[]): L
     reversed: accepted.flatMap(({ plan: p }) =>
       p.reversal ? [{ id: p.reversal.move.id, reversed_by: p.moveRow.id }] : [],
     ),
-    events: accepted.map(({ plan: p }) => p.event),
+    events: [...state.expired, ...accepted.flatMap(({ plan: p }) => p.events)],
     audits: accepted.flatMap(({ posting, plan: p }) =>
       p.audits.map((entry) => ({ actor: posting.actor, entry })),
     ),
@@ -685,10 +730,21 @@ export class Ledger {
     return p.move;
   }
 
-  /** Sends the writes of every posting accepted (before returning); settles when they are done. */
-  write(db: Db): Promise<void> {
-    if (!this.accepted.length) return Promise.resolve();
-    return writeLedger(db, writesOf(this.state, this.accepted));
+  /**
+   * Sends the writes of every posting accepted (before returning); settles when they are done.
+   * The events go last, unless `deferEvents`: a caller with writes of its own after the ledger's
+   * sends them itself (`events`), after its own.
+   */
+  write(db: Db, { deferEvents = false } = {}): Promise<void> {
+    if (!this.accepted.length && (deferEvents || !this.state.expired.length))
+      return Promise.resolve();
+    const writes = writesOf(this.state, this.accepted);
+    return writeLedger(db, deferEvents ? { ...writes, events: [] } : writes);
+  }
+
+  /** Every event of the ledger's transaction so far, in order. */
+  get events(): OutboxEvent[] {
+    return writesOf(this.state, this.accepted).events;
   }
 }
 

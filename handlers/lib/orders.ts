@@ -97,7 +97,11 @@ export interface NewOrder extends PurchaseOrderHeader {
   lines: PurchaseOrderLineInput[];
 }
 
-/** Inserts a DRAFT purchase order with its lines and audits it; 409 duplicate-number when the number is taken. */
+/**
+ * Inserts a DRAFT purchase order with its lines and audits it; 409 duplicate-number when the
+ * number is taken. Its `procurement.purchase_order.created` is the caller's to send, with the
+ * other events of its transaction, after its last write.
+ */
 export async function createOrder(
   { db, actor, audit }: Pick<Context<OperationId>, 'db' | 'actor' | 'audit'>,
   order: NewOrder,

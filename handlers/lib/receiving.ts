@@ -5,6 +5,7 @@
 // (invariant 3: it is the sum of posted receipt lines, never above qty). Concurrent receipts
 // against one order queue on its lock, so together they can never receive more than was ordered.
 import { allInOrder } from '../../db/client.ts';
+import type { OutboxEvent } from '../../db/outbox.ts';
 import { addReceived, overReceipts, type PurchaseOrderRow } from '../../db/purchase-orders.ts';
 import type { ReceiptLine } from '../../db/receipts.ts';
 import { ProblemError } from '../../domain/problems.ts';
@@ -60,6 +61,8 @@ export interface Received {
   stockMoveId: string;
   /** The order once the receipt is recorded on it; settles when the ledger's writes and the order's are done. */
   po: Promise<PurchaseOrderRow>;
+  /** The ledger's events (the move's, its levels'), for the caller to send after its own writes. */
+  events: OutboxEvent[];
 }
 
 /**
@@ -94,6 +97,10 @@ export async function receive(
   const move = ledger.post(posting);
   return {
     stockMoveId: move.id,
-    po: allInOrder([ledger.write(db), addReceived(db, r.po.id, increments)]).then(([, po]) => po),
+    po: allInOrder([
+      ledger.write(db, { deferEvents: true }),
+      addReceived(db, r.po.id, increments),
+    ]).then(([, po]) => po),
+    events: ledger.events,
   };
 }

@@ -15,6 +15,9 @@ export type WebhookEvent = {
 /** The `type` of every event the API sends. */
 export type WebhookEventType = WebhookEvent['type'];
 
+/** The event of one type, its `data` typed: `WebhookEventOf<'inventory.stock_level.changed'>['data']['cause']`. */
+export type WebhookEventOf<T extends WebhookEventType> = Extract<WebhookEvent, { type: T }>;
+
 /** A request that is not a genuine, fresh webhook of the API: do not act on it (answer 400). */
 export class WebhookVerificationError extends Error {
   override name = 'WebhookVerificationError';

@@ -15,7 +15,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { inTransaction, type Db, type Sql } from '../../db/client.ts';
 import { newId } from '../../db/ids.ts';
-import { enqueueEvent, type EventData, type EventType } from '../../db/outbox.ts';
+import { insertEvents, newEvent, type EventData, type EventType } from '../../db/outbox.ts';
 import { repoRoot } from '../../server/config.ts';
 import type { components } from '../../generated/api.ts';
 import { mintToken } from './auth.ts';
@@ -128,8 +128,11 @@ export function schemaValidator(name: string) {
   return (value: unknown) => (validate(value) ? null : ajv.errorsText(validate.errors));
 }
 
+/** The types commitEvents can make up an event of. */
+export type SampleType = 'inventory.stock_move.posted' | 'inventory.receipt.posted';
+
 // What the posting endpoints will put in `data` (a StockMove, a Receipt), shaped as the spec says.
-const sampleData: { [T in EventType]: () => EventData[T] } = {
+const sampleData: { [T in SampleType]: () => EventData[T] } = {
   'inventory.stock_move.posted': () => ({
     id: newId('sm'),
     type: 'RECEIPT',
@@ -157,7 +160,15 @@ const sampleData: { [T in EventType]: () => EventData[T] } = {
  * `together` (so one dispatcher pass sees them all); returns their ids. `data` overrides fields
  * of the sample (e.g. its warehouses).
  */
-export async function commitEvents<T extends EventType>(
+/** Writes an event of the sample's kind, with the warehouses its data names. */
+async function enqueueEvent<T extends SampleType>(db: Db, type: T, data: EventData[T]) {
+  const d = data as { from_wh?: string; to_wh?: string; warehouse_id?: string };
+  const event = newEvent(type, data, [d.from_wh, d.to_wh, d.warehouse_id]);
+  await insertEvents(db, [event]);
+  return event;
+}
+
+export async function commitEvents<T extends SampleType>(
   sql: Sql,
   type: T,
   count = 1,
@@ -180,7 +191,7 @@ export async function commitEvents<T extends EventType>(
 /** Writes an event in a transaction that then rolls back (a posting that failed); returns its id. */
 export async function rolledBackEvent(
   sql: Sql,
-  type: EventType = 'inventory.stock_move.posted',
+  type: SampleType = 'inventory.stock_move.posted',
 ): Promise<string> {
   let id = '';
   await sql
