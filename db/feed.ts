@@ -3,6 +3,12 @@
 import { GLOBAL_ENTITIES } from '../domain/access.ts';
 import type { Db } from './client.ts';
 
+/**
+ * NOTIFY channel of the feed's new positions: the fan-out sends its last one, delivered as it
+ * commits, so every instance knows a committed position without asking (server/plugins/feed-position.ts).
+ */
+export const FEED_CHANNEL = 'feed_position';
+
 export interface FeedPage {
   /** Events after the position asked for, in position order, at most limit + 1. */
   events: { position: string; payload: unknown }[];
@@ -107,7 +113,7 @@ export async function findEvent(
   return row;
 }
 
-/** The largest position given, as the caller's snapshot sees it: a list's page.events_after. */
+/** The largest position given, as the caller's snapshot sees it. */
 export async function lastPosition(db: Db): Promise<string> {
   const [row] = await db<{ last: string }[]>`SELECT last_position::text AS last FROM feed_state`;
   return row.last;

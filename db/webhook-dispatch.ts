@@ -5,6 +5,7 @@
 //   claimDue   due deliveries → leased to this instance (FOR UPDATE SKIP LOCKED, never double-claimed)
 //   record*    the attempt's result, written only by the holder of the lease
 import { writeAudit } from './audit.ts';
+import { FEED_CHANNEL } from './feed.ts';
 import { inTransaction, type Db, type Sql } from './client.ts';
 import { auditScopeOf, disableEndpoint, type WebhookEndpointRow } from './webhook-endpoints.ts';
 import type { DeliveryStatus } from './webhook-deliveries.ts';
@@ -56,7 +57,8 @@ export async function fanOut(sql: Sql, limit: number): Promise<number> {
         UPDATE outbox o SET dispatched_at = now(), position = numbered.position
         FROM numbered WHERE o.id = numbered.id
       )
-      UPDATE feed_state SET last_position = ${last}::bigint + ${events.length}`;
+      UPDATE feed_state SET last_position = ${last}::bigint + ${events.length}
+      RETURNING pg_notify(${FEED_CHANNEL}, last_position::text)`;
     return events.length;
   });
 }

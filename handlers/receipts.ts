@@ -217,9 +217,11 @@ async function postAndRecord(
     warehouseId: p.warehouseId,
     lines: p.lines,
   });
-  const [receipt, poAfter, poLinesAfter] = await allInOrder([
-    saveAndShow(db, { id: p.id, po_id: p.po.id }, save(received.stockMoveId), viewerOf(ctx)),
+  // In the order they were sent: should the ledger's writes fail (a deadlock, to retry), that is
+  // the error to see, not the "transaction aborted" of the statements behind them.
+  const [poAfter, receipt, poLinesAfter] = await allInOrder([
     received.po,
+    saveAndShow(db, { id: p.id, po_id: p.po.id }, save(received.stockMoveId), viewerOf(ctx)),
     purchaseOrderLines(db, [p.po.id]),
   ]);
   // The response is the poster's; the events and the entry are their readers' (forAudience).

@@ -35,6 +35,7 @@ import rateLimit from './plugins/rate-limit.ts';
 import etag from './plugins/etag.ts';
 import pagination from './plugins/pagination.ts';
 import itemIndex from './plugins/item-index.ts';
+import feedPosition from './plugins/feed-position.ts';
 import { WritePath } from './writes/index.ts';
 import metrics from './plugins/metrics.ts';
 import accessLog from './plugins/access-log.ts';
@@ -138,6 +139,7 @@ export async function buildApp({
   await app.register(etag);
   await app.register(pagination, { sql });
   await app.register(itemIndex, { sql, listenSql: dispatcherSql ?? sql });
+  await app.register(feedPosition, { sql, listenSql: dispatcherSql ?? sql });
   await app.register(metrics, { token: config.metricsToken });
   await app.register(accessLog);
   if (dispatcherSql) await app.register(webhooks, { sql: dispatcherSql, config: config.webhooks });
@@ -156,7 +158,14 @@ export async function buildApp({
   });
   app.addHook('onReady', async () => writes.start());
   app.addHook('onClose', async () => writes.close());
-  const deps = { sql, config, pager: app.pager, itemIndex: app.itemIndex, writes };
+  const deps = {
+    sql,
+    config,
+    pager: app.pager,
+    itemIndex: app.itemIndex,
+    feedPosition: app.feedPosition,
+    writes,
+  };
   await app.register(openapiGlue, {
     specification: spec,
     // Glue spreads what this returns into the route options (its type insists on method and url,

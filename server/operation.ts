@@ -4,12 +4,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Sql } from '../db/client.ts';
 import { writeAudit } from '../db/audit.ts';
-import { lastPosition } from '../db/feed.ts';
 import type { Page } from '../domain/pages.ts';
 import type { ItemIndex } from '../db/item-index.ts';
 import type { Principal } from '../domain/access.ts';
 import type { ProblemError } from '../domain/problems.ts';
 import type { AnyHandler, Context, HandlerConfig } from '../handlers/types.ts';
+import type { FeedPosition } from './plugins/feed-position.ts';
 import type { Pager } from './plugins/pagination.ts';
 import type { OperationMeta } from './spec.ts';
 import type { Outcome, WritePath, Writer } from './writes/index.ts';
@@ -33,6 +33,7 @@ export interface OperationDeps {
   config: HandlerConfig;
   pager: Pager;
   itemIndex: ItemIndex;
+  feedPosition: FeedPosition;
   writes: WritePath;
 }
 
@@ -53,29 +54,27 @@ export function operationHandler(meta: OperationMeta, handler: AnyHandler, deps:
 }
 
 /**
- * A read: the handler on the pool, answered as a write would be. A list runs in a snapshot of its
- * own, which also gives its page.events_after: the feed position that snapshot is current with,
- * so that following the feed from there misses no change the page does not show
- * (docs/events.md, "Snapshot, then follow").
+ * A read: the handler on the pool, answered as a write would be. A list's page gets its
+ * events_after: a feed position committed before the list was read, so that following the feed
+ * from there misses no change the page does not show (docs/events.md, "Snapshot, then follow").
  */
 function readerFor(
   meta: OperationMeta,
   handler: AnyHandler,
-  { sql, pager }: OperationDeps,
+  { sql, pager, feedPosition }: OperationDeps,
 ): Writer {
   if (typeof handler !== 'function')
     throw new Error(`${meta.operationId} is a read and cannot be batched`);
   if (!meta.paginated) return async (request) => outcomeOf(await handler(request.context(sql)));
-  return (request) =>
-    sql.begin('isolation level repeatable read read only', async (tx) => {
-      // The first statement takes the snapshot the handler's reads then share.
-      const position = await lastPosition(tx);
-      const outcome = outcomeOf(await handler(request.context(tx)));
-      // A list's body is a page (PageBody), or has one besides other members (the trace's on_hand).
-      const { page } = outcome.body as Partial<Page<unknown>>;
-      if (page) page.events_after = pager.feed.cursor(position);
-      return outcome;
-    }) as Promise<Outcome>;
+  return async (request) => {
+    // Read before the handler's queries take their snapshots.
+    const position = feedPosition.current;
+    const outcome = outcomeOf(await handler(request.context(sql)));
+    // A list's body is a page (PageBody), or has one besides other members (the trace's on_hand).
+    const { page } = outcome.body as Partial<Page<unknown>>;
+    if (page) page.events_after = pager.feed.cursor(position);
+    return outcome;
+  };
 }
 
 type RequestContext = Omit<Context<any>, 'db' | 'audit'>;

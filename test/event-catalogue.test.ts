@@ -11,7 +11,8 @@ import { createItem, createWarehouses, posted, reserve, reverse } from './helper
 import { schemaValidator, startReceiver, WEBHOOK_TEST_ENV } from './helpers/webhooks.ts';
 import { waitFor } from './helpers/wait.ts';
 
-const webhookTypes = Object.keys(spec.webhooks);
+// webhook.test is sent on request to one endpoint, not by a change (test/webhook-replay.test.ts).
+const webhookTypes = Object.keys(spec.webhooks).filter((type) => type !== 'webhook.test');
 const schemaOf = (type: string): string =>
   spec.webhooks[type].post.requestBody.content['application/json'].schema.$ref.split('/').pop();
 

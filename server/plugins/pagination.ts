@@ -6,7 +6,13 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { ProblemError } from '../../domain/problems.ts';
 import type { Sql } from '../../db/client.ts';
-import { PageBody, pageLimit, type FeedCursors, type Page, type PageRequest } from '../../domain/pages.ts';
+import {
+  PageBody,
+  pageLimit,
+  type FeedCursors,
+  type Page,
+  type PageRequest,
+} from '../../domain/pages.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
