@@ -1,15 +1,15 @@
-// `npm run bench [-- --duration 10 --warmup 5 --connections 64 --only transfer-uniform,issue-hot --database inventory_bench --profile DIR --timeline --autovacuum --rounds 3]`
+// `npm run bench [-- --duration 10 --warmup 5 --connections 64 --only transfer-uniform,issue-hot --feed-events 20000 --database inventory_bench --profile DIR --timeline --autovacuum --rounds 3]`
 // Seeds its own database on a durable PostgreSQL (fsync and synchronous_commit on), starts the real
 // server, drives it over HTTP with signed tokens and unique Idempotency-Keys (autocannon), measures
-// the pgbench baseline of the naive per-move transaction against the same PostgreSQL in the same
-// run, prints one table with ratios, and checks the invariants afterwards.
+// each scenario's baseline in the same run (the pgbench one of the naive per-move transaction against
+// the same PostgreSQL, or another scenario), prints one table with ratios, and checks the
+// invariants afterwards.
 import { execFile } from 'node:child_process';
-import { randomUUID, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import autocannon from 'autocannon';
 import { createSigner } from 'fast-jwt';
 import { createSql, dropDatabase, type Sql } from '../../db/client.ts';
 import { migrate } from '../../db/migrate.ts';
@@ -19,7 +19,8 @@ import { spawnServerProcess, type ServerProcess } from '../lib/spawn-server.ts';
 import { checkInvariants } from '../lib/invariants.ts';
 import { commandLine, wholeNumber } from '../lib/cli.ts';
 import { findPgbench, PGBENCH_HINT } from '../lib/pgbench.ts';
-import { scenarios, type Scenario } from './scenarios.ts';
+import { load } from './load.ts';
+import { baselineName, scenarios, type Baseline, type Scenario } from './scenarios.ts';
 import { scheduleMaintenance, settle, warmWal } from './maintenance.ts';
 import { describePromotion, measurePromotion } from './promotion.ts';
 import { seed } from './seed.ts';
@@ -33,8 +34,11 @@ const args = commandLine(
   --duration S       seconds measured per baseline and scenario (default 10)
   --warmup S         seconds run before each measurement (default 5)
   --connections N    concurrent clients, for pgbench and the HTTP load alike (default 64)
-  --only A,B         only these scenarios: transfer-uniform, issue-hot, receipt, items-search,
-                     query-promotion (what V8 promotes of settled postgres.js queries)
+  --only A,B         only these scenarios (each with its baseline): transfer-uniform, issue-hot,
+                     receipt, items-search, stock-levels-200, events-200, query-promotion (what
+                     V8 promotes of settled postgres.js queries)
+  --feed-events N    events-200 reads pages at random positions of a feed of at least N events,
+                     posting transfers through the API first if the round has not (default 20000)
   --database NAME    the database created (dropped first) for the run (default inventory_bench)
   --profile DIR      write the server's V8 CPU profile there when it stops
   --timeline         print p50/p99/max and the CPU stolen of each measured second of every
@@ -58,6 +62,7 @@ started.`,
     warmup: { type: 'string', default: '5' },
     connections: { type: 'string', default: '64' },
     only: { type: 'string' },
+    'feed-events': { type: 'string', default: '20000' },
     database: { type: 'string', default: 'inventory_bench' },
     profile: { type: 'string' },
     timeline: { type: 'boolean', default: false },
@@ -69,6 +74,7 @@ const duration = wholeNumber('duration', args.duration, 1);
 const warmup = wholeNumber('warmup', args.warmup, 0);
 const connections = wholeNumber('connections', args.connections, 1);
 const rounds = wholeNumber('rounds', args.rounds, 1);
+const feedEvents = wholeNumber('feed-events', args['feed-events'], 1);
 const only = args.only?.split(',');
 /** With WORKERS > 1 the server is a primary forwarding connections to workers, each with its own counters. */
 const severalWorkers = Number(process.env.WORKERS ?? 1) > 1;
@@ -81,7 +87,7 @@ interface Row {
   errors: string;
   /** The server's peak RSS in bytes (NaN for a pgbench baseline). */
   rss: number;
-  /** Throughput over the baseline's (1 for a baseline itself; NaN where there is none). */
+  /** Throughput over the baseline's (1 for a pgbench baseline itself; NaN where there is none). */
   ratio: number;
   /** The share of the CPU time the hypervisor took during the measurement. */
   stolen: number;
@@ -260,32 +266,20 @@ async function drive(
   scenario: Scenario,
   sql: Sql,
 ): Promise<{ measured: WindowSummary; rss: number; stolen: number }> {
-  const make = await scenario.prepare({ sql, url: server.url, token });
+  const make = await scenario.prepare({ sql, url: server.url, token, feedEvents });
   const before = await batchCounters(server);
   const cpuBefore = process.cpuUsage();
   const startedAt = Date.now();
   const window = new MeasuredWindow(performance.now(), warmup, warmup + duration);
-  // Without a callback autocannon returns its tracker, an EventEmitter that is also thenable (its
-  // typings say Promise).
-  const run = autocannon({
+  const run = load({
     url: server.url,
+    token,
     connections,
+    method: scenario.method,
+    path: scenario.path,
+    make,
     duration: warmup + duration,
-    requests: [
-      {
-        method: scenario.method,
-        path: scenario.path,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        setupRequest: (request: any) => {
-          const { path, body } = make();
-          request.path = path ?? scenario.path;
-          if (body !== undefined) request.body = JSON.stringify(body);
-          request.headers = { ...request.headers, 'idempotency-key': randomUUID() };
-          return request;
-        },
-      },
-    ],
-  }) as unknown as Promise<autocannon.Result> & NodeJS.EventEmitter;
+  });
   run.on('response', (_client: unknown, status: number, _bytes: number, ms: number) =>
     window.answered(status, ms),
   );
@@ -329,68 +323,96 @@ async function drive(
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
 const mb = (bytes: number) => `${Math.round(bytes / (1 << 20))} MB`;
 
-/** Every selected baseline and scenario once, in order: one row each. */
+/** A pgbench baseline: ratio 1, nothing to judge. */
+async function pgbenchRow(
+  sql: Sql,
+  databaseUrl: string,
+  baseline: { name: string; script: string },
+): Promise<Row> {
+  await settle(sql);
+  console.error(`# ${baseline.name} (pgbench, ${duration} s)`);
+  const base = await pgbench(databaseUrl, baseline.script);
+  return {
+    scenario: baseline.name,
+    rps: base.rps,
+    p50: base.p50,
+    p99: base.p99,
+    errors: String(base.failed),
+    rss: NaN,
+    ratio: 1,
+    stolen: base.stolen,
+  };
+}
+
+/** An HTTP scenario, judged against its targets; `base`: its baseline's throughput, if it has one. */
+async function httpRow(
+  server: ServerProcess,
+  sql: Sql,
+  scenario: Scenario,
+  base: number | undefined,
+): Promise<Row> {
+  await settle(sql);
+  console.error(`# ${scenario.name} (HTTP, ${connections} connections, ${duration} s)`);
+  const { measured, rss, stolen } = await drive(server, scenario, sql);
+  const unexpected = [...measured.statuses].filter(
+    ([code]) => !((code >= 200 && code < 300) || scenario.expectedStatuses?.includes(code)),
+  );
+  const errors = [
+    ...unexpected.map(([code, count]) => `${count}×${code}`),
+    ...(measured.errors ? [`${measured.errors} conn`] : []),
+    ...(measured.timeouts ? [`${measured.timeouts} timeouts`] : []),
+  ];
+  const overBaseline = base ? measured.rps / base : undefined;
+  const missed = missedTargets(scenario.targets, {
+    rps: measured.rps,
+    p99: measured.p99,
+    ratio: overBaseline,
+    rssMb: rss / (1 << 20),
+    unexpected:
+      unexpected.reduce((sum, [, count]) => sum + count, 0) + measured.errors + measured.timeouts,
+  });
+  return {
+    scenario: scenario.name,
+    rps: measured.rps,
+    p50: measured.p50,
+    p99: measured.p99,
+    errors: errors.join(' ') || '0',
+    rss,
+    ratio: overBaseline ?? NaN,
+    stolen,
+    missed,
+  };
+}
+
+/**
+ * Every selected scenario once, each after its baseline, and the baselines selected by name: one
+ * row each, in the order measured. A measurement that is several scenarios' baseline, or a
+ * baseline and selected itself, runs once.
+ */
 async function runRound(server: ServerProcess, sql: Sql, databaseUrl: string): Promise<Row[]> {
-  const rows: Row[] = [];
-  const baselines = new Map<string, number>();
+  const rows = new Map<string, Row>();
+  const once = async (name: string, measure: () => Promise<Row>) => {
+    if (!rows.has(name)) rows.set(name, await measure());
+    return rows.get(name)!;
+  };
+  const measureScenario = (scenario: Scenario): Promise<Row> =>
+    once(scenario.name, async () => {
+      const base = scenario.baseline && (await measureBaseline(scenario.baseline));
+      return httpRow(server, sql, scenario, base?.rps);
+    });
+  const measureBaseline = (baseline: Baseline): Promise<Row> => {
+    if ('script' in baseline)
+      return once(baseline.name, () => pgbenchRow(sql, databaseUrl, baseline));
+    const scenario = scenarios.find((s) => s.name === baseline.scenario);
+    if (!scenario) throw new Error(`no scenario ${baseline.scenario}, a baseline`);
+    return measureScenario(scenario);
+  };
   for (const scenario of scenarios) {
-    if (
-      only &&
-      !only.includes(scenario.name) &&
-      !(scenario.baseline && only.includes(scenario.baseline.name))
-    )
-      continue;
-    if (scenario.baseline) {
-      await settle(sql);
-      console.error(`# ${scenario.baseline.name} (pgbench, ${duration} s)`);
-      const base = await pgbench(databaseUrl, scenario.baseline.script);
-      baselines.set(scenario.name, base.rps);
-      rows.push({
-        scenario: scenario.baseline.name,
-        rps: base.rps,
-        p50: base.p50,
-        p99: base.p99,
-        errors: String(base.failed),
-        rss: NaN,
-        ratio: 1,
-        stolen: base.stolen,
-      });
-    }
-    if (only && !only.includes(scenario.name)) continue;
-    await settle(sql);
-    console.error(`# ${scenario.name} (HTTP, ${connections} connections, ${duration} s)`);
-    const { measured, rss, stolen } = await drive(server, scenario, sql);
-    const unexpected = [...measured.statuses].filter(
-      ([code]) => !((code >= 200 && code < 300) || scenario.expectedStatuses?.includes(code)),
-    );
-    const errors = [
-      ...unexpected.map(([code, count]) => `${count}×${code}`),
-      ...(measured.errors ? [`${measured.errors} conn`] : []),
-      ...(measured.timeouts ? [`${measured.timeouts} timeouts`] : []),
-    ];
-    const base = baselines.get(scenario.name);
-    const overBaseline = base ? measured.rps / base : undefined;
-    const missed = missedTargets(scenario.targets, {
-      rps: measured.rps,
-      p99: measured.p99,
-      ratio: overBaseline,
-      rssMb: rss / (1 << 20),
-      unexpected:
-        unexpected.reduce((sum, [, count]) => sum + count, 0) + measured.errors + measured.timeouts,
-    });
-    rows.push({
-      scenario: scenario.name,
-      rps: measured.rps,
-      p50: measured.p50,
-      p99: measured.p99,
-      errors: errors.join(' ') || '0',
-      rss,
-      ratio: overBaseline ?? NaN,
-      stolen,
-      missed,
-    });
+    if (!only || only.includes(scenario.name)) await measureScenario(scenario);
+    else if (scenario.baseline && only.includes(baselineName(scenario.baseline)))
+      await measureBaseline(scenario.baseline);
   }
-  return rows;
+  return [...rows.values()];
 }
 
 const ratio = (r: number) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : '—');
@@ -415,12 +437,12 @@ function printRounds(results: Map<string, Judged[]>) {
   console.log(
     `\nOver ${rounds} rounds: median (range). Every target: the scenario's own (scripts/bench/scenarios.ts), RSS ≤ ${RSS_LIMIT_MB} MB, no unexpected errors\n`,
   );
-  console.log('| scenario | rounds meeting every target | req/s | p99 | ratio to baseline |');
-  console.log('|---|---:|---:|---:|---:|');
+  console.log('| scenario | rounds meeting every target | req/s | p50 | p99 | ratio to baseline |');
+  console.log('|---|---:|---:|---:|---:|---:|');
   for (const [scenario, judged] of results) {
     const o = overRounds(judged);
     console.log(
-      `| ${scenario} | ${o.met} of ${o.rounds} | ${range(o.rps, (n) => fmt(n))} | ${range(o.p99, (n) => fmt(n, 1))} | ${range(o.ratio, ratio)} |`,
+      `| ${scenario} | ${o.met} of ${o.rounds} | ${range(o.rps, (n) => fmt(n))} | ${range(o.p50, (n) => fmt(n, 1))} | ${range(o.p99, (n) => fmt(n, 1))} | ${range(o.ratio, ratio)} |`,
     );
   }
 }
@@ -488,9 +510,12 @@ async function main() {
       );
       for (const v of report.violations) console.log(`  ${v}`);
       violated ||= report.violations.length > 0;
-      for (const { scenario, rps, p99, ratio, missed } of rows)
+      for (const { scenario, rps, p50, p99, ratio, missed } of rows)
         if (missed)
-          results.set(scenario, [...(results.get(scenario) ?? []), { rps, p99, ratio, missed }]);
+          results.set(scenario, [
+            ...(results.get(scenario) ?? []),
+            { rps, p50, p99, ratio, missed },
+          ]);
     }
     if (rounds > 1) printRounds(results);
     if (promotion) console.log(`\n${describePromotion(promotion)}`);

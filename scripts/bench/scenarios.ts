@@ -1,6 +1,8 @@
 // What each benchmark scenario sends. prepare() runs once before the scenario and returns a
 // function making each request's path and body (every request also gets a fresh Idempotency-Key).
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql } from '../../db/client.ts';
+import { load, type MakeRequest } from './load.ts';
 import { STOCKED_ITEMS, WORDS } from './seed.ts';
 import type { Targets } from './targets.ts';
 
@@ -8,54 +10,78 @@ export interface ScenarioContext {
   sql: Sql;
   url: string;
   token: string;
+  /** How many events events-200 makes the feed hold (`--feed-events`). */
+  feedEvents: number;
 }
 
 export interface Scenario {
   name: string;
   method: 'GET' | 'POST';
   path: string;
-  /** pgbench script measuring the naive SQL transaction this scenario competes with. */
-  baseline?: { name: string; script: string };
+  /**
+   * What its throughput is compared with, measured in the same round before it (and run by
+   * `--only` with it): a pgbench script of the naive SQL transaction the scenario competes with,
+   * or another scenario, named.
+   */
+  baseline?: Baseline;
   /** Non-2xx statuses the scenario provokes on purpose. */
   expectedStatuses?: number[];
   /** What it must reach (docs/benchmarks.md, Targets); every scenario must also stay within the RSS limit, without unexpected errors. */
   targets: Targets;
-  prepare(ctx: ScenarioContext): Promise<() => { path?: string; body?: unknown }>;
+  prepare(ctx: ScenarioContext): Promise<MakeRequest>;
 }
+
+export type Baseline = { name: string; script: string } | { scenario: string };
+
+export const baselineName = (b: Baseline) => ('script' in b ? b.name : b.scenario);
 
 const pick = <T>(list: readonly T[]) => list[Math.floor(Math.random() * list.length)];
 const WAREHOUSES = ['WH-1', 'WH-2', 'WH-3'];
 
-/** Purchase orders with open lines, created and sent through the API (receipts need SENT orders). */
-async function openPurchaseOrderLines(
+/** A call to the API as the bench's client; throws on anything but a 2xx. */
+async function call(
   { url, token }: ScenarioContext,
-  orders: number,
-  linesPerOrder: number,
+  path: string,
+  init: { method: string; body?: unknown; headers?: Record<string, string> } = { method: 'GET' },
 ) {
-  const call = async (
-    path: string,
-    init: { method: string; body?: unknown; headers?: Record<string, string> },
-  ) => {
-    const res = await fetch(url + path, {
-      method: init.method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/json',
-        'idempotency-key': crypto.randomUUID(),
-        ...init.headers,
-      },
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    });
-    if (!res.ok) throw new Error(`${init.method} ${path} → ${res.status} ${await res.text()}`);
-    return res.json() as Promise<any>;
-  };
-  const vendor = await call('/procurement/vendors', {
+  const res = await fetch(url + path, {
+    method: init.method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      'idempotency-key': crypto.randomUUID(),
+      ...init.headers,
+    },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+  if (!res.ok) throw new Error(`${init.method} ${path} → ${res.status} ${await res.text()}`);
+  return res.json() as Promise<any>;
+}
+
+/**
+ * The path of every full page of a list (or of the feed), found by paging it through the API from
+ * its first page: cursors are signed by the server, so only it can make them. `param` is the
+ * query parameter the page's next_cursor goes in.
+ */
+async function fullPages(ctx: ScenarioContext, first: string, param: 'cursor' | 'after') {
+  const paths: string[] = [];
+  for (let path = first; ; ) {
+    const { page } = await call(ctx, path);
+    if (!page.has_more) return paths;
+    paths.push(path);
+    path = `${first}&${param}=${encodeURIComponent(page.next_cursor)}`;
+  }
+}
+
+/** Purchase orders with open lines, created and sent through the API (receipts need SENT orders). */
+async function openPurchaseOrderLines(ctx: ScenarioContext, orders: number, linesPerOrder: number) {
+  const vendor = await call(ctx, '/procurement/vendors', {
     method: 'POST',
     body: { name: 'Bench vendor', currency: 'EUR' },
   });
   const lines: { po_id: string; po_line_id: string }[] = [];
   for (let o = 0; o < orders; o++) {
-    const po = await call('/procurement/purchase-orders', {
+    const po = await call(ctx, '/procurement/purchase-orders', {
       method: 'POST',
       body: {
         vendor_id: vendor.id,
@@ -66,13 +92,69 @@ async function openPurchaseOrderLines(
         })),
       },
     });
-    await call(`/procurement/purchase-orders/${po.id}/send`, {
+    await call(ctx, `/procurement/purchase-orders/${po.id}/send`, {
       method: 'POST',
       headers: { 'if-match': po.etag },
     });
     for (const line of po.lines) lines.push({ po_id: po.id, po_line_id: line.id });
   }
   return lines;
+}
+
+/** A TRANSFER of 1 unit of a random stocked item between two random warehouses. */
+const transfer: MakeRequest = () => {
+  const from = pick(WAREHOUSES);
+  const to = pick(WAREHOUSES.filter((w) => w !== from));
+  return {
+    body: {
+      type: 'TRANSFER',
+      from_wh: from,
+      to_wh: to,
+      lines: [{ item_id: `item-${1 + Math.floor(Math.random() * STOCKED_ITEMS)}`, qty: 1 }],
+    },
+  };
+};
+
+/** Events in the feed: positioned, and not deleted by retention. */
+async function feedLength(sql: Sql) {
+  const [{ kept }] = await sql<{ kept: number }[]>`
+    SELECT (last_position - expired_through)::int AS kept FROM feed_state`;
+  return kept;
+}
+
+/**
+ * Makes the feed hold `feedEvents` events, of real postings: the bench seeds its ledger in SQL
+ * without feed events, and an event without its move would break invariant 6. Whatever ran before
+ * in the round counts (transfer-uniform alone posts tens of thousands); the rest are transfers
+ * posted through the API, 32 at a time. Then waits for the server's dispatcher to give them their
+ * positions, which it does after their commit.
+ */
+async function fillFeed({ sql, url, token, feedEvents }: ScenarioContext) {
+  const missing = feedEvents - (await feedLength(sql));
+  if (missing > 0) {
+    const t0 = Date.now();
+    const posted = await load({
+      url,
+      token,
+      connections: 32,
+      method: 'POST',
+      path: '/inventory/stock-moves',
+      make: transfer,
+      amount: missing,
+    });
+    if (posted.non2xx || posted.errors)
+      throw new Error(
+        `filling the feed: ${posted.non2xx} non-2xx answers, ${posted.errors} errors`,
+      );
+    console.error(`#   posted ${missing} transfers for the feed in ${Date.now() - t0} ms`);
+  }
+  for (const deadline = Date.now() + 60_000; (await feedLength(sql)) < feedEvents; ) {
+    if (Date.now() > deadline)
+      throw new Error(
+        `the feed has ${await feedLength(sql)} events after 60 s, not ${feedEvents}: is the dispatcher running?`,
+      );
+    await sleep(100);
+  }
 }
 
 export const scenarios: Scenario[] = [
@@ -83,18 +165,7 @@ export const scenarios: Scenario[] = [
     baseline: { name: 'baseline-uniform (pgbench)', script: 'baseline-transfer.sql' },
     targets: { ratio: 1, p99: 50 },
     async prepare() {
-      return () => {
-        const from = pick(WAREHOUSES);
-        const to = pick(WAREHOUSES.filter((w) => w !== from));
-        return {
-          body: {
-            type: 'TRANSFER',
-            from_wh: from,
-            to_wh: to,
-            lines: [{ item_id: `item-${1 + Math.floor(Math.random() * STOCKED_ITEMS)}`, qty: 1 }],
-          },
-        };
-      };
+      return transfer;
     },
   },
   {
@@ -144,6 +215,41 @@ export const scenarios: Scenario[] = [
               );
         return { path: `/inventory/items?search=${encodeURIComponent(search)}&limit=20` };
       };
+    },
+  },
+  {
+    name: 'stock-levels-200',
+    method: 'GET',
+    path: '/inventory/stock-levels?limit=200',
+    targets: {},
+    async prepare(ctx) {
+      // Pages over all 30,001 levels, unfiltered and of each warehouse (which skips the other
+      // warehouses' rows in the (item_id, warehouse_id) order); only full ones, as events-200's are.
+      const pages = await Promise.all(
+        ['', ...WAREHOUSES.map((w) => `&warehouse_id=${w}`)].map((filter) =>
+          fullPages(ctx, `/inventory/stock-levels?limit=200${filter}`, 'cursor'),
+        ),
+      );
+      const paths = pages.flat();
+      console.error(`#   ${paths.length} pages of stock levels to pick from`);
+      return () => ({ path: pick(paths) });
+    },
+  },
+  {
+    name: 'events-200',
+    method: 'GET',
+    path: '/events?limit=200',
+    // The feed's page is one statement, outside any transaction, of rows stored as they are
+    // sent; it should cost well under a list's page of as many levels, which runs in a REPEATABLE
+    // READ snapshot of its own (BEGIN, the feed position, the rows, COMMIT) and sums each level's
+    // reservations.
+    baseline: { scenario: 'stock-levels-200' },
+    targets: { ratio: 2, p99: 100 },
+    async prepare(ctx) {
+      await fillFeed(ctx);
+      const paths = await fullPages(ctx, '/events?limit=200', 'after');
+      console.error(`#   ${paths.length} pages of the feed to pick from`);
+      return () => ({ path: pick(paths) });
     },
   },
 ];

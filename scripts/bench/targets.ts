@@ -58,6 +58,7 @@ export function spread(values: number[]): Spread {
 /** One scenario's result in one round: its numbers (ratio NaN without a baseline) and the targets it missed. */
 export interface Judged {
   rps: number;
+  p50: number;
   p99: number;
   ratio: number;
   missed: string[];
@@ -69,6 +70,7 @@ export function overRounds(rounds: Judged[]) {
     met: rounds.filter((r) => r.missed.length === 0).length,
     rounds: rounds.length,
     rps: spread(rounds.map((r) => r.rps)),
+    p50: spread(rounds.map((r) => r.p50)),
     p99: spread(rounds.map((r) => r.p99)),
     ratio: spread(rounds.map((r) => r.ratio)),
   };
