@@ -894,8 +894,8 @@ export interface paths {
          * @description Every event, oldest first, **in commit order**: an event appears after every event whose change committed
          *     before it, so a client paging with `after` never misses one, even one whose transaction started earlier
          *     and committed later. `page.next_cursor` is always there, at the feed's end too: pass it as `after` later
-         *     to get what happened since. Start from `page.events_after` of any list (events after that list's
-         *     snapshot), or without `after` from the oldest event kept. A token sees the events of the resources it may
+         *     to get what happened since. Start from `page.events_after` of any list (the changes that list may not
+         *     show), or without `after` from the oldest event kept. A token sees the events of the resources it may
          *     see (warehouses claim); `webhook.test` events are never in the feed. Events are kept
          *     `EVENT_RETENTION_DAYS` (30 by default); a cursor older than that is answered 410 `cursor-expired`.
          */
@@ -1751,7 +1751,7 @@ export interface components {
             /** @description Pass as `cursor` to get the next page. Absent on the last page. */
             next_cursor?: string;
             /**
-             * @description A feed cursor taken in the same database snapshot as this page: pass it as `after` to `GET /events` to follow every change this page does not show yet. To sync, copy the lists, then follow the feed from the smallest `events_after` they answered.
+             * @description A feed cursor no later than this page: every change this page does not show comes after it in the feed (some it shows may too; applying them again is harmless). Pass it as `after` to `GET /events`. To sync, copy the lists, then follow the feed from the smallest `events_after` they answered.
              * @example eyJlIjoiMTIifQ.Zk3q
              */
             events_after: string;
