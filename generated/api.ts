@@ -3784,7 +3784,8 @@ export interface operations {
                      *       ],
                      *       "page": {
                      *         "limit": 50,
-                     *         "has_more": false
+                     *         "has_more": false,
+                     *         "events_after": "eyJlIjoiMTIifQ.Zk3q"
                      *       },
                      *       "on_hand": [
                      *         {

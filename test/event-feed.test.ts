@@ -40,6 +40,14 @@ async function drain(s: TestServer, after: string | undefined, token?: TokenOpti
   }
 }
 
+/** Waits until every event committed so far has its position in the feed. */
+async function sequenced(s: TestServer) {
+  await waitFor('every event in the feed', async () => {
+    const [{ n }] = await s.sql`SELECT count(*)::int AS n FROM outbox WHERE dispatched_at IS NULL`;
+    return n === 0;
+  });
+}
+
 const receipt = (to_wh: string, qty = 1) => ({
   type: 'RECEIPT' as const,
   to_wh,
@@ -50,6 +58,7 @@ t.test(
   'a transaction that took its seq early and commits late is not skipped by a reader paging meanwhile: it comes after the events committed before it',
   async (t) => {
     const { s, api } = await startStockServer(t, ['WH-A'], { 'sku-1': 'NONE' });
+    await sequenced(s);
     const before = await drain(s, undefined);
 
     // The slow transaction takes its outbox seq first, then stays open.
@@ -121,6 +130,7 @@ t.test(
   async (t) => {
     const { s, api } = await startStockServer(t, ['WH-A'], { 'sku-1': 'NONE' });
     const first = await posted(api, receipt('WH-A', 2));
+    await sequenced(s);
     // The position a list answers is one this instance knows committed; it learns of new ones
     // as the fan-out commits them, so it catches up with the first move's.
     const list = await waitFor('a list whose events_after is past the first move', async () => {
@@ -157,6 +167,7 @@ t.test(
 
 t.test('the feed ends with a cursor to resume from, and goes on from there', async (t) => {
   const { s, api } = await startStockServer(t, ['WH-A'], { 'sku-1': 'NONE' });
+  await sequenced(s);
   const start = await drain(s, undefined);
   const empty = await feed(s, { after: start.cursor });
   t.same(empty.data, [], 'nothing new yet');
