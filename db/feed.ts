@@ -1,6 +1,6 @@
 // The change feed's queries (docs/events.md): outbox events by their position, given after commit
 // in commit order by the fan-out (db/webhook-dispatch.ts, migration 0012).
-import { GLOBAL_ENTITIES } from '../domain/access.ts';
+import { GLOBAL_EVENT_ENTITIES } from '../domain/events.ts';
 import type { Db } from './client.ts';
 
 /**
@@ -100,7 +100,7 @@ export async function feedExpiredAfter(db: Db, position: string): Promise<boolea
 /** canSeeEvent in SQL: an event of the reader's warehouses, or of a global resource. */
 function visibleTo(db: Db, allowed: string[]) {
   return db`(warehouse_ids && ${allowed}::text[]
-    OR (warehouse_ids = '{}' AND split_part(type, '.', 2) = ANY(${[...GLOBAL_ENTITIES]}::text[])))`;
+    OR (warehouse_ids = '{}' AND split_part(type, '.', 2) = ANY(${[...GLOBAL_EVENT_ENTITIES]}::text[])))`;
 }
 
 /** An event by id, sequenced or not yet; never a webhook.test one (they are not the feed's). */

@@ -120,8 +120,36 @@ export class ItemIndex {
   /** Items this instance is committing: the version it waits for, and until when it waits. */
   private expected = new Map<string, { version: number; until: number }>();
   private ready = false;
+  /**
+   * A feed position every change of which the index reflects: what a search answers as
+   * page.events_after, since the index, not a database snapshot, is what it shows
+   * (server/plugins/item-index.ts keeps it). Stale after a failed refresh, until the next load.
+   */
+  private reflected = 0n;
+  private stale = false;
 
   constructor(private readonly sql: Sql) {}
+
+  /** The feed position searches answer as events_after ('0', the feed's start, while stale). */
+  get feedPosition(): string {
+    return this.stale ? '0' : String(this.reflected);
+  }
+
+  /** Every change up to `position` is in the index now. */
+  reflects(position: string): void {
+    if (BigInt(position) > this.reflected) this.reflected = BigInt(position);
+  }
+
+  /** A refresh failed: some change may be missing until the next load. */
+  lost(): void {
+    this.stale = true;
+  }
+
+  /** Loaded anew: every change up to `position` (read before the load) is in it. */
+  reloaded(position: string): void {
+    this.stale = false;
+    this.reflects(position);
+  }
 
   private id(handle: number): string {
     return this.entries[handle].row.id;

@@ -1,14 +1,21 @@
 // What every event is, whatever channel carries it (the feed, a webhook): its envelope, and who
 // may see it. docs/events.md describes the catalogue.
-import { canSee, GLOBAL_ENTITIES, type Principal } from './access.ts';
+import { canSee, type Principal } from './access.ts';
 
 /**
- * Whether events of `type` are about a global resource (an item, a warehouse, a vendor): the
- * entity is the type's second segment (`inventory.item.created`, `procurement.vendor.updated`).
- * Such events carry no warehouses and every token sees them, as it sees the resource.
+ * The resources whose events are everyone's: items and vendors, which belong to no warehouse and
+ * every token reads. (A warehouse's events carry that warehouse, as a restricted token reads only
+ * its own warehouses.)
+ */
+export const GLOBAL_EVENT_ENTITIES = ['item', 'vendor'] as const;
+
+/**
+ * Whether events of `type` are about a global resource: the entity is the type's second segment
+ * (`inventory.item.created`, `procurement.vendor.updated`). Such events carry no warehouses and
+ * every token sees them, as it sees the resource.
  */
 export function isGlobalEventType(type: string): boolean {
-  return (GLOBAL_ENTITIES as readonly string[]).includes(type.split('.')[1] ?? '');
+  return (GLOBAL_EVENT_ENTITIES as readonly string[]).includes(type.split('.')[1] ?? '');
 }
 
 /** The one visibility rule (canSee) applied to an event. */

@@ -195,7 +195,7 @@ export const itemHandlers = {
     return { status: 200, body: item, etag: item.etag };
   },
 
-  async listItems({ db, query, principal, page, itemIndex }) {
+  async listItems({ db, query, principal, page, itemIndex, feed }) {
     if (query.warehouse) assertWarehouses(principal, query.warehouse);
     if (query.search === undefined) {
       const keyset = listOrder(BY_ID_C, query);
@@ -220,13 +220,13 @@ export const itemHandlers = {
       query.warehouse === undefined
         ? { found: itemIndex.search(f, unindexed) }
         : await searchStocked(db, itemIndex, unindexed, query.warehouse, f);
-    return {
-      status: 200,
-      body: page.result(
-        found.map(presentIndexed),
-        byId,
-        checkedUpTo === undefined ? undefined : [checkedUpTo],
-      ),
-    };
+    const body = page.result(
+      found.map(presentIndexed),
+      byId,
+      checkedUpTo === undefined ? undefined : [checkedUpTo],
+    );
+    // What the index reflects, not the database: a change it lacks comes after this in the feed.
+    body.page.events_after = feed.cursor(itemIndex.feedPosition);
+    return { status: 200, body };
   },
 } satisfies Pick<Handlers, 'createItem' | 'getItem' | 'replaceItem' | 'listItems'>;

@@ -72,7 +72,8 @@ function readerFor(
     const outcome = outcomeOf(await handler(request.context(sql)));
     // A list's body is a page (PageBody), or has one besides other members (the trace's on_hand).
     const { page } = outcome.body as Partial<Page<unknown>>;
-    if (page) page.events_after = pager.feed.cursor(position);
+    // A handler that knows better says so (a search answers what its in-memory index reflects).
+    if (page) page.events_after ??= pager.feed.cursor(position);
     return outcome;
   };
 }

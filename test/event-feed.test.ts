@@ -6,6 +6,7 @@ import { pruneFeed } from '../db/feed.ts';
 import { loadConfig } from '../server/config.ts';
 import { operations, spec } from '../server/spec.ts';
 import { posted, startStockServer } from './helpers/stock.ts';
+import { startServer } from './helpers/server.ts';
 import type { TestServer } from './helpers/server.ts';
 import type { TokenOptions } from './helpers/auth.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -199,6 +200,13 @@ t.test('a token sees the events it may see, by type too', async (t) => {
     seen.some((e) => e.data.id === b.id),
     'never another warehouse',
   );
+  const created = (type: string) => seen.filter((e) => e.type === type).map((e) => e.data.id);
+  t.same(created('inventory.item.created'), ['sku-1'], 'items are everyone’s');
+  t.same(
+    created('inventory.warehouse.created'),
+    ['WH-A'],
+    'its own warehouse’s creation, not WH-B’s (which it may not read)',
+  );
 
   const all = await drain(s, undefined);
   const ofB = all.events.find((e) => e.data.id === b.id);
@@ -309,3 +317,57 @@ t.test('every list of the spec answers a Page, so every one carries events_after
   }
   t.ok(spec.components.schemas.Page.required.includes('events_after'));
 });
+
+t.test(
+  'a search answers, as events_after, what its in-memory index reflects: a change the index lacks comes after it',
+  async (t) => {
+    const { s: a } = await startStockServer(t, ['WH-A'], { 'sku-1': 'NONE' });
+    const b = await startServer(t, { databaseUrl: a.databaseUrl });
+    // Instance A's index refreshes stall (as a slow or failing refresh would), until released.
+    let release = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const index = a.app.itemIndex;
+    const refresh = index.refresh.bind(index);
+    index.refresh = async (ids) => {
+      await gate;
+      return refresh(ids);
+    };
+    const item = await (await b.request('/inventory/items/sku-1')).json();
+    const put = await b.request('/inventory/items/sku-1', {
+      method: 'PUT',
+      headers: { 'if-match': item.etag },
+      json: {
+        sku: 'SKU-1',
+        name: 'Zebra crossing paint',
+        uom: 'EA',
+        track_by: 'NONE',
+        active: true,
+      },
+    });
+    t.equal(put.status, 200);
+    const eventPosition = await waitFor('the update positioned, and known to A', async () => {
+      const [row] =
+        await a.sql`SELECT position::text FROM outbox WHERE type = 'inventory.item.updated'`;
+      if (!row?.position) return false;
+      const list = await (await a.request('/inventory/warehouses')).json();
+      return (
+        BigInt(a.app.pager.feed.position(list.page.events_after)) >= BigInt(row.position) &&
+        (row.position as string)
+      );
+    });
+    const search = await (await a.request('/inventory/items?search=item%20sku-1')).json();
+    t.equal(search.data[0]?.name, 'Item sku-1', "A's index still has the old name");
+    t.ok(
+      BigInt(a.app.pager.feed.position(search.page.events_after)) < BigInt(eventPosition),
+      'so its events_after comes before the change, which a follower therefore gets',
+    );
+    release();
+    await waitFor('the index caught up', async () => {
+      const body = await (await a.request('/inventory/items?search=zebra')).json();
+      return (
+        body.data.length === 1 &&
+        BigInt(a.app.pager.feed.position(body.page.events_after)) >= BigInt(eventPosition)
+      );
+    });
+  },
+);

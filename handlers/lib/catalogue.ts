@@ -27,14 +27,15 @@ export const reservationEvent = (
   timestamp?: string,
 ): OutboxEvent => newEvent(type, reservation, [reservation.warehouse_id], timestamp);
 
-// Items, warehouses and vendors are global: their events belong to no warehouse and every token
-// sees them (domain/events.ts isGlobalEventType).
+// Items and vendors are global: their events belong to no warehouse and every token sees them
+// (domain/events.ts isGlobalEventType). A warehouse is its own: a restricted token sees only its
+// warehouses (GET answers 403 for the others), so it sees only their events.
 export const itemEvent = (type: TypesOf<Schemas['Item']>, item: Schemas['Item']): OutboxEvent =>
   newEvent(type, item, []);
 export const warehouseEvent = (
   type: TypesOf<Schemas['Warehouse']>,
   warehouse: Schemas['Warehouse'],
-): OutboxEvent => newEvent(type, warehouse, []);
+): OutboxEvent => newEvent(type, warehouse, [warehouse.id]);
 export const vendorEvent = (
   type: TypesOf<Schemas['Vendor']>,
   vendor: Schemas['Vendor'],
