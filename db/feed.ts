@@ -137,7 +137,7 @@ export async function pruneFeed(db: Db, retentionDays: number): Promise<number> 
       WHERE position < coalesce((SELECT min(position) FROM head WHERE NOT expired), 'Infinity'::numeric)
       UNION ALL
       (SELECT id, NULL FROM outbox
-       WHERE position IS NULL AND dispatched_at IS NOT NULL
+       WHERE position IS NULL AND dispatched_at IS NOT NULL AND type = 'webhook.test'
          AND created_at < now() - ${retentionDays}::float8 * interval '1 day'
        LIMIT ${PRUNE_BATCH})
     ), deliveries AS (

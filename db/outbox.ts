@@ -64,7 +64,9 @@ export function insertEvents(db: Db, events: OutboxEvent[]): PendingQuery<any> {
     WITH events AS (
       INSERT INTO outbox (id, type, warehouse_ids, payload)
       SELECT e->>'id', e->>'type', ARRAY(SELECT jsonb_array_elements_text(e->'warehouse_ids')), e
-      FROM jsonb_array_elements(${db.json(events as never)}) AS e
+      FROM jsonb_array_elements(${db.json(events as never)}) WITH ORDINALITY AS t (e, n)
+      -- In the order given, so that their seqs (the feed's order within a fan-out) follow it.
+      ORDER BY n
       RETURNING id)
     SELECT pg_notify(${OUTBOX_CHANNEL}, '') FROM events`;
 }

@@ -891,9 +891,10 @@ export interface paths {
         };
         /**
          * Follow the change feed
-         * @description Every event, oldest first, **in commit order**: an event appears after every event whose change committed
-         *     before it, so a client paging with `after` never misses one, even one whose transaction started earlier
-         *     and committed later. `page.next_cursor` is always there, at the feed's end too: pass it as `after` later
+         * @description Every event, oldest first, **in commit order**: an event is never placed behind one a reader could already
+         *     read when its change committed, so a client paging with `after` never misses one, even one whose
+         *     transaction started earlier and committed later; of two changes to the same resource, the one committed
+         *     later comes later (docs/events.md says how precisely). `page.next_cursor` is always there, at the feed's end too: pass it as `after` later
          *     to get what happened since. Start from `page.events_after` of any list (the changes that list may not
          *     show), or without `after` from the oldest event kept. A token sees the events of the resources it may
          *     see (warehouses claim); `webhook.test` events are never in the feed. Events are kept
@@ -2498,7 +2499,7 @@ export interface components {
             data: components["schemas"]["Event"][];
             page: {
                 limit: number;
-                /** @description More events are there already; fetch them now with `next_cursor`. */
+                /** @description More may be there already (more events, or, with `types` or a warehouses claim, more of the feed still to look through): fetch again now with `next_cursor`. */
                 has_more: boolean;
                 /** @description Pass as `after` to get the events after this page: always present, at the feed's end too, to resume from later. */
                 next_cursor: string;
@@ -2668,7 +2669,7 @@ export interface components {
              */
             type: "inventory.warehouse.created";
             timestamp: components["schemas"]["Timestamp"];
-            /** @description Always empty: warehouses are global. Endpoints with `warehouses` receive the event only when they share one of them; events of global resources reach every endpoint. */
+            /** @description The warehouse itself: a token or endpoint with `warehouses` sees it only when that warehouse is one of them, as it reads only those warehouses. */
             warehouse_ids: string[];
             data: components["schemas"]["Warehouse"];
         };
@@ -2680,7 +2681,7 @@ export interface components {
              */
             type: "inventory.warehouse.updated";
             timestamp: components["schemas"]["Timestamp"];
-            /** @description Always empty: warehouses are global. Endpoints with `warehouses` receive the event only when they share one of them; events of global resources reach every endpoint. */
+            /** @description The warehouse itself: a token or endpoint with `warehouses` sees it only when that warehouse is one of them, as it reads only those warehouses. */
             warehouse_ids: string[];
             data: components["schemas"]["Warehouse"];
         };
@@ -5455,7 +5456,7 @@ export interface operations {
                 /** @description A feed cursor (`page.next_cursor` of the feed, or `page.events_after` of a list). Events after it are returned. */
                 after?: string;
                 /**
-                 * @description Comma-separated event types; only those are returned (the cursor moves past the others).
+                 * @description Comma-separated event types (those of `GET /webhooks/event-types` but `webhook.test`); only those are returned (the cursor moves past the others). An unknown type is 422 `unknown_event_type`.
                  * @example inventory.stock_level.changed,inventory.stock_move.posted
                  */
                 types?: string;

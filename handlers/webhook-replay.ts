@@ -50,13 +50,16 @@ async function afterCursor(
   cursor: string,
 ): Promise<{ events: ReplayableEvent[]; nextAfter?: string }> {
   const position = feed.position(cursor);
-  if (await feedExpiredAfter(db, position)) {
-    throw new ProblemError(
+  const expired = () =>
+    new ProblemError(
       'cursor-expired',
       'The feed no longer holds every event after this cursor, so they cannot all be sent again. Replay the ones you need by event_ids, or copy the lists again.',
     );
-  }
+  if (await feedExpiredAfter(db, position)) throw expired();
   const looked = await eventsAfter(db, position, endpoint.events, REPLAY_MAX + 1);
+  // Retention may have deleted events between the check and the read (two snapshots): the check
+  // again sees any such deletion, so nothing is skipped without a 410.
+  if (await feedExpiredAfter(db, position)) throw expired();
   const more = looked.length > REPLAY_MAX;
   const events = looked.slice(0, REPLAY_MAX);
   const last = events.at(-1)?.position;

@@ -297,7 +297,11 @@ t.test('every type of the catalogue is emitted by its change, as its schema says
 
   // warehouse_ids, by each resource's rule; global resources carry none.
   const [wh] = await payloads(s.sql, 'inventory.warehouse.created');
-  t.same(wh.warehouse_ids, [wh.data.id], 'a warehouse is its own: only tokens of that warehouse see it');
+  t.same(
+    wh.warehouse_ids,
+    [wh.data.id],
+    'a warehouse is its own: only tokens of that warehouse see it',
+  );
   const transfer = (await payloads(s.sql, 'inventory.stock_level.changed')).filter(
     (e) => e.data.item_id === 'bolt' && e.data.cause.startsWith('sm_'),
   );

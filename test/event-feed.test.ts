@@ -278,6 +278,14 @@ t.test(
     );
     const [{ expired_through }] = await s.sql`SELECT expired_through::int FROM feed_state`;
     t.equal(expired_through, 2);
+
+    // What a dispatcher that knows nothing of positions (an older version) would do fails loudly.
+    await s.sql`INSERT INTO outbox (id, type, payload) VALUES ('evt_old', 'inventory.item.created', '{}')`;
+    await t.rejects(
+      s.sql`UPDATE outbox SET dispatched_at = now() WHERE id = 'evt_old' AND position IS NULL`,
+      { constraint_name: 'outbox_dispatched_in_feed' } as never,
+      'an event marked dispatched without a position',
+    );
   },
 );
 

@@ -69,7 +69,12 @@ t.test(
     );
     // A PENDING delivery of a disabled endpoint can't be claimed, so it must not read as due either.
     await sql`INSERT INTO webhook_endpoints (id, url, events, secret, active) VALUES ('we_off', 'https://example.com/hook', ${['inventory.stock_move.posted']}, 'whsec_x', false)`;
-    await sql`INSERT INTO outbox (id, type, payload, dispatched_at) VALUES ('evt_off', 'inventory.stock_move.posted', '{}', now())`;
+    // Dispatched and positioned, as a fan-out leaves it.
+    await sql`
+      WITH e AS (
+        INSERT INTO outbox (id, type, payload, dispatched_at, position)
+        SELECT 'evt_off', 'inventory.stock_move.posted', '{}', now(), last_position + 1 FROM feed_state)
+      UPDATE feed_state SET last_position = last_position + 1`;
     await sql`INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type) VALUES ('whd_off', 'we_off', 'evt_off', 'inventory.stock_move.posted')`;
     t.equal(
       await msUntilNextDue(sql),

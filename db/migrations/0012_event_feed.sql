@@ -10,7 +10,8 @@ ALTER TABLE outbox ADD COLUMN position bigint;
 
 CREATE TABLE feed_state (
   singleton       boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-  -- The largest position given. A list's page.events_after is this, read in the list's snapshot.
+  -- The largest position given. A list's page.events_after is one of these, known committed
+  -- before the list was read (server/plugins/feed-position.ts).
   last_position   bigint NOT NULL DEFAULT 0,
   -- Retention deletes events from the start of the feed, in position order: every position up to
   -- this one is gone, so a cursor before it may have missed events (410 cursor-expired).
@@ -24,6 +25,13 @@ WITH numbered AS (
 )
 UPDATE outbox o SET position = numbered.n FROM numbered WHERE numbered.id = o.id;
 INSERT INTO feed_state (last_position) SELECT count(*) FROM outbox WHERE position IS NOT NULL;
+
+-- An event is fanned out and positioned together; only a webhook.test event (sent to one
+-- endpoint, never in the feed) is dispatched without a position. A dispatcher of an older version
+-- (which would mark events dispatched without positioning them, so they would never be in the
+-- feed) fails on this instead of losing them.
+ALTER TABLE outbox ADD CONSTRAINT outbox_dispatched_in_feed
+  CHECK (dispatched_at IS NULL OR position IS NOT NULL OR type = 'webhook.test');
 
 -- The feed's order, and GET /events' `after`. Rows without a position (not fanned out yet, or a
 -- webhook.test event, which is never in the feed) are not in it.

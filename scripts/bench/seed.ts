@@ -45,7 +45,8 @@ export async function seed(sql: Sql): Promise<void> {
       await tx`
         INSERT INTO stock_levels (item_id, warehouse_id, on_hand)
         SELECT item_id, ${wh}, qty FROM stock_move_lines WHERE move_id = ${move}`;
-      await tx`INSERT INTO outbox (id, type, payload, dispatched_at) VALUES (${`evt_seed_${wh}`}, 'inventory.stock_move.posted', ${tx.json({ data: { id: move } })}, now())`;
+      // Fanned out (and given its feed position) by the server's dispatcher once it starts.
+      await tx`INSERT INTO outbox (id, type, payload) VALUES (${`evt_seed_${wh}`}, 'inventory.stock_move.posted', ${tx.json({ data: { id: move } })})`;
       await tx`
         INSERT INTO audit_log (actor, client_id, request_id, action, entity, entity_id, warehouse_ids)
         VALUES ('bench', 'bench', 'seed', 'stock_move.posted', 'stock_move', ${move}, ${[wh]})`;
