@@ -9,7 +9,7 @@ import { posted, startStockServer } from './helpers/stock.ts';
 import { startServer } from './helpers/server.ts';
 import type { TestServer } from './helpers/server.ts';
 import type { TokenOptions } from './helpers/auth.ts';
-import { waitFor } from './helpers/wait.ts';
+import { eventsDispatched, waitFor } from './helpers/wait.ts';
 
 interface FeedEvent {
   id: string;
@@ -42,12 +42,7 @@ async function drain(s: TestServer, after: string | undefined, token?: TokenOpti
 }
 
 /** Waits until every event committed so far has its position in the feed. */
-async function sequenced(s: TestServer) {
-  await waitFor('every event in the feed', async () => {
-    const [{ n }] = await s.sql`SELECT count(*)::int AS n FROM outbox WHERE dispatched_at IS NULL`;
-    return n === 0;
-  });
-}
+const sequenced = (s: TestServer) => eventsDispatched(s.sql);
 
 const receipt = (to_wh: string, qty = 1) => ({
   type: 'RECEIPT' as const,

@@ -277,6 +277,7 @@ t.test(
             ) => s.app.pager.page('listItems', query, request, rows, keyOf, resumeAfter),
           },
           itemIndex: s.app.itemIndex,
+          feed: s.app.pager.feed,
         } as unknown as Parameters<typeof itemHandlers.listItems>[0];
         const before = await tableReads(db);
         const { body } = await itemHandlers.listItems(context);
