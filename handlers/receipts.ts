@@ -355,15 +355,22 @@ export const receiptHandlers = {
     const row = await updateReceipt(db, current.id, { warehouse_id: body.warehouse_id });
     await replaceReceiptLines(db, current.id, lines);
     const receipt = await toReceipt(db, row, viewerOf(ctx));
+    // Readers of the warehouse it left and of the one it is in now read the entry and the event:
+    // both are built for them all, and the event tells the old warehouse's followers it left.
     const audience = changedWarehouses([current.warehouse_id], [body.warehouse_id]);
-    await audit({
-      action: 'receipt.updated',
-      entity: 'receipt',
-      entityId: current.id,
-      warehouseIds: audience,
-      before: forAudience(before, audience, po),
-      after: forAudience(receipt, audience, po),
-    });
+    const shownBefore = forAudience(before, audience, po);
+    const shown = forAudience(receipt, audience, po);
+    await allInOrder([
+      audit({
+        action: 'receipt.updated',
+        entity: 'receipt',
+        entityId: current.id,
+        warehouseIds: audience,
+        before: shownBefore,
+        after: shown,
+      }),
+      insertEvents(db, [receiptEvent('procurement.receipt.updated', shown, shownBefore)]),
+    ]);
     return { status: 200, body: receipt, etag: receipt.etag };
   },
 

@@ -254,17 +254,21 @@ export const requisitionHandlers = {
     });
     await replaceRequisitionLines(db, row.id, body.lines);
     const requisition = await toRequisition(db, row);
-    await audit({
-      action: 'requisition.updated',
-      entity: 'requisition',
-      entityId: row.id,
-      warehouseIds: changedWarehouses(
-        requisitionWarehouses(lines),
-        requisitionWarehouses(requisition.lines),
-      ),
-      before,
-      after: requisition,
-    });
+    await allInOrder([
+      audit({
+        action: 'requisition.updated',
+        entity: 'requisition',
+        entityId: row.id,
+        warehouseIds: changedWarehouses(
+          requisitionWarehouses(lines),
+          requisitionWarehouses(requisition.lines),
+        ),
+        before,
+        after: requisition,
+      }),
+      // With `before`: the warehouses its lines no longer name learn that it left them.
+      insertEvents(db, [requisitionEvent('procurement.requisition.updated', requisition, before)]),
+    ]);
     return { status: 200, body: requisition, etag: requisition.etag };
   },
 

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import type { Sql } from '../db/client.ts';
 import { spec } from '../server/spec.ts';
-import { ik, ok } from './helpers/procurement.ts';
+import { ik, ok, seedCatalogue, sentPo } from './helpers/procurement.ts';
 import { startServer } from './helpers/server.ts';
 import { createItem, createWarehouses, posted, reserve, reverse } from './helpers/stock.ts';
 import { schemaValidator, startReceiver, WEBHOOK_TEST_ENV } from './helpers/webhooks.ts';
@@ -146,6 +146,35 @@ t.test('every type of the catalogue is emitted by its change, as its schema says
         }),
       );
     },
+    'procurement.requisition.updated': async () => {
+      const { data } = await api.GET('/procurement/requisitions', {});
+      const req = data!.data[0];
+      ok(
+        await api.PUT('/procurement/requisitions/{id}', {
+          params: { path: { id: req.id }, header: { 'If-Match': req.etag } },
+          body: {
+            lines: [
+              {
+                item_id: 'bolt',
+                qty: 6,
+                vendor_id: 'ven_1',
+                unit_price: '1.00',
+                warehouse_id: 'WH-A',
+              },
+            ],
+          },
+        }),
+      );
+      const shown = ok(
+        await api.GET('/procurement/requisitions/{id}', { params: { path: { id: req.id } } }),
+      );
+      const [event] = (await payloads(s.sql, 'procurement.requisition.updated')).slice(-1);
+      t.same(
+        [event.warehouse_ids, event.data],
+        [['WH-A'], shown],
+        "a replaced requisition: as its GET shows it, of its lines' warehouses",
+      );
+    },
     'procurement.requisition.approved': async () => {
       const { data } = await api.GET('/procurement/requisitions', {});
       const req = data!.data[0];
@@ -211,6 +240,30 @@ t.test('every type of the catalogue is emitted by its change, as its schema says
             lines: [{ po_line_id: po.lines[0].id, qty_received: 4 }],
           },
         }),
+      );
+    },
+    'procurement.receipt.updated': async () => {
+      const { data } = await api.GET('/procurement/receipts', {
+        params: { query: { status: 'PENDING' } },
+      });
+      const draft = data!.data[0];
+      ok(
+        await api.PUT('/procurement/receipts/{id}', {
+          params: { path: { id: draft.id }, header: { 'If-Match': draft.etag } },
+          body: {
+            warehouse_id: 'WH-A',
+            lines: [{ po_line_id: draft.lines[0].po_line_id, qty_received: 3 }],
+          },
+        }),
+      );
+      const shown = ok(
+        await api.GET('/procurement/receipts/{id}', { params: { path: { id: draft.id } } }),
+      );
+      const [event] = (await payloads(s.sql, 'procurement.receipt.updated')).slice(-1);
+      t.same(
+        [event.warehouse_ids, event.data],
+        [['WH-A'], shown],
+        "a replaced receipt: as its GET shows it (a WH-A order's match included), of its warehouse",
       );
     },
     'inventory.receipt.posted': async () => {
@@ -457,6 +510,106 @@ t.test('a due reservation expires once with two instances sweeping, and once laz
     "its level event comes before the move's",
   );
 });
+
+t.test(
+  'replacing a receipt or requisition that moves tells the warehouse it left; a refused replacement emits nothing',
+  async (t) => {
+    const s = await startServer(t);
+    const api = s.client();
+    await seedCatalogue(api);
+    const updates = async () => ({
+      receipt: await payloads(s.sql, 'procurement.receipt.updated'),
+      requisition: await payloads(s.sql, 'procurement.requisition.updated'),
+    });
+    // A follower of WH-A only: it must still learn that the document went to WH-B.
+    const whA = { warehouses: ['WH-A'] };
+    const seenByWhA = async (id: string) =>
+      (await s.request(`/events/${id}`, { token: whA })).status;
+
+    // A receipt against an unassigned order may go to any warehouse while PENDING.
+    const po = await sentPo(api);
+    const lines = [{ po_line_id: po.lines[0].id, qty_received: 2 }];
+    const draft = ok(
+      await api.POST('/procurement/receipts', {
+        params: { header: ik() },
+        body: { po_id: po.id, warehouse_id: 'WH-A', draft: true, lines },
+      }),
+    );
+    const moved = ok(
+      await api.PUT('/procurement/receipts/{id}', {
+        params: { path: { id: draft.id }, header: { 'If-Match': draft.etag } },
+        body: { warehouse_id: 'WH-B', lines },
+      }),
+    );
+    const [receipt] = (await updates()).receipt;
+    t.equal(schemaValidator('ReceiptUpdatedEvent')(receipt), null, 'a valid ReceiptUpdatedEvent');
+    t.same(receipt.warehouse_ids, ['WH-A', 'WH-B'], 'the warehouse it left and the one it is in');
+    const { match: _, ...withoutMatch } = ok(
+      await api.GET('/procurement/receipts/{id}', { params: { path: { id: draft.id } } }),
+    );
+    t.same(
+      receipt.data,
+      withoutMatch,
+      "as its GET shows it, built for WH-A's and WH-B's readers: without the unassigned order's match",
+    );
+    t.equal(await seenByWhA(receipt.id), 200, "WH-A's follower gets it");
+
+    // A requisition whose only line goes from WH-A to WH-B.
+    const req = ok(
+      await api.POST('/procurement/requisitions', {
+        params: { header: ik() },
+        body: { lines: [{ item_id: 'bolt', qty: 1, warehouse_id: 'WH-A' }] },
+      }),
+    );
+    const replaced = ok(
+      await api.PUT('/procurement/requisitions/{id}', {
+        params: { path: { id: req.id }, header: { 'If-Match': req.etag } },
+        body: { lines: [{ item_id: 'bolt', qty: 1, warehouse_id: 'WH-B' }] },
+      }),
+    );
+    const [requisition] = (await updates()).requisition;
+    t.equal(
+      schemaValidator('RequisitionUpdatedEvent')(requisition),
+      null,
+      'a valid RequisitionUpdatedEvent',
+    );
+    t.same(requisition.warehouse_ids, ['WH-A', 'WH-B'], 'the warehouses its lines named and name');
+    t.same(
+      requisition.data,
+      ok(await api.GET('/procurement/requisitions/{id}', { params: { path: { id: req.id } } })),
+      'as its GET shows it',
+    );
+    t.equal(await seenByWhA(requisition.id), 200, "WH-A's follower gets it");
+
+    // Refused: a stale If-Match (412), then no longer PENDING or DRAFT (409).
+    const emitted = await updates();
+    const putReceipt = (etag: string) =>
+      api.PUT('/procurement/receipts/{id}', {
+        params: { path: { id: draft.id }, header: { 'If-Match': etag } },
+        body: { warehouse_id: 'WH-A', lines },
+      });
+    const putRequisition = (etag: string) =>
+      api.PUT('/procurement/requisitions/{id}', {
+        params: { path: { id: req.id }, header: { 'If-Match': etag } },
+        body: { lines: [{ item_id: 'bolt', qty: 1, warehouse_id: 'WH-A' }] },
+      });
+    t.equal((await putReceipt(draft.etag)).response.status, 412);
+    t.equal((await putRequisition(req.etag)).response.status, 412);
+    const posted = ok(
+      await api.POST('/procurement/receipts/{id}/post', {
+        params: { path: { id: draft.id }, header: { ...ik(), 'If-Match': moved.etag } },
+      }),
+    );
+    const approved = ok(
+      await s.client({ sub: 'bob' }).POST('/procurement/requisitions/{id}/approve', {
+        params: { path: { id: req.id }, header: { ...ik(), 'If-Match': replaced.etag } },
+      }),
+    );
+    t.equal((await putReceipt(posted.etag)).response.status, 409);
+    t.equal((await putRequisition(approved.etag)).response.status, 409);
+    t.same(await updates(), emitted, 'no event for a refused replacement');
+  },
+);
 
 t.test('a refused or rolled-back request emits nothing', async (t) => {
   const s = await startServer(t);

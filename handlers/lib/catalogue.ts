@@ -41,12 +41,21 @@ export const vendorEvent = (
   vendor: Schemas['Vendor'],
 ): OutboxEvent => newEvent(type, vendor, []);
 
-/** `receipt` as built for the audience of its warehouse (forAudience in handlers/receipts.ts). */
+/**
+ * `receipt` as built for the audience of the event's warehouses (forAudience in
+ * handlers/receipts.ts). With `before`, a change that may have moved the receipt: readers of
+ * either warehouse learn of it, those of the old one that it left.
+ */
 export const receiptEvent = (
   type: TypesOf<Schemas['Receipt']>,
   receipt: Schemas['Receipt'],
-): OutboxEvent => newEvent(type, receipt, [receipt.warehouse_id]);
+  before?: Schemas['Receipt'],
+): OutboxEvent => newEvent(type, receipt, [receipt.warehouse_id, before?.warehouse_id]);
 
+/**
+ * With `before`, a change that may have moved its lines: readers of every warehouse they named
+ * or name learn of it, those of one they no longer name that it left.
+ */
 export const requisitionEvent = (
   type: TypesOf<Schemas['Requisition']>,
   requisition: Schemas['Requisition'],
