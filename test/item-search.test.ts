@@ -90,8 +90,14 @@ t.test('the index answers what SQL answers', async (t) => {
       // Index entries keep their item's JSON once a search made it (db/item-index.ts); a change must replace it.
       await indexCaughtUp(s);
       const texts: string[] = [];
+      // events_after moves on as the setup's events take their feed positions: the rest is compared.
       for (let i = 0; i < 3; i++)
-        texts.push(await (await s.request('/inventory/items?search=zebra')).text());
+        texts.push(
+          (await (await s.request('/inventory/items?search=zebra')).text()).replace(
+            /"events_after":"[^"]*"/,
+            '"events_after":""',
+          ),
+        );
       t.equal(new Set(texts).size, 1, 'the same text each time');
       const [found] = JSON.parse(texts[0]).data;
       t.strictSame(
