@@ -10,8 +10,8 @@ import type { Db } from './client.ts';
 export const FEED_CHANNEL = 'feed_position';
 
 export interface FeedPage {
-  /** Events after the position asked for, in position order, at most limit + 1. */
-  events: { position: string; payload: unknown }[];
+  /** Events after the position asked for, in position order, at most limit + 1, as their JSON text. */
+  events: { position: string; payload: string }[];
   /**
    * Set when the scan stopped at its budget before finding limit + 1 events: every event up to
    * this position was looked at (and those not shown were filtered out).
@@ -54,7 +54,7 @@ export async function readFeed(db: Db, q: FeedQuery): Promise<FeedPage> {
       scanned: number;
       scanned_through: string | null;
       position: string | null;
-      payload: unknown;
+      payload: string;
     }[]
   >`
     WITH scanned AS MATERIALIZED (
@@ -70,7 +70,7 @@ export async function readFeed(db: Db, q: FeedQuery): Promise<FeedPage> {
     SELECT s.last_position::text AS last, s.expired_through::text AS expired_through,
            (SELECT count(*) FROM scanned)::int AS scanned,
            (SELECT max(position) FROM scanned)::text AS scanned_through,
-           o.position::text AS position, o.payload
+           o.position::text AS position, o.payload::text AS payload
     FROM feed_state s
     LEFT JOIN (chosen JOIN outbox o USING (position)) ON true
     ORDER BY o.position`;

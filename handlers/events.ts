@@ -1,6 +1,7 @@
 // The change feed (docs/events.md): every event a token may see, in commit order, by position.
 import { findEvent, readFeed } from '../db/feed.ts';
 import { canSeeEvent } from '../domain/events.ts';
+import { withJson } from '../domain/json.ts';
 import { PageBody, pageLimit } from '../domain/pages.ts';
 import { invalidField, notFound, ProblemError } from '../domain/problems.ts';
 import { eventTypes } from '../generated/event-types.ts';
@@ -55,7 +56,8 @@ export const eventHandlers = {
     return {
       status: 200,
       body: new PageBody(
-        shown.map((e) => e.payload),
+        // Sent as stored: the page is assembled from the payloads' text, never stringified anew.
+        shown.map((e) => withJson(JSON.parse(e.payload), e.payload)),
         { limit, has_more: hasMore, next_cursor: feed.cursor(through) },
       ) as never,
     };

@@ -239,12 +239,12 @@ export const scenarios: Scenario[] = [
     name: 'events-200',
     method: 'GET',
     path: '/events?limit=200',
-    // The feed's page is one statement, outside any transaction, of rows stored as they are
-    // sent; it should cost well under a list's page of as many levels, which runs in a REPEATABLE
-    // READ snapshot of its own (BEGIN, the feed position, the rows, COMMIT) and sums each level's
-    // reservations.
+    // The feed's page is one statement of rows sent as they are stored (their JSON text); it
+    // should cost well under a list's page of as many levels, whose rows are joined, aggregated
+    // (batches, reservations) and serialized anew. No p99 target: in a closed loop of 64 clients
+    // the latency follows from the throughput (Little's law), which the ratio already judges.
     baseline: { scenario: 'stock-levels-200' },
-    targets: { ratio: 2, p99: 100 },
+    targets: { ratio: 2 },
     async prepare(ctx) {
       await fillFeed(ctx);
       const paths = await fullPages(ctx, '/events?limit=200', 'after');
