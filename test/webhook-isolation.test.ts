@@ -12,33 +12,19 @@ import { MIGRATIONS_DIR, migrate } from '../db/migrate.ts';
 import type { components } from '../generated/api.ts';
 import type { TokenOptions } from './helpers/auth.ts';
 import { freshDatabase } from './helpers/db.ts';
-import { startServer, type TestServer } from './helpers/server.ts';
+import { startServer } from './helpers/server.ts';
 import { createItem, createWarehouses, posted } from './helpers/stock.ts';
 import {
   commitEvents,
+  createEndpoint,
   schemaValidator,
   settled,
   startReceiver,
   WEBHOOK_TEST_ENV,
 } from './helpers/webhooks.ts';
 
-type Endpoint = components['schemas']['WebhookEndpointWithSecret'];
 type EventType = components['schemas']['WebhookEventType'];
 const BOTH: EventType[] = ['inventory.stock_move.posted', 'inventory.receipt.posted'];
-
-async function createEndpoint(
-  s: TestServer,
-  token: TokenOptions,
-  url: string,
-  events: EventType[] = BOTH,
-): Promise<Endpoint> {
-  const { data, error, response } = await s
-    .client(token)
-    .POST('/webhooks/endpoints', { body: { url, events } });
-  if (response.status !== 201 || !data)
-    throw new Error(`creating an endpoint: ${response.status} ${JSON.stringify(error)}`);
-  return data;
-}
 
 t.test(
   'an endpoint made by a warehouse-restricted token receives only the events of its warehouses',

@@ -3,16 +3,16 @@
 // and may receive; a test event to one endpoint only, never in the feed; the refusals (bodies,
 // unknown ids, cursors, other clients' and disabled endpoints); keys and concurrent replays.
 //
-// Positions in the feed are written here by hand (UPDATE outbox SET position), as the change
-// feed's fan-out will: in commit order.
+// Positions in the feed are written here by hand (UPDATE outbox SET position), as the
+// dispatcher's fan-out writes them: in commit order.
 import t from 'tap';
 import type { Sql } from '../db/client.ts';
-import type { components } from '../generated/api.ts';
 import type { TokenOptions } from './helpers/auth.ts';
 import { startServer, type TestServer } from './helpers/server.ts';
 import {
   acknowledgedIds,
   commitEvents,
+  createEndpoint,
   type Receiver,
   schemaValidator,
   settled,
@@ -23,26 +23,6 @@ import {
   WEBHOOK_TEST_ENV,
 } from './helpers/webhooks.ts';
 import { waitFor } from './helpers/wait.ts';
-
-type Endpoint = components['schemas']['WebhookEndpointWithSecret'];
-type EventType = components['schemas']['WebhookEventType'];
-const BOTH: EventType[] = ['inventory.stock_move.posted', 'inventory.receipt.posted'];
-
-async function createEndpoint(
-  s: TestServer,
-  token: TokenOptions,
-  receiver: Receiver,
-  events: EventType[] = BOTH,
-): Promise<Endpoint> {
-  const res = await s.request('/webhooks/endpoints', {
-    method: 'POST',
-    token,
-    json: { url: receiver.url, events },
-  });
-  if (res.status !== 201)
-    throw new Error(`creating an endpoint: ${res.status} ${await res.text()}`);
-  return res.json();
-}
 
 function post(
   s: TestServer,
@@ -126,8 +106,8 @@ t.test(
     const s = await startServer(t, { env: WEBHOOK_TEST_ENV });
     const [onlyA, moves] = await Promise.all([startReceiver(t), startReceiver(t)]);
     const partner = { client_id: 'partner', scope: 'webhooks:manage', warehouses: ['WH-A'] };
-    const restricted = await createEndpoint(s, partner, onlyA);
-    const movesOnly = await createEndpoint(s, {}, moves, ['inventory.stock_move.posted']);
+    const restricted = await createEndpoint(s, partner, onlyA.url);
+    const movesOnly = await createEndpoint(s, {}, moves.url, ['inventory.stock_move.posted']);
 
     const commit = async (type: SampleType, data: object) =>
       (await commitEvents(s.sql, type, 1, { data }))[0];
@@ -181,7 +161,9 @@ t.test(
     const s = await startServer(t, { env: WEBHOOK_TEST_ENV });
     const receiver = await startReceiver(t);
     const partner = { client_id: 'partner', warehouses: ['WH-A'] };
-    const endpoint = await createEndpoint(s, partner, receiver, ['inventory.stock_move.posted']);
+    const endpoint = await createEndpoint(s, partner, receiver.url, [
+      'inventory.stock_move.posted',
+    ]);
     // 10,000 events of WH-B, which it may not receive, then one of WH-A, all sequenced and sent.
     // Given their positions as the fan-out would (after the last one given, in feed_state).
     await s.sql`
@@ -250,7 +232,7 @@ t.test('refusals: bodies, unknown events, cursors; nothing is queued', async (t)
   const s = await startServer(t, { env: WEBHOOK_TEST_ENV });
   const [onlyA, other] = await Promise.all([startReceiver(t), startReceiver(t)]);
   const partner = { client_id: 'partner', warehouses: ['WH-A'] };
-  const endpoint = await createEndpoint(s, partner, onlyA, ['inventory.stock_move.posted']);
+  const endpoint = await createEndpoint(s, partner, onlyA.url, ['inventory.stock_move.posted']);
   const otherEndpoint = await subscribe(s.url, other);
   const [moveA] = await commitEvents(s.sql, 'inventory.stock_move.posted', 1);
   const [moveB] = await commitEvents(s.sql, 'inventory.stock_move.posted', 1, {
@@ -328,7 +310,7 @@ t.test("other clients' endpoints are 404, disabled ones 409", async (t) => {
   const s = await startServer(t, { env: WEBHOOK_TEST_ENV });
   const receiver = await startReceiver(t);
   const erp = { client_id: 'erp' };
-  const endpoint = await createEndpoint(s, erp, receiver);
+  const endpoint = await createEndpoint(s, erp, receiver.url);
   const [event] = await commitEvents(s.sql, 'inventory.stock_move.posted', 1);
   await settled(s.sql);
   forget(receiver);
@@ -376,8 +358,8 @@ t.test(
     const [tested, everything] = await Promise.all([startReceiver(t), startReceiver(t)]);
     const partner = { client_id: 'partner', warehouses: ['WH-A'] };
     // Subscribed to receipts only, and restricted: neither keeps the test event from it.
-    const endpoint = await createEndpoint(s, partner, tested, ['inventory.receipt.posted']);
-    const bystander = await createEndpoint(s, { client_id: 'partner' }, everything);
+    const endpoint = await createEndpoint(s, partner, tested.url, ['inventory.receipt.posted']);
+    const bystander = await createEndpoint(s, { client_id: 'partner' }, everything.url);
 
     const res = await post(s, endpoint.id, 'test', undefined, { token: partner });
     t.equal(res.status, 202);

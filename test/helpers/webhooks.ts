@@ -18,7 +18,8 @@ import { newId } from '../../db/ids.ts';
 import { insertEvents, newEvent, type EventData, type EventType } from '../../db/outbox.ts';
 import { repoRoot } from '../../server/config.ts';
 import type { components } from '../../generated/api.ts';
-import { mintToken } from './auth.ts';
+import { mintToken, type TokenOptions } from './auth.ts';
+import type { TestServer } from './server.ts';
 import { waitFor } from './wait.ts';
 
 /**
@@ -222,6 +223,24 @@ export async function subscribe(
   if (res.status !== 201)
     throw new Error(`creating the endpoint: ${res.status} ${await res.text()}`);
   return (await res.json()) as components['schemas']['WebhookEndpointWithSecret'];
+}
+
+type Endpoint = components['schemas']['WebhookEndpointWithSecret'];
+type SubscribableType = components['schemas']['WebhookEventType'];
+
+/** Creates an endpoint for url with token's claims (the two sample types by default); throws unless 201. */
+export async function createEndpoint(
+  s: TestServer,
+  token: TokenOptions,
+  url: string,
+  events: SubscribableType[] = ['inventory.stock_move.posted', 'inventory.receipt.posted'],
+): Promise<Endpoint> {
+  const { data, error, response } = await s
+    .client(token)
+    .POST('/webhooks/endpoints', { body: { url, events } });
+  if (response.status !== 201 || !data)
+    throw new Error(`creating an endpoint: ${response.status} ${JSON.stringify(error)}`);
+  return data;
 }
 
 /** Ids of the events a receiver acknowledged, each once per time it was acknowledged. */
