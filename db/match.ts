@@ -15,27 +15,46 @@ export interface MatchFigures {
   price_variance: string | null;
   /** Distinct invoiced unit prices outside the tolerance. */
   outside_prices: string[];
+  /** The price tolerance applied: the order's vendor's, or the server-wide default. */
+  price_tolerance: number;
+  /** The vendor's qty tolerance (0 when it has none). */
+  qty_tolerance: number;
+  /** Whether more is invoiced than received plus received × qty_tolerance. */
+  qty_exceeds: boolean;
 }
 
-const tolerance = (db: Db, value: number) => db`${String(value)}::numeric`;
+/**
+ * The tolerances of the order's vendor (`o`: its purchase_orders row), a fallback for each, joined
+ * in as `t`: exact decimals, so that a bound equal to the limit is inside it.
+ */
+const tolerances = (db: Db, serverDefault: number) => db`
+  JOIN LATERAL (
+    SELECT coalesce(v.price_tolerance, ${String(serverDefault)}::numeric) AS price,
+           coalesce(v.qty_tolerance, 0) AS qty
+    FROM vendors v WHERE v.id = o.vendor_id
+  ) t ON true`;
 
 /** Per line of each purchase order, in line order. */
 export async function matchFigures(
   db: Db,
   poIds: string[],
-  priceTolerance: number,
+  defaultPriceTolerance: number,
 ): Promise<MatchFigures[]> {
   return db<MatchFigures[]>`
     SELECT l.po_id, l.id AS po_line_id, l.item_id, l.qty AS ordered, l.qty_received AS received, l.qty_invoiced AS invoiced,
            l.unit_price::text AS po_unit_price,
            money_text(i.amount / i.qty) AS invoiced_unit_price,
            money_text(i.amount / i.qty - l.unit_price) AS price_variance,
-           coalesce(i.outside_prices, '{}') AS outside_prices
+           coalesce(i.outside_prices, '{}') AS outside_prices,
+           t.price AS price_tolerance, t.qty AS qty_tolerance,
+           l.qty_invoiced > l.qty_received * (1 + t.qty) AS qty_exceeds
     FROM purchase_order_lines l
+    JOIN purchase_orders o ON o.id = l.po_id
+    ${tolerances(db, defaultPriceTolerance)}
     LEFT JOIN LATERAL (
       SELECT sum(il.qty) AS qty, sum(il.qty * il.unit_price) AS amount,
              array_agg(DISTINCT money_text(il.unit_price))
-               FILTER (WHERE price_outside_tolerance(il.unit_price, l.unit_price, ${tolerance(db, priceTolerance)})) AS outside_prices
+               FILTER (WHERE price_outside_tolerance(il.unit_price, l.unit_price, t.price)) AS outside_prices
       FROM invoice_lines il WHERE il.po_line_id = l.id
     ) i ON true
     WHERE l.po_id = ANY(${poIds})
@@ -55,6 +74,9 @@ export interface InvoiceLineFigures {
   invoiced: number;
   po_unit_price: string;
   outside_prices: string[];
+  price_tolerance: number;
+  qty_tolerance: number;
+  qty_exceeds: boolean;
 }
 
 /**
@@ -64,16 +86,22 @@ export interface InvoiceLineFigures {
 export async function invoiceLineFigures(
   db: Db,
   lines: InvoiceLineInput[],
-  priceTolerance: number,
+  defaultPriceTolerance: number,
 ): Promise<InvoiceLineFigures[]> {
   const input = lines.map((l, i) => ({ ...l, line_no: i }));
   return db<InvoiceLineFigures[]>`
-    SELECT x.line_no, l.qty_received AS received,
-           l.qty_invoiced + sum(x.qty) OVER (PARTITION BY x.po_line_id) AS invoiced,
-           l.unit_price::text AS po_unit_price,
-           CASE WHEN price_outside_tolerance(x.unit_price, l.unit_price, ${tolerance(db, priceTolerance)})
-                THEN ARRAY[money_text(x.unit_price)] ELSE '{}' END AS outside_prices
-    FROM jsonb_to_recordset(${db.json(input as any)}) AS x(line_no integer, po_line_id text, qty numeric, unit_price numeric)
-    JOIN purchase_order_lines l ON l.id = x.po_line_id
-    ORDER BY x.line_no`;
+    SELECT y.*, y.invoiced > y.received * (1 + y.qty_tolerance) AS qty_exceeds
+    FROM (
+      SELECT x.line_no, l.qty_received AS received,
+             l.qty_invoiced + sum(x.qty) OVER (PARTITION BY x.po_line_id) AS invoiced,
+             l.unit_price::text AS po_unit_price,
+             CASE WHEN price_outside_tolerance(x.unit_price, l.unit_price, t.price)
+                  THEN ARRAY[money_text(x.unit_price)] ELSE '{}' END AS outside_prices,
+             t.price AS price_tolerance, t.qty AS qty_tolerance
+      FROM jsonb_to_recordset(${db.json(input as any)}) AS x(line_no integer, po_line_id text, qty numeric, unit_price numeric)
+      JOIN purchase_order_lines l ON l.id = x.po_line_id
+      JOIN purchase_orders o ON o.id = l.po_id
+      ${tolerances(db, defaultPriceTolerance)}
+    ) y
+    ORDER BY y.line_no`;
 }

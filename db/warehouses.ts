@@ -5,11 +5,12 @@ export interface Warehouse {
   id: string;
   name: string;
   active: boolean;
+  version: number;
   created_at: string;
   updated_at: string;
 }
 
-const columns = (db: Db) => db`id, name, active, created_at, updated_at`;
+const columns = (db: Db) => db`id, name, active, version, created_at, updated_at`;
 
 /** Inserts the warehouse; null when the id is taken. */
 export async function insertWarehouse(
@@ -23,9 +24,26 @@ export async function insertWarehouse(
   return row ?? null;
 }
 
-export async function findWarehouse(db: Db, id: string): Promise<Warehouse | null> {
-  const [row] = await db<Warehouse[]>`SELECT ${columns(db)} FROM warehouses WHERE id = ${id}`;
+export async function findWarehouse(
+  db: Db,
+  id: string,
+  { lock = false } = {},
+): Promise<Warehouse | null> {
+  const [row] = await db<Warehouse[]>`
+    SELECT ${columns(db)} FROM warehouses WHERE id = ${id} ${lock ? db`FOR UPDATE` : db``}`;
   return row ?? null;
+}
+
+export async function updateWarehouse(
+  db: Db,
+  id: string,
+  f: { name: string; active: boolean },
+): Promise<Warehouse> {
+  const [row] = await db<Warehouse[]>`
+    UPDATE warehouses SET name = ${f.name}, active = ${f.active}, version = version + 1, updated_at = now()
+    WHERE id = ${id}
+    RETURNING ${columns(db)}`;
+  return row;
 }
 
 export async function findWarehouses(db: Db, ids: string[]): Promise<Warehouse[]> {

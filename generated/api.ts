@@ -79,10 +79,14 @@ export interface paths {
         };
         /**
          * Get a warehouse
-         * @description 403 `warehouse-forbidden` when the token's `warehouses` claim excludes it.
+         * @description 403 `warehouse-forbidden` when the token's `warehouses` claim excludes it. Carries the warehouse's `ETag`; send it back in `If-Match` to replace the warehouse.
          */
         get: operations["getWarehouse"];
-        put?: never;
+        /**
+         * Replace a warehouse
+         * @description Renames the warehouse or (de)activates it. An inactive warehouse takes no new stock moves (from or to it), reservations, receipts or purchase orders shipping to it (422, code `inactive_warehouse`); documents already made with it keep working. Sends `inventory.warehouse.updated`. 403 `warehouse-forbidden` when the token's `warehouses` claim excludes it.
+         */
+        put: operations["replaceWarehouse"];
         post?: never;
         delete?: never;
         options?: never;
@@ -461,10 +465,14 @@ export interface paths {
         };
         /**
          * Get a vendor
-         * @description The vendor.
+         * @description The vendor. Carries its `ETag`; send it back in `If-Match` to replace the vendor.
          */
         get: operations["getVendor"];
-        put?: never;
+        /**
+         * Replace a vendor
+         * @description Replaces the vendor's fields: rename, deactivate, set its 3-way match tolerances (a field left out is null). An inactive vendor takes no new purchase orders (422, code `inactive_vendor`); its existing orders, receipts and invoices keep working. The tolerances apply to every match report of the vendor's orders from then on, existing ones included. Sends `procurement.vendor.updated`.
+         */
+        put: operations["replaceVendor"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1411,7 +1419,7 @@ export interface webhooks {
         put?: never;
         /**
          * A warehouse was updated
-         * @description Sent when a warehouse changes. Reserved: this API has no operation that changes a warehouse yet, so none is sent today. Signed as `inventory.stock_move.posted` describes.
+         * @description Sent when a warehouse is replaced (`PUT /inventory/warehouses/{id}`: renamed, deactivated or reactivated), in the same transaction. Signed as `inventory.stock_move.posted` describes.
          */
         post: operations["onWarehouseUpdated"];
         delete?: never;
@@ -1711,7 +1719,7 @@ export interface webhooks {
         put?: never;
         /**
          * A vendor was updated
-         * @description Sent when a vendor changes. Reserved: this API has no operation that changes a vendor yet, so none is sent today. Signed as `inventory.stock_move.posted` describes.
+         * @description Sent when a vendor is replaced (`PUT /procurement/vendors/{id}`: renamed, deactivated, its tolerances changed), in the same transaction. Signed as `inventory.stock_move.posted` describes.
          */
         post: operations["onVendorUpdated"];
         delete?: never;
@@ -1850,6 +1858,7 @@ export interface components {
          *       "id": "WH-A",
          *       "name": "Main warehouse Antwerp",
          *       "active": true,
+         *       "etag": "\"v1\"",
          *       "created_at": "2026-11-01T08:00:00Z",
          *       "updated_at": "2026-11-01T08:00:00Z"
          *     }
@@ -1857,7 +1866,13 @@ export interface components {
         Warehouse: {
             id: components["schemas"]["Code"];
             name: string;
+            /** @description An inactive warehouse takes no new stock moves, reservations, receipts or purchase orders shipping to it. */
             active: boolean;
+            /**
+             * @description The `ETag` (`"v3"`), for `If-Match` on PUT. Absent only in events recorded before it existed.
+             * @example "v1"
+             */
+            etag?: string;
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
         };
@@ -1866,6 +1881,10 @@ export interface components {
             name: string;
             /** @default true */
             active?: boolean;
+        };
+        WarehouseUpdate: {
+            name: string;
+            active: boolean;
         };
         WarehouseList: {
             data: components["schemas"]["Warehouse"][];
@@ -2131,10 +2150,30 @@ export interface components {
             currency: components["schemas"]["Currency"];
             /** Format: email */
             email?: string;
+            /** @description An inactive vendor takes no new purchase orders. */
             active: boolean;
+            /** @description The vendor's own price tolerance for the 3-way match; absent: the server-wide default applies (the match report's `price_tolerance` shows the one applied). */
+            price_tolerance?: components["schemas"]["Tolerance"];
+            /** @description How much more than received a line may be invoiced, as a fraction of the received quantity; absent: none. */
+            qty_tolerance?: components["schemas"]["Tolerance"];
+            /**
+             * @description The `ETag` (`"v3"`), for `If-Match` on PUT. Absent only in events recorded before it existed.
+             * @example "v1"
+             */
+            etag?: string;
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
         };
+        /**
+         * @description A fraction from 0 to 1 as a decimal string (0.02 = 2%), at most 6 decimals.
+         * @example 0.02
+         */
+        Tolerance: string;
+        /**
+         * @description A fraction from 0 to 1 as a decimal string (0.02 = 2%), at most 6 decimals; or null.
+         * @example 0.02
+         */
+        ToleranceInput: string | null;
         VendorCreate: {
             id?: components["schemas"]["Code"];
             name: string;
@@ -2143,6 +2182,21 @@ export interface components {
             email?: string;
             /** @default true */
             active?: boolean;
+            /** @description The 3-way match's allowed relative difference between an invoiced unit price and the PO price (0.02 = 2%). null: the server-wide default (INVOICE_PRICE_TOLERANCE). */
+            price_tolerance?: components["schemas"]["ToleranceInput"];
+            /** @description How much more than received a PO line may be invoiced before the match is an exception, as a fraction of the received quantity (0.05 = 5%). null: none. Receiving more than ordered is refused whatever it is. */
+            qty_tolerance?: components["schemas"]["ToleranceInput"];
+        };
+        VendorUpdate: {
+            name: string;
+            currency: components["schemas"]["Currency"];
+            /** Format: email */
+            email?: string;
+            active: boolean;
+            /** @description The 3-way match's allowed relative difference between an invoiced unit price and the PO price (0.02 = 2%). null: the server-wide default (INVOICE_PRICE_TOLERANCE). */
+            price_tolerance?: components["schemas"]["ToleranceInput"];
+            /** @description How much more than received a PO line may be invoiced before the match is an exception, as a fraction of the received quantity (0.05 = 5%). null: none. Receiving more than ordered is refused whatever it is. */
+            qty_tolerance?: components["schemas"]["ToleranceInput"];
         };
         VendorList: {
             data: components["schemas"]["Vendor"][];
@@ -2376,7 +2430,7 @@ export interface components {
         MatchReport: {
             po_id: string;
             status: components["schemas"]["MatchStatus"];
-            /** @description Allowed relative price difference (0.02 = 2%). */
+            /** @description Allowed relative price difference (0.02 = 2%): the vendor's `price_tolerance`, or the server-wide default when it has none. */
             price_tolerance: number;
             lines: components["schemas"]["MatchLine"][];
         };
@@ -3471,6 +3525,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     Location: components["headers"]["Location"];
+                    ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
@@ -3509,6 +3564,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3518,6 +3574,56 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    replaceWarehouse: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required. The current `ETag` of the document. Missing → 428; stale or weak → 412 (with the current `ETag`).
+                 * @example "v3"
+                 */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description Warehouse id.
+                 * @example WH-A
+                 */
+                id: components["parameters"]["WarehouseIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WarehouseUpdate"];
+            };
+        };
+        responses: {
+            /** @description The updated warehouse. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Warehouse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationError"];
+            428: components["responses"]["PreconditionRequired"];
             429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Problem"];
         };
@@ -4362,7 +4468,8 @@ export interface operations {
                  * @example {
                  *       "name": "Fasteners NV",
                  *       "currency": "EUR",
-                 *       "email": "orders@fasteners.example"
+                 *       "email": "orders@fasteners.example",
+                 *       "price_tolerance": "0.02"
                  *     }
                  */
                 "application/json": components["schemas"]["VendorCreate"];
@@ -4376,6 +4483,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     Location: components["headers"]["Location"];
+                    ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
@@ -4414,6 +4522,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4423,6 +4532,56 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    replaceVendor: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required. The current `ETag` of the document. Missing → 428; stale or weak → 412 (with the current `ETag`).
+                 * @example "v3"
+                 */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description Vendor id.
+                 * @example ven_fasteners
+                 */
+                id: components["parameters"]["VendorIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VendorUpdate"];
+            };
+        };
+        responses: {
+            /** @description The updated vendor. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Vendor"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationError"];
+            428: components["responses"]["PreconditionRequired"];
             429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Problem"];
         };

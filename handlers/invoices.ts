@@ -104,10 +104,9 @@ export const invoiceHandlers = {
         'invoiced',
       );
 
-    const tolerance = config.invoicePriceTolerance;
-    const figures = await invoiceLineFigures(db, body.lines, tolerance);
+    const figures = await invoiceLineFigures(db, body.lines, config.invoicePriceTolerance);
     const lines: Omit<InvoiceLineRow, 'invoice_id'>[] = body.lines.map((line, i) => {
-      const reasons = matchReasons(figures[i], tolerance);
+      const reasons = matchReasons(figures[i]);
       return { ...line, status: statusOf(reasons), reasons };
     });
     const id = newId('inv');

@@ -30,6 +30,7 @@ const warehouse = (id: string, active = true): Warehouse => ({
   id,
   name: id,
   active,
+  version: 1,
   created_at: at,
   updated_at: at,
 });

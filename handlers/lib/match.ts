@@ -1,7 +1,8 @@
 // The 3-way match: per purchase order line, what was ordered, received and invoiced, and at which
 // price. A line is PENDING while nothing is invoiced; an EXCEPTION when more is invoiced than was
-// received or an invoiced unit price is outside the tolerance (INVOICE_PRICE_TOLERANCE, a fraction
-// of the PO price); otherwise MATCHED. A report is an EXCEPTION when any line is, PENDING when no
+// received (beyond the vendor's qty_tolerance, a fraction of the received quantity) or an invoiced
+// unit price is outside the price tolerance (the vendor's price_tolerance, else the server-wide
+// INVOICE_PRICE_TOLERANCE; a fraction of the PO price); otherwise MATCHED. A report is an EXCEPTION when any line is, PENDING when no
 // line is invoiced yet, else MATCHED. The report is always computed from the current figures.
 import { matchFigures, type MatchFigures } from '../../db/match.ts';
 import type { Db } from '../../db/client.ts';
@@ -18,6 +19,9 @@ export interface ReasonFigures {
   invoiced: number;
   po_unit_price: string;
   outside_prices: string[];
+  price_tolerance: number;
+  qty_tolerance: number;
+  qty_exceeds: boolean;
 }
 
 function percent(fraction: number): string {
@@ -25,18 +29,18 @@ function percent(fraction: number): string {
 }
 
 /** Why an invoiced line does not match (empty when it does). */
-export function matchReasons(f: ReasonFigures, tolerance: number): MatchReason[] {
+export function matchReasons(f: ReasonFigures): MatchReason[] {
   const reasons: MatchReason[] = [];
-  if (f.invoiced > f.received) {
+  if (f.qty_exceeds) {
     reasons.push({
       code: 'qty_invoiced_exceeds_received',
-      detail: `Invoiced ${f.invoiced} but received ${f.received}.`,
+      detail: `Invoiced ${f.invoiced} but received ${f.received}${f.qty_tolerance ? ` (${percent(f.qty_tolerance)} more allowed)` : ''}.`,
     });
   }
   if (f.outside_prices.length) {
     reasons.push({
       code: 'price_outside_tolerance',
-      detail: `Invoiced at ${f.outside_prices.join(', ')} against the PO price ${f.po_unit_price}: more than the ${percent(tolerance)} tolerance apart.`,
+      detail: `Invoiced at ${f.outside_prices.join(', ')} against the PO price ${f.po_unit_price}: more than the ${percent(f.price_tolerance)} tolerance apart.`,
     });
   }
   return reasons;
@@ -46,12 +50,22 @@ export function statusOf(reasons: MatchReason[]): LineStatus {
   return reasons.length ? 'EXCEPTION' : 'MATCHED';
 }
 
-function matchLine(
-  { po_id: _, outside_prices, ...figures }: MatchFigures,
-  tolerance: number,
-): MatchLine {
+function matchLine({
+  po_id: _,
+  outside_prices,
+  price_tolerance,
+  qty_tolerance,
+  qty_exceeds,
+  ...figures
+}: MatchFigures): MatchLine {
   if (figures.invoiced === 0) return { ...figures, status: 'PENDING', reasons: [] };
-  const reasons = matchReasons({ ...figures, outside_prices }, tolerance);
+  const reasons = matchReasons({
+    ...figures,
+    outside_prices,
+    price_tolerance,
+    qty_tolerance,
+    qty_exceeds,
+  });
   return { ...figures, status: statusOf(reasons), reasons };
 }
 
@@ -60,22 +74,26 @@ function reportStatus(lines: MatchLine[]): MatchReport['status'] {
   return lines.every((l) => l.status === 'PENDING') ? 'PENDING' : 'MATCHED';
 }
 
-/** The current match report of each purchase order, by id. */
+/**
+ * The current match report of each purchase order, by id, with its vendor's tolerances
+ * (`defaultTolerance` for a vendor without a price tolerance).
+ */
 export async function matchReports(
   db: Db,
   poIds: string[],
-  tolerance: number,
+  defaultTolerance: number,
 ): Promise<Map<string, MatchReport>> {
   const reports = new Map<string, MatchReport>(
     poIds.map((id) => [
       id,
-      { po_id: id, status: 'PENDING', price_tolerance: tolerance, lines: [] },
+      { po_id: id, status: 'PENDING', price_tolerance: defaultTolerance, lines: [] },
     ]),
   );
   // The figures are those of lines of the orders asked for (WHERE po_id = ANY(...)).
-  for (const figures of await matchFigures(db, [...reports.keys()], tolerance)) {
+  for (const figures of await matchFigures(db, [...reports.keys()], defaultTolerance)) {
     const report = must(reports.get(figures.po_id), 'match report of an order asked for');
-    report.lines.push(matchLine(figures, tolerance));
+    report.price_tolerance = figures.price_tolerance;
+    report.lines.push(matchLine(figures));
   }
   for (const report of reports.values()) report.status = reportStatus(report.lines);
   return reports;
