@@ -79,7 +79,7 @@ export interface paths {
         };
         /**
          * Get a warehouse
-         * @description 403 `warehouse-forbidden` when the token's `warehouses` claim excludes it. Carries the warehouse's `ETag`; send it back in `If-Match` to replace the warehouse.
+         * @description 403 `warehouse-forbidden` when the token's `warehouses` claim excludes it. Carries the warehouse's `ETag`; send it back in `If-None-Match` to get 304 when unchanged, or in `If-Match` to replace the warehouse.
          */
         get: operations["getWarehouse"];
         /**
@@ -465,7 +465,7 @@ export interface paths {
         };
         /**
          * Get a vendor
-         * @description The vendor. Carries its `ETag`; send it back in `If-Match` to replace the vendor.
+         * @description The vendor. Carries its `ETag`; send it back in `If-None-Match` to get 304 when unchanged, or in `If-Match` to replace the vendor.
          */
         get: operations["getVendor"];
         /**
@@ -3546,7 +3546,13 @@ export interface operations {
     getWarehouse: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description An `ETag` you hold; 304 when it is still current.
+                 * @example "v3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description Warehouse id.
@@ -3571,6 +3577,7 @@ export interface operations {
                     "application/json": components["schemas"]["Warehouse"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -4504,7 +4511,13 @@ export interface operations {
     getVendor: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description An `ETag` you hold; 304 when it is still current.
+                 * @example "v3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description Vendor id.
@@ -4529,6 +4542,7 @@ export interface operations {
                     "application/json": components["schemas"]["Vendor"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];

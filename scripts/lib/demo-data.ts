@@ -46,7 +46,7 @@ const items: WithId<Schemas['ItemCreate']>[] = [
 const vendors: WithId<Schemas['VendorCreate']>[] = [
   { id: 'ven_fasteners', name: 'Fasteners & Fixings NV', currency: 'EUR' },
   { id: 'ven_tools', name: 'ToolPro GmbH', currency: 'EUR' },
-  { id: 'ven_chemicals', name: 'ChemSupply Ltd', currency: 'GBP' },
+  { id: 'ven_chemicals', name: 'ChemSupply Ltd', currency: 'GBP', price_tolerance: '0.02' },
 ];
 
 interface PlannedLine {
