@@ -17,6 +17,10 @@ t.test(
     const got = await api.GET('/inventory/warehouses/{id}', { params: { path: { id: 'WH-A' } } });
     t.equal(got.response.headers.get('etag'), '"v1"');
     t.equal(got.data!.etag, '"v1"');
+    const unchanged = await s.request('/inventory/warehouses/WH-A', {
+      headers: { 'if-none-match': '"v1"' },
+    });
+    t.equal(unchanged.status, 304);
 
     const put = (etag: string | undefined, body: object) =>
       s.request('/inventory/warehouses/WH-A', {
