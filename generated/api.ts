@@ -736,7 +736,7 @@ export interface paths {
         };
         /**
          * 3-way match of a purchase order
-         * @description Per line, ordered vs received vs invoiced quantity and PO vs invoiced unit price, with the reasons for any exception. 403 `warehouse-forbidden` when the token cannot see the order.
+         * @description Per line, ordered vs received vs invoiced quantity and PO vs invoiced unit price, with the reasons for any exception, by the tolerances the order's vendor has now (as `createInvoice` says; `price_tolerance` shows the price tolerance applied). 403 `warehouse-forbidden` when the token cannot see the order.
          */
         get: operations["getPurchaseOrderMatch"];
         put?: never;
@@ -851,8 +851,9 @@ export interface paths {
         /**
          * Record a vendor invoice and match it
          * @description Records the invoice against lines of one purchase order (of the invoice's vendor) and runs the 3-way match:
-         *     per line, total invoiced ≤ received, and the invoiced unit price within the configured tolerance
-         *     (`INVOICE_PRICE_TOLERANCE`, a fraction; default 0) of the PO price. The invoice is MATCHED when every one
+         *     per line, total invoiced ≤ received × (1 + the vendor's `qty_tolerance`, none when it has none), and the
+         *     invoiced unit price within the vendor's `price_tolerance` (when it has none, the configured
+         *     `INVOICE_PRICE_TOLERANCE`, a fraction; default 0) of the PO price. The invoice is MATCHED when every one
          *     of its lines is, else EXCEPTION with a reason per line. 409 `duplicate-number` when the vendor already
          *     has an invoice with this number. The invoice belongs to the order's warehouse: a token with a
          *     `warehouses` claim records invoices only against orders it can see (403 `warehouse-forbidden`).
