@@ -44,6 +44,14 @@ t.test(
     t.equal((await put('"v2"', { name: '', active: true })).status, 422, 'an empty name');
     t.equal((await put('"v2"', { name: 'Z' })).status, 422, 'active is required');
 
+    const restricted = await s.request('/inventory/warehouses/WH-A', {
+      method: 'PUT',
+      json: { name: 'Not mine', active: false },
+      headers: { 'if-match': '"v2"' },
+      token: { warehouses: ['WH-B'] },
+    });
+    t.equal(restricted.status, 403, "outside the token's warehouses");
+
     const both = await Promise.all([
       put('"v2"', { name: 'First', active: true }),
       put('"v2"', { name: 'Second', active: true }),
