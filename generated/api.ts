@@ -788,7 +788,7 @@ export interface paths {
          * Receive goods against a purchase order
          * @description Against a SENT purchase order, into a warehouse. Posts at once (POSTED: stock in through the stock ledger,
          *     `inventory.receipt.posted`) unless `draft: true` (PENDING, no stock effect until `/post`).
-         *     409 `over-receipt` when a line's received total would exceed its ordered quantity;
+         *     409 `over-receipt` when a line's received total would exceed its ordered quantity less its `qty_cancelled`;
          *     422 for batch and serial violations. When the order has a `ship_to_warehouse_id`, `warehouse_id` must be it
          *     (422 `warehouse_mismatch` at `#/warehouse_id`). A token with a `warehouses` claim receives only into its
          *     warehouses and against orders it can see (403 `warehouse-forbidden`). The response's `match` is the PO's
