@@ -1,6 +1,11 @@
 // Closing a purchase order and cancelling a line's remainder: what each records (qty_cancelled,
 // closed_reason, receipt_progress), the checks they make, and how they interleave with receipts.
+import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import t, { type Test } from 'tap';
+import { migrate, MIGRATIONS_DIR } from '../db/migrate.ts';
+import { freshDatabase } from './helpers/db.ts';
 import { startServer, type TestServer } from './helpers/server.ts';
 import { createPo, ik, ok, receive, seedCatalogue, sentPo } from './helpers/procurement.ts';
 import type { components } from '../generated/client.ts';
@@ -353,5 +358,74 @@ t.test(
     const types = await eventTypes(s, po.id);
     t.ok(types.filter((x) => x === 'procurement.purchase_order.closed').length <= 1);
     if (after.status === 'CLOSED') t.equal(types.at(-1), 'procurement.purchase_order.closed');
+  },
+);
+
+t.test(
+  'the migration records what orders closed earlier dropped, and why they closed',
+  async (t) => {
+    const { sql } = await freshDatabase(t, { empty: true });
+    const before = await mkdtemp(path.join(tmpdir(), 'migrations-'));
+    t.teardown(() => rm(before, { recursive: true, force: true }));
+    for (const name of await readdir(MIGRATIONS_DIR))
+      if (name < '0015') await cp(path.join(MIGRATIONS_DIR, name), path.join(before, name));
+    await migrate(sql, before);
+    await sql`INSERT INTO vendors (id, name, currency) VALUES ('ven', 'V', 'EUR')`;
+    await sql`INSERT INTO items (id, sku, name, uom, track_by) VALUES ('bolt', 'B', 'Bolt', 'EA', 'NONE')`;
+    const orders = [
+      ['po_none', 'CLOSED', [0, 0]],
+      ['po_short', 'CLOSED', [4, 0]],
+      ['po_full', 'CLOSED', [10, 5]],
+      ['po_open', 'SENT', [2, 0]],
+    ] as const;
+    for (const [id, status, received] of orders) {
+      await sql`INSERT INTO purchase_orders (id, number, vendor_id, currency, status, created_by)
+              VALUES (${id}, ${id}, 'ven', 'EUR', ${status}, 'alice')`;
+      for (const [i, r] of received.entries())
+        await sql`INSERT INTO purchase_order_lines (id, po_id, line_no, item_id, qty, unit_price, qty_received)
+                VALUES (${`${id}_${i}`}, ${id}, ${i}, 'bolt', ${i === 0 ? 10 : 5}, 1, ${r})`;
+    }
+    await migrate(sql);
+    const rows = await sql<{ id: string; closed_reason: string | null; version: number }[]>`
+    SELECT id, closed_reason, version, revision FROM purchase_orders ORDER BY id`;
+    t.same(
+      rows.map((r) => [r.id, r.closed_reason, r.version]),
+      [
+        ['po_full', 'COMPLETED', 2],
+        ['po_none', 'CANCELLED', 2],
+        ['po_open', null, 1],
+        ['po_short', 'SHORT_CLOSED', 2],
+      ],
+    );
+    const lines = await sql<{ id: string; c: number }[]>`
+    SELECT id, qty_cancelled::float8 AS c FROM purchase_order_lines ORDER BY id`;
+    t.same(
+      lines.map((l) => [l.id, l.c]),
+      [
+        ['po_full_0', 0],
+        ['po_full_1', 0],
+        ['po_none_0', 10],
+        ['po_none_1', 5],
+        ['po_open_0', 0],
+        ['po_open_1', 0],
+        ['po_short_0', 6],
+        ['po_short_1', 5],
+      ],
+    );
+    await t.rejects(
+      sql`UPDATE purchase_order_lines SET qty_cancelled = 9 WHERE id = 'po_open_0'`,
+      /check/i,
+      'qty_received + qty_cancelled <= qty',
+    );
+    await t.rejects(
+      sql`UPDATE purchase_order_lines SET qty_returned = 3 WHERE id = 'po_open_0'`,
+      /check/i,
+      'qty_returned <= qty_received',
+    );
+    await t.rejects(
+      sql`UPDATE purchase_orders SET closed_reason = 'COMPLETED' WHERE id = 'po_open'`,
+      /check/i,
+      'closed_reason only when CLOSED',
+    );
   },
 );

@@ -21,7 +21,9 @@ WHERE p.id = l.po_id AND p.status = 'CLOSED' AND l.qty_received < l.qty;
 UPDATE purchase_orders p SET closed_reason = CASE
     WHEN NOT EXISTS (SELECT 1 FROM purchase_order_lines l WHERE l.po_id = p.id AND l.qty_received > 0) THEN 'CANCELLED'
     WHEN NOT EXISTS (SELECT 1 FROM purchase_order_lines l WHERE l.po_id = p.id AND l.qty_cancelled > 0) THEN 'COMPLETED'
-    ELSE 'SHORT_CLOSED' END
+    ELSE 'SHORT_CLOSED' END,
+  -- Their representation changed: a client's cached copy must not be confirmed by a 304.
+  version = version + 1
 WHERE p.status = 'CLOSED';
 
 ALTER TABLE purchase_orders ADD CHECK ((status = 'CLOSED') = (closed_reason IS NOT NULL));
