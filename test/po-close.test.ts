@@ -187,7 +187,12 @@ t.test(
 
     const nothingOpen = await cancelRemaining(s, po.id, a, current.etag);
     t.equal(nothingOpen.response.status, 409, 'nothing open on the line');
-    t.match(nothingOpen.error, { type: 'https://problems.inventory-api.dev/invalid-state' });
+    t.match(nothingOpen.error, {
+      type: 'https://problems.inventory-api.dev/invalid-state',
+      current_status: 'SENT',
+      detail: /nothing open/,
+    });
+    t.notOk(nothingOpen.error && 'allowed_statuses' in nothingOpen.error);
 
     current = ok(await cancelRemaining(s, po.id, b, current.etag));
     t.equal(current.status, 'SENT');
