@@ -4,6 +4,7 @@ import { keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
 import type { ScopedPage } from './listing.ts';
 
 export type PurchaseOrderStatus = 'DRAFT' | 'SENT' | 'RECEIVED' | 'CLOSED';
+export type ClosedReason = 'COMPLETED' | 'CANCELLED' | 'SHORT_CLOSED';
 
 export interface PurchaseOrderRow {
   id: string;
@@ -15,6 +16,10 @@ export interface PurchaseOrderRow {
   requisition_id: string | null;
   /** Where the goods go; null: unassigned (docs/standards.md §3). */
   ship_to_warehouse_id: string | null;
+  /** 1 until change orders exist. */
+  revision: number;
+  /** Set exactly when CLOSED (a CHECK says so). */
+  closed_reason: ClosedReason | null;
   version: number;
   /** The creator's `sub`. */
   created_by: string;
@@ -38,6 +43,8 @@ export interface PurchaseOrderLineRow {
   unit_price: string;
   qty_received: number;
   qty_invoiced: number;
+  qty_cancelled: number;
+  qty_returned: number;
 }
 
 export type PurchaseOrderHeader = Pick<
@@ -46,9 +53,9 @@ export type PurchaseOrderHeader = Pick<
 >;
 
 const columns = (db: Db) =>
-  db`id, number, vendor_id, currency, status, notes, requisition_id, ship_to_warehouse_id, version, created_by, created_at, updated_at`;
+  db`id, number, vendor_id, currency, status, notes, requisition_id, ship_to_warehouse_id, revision, closed_reason, version, created_by, created_at, updated_at`;
 const lineColumns = (db: Db) =>
-  db`id, po_id, item_id, qty, unit_price::text AS unit_price, qty_received, qty_invoiced`;
+  db`id, po_id, item_id, qty, unit_price::text AS unit_price, qty_received, qty_invoiced, qty_cancelled, qty_returned`;
 
 // Generated numbers come from a sequence: PO-000042, wider once past six digits.
 const GENERATED_NUMBER_ATTEMPTS = 20;
@@ -122,7 +129,7 @@ export async function purchaseOrderLines(db: Db, poIds: string[]): Promise<Purch
  * Locks every line of the purchase order, in id order (one fixed order for every transaction, so
  * two postings against the same order queue up instead of deadlocking), and returns them in line order.
  */
-function lockPurchaseOrderLines(db: Db, poId: string): Promise<PurchaseOrderLineRow[]> {
+export function lockPurchaseOrderLines(db: Db, poId: string): Promise<PurchaseOrderLineRow[]> {
   return db<PurchaseOrderLineRow[]>`
     SELECT ${lineColumns(db)}
     FROM (SELECT * FROM purchase_order_lines WHERE po_id = ${poId} ORDER BY id FOR UPDATE) l
@@ -170,8 +177,9 @@ export interface LineIncrement {
 }
 
 /**
- * Adds received quantities to (locked) lines; the order becomes RECEIVED once every line is
- * fully received. The lines' CHECK (qty_received <= qty) backs up the caller's over-receipt check.
+ * Adds received quantities to (locked) lines; the order becomes RECEIVED once nothing is open on
+ * any line (received or cancelled). The lines' CHECK (qty_received + qty_cancelled <= qty) backs
+ * up the caller's over-receipt check.
  */
 export async function addReceived(
   db: Db,
@@ -184,9 +192,50 @@ export async function addReceived(
     db<PurchaseOrderRow[]>`
     UPDATE purchase_orders p SET
       status = CASE WHEN p.status = 'SENT' AND NOT EXISTS (
-                 SELECT 1 FROM purchase_order_lines l WHERE l.po_id = p.id AND l.qty_received < l.qty) THEN 'RECEIVED' ELSE p.status END,
+                 SELECT 1 FROM purchase_order_lines l WHERE l.po_id = p.id AND l.qty_received + l.qty_cancelled < l.qty) THEN 'RECEIVED' ELSE p.status END,
       version = version + 1, updated_at = now()
     WHERE id = ${poId}
+    RETURNING ${columns(db)}`.execute(),
+  ]);
+  return row;
+}
+
+/**
+ * Cancels what is still open on the (locked) lines, all of the order's or the one named, and
+ * settles the order: once nothing is open anywhere it is RECEIVED when something was received,
+ * else CLOSED as CANCELLED. With `close`, the order is closed in any case: COMPLETED from
+ * RECEIVED, else SHORT_CLOSED when something was received, CANCELLED when nothing was. Both
+ * statements go out now, in this order.
+ */
+export async function cancelOpen(
+  db: Db,
+  poId: string,
+  { lineId, close = false }: { lineId?: string; close?: boolean },
+): Promise<PurchaseOrderRow> {
+  const [, [row]] = await allInOrder([
+    db`
+    UPDATE purchase_order_lines SET qty_cancelled = qty - qty_received
+    WHERE po_id = ${poId} ${lineId === undefined ? db`` : db`AND id = ${lineId}`}
+      AND qty_received + qty_cancelled < qty`.execute(),
+    db<PurchaseOrderRow[]>`
+    WITH t AS (
+      SELECT bool_or(qty_received + qty_cancelled < qty) AS open,
+             bool_or(qty_received > 0) AS received
+      FROM purchase_order_lines WHERE po_id = ${poId})
+    UPDATE purchase_orders p SET
+      status = CASE
+        WHEN ${close}::boolean OR (NOT t.open AND NOT t.received) THEN 'CLOSED'
+        WHEN NOT t.open THEN 'RECEIVED'
+        ELSE p.status END,
+      -- The CASEs see the order as it was: closing a RECEIVED order completes it, whatever
+      -- its lines had cancelled before.
+      closed_reason = CASE
+        WHEN ${close}::boolean AND p.status = 'RECEIVED' THEN 'COMPLETED'
+        WHEN NOT t.received AND (${close}::boolean OR NOT t.open) THEN 'CANCELLED'
+        WHEN ${close}::boolean THEN 'SHORT_CLOSED' END,
+      version = version + 1, updated_at = now()
+    FROM t
+    WHERE p.id = ${poId}
     RETURNING ${columns(db)}`.execute(),
   ]);
   return row;
@@ -244,18 +293,22 @@ export interface OverReceipt {
   ordered: number;
   received: number;
   requested: number;
+  /** Not part of the problem's body (its extensions are fixed); the detail names it. */
+  cancelled: number;
 }
 
 /**
- * Lines that the increments would take beyond their ordered quantity, compared in exact decimals.
+ * Lines that the increments would take beyond their open quantity (ordered, less received and
+ * cancelled), compared in exact decimals.
  * Call with the lines locked, so that what is compared is what the posting commits against.
  */
 export async function overReceipts(db: Db, increments: LineIncrement[]): Promise<OverReceipt[]> {
   return db<OverReceipt[]>`
-    SELECT l.id AS po_line_id, l.qty AS ordered, l.qty_received AS received, v.qty AS requested
+    SELECT l.id AS po_line_id, l.qty AS ordered, l.qty_received AS received, v.qty AS requested,
+      l.qty_cancelled AS cancelled
     FROM ${summed(db, increments)} v
     JOIN purchase_order_lines l ON l.id = v.po_line_id
-    WHERE l.qty_received + v.qty > l.qty AND ${namedLines(db, increments)}
+    WHERE l.qty_received + l.qty_cancelled + v.qty > l.qty AND ${namedLines(db, increments)}
     ORDER BY l.id`;
 }
 

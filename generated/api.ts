@@ -712,9 +712,40 @@ export interface paths {
         put?: never;
         /**
          * Close a purchase order
-         * @description SENT or RECEIVED → CLOSED (a DRAFT can be closed too, as a cancellation). No more receipts after closing.
+         * @description SENT or RECEIVED → CLOSED (a DRAFT can be closed too, as a cancellation). No more receipts after closing. From DRAFT or SENT, what is still open on every line is cancelled (its `qty_cancelled` grows so that `qty_received + qty_cancelled = qty`) and `closed_reason` is `CANCELLED` when nothing was received, else `SHORT_CLOSED`; from RECEIVED, `closed_reason` is `COMPLETED`. 409 `invalid-state` when already CLOSED.
          */
         post: operations["closePurchaseOrder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/procurement/purchase-orders/{id}/lines/{line_id}/cancel-remaining": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Purchase order id.
+                 * @example po_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["PurchaseOrderIdPath"];
+                /**
+                 * @description Id of a line of the purchase order.
+                 * @example pol_01JD7ZK3Q8X4
+                 */
+                line_id: components["parameters"]["PurchaseOrderLineIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel what is still open on a line of a SENT purchase order
+         * @description The vendor will not deliver the rest of this line: its `qty_cancelled` grows so that `qty_received + qty_cancelled = qty`, and later receipts against it are 409 `over-receipt`. Only a SENT order (a DRAFT's lines are changed by `PUT`); 409 `invalid-state` otherwise, and when nothing is open on the line. When no line has anything open afterwards, the order is RECEIVED if something was received on any line, else CLOSED with `closed_reason: CANCELLED`. `If-Match` is the order's ETag; the answer is the order with its new one. 404 for an id that is not a line of this order.
+         */
+        post: operations["cancelPurchaseOrderLineRemaining"];
         delete?: never;
         options?: never;
         head?: never;
@@ -765,7 +796,7 @@ export interface paths {
          * Receive goods against a purchase order
          * @description Against a SENT purchase order, into a warehouse. Posts at once (POSTED: stock in through the stock ledger,
          *     `inventory.receipt.posted`) unless `draft: true` (PENDING, no stock effect until `/post`).
-         *     409 `over-receipt` when a line's received total would exceed its ordered quantity;
+         *     409 `over-receipt` when a line's received total would exceed its ordered quantity less its `qty_cancelled`;
          *     422 for batch and serial violations. When the order has a `ship_to_warehouse_id`, `warehouse_id` must be it
          *     (422 `warehouse_mismatch` at `#/warehouse_id`). A token with a `warehouses` claim receives only into its
          *     warehouses and against orders it can see (403 `warehouse-forbidden`). The response's `match` is the PO's
@@ -1540,7 +1571,7 @@ export interface webhooks {
         put?: never;
         /**
          * A purchase order was updated
-         * @description Sent when a purchase order is replaced in `DRAFT` (`PUT`), or when an invoice against it changes its lines' `qty_invoiced`. Signed as `inventory.stock_move.posted` describes.
+         * @description Sent when a purchase order is replaced in `DRAFT` (`PUT`), when an invoice against it changes its lines' `qty_invoiced`, or when a line's remainder is cancelled and the order stays SENT. Signed as `inventory.stock_move.posted` describes.
          */
         post: operations["onPurchaseOrderUpdated"];
         delete?: never;
@@ -1580,7 +1611,7 @@ export interface webhooks {
         put?: never;
         /**
          * Goods were received against a purchase order
-         * @description Sent when a receipt against the order is posted: its lines' `qty_received` grew, and its status is `RECEIVED` once every line is received in full. Signed as `inventory.stock_move.posted` describes.
+         * @description Sent when a receipt against the order is posted: its lines' `qty_received` grew, and its status is `RECEIVED` once nothing is open on any line (each received or cancelled in full). Also sent when cancelling a line's remainder leaves nothing open and something was received. Signed as `inventory.stock_move.posted` describes.
          */
         post: operations["onPurchaseOrderReceived"];
         delete?: never;
@@ -1600,7 +1631,7 @@ export interface webhooks {
         put?: never;
         /**
          * A purchase order was closed
-         * @description Sent when a purchase order is closed (`CLOSED`). Signed as `inventory.stock_move.posted` describes.
+         * @description Sent when a purchase order is closed (`CLOSED`), by `close` or by cancelling the last open remainder of an order that received nothing; `closed_reason` says why. Signed as `inventory.stock_move.posted` describes.
          */
         post: operations["onPurchaseOrderClosed"];
         delete?: never;
@@ -2268,6 +2299,16 @@ export interface components {
         };
         /** @enum {string} */
         PurchaseOrderStatus: "DRAFT" | "SENT" | "RECEIVED" | "CLOSED";
+        /**
+         * @description `NONE`: nothing received. `FULL`: on every line `qty_received + qty_cancelled = qty`, and something was received. `PARTIAL`: in between.
+         * @enum {string}
+         */
+        PurchaseOrderReceiptProgress: "NONE" | "PARTIAL" | "FULL";
+        /**
+         * @description `COMPLETED`: closed when RECEIVED. `CANCELLED`: nothing was received, all of it cancelled. `SHORT_CLOSED`: closed with part received and the rest cancelled.
+         * @enum {string}
+         */
+        PurchaseOrderClosedReason: "COMPLETED" | "CANCELLED" | "SHORT_CLOSED";
         PurchaseOrderLineInput: {
             /** @description On PUT: keep this existing line's id. */
             id?: components["schemas"]["Code"];
@@ -2285,6 +2326,10 @@ export interface components {
             qty_received: number;
             /** @description Sum of invoice lines. */
             qty_invoiced: number;
+            /** @description What will not be delivered (cancel-remaining, or closing the order). `qty_received + qty_cancelled` never exceeds `qty`; what is left is open for receipts. */
+            qty_cancelled: number;
+            /** @description Returned to the vendor, out of `qty_received`. Always 0 for now. */
+            qty_returned: number;
         };
         PurchaseOrder: {
             /** @example po_01JD7ZK3Q8X2 */
@@ -2294,6 +2339,11 @@ export interface components {
             vendor_id: string;
             currency: components["schemas"]["Currency"];
             status: components["schemas"]["PurchaseOrderStatus"];
+            /** @description The revision of what was agreed with the vendor: 1 at creation. */
+            revision: number;
+            receipt_progress: components["schemas"]["PurchaseOrderReceiptProgress"];
+            /** @description Present exactly when the status is CLOSED. */
+            closed_reason?: components["schemas"]["PurchaseOrderClosedReason"];
             notes?: string;
             requisition_id?: string;
             /** @description Where the goods go; receipts against the order must name it. Absent: unassigned, visible only to tokens without a `warehouses` claim. */
@@ -3304,6 +3354,11 @@ export interface components {
          * @example po_01JD7ZK3Q8X2
          */
         PurchaseOrderIdPath: components["schemas"]["Code"];
+        /**
+         * @description Id of a line of the purchase order.
+         * @example pol_01JD7ZK3Q8X4
+         */
+        PurchaseOrderLineIdPath: components["schemas"]["Code"];
         /**
          * @description Receipt id.
          * @example rcpt_01JD7ZK3Q8X2
@@ -5236,6 +5291,66 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description Closed. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurchaseOrder"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["ValidationError"];
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    cancelPurchaseOrderLineRemaining: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required. The current `ETag` of the document. Missing → 428; stale or weak → 412 (with the current `ETag`).
+                 * @example "v3"
+                 */
+                "If-Match": components["parameters"]["IfMatch"];
+                /**
+                 * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
+                 *     structured-field string is accepted). Retrying with the same key and body replays the first result
+                 *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
+                 * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Purchase order id.
+                 * @example po_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["PurchaseOrderIdPath"];
+                /**
+                 * @description Id of a line of the purchase order.
+                 * @example pol_01JD7ZK3Q8X4
+                 */
+                line_id: components["parameters"]["PurchaseOrderLineIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The line's remainder is cancelled; the order as it is now. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

@@ -1,14 +1,16 @@
 import {
+  cancelOpen,
   findPurchaseOrder,
+  findPurchaseOrderWithLines,
   listPurchaseOrders,
   purchaseOrderLines,
   replacePurchaseOrderLines,
   updatePurchaseOrder,
-  type PurchaseOrderStatus,
+  type PurchaseOrderRow,
 } from '../db/purchase-orders.ts';
 import { keysetKey, NEWEST_FIRST } from '../db/keyset.ts';
 import { must } from '../domain/must.ts';
-import { invalid, notFound, type FieldError } from '../domain/problems.ts';
+import { invalid, notFound, ProblemError, type FieldError } from '../domain/problems.ts';
 import { assertVisible } from '../domain/access.ts';
 import { allInOrder } from '../db/client.ts';
 import { insertEvents } from '../db/outbox.ts';
@@ -17,7 +19,15 @@ import { listOrder, scopedPage } from './lib/listing.ts';
 import { purchaseOrderEvent } from './lib/catalogue.ts';
 import { changedWarehouses, orderWarehouses } from './lib/procurement-access.ts';
 import { matchReports } from './lib/match.ts';
-import { checkOrderBody, createOrder, toPurchaseOrder, toPurchaseOrders } from './lib/orders.ts';
+import {
+  checkOrderBody,
+  createOrder,
+  presentPurchaseOrder,
+  toPurchaseOrder,
+  toPurchaseOrders,
+  type PurchaseOrder,
+} from './lib/orders.ts';
+import { micro } from './lib/quantity.ts';
 import type { Context, Handlers } from './types.ts';
 
 const PO = 'purchase order';
@@ -43,19 +53,48 @@ function lineIdErrors(lines: { id?: string }[], existing: Set<string>): FieldErr
   });
 }
 
-/** A status change of a purchase order: DRAFT → SENT, or → CLOSED. */
-async function changeStatus(
-  ctx: Context<'sendPurchaseOrder' | 'closePurchaseOrder'>,
-  allowed: PurchaseOrderStatus[],
-  to: PurchaseOrderStatus,
-  action: 'sent' | 'closed',
-) {
-  const { db, params, principal, ifMatch, audit } = ctx;
+/** DRAFT → SENT. */
+async function send(ctx: Context<'sendPurchaseOrder'>) {
+  const { db, params, principal, ifMatch } = ctx;
   const found = await findPurchaseOrder(db, params.id, { lock: true });
   if (found) assertVisible(principal, orderWarehouses(found));
-  const row = assertChangeable(found, PO, params.id, ifMatch, allowed, action);
+  const row = assertChangeable(found, PO, params.id, ifMatch, ['DRAFT'], 'sent');
   const before = await toPurchaseOrder(db, row);
-  const po = await toPurchaseOrder(db, await updatePurchaseOrder(db, row.id, { status: to }));
+  const po = await toPurchaseOrder(db, await updatePurchaseOrder(db, row.id, { status: 'SENT' }));
+  return recordChange(ctx, 'sent', row, before, po);
+}
+
+/**
+ * → CLOSED. What is still open is cancelled rather than dropped, so that every closed order
+ * accounts for its whole quantity and its reason can be told from its lines.
+ */
+async function close(ctx: Context<'closePurchaseOrder'>) {
+  const { db, params, principal, ifMatch } = ctx;
+  // The lines are locked too (in the order receipts lock them): a receipt posting meanwhile
+  // would otherwise grow qty_received past what the cancellation leaves open.
+  const { po: found, lines } = await findPurchaseOrderWithLines(db, params.id, { lock: true });
+  if (found) assertVisible(principal, orderWarehouses(found));
+  const row = assertChangeable(
+    found,
+    PO,
+    params.id,
+    ifMatch,
+    ['DRAFT', 'SENT', 'RECEIVED'],
+    'closed',
+  );
+  const before = presentPurchaseOrder(row, lines);
+  const po = await toPurchaseOrder(db, await cancelOpen(db, row.id, { close: true }));
+  return recordChange(ctx, 'closed', row, before, po);
+}
+
+/** Audits the change and sends its event, in the request's transaction. */
+async function recordChange(
+  { db, audit }: Context<'sendPurchaseOrder' | 'closePurchaseOrder'>,
+  action: 'sent' | 'closed',
+  row: PurchaseOrderRow,
+  before: PurchaseOrder,
+  po: PurchaseOrder,
+) {
   await allInOrder([
     audit({
       action: `purchase_order.${action}`,
@@ -155,10 +194,49 @@ export const purchaseOrderHandlers = {
     return { status: 200, body: po, etag: po.etag };
   },
 
-  sendPurchaseOrder: (ctx) => changeStatus(ctx, ['DRAFT'], 'SENT', 'sent'),
+  sendPurchaseOrder: send,
 
   // Closing a DRAFT cancels it; closing a SENT order stops further receipts.
-  closePurchaseOrder: (ctx) => changeStatus(ctx, ['DRAFT', 'SENT', 'RECEIVED'], 'CLOSED', 'closed'),
+  closePurchaseOrder: close,
+
+  async cancelPurchaseOrderLineRemaining({ db, params, principal, ifMatch, audit }) {
+    const { po: found, lines } = await findPurchaseOrderWithLines(db, params.id, { lock: true });
+    if (!found) throw notFound(PO, params.id);
+    assertVisible(principal, orderWarehouses(found));
+    const line = lines.find((l) => l.id === params.line_id);
+    if (!line) throw notFound('purchase order line', params.line_id);
+    // DRAFT lines are changed by PUT; a RECEIVED or CLOSED order has nothing open.
+    const row = assertChangeable(found, PO, params.id, ifMatch, ['SENT'], 'changed');
+    if (micro(line.qty_received) + micro(line.qty_cancelled) >= micro(line.qty))
+      throw new ProblemError(
+        'invalid-state',
+        `Line ${line.id} of purchase order ${row.id} has nothing open: ordered ${line.qty}, received ${line.qty_received}, cancelled ${line.qty_cancelled}.`,
+        // The order's status allows it; it is the line that is done, so no status would help.
+        { current_status: row.status },
+      );
+    const before = presentPurchaseOrder(row, lines);
+    const after = await cancelOpen(db, row.id, { lineId: line.id });
+    const po = await toPurchaseOrder(db, after);
+    // As a receipt does: the order's event says what it has become.
+    const type =
+      po.status === 'CLOSED'
+        ? 'procurement.purchase_order.closed'
+        : po.status === 'RECEIVED'
+          ? 'procurement.purchase_order.received'
+          : 'procurement.purchase_order.updated';
+    await allInOrder([
+      audit({
+        action: 'purchase_order.line_cancelled',
+        entity: 'purchase_order',
+        entityId: po.id,
+        warehouseIds: orderWarehouses(row),
+        before,
+        after: po,
+      }),
+      insertEvents(db, [purchaseOrderEvent(type, po)]),
+    ]);
+    return { status: 200, body: po, etag: po.etag };
+  },
 
   async getPurchaseOrderMatch({ db, params, principal, config }) {
     const row = await findPurchaseOrder(db, params.id);
@@ -175,5 +253,6 @@ export const purchaseOrderHandlers = {
   | 'replacePurchaseOrder'
   | 'sendPurchaseOrder'
   | 'closePurchaseOrder'
+  | 'cancelPurchaseOrderLineRemaining'
   | 'getPurchaseOrderMatch'
 >;

@@ -15,6 +15,7 @@ import type { components } from '../../generated/api.ts';
 import { ProblemError, type FieldError } from '../../domain/problems.ts';
 import type { Context, OperationId } from '../types.ts';
 import { groupBy, present, withEtag } from './documents.ts';
+import { micro } from './quantity.ts';
 import {
   currencyErrors,
   lineItemErrors,
@@ -29,12 +30,26 @@ import type { VendorRow } from '../../db/vendors.ts';
 
 export type PurchaseOrder = components['schemas']['PurchaseOrder'];
 
+/**
+ * NONE until something is received; FULL once nothing is open on any line (each received or
+ * cancelled in full) and something was received; PARTIAL in between. Exact decimals.
+ */
+export function receiptProgress(lines: PurchaseOrderLineRow[]): PurchaseOrder['receipt_progress'] {
+  if (!lines.some((l) => l.qty_received > 0)) return 'NONE';
+  const open = lines.some((l) => micro(l.qty_received) + micro(l.qty_cancelled) < micro(l.qty));
+  return open ? 'PARTIAL' : 'FULL';
+}
+
 /** The order as the API shows it, with its lines (in line order). */
 export function presentPurchaseOrder(
   row: PurchaseOrderRow,
   lines: PurchaseOrderLineRow[],
 ): PurchaseOrder {
-  return { ...withEtag(present(row)), lines: lines.map(({ po_id: _, ...line }) => line) };
+  return {
+    ...withEtag(present(row)),
+    receipt_progress: receiptProgress(lines),
+    lines: lines.map(({ po_id: _, ...line }) => line),
+  };
 }
 
 export async function toPurchaseOrders(db: Db, rows: PurchaseOrderRow[]): Promise<PurchaseOrder[]> {

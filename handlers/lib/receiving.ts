@@ -2,7 +2,7 @@
 // creation and being posted later from PENDING. One transaction (the request's) does it all: the
 // caller locks the order and its lines (findPurchaseOrderWithLines), the over-receipt check runs on
 // the locked rows, stock comes in through the inventory ledger, and the lines' qty_received grows
-// (invariant 3: it is the sum of posted receipt lines, never above qty). Concurrent receipts
+// (invariant 3: it is the sum of posted receipt lines, never above qty less qty_cancelled). Concurrent receipts
 // against one order queue on its lock, so together they can never receive more than was ordered.
 import { allInOrder } from '../../db/client.ts';
 import type { OutboxEvent } from '../../db/outbox.ts';
@@ -88,10 +88,12 @@ export async function receive(
     Ledger.load(db, [posting]),
   ]);
   if (over) {
+    const { cancelled, ...numbers } = over;
+    const before = cancelled > 0 ? `, cancelled ${cancelled}` : '';
     throw new ProblemError(
       'over-receipt',
-      `Line ${over.po_line_id} ordered ${over.ordered}, received ${over.received}; ${over.requested} more would exceed it.`,
-      { ...over },
+      `Line ${over.po_line_id} ordered ${over.ordered}, received ${over.received}${before}; ${over.requested} more would exceed it.`,
+      { ...numbers },
     );
   }
   const move = ledger.post(posting);

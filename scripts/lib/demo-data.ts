@@ -71,6 +71,8 @@ interface PlannedOrder {
   ship_to: string;
   /** Received right after sending (the PO becomes RECEIVED when all of it came). */
   receipt?: { arrivals: PlannedArrival[] };
+  /** Items whose line's remainder the vendor will not deliver, cancelled after the receipt. */
+  cancelRemaining?: string[];
 }
 
 const serials = (prefix: string, n: number) =>
@@ -130,7 +132,8 @@ const orders: PlannedOrder[] = [
       ],
     },
   },
-  // Open orders: one partly received, one waiting for the vendor, one not sent yet.
+  // Open orders: one partly received (the rest of one line cancelled), one waiting for the
+  // vendor, one not sent yet.
   {
     number: 'PO-DEMO-0004',
     vendor_id: 'ven_fasteners',
@@ -141,6 +144,7 @@ const orders: PlannedOrder[] = [
     ],
     ship_to: 'WH-B',
     receipt: { arrivals: [{ item_id: 'sku-1', qty: 400 }] },
+    cancelRemaining: ['sku-1'],
   },
   {
     number: 'PO-DEMO-0005',
@@ -258,6 +262,23 @@ async function ensureOrder(api: ApiClient, plan: PlannedOrder): Promise<boolean>
             qty_received: qty,
             ...tracking,
           })),
+        },
+      }),
+    );
+  }
+  for (const item_id of plan.cancelRemaining ?? []) {
+    po = must(await findOrder(api, plan.vendor_id, plan.number), `${plan.number}, just made`);
+    const line = must(
+      po.lines.find((l) => l.item_id === item_id),
+      `line of ${plan.number} for ${item_id}`,
+    );
+    if (po.status !== 'SENT' || line.qty_received + line.qty_cancelled >= line.qty) continue;
+    ok(
+      `cancel the rest of ${plan.number} ${item_id}`,
+      await api.POST('/procurement/purchase-orders/{id}/lines/{line_id}/cancel-remaining', {
+        params: {
+          path: { id: po.id, line_id: line.id },
+          header: { ...key(`cancel-remaining:${item_id}`), 'If-Match': po.etag },
         },
       }),
     );
