@@ -20,6 +20,9 @@ export interface PurchaseOrderRow {
   revision: number;
   /** Set exactly when CLOSED (a CHECK says so). */
   closed_reason: ClosedReason | null;
+  /** Who approved it for sending (above its currency's threshold); any change clears it. */
+  approved_by: string | null;
+  approved_at: string | null;
   version: number;
   /** The creator's `sub`. */
   created_by: string;
@@ -53,7 +56,7 @@ export type PurchaseOrderHeader = Pick<
 >;
 
 const columns = (db: Db) =>
-  db`id, number, vendor_id, currency, status, notes, requisition_id, ship_to_warehouse_id, revision, closed_reason, version, created_by, created_at, updated_at`;
+  db`id, number, vendor_id, currency, status, notes, requisition_id, ship_to_warehouse_id, revision, closed_reason, approved_by, approved_at, version, created_by, created_at, updated_at`;
 const lineColumns = (db: Db) =>
   db`id, po_id, item_id, qty, unit_price::text AS unit_price, qty_received, qty_invoiced, qty_cancelled, qty_returned`;
 
@@ -156,7 +159,10 @@ export async function findPurchaseOrderWithLines(
 export async function updatePurchaseOrder(
   db: Db,
   id: string,
-  change: Partial<PurchaseOrderHeader & Pick<PurchaseOrderRow, 'status'>>,
+  change: Partial<PurchaseOrderHeader & Pick<PurchaseOrderRow, 'status'>> & {
+    /** A sub records an approval (now); null clears it. */
+    approved_by?: string | null;
+  },
 ): Promise<PurchaseOrderRow> {
   const [row] = await db<PurchaseOrderRow[]>`
     UPDATE purchase_orders SET
@@ -165,6 +171,7 @@ export async function updatePurchaseOrder(
       ${change.notes === undefined ? db`` : db`notes = ${change.notes},`}
       ${change.ship_to_warehouse_id === undefined ? db`` : db`ship_to_warehouse_id = ${change.ship_to_warehouse_id},`}
       ${change.status === undefined ? db`` : db`status = ${change.status},`}
+      ${change.approved_by === undefined ? db`` : change.approved_by === null ? db`approved_by = NULL, approved_at = NULL,` : db`approved_by = ${change.approved_by}, approved_at = now(),`}
       version = version + 1, updated_at = now()
     WHERE id = ${id}
     RETURNING ${columns(db)}`.execute();
@@ -317,4 +324,20 @@ export async function shipToOf(db: Db, poIds: string[]): Promise<Map<string, str
   const rows = await db<{ id: string; ship_to_warehouse_id: string | null }[]>`
     SELECT id, ship_to_warehouse_id FROM purchase_orders WHERE id = ANY(${poIds})`;
   return new Map(rows.map((r) => [r.id, r.ship_to_warehouse_id]));
+}
+
+/**
+ * The order's total (Σ qty × unit_price) and whether it exceeds `threshold`, both computed in
+ * numeric: exact, as money must be.
+ */
+export async function orderTotalAbove(
+  db: Db,
+  poId: string,
+  threshold: string,
+): Promise<{ total: string; above: boolean }> {
+  const [row] = await db<{ total: string; above: boolean }[]>`
+    SELECT coalesce(sum(qty * unit_price), 0)::text AS total,
+           coalesce(sum(qty * unit_price), 0) > ${threshold}::numeric AS above
+    FROM purchase_order_lines WHERE po_id = ${poId}`;
+  return row;
 }

@@ -669,6 +669,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/procurement/purchase-orders/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Purchase order id.
+                 * @example po_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["PurchaseOrderIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a purchase order for sending
+         * @description Records `approved_by` (the token's `sub`) and `approved_at` on a DRAFT order; the status stays DRAFT.
+         *     An order whose total exceeds its currency's approval threshold can only be sent once approved; any
+         *     change (`PUT`) clears the approval. Approving an order under the threshold is allowed and recorded.
+         *     Needs the scope `procurement:approve` (`procurement:write` alone is 403 `insufficient-scope`). The
+         *     approver may not be the order's creator (`created_by`): 403 `self-approval`. Not DRAFT, or already
+         *     approved: 409 `invalid-state`.
+         */
+        post: operations["approvePurchaseOrder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/procurement/purchase-orders/{id}/send": {
         parameters: {
             query?: never;
@@ -686,7 +717,9 @@ export interface paths {
         put?: never;
         /**
          * Send a purchase order to the vendor
-         * @description DRAFT → SENT. Receipts can then be posted against it.
+         * @description DRAFT → SENT. Receipts can then be posted against it. When the server is configured with an approval
+         *     threshold for the order's currency (`PO_APPROVAL_THRESHOLDS`; none by default) and the order's total
+         *     exceeds it, the order must have been approved first (`POST .../approve`), else 409 `approval-required`.
          */
         post: operations["sendPurchaseOrder"];
         delete?: never;
@@ -1580,6 +1613,26 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "procurement.purchase_order.approved": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A purchase order was approved
+         * @description Sent when a DRAFT purchase order is approved for sending (`approved_by`, `approved_at`). Signed as `inventory.stock_move.posted` describes.
+         */
+        post: operations["onPurchaseOrderApproved"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "procurement.purchase_order.sent": {
         parameters: {
             query?: never;
@@ -2349,6 +2402,10 @@ export interface components {
             /** @description Where the goods go; receipts against the order must name it. Absent: unassigned, visible only to tokens without a `warehouses` claim. */
             ship_to_warehouse_id?: string;
             created_by?: components["schemas"]["Actor"];
+            /** @description Who approved the order for sending (`POST .../approve`); absent when not approved, or when a change (`PUT`) cleared the approval. */
+            approved_by?: string;
+            /** @description When it was approved; present exactly when `approved_by` is. */
+            approved_at?: components["schemas"]["Timestamp"];
             lines: components["schemas"]["PurchaseOrderLine"][];
             /** @description The current `ETag` (the value to send in `If-Match`). */
             etag: string;
@@ -2531,7 +2588,7 @@ export interface components {
          * @description The type of an event (the catalogue is the `webhooks` section, and `GET /webhooks/event-types`).
          * @enum {string}
          */
-        WebhookEventType: "inventory.stock_move.posted" | "inventory.receipt.posted" | "inventory.stock_move.reversed" | "inventory.stock_level.changed" | "inventory.reservation.created" | "inventory.reservation.released" | "inventory.reservation.consumed" | "inventory.reservation.expired" | "inventory.item.created" | "inventory.item.updated" | "inventory.warehouse.created" | "inventory.warehouse.updated" | "procurement.requisition.created" | "procurement.requisition.updated" | "procurement.requisition.approved" | "procurement.requisition.ordered" | "procurement.purchase_order.created" | "procurement.purchase_order.updated" | "procurement.purchase_order.sent" | "procurement.purchase_order.received" | "procurement.purchase_order.closed" | "procurement.receipt.created" | "procurement.receipt.updated" | "procurement.invoice.recorded" | "procurement.invoice.exception" | "procurement.vendor.created" | "procurement.vendor.updated";
+        WebhookEventType: "inventory.stock_move.posted" | "inventory.receipt.posted" | "inventory.stock_move.reversed" | "inventory.stock_level.changed" | "inventory.reservation.created" | "inventory.reservation.released" | "inventory.reservation.consumed" | "inventory.reservation.expired" | "inventory.item.created" | "inventory.item.updated" | "inventory.warehouse.created" | "inventory.warehouse.updated" | "procurement.requisition.created" | "procurement.requisition.updated" | "procurement.requisition.approved" | "procurement.requisition.ordered" | "procurement.purchase_order.created" | "procurement.purchase_order.updated" | "procurement.purchase_order.approved" | "procurement.purchase_order.sent" | "procurement.purchase_order.received" | "procurement.purchase_order.closed" | "procurement.receipt.created" | "procurement.receipt.updated" | "procurement.invoice.recorded" | "procurement.invoice.exception" | "procurement.vendor.created" | "procurement.vendor.updated";
         WebhookEndpoint: {
             /** @example whk_01JD7ZK3Q8X2 */
             id: string;
@@ -2654,7 +2711,7 @@ export interface components {
          * @description An event, as the feed (`GET /events`) returns it and as a webhook delivers it: the same object on both
          *     channels, whose `id` is the webhook's `webhook-id`. `type` says which of the catalogue it is.
          */
-        Event: components["schemas"]["StockMovePostedEvent"] | components["schemas"]["ReceiptPostedEvent"] | components["schemas"]["StockMoveReversedEvent"] | components["schemas"]["StockLevelChangedEvent"] | components["schemas"]["ReservationCreatedEvent"] | components["schemas"]["ReservationReleasedEvent"] | components["schemas"]["ReservationConsumedEvent"] | components["schemas"]["ReservationExpiredEvent"] | components["schemas"]["ItemCreatedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["WarehouseCreatedEvent"] | components["schemas"]["WarehouseUpdatedEvent"] | components["schemas"]["RequisitionCreatedEvent"] | components["schemas"]["RequisitionUpdatedEvent"] | components["schemas"]["RequisitionApprovedEvent"] | components["schemas"]["RequisitionOrderedEvent"] | components["schemas"]["PurchaseOrderCreatedEvent"] | components["schemas"]["PurchaseOrderUpdatedEvent"] | components["schemas"]["PurchaseOrderSentEvent"] | components["schemas"]["PurchaseOrderReceivedEvent"] | components["schemas"]["PurchaseOrderClosedEvent"] | components["schemas"]["ReceiptCreatedEvent"] | components["schemas"]["ReceiptUpdatedEvent"] | components["schemas"]["InvoiceRecordedEvent"] | components["schemas"]["InvoiceExceptionEvent"] | components["schemas"]["VendorCreatedEvent"] | components["schemas"]["VendorUpdatedEvent"];
+        Event: components["schemas"]["StockMovePostedEvent"] | components["schemas"]["ReceiptPostedEvent"] | components["schemas"]["StockMoveReversedEvent"] | components["schemas"]["StockLevelChangedEvent"] | components["schemas"]["ReservationCreatedEvent"] | components["schemas"]["ReservationReleasedEvent"] | components["schemas"]["ReservationConsumedEvent"] | components["schemas"]["ReservationExpiredEvent"] | components["schemas"]["ItemCreatedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["WarehouseCreatedEvent"] | components["schemas"]["WarehouseUpdatedEvent"] | components["schemas"]["RequisitionCreatedEvent"] | components["schemas"]["RequisitionUpdatedEvent"] | components["schemas"]["RequisitionApprovedEvent"] | components["schemas"]["RequisitionOrderedEvent"] | components["schemas"]["PurchaseOrderCreatedEvent"] | components["schemas"]["PurchaseOrderUpdatedEvent"] | components["schemas"]["PurchaseOrderApprovedEvent"] | components["schemas"]["PurchaseOrderSentEvent"] | components["schemas"]["PurchaseOrderReceivedEvent"] | components["schemas"]["PurchaseOrderClosedEvent"] | components["schemas"]["ReceiptCreatedEvent"] | components["schemas"]["ReceiptUpdatedEvent"] | components["schemas"]["InvoiceRecordedEvent"] | components["schemas"]["InvoiceExceptionEvent"] | components["schemas"]["VendorCreatedEvent"] | components["schemas"]["VendorUpdatedEvent"];
         /** @description A test event (`POST /webhooks/endpoints/{id}/test`): sent to that one endpoint only, never in the feed. */
         WebhookTestEvent: {
             /** @example evt_01JD7ZK3Q8X2 */
@@ -2899,6 +2956,18 @@ export interface components {
             type: "procurement.purchase_order.updated";
             timestamp: components["schemas"]["Timestamp"];
             /** @description The order's `ship_to_warehouse_id` before and after the change, sorted; empty when unassigned. Endpoints with `warehouses` receive the event only when they share one of them. */
+            warehouse_ids: string[];
+            data: components["schemas"]["PurchaseOrder"];
+        };
+        PurchaseOrderApprovedEvent: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "procurement.purchase_order.approved";
+            timestamp: components["schemas"]["Timestamp"];
+            /** @description The order's `ship_to_warehouse_id`; empty when unassigned. Endpoints with `warehouses` receive the event only when they share one of them. */
             warehouse_ids: string[];
             data: components["schemas"]["PurchaseOrder"];
         };
@@ -5206,6 +5275,61 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    approvePurchaseOrder: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required. The current `ETag` of the document. Missing → 428; stale or weak → 412 (with the current `ETag`).
+                 * @example "v3"
+                 */
+                "If-Match": components["parameters"]["IfMatch"];
+                /**
+                 * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
+                 *     structured-field string is accepted). Retrying with the same key and body replays the first result
+                 *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
+                 * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Purchase order id.
+                 * @example po_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["PurchaseOrderIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Approved. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurchaseOrder"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["ValidationError"];
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
     sendPurchaseOrder: {
         parameters: {
             query?: never;
@@ -6970,6 +7094,44 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["PurchaseOrderUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event. 410 disables the endpoint; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onPurchaseOrderApproved: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event id; the same on every retry of this event.
+                 * @example evt_01JD7ZK3Q8X2
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Reject values more than 5 minutes off.
+                 * @example 1795000000
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description Space-separated `v1,<base64 signature>` list (two entries for 24 h after a secret rotation).
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PurchaseOrderApprovedEvent"];
             };
         };
         responses: {

@@ -72,6 +72,11 @@ export const problemTypes = {
     "title": "Not allowed in the current state",
     "uri": "https://problems.inventory-api.dev/invalid-state"
   },
+  "approval-required": {
+    "status": 409,
+    "title": "Approval required",
+    "uri": "https://problems.inventory-api.dev/approval-required"
+  },
   "insufficient-available": {
     "status": 409,
     "title": "Not enough available stock to reserve",
@@ -191,6 +196,7 @@ export interface ProblemTypes {
   "duplicate-sku": ProblemBase<"duplicate-sku"> & Required<Pick<Problem, "sku">>;
   "already-exists": ProblemBase<"already-exists"> & Required<Pick<Problem, "id">>;
   "invalid-state": ProblemBase<"invalid-state"> & Required<Pick<Problem, "current_status">> & Pick<Problem, "allowed_statuses">;
+  "approval-required": ProblemBase<"approval-required">;
   "insufficient-available": ProblemBase<"insufficient-available"> & Required<Pick<Problem, "item_id" | "warehouse_id" | "requested" | "available">>;
   "count-mismatch": ProblemBase<"count-mismatch"> & Required<Pick<Problem, "item_id" | "warehouse_id" | "expected" | "actual">> & Pick<Problem, "batch">;
   "idempotency-in-progress": ProblemBase<"idempotency-in-progress">;

@@ -3,6 +3,7 @@ import {
   findPurchaseOrder,
   findPurchaseOrderWithLines,
   listPurchaseOrders,
+  orderTotalAbove,
   purchaseOrderLines,
   replacePurchaseOrderLines,
   updatePurchaseOrder,
@@ -59,6 +60,15 @@ async function send(ctx: Context<'sendPurchaseOrder'>) {
   const found = await findPurchaseOrder(db, params.id, { lock: true });
   if (found) assertVisible(principal, orderWarehouses(found));
   const row = assertChangeable(found, PO, params.id, ifMatch, ['DRAFT'], 'sent');
+  const threshold = ctx.config.poApprovalThresholds[row.currency];
+  if (threshold !== undefined && row.approved_by === null) {
+    const { total, above } = await orderTotalAbove(db, row.id, threshold);
+    if (above)
+      throw new ProblemError(
+        'approval-required',
+        `Purchase order ${row.id} totals ${total} ${row.currency}, above the approval threshold of ${threshold} ${row.currency}; approve it (POST /procurement/purchase-orders/${row.id}/approve) before sending.`,
+      );
+  }
   const before = await toPurchaseOrder(db, row);
   const po = await toPurchaseOrder(db, await updatePurchaseOrder(db, row.id, { status: 'SENT' }));
   return recordChange(ctx, 'sent', row, before, po);
@@ -87,10 +97,39 @@ async function close(ctx: Context<'closePurchaseOrder'>) {
   return recordChange(ctx, 'closed', row, before, po);
 }
 
+/**
+ * Records who approved the order for sending. Allowed under the threshold too: the approval is
+ * then on record should the threshold be lowered.
+ */
+async function approve(ctx: Context<'approvePurchaseOrder'>) {
+  const { db, params, principal, ifMatch, actor } = ctx;
+  const found = await findPurchaseOrder(db, params.id, { lock: true });
+  if (found) assertVisible(principal, orderWarehouses(found));
+  // Separation of duties (docs/standards.md §3): like the other 403s, before 412 and 409.
+  if (found && found.created_by === actor.sub)
+    throw new ProblemError(
+      'self-approval',
+      `${actor.sub} created ${found.id} and cannot approve it; another approver must.`,
+    );
+  const row = assertChangeable(found, PO, params.id, ifMatch, ['DRAFT'], 'approved');
+  if (row.approved_by !== null)
+    throw new ProblemError(
+      'invalid-state',
+      `Purchase order ${row.id} was already approved by ${row.approved_by}; a change (PUT) clears the approval.`,
+      { current_status: row.status },
+    );
+  const before = await toPurchaseOrder(db, row);
+  const po = await toPurchaseOrder(
+    db,
+    await updatePurchaseOrder(db, row.id, { approved_by: actor.sub }),
+  );
+  return recordChange(ctx, 'approved', row, before, po);
+}
+
 /** Audits the change and sends its event, in the request's transaction. */
 async function recordChange(
-  { db, audit }: Context<'sendPurchaseOrder' | 'closePurchaseOrder'>,
-  action: 'sent' | 'closed',
+  { db, audit }: Context<'sendPurchaseOrder' | 'closePurchaseOrder' | 'approvePurchaseOrder'>,
+  action: 'sent' | 'closed' | 'approved',
   row: PurchaseOrderRow,
   before: PurchaseOrder,
   po: PurchaseOrder,
@@ -177,6 +216,8 @@ export const purchaseOrderHandlers = {
       notes: body.notes ?? null,
       // A replacement: omitted, the order becomes unassigned (as omitted notes are removed).
       ship_to_warehouse_id: body.ship_to_warehouse_id ?? null,
+      // What was approved is no longer what would be sent.
+      approved_by: null,
     });
     await replacePurchaseOrderLines(db, current.id, body.lines);
     const po = await toPurchaseOrder(db, row);
@@ -193,6 +234,8 @@ export const purchaseOrderHandlers = {
     ]);
     return { status: 200, body: po, etag: po.etag };
   },
+
+  approvePurchaseOrder: approve,
 
   sendPurchaseOrder: send,
 
@@ -251,6 +294,7 @@ export const purchaseOrderHandlers = {
   | 'getPurchaseOrder'
   | 'listPurchaseOrders'
   | 'replacePurchaseOrder'
+  | 'approvePurchaseOrder'
   | 'sendPurchaseOrder'
   | 'closePurchaseOrder'
   | 'cancelPurchaseOrderLineRemaining'

@@ -62,6 +62,8 @@ export type Result<K extends OperationId> = {
 export interface HandlerConfig {
   /** The 3-way match's allowed relative price difference (INVOICE_PRICE_TOLERANCE). */
   invoicePriceTolerance: number;
+  /** Per currency, the order total above which sending needs an approval (PO_APPROVAL_THRESHOLDS). */
+  poApprovalThresholds: Record<string, string>;
   /** NODE_ENV=production: webhook URLs must be https. */
   production: boolean;
   webhooks: { allowPrivate: boolean };

@@ -29,6 +29,9 @@ const app = await buildApp({
     },
     // This process is the only client of its server: no quota, nothing shared through Redis.
     rateLimit: { max: 1_000_000, windowS: 60 },
+    // The demo orders are sent by the seed's one subject, who may not approve its own orders: a
+    // deployment's PO_APPROVAL_THRESHOLDS governs its clients, not the demo data seeded into it.
+    poApprovalThresholds: {},
   },
   sql,
   dispatcherSql: null,

@@ -46,6 +46,8 @@ export interface Config {
   rateLimit: { max: number; windowS: number; redisUrl?: string };
   webhooks: WebhookConfig;
   invoicePriceTolerance: number;
+  /** PO_APPROVAL_THRESHOLDS: per currency, the order total above which sending needs an approval. */
+  poApprovalThresholds: Record<string, string>;
   /** RESERVATION_SWEEP_S: how often each instance expires due reservations (0: never; writers still do). */
   reservationSweepMs: number;
   /**
@@ -134,6 +136,24 @@ function eventRetentionDays(env: NodeJS.ProcessEnv, retrySchedule: number[]): nu
   return days;
 }
 
+/**
+ * `EUR:1000,USD:1000`: decimal strings, compared in PostgreSQL, so that a total never meets a
+ * float. A currency not listed needs no approval.
+ */
+function poApprovalThresholds(value: string | undefined): Record<string, string> {
+  const thresholds: Record<string, string> = {};
+  for (const entry of (value ?? '').split(',').map((s) => s.trim())) {
+    if (entry === '') continue;
+    const m = /^([A-Z]{3}):(\d{1,15}(?:\.\d{1,6})?)$/.exec(entry);
+    if (!m || m[1] in thresholds)
+      throw new Error(
+        `PO_APPROVAL_THRESHOLDS must be comma-separated CURRENCY:amount pairs, each currency once (e.g. EUR:1000,USD:1000); got "${entry}"`,
+      );
+    thresholds[m[1]] = m[2];
+  }
+  return thresholds;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const auth = authConfig(env, production);
@@ -166,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       eventRetentionDays: eventRetentionDays(env, schedule),
     },
     invoicePriceTolerance: tolerance,
+    poApprovalThresholds: poApprovalThresholds(env.PO_APPROVAL_THRESHOLDS),
     reservationSweepMs: int(env, 'RESERVATION_SWEEP_S', 5) * 1000,
     postings: {
       maxBatch: int(env, 'POSTING_BATCH_MAX', 32) || 1,

@@ -235,6 +235,14 @@ t.test('every type of the catalogue is emitted by its change, as its schema says
         }),
       );
     },
+    'procurement.purchase_order.approved': async () => {
+      const po = await newestOrder();
+      ok(
+        await approver.POST('/procurement/purchase-orders/{id}/approve', {
+          params: { path: { id: po.id }, header: { ...ik(), 'If-Match': po.etag } },
+        }),
+      );
+    },
     'procurement.purchase_order.sent': async () => {
       const po = await newestOrder();
       ok(
