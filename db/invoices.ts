@@ -3,6 +3,8 @@ import { keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
 import type { ScopedPage } from './listing.ts';
 
 export type InvoiceMatchStatus = 'MATCHED' | 'EXCEPTION';
+export type InvoiceType = 'INVOICE' | 'CREDIT_NOTE';
+export type InvoiceStatus = 'RECORDED' | 'VOID';
 
 export interface InvoiceRow {
   id: string;
@@ -10,7 +12,12 @@ export interface InvoiceRow {
   po_id: string;
   number: string;
   currency: string;
+  type: InvoiceType;
+  status: InvoiceStatus;
   match_status: InvoiceMatchStatus;
+  version: number;
+  accepted_by: string | null;
+  accepted_reason: string | null;
   created_by: string;
   created_at: string;
   updated_at: string;
@@ -26,7 +33,7 @@ export interface InvoiceLineRow {
 }
 
 const columns = (db: Db) =>
-  db`id, vendor_id, po_id, number, currency, match_status, created_by, created_at, updated_at`;
+  db`id, vendor_id, po_id, number, currency, type, status, match_status, version, accepted_by, accepted_reason, created_by, created_at, updated_at`;
 
 /**
  * Inserts the invoice; null when its vendor already has an invoice with this number. The unique
@@ -34,11 +41,14 @@ const columns = (db: Db) =>
  */
 export async function insertInvoice(
   db: Db,
-  inv: Omit<InvoiceRow, 'created_at' | 'updated_at'>,
+  inv: Pick<
+    InvoiceRow,
+    'id' | 'vendor_id' | 'po_id' | 'number' | 'currency' | 'type' | 'match_status' | 'created_by'
+  >,
 ): Promise<InvoiceRow | null> {
   const [row] = await db<InvoiceRow[]>`
-    INSERT INTO invoices (id, vendor_id, po_id, number, currency, match_status, created_by)
-    VALUES (${inv.id}, ${inv.vendor_id}, ${inv.po_id}, ${inv.number}, ${inv.currency}, ${inv.match_status}, ${inv.created_by})
+    INSERT INTO invoices (id, vendor_id, po_id, number, currency, type, match_status, created_by)
+    VALUES (${inv.id}, ${inv.vendor_id}, ${inv.po_id}, ${inv.number}, ${inv.currency}, ${inv.type}, ${inv.match_status}, ${inv.created_by})
     ON CONFLICT DO NOTHING
     RETURNING ${columns(db)}`;
   return row ?? null;
@@ -59,9 +69,30 @@ export async function insertInvoiceLines(
   await db`INSERT INTO invoice_lines ${db(rows)}`.execute();
 }
 
-export async function findInvoice(db: Db, id: string): Promise<InvoiceRow | null> {
-  const [row] = await db<InvoiceRow[]>`SELECT ${columns(db)} FROM invoices WHERE id = ${id}`;
+export async function findInvoice(
+  db: Db,
+  id: string,
+  { lock = false } = {},
+): Promise<InvoiceRow | null> {
+  const [row] = await db<InvoiceRow[]>`
+    SELECT ${columns(db)} FROM invoices WHERE id = ${id} ${lock ? db`FOR UPDATE` : db``}`;
   return row ?? null;
+}
+
+/** Applies the change and moves the invoice to its next version. */
+export async function updateInvoice(
+  db: Db,
+  id: string,
+  change: { status?: InvoiceStatus; accepted_by?: string; accepted_reason?: string },
+): Promise<InvoiceRow> {
+  const [row] = await db<InvoiceRow[]>`
+    UPDATE invoices SET
+      ${change.status === undefined ? db`` : db`status = ${change.status},`}
+      ${change.accepted_by === undefined ? db`` : db`accepted_by = ${change.accepted_by}, accepted_reason = ${change.accepted_reason ?? null},`}
+      version = version + 1, updated_at = now()
+    WHERE id = ${id}
+    RETURNING ${columns(db)}`;
+  return row;
 }
 
 export async function invoiceLines(db: Db, invoiceIds: string[]): Promise<InvoiceLineRow[]> {

@@ -41,21 +41,26 @@ export async function matchFigures(
   defaultPriceTolerance: number,
 ): Promise<MatchFigures[]> {
   return db<MatchFigures[]>`
-    SELECT l.po_id, l.id AS po_line_id, l.item_id, l.qty AS ordered, l.qty_received AS received, l.qty_invoiced AS invoiced,
+    SELECT l.po_id, l.id AS po_line_id, l.item_id, l.qty AS ordered, l.qty_received - l.qty_returned AS received,
+           l.qty_invoiced - l.qty_credited AS invoiced,
            l.unit_price::text AS po_unit_price,
            money_text(i.amount / i.qty) AS invoiced_unit_price,
            money_text(i.amount / i.qty - l.unit_price) AS price_variance,
            coalesce(i.outside_prices, '{}') AS outside_prices,
            t.price AS price_tolerance, t.qty AS qty_tolerance,
-           l.qty_invoiced > l.qty_received * (1 + t.qty) AS qty_exceeds
+           l.qty_invoiced - l.qty_credited > (l.qty_received - l.qty_returned) * (1 + t.qty) AS qty_exceeds
     FROM purchase_order_lines l
     JOIN purchase_orders o ON o.id = l.po_id
     ${tolerances(db, defaultPriceTolerance)}
     LEFT JOIN LATERAL (
-      SELECT sum(il.qty) AS qty, sum(il.qty * il.unit_price) AS amount,
+      -- The average price is that of what was invoiced; a credit note's prices are checked as an
+      -- invoice's are. A void document counts for nothing.
+      SELECT sum(il.qty) FILTER (WHERE v.type = 'INVOICE') AS qty,
+             sum(il.qty * il.unit_price) FILTER (WHERE v.type = 'INVOICE') AS amount,
              array_agg(DISTINCT money_text(il.unit_price))
                FILTER (WHERE price_outside_tolerance(il.unit_price, l.unit_price, t.price)) AS outside_prices
-      FROM invoice_lines il WHERE il.po_line_id = l.id
+      FROM invoice_lines il JOIN invoices v ON v.id = il.invoice_id
+      WHERE il.po_line_id = l.id AND v.status <> 'VOID'
     ) i ON true
     WHERE l.po_id = ANY(${poIds})
     ORDER BY l.po_id, l.line_no`;
@@ -70,8 +75,10 @@ export interface InvoiceLineInput {
 export interface InvoiceLineFigures {
   line_no: number;
   received: number;
-  /** The PO line's invoiced total once this invoice is recorded. */
+  /** The PO line's invoiced total, less what is credited, once this document is recorded. */
   invoiced: number;
+  /** What may still be credited on the PO line before this document: invoiced less credited. */
+  creditable: number;
   po_unit_price: string;
   outside_prices: string[];
   price_tolerance: number;
@@ -80,20 +87,24 @@ export interface InvoiceLineFigures {
 }
 
 /**
- * The match figures of each line of a new invoice, as they will be once it is recorded: call with
- * the PO lines locked, before adding the invoice's quantities to them.
+ * The match figures of each line of a new invoice or credit note, as they will be once it is
+ * recorded: call with the PO lines locked, before adding its quantities to them. The figures come
+ * from the lines' qty_invoiced and qty_credited, which a void document has already left.
  */
 export async function invoiceLineFigures(
   db: Db,
   lines: InvoiceLineInput[],
   defaultPriceTolerance: number,
+  type: 'INVOICE' | 'CREDIT_NOTE' = 'INVOICE',
 ): Promise<InvoiceLineFigures[]> {
   const input = lines.map((l, i) => ({ ...l, line_no: i }));
+  const sign = type === 'CREDIT_NOTE' ? -1 : 1;
   return db<InvoiceLineFigures[]>`
     SELECT y.*, y.invoiced > y.received * (1 + y.qty_tolerance) AS qty_exceeds
     FROM (
-      SELECT x.line_no, l.qty_received AS received,
-             l.qty_invoiced + sum(x.qty) OVER (PARTITION BY x.po_line_id) AS invoiced,
+      SELECT x.line_no, l.qty_received - l.qty_returned AS received,
+             l.qty_invoiced - l.qty_credited + ${sign} * sum(x.qty) OVER (PARTITION BY x.po_line_id) AS invoiced,
+             l.qty_invoiced - l.qty_credited AS creditable,
              l.unit_price::text AS po_unit_price,
              CASE WHEN price_outside_tolerance(x.unit_price, l.unit_price, t.price)
                   THEN ARRAY[money_text(x.unit_price)] ELSE '{}' END AS outside_prices,

@@ -46,6 +46,7 @@ export interface PurchaseOrderLineRow {
   unit_price: string;
   qty_received: number;
   qty_invoiced: number;
+  qty_credited: number;
   qty_cancelled: number;
   qty_returned: number;
 }
@@ -58,7 +59,7 @@ export type PurchaseOrderHeader = Pick<
 const columns = (db: Db) =>
   db`id, number, vendor_id, currency, status, notes, requisition_id, ship_to_warehouse_id, revision, closed_reason, approved_by, approved_at, version, created_by, created_at, updated_at`;
 const lineColumns = (db: Db) =>
-  db`id, po_id, item_id, qty, unit_price::text AS unit_price, qty_received, qty_invoiced, qty_cancelled, qty_returned`;
+  db`id, po_id, item_id, qty, unit_price::text AS unit_price, qty_received, qty_invoiced, qty_credited, qty_cancelled, qty_returned`;
 
 // Generated numbers come from a sequence: PO-000042, wider once past six digits.
 const GENERATED_NUMBER_ATTEMPTS = 20;
@@ -253,10 +254,11 @@ export async function addInvoiced(
   db: Db,
   poId: string,
   increments: LineIncrement[],
+  column: 'qty_invoiced' | 'qty_credited' = 'qty_invoiced',
 ): Promise<PurchaseOrderRow> {
   // Both statements go out now, in this order, so that a caller can pipeline more behind them.
   const [, row] = await allInOrder([
-    addToLines(db, 'qty_invoiced', increments).execute(),
+    addToLines(db, column, increments).execute(),
     updatePurchaseOrder(db, poId, {}),
   ]);
   return row;
@@ -273,7 +275,11 @@ const summed = (db: Db, increments: LineIncrement[]) =>
 const namedLines = (db: Db, increments: LineIncrement[]) =>
   db`l.id = ANY(${increments.map((i) => i.po_line_id)}::text[])`;
 
-function addToLines(db: Db, column: 'qty_received' | 'qty_invoiced', increments: LineIncrement[]) {
+function addToLines(
+  db: Db,
+  column: 'qty_received' | 'qty_invoiced' | 'qty_credited',
+  increments: LineIncrement[],
+) {
   return db`
     UPDATE purchase_order_lines l SET ${db(column)} = l.${db(column)} + v.qty
     FROM ${summed(db, increments)} v

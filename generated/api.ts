@@ -921,6 +921,10 @@ export interface paths {
          *     of its lines is, else EXCEPTION with a reason per line. 409 `duplicate-number` when the vendor already
          *     has an invoice with this number. The invoice belongs to the order's warehouse: a token with a
          *     `warehouses` claim records invoices only against orders it can see (403 `warehouse-forbidden`).
+         *     With `type: CREDIT_NOTE` it takes quantities back: its lines add to the order lines' `qty_credited`,
+         *     and the match compares `qty_invoiced - qty_credited` with what was received; a credit note may not
+         *     credit more on a line than is invoiced less credited (409 `over-credit`). Its prices are checked as an
+         *     invoice's are. Voided documents count for nothing. The answer carries the invoice's `ETag`.
          */
         post: operations["createInvoice"];
         delete?: never;
@@ -944,11 +948,71 @@ export interface paths {
         };
         /**
          * Get a vendor invoice
-         * @description The invoice with its per-line match result. 403 `warehouse-forbidden` when the token cannot see its purchase order.
+         * @description The invoice with its per-line match result, and the `ETag` (304 on a matching `If-None-Match`). 403 `warehouse-forbidden` when the token cannot see its purchase order.
          */
         get: operations["getInvoice"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/procurement/invoices/{id}/void": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Invoice id.
+                 * @example inv_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["InvoiceIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Void a vendor invoice or credit note
+         * @description RECORDED → VOID. A void document counts for nothing: its quantities leave its order lines'
+         *     `qty_invoiced` (a credit note's, `qty_credited`) and the match report. 409 `invalid-state` when it is
+         *     already VOID; 409 `over-credit` when voiding an invoice would leave a line credited beyond what
+         *     remains invoiced (void the credit note first). Sends `procurement.invoice.voided` and
+         *     `procurement.purchase_order.updated`.
+         */
+        post: operations["voidInvoice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/procurement/invoices/{id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Invoice id.
+                 * @example inv_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["InvoiceIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept a vendor invoice's match exception
+         * @description Records that an invoice with `match_status: EXCEPTION` is accepted as it is: `accepted_by` (the token's
+         *     `sub`) and `accepted_reason`; `match_status` stays EXCEPTION. Needs the scope `procurement:approve`
+         *     (`procurement:write` alone is 403 `insufficient-scope`). Whoever recorded the invoice (`created_by`)
+         *     may not accept it (403 `self-approval`). 409 `invalid-state` when it is MATCHED, VOID or already
+         *     accepted. Sends `procurement.invoice.accepted`.
+         */
+        post: operations["acceptInvoice"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1753,6 +1817,46 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "procurement.invoice.voided": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A vendor invoice or credit note was voided
+         * @description Sent when an invoice or credit note is voided, with its order's `procurement.purchase_order.updated`. Signed as `inventory.stock_move.posted` describes.
+         */
+        post: operations["onInvoiceVoided"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "procurement.invoice.accepted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A vendor invoice's match exception was accepted
+         * @description Sent when an invoice with `match_status: EXCEPTION` is accepted (`accepted_by`, `accepted_reason`). Signed as `inventory.stock_move.posted` describes.
+         */
+        post: operations["onInvoiceAccepted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "procurement.invoice.exception": {
         parameters: {
             query?: never;
@@ -1928,6 +2032,10 @@ export interface components {
             available?: number;
             ordered?: number;
             received?: number;
+            /** @description With `over-credit`: invoiced on the line (void documents excluded). */
+            invoiced?: number;
+            /** @description With `over-credit`: already credited on the line. */
+            credited?: number;
             expected?: number;
             actual?: number;
             number?: string;
@@ -2377,8 +2485,10 @@ export interface components {
             unit_price: components["schemas"]["Money"];
             /** @description Sum of posted receipt lines. */
             qty_received: number;
-            /** @description Sum of invoice lines. */
+            /** @description Sum of the lines of its invoices (`type: INVOICE`) that are not void. */
             qty_invoiced: number;
+            /** @description Sum of the lines of its credit notes that are not void; never more than `qty_invoiced`. The match compares `qty_invoiced - qty_credited` with what was received. */
+            qty_credited: number;
             /** @description What will not be delivered (cancel-remaining, or closing the order). `qty_received + qty_cancelled` never exceeds `qty`; what is left is open for receipts. */
             qty_cancelled: number;
             /** @description Returned to the vendor, out of `qty_received`. Always 0 for now. */
@@ -2557,6 +2667,16 @@ export interface components {
             status: "MATCHED" | "EXCEPTION";
             reasons: components["schemas"]["MatchReason"][];
         };
+        /**
+         * @description A credit note takes back quantities invoiced on the same purchase order lines: its lines count in their `qty_credited`, never beyond what is invoiced less credited (409 `over-credit`).
+         * @enum {string}
+         */
+        InvoiceType: "INVOICE" | "CREDIT_NOTE";
+        /**
+         * @description A VOID invoice or credit note counts for nothing: its quantities left its order lines when it was voided.
+         * @enum {string}
+         */
+        InvoiceStatus: "RECORDED" | "VOID";
         Invoice: {
             /** @example inv_01JD7ZK3Q8X2 */
             id: string;
@@ -2564,18 +2684,32 @@ export interface components {
             po_id: string;
             number: string;
             currency: components["schemas"]["Currency"];
+            type: components["schemas"]["InvoiceType"];
+            status: components["schemas"]["InvoiceStatus"];
             lines: components["schemas"]["InvoiceLine"][];
+            /** @description The match when it was recorded; accepting an EXCEPTION leaves it an EXCEPTION (see `accepted_by`). */
             match_status: components["schemas"]["InvoiceMatchStatus"];
+            /** @description Who accepted the exception (`POST .../accept`); absent while it is not accepted. */
+            accepted_by?: components["schemas"]["Actor"];
+            /** @description Why the exception was accepted; with `accepted_by`. */
+            accepted_reason?: string;
+            /** @description The current version's ETag, for `If-Match`. */
+            etag: string;
             created_by?: components["schemas"]["Actor"];
             created_at: components["schemas"]["Timestamp"];
-            /** @description When it last changed; an invoice is not changed once recorded, so its creation. */
+            /** @description When it last changed: recorded, voided or accepted. */
             updated_at: components["schemas"]["Timestamp"];
+        };
+        InvoiceAccept: {
+            reason: string;
         };
         InvoiceCreate: {
             po_id: components["schemas"]["Code"];
             /** @description Must be the PO's vendor; defaults to it. */
             vendor_id?: components["schemas"]["Code"];
             number: string;
+            /** @description Defaults to INVOICE. */
+            type?: components["schemas"]["InvoiceType"];
             /** @description Must be the PO's currency; defaults to it. */
             currency?: components["schemas"]["Currency"];
             lines: components["schemas"]["InvoiceLineInput"][];
@@ -2588,7 +2722,7 @@ export interface components {
          * @description The type of an event (the catalogue is the `webhooks` section, and `GET /webhooks/event-types`).
          * @enum {string}
          */
-        WebhookEventType: "inventory.stock_move.posted" | "inventory.receipt.posted" | "inventory.stock_move.reversed" | "inventory.stock_level.changed" | "inventory.reservation.created" | "inventory.reservation.released" | "inventory.reservation.consumed" | "inventory.reservation.expired" | "inventory.item.created" | "inventory.item.updated" | "inventory.warehouse.created" | "inventory.warehouse.updated" | "procurement.requisition.created" | "procurement.requisition.updated" | "procurement.requisition.approved" | "procurement.requisition.ordered" | "procurement.purchase_order.created" | "procurement.purchase_order.updated" | "procurement.purchase_order.approved" | "procurement.purchase_order.sent" | "procurement.purchase_order.received" | "procurement.purchase_order.closed" | "procurement.receipt.created" | "procurement.receipt.updated" | "procurement.invoice.recorded" | "procurement.invoice.exception" | "procurement.vendor.created" | "procurement.vendor.updated";
+        WebhookEventType: "inventory.stock_move.posted" | "inventory.receipt.posted" | "inventory.stock_move.reversed" | "inventory.stock_level.changed" | "inventory.reservation.created" | "inventory.reservation.released" | "inventory.reservation.consumed" | "inventory.reservation.expired" | "inventory.item.created" | "inventory.item.updated" | "inventory.warehouse.created" | "inventory.warehouse.updated" | "procurement.requisition.created" | "procurement.requisition.updated" | "procurement.requisition.approved" | "procurement.requisition.ordered" | "procurement.purchase_order.created" | "procurement.purchase_order.updated" | "procurement.purchase_order.approved" | "procurement.purchase_order.sent" | "procurement.purchase_order.received" | "procurement.purchase_order.closed" | "procurement.receipt.created" | "procurement.receipt.updated" | "procurement.invoice.recorded" | "procurement.invoice.exception" | "procurement.invoice.voided" | "procurement.invoice.accepted" | "procurement.vendor.created" | "procurement.vendor.updated";
         WebhookEndpoint: {
             /** @example whk_01JD7ZK3Q8X2 */
             id: string;
@@ -2711,7 +2845,7 @@ export interface components {
          * @description An event, as the feed (`GET /events`) returns it and as a webhook delivers it: the same object on both
          *     channels, whose `id` is the webhook's `webhook-id`. `type` says which of the catalogue it is.
          */
-        Event: components["schemas"]["StockMovePostedEvent"] | components["schemas"]["ReceiptPostedEvent"] | components["schemas"]["StockMoveReversedEvent"] | components["schemas"]["StockLevelChangedEvent"] | components["schemas"]["ReservationCreatedEvent"] | components["schemas"]["ReservationReleasedEvent"] | components["schemas"]["ReservationConsumedEvent"] | components["schemas"]["ReservationExpiredEvent"] | components["schemas"]["ItemCreatedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["WarehouseCreatedEvent"] | components["schemas"]["WarehouseUpdatedEvent"] | components["schemas"]["RequisitionCreatedEvent"] | components["schemas"]["RequisitionUpdatedEvent"] | components["schemas"]["RequisitionApprovedEvent"] | components["schemas"]["RequisitionOrderedEvent"] | components["schemas"]["PurchaseOrderCreatedEvent"] | components["schemas"]["PurchaseOrderUpdatedEvent"] | components["schemas"]["PurchaseOrderApprovedEvent"] | components["schemas"]["PurchaseOrderSentEvent"] | components["schemas"]["PurchaseOrderReceivedEvent"] | components["schemas"]["PurchaseOrderClosedEvent"] | components["schemas"]["ReceiptCreatedEvent"] | components["schemas"]["ReceiptUpdatedEvent"] | components["schemas"]["InvoiceRecordedEvent"] | components["schemas"]["InvoiceExceptionEvent"] | components["schemas"]["VendorCreatedEvent"] | components["schemas"]["VendorUpdatedEvent"];
+        Event: components["schemas"]["StockMovePostedEvent"] | components["schemas"]["ReceiptPostedEvent"] | components["schemas"]["StockMoveReversedEvent"] | components["schemas"]["StockLevelChangedEvent"] | components["schemas"]["ReservationCreatedEvent"] | components["schemas"]["ReservationReleasedEvent"] | components["schemas"]["ReservationConsumedEvent"] | components["schemas"]["ReservationExpiredEvent"] | components["schemas"]["ItemCreatedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["WarehouseCreatedEvent"] | components["schemas"]["WarehouseUpdatedEvent"] | components["schemas"]["RequisitionCreatedEvent"] | components["schemas"]["RequisitionUpdatedEvent"] | components["schemas"]["RequisitionApprovedEvent"] | components["schemas"]["RequisitionOrderedEvent"] | components["schemas"]["PurchaseOrderCreatedEvent"] | components["schemas"]["PurchaseOrderUpdatedEvent"] | components["schemas"]["PurchaseOrderApprovedEvent"] | components["schemas"]["PurchaseOrderSentEvent"] | components["schemas"]["PurchaseOrderReceivedEvent"] | components["schemas"]["PurchaseOrderClosedEvent"] | components["schemas"]["ReceiptCreatedEvent"] | components["schemas"]["ReceiptUpdatedEvent"] | components["schemas"]["InvoiceRecordedEvent"] | components["schemas"]["InvoiceExceptionEvent"] | components["schemas"]["InvoiceVoidedEvent"] | components["schemas"]["InvoiceAcceptedEvent"] | components["schemas"]["VendorCreatedEvent"] | components["schemas"]["VendorUpdatedEvent"];
         /** @description A test event (`POST /webhooks/endpoints/{id}/test`): sent to that one endpoint only, never in the feed. */
         WebhookTestEvent: {
             /** @example evt_01JD7ZK3Q8X2 */
@@ -3050,6 +3184,30 @@ export interface components {
              * @enum {string}
              */
             type: "procurement.invoice.exception";
+            timestamp: components["schemas"]["Timestamp"];
+            /** @description The warehouse of its purchase order (`ship_to_warehouse_id`); empty when unassigned. Endpoints with `warehouses` receive the event only when they share one of them. */
+            warehouse_ids: string[];
+            data: components["schemas"]["Invoice"];
+        };
+        InvoiceVoidedEvent: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "procurement.invoice.voided";
+            timestamp: components["schemas"]["Timestamp"];
+            /** @description The warehouse of its purchase order (`ship_to_warehouse_id`); empty when unassigned. Endpoints with `warehouses` receive the event only when they share one of them. */
+            warehouse_ids: string[];
+            data: components["schemas"]["Invoice"];
+        };
+        InvoiceAcceptedEvent: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "procurement.invoice.accepted";
             timestamp: components["schemas"]["Timestamp"];
             /** @description The warehouse of its purchase order (`ship_to_warehouse_id`); empty when unassigned. Endpoints with `warehouses` receive the event only when they share one of them. */
             warehouse_ids: string[];
@@ -5876,6 +6034,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     Location: components["headers"]["Location"];
+                    ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
@@ -5896,7 +6055,13 @@ export interface operations {
     getInvoice: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description An `ETag` you hold; 304 when it is still current.
+                 * @example "v3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description Invoice id.
@@ -5914,15 +6079,136 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Invoice"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    voidInvoice: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required. The current `ETag` of the document. Missing → 428; stale or weak → 412 (with the current `ETag`).
+                 * @example "v3"
+                 */
+                "If-Match": components["parameters"]["IfMatch"];
+                /**
+                 * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
+                 *     structured-field string is accepted). Retrying with the same key and body replays the first result
+                 *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
+                 * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Invoice id.
+                 * @example inv_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["InvoiceIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Voided. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invoice"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["ValidationError"];
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    acceptInvoice: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required. The current `ETag` of the document. Missing → 428; stale or weak → 412 (with the current `ETag`).
+                 * @example "v3"
+                 */
+                "If-Match": components["parameters"]["IfMatch"];
+                /**
+                 * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
+                 *     structured-field string is accepted). Retrying with the same key and body replays the first result
+                 *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
+                 * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Invoice id.
+                 * @example inv_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["InvoiceIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Vendor shipped the rest; the receipt is on its way."
+                 *     }
+                 */
+                "application/json": components["schemas"]["InvoiceAccept"];
+            };
+        };
+        responses: {
+            /** @description Accepted. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invoice"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["ValidationError"];
+            428: components["responses"]["PreconditionRequired"];
             429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Problem"];
         };
@@ -7360,6 +7646,82 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["InvoiceRecordedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event. 410 disables the endpoint; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onInvoiceVoided: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event id; the same on every retry of this event.
+                 * @example evt_01JD7ZK3Q8X2
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Reject values more than 5 minutes off.
+                 * @example 1795000000
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description Space-separated `v1,<base64 signature>` list (two entries for 24 h after a secret rotation).
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvoiceVoidedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event. 410 disables the endpoint; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onInvoiceAccepted: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event id; the same on every retry of this event.
+                 * @example evt_01JD7ZK3Q8X2
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Reject values more than 5 minutes off.
+                 * @example 1795000000
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description Space-separated `v1,<base64 signature>` list (two entries for 24 h after a secret rotation).
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvoiceAcceptedEvent"];
             };
         };
         responses: {

@@ -52,6 +52,11 @@ export const problemTypes = {
     "title": "Receipt exceeds ordered quantity",
     "uri": "https://problems.inventory-api.dev/over-receipt"
   },
+  "over-credit": {
+    "status": 409,
+    "title": "Credit exceeds what is invoiced",
+    "uri": "https://problems.inventory-api.dev/over-credit"
+  },
   "duplicate-number": {
     "status": 409,
     "title": "Number already in use",
@@ -192,6 +197,7 @@ export interface ProblemTypes {
   "method-not-allowed": ProblemBase<"method-not-allowed">;
   "over-issuance": ProblemBase<"over-issuance"> & Required<Pick<Problem, "item_id" | "warehouse_id" | "requested" | "available">> & Pick<Problem, "batch">;
   "over-receipt": ProblemBase<"over-receipt"> & Required<Pick<Problem, "po_line_id" | "ordered" | "received" | "requested">>;
+  "over-credit": ProblemBase<"over-credit"> & Required<Pick<Problem, "po_line_id" | "invoiced" | "credited" | "requested">>;
   "duplicate-number": ProblemBase<"duplicate-number"> & Required<Pick<Problem, "number">>;
   "duplicate-sku": ProblemBase<"duplicate-sku"> & Required<Pick<Problem, "sku">>;
   "already-exists": ProblemBase<"already-exists"> & Required<Pick<Problem, "id">>;

@@ -4,6 +4,7 @@ import {
   insertInvoiceLines,
   invoiceLines,
   listInvoices,
+  updateInvoice,
   type InvoiceLineRow,
   type InvoiceRow,
 } from '../db/invoices.ts';
@@ -36,12 +37,44 @@ import { invoiceEvent, purchaseOrderEvent } from './lib/catalogue.ts';
 import { assertOrderFilterVisible, orderWarehouses } from './lib/procurement-access.ts';
 import { matchReasons, statusOf } from './lib/match.ts';
 import { poLineErrors, presentPurchaseOrder } from './lib/orders.ts';
-import type { Handlers, RequestBody } from './types.ts';
+import { assertChangeable } from './lib/documents.ts';
+import { etagOf } from './lib/versioned.ts';
+import type { Context, Handlers, RequestBody } from './types.ts';
 
 type Invoice = components['schemas']['Invoice'];
 
-function presentInvoice(row: InvoiceRow, lines: InvoiceLineRow[]): Invoice {
-  return { ...row, lines: lines.map(({ invoice_id: _, ...line }) => line) };
+function presentInvoice(
+  { version, accepted_by, accepted_reason, ...row }: InvoiceRow,
+  lines: InvoiceLineRow[],
+): Invoice {
+  return {
+    ...row,
+    ...(accepted_by === null ? {} : { accepted_by, accepted_reason: accepted_reason ?? '' }),
+    etag: etagOf(version),
+    lines: lines.map(({ invoice_id: _, ...line }) => line),
+  };
+}
+
+const INVOICE = 'invoice';
+
+type LineIncrement = { po_line_id: string; qty: number };
+
+/** Quantities summed per PO line, in the lines' first order. */
+function perLine(lines: LineIncrement[]): Map<string, number> {
+  const sums = new Map<string, number>();
+  for (const l of lines) sums.set(l.po_line_id, (sums.get(l.po_line_id) ?? 0) + l.qty);
+  return sums;
+}
+
+// Quantities have at most 6 decimals: compared as integers of millionths, exactly.
+const micro = (q: number | string) => Math.round(Number(q) * 1e6);
+
+function overCredit(poLineId: string, invoiced: number, credited: number, requested: number) {
+  return new ProblemError(
+    'over-credit',
+    `Line ${poLineId} has ${invoiced} invoiced and ${credited} credited; ${requested} more cannot be credited.`,
+    { po_line_id: poLineId, invoiced, credited, requested },
+  );
 }
 
 async function toInvoices(db: Db, rows: InvoiceRow[]): Promise<Invoice[]> {
@@ -104,7 +137,17 @@ export const invoiceHandlers = {
         'invoiced',
       );
 
-    const figures = await invoiceLineFigures(db, body.lines, config.invoicePriceTolerance);
+    const type = body.type ?? 'INVOICE';
+    const figures = await invoiceLineFigures(db, body.lines, config.invoicePriceTolerance, type);
+    if (type === 'CREDIT_NOTE') {
+      // The PO lines are locked: two credit notes racing on a line see each other's credit.
+      const byId = new Map(poLines.map((l) => [l.id, l]));
+      for (const [poLineId, qty] of perLine(body.lines)) {
+        const l = must(byId.get(poLineId), 'a line of the order');
+        if (micro(l.qty_credited) + micro(qty) > micro(l.qty_invoiced))
+          throw overCredit(poLineId, Number(l.qty_invoiced), Number(l.qty_credited), qty);
+      }
+    }
     const lines: Omit<InvoiceLineRow, 'invoice_id'>[] = body.lines.map((line, i) => {
       const reasons = matchReasons(figures[i]);
       return { ...line, status: statusOf(reasons), reasons };
@@ -116,6 +159,7 @@ export const invoiceHandlers = {
       po_id: po.id,
       number: body.number,
       currency: po.currency,
+      type,
       created_by: actor.sub,
       match_status: lines.some((l) => l.status === 'EXCEPTION') ? 'EXCEPTION' : 'MATCHED',
     });
@@ -129,7 +173,7 @@ export const invoiceHandlers = {
     // One round trip: the lines, the order's invoiced quantities, and the reads that show the result.
     const [, poAfter, poLinesAfter, lineRows] = await allInOrder([
       insertInvoiceLines(db, id, lines),
-      addInvoiced(db, po.id, body.lines),
+      addInvoiced(db, po.id, body.lines, type === 'CREDIT_NOTE' ? 'qty_credited' : 'qty_invoiced'),
       purchaseOrderLines(db, [po.id]),
       invoiceLines(db, [id]),
     ]);
@@ -160,7 +204,12 @@ export const invoiceHandlers = {
         purchaseOrderEvent('procurement.purchase_order.updated', orderAfter),
       ]),
     ]);
-    return { status: 201, body: invoice, location: `/procurement/invoices/${id}` };
+    return {
+      status: 201,
+      body: invoice,
+      etag: invoice.etag,
+      location: `/procurement/invoices/${id}`,
+    };
   },
 
   async getInvoice({ db, params, principal }) {
@@ -170,8 +219,11 @@ export const invoiceHandlers = {
     const po = must(await findPurchaseOrder(db, row.po_id), 'purchase order of an invoice');
     assertVisible(principal, orderWarehouses(po));
     const [invoice] = await toInvoices(db, [row]);
-    return { status: 200, body: invoice };
+    return { status: 200, body: invoice, etag: invoice.etag };
   },
+
+  voidInvoice: voidOne,
+  acceptInvoice: accept,
 
   async listInvoices({ db, query, principal, page }) {
     await assertOrderFilterVisible(db, principal, query.po_id);
@@ -185,4 +237,111 @@ export const invoiceHandlers = {
     });
     return { status: 200, body: page.result(await toInvoices(db, rows), keysetKey(keyset)) };
   },
-} satisfies Pick<Handlers, 'createInvoice' | 'getInvoice' | 'listInvoices'>;
+} satisfies Pick<
+  Handlers,
+  'createInvoice' | 'getInvoice' | 'listInvoices' | 'voidInvoice' | 'acceptInvoice'
+>;
+
+async function voidOne(ctx: Context<'voidInvoice'>) {
+  const { db, params, principal, ifMatch, audit } = ctx;
+  const found = await findInvoice(db, params.id);
+  if (!found) throw notFound(INVOICE, params.id);
+  // The order and its lines first, then the invoice: the order createInvoice and receipts lock
+  // in, so that a void never deadlocks with them, and its quantities leave lines nobody else moves.
+  const { po, lines: poLines } = await findPurchaseOrderWithLines(db, found.po_id, { lock: true });
+  const order = must(po, 'purchase order of an invoice');
+  const warehouseIds = orderWarehouses(order);
+  assertVisible(principal, warehouseIds);
+  const row = assertChangeable(
+    await findInvoice(db, params.id, { lock: true }),
+    INVOICE,
+    params.id,
+    ifMatch,
+    ['RECORDED'],
+    'voided',
+  );
+  const lines = await invoiceLines(db, [row.id]);
+  const taken = [...perLine(lines)].map(([po_line_id, qty]) => ({ po_line_id, qty: -qty }));
+  if (row.type === 'INVOICE') {
+    // What stays credited must stay covered by what stays invoiced.
+    const byId = new Map(poLines.map((l) => [l.id, l]));
+    for (const { po_line_id, qty } of taken) {
+      const l = must(byId.get(po_line_id), 'a line of the order');
+      if (micro(l.qty_credited) > micro(l.qty_invoiced) + micro(qty))
+        throw overCredit(po_line_id, Number(l.qty_invoiced) + qty, Number(l.qty_credited), 0);
+    }
+  }
+  const before = presentInvoice(row, lines);
+  const [updated, poAfter, poLinesAfter] = await allInOrder([
+    updateInvoice(db, row.id, { status: 'VOID' }),
+    addInvoiced(db, order.id, taken, row.type === 'CREDIT_NOTE' ? 'qty_credited' : 'qty_invoiced'),
+    purchaseOrderLines(db, [order.id]),
+  ]);
+  const invoice = presentInvoice(updated, lines);
+  const orderAfter = presentPurchaseOrder(poAfter, poLinesAfter);
+  await allInOrder([
+    audit({
+      action: 'invoice.voided',
+      entity: 'invoice',
+      entityId: row.id,
+      warehouseIds,
+      before,
+      after: invoice,
+    }),
+    audit({
+      action: 'purchase_order.invoiced',
+      entity: 'purchase_order',
+      entityId: order.id,
+      warehouseIds,
+      before: presentPurchaseOrder(order, poLines),
+      after: orderAfter,
+    }),
+    insertEvents(db, [
+      invoiceEvent('procurement.invoice.voided', invoice, order),
+      purchaseOrderEvent('procurement.purchase_order.updated', orderAfter),
+    ]),
+  ]);
+  return { status: 200 as const, body: invoice, etag: invoice.etag };
+}
+
+async function accept(ctx: Context<'acceptInvoice'>) {
+  const { db, params, principal, ifMatch, audit, actor, body } = ctx;
+  const row = await findInvoice(db, params.id, { lock: true });
+  if (!row) throw notFound(INVOICE, params.id);
+  const po = must(await findPurchaseOrder(db, row.po_id), 'purchase order of an invoice');
+  const warehouseIds = orderWarehouses(po);
+  assertVisible(principal, warehouseIds);
+  if (row.created_by === actor.sub)
+    throw new ProblemError(
+      'self-approval',
+      `${actor.sub} recorded invoice ${row.id} and cannot accept it; another approver must.`,
+    );
+  assertChangeable(row, INVOICE, params.id, ifMatch, ['RECORDED'], 'accepted');
+  // Only an unaccepted exception can be accepted: the state is its match and acceptance too.
+  const state =
+    row.match_status === 'MATCHED' ? 'MATCHED' : row.accepted_by !== null ? 'ACCEPTED' : null;
+  if (state)
+    throw new ProblemError(
+      'invalid-state',
+      `Invoice ${row.id} is ${state}; only an EXCEPTION not yet accepted can be accepted.`,
+      { current_status: state, allowed_statuses: ['EXCEPTION'] },
+    );
+  const lines = await invoiceLines(db, [row.id]);
+  const before = presentInvoice(row, lines);
+  const invoice = presentInvoice(
+    await updateInvoice(db, row.id, { accepted_by: actor.sub, accepted_reason: body.reason }),
+    lines,
+  );
+  await allInOrder([
+    audit({
+      action: 'invoice.accepted',
+      entity: 'invoice',
+      entityId: row.id,
+      warehouseIds,
+      before,
+      after: invoice,
+    }),
+    insertEvents(db, [invoiceEvent('procurement.invoice.accepted', invoice, po)]),
+  ]);
+  return { status: 200 as const, body: invoice, etag: invoice.etag };
+}

@@ -334,6 +334,31 @@ t.test('every type of the catalogue is emitted by its change, as its schema says
         }),
       );
     },
+    'procurement.invoice.accepted': async () => {
+      const po = await newestOrder();
+      const inv = ok(
+        await api.GET('/procurement/invoices', { params: { query: { po_id: po.id } } }),
+      ).data.find((i) => i.number === 'INV-2')!;
+      // Whoever recorded the exception may not accept it.
+      const approver = s.client({ sub: 'catalogue-approver' });
+      ok(
+        await approver.POST('/procurement/invoices/{id}/accept', {
+          params: { path: { id: inv.id }, header: { ...ik(), 'If-Match': inv.etag } },
+          body: { reason: 'Agreed with the vendor.' },
+        }),
+      );
+    },
+    'procurement.invoice.voided': async () => {
+      const po = await newestOrder();
+      const inv = ok(
+        await api.GET('/procurement/invoices', { params: { query: { po_id: po.id } } }),
+      ).data.find((i) => i.number === 'INV-2')!;
+      ok(
+        await api.POST('/procurement/invoices/{id}/void', {
+          params: { path: { id: inv.id }, header: { ...ik(), 'If-Match': inv.etag } },
+        }),
+      );
+    },
     'procurement.purchase_order.closed': async () => {
       const po = await newestOrder();
       ok(
