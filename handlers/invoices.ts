@@ -39,6 +39,7 @@ import { matchReasons, statusOf } from './lib/match.ts';
 import { poLineErrors, presentPurchaseOrder } from './lib/orders.ts';
 import { assertChangeable } from './lib/documents.ts';
 import { etagOf } from './lib/versioned.ts';
+import { micro, toNumber, type Micro } from './lib/quantity.ts';
 import type { Context, Handlers, RequestBody } from './types.ts';
 
 type Invoice = components['schemas']['Invoice'];
@@ -59,15 +60,12 @@ const INVOICE = 'invoice';
 
 type LineIncrement = { po_line_id: string; qty: number };
 
-/** Quantities summed per PO line, in the lines' first order. */
-function perLine(lines: LineIncrement[]): Map<string, number> {
-  const sums = new Map<string, number>();
-  for (const l of lines) sums.set(l.po_line_id, (sums.get(l.po_line_id) ?? 0) + l.qty);
+/** Quantities summed per PO line (exact millionths), in the lines' first order. */
+function perLine(lines: LineIncrement[]): Map<string, Micro> {
+  const sums = new Map<string, Micro>();
+  for (const l of lines) sums.set(l.po_line_id, (sums.get(l.po_line_id) ?? 0n) + micro(l.qty));
   return sums;
 }
-
-// Quantities have at most 6 decimals: compared as integers of millionths, exactly.
-const micro = (q: number | string) => Math.round(Number(q) * 1e6);
 
 function overCredit(poLineId: string, invoiced: number, credited: number, requested: number) {
   return new ProblemError(
@@ -144,8 +142,8 @@ export const invoiceHandlers = {
       const byId = new Map(poLines.map((l) => [l.id, l]));
       for (const [poLineId, qty] of perLine(body.lines)) {
         const l = must(byId.get(poLineId), 'a line of the order');
-        if (micro(l.qty_credited) + micro(qty) > micro(l.qty_invoiced))
-          throw overCredit(poLineId, Number(l.qty_invoiced), Number(l.qty_credited), qty);
+        if (micro(Number(l.qty_credited)) + qty > micro(Number(l.qty_invoiced)))
+          throw overCredit(poLineId, Number(l.qty_invoiced), Number(l.qty_credited), toNumber(qty));
       }
     }
     const lines: Omit<InvoiceLineRow, 'invoice_id'>[] = body.lines.map((line, i) => {
@@ -262,19 +260,26 @@ async function voidOne(ctx: Context<'voidInvoice'>) {
   );
   const lines = await invoiceLines(db, [row.id]);
   const taken = [...perLine(lines)].map(([po_line_id, qty]) => ({ po_line_id, qty: -qty }));
+  const takenNumbers = taken.map(({ po_line_id, qty }) => ({ po_line_id, qty: toNumber(qty) }));
   if (row.type === 'INVOICE') {
     // What stays credited must stay covered by what stays invoiced.
     const byId = new Map(poLines.map((l) => [l.id, l]));
     for (const { po_line_id, qty } of taken) {
       const l = must(byId.get(po_line_id), 'a line of the order');
-      if (micro(l.qty_credited) > micro(l.qty_invoiced) + micro(qty))
-        throw overCredit(po_line_id, Number(l.qty_invoiced) + qty, Number(l.qty_credited), 0);
+      const invoicedAfter = micro(Number(l.qty_invoiced)) + qty;
+      if (micro(Number(l.qty_credited)) > invoicedAfter)
+        throw overCredit(po_line_id, toNumber(invoicedAfter), Number(l.qty_credited), 0);
     }
   }
   const before = presentInvoice(row, lines);
   const [updated, poAfter, poLinesAfter] = await allInOrder([
     updateInvoice(db, row.id, { status: 'VOID' }),
-    addInvoiced(db, order.id, taken, row.type === 'CREDIT_NOTE' ? 'qty_credited' : 'qty_invoiced'),
+    addInvoiced(
+      db,
+      order.id,
+      takenNumbers,
+      row.type === 'CREDIT_NOTE' ? 'qty_credited' : 'qty_invoiced',
+    ),
     purchaseOrderLines(db, [order.id]),
   ]);
   const invoice = presentInvoice(updated, lines);
