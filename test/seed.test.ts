@@ -25,6 +25,7 @@ t.test('npm run seed fills an empty database, and a second run adds nothing', as
   const { url, sql } = await freshDatabase(t, { empty: true });
   const first = await seed(url);
   t.match(first.stdout, /purchase orders: 6 created, 0 already there/);
+  t.match(first.stdout, /invoices: 3 created, 0 already there/);
 
   const [counts] = await sql`SELECT
     (SELECT count(*)::int FROM warehouses) AS warehouses,
@@ -48,6 +49,16 @@ t.test('npm run seed fills an empty database, and a second run adds nothing', as
     ['BATCH', 'NONE', 'SERIAL'],
     'stock of every tracking kind',
   );
+  const invoices = await sql`SELECT number, type, match_status FROM invoices ORDER BY number`;
+  t.strictSame(
+    invoices.map((i) => [i.number, i.type, i.match_status]),
+    [
+      ['CN-DEMO-1001', 'CREDIT_NOTE', 'MATCHED'],
+      ['INV-DEMO-1001', 'INVOICE', 'MATCHED'],
+      ['INV-DEMO-2001', 'INVOICE', 'EXCEPTION'],
+    ],
+    'an invoice at the prices, a credit note, and one above the vendor tolerance',
+  );
   const [van] =
     await sql`SELECT count(*)::int AS n FROM stock_levels WHERE warehouse_id = 'WH-C' AND on_hand > 0`;
   t.equal(van.n, 3, 'the transfer stocked the van');
@@ -61,6 +72,7 @@ t.test('npm run seed fills an empty database, and a second run adds nothing', as
   const second = await seed(url);
   t.match(second.stdout, /purchase orders: 0 created, 6 already there/);
   t.match(second.stdout, /transfers: 0 created, 1 already there/);
+  t.match(second.stdout, /invoices: 0 created, 3 already there/);
   t.strictSame(await databaseFingerprint(sql), before, 'the second run changed nothing');
 
   const server = await spawnServer(t, url);

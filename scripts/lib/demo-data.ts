@@ -162,6 +162,50 @@ const orders: PlannedOrder[] = [
   },
 ];
 
+/** A vendor's invoice or credit note against one demo order, its lines by item. */
+interface PlannedInvoice {
+  number: string;
+  po_number: string;
+  vendor_id: string;
+  type: Schemas['InvoiceType'];
+  lines: PlannedLine[];
+}
+
+// PO-DEMO-0001 is invoiced at its prices (MATCHED); PO-DEMO-0002's glue is invoiced above the
+// vendor's 2 % tolerance (an EXCEPTION for someone with procurement:approve to accept or not);
+// the vendor credits the washers of PO-DEMO-0001 it took back.
+const invoices: PlannedInvoice[] = [
+  {
+    number: 'INV-DEMO-1001',
+    po_number: 'PO-DEMO-0001',
+    vendor_id: 'ven_fasteners',
+    type: 'INVOICE',
+    lines: [
+      { item_id: 'sku-1', qty: 500, unit_price: '0.12' },
+      { item_id: 'sku-2', qty: 500, unit_price: '0.05' },
+      { item_id: 'sku-3', qty: 1000, unit_price: '0.02' },
+      { item_id: 'CABLE-3G15', qty: 300, unit_price: '0.85' },
+    ],
+  },
+  {
+    number: 'CN-DEMO-1001',
+    po_number: 'PO-DEMO-0001',
+    vendor_id: 'ven_fasteners',
+    type: 'CREDIT_NOTE',
+    lines: [{ item_id: 'sku-3', qty: 100, unit_price: '0.02' }],
+  },
+  {
+    number: 'INV-DEMO-2001',
+    po_number: 'PO-DEMO-0002',
+    vendor_id: 'ven_chemicals',
+    type: 'INVOICE',
+    lines: [
+      { item_id: 'GLUE-500', qty: 40, unit_price: '8.90' },
+      { item_id: 'PAINT-9010', qty: 12, unit_price: '39.90' },
+    ],
+  },
+];
+
 const TRANSFER_REFERENCE = 'DEMO: restock the service van';
 const transfer: Schemas['StockMoveCreate'] = {
   type: 'TRANSFER',
@@ -306,6 +350,36 @@ async function ensureTransfer(api: ApiClient): Promise<boolean> {
   return true;
 }
 
+async function ensureInvoice(api: ApiClient, plan: PlannedInvoice): Promise<boolean> {
+  const po = must(
+    await findOrder(api, plan.vendor_id, plan.po_number),
+    `${plan.po_number}, made before its invoices`,
+  );
+  const existing = ok(
+    `list invoices of ${plan.po_number}`,
+    await api.GET('/procurement/invoices', { params: { query: { po_id: po.id, limit: 200 } } }),
+  );
+  if (existing.data.some((invoice) => invoice.number === plan.number)) return false;
+  const lineOf = (item_id: string) =>
+    must(
+      po.lines.find((line) => line.item_id === item_id),
+      `line of ${plan.po_number} for ${item_id}`,
+    ).id;
+  ok(
+    `record ${plan.number}`,
+    await api.POST('/procurement/invoices', {
+      params: { header: { 'Idempotency-Key': `demo-seed:${plan.number}` } },
+      body: {
+        po_id: po.id,
+        number: plan.number,
+        type: plan.type,
+        lines: plan.lines.map(({ item_id, ...line }) => ({ po_line_id: lineOf(item_id), ...line })),
+      },
+    }),
+  );
+  return true;
+}
+
 export async function seedDemoData(api: ApiClient): Promise<SeedReport> {
   const report: SeedReport = {};
   const count = (kind: string, created: boolean) => {
@@ -347,5 +421,6 @@ export async function seedDemoData(api: ApiClient): Promise<SeedReport> {
   }
   for (const plan of orders) count('purchase orders', await ensureOrder(api, plan));
   count('transfers', await ensureTransfer(api));
+  for (const plan of invoices) count('invoices', await ensureInvoice(api, plan));
   return report;
 }
