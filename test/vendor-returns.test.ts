@@ -526,3 +526,61 @@ t.test('concurrent returns on one line never return more than was received', asy
   t.equal(onHand, 0);
   t.same((await checkInvariants(s.sql)).violations, [], 'the invariants hold');
 });
+
+t.test(
+  'returns racing receipts and issues of the same stock: the figures stay those of the documents',
+  async (t) => {
+    const { s, api } = await setup(t);
+    const po = await sentPo(api, {
+      ship_to_warehouse_id: 'WH-A',
+      lines: [{ item_id: 'bolt', qty: 40, unit_price: '0.50' }],
+    });
+    const line = po.lines[0];
+    await receive(api, po, [{ po_line_id: line.id, qty_received: 10 }]);
+
+    const results = await Promise.all([
+      ...Array.from({ length: 20 }, () => returnGoods(s, po, [{ po_line_id: line.id, qty: 1 }])),
+      ...Array.from({ length: 10 }, () =>
+        api.POST('/procurement/receipts', {
+          params: { header: ik() },
+          body: {
+            po_id: po.id,
+            warehouse_id: 'WH-A',
+            lines: [{ po_line_id: line.id, qty_received: 1 }],
+          },
+        }),
+      ),
+      ...Array.from({ length: 8 }, () =>
+        api.POST('/inventory/stock-moves', {
+          params: { header: ik() },
+          body: { type: 'ISSUE', from_wh: 'WH-A', lines: [{ item_id: 'bolt', qty: 1 }] },
+        }),
+      ),
+    ]);
+    const statuses = results.map((r) => r.response.status);
+    t.same(
+      statuses.filter((x) => x !== 201 && x !== 409),
+      [],
+      'each is posted or refused with a 409 (over-return, over-issuance), never a 5xx',
+    );
+    const returns = results.slice(0, 20);
+    for (const r of returns)
+      if (r.response.status === 409) t.match(r.error, { type: /(over-return|over-issuance)$/ });
+    t.equal(
+      results.slice(20, 30).filter((r) => r.response.status === 201).length,
+      10,
+      'every receipt is posted',
+    );
+
+    const after = await getPo(s, po.id);
+    const posted = returns.filter((r) => r.response.status === 201).length;
+    t.match(after.lines[0], { qty_received: 20, qty_returned: posted });
+    const issued = results.slice(30).filter((r) => r.response.status === 201).length;
+    t.equal(
+      (await level(api, 'bolt', 'WH-A'))?.on_hand,
+      20 - posted - issued,
+      'on_hand: received less returned less issued',
+    );
+    t.same((await checkInvariants(s.sql)).violations, [], 'the invariants hold');
+  },
+);
