@@ -16,7 +16,8 @@ export type AuditEntity =
   | 'purchase_order'
   | 'receipt'
   | 'invoice'
-  | 'webhook_endpoint';
+  | 'webhook_endpoint'
+  | 'vendor_return';
 
 interface Entry {
   action: string;

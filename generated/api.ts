@@ -1019,6 +1019,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/procurement/vendor-returns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List vendor returns
+         * @description Newest first (`order=asc`: oldest first). Returns are never changed once made, so there is no `updated_since`.
+         *     Returns out of warehouses outside the token's `warehouses` claim are left out.
+         */
+        get: operations["listVendorReturns"];
+        put?: never;
+        /**
+         * Return received goods to the vendor
+         * @description Sends goods received against a purchase order back to its vendor, out of a warehouse: one `ISSUE` stock move
+         *     (its `reference` is the order's number, its `reason` the return's), posted at once through the stock ledger,
+         *     and each line's quantity added to its order line's `qty_returned`. The order's status does not change and
+         *     its lines do not reopen: a replacement is a new order. The order must have been sent (SENT, RECEIVED or
+         *     CLOSED; a DRAFT is 409 `invalid-state`). 409 `over-return` when a line would return more than
+         *     `qty_received - qty_returned`; 409 `over-issuance` when the stock is no longer in the warehouse. The
+         *     warehouse must exist and be active, and be the order's `ship_to_warehouse_id` when it has one (422
+         *     `warehouse_mismatch` at `#/warehouse_id`); each line must be a line of the order (422 `unknown_po_line`).
+         *     A batch-tracked line without `batch` takes the batches that expire first (FEFO); a serial-tracked line
+         *     names one serial per unit, each in stock in that warehouse (422 `serial_not_in_stock`). A token with a
+         *     `warehouses` claim returns only out of its warehouses and against orders it can see (403
+         *     `warehouse-forbidden`). The stock move cannot be reversed on its own (`reverseStockMove` answers 409
+         *     `invalid-state`). Sends `procurement.vendor_return.posted`, the move's and levels' events and the order's
+         *     `procurement.purchase_order.updated`. The answer carries the return's `ETag`.
+         */
+        post: operations["createVendorReturn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/procurement/vendor-returns/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Vendor return id.
+                 * @example vret_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["VendorReturnIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a vendor return
+         * @description With its lines and the `ETag` (304 on a matching `If-None-Match`). 403 `warehouse-forbidden` when the token's `warehouses` claim excludes its warehouse.
+         */
+        get: operations["getVendorReturn"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/events": {
         parameters: {
             query?: never;
@@ -1877,6 +1941,26 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "procurement.vendor_return.posted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Goods were returned to the vendor
+         * @description Sent when a vendor return is posted, with the `inventory.stock_move.posted` of the move that took the goods out and the order's `procurement.purchase_order.updated` (its lines' `qty_returned` grew). Signed as `inventory.stock_move.posted` describes.
+         */
+        post: operations["onVendorReturnPosted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "procurement.vendor.created": {
         parameters: {
             query?: never;
@@ -2036,6 +2120,8 @@ export interface components {
             invoiced?: number;
             /** @description With `over-credit`: already credited on the line. */
             credited?: number;
+            /** @description With `over-return`: already returned to the vendor on the line. */
+            returned?: number;
             expected?: number;
             actual?: number;
             number?: string;
@@ -2312,7 +2398,7 @@ export interface components {
             page: components["schemas"]["Page"];
         };
         /** @enum {string} */
-        AuditEntity: "warehouse" | "item" | "stock_move" | "reservation" | "vendor" | "requisition" | "purchase_order" | "receipt" | "invoice" | "webhook_endpoint";
+        AuditEntity: "warehouse" | "item" | "stock_move" | "reservation" | "vendor" | "requisition" | "purchase_order" | "receipt" | "invoice" | "webhook_endpoint" | "vendor_return";
         AuditEntry: {
             id: string;
             at: components["schemas"]["Timestamp"];
@@ -2718,11 +2804,51 @@ export interface components {
             data: components["schemas"]["Invoice"][];
             page: components["schemas"]["Page"];
         };
+        VendorReturnLineInput: {
+            po_line_id: components["schemas"]["Code"];
+            qty: components["schemas"]["Quantity"];
+            /** @description The batch the units come out of; left out on a batch-tracked line, the batches that expire first (FEFO). */
+            batch?: components["schemas"]["BatchCode"];
+            /** @description Serial-tracked lines: one per unit, each in stock in the warehouse. */
+            serials?: components["schemas"]["SerialNumber"][];
+        };
+        VendorReturnLine: {
+            po_line_id: string;
+            item_id: string;
+            qty: number;
+            /** @description As the request named it; absent when FEFO chose (the stock move's lines say which batches). */
+            batch?: string;
+            serials: string[];
+        };
+        VendorReturn: {
+            /** @example vret_01JD7ZK3Q8X2 */
+            id: string;
+            po_id: string;
+            warehouse_id: string;
+            reason: string;
+            /** @description The ISSUE stock move that took the goods out. */
+            stock_move_id: string;
+            lines: components["schemas"]["VendorReturnLine"][];
+            /** @description A return never changes: its ETag neither. */
+            etag: string;
+            created_at: components["schemas"]["Timestamp"];
+            created_by: components["schemas"]["Actor"];
+        };
+        VendorReturnCreate: {
+            po_id: components["schemas"]["Code"];
+            warehouse_id: components["schemas"]["Code"];
+            reason: string;
+            lines: components["schemas"]["VendorReturnLineInput"][];
+        };
+        VendorReturnList: {
+            data: components["schemas"]["VendorReturn"][];
+            page: components["schemas"]["Page"];
+        };
         /**
          * @description The type of an event (the catalogue is the `webhooks` section, and `GET /webhooks/event-types`).
          * @enum {string}
          */
-        WebhookEventType: "inventory.stock_move.posted" | "inventory.receipt.posted" | "inventory.stock_move.reversed" | "inventory.stock_level.changed" | "inventory.reservation.created" | "inventory.reservation.released" | "inventory.reservation.consumed" | "inventory.reservation.expired" | "inventory.item.created" | "inventory.item.updated" | "inventory.warehouse.created" | "inventory.warehouse.updated" | "procurement.requisition.created" | "procurement.requisition.updated" | "procurement.requisition.approved" | "procurement.requisition.ordered" | "procurement.purchase_order.created" | "procurement.purchase_order.updated" | "procurement.purchase_order.approved" | "procurement.purchase_order.sent" | "procurement.purchase_order.received" | "procurement.purchase_order.closed" | "procurement.receipt.created" | "procurement.receipt.updated" | "procurement.invoice.recorded" | "procurement.invoice.exception" | "procurement.invoice.voided" | "procurement.invoice.accepted" | "procurement.vendor.created" | "procurement.vendor.updated";
+        WebhookEventType: "inventory.stock_move.posted" | "inventory.receipt.posted" | "inventory.stock_move.reversed" | "inventory.stock_level.changed" | "inventory.reservation.created" | "inventory.reservation.released" | "inventory.reservation.consumed" | "inventory.reservation.expired" | "inventory.item.created" | "inventory.item.updated" | "inventory.warehouse.created" | "inventory.warehouse.updated" | "procurement.requisition.created" | "procurement.requisition.updated" | "procurement.requisition.approved" | "procurement.requisition.ordered" | "procurement.purchase_order.created" | "procurement.purchase_order.updated" | "procurement.purchase_order.approved" | "procurement.purchase_order.sent" | "procurement.purchase_order.received" | "procurement.purchase_order.closed" | "procurement.receipt.created" | "procurement.receipt.updated" | "procurement.invoice.recorded" | "procurement.invoice.exception" | "procurement.invoice.voided" | "procurement.invoice.accepted" | "procurement.vendor_return.posted" | "procurement.vendor.created" | "procurement.vendor.updated";
         WebhookEndpoint: {
             /** @example whk_01JD7ZK3Q8X2 */
             id: string;
@@ -2845,7 +2971,7 @@ export interface components {
          * @description An event, as the feed (`GET /events`) returns it and as a webhook delivers it: the same object on both
          *     channels, whose `id` is the webhook's `webhook-id`. `type` says which of the catalogue it is.
          */
-        Event: components["schemas"]["StockMovePostedEvent"] | components["schemas"]["ReceiptPostedEvent"] | components["schemas"]["StockMoveReversedEvent"] | components["schemas"]["StockLevelChangedEvent"] | components["schemas"]["ReservationCreatedEvent"] | components["schemas"]["ReservationReleasedEvent"] | components["schemas"]["ReservationConsumedEvent"] | components["schemas"]["ReservationExpiredEvent"] | components["schemas"]["ItemCreatedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["WarehouseCreatedEvent"] | components["schemas"]["WarehouseUpdatedEvent"] | components["schemas"]["RequisitionCreatedEvent"] | components["schemas"]["RequisitionUpdatedEvent"] | components["schemas"]["RequisitionApprovedEvent"] | components["schemas"]["RequisitionOrderedEvent"] | components["schemas"]["PurchaseOrderCreatedEvent"] | components["schemas"]["PurchaseOrderUpdatedEvent"] | components["schemas"]["PurchaseOrderApprovedEvent"] | components["schemas"]["PurchaseOrderSentEvent"] | components["schemas"]["PurchaseOrderReceivedEvent"] | components["schemas"]["PurchaseOrderClosedEvent"] | components["schemas"]["ReceiptCreatedEvent"] | components["schemas"]["ReceiptUpdatedEvent"] | components["schemas"]["InvoiceRecordedEvent"] | components["schemas"]["InvoiceExceptionEvent"] | components["schemas"]["InvoiceVoidedEvent"] | components["schemas"]["InvoiceAcceptedEvent"] | components["schemas"]["VendorCreatedEvent"] | components["schemas"]["VendorUpdatedEvent"];
+        Event: components["schemas"]["StockMovePostedEvent"] | components["schemas"]["ReceiptPostedEvent"] | components["schemas"]["StockMoveReversedEvent"] | components["schemas"]["StockLevelChangedEvent"] | components["schemas"]["ReservationCreatedEvent"] | components["schemas"]["ReservationReleasedEvent"] | components["schemas"]["ReservationConsumedEvent"] | components["schemas"]["ReservationExpiredEvent"] | components["schemas"]["ItemCreatedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["WarehouseCreatedEvent"] | components["schemas"]["WarehouseUpdatedEvent"] | components["schemas"]["RequisitionCreatedEvent"] | components["schemas"]["RequisitionUpdatedEvent"] | components["schemas"]["RequisitionApprovedEvent"] | components["schemas"]["RequisitionOrderedEvent"] | components["schemas"]["PurchaseOrderCreatedEvent"] | components["schemas"]["PurchaseOrderUpdatedEvent"] | components["schemas"]["PurchaseOrderApprovedEvent"] | components["schemas"]["PurchaseOrderSentEvent"] | components["schemas"]["PurchaseOrderReceivedEvent"] | components["schemas"]["PurchaseOrderClosedEvent"] | components["schemas"]["ReceiptCreatedEvent"] | components["schemas"]["ReceiptUpdatedEvent"] | components["schemas"]["InvoiceRecordedEvent"] | components["schemas"]["InvoiceExceptionEvent"] | components["schemas"]["InvoiceVoidedEvent"] | components["schemas"]["InvoiceAcceptedEvent"] | components["schemas"]["VendorReturnPostedEvent"] | components["schemas"]["VendorCreatedEvent"] | components["schemas"]["VendorUpdatedEvent"];
         /** @description A test event (`POST /webhooks/endpoints/{id}/test`): sent to that one endpoint only, never in the feed. */
         WebhookTestEvent: {
             /** @example evt_01JD7ZK3Q8X2 */
@@ -3212,6 +3338,23 @@ export interface components {
             /** @description The warehouse of its purchase order (`ship_to_warehouse_id`); empty when unassigned. Endpoints with `warehouses` receive the event only when they share one of them. */
             warehouse_ids: string[];
             data: components["schemas"]["Invoice"];
+        };
+        VendorReturnPostedEvent: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "procurement.vendor_return.posted";
+            timestamp: components["schemas"]["Timestamp"];
+            /**
+             * @description The return's warehouse. Endpoints with `warehouses` receive the event only when it is one of them.
+             * @example [
+             *       "WH-A"
+             *     ]
+             */
+            warehouse_ids: string[];
+            data: components["schemas"]["VendorReturn"];
         };
         VendorCreatedEvent: {
             id: string;
@@ -3596,6 +3739,11 @@ export interface components {
          * @example inv_01JD7ZK3Q8X2
          */
         InvoiceIdPath: components["schemas"]["Code"];
+        /**
+         * @description Vendor return id.
+         * @example vret_01JD7ZK3Q8X2
+         */
+        VendorReturnIdPath: components["schemas"]["Code"];
         /**
          * @description Event id.
          * @example evt_01JD7ZK3Q8X2
@@ -6213,6 +6361,133 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    listVendorReturns: {
+        parameters: {
+            query?: {
+                /** @description Only this order's returns. A return belongs to its own warehouse, as a receipt does: naming an order the token cannot see is no 403 here, its returns in the token's warehouses are listed. */
+                po_id?: components["schemas"]["Code"];
+                /** @description `asc` or `desc`. Without it, the list's usual order (its description), or `asc` with `updated_since`. */
+                order?: components["parameters"]["Order"];
+                /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Opaque, signed, and valid only with the same filters. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of vendor returns. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VendorReturnList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createVendorReturn: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
+                 *     structured-field string is accepted). Retrying with the same key and body replays the first result
+                 *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
+                 * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VendorReturnCreate"];
+            };
+        };
+        responses: {
+            /** @description Posted. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Location: components["headers"]["Location"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VendorReturn"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getVendorReturn: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An `ETag` you hold; 304 when it is still current.
+                 * @example "v3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /**
+                 * @description Vendor return id.
+                 * @example vret_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["VendorReturnIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The vendor return. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VendorReturn"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
     listEvents: {
         parameters: {
             query?: {
@@ -7760,6 +8035,44 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["InvoiceExceptionEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event. 410 disables the endpoint; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onVendorReturnPosted: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event id; the same on every retry of this event.
+                 * @example evt_01JD7ZK3Q8X2
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Reject values more than 5 minutes off.
+                 * @example 1795000000
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description Space-separated `v1,<base64 signature>` list (two entries for 24 h after a secret rotation).
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VendorReturnPostedEvent"];
             };
         };
         responses: {

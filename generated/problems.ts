@@ -57,6 +57,11 @@ export const problemTypes = {
     "title": "Credit exceeds what is invoiced",
     "uri": "https://problems.inventory-api.dev/over-credit"
   },
+  "over-return": {
+    "status": 409,
+    "title": "Return exceeds what was received",
+    "uri": "https://problems.inventory-api.dev/over-return"
+  },
   "duplicate-number": {
     "status": 409,
     "title": "Number already in use",
@@ -198,6 +203,7 @@ export interface ProblemTypes {
   "over-issuance": ProblemBase<"over-issuance"> & Required<Pick<Problem, "item_id" | "warehouse_id" | "requested" | "available">> & Pick<Problem, "batch">;
   "over-receipt": ProblemBase<"over-receipt"> & Required<Pick<Problem, "po_line_id" | "ordered" | "received" | "requested">>;
   "over-credit": ProblemBase<"over-credit"> & Required<Pick<Problem, "po_line_id" | "invoiced" | "credited" | "requested">>;
+  "over-return": ProblemBase<"over-return"> & Required<Pick<Problem, "po_line_id" | "received" | "returned" | "requested">>;
   "duplicate-number": ProblemBase<"duplicate-number"> & Required<Pick<Problem, "number">>;
   "duplicate-sku": ProblemBase<"duplicate-sku"> & Required<Pick<Problem, "sku">>;
   "already-exists": ProblemBase<"already-exists"> & Required<Pick<Problem, "id">>;

@@ -13,6 +13,7 @@ import { requisitionHandlers } from './requisitions.ts';
 import { purchaseOrderHandlers } from './purchase-orders.ts';
 import { invoiceHandlers } from './invoices.ts';
 import { receiptHandlers } from './receipts.ts';
+import { vendorReturnHandlers } from './vendor-returns.ts';
 import { webhookEndpointHandlers } from './webhook-endpoints.ts';
 import { webhookDeliveryHandlers } from './webhook-deliveries.ts';
 import { webhookReplayHandlers } from './webhook-replay.ts';
@@ -33,6 +34,7 @@ export const handlers = {
   ...purchaseOrderHandlers,
   ...invoiceHandlers,
   ...receiptHandlers,
+  ...vendorReturnHandlers,
   ...webhookEndpointHandlers,
   ...webhookDeliveryHandlers,
   ...webhookReplayHandlers,

@@ -17,26 +17,22 @@ import {
 } from '../db/receipts.ts';
 import { insertEvents, type OutboxEvent } from '../db/outbox.ts';
 import { allInOrder, type Db } from '../db/client.ts';
-import { findItemsOfOrder } from '../db/items.ts';
-import { findWarehouses } from '../db/warehouses.ts';
 import { newId } from '../db/ids.ts';
 import { keysetKey, NEWEST_FIRST } from '../db/keyset.ts';
 import type { components } from '../generated/api.ts';
 import { assertVisible, assertWarehouses, canSee, type Principal } from '../domain/access.ts';
 import { must } from '../domain/must.ts';
-import {
-  invalid,
-  invalidField,
-  invalidState,
-  notFound,
-  type FieldError,
-} from '../domain/problems.ts';
+import { invalidField, invalidState, notFound } from '../domain/problems.ts';
 import { assertChangeable, groupBy, present, withEtag } from './lib/documents.ts';
 import { matchReports } from './lib/match.ts';
-import { poLineErrors, presentPurchaseOrder } from './lib/orders.ts';
+import {
+  loadOrderReferences,
+  presentPurchaseOrder,
+  resolveOrderLines,
+  type OrderReferences,
+} from './lib/orders.ts';
 import { listOrder, scopedPage } from './lib/listing.ts';
 import { audienceSees, changedWarehouses, orderWarehouses } from './lib/procurement-access.ts';
-import { referencesOf, warehouseErrors, type References } from './lib/references.ts';
 import { checkReceiptLines, receive } from './lib/receiving.ts';
 import { purchaseOrderEvent, receiptEvent } from './lib/catalogue.ts';
 import type { Context, Handlers } from './types.ts';
@@ -126,55 +122,17 @@ async function saveAndShow(
   return show(row);
 }
 
-interface Order {
-  po: PurchaseOrderRow | null;
-  poLines: PurchaseOrderLineRow[];
-  /** The order's items and the receipt's warehouse, for checkReceipt. */
-  refs: References;
-}
-
-/** The order and its lines (locked, with `lock`), its items and the warehouse, in one round trip. */
-async function loadOrder(
-  db: Db,
-  poId: string,
-  warehouseId: string,
-  { lock = false } = {},
-): Promise<Order> {
-  const [{ po, lines }, items, warehouses] = await allInOrder([
-    findPurchaseOrderWithLines(db, poId, { lock }),
-    findItemsOfOrder(db, poId),
-    findWarehouses(db, [warehouseId]),
-  ]);
-  return { po, poLines: lines, refs: referencesOf(items, warehouses) };
-}
-
 /**
- * 422 unless the warehouse exists, is active and is the one the order ships to (when it names
- * one), every line is a line of the order, and the lines carry what their items' tracking needs;
- * returns the lines with their items (a receipt line names its PO line, the item comes from there).
+ * 422 unless the order's lines and the warehouse fit (resolveOrderLines) and the lines carry what
+ * their items' tracking needs; returns the lines with their items.
  */
 function checkReceipt(
-  { po, poLines, refs }: Order & { po: PurchaseOrderRow },
+  order: OrderReferences & { po: PurchaseOrderRow },
   warehouseId: string,
   lines: ReceiptLineInput[],
 ): ReceiptLine[] {
-  const items = new Map(poLines.map((l) => [l.id, l.item_id]));
-  const lineErrors = poLineErrors(lines, po.id, new Set(items.keys()));
-  const shipTo = po.ship_to_warehouse_id;
-  const errors: FieldError[] = [...warehouseErrors(refs, warehouseId, '#/warehouse_id')];
-  if (shipTo !== null && shipTo !== warehouseId)
-    errors.push({
-      pointer: '#/warehouse_id',
-      code: 'warehouse_mismatch',
-      detail: `Purchase order ${po.id} ships to ${shipTo}, not ${warehouseId}: receive it there.`,
-    });
-  errors.push(...lineErrors);
-  if (errors.length) throw invalid(errors);
-  const resolved = lines.map((line) => ({
-    ...line,
-    item_id: must(items.get(line.po_line_id), 'item of a line of the order, checked above'),
-  }));
-  checkReceiptLines(refs, warehouseId, resolved);
+  const resolved = resolveOrderLines(order, warehouseId, lines, 'receive it there');
+  checkReceiptLines(order.refs, warehouseId, resolved);
   return resolved;
 }
 
@@ -260,7 +218,7 @@ export const receiptHandlers = {
   async createReceipt(ctx) {
     const { db, body, principal, actor, audit } = ctx;
     assertWarehouses(principal, body.warehouse_id);
-    const order = await loadOrder(db, body.po_id, body.warehouse_id, { lock: true });
+    const order = await loadOrderReferences(db, body.po_id, body.warehouse_id, { lock: true });
     const { po, poLines } = order;
     if (!po)
       throw invalidField(
@@ -345,7 +303,7 @@ export const receiptHandlers = {
     const current = await findReceipt(db, params.id, { lock: true });
     if (!current) throw notFound(RECEIPT, params.id);
     assertWarehouses(principal, current.warehouse_id, body.warehouse_id);
-    const order = await loadOrder(db, current.po_id, body.warehouse_id);
+    const order = await loadOrderReferences(db, current.po_id, body.warehouse_id);
     // A receipt's po_id is a foreign key: its order exists.
     const po = must(order.po, 'purchase order of a receipt');
     assertVisible(principal, orderWarehouses(po));

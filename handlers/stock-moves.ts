@@ -1,4 +1,6 @@
+import { allInOrder } from '../db/client.ts';
 import { findMove, linesOf, listMoves, type LineRow, type MoveRow } from '../db/stock-moves.ts';
+import { vendorReturnOfMove } from '../db/vendor-returns.ts';
 import { must } from '../domain/must.ts';
 import { keysetKey, NEWEST_FIRST } from '../db/keyset.ts';
 import { ProblemError, invalidField, invalidState, notFound } from '../domain/problems.ts';
@@ -117,7 +119,10 @@ export const stockMoveHandlers = {
 
   async reverseStockMove({ db, params, body, principal, actor, idempotencyKey }) {
     // Locked, so two reversals of the same move queue and the second finds it REVERSED.
-    const move = await findMove(db, params.id, { lock: true });
+    const [move, vendorReturnId] = await allInOrder([
+      findMove(db, params.id, { lock: true }),
+      vendorReturnOfMove(db, params.id),
+    ]);
     if (!move) throw notFound('stock move', params.id);
     assertWarehouses(principal, move.from_wh, move.to_wh);
     if (move.reverses !== null) {
@@ -133,6 +138,13 @@ export const stockMoveHandlers = {
       throw new ProblemError(
         'invalid-state',
         `Stock move ${move.id} was posted by receipt ${move.receipt_id}; receipts are corrected in procurement, not by reversing their stock move.`,
+        { current_status: move.status },
+      );
+    }
+    if (vendorReturnId !== null) {
+      throw new ProblemError(
+        'invalid-state',
+        `Stock move ${move.id} was posted by vendor return ${vendorReturnId}; the goods went back to the vendor with it, and a return is not undone by reversing its stock move.`,
         { current_status: move.status },
       );
     }

@@ -359,6 +359,26 @@ t.test('every type of the catalogue is emitted by its change, as its schema says
         }),
       );
     },
+    'procurement.vendor_return.posted': async () => {
+      const po = await newestOrder();
+      const returned = ok(
+        await api.POST('/procurement/vendor-returns', {
+          params: { header: ik() },
+          body: {
+            po_id: po.id,
+            warehouse_id: 'WH-A',
+            reason: 'Damaged in transit',
+            lines: [{ po_line_id: po.lines[0].id, qty: 1 }],
+          },
+        }),
+      );
+      const [event] = (await payloads(s.sql, 'procurement.vendor_return.posted')).slice(-1);
+      t.same(
+        [event.warehouse_ids, event.data],
+        [['WH-A'], returned],
+        'a vendor return: as it was answered, of its warehouse',
+      );
+    },
     'procurement.purchase_order.closed': async () => {
       const po = await newestOrder();
       ok(

@@ -52,6 +52,12 @@ export const receiptEvent = (
   before?: Schemas['Receipt'],
 ): OutboxEvent => newEvent(type, receipt, [receipt.warehouse_id, before?.warehouse_id]);
 
+/** A vendor return is its warehouse's, as a receipt is. */
+export const vendorReturnEvent = (
+  type: TypesOf<Schemas['VendorReturn']>,
+  vendorReturn: Schemas['VendorReturn'],
+): OutboxEvent => newEvent(type, vendorReturn, [vendorReturn.warehouse_id]);
+
 /**
  * With `before`, a change that may have moved its lines: readers of every warehouse they named
  * or name learn of it, those of one they no longer name that it left.

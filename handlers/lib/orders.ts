@@ -1,6 +1,7 @@
 // Purchase orders as the API shows them, and their creation, shared by POST /purchase-orders and
 // by converting a requisition (which creates one order per vendor).
 import {
+  findPurchaseOrderWithLines,
   insertPurchaseOrder,
   purchaseOrderLines,
   replacePurchaseOrderLines,
@@ -9,10 +10,13 @@ import {
   type PurchaseOrderLineRow,
   type PurchaseOrderRow,
 } from '../../db/purchase-orders.ts';
-import type { Db } from '../../db/client.ts';
+import { allInOrder, type Db } from '../../db/client.ts';
+import { findItemsOfOrder } from '../../db/items.ts';
+import { findWarehouses } from '../../db/warehouses.ts';
+import { must } from '../../domain/must.ts';
 import { newId } from '../../db/ids.ts';
 import type { components } from '../../generated/api.ts';
-import { ProblemError, type FieldError } from '../../domain/problems.ts';
+import { ProblemError, invalid, type FieldError } from '../../domain/problems.ts';
 import type { Context, OperationId } from '../types.ts';
 import { groupBy, present, withEtag } from './documents.ts';
 import { micro } from './quantity.ts';
@@ -21,8 +25,10 @@ import {
   lineItemErrors,
   loadReferences,
   loadVendors,
+  referencesOf,
   vendorErrors,
   warehouseErrors,
+  type References,
 } from './references.ts';
 import { orderWarehouses, warehouseRequired } from './procurement-access.ts';
 import { assertWarehouses, type Principal } from '../../domain/access.ts';
@@ -158,4 +164,59 @@ export function poLineErrors(
           },
         ],
   );
+}
+
+/** An order, its lines and what a document against it names (its items, one warehouse). */
+export interface OrderReferences {
+  po: PurchaseOrderRow | null;
+  poLines: PurchaseOrderLineRow[];
+  /** The order's items and the document's warehouse. */
+  refs: References;
+}
+
+/**
+ * The order and its lines (locked, with `lock`: the order, then its lines), its items and the
+ * warehouse a document against it names, in one round trip.
+ */
+export async function loadOrderReferences(
+  db: Db,
+  poId: string,
+  warehouseId: string,
+  { lock = false } = {},
+): Promise<OrderReferences> {
+  const [{ po, lines }, items, warehouses] = await allInOrder([
+    findPurchaseOrderWithLines(db, poId, { lock }),
+    findItemsOfOrder(db, poId),
+    findWarehouses(db, [warehouseId]),
+  ]);
+  return { po, poLines: lines, refs: referencesOf(items, warehouses) };
+}
+
+/**
+ * 422 unless the warehouse exists, is active and is the one the order ships to (when it names
+ * one), and every line is a line of the order; returns the lines with their items (a document's
+ * line names its PO line, the item comes from there). `there` ends the mismatch's detail, saying
+ * what to do ("receive it there").
+ */
+export function resolveOrderLines<L extends { po_line_id: string }>(
+  { po, poLines, refs }: OrderReferences & { po: PurchaseOrderRow },
+  warehouseId: string,
+  lines: L[],
+  there: string,
+): (L & { item_id: string })[] {
+  const items = new Map(poLines.map((l) => [l.id, l.item_id]));
+  const shipTo = po.ship_to_warehouse_id;
+  const errors: FieldError[] = [...warehouseErrors(refs, warehouseId, '#/warehouse_id')];
+  if (shipTo !== null && shipTo !== warehouseId)
+    errors.push({
+      pointer: '#/warehouse_id',
+      code: 'warehouse_mismatch',
+      detail: `Purchase order ${po.id} ships to ${shipTo}, not ${warehouseId}: ${there}.`,
+    });
+  errors.push(...poLineErrors(lines, po.id, new Set(items.keys())));
+  if (errors.length) throw invalid(errors);
+  return lines.map((line) => ({
+    ...line,
+    item_id: must(items.get(line.po_line_id), 'item of a line of the order, checked above'),
+  }));
 }

@@ -127,7 +127,28 @@ async function receivedDrift(sql: Sql): Promise<string[]> {
   );
 }
 
-const CHECKS = [ledgerDrift, reservationDrift, receivedDrift, serialDrift, postingRecordDrift];
+/** Invariant 3, returns: qty_returned is the sum of the order line's vendor return lines, within qty_received. */
+async function returnedDrift(sql: Sql): Promise<string[]> {
+  const rows = await sql`
+    SELECT pl.id, pl.qty_received, pl.qty_returned, coalesce(r.returned, 0) AS posted
+    FROM purchase_order_lines pl
+    LEFT JOIN (SELECT po_line_id, sum(qty) AS returned FROM vendor_return_lines GROUP BY 1) r
+      ON r.po_line_id = pl.id
+    WHERE pl.qty_returned <> coalesce(r.returned, 0) OR pl.qty_returned > pl.qty_received`;
+  return rows.map(
+    (r) =>
+      `3: PO line ${r.id} returned ${r.qty_returned} of ${r.qty_received} received, vendor returns ${r.posted}`,
+  );
+}
+
+const CHECKS = [
+  ledgerDrift,
+  reservationDrift,
+  receivedDrift,
+  returnedDrift,
+  serialDrift,
+  postingRecordDrift,
+];
 
 export async function checkInvariants(sql: Sql): Promise<InvariantReport> {
   const violations: string[] = [];

@@ -1,0 +1,149 @@
+import { allInOrder, type Db } from './client.ts';
+import { keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
+import type { ScopedPage } from './listing.ts';
+import {
+  updatePurchaseOrder,
+  type LineIncrement,
+  type PurchaseOrderRow,
+} from './purchase-orders.ts';
+
+export interface VendorReturnRow {
+  id: string;
+  po_id: string;
+  warehouse_id: string;
+  reason: string;
+  stock_move_id: string;
+  created_by: string;
+  created_at: string;
+}
+
+export interface VendorReturnLine {
+  po_line_id: string;
+  item_id: string;
+  qty: number;
+  batch?: string;
+  serials?: string[];
+}
+
+export interface VendorReturnLineRow {
+  vendor_return_id: string;
+  po_line_id: string;
+  item_id: string;
+  qty: number;
+  batch: string | null;
+  serials: string[];
+}
+
+const columns = (db: Db) =>
+  db`id, po_id, warehouse_id, reason, stock_move_id, created_by, created_at`;
+
+/** A new return with its lines (its statements are sent when called, in order). */
+export async function insertVendorReturn(
+  db: Db,
+  r: Omit<VendorReturnRow, 'created_at'>,
+  lines: VendorReturnLine[],
+): Promise<VendorReturnRow> {
+  const rows = lines.map((l, i) => ({
+    vendor_return_id: r.id,
+    line_no: i,
+    po_line_id: l.po_line_id,
+    item_id: l.item_id,
+    qty: l.qty,
+    batch: l.batch ?? null,
+    serials: l.serials ?? [],
+  }));
+  const [[row]] = await allInOrder([
+    db<VendorReturnRow[]>`
+    INSERT INTO vendor_returns (id, po_id, warehouse_id, reason, stock_move_id, created_by)
+    VALUES (${r.id}, ${r.po_id}, ${r.warehouse_id}, ${r.reason}, ${r.stock_move_id}, ${r.created_by})
+    RETURNING ${columns(db)}`.execute(),
+    db`INSERT INTO vendor_return_lines ${db(rows)}`.execute(),
+  ]);
+  return row;
+}
+
+export async function findVendorReturn(db: Db, id: string): Promise<VendorReturnRow | null> {
+  const [row] = await db<
+    VendorReturnRow[]
+  >`SELECT ${columns(db)} FROM vendor_returns WHERE id = ${id}`;
+  return row ?? null;
+}
+
+/** The return that posted this stock move, if one did. */
+export async function vendorReturnOfMove(db: Db, moveId: string): Promise<string | null> {
+  const [row] = await db<{ id: string }[]>`
+    SELECT id FROM vendor_returns WHERE stock_move_id = ${moveId}`;
+  return row?.id ?? null;
+}
+
+export async function vendorReturnLines(
+  db: Db,
+  returnIds: string[],
+): Promise<VendorReturnLineRow[]> {
+  return db<VendorReturnLineRow[]>`
+    SELECT vendor_return_id, po_line_id, item_id, qty, batch, serials
+    FROM vendor_return_lines WHERE vendor_return_id = ANY(${returnIds})
+    ORDER BY vendor_return_id, line_no`;
+}
+
+export async function listVendorReturns(
+  db: Db,
+  f: { po_id?: string; keyset: Keyset } & ScopedPage<unknown[]>,
+): Promise<VendorReturnRow[]> {
+  return db<VendorReturnRow[]>`
+    SELECT ${columns(db)} FROM vendor_returns
+    WHERE true
+      ${f.po_id === undefined ? db`` : db`AND po_id = ${f.po_id}`}
+      ${f.allowed === null ? db`` : db`AND warehouse_id = ANY(${f.allowed}::text[])`}
+      ${keysetWhere(db, f.keyset, f.after)}
+    ${keysetOrder(db, f.keyset)}
+    LIMIT ${f.limit + 1}`;
+}
+
+// Quantities summed per order line in PostgreSQL: exact decimals, and one row per line (a return
+// may name a line twice, e.g. once per batch).
+const summed = (db: Db, increments: LineIncrement[]) =>
+  db`(SELECT po_line_id, sum(qty) AS qty FROM jsonb_to_recordset(${db.json(increments as any)}) AS x(po_line_id text, qty numeric) GROUP BY po_line_id)`;
+
+export interface OverReturn {
+  po_line_id: string;
+  received: number;
+  returned: number;
+  requested: number;
+}
+
+/**
+ * Lines that the increments would return beyond what is left of what was received (received less
+ * returned), compared in exact decimals. Call with the lines locked, so that what is compared is
+ * what the return commits against.
+ */
+export async function overReturns(db: Db, increments: LineIncrement[]): Promise<OverReturn[]> {
+  return db<OverReturn[]>`
+    SELECT l.id AS po_line_id, l.qty_received AS received, l.qty_returned AS returned, v.qty AS requested
+    FROM ${summed(db, increments)} v
+    JOIN purchase_order_lines l ON l.id = v.po_line_id
+    WHERE l.qty_returned + v.qty > l.qty_received
+      AND l.id = ANY(${increments.map((i) => i.po_line_id)}::text[])
+    ORDER BY l.id`;
+}
+
+/**
+ * Adds returned quantities to (locked) lines, and moves the order to its next version: its
+ * representation changed, its status did not (a line does not reopen). The lines' CHECK
+ * (qty_returned <= qty_received) backs up the caller's over-return check. Both statements go out
+ * when called, in this order.
+ */
+export async function addReturned(
+  db: Db,
+  poId: string,
+  increments: LineIncrement[],
+): Promise<PurchaseOrderRow> {
+  const [, row] = await allInOrder([
+    db`
+    UPDATE purchase_order_lines l SET qty_returned = l.qty_returned + v.qty
+    FROM ${summed(db, increments)} v
+    WHERE l.id = v.po_line_id AND l.id = ANY(${increments.map((i) => i.po_line_id)}::text[])`.execute(),
+    updatePurchaseOrder(db, poId, {}),
+  ]);
+  return row;
+}
