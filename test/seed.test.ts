@@ -25,6 +25,7 @@ t.test('npm run seed fills an empty database, and a second run adds nothing', as
   const { url, sql } = await freshDatabase(t, { empty: true });
   const first = await seed(url);
   t.match(first.stdout, /purchase orders: 6 created, 0 already there/);
+  t.match(first.stdout, /vendor returns: 1 created, 0 already there/);
   t.match(first.stdout, /invoices: 3 created, 0 already there/);
 
   const [counts] = await sql`SELECT
@@ -59,6 +60,15 @@ t.test('npm run seed fills an empty database, and a second run adds nothing', as
     ],
     'an invoice at the prices, a credit note, and one above the vendor tolerance',
   );
+  const [cable] = await sql`
+    SELECT pl.qty_received::float8, pl.qty_returned::float8, pl.qty_invoiced::float8, pl.qty_credited::float8
+    FROM purchase_order_lines pl JOIN purchase_orders po ON po.id = pl.po_id
+    WHERE po.number = 'PO-DEMO-0001' AND pl.item_id = 'CABLE-3G15'`;
+  t.same(
+    cable,
+    { qty_received: 300, qty_returned: 40, qty_invoiced: 300, qty_credited: 40 },
+    'the cable that went back is returned and credited',
+  );
   const [van] =
     await sql`SELECT count(*)::int AS n FROM stock_levels WHERE warehouse_id = 'WH-C' AND on_hand > 0`;
   t.equal(van.n, 3, 'the transfer stocked the van');
@@ -72,6 +82,7 @@ t.test('npm run seed fills an empty database, and a second run adds nothing', as
   const second = await seed(url);
   t.match(second.stdout, /purchase orders: 0 created, 6 already there/);
   t.match(second.stdout, /transfers: 0 created, 1 already there/);
+  t.match(second.stdout, /vendor returns: 0 created, 1 already there/);
   t.match(second.stdout, /invoices: 0 created, 3 already there/);
   t.strictSame(await databaseFingerprint(sql), before, 'the second run changed nothing');
 

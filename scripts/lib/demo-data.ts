@@ -162,6 +162,26 @@ const orders: PlannedOrder[] = [
   },
 ];
 
+/** Goods sent back to the vendor of one demo order, by item. */
+interface PlannedReturn {
+  po_number: string;
+  vendor_id: string;
+  warehouse_id: string;
+  reason: string;
+  lines: { item_id: string; qty: number }[];
+}
+
+// 40 m of PO-DEMO-0001's cable came with a damaged sheath: it goes back, and the vendor credits it.
+const vendorReturns: PlannedReturn[] = [
+  {
+    po_number: 'PO-DEMO-0001',
+    vendor_id: 'ven_fasteners',
+    warehouse_id: 'WH-A',
+    reason: 'DEMO: damaged cable sheath',
+    lines: [{ item_id: 'CABLE-3G15', qty: 40 }],
+  },
+];
+
 /** A vendor's invoice or credit note against one demo order, its lines by item. */
 interface PlannedInvoice {
   number: string;
@@ -173,7 +193,7 @@ interface PlannedInvoice {
 
 // PO-DEMO-0001 is invoiced at its prices (MATCHED); PO-DEMO-0002's glue is invoiced above the
 // vendor's 2 % tolerance (an EXCEPTION for someone with procurement:approve to accept or not);
-// the vendor credits the washers of PO-DEMO-0001 it took back.
+// the vendor credits the cable of PO-DEMO-0001 that went back to it (after the return below).
 const invoices: PlannedInvoice[] = [
   {
     number: 'INV-DEMO-1001',
@@ -192,7 +212,7 @@ const invoices: PlannedInvoice[] = [
     po_number: 'PO-DEMO-0001',
     vendor_id: 'ven_fasteners',
     type: 'CREDIT_NOTE',
-    lines: [{ item_id: 'sku-3', qty: 100, unit_price: '0.02' }],
+    lines: [{ item_id: 'CABLE-3G15', qty: 40, unit_price: '0.85' }],
   },
   {
     number: 'INV-DEMO-2001',
@@ -350,21 +370,51 @@ async function ensureTransfer(api: ApiClient): Promise<boolean> {
   return true;
 }
 
-async function ensureInvoice(api: ApiClient, plan: PlannedInvoice): Promise<boolean> {
+/** The order of a planned document, with a function giving its line for an item. */
+async function orderOf(api: ApiClient, plan: { vendor_id: string; po_number: string }) {
   const po = must(
     await findOrder(api, plan.vendor_id, plan.po_number),
-    `${plan.po_number}, made before its invoices`,
+    `${plan.po_number}, made before its documents`,
   );
-  const existing = ok(
-    `list invoices of ${plan.po_number}`,
-    await api.GET('/procurement/invoices', { params: { query: { po_id: po.id, limit: 200 } } }),
-  );
-  if (existing.data.some((invoice) => invoice.number === plan.number)) return false;
   const lineOf = (item_id: string) =>
     must(
       po.lines.find((line) => line.item_id === item_id),
       `line of ${plan.po_number} for ${item_id}`,
     ).id;
+  return { po, lineOf };
+}
+
+async function ensureReturn(api: ApiClient, plan: PlannedReturn): Promise<boolean> {
+  const { po, lineOf } = await orderOf(api, plan);
+  const existing = ok(
+    `list returns of ${plan.po_number}`,
+    await api.GET('/procurement/vendor-returns', {
+      params: { query: { po_id: po.id, limit: 200 } },
+    }),
+  );
+  if (existing.data.some((r) => r.reason === plan.reason)) return false;
+  ok(
+    `return to the vendor of ${plan.po_number}`,
+    await api.POST('/procurement/vendor-returns', {
+      params: { header: { 'Idempotency-Key': `demo-seed:${plan.po_number}:return` } },
+      body: {
+        po_id: po.id,
+        warehouse_id: plan.warehouse_id,
+        reason: plan.reason,
+        lines: plan.lines.map(({ item_id, qty }) => ({ po_line_id: lineOf(item_id), qty })),
+      },
+    }),
+  );
+  return true;
+}
+
+async function ensureInvoice(api: ApiClient, plan: PlannedInvoice): Promise<boolean> {
+  const { po, lineOf } = await orderOf(api, plan);
+  const existing = ok(
+    `list invoices of ${plan.po_number}`,
+    await api.GET('/procurement/invoices', { params: { query: { po_id: po.id, limit: 200 } } }),
+  );
+  if (existing.data.some((invoice) => invoice.number === plan.number)) return false;
   ok(
     `record ${plan.number}`,
     await api.POST('/procurement/invoices', {
@@ -421,6 +471,11 @@ export async function seedDemoData(api: ApiClient): Promise<SeedReport> {
   }
   for (const plan of orders) count('purchase orders', await ensureOrder(api, plan));
   count('transfers', await ensureTransfer(api));
-  for (const plan of invoices) count('invoices', await ensureInvoice(api, plan));
+  // Invoiced as delivered, then returned, then credited: each document matched when recorded.
+  const credit = (plan: PlannedInvoice) => plan.type === 'CREDIT_NOTE';
+  for (const plan of invoices.filter((p) => !credit(p)))
+    count('invoices', await ensureInvoice(api, plan));
+  for (const plan of vendorReturns) count('vendor returns', await ensureReturn(api, plan));
+  for (const plan of invoices.filter(credit)) count('invoices', await ensureInvoice(api, plan));
   return report;
 }
