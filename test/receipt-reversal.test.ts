@@ -357,6 +357,11 @@ t.test('refusals: 404, 428, 412, PENDING, twice, CLOSED order, returned goods', 
     body: { reason: '' },
   });
   t.equal(badBody.response.status, 422);
+  const noKey = await s.request(`/procurement/receipts/${receipt.id}/reverse`, {
+    method: 'POST',
+    headers: { 'If-Match': receipt.etag },
+  });
+  t.match(await noKey.json(), { status: 400, type: /idempotency-key-missing$/ });
 
   // Retried with its key: one reversal, the same answer.
   const key = ik();
