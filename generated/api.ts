@@ -2627,7 +2627,7 @@ export interface components {
             /** @description The stock move that posted it. */
             stock_move_id?: string;
             etag: string;
-            /** @description The order's current 3-way match. Left out when the token cannot see the order (an unassigned one, for a token with a `warehouses` claim). The receipt's events (`procurement.receipt.created`, `.updated`, `inventory.receipt.posted`) and audit entries are built for whoever may read them (a token restricted to the receipt's warehouse, or to the one a change moved it from): they carry it only when such a token could see the order, so never for an unassigned order. */
+            /** @description The order's current 3-way match. Left out when the token cannot see the order (an unassigned one, for a token with a `warehouses` claim). The receipt's events (`procurement.receipt.created`, `.updated`, `.reversed`, `inventory.receipt.posted`) and audit entries are built for whoever may read them (a token restricted to the receipt's warehouse, or to the one a change moved it from): they carry it only when such a token could see the order, so never for an unassigned order. */
             match?: components["schemas"]["MatchReport"];
             posted_at?: components["schemas"]["Timestamp"];
             /** @description When it was reversed (`POST /procurement/receipts/{id}/reverse`); absent until then. A reversed receipt stays POSTED. */
