@@ -319,6 +319,20 @@ t.test('refusals: 404, 428, 412, PENDING, twice, CLOSED order, returned goods', 
   );
   t.equal(stale.response.headers.get('etag'), receipt.etag);
 
+  // Scope and warehouse: procurement:write, and a token that may see the receipt's warehouse.
+  const readOnly = await s
+    .client({ scope: 'inventory:read inventory:write' })
+    .POST('/procurement/receipts/{id}/reverse', {
+      params: { path: { id: receipt.id }, header: { ...ik(), 'If-Match': receipt.etag } },
+    });
+  t.match([readOnly.response.status, readOnly.error], [403, { type: /insufficient-scope$/ }]);
+  const elsewhere = await s
+    .client({ warehouses: ['WH-B'] })
+    .POST('/procurement/receipts/{id}/reverse', {
+      params: { path: { id: receipt.id }, header: { ...ik(), 'If-Match': receipt.etag } },
+    });
+  t.match([elsewhere.response.status, elsewhere.error], [403, { type: /warehouse-forbidden$/ }]);
+
   const draft = ok(
     await api.POST('/procurement/receipts', {
       params: { header: ik() },

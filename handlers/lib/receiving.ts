@@ -1,9 +1,11 @@
 // Receiving goods against a purchase order: the part a receipt shares between being posted at
-// creation and being posted later from PENDING, and its undoing when the receipt is reversed. One transaction (the request's) does it all: the
-// caller locks the order and its lines (findPurchaseOrderWithLines), the over-receipt check runs on
-// the locked rows, stock comes in through the inventory ledger, and the lines' qty_received grows
-// (invariant 3: it is the sum of posted receipt lines, never above qty less qty_cancelled). Concurrent receipts
-// against one order queue on its lock, so together they can never receive more than was ordered.
+// creation and being posted later from PENDING, and its undoing when the receipt is reversed. One
+// transaction (the request's) does it all: the caller locks the order and its lines
+// (findPurchaseOrderWithLines), the over-receipt check runs on the locked rows, stock comes in (or
+// goes back out) through the inventory ledger, and the lines' qty_received follows (invariant 3:
+// it is the sum of posted receipt lines not reversed, never above qty less qty_cancelled).
+// Concurrent receipts and reversals against one order queue on its lock, so together they can
+// never receive more than was ordered.
 import { allInOrder } from '../../db/client.ts';
 import type { OutboxEvent } from '../../db/outbox.ts';
 import {
@@ -154,7 +156,8 @@ export async function unreceive(
       throw new ProblemError(
         'invalid-state',
         `Line ${lineId} has ${line.qty_returned} returned to the vendor of ${line.qty_received} received; reversing receipt ${u.receiptId} would leave ${toNumber(left)} received, less than was returned.`,
-        { current_status: u.po.status, allowed_statuses: ['SENT', 'RECEIVED'] },
+        // Not a matter of status: the receipt is POSTED, and reversing it is refused all the same.
+        { current_status: 'POSTED' },
       );
   }
   const posting = {
