@@ -185,9 +185,11 @@ export interface LineIncrement {
 }
 
 /**
- * Adds received quantities to (locked) lines; the order becomes RECEIVED once nothing is open on
- * any line (received or cancelled). The lines' CHECK (qty_received + qty_cancelled <= qty) backs
- * up the caller's over-receipt check.
+ * Adds received quantities to (locked) lines, negative ones when a receipt is reversed; a SENT or
+ * RECEIVED order is RECEIVED when nothing is open on any line (received or cancelled) and SENT
+ * otherwise, so a reversal takes a RECEIVED order back to SENT. The lines' CHECKs
+ * (qty_received + qty_cancelled <= qty, qty_returned <= qty_received) back up the caller's
+ * over-receipt and returned-goods checks.
  */
 export async function addReceived(
   db: Db,
@@ -199,8 +201,9 @@ export async function addReceived(
     addToLines(db, 'qty_received', increments).execute(),
     db<PurchaseOrderRow[]>`
     UPDATE purchase_orders p SET
-      status = CASE WHEN p.status = 'SENT' AND NOT EXISTS (
-                 SELECT 1 FROM purchase_order_lines l WHERE l.po_id = p.id AND l.qty_received + l.qty_cancelled < l.qty) THEN 'RECEIVED' ELSE p.status END,
+      status = CASE WHEN p.status NOT IN ('SENT', 'RECEIVED') THEN p.status
+                    WHEN NOT EXISTS (
+                 SELECT 1 FROM purchase_order_lines l WHERE l.po_id = p.id AND l.qty_received + l.qty_cancelled < l.qty) THEN 'RECEIVED' ELSE 'SENT' END,
       version = version + 1, updated_at = now()
     WHERE id = ${poId}
     RETURNING ${columns(db)}`.execute(),

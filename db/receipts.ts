@@ -11,6 +11,10 @@ export interface ReceiptRow {
   status: ReceiptStatus;
   stock_move_id: string | null;
   posted_at: string | null;
+  /** Set, with reversed_by_move, once the receipt is reversed (it stays POSTED). */
+  reversed_at: string | null;
+  /** The stock move that took its goods back out. */
+  reversed_by_move: string | null;
   version: number;
   created_by: string;
   created_at: string;
@@ -37,7 +41,7 @@ export interface ReceiptLineRow {
 }
 
 const columns = (db: Db) =>
-  db`id, po_id, warehouse_id, status, stock_move_id, posted_at, version, created_by, created_at, updated_at`;
+  db`id, po_id, warehouse_id, status, stock_move_id, posted_at, reversed_at, reversed_by_move, version, created_by, created_at, updated_at`;
 
 // The writes below send their statements the moment they are called, in order, so that callers
 // can pipeline further statements (the reads that show the result) behind them.
@@ -103,16 +107,20 @@ export async function receiptLines(db: Db, receiptIds: string[]): Promise<Receip
     FROM receipt_lines WHERE receipt_id = ANY(${receiptIds}) ORDER BY receipt_id, line_no`;
 }
 
-/** Applies the change (warehouse, or posting by a stock move) and moves the receipt to its next version. */
+/**
+ * Applies the change (warehouse, posting by a stock move, or reversal by one) and moves the
+ * receipt to its next version.
+ */
 export async function updateReceipt(
   db: Db,
   id: string,
-  change: { warehouse_id?: string; stock_move_id?: string },
+  change: { warehouse_id?: string; stock_move_id?: string; reversed_by_move?: string },
 ): Promise<ReceiptRow> {
   const [row] = await db<ReceiptRow[]>`
     UPDATE receipts SET
       ${change.warehouse_id === undefined ? db`` : db`warehouse_id = ${change.warehouse_id},`}
       ${change.stock_move_id === undefined ? db`` : db`status = 'POSTED', stock_move_id = ${change.stock_move_id}, posted_at = now(),`}
+      ${change.reversed_by_move === undefined ? db`` : db`reversed_by_move = ${change.reversed_by_move}, reversed_at = now(),`}
       version = version + 1, updated_at = now()
     WHERE id = ${id}
     RETURNING ${columns(db)}`.execute();
@@ -121,13 +129,16 @@ export async function updateReceipt(
 
 export async function listReceipts(
   db: Db,
-  f: { po_id?: string; status?: ReceiptStatus; keyset: Keyset } & ScopedPage<unknown[]>,
+  f: { po_id?: string; status?: ReceiptStatus; reversed?: boolean; keyset: Keyset } & ScopedPage<
+    unknown[]
+  >,
 ): Promise<ReceiptRow[]> {
   return db<ReceiptRow[]>`
     SELECT ${columns(db)} FROM receipts
     WHERE true
       ${f.po_id === undefined ? db`` : db`AND po_id = ${f.po_id}`}
       ${f.status === undefined ? db`` : db`AND status = ${f.status}`}
+      ${f.reversed === undefined ? db`` : f.reversed ? db`AND reversed_at IS NOT NULL` : db`AND reversed_at IS NULL`}
       ${f.allowed === null ? db`` : db`AND warehouse_id = ANY(${f.allowed}::text[])`}
       ${keysetWhere(db, f.keyset, f.after)}
     ${keysetOrder(db, f.keyset)}

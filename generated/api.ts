@@ -313,7 +313,8 @@ export interface paths {
          *     by a RECEIPT and vice versa; adjustment quantities negated), links the two (`reverses` / `reversed_by`)
          *     and marks the original REVERSED. Reservations the original consumed stay consumed. `reason` defaults
          *     to "Reversal of <id>". 409 `invalid-state` when the move is already reversed, is itself a reversal, or
-         *     was posted by a procurement receipt (`receipt_id`); 409 `over-issuance` when the stock it added is no
+         *     was posted by a procurement receipt (`receipt_id`: reverse the receipt instead,
+         *     `POST /procurement/receipts/{id}/reverse`, which takes its quantities off the order too); 409 `over-issuance` when the stock it added is no
          *     longer available. The token must be allowed every warehouse the move touches.
          */
         post: operations["reverseStockMove"];
@@ -892,6 +893,42 @@ export interface paths {
          * @description PENDING → POSTED, with the same checks and effects as posting at creation (a token with a `warehouses` claim must be able to see the order too).
          */
         post: operations["postReceipt"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/procurement/receipts/{id}/reverse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Receipt id.
+                 * @example rcpt_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["ReceiptIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reverse a POSTED receipt
+         * @description Takes the receipt's goods back out of its warehouse and off its order. The reversal of the receipt's stock
+         *     move is posted through the ledger (same lines, batches and serials, out of the warehouse; the original move
+         *     becomes REVERSED with `reversed_by`), the order lines' `qty_received` drop by the receipt's quantities (a
+         *     RECEIVED order goes back to SENT, `receipt_progress` follows), and the receipt, still POSTED, gains
+         *     `reversed_at` and `reversed_by_move`. `reason` becomes the reversing move's (default "Reversal of receipt
+         *     <id>"). 409 `invalid-state` when the receipt is PENDING or already reversed, when its order is CLOSED, or when
+         *     a line would then have received less than was returned to the vendor (`qty_returned`); 409 `over-issuance`
+         *     when its stock is no longer available (issued or reserved since); 422 when a serial it brought in has left
+         *     the warehouse. Nothing changes when it is refused. Sends `procurement.receipt.reversed`, the order's
+         *     `procurement.purchase_order.updated`, and the ledger's events (`inventory.stock_move.posted`,
+         *     `inventory.stock_move.reversed`, `inventory.stock_level.changed`).
+         */
+        post: operations["reverseReceipt"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1861,6 +1898,26 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "procurement.receipt.reversed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A receipt was reversed
+         * @description Sent when a POSTED receipt is reversed (`POST /procurement/receipts/{id}/reverse`), with the receipt as it is afterwards (`reversed_at`, `reversed_by_move`), to endpoints whose `warehouses` include its warehouse; the ledger's events and the order's `procurement.purchase_order.updated` go with it. `match` is included only when every warehouse of `warehouse_ids` may see the order. Signed as `inventory.stock_move.posted` describes.
+         */
+        post: operations["onReceiptReversed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "procurement.invoice.recorded": {
         parameters: {
             query?: never;
@@ -2656,12 +2713,23 @@ export interface components {
             /** @description The stock move that posted it. */
             stock_move_id?: string;
             etag: string;
-            /** @description The order's current 3-way match. Left out when the token cannot see the order (an unassigned one, for a token with a `warehouses` claim). The receipt's events (`procurement.receipt.created`, `.updated`, `inventory.receipt.posted`) and audit entries are built for whoever may read them (a token restricted to the receipt's warehouse, or to the one a change moved it from): they carry it only when such a token could see the order, so never for an unassigned order. */
+            /** @description The order's current 3-way match. Left out when the token cannot see the order (an unassigned one, for a token with a `warehouses` claim). The receipt's events (`procurement.receipt.created`, `.updated`, `.reversed`, `inventory.receipt.posted`) and audit entries are built for whoever may read them (a token restricted to the receipt's warehouse, or to the one a change moved it from): they carry it only when such a token could see the order, so never for an unassigned order. */
             match?: components["schemas"]["MatchReport"];
             posted_at?: components["schemas"]["Timestamp"];
+            /** @description When it was reversed (`POST /procurement/receipts/{id}/reverse`); absent until then. A reversed receipt stays POSTED. */
+            reversed_at?: components["schemas"]["Timestamp"];
+            /**
+             * @description The stock move that took its goods back out (the reversal of `stock_move_id`); present exactly when `reversed_at` is.
+             * @example sm_01JD7ZK3Q8X9
+             */
+            reversed_by_move?: string;
             created_by?: components["schemas"]["Actor"];
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
+        };
+        ReceiptReverse: {
+            /** @description The reversing stock move's `reason`. */
+            reason?: string;
         };
         ReceiptCreate: {
             po_id: components["schemas"]["Code"];
@@ -2848,7 +2916,7 @@ export interface components {
          * @description The type of an event (the catalogue is the `webhooks` section, and `GET /webhooks/event-types`).
          * @enum {string}
          */
-        WebhookEventType: "inventory.stock_move.posted" | "inventory.receipt.posted" | "inventory.stock_move.reversed" | "inventory.stock_level.changed" | "inventory.reservation.created" | "inventory.reservation.released" | "inventory.reservation.consumed" | "inventory.reservation.expired" | "inventory.item.created" | "inventory.item.updated" | "inventory.warehouse.created" | "inventory.warehouse.updated" | "procurement.requisition.created" | "procurement.requisition.updated" | "procurement.requisition.approved" | "procurement.requisition.ordered" | "procurement.purchase_order.created" | "procurement.purchase_order.updated" | "procurement.purchase_order.approved" | "procurement.purchase_order.sent" | "procurement.purchase_order.received" | "procurement.purchase_order.closed" | "procurement.receipt.created" | "procurement.receipt.updated" | "procurement.invoice.recorded" | "procurement.invoice.exception" | "procurement.invoice.voided" | "procurement.invoice.accepted" | "procurement.vendor_return.posted" | "procurement.vendor.created" | "procurement.vendor.updated";
+        WebhookEventType: "inventory.stock_move.posted" | "inventory.receipt.posted" | "inventory.stock_move.reversed" | "inventory.stock_level.changed" | "inventory.reservation.created" | "inventory.reservation.released" | "inventory.reservation.consumed" | "inventory.reservation.expired" | "inventory.item.created" | "inventory.item.updated" | "inventory.warehouse.created" | "inventory.warehouse.updated" | "procurement.requisition.created" | "procurement.requisition.updated" | "procurement.requisition.approved" | "procurement.requisition.ordered" | "procurement.purchase_order.created" | "procurement.purchase_order.updated" | "procurement.purchase_order.approved" | "procurement.purchase_order.sent" | "procurement.purchase_order.received" | "procurement.purchase_order.closed" | "procurement.receipt.created" | "procurement.receipt.updated" | "procurement.receipt.reversed" | "procurement.invoice.recorded" | "procurement.invoice.exception" | "procurement.invoice.voided" | "procurement.invoice.accepted" | "procurement.vendor_return.posted" | "procurement.vendor.created" | "procurement.vendor.updated";
         WebhookEndpoint: {
             /** @example whk_01JD7ZK3Q8X2 */
             id: string;
@@ -2971,7 +3039,7 @@ export interface components {
          * @description An event, as the feed (`GET /events`) returns it and as a webhook delivers it: the same object on both
          *     channels, whose `id` is the webhook's `webhook-id`. `type` says which of the catalogue it is.
          */
-        Event: components["schemas"]["StockMovePostedEvent"] | components["schemas"]["ReceiptPostedEvent"] | components["schemas"]["StockMoveReversedEvent"] | components["schemas"]["StockLevelChangedEvent"] | components["schemas"]["ReservationCreatedEvent"] | components["schemas"]["ReservationReleasedEvent"] | components["schemas"]["ReservationConsumedEvent"] | components["schemas"]["ReservationExpiredEvent"] | components["schemas"]["ItemCreatedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["WarehouseCreatedEvent"] | components["schemas"]["WarehouseUpdatedEvent"] | components["schemas"]["RequisitionCreatedEvent"] | components["schemas"]["RequisitionUpdatedEvent"] | components["schemas"]["RequisitionApprovedEvent"] | components["schemas"]["RequisitionOrderedEvent"] | components["schemas"]["PurchaseOrderCreatedEvent"] | components["schemas"]["PurchaseOrderUpdatedEvent"] | components["schemas"]["PurchaseOrderApprovedEvent"] | components["schemas"]["PurchaseOrderSentEvent"] | components["schemas"]["PurchaseOrderReceivedEvent"] | components["schemas"]["PurchaseOrderClosedEvent"] | components["schemas"]["ReceiptCreatedEvent"] | components["schemas"]["ReceiptUpdatedEvent"] | components["schemas"]["InvoiceRecordedEvent"] | components["schemas"]["InvoiceExceptionEvent"] | components["schemas"]["InvoiceVoidedEvent"] | components["schemas"]["InvoiceAcceptedEvent"] | components["schemas"]["VendorReturnPostedEvent"] | components["schemas"]["VendorCreatedEvent"] | components["schemas"]["VendorUpdatedEvent"];
+        Event: components["schemas"]["StockMovePostedEvent"] | components["schemas"]["ReceiptPostedEvent"] | components["schemas"]["StockMoveReversedEvent"] | components["schemas"]["StockLevelChangedEvent"] | components["schemas"]["ReservationCreatedEvent"] | components["schemas"]["ReservationReleasedEvent"] | components["schemas"]["ReservationConsumedEvent"] | components["schemas"]["ReservationExpiredEvent"] | components["schemas"]["ItemCreatedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["WarehouseCreatedEvent"] | components["schemas"]["WarehouseUpdatedEvent"] | components["schemas"]["RequisitionCreatedEvent"] | components["schemas"]["RequisitionUpdatedEvent"] | components["schemas"]["RequisitionApprovedEvent"] | components["schemas"]["RequisitionOrderedEvent"] | components["schemas"]["PurchaseOrderCreatedEvent"] | components["schemas"]["PurchaseOrderUpdatedEvent"] | components["schemas"]["PurchaseOrderApprovedEvent"] | components["schemas"]["PurchaseOrderSentEvent"] | components["schemas"]["PurchaseOrderReceivedEvent"] | components["schemas"]["PurchaseOrderClosedEvent"] | components["schemas"]["ReceiptCreatedEvent"] | components["schemas"]["ReceiptUpdatedEvent"] | components["schemas"]["ReceiptReversedEvent"] | components["schemas"]["InvoiceRecordedEvent"] | components["schemas"]["InvoiceExceptionEvent"] | components["schemas"]["InvoiceVoidedEvent"] | components["schemas"]["InvoiceAcceptedEvent"] | components["schemas"]["VendorReturnPostedEvent"] | components["schemas"]["VendorCreatedEvent"] | components["schemas"]["VendorUpdatedEvent"];
         /** @description A test event (`POST /webhooks/endpoints/{id}/test`): sent to that one endpoint only, never in the feed. */
         WebhookTestEvent: {
             /** @example evt_01JD7ZK3Q8X2 */
@@ -3288,6 +3356,18 @@ export interface components {
             type: "procurement.receipt.updated";
             timestamp: components["schemas"]["Timestamp"];
             /** @description The receipt's warehouse before and after the change, sorted: the warehouse it left learns it left. Endpoints with `warehouses` receive the event only when they share one of them. */
+            warehouse_ids: string[];
+            data: components["schemas"]["Receipt"];
+        };
+        ReceiptReversedEvent: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "procurement.receipt.reversed";
+            timestamp: components["schemas"]["Timestamp"];
+            /** @description The receipt's warehouse. Endpoints with `warehouses` receive the event only when they share one of them. */
             warehouse_ids: string[];
             data: components["schemas"]["Receipt"];
         };
@@ -5846,6 +5926,8 @@ export interface operations {
                 /** @description Only this order's receipts. A receipt belongs to its own warehouse, so an order the token cannot see (an unassigned one, for a token with a `warehouses` claim) is no 403 here: its receipts in the token's warehouses are listed, without `match`, as they are unfiltered. */
                 po_id?: components["schemas"]["Code"];
                 status?: components["schemas"]["ReceiptStatus"];
+                /** @description `true`: only reversed receipts (`reversed_at` set); `false`: only those not reversed. */
+                reversed?: boolean;
                 /**
                  * @description For keeping a copy in sync: only rows whose `updated_at` is at or after this instant (the bound is inclusive), ordered by (`updated_at`, `id`), oldest change first unless `order=desc`.
                  *     Resume with the largest `updated_at` you hold: rows sharing that millisecond come again, so none is missed, and you skip those you have.
@@ -6088,6 +6170,71 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["ValidationError"];
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    reverseReceipt: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required. The current `ETag` of the document. Missing → 428; stale or weak → 412 (with the current `ETag`).
+                 * @example "v3"
+                 */
+                "If-Match": components["parameters"]["IfMatch"];
+                /**
+                 * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
+                 *     structured-field string is accepted). Retrying with the same key and body replays the first result
+                 *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
+                 * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Receipt id.
+                 * @example rcpt_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["ReceiptIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Delivered to us by mistake; collected by the carrier"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReceiptReverse"];
+            };
+        };
+        responses: {
+            /** @description Reversed. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Receipt"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["ValidationError"];
             428: components["responses"]["PreconditionRequired"];
             429: components["responses"]["TooManyRequests"];
@@ -7883,6 +8030,44 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ReceiptUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event. 410 disables the endpoint; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onReceiptReversed: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event id; the same on every retry of this event.
+                 * @example evt_01JD7ZK3Q8X2
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Reject values more than 5 minutes off.
+                 * @example 1795000000
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description Space-separated `v1,<base64 signature>` list (two entries for 24 h after a secret rotation).
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReceiptReversedEvent"];
             };
         };
         responses: {

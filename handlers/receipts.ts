@@ -16,13 +16,14 @@ import {
   type ReceiptRow,
 } from '../db/receipts.ts';
 import { insertEvents, type OutboxEvent } from '../db/outbox.ts';
+import { findMove, linesOf } from '../db/stock-moves.ts';
 import { allInOrder, type Db } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
 import { keysetKey, NEWEST_FIRST } from '../db/keyset.ts';
 import type { components } from '../generated/api.ts';
 import { assertVisible, assertWarehouses, canSee, type Principal } from '../domain/access.ts';
 import { must } from '../domain/must.ts';
-import { invalidField, invalidState, notFound } from '../domain/problems.ts';
+import { invalidField, invalidState, notFound, ProblemError } from '../domain/problems.ts';
 import { assertChangeable, groupBy, present, withEtag } from './lib/documents.ts';
 import { matchReports } from './lib/match.ts';
 import {
@@ -33,7 +34,7 @@ import {
 } from './lib/orders.ts';
 import { listOrder, scopedPage } from './lib/listing.ts';
 import { audienceSees, changedWarehouses, orderWarehouses } from './lib/procurement-access.ts';
-import { checkReceiptLines, receive } from './lib/receiving.ts';
+import { checkReceiptLines, receive, unreceive } from './lib/receiving.ts';
 import { purchaseOrderEvent, receiptEvent } from './lib/catalogue.ts';
 import type { Context, Handlers } from './types.ts';
 
@@ -289,6 +290,7 @@ export const receiptHandlers = {
     const rows = await listReceipts(db, {
       po_id: query.po_id,
       status: query.status,
+      reversed: query.reversed,
       keyset,
       ...scopedPage<unknown[]>(principal, page),
     });
@@ -358,7 +360,96 @@ export const receiptHandlers = {
     );
     return { status: 200, body: receipt, etag: receipt.etag };
   },
+
+  async reverseReceipt(ctx) {
+    const { db, params, principal, ifMatch, audit, body } = ctx;
+    const found = await findReceipt(db, params.id);
+    if (!found) throw notFound(RECEIPT, params.id);
+    assertWarehouses(principal, found.warehouse_id);
+    // The order and its lines first, then the receipt: the order receiving, closing and invoicing
+    // lock in, so that a reversal queues behind them instead of deadlocking, and its quantities
+    // leave lines nobody else moves meanwhile. Two reversals of one receipt queue on its row.
+    const order = await findPurchaseOrderWithLines(db, found.po_id, { lock: true });
+    // A receipt's po_id is a foreign key: its order exists. Reversing changes the order, which
+    // the token must see (docs/standards.md §3).
+    const po = must(order.po, 'purchase order of a receipt');
+    assertVisible(principal, orderWarehouses(po));
+    const current = assertChangeable(
+      await findReceipt(db, params.id, { lock: true }),
+      RECEIPT,
+      params.id,
+      ifMatch,
+      ['POSTED'],
+      'reversed',
+    );
+    if (current.reversed_by_move !== null)
+      throw new ProblemError(
+        'invalid-state',
+        `Receipt ${current.id} was already reversed, by stock move ${current.reversed_by_move}; it can be reversed only once.`,
+        { current_status: 'REVERSED', allowed_statuses: ['POSTED'] },
+      );
+    if (!RECEIVABLE.includes(po.status))
+      throw invalidState('Purchase order', po.id, po.status, RECEIVABLE, 'have receipts reversed');
+    const stockMoveId = must(current.stock_move_id, 'stock move of a POSTED receipt (CHECK)');
+    const [before, move, moveLines] = await allInOrder([
+      toReceipt(db, current, viewerOf(ctx)),
+      findMove(db, stockMoveId),
+      linesOf(db, [stockMoveId]),
+    ]);
+    const undone = await unreceive(ctx, {
+      receiptId: current.id,
+      po,
+      poLines: order.lines,
+      lines: before.lines,
+      move: must(move, 'stock move of a receipt (foreign key)'),
+      moveLines,
+      reason: body?.reason,
+    });
+    // In the order they were sent, as postAndRecord does: the ledger's error first.
+    const [poAfter, receipt, poLinesAfter] = await allInOrder([
+      undone.po,
+      saveAndShow(
+        db,
+        current,
+        updateReceipt(db, current.id, { reversed_by_move: undone.stockMoveId }),
+        viewerOf(ctx),
+      ),
+      purchaseOrderLines(db, [po.id]),
+    ]);
+    const audience = [current.warehouse_id];
+    const shown = forAudience(receipt, audience, po);
+    const orderAfter = presentPurchaseOrder(poAfter, poLinesAfter);
+    await allInOrder([
+      audit({
+        action: 'receipt.reversed',
+        entity: 'receipt',
+        entityId: current.id,
+        warehouseIds: audience,
+        before: forAudience(before, audience, po),
+        after: shown,
+      }),
+      audit({
+        action: 'purchase_order.receipt_reversed',
+        entity: 'purchase_order',
+        entityId: po.id,
+        warehouseIds: orderWarehouses(po),
+        before: presentPurchaseOrder(po, order.lines),
+        after: orderAfter,
+      }),
+      insertEvents(db, [
+        ...undone.events,
+        receiptEvent('procurement.receipt.reversed', shown),
+        purchaseOrderEvent('procurement.purchase_order.updated', orderAfter),
+      ]),
+    ]);
+    return { status: 200, body: receipt, etag: receipt.etag };
+  },
 } satisfies Pick<
   Handlers,
-  'createReceipt' | 'getReceipt' | 'listReceipts' | 'replaceReceipt' | 'postReceipt'
+  | 'createReceipt'
+  | 'getReceipt'
+  | 'listReceipts'
+  | 'replaceReceipt'
+  | 'postReceipt'
+  | 'reverseReceipt'
 >;

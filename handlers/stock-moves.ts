@@ -1,11 +1,10 @@
 import { allInOrder } from '../db/client.ts';
 import { findMove, linesOf, listMoves, type LineRow, type MoveRow } from '../db/stock-moves.ts';
 import { vendorReturnOfMove } from '../db/vendor-returns.ts';
-import { must } from '../domain/must.ts';
 import { keysetKey, NEWEST_FIRST } from '../db/keyset.ts';
 import { ProblemError, invalidField, invalidState, notFound } from '../domain/problems.ts';
 import { assertVisible, assertWarehouses } from '../domain/access.ts';
-import { Ledger, postStockMove, type MoveInput, type Posting } from './lib/ledger.ts';
+import { Ledger, postStockMove, reversalOf, type Posting } from './lib/ledger.ts';
 import { assertInstant, listOrder, scopedPage } from './lib/listing.ts';
 import { toStockMove } from './lib/representation.ts';
 import type { Batched, Context, Handlers } from './types.ts';
@@ -14,34 +13,6 @@ const location = (id: string) => `/inventory/stock-moves/${encodeURIComponent(id
 
 /** The warehouses a move touches: it is visible to a token that sees one of them (docs/standards.md §3). */
 const touchedBy = (move: MoveRow) => [move.from_wh, move.to_wh].filter((w) => w !== null);
-
-/**
- * The move that undoes `move`: the same lines, batches and serials the other way round
- * (warehouses swapped, adjustment quantities negated). Only lines that bring stock back in keep
- * their batch's expiry; reservations consumed and counts expected stay with the original.
- */
-function reversalOf(move: MoveRow, lines: LineRow[], reason: string | undefined): MoveInput {
-  const type = move.type === 'ISSUE' ? 'RECEIPT' : move.type === 'RECEIPT' ? 'ISSUE' : move.type;
-  const bringsIn = (qty: number) => type === 'RECEIPT' || (type === 'ADJUSTMENT' && qty > 0);
-  return {
-    type,
-    ...(move.type === 'ADJUSTMENT'
-      ? { to_wh: must(move.to_wh, 'to_wh of an ADJUSTMENT (CHECK stock_moves_warehouses)') }
-      : { from_wh: move.to_wh ?? undefined, to_wh: move.from_wh ?? undefined }),
-    reason: reason ?? `Reversal of ${move.id}`,
-    ...(move.reference !== null && { reference: move.reference }),
-    lines: lines.map((l) => {
-      const qty = move.type === 'ADJUSTMENT' ? -l.qty : l.qty;
-      return {
-        item_id: l.item_id,
-        qty,
-        ...(l.batch !== null && { batch: l.batch }),
-        ...(l.expires_at !== null && bringsIn(qty) && { expires_at: l.expires_at }),
-        ...(l.serials.length > 0 && { serials: l.serials }),
-      };
-    }),
-  };
-}
 
 /** The ledger's posting of a POST /inventory/stock-moves request. */
 function postingOf({
@@ -137,7 +108,7 @@ export const stockMoveHandlers = {
     if (move.receipt_id !== null) {
       throw new ProblemError(
         'invalid-state',
-        `Stock move ${move.id} was posted by receipt ${move.receipt_id}; receipts are corrected in procurement, not by reversing their stock move.`,
+        `Stock move ${move.id} was posted by receipt ${move.receipt_id}; reverse the receipt instead (POST /procurement/receipts/${move.receipt_id}/reverse), which takes its quantities off the purchase order too.`,
         { current_status: move.status },
       );
     }

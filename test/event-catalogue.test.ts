@@ -308,6 +308,35 @@ t.test('every type of the catalogue is emitted by its change, as its schema says
         'sent with the posted receipt',
       );
     },
+    'procurement.receipt.reversed': async () => {
+      const po = await newestOrder();
+      const receipt = ok(
+        await api.POST('/procurement/receipts', {
+          params: { header: ik() },
+          body: {
+            po_id: po.id,
+            warehouse_id: 'WH-A',
+            lines: [{ po_line_id: po.lines[0].id, qty_received: 1 }],
+          },
+        }),
+      );
+      ok(
+        await api.POST('/procurement/receipts/{id}/reverse', {
+          params: { path: { id: receipt.id }, header: { ...ik(), 'If-Match': receipt.etag } },
+          body: { reason: 'Delivered twice' },
+        }),
+      );
+      const shown = ok(
+        await api.GET('/procurement/receipts/{id}', { params: { path: { id: receipt.id } } }),
+      );
+      const [event] = (await payloads(s.sql, 'procurement.receipt.reversed')).slice(-1);
+      t.same(
+        [event.warehouse_ids, event.data],
+        [['WH-A'], shown],
+        'a reversed receipt: as its GET shows it, of its warehouse',
+      );
+      t.ok(shown.reversed_at && shown.reversed_by_move, 'it shows its reversal');
+    },
     'procurement.invoice.recorded': async () => {
       const po = await newestOrder();
       ok(

@@ -748,6 +748,34 @@ export class Ledger {
   }
 }
 
+/**
+ * The move that undoes `move`: the same lines, batches and serials the other way round
+ * (warehouses swapped, adjustment quantities negated). Only lines that bring stock back in keep
+ * their batch's expiry; reservations consumed and counts expected stay with the original.
+ */
+export function reversalOf(move: MoveRow, lines: LineRow[], reason: string | undefined): MoveInput {
+  const type = move.type === 'ISSUE' ? 'RECEIPT' : move.type === 'RECEIPT' ? 'ISSUE' : move.type;
+  const bringsIn = (qty: number) => type === 'RECEIPT' || (type === 'ADJUSTMENT' && qty > 0);
+  return {
+    type,
+    ...(move.type === 'ADJUSTMENT'
+      ? { to_wh: must(move.to_wh, 'to_wh of an ADJUSTMENT (CHECK stock_moves_warehouses)') }
+      : { from_wh: move.to_wh ?? undefined, to_wh: move.from_wh ?? undefined }),
+    reason: reason ?? `Reversal of ${move.id}`,
+    ...(move.reference !== null && { reference: move.reference }),
+    lines: lines.map((l) => {
+      const qty = move.type === 'ADJUSTMENT' ? -l.qty : l.qty;
+      return {
+        item_id: l.item_id,
+        qty,
+        ...(l.batch !== null && { batch: l.batch }),
+        ...(l.expires_at !== null && bringsIn(qty) && { expires_at: l.expires_at }),
+        ...(l.serials.length > 0 && { serials: l.serials }),
+      };
+    }),
+  };
+}
+
 /** Posts one move on `db`: load, plan, write. */
 export async function postStockMove(
   db: Db,

@@ -1,17 +1,27 @@
 // Receiving goods against a purchase order: the part a receipt shares between being posted at
-// creation and being posted later from PENDING. One transaction (the request's) does it all: the
-// caller locks the order and its lines (findPurchaseOrderWithLines), the over-receipt check runs on
-// the locked rows, stock comes in through the inventory ledger, and the lines' qty_received grows
-// (invariant 3: it is the sum of posted receipt lines, never above qty less qty_cancelled). Concurrent receipts
-// against one order queue on its lock, so together they can never receive more than was ordered.
+// creation and being posted later from PENDING, and its undoing when the receipt is reversed. One
+// transaction (the request's) does it all: the caller locks the order and its lines
+// (findPurchaseOrderWithLines), the over-receipt check runs on the locked rows, stock comes in (or
+// goes back out) through the inventory ledger, and the lines' qty_received follows (invariant 3:
+// it is the sum of posted receipt lines not reversed, never above qty less qty_cancelled).
+// Concurrent receipts and reversals against one order queue on its lock, so together they can
+// never receive more than was ordered.
 import { allInOrder } from '../../db/client.ts';
 import type { OutboxEvent } from '../../db/outbox.ts';
-import { addReceived, overReceipts, type PurchaseOrderRow } from '../../db/purchase-orders.ts';
+import {
+  addReceived,
+  overReceipts,
+  type PurchaseOrderLineRow,
+  type PurchaseOrderRow,
+} from '../../db/purchase-orders.ts';
 import type { ReceiptLine } from '../../db/receipts.ts';
+import type { LineRow, MoveRow } from '../../db/stock-moves.ts';
+import { must } from '../../domain/must.ts';
 import { ProblemError } from '../../domain/problems.ts';
 import type { Context, OperationId } from '../types.ts';
-import { Ledger, type MoveInput } from './ledger.ts';
+import { Ledger, reversalOf, type MoveInput } from './ledger.ts';
 import { resolveLines } from './move-rules.ts';
+import { micro, toNumber } from './quantity.ts';
 import type { References } from './references.ts';
 
 /** What the ledger calls a line's `qty` is a receipt line's `qty_received`; the item comes from the PO line. */
@@ -102,6 +112,71 @@ export async function receive(
     po: allInOrder([
       ledger.write(db, { deferEvents: true }),
       addReceived(db, r.po.id, increments),
+    ]).then(([, po]) => po),
+    events: ledger.events,
+  };
+}
+
+export interface Unreceiving {
+  receiptId: string;
+  /** The order and its lines, locked by the caller (findPurchaseOrderWithLines), in SENT or RECEIVED. */
+  po: PurchaseOrderRow;
+  poLines: PurchaseOrderLineRow[];
+  /** The receipt's lines: what leaves the order's lines. */
+  lines: Pick<ReceiptLine, 'po_line_id' | 'qty_received'>[];
+  /** The stock move that posted the receipt, and its lines: what the reversal takes back out. */
+  move: MoveRow;
+  moveLines: LineRow[];
+  reason?: string;
+}
+
+/**
+ * Undoes a posted receipt, in two round trips, refusing before anything is written: 409
+ * invalid-state when a line would keep less received than was returned to the vendor, else the
+ * ledger posts the reversal of the receipt's stock move (409 over-issuance when the goods are no
+ * longer available, 422 when a serial has left the warehouse) and the order's lines lose the
+ * receipt's quantities. Returns as soon as the writes are sent, as `receive` does.
+ */
+export async function unreceive(
+  ctx: Pick<Context<OperationId>, 'db' | 'actor' | 'principal' | 'idempotencyKey'>,
+  u: Unreceiving,
+): Promise<Received> {
+  const { db, actor, principal, idempotencyKey } = ctx;
+  const taken = new Map<string, bigint>();
+  for (const l of u.lines)
+    taken.set(l.po_line_id, (taken.get(l.po_line_id) ?? 0n) + micro(l.qty_received));
+  for (const [lineId, qty] of taken) {
+    const line = must(
+      u.poLines.find((l) => l.id === lineId),
+      'a line of the order of the receipt',
+    );
+    const left = micro(line.qty_received) - qty;
+    // The lines' CHECK (qty_returned <= qty_received) would refuse it too, as a 500.
+    if (left < micro(line.qty_returned))
+      throw new ProblemError(
+        'invalid-state',
+        `Line ${lineId} has ${line.qty_returned} returned to the vendor of ${line.qty_received} received; reversing receipt ${u.receiptId} would leave ${toNumber(left)} received, less than was returned.`,
+        // Not a matter of status: the receipt is POSTED, and reversing it is refused all the same.
+        { current_status: 'POSTED' },
+      );
+  }
+  const posting = {
+    actor,
+    principal,
+    input: reversalOf(u.move, u.moveLines, u.reason ?? `Reversal of receipt ${u.receiptId}`),
+    options: { idempotencyKey, reverses: u.move.id, pointer: receiptPointer },
+  };
+  const ledger = await Ledger.load(db, [posting]);
+  const move = ledger.post(posting);
+  const decrements = [...taken].map(([po_line_id, qty]) => ({
+    po_line_id,
+    qty: -toNumber(qty),
+  }));
+  return {
+    stockMoveId: move.id,
+    po: allInOrder([
+      ledger.write(db, { deferEvents: true }),
+      addReceived(db, u.po.id, decrements),
     ]).then(([, po]) => po),
     events: ledger.events,
   };

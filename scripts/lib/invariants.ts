@@ -114,13 +114,13 @@ async function postingRecordDrift(sql: Sql): Promise<string[]> {
   );
 }
 
-/** Invariant 3: a purchase-order line's qty_received equals its posted receipt lines, never above the ordered qty. */
+/** Invariant 3: a purchase-order line's qty_received equals its posted receipt lines (not reversed), never above the ordered qty. */
 async function receivedDrift(sql: Sql): Promise<string[]> {
   const rows = await sql`
     SELECT pl.id, pl.qty, pl.qty_received, coalesce(r.received, 0) AS posted
     FROM purchase_order_lines pl
     LEFT JOIN (SELECT rl.po_line_id, sum(rl.qty_received) AS received FROM receipt_lines rl
-               JOIN receipts rc ON rc.id = rl.receipt_id WHERE rc.status = 'POSTED' GROUP BY 1) r ON r.po_line_id = pl.id
+               JOIN receipts rc ON rc.id = rl.receipt_id WHERE rc.status = 'POSTED' AND rc.reversed_at IS NULL GROUP BY 1) r ON r.po_line_id = pl.id
     WHERE pl.qty_received <> coalesce(r.received, 0) OR pl.qty_received > pl.qty`;
   return rows.map(
     (r) => `3: PO line ${r.id} received ${r.qty_received} of ${r.qty}, posted receipts ${r.posted}`,
