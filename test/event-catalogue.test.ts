@@ -37,6 +37,16 @@ async function settled(sql: Sql): Promise<void> {
 }
 
 const inSoon = (ms: number) => new Date(Date.now() + ms).toISOString();
+const IN_AN_HOUR = 3_600_000;
+
+/**
+ * Makes reservations due now, as if their expiry had come. They are created an hour ahead: a
+ * near expiry could pass before a slow (loaded) request reaches the server, which refuses an
+ * expiry in the past.
+ */
+async function makeDue(sql: Sql, ids: string[]) {
+  await sql`UPDATE reservations SET expires_at = now() WHERE id = ANY(${ids}::text[])`;
+}
 
 t.test('every type of the catalogue is emitted by its change, as its schema says', async (t) => {
   const s = await startServer(t, { env: { RESERVATION_SWEEP_S: '0.2' } });
@@ -130,14 +140,15 @@ t.test('every type of the catalogue is emitted by its change, as its schema says
       });
     },
     'inventory.reservation.expired': async () => {
-      ok(
+      const r = ok(
         await reserve(api, {
           item_id: 'bolt',
           warehouse_id: 'WH-B',
           qty: 1,
-          expires_at: inSoon(600),
+          expires_at: inSoon(IN_AN_HOUR),
         }),
       );
+      await makeDue(s.sql, [r.id]);
       await waitFor(
         'the sweeper expires it',
         async () => (await payloads(s.sql, 'inventory.reservation.expired')).length > 0,
@@ -550,10 +561,11 @@ t.test('a due reservation expires once with two instances sweeping, and once laz
           item_id: 'bolt',
           warehouse_id: 'WH-A',
           qty: 1,
-          expires_at: inSoon(400),
+          expires_at: inSoon(IN_AN_HOUR),
         }),
       ).id,
     );
+  await makeDue(first.sql, ids);
   await waitFor(
     'all expired',
     async () => (await payloads(first.sql, 'inventory.reservation.expired')).length >= 6,
@@ -584,9 +596,15 @@ t.test('a due reservation expires once with two instances sweeping, and once laz
   await createItem(l, 'bolt');
   await posted(l, { type: 'RECEIPT', to_wh: 'WH-A', lines: [{ item_id: 'bolt', qty: 5 }] });
   const r = ok(
-    await reserve(l, { item_id: 'bolt', warehouse_id: 'WH-A', qty: 2, expires_at: inSoon(300) }),
+    await reserve(l, {
+      item_id: 'bolt',
+      warehouse_id: 'WH-A',
+      qty: 2,
+      expires_at: inSoon(IN_AN_HOUR),
+    }),
   );
-  await new Promise((res) => setTimeout(res, 500));
+  await makeDue(lazy.sql, [r.id]);
+  await new Promise((res) => setTimeout(res, 200));
   t.same(await payloads(lazy.sql, 'inventory.reservation.expired'), [], 'nothing sweeps it');
   const move = await posted(l, {
     type: 'ISSUE',
