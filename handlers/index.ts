@@ -11,6 +11,7 @@ import { auditHandlers } from './audit.ts';
 import { vendorHandlers } from './vendors.ts';
 import { requisitionHandlers } from './requisitions.ts';
 import { purchaseOrderHandlers } from './purchase-orders.ts';
+import { poRevisionHandlers } from './po-revisions.ts';
 import { invoiceHandlers } from './invoices.ts';
 import { receiptHandlers } from './receipts.ts';
 import { webhookEndpointHandlers } from './webhook-endpoints.ts';
@@ -31,6 +32,7 @@ export const handlers = {
   ...vendorHandlers,
   ...requisitionHandlers,
   ...purchaseOrderHandlers,
+  ...poRevisionHandlers,
   ...invoiceHandlers,
   ...receiptHandlers,
   ...webhookEndpointHandlers,
