@@ -688,10 +688,12 @@ export interface paths {
          * Approve a purchase order for sending
          * @description Records `approved_by` (the token's `sub`) and `approved_at` on a DRAFT order; the status stays DRAFT.
          *     An order whose total exceeds its currency's approval threshold can only be sent once approved; any
-         *     change (`PUT`) clears the approval. Approving an order under the threshold is allowed and recorded.
-         *     Needs the scope `procurement:approve` (`procurement:write` alone is 403 `insufficient-scope`). The
-         *     approver may not be the order's creator (`created_by`): 403 `self-approval`. Not DRAFT, or already
-         *     approved: 409 `invalid-state`.
+         *     change (`PUT`, or a revision) clears the approval. Approving an order under the threshold is allowed and
+         *     recorded. A SENT order that is not approved (a revision cleared its approval, or it needed none) may be
+         *     approved too, after the fact; its status stays SENT. Needs the scope `procurement:approve`
+         *     (`procurement:write` alone is 403 `insufficient-scope`). The approver may be neither the order's
+         *     creator (`created_by`) nor whoever last changed it (`updated_by`): 403 `self-approval`. Neither DRAFT
+         *     nor SENT, or already approved: 409 `invalid-state`.
          */
         post: operations["approvePurchaseOrder"];
         delete?: never;

@@ -85,17 +85,19 @@ async function approve(ctx: Context<'approvePurchaseOrder'>) {
   const { db, params, principal, ifMatch, actor } = ctx;
   const found = await findPurchaseOrder(db, params.id, { lock: true });
   if (found) assertVisible(principal, orderWarehouses(found));
-  // Separation of duties (docs/standards.md §3): like the other 403s, before 412 and 409.
-  if (found && found.created_by === actor.sub)
+  // Separation of duties (docs/standards.md §3): like the other 403s, before 412 and 409. Whoever
+  // set the order's terms, by creating it or by its last change (PUT, revision), may not approve them.
+  if (found && (found.created_by === actor.sub || found.updated_by === actor.sub))
     throw new ProblemError(
       'self-approval',
-      `${actor.sub} created ${found.id} and cannot approve it; another approver must.`,
+      `${actor.sub} ${found.updated_by === actor.sub ? 'last changed' : 'created'} ${found.id} and cannot approve it; another approver must.`,
     );
-  const row = assertChangeable(found, PO, params.id, ifMatch, ['DRAFT'], 'approved');
+  // A SENT order too: a revision clears its approval, and it may be approved again.
+  const row = assertChangeable(found, PO, params.id, ifMatch, ['DRAFT', 'SENT'], 'approved');
   if (row.approved_by !== null)
     throw new ProblemError(
       'invalid-state',
-      `Purchase order ${row.id} was already approved by ${row.approved_by}; a change (PUT) clears the approval.`,
+      `Purchase order ${row.id} was already approved by ${row.approved_by}; a change (PUT, or a revision) clears the approval.`,
       { current_status: row.status },
     );
   const before = await toPurchaseOrder(db, row);

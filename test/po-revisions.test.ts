@@ -482,6 +482,55 @@ t.test('a revision clears the approval', async (t) => {
   t.notOk('approved_at' in revised);
 });
 
+t.test('separation of duties: whoever last changed the order may not approve it', async (t) => {
+  const s = await startServer(t, { env: { PO_APPROVAL_THRESHOLDS: 'EUR:1' } });
+  const alice = s.client({ sub: 'alice' });
+  const bob = s.client({ sub: 'bob' });
+  const carol = s.client({ sub: 'carol' });
+  await seedCatalogue(alice);
+  const approve = (api: typeof alice, po: PurchaseOrder) =>
+    api.POST('/procurement/purchase-orders/{id}/approve', {
+      params: { path: { id: po.id }, header: { ...ik(), 'If-Match': po.etag } },
+    });
+
+  // A PUT in DRAFT.
+  const draft = await createPo(alice);
+  t.notOk('updated_by' in draft, 'nobody changed it yet');
+  const changed = ok(
+    await carol.PUT('/procurement/purchase-orders/{id}', {
+      params: { path: { id: draft.id }, header: { 'If-Match': draft.etag } },
+      body: { vendor_id: 'ven_fast', currency: 'EUR', lines: asInput(draft) },
+    }),
+  );
+  t.equal(changed.updated_by, 'carol');
+  const own = await approve(carol, changed);
+  t.equal(own.response.status, 403);
+  t.match(own.error, { type: /self-approval$/, detail: /carol last changed/ });
+  t.equal((await approve(alice, changed)).response.status, 403, 'nor the creator');
+  const approved = ok(await approve(bob, changed));
+  t.equal(approved.approved_by, 'bob');
+
+  // A revision of the SENT order clears the approval; it may be approved again, not by its reviser.
+  const sent = ok(
+    await alice.POST('/procurement/purchase-orders/{id}/send', {
+      params: { path: { id: draft.id }, header: { ...ik(), 'If-Match': approved.etag } },
+    }),
+  );
+  const revised = ok(
+    await carol.POST('/procurement/purchase-orders/{id}/revisions', {
+      params: { path: { id: sent.id }, header: { ...ik(), 'If-Match': sent.etag } },
+      body: { reason: 'more', lines: [{ ...asInput(sent)[0], qty: 30 }] },
+    }),
+  );
+  t.match(revised, { updated_by: 'carol', status: 'SENT' });
+  t.notOk('approved_by' in revised);
+  t.equal((await approve(carol, revised)).response.status, 403);
+  const again = ok(await approve(bob, revised));
+  t.match(again, { status: 'SENT', approved_by: 'bob', approved_at: String });
+  const twice = await approve(s.client({ sub: 'dave' }), again);
+  t.equal(twice.response.status, 409, 'already approved');
+});
+
 t.test('a revision leaving nothing open settles the order as receipts do', async (t) => {
   const s = await startServer(t);
   const api = s.client();
