@@ -655,11 +655,17 @@ t.test(
       lines: [
         { item_id: 'bolt', qty: 10, unit_price: '0.50' },
         { item_id: 'bolt', qty: 8, unit_price: '0.60' },
-        { item_id: 'bolt', qty: 6, unit_price: '0.70' },
+        // Receipts bring at most 6 here and nothing cancels it: the order stays SENT.
+        { item_id: 'bolt', qty: 20, unit_price: '0.70' },
       ],
     });
     const lineIds = po.lines.map((l) => l.id);
-    const statuses: { kind: string; status: number }[] = [];
+    const statuses: { kind: string; status: number; why?: string }[] = [];
+    // What a refusal was for: its problem type, and for a 422 its first error's code.
+    const why = (error: unknown) => {
+      const e = error as { type?: string; errors?: { code: string }[] } | undefined;
+      return e?.errors?.[0]?.code ?? e?.type?.split('/').pop();
+    };
     let revisions = 0;
     const requests: (() => Promise<void>)[] = [];
     // Receipts of 1 or 2 on each line.
@@ -673,20 +679,17 @@ t.test(
             lines: [{ po_line_id: lineIds[i % 3], qty_received: 1 + (i % 2) }],
           },
         });
-        statuses.push({ kind: 'receipt', status: res.response.status });
+        statuses.push({ kind: 'receipt', status: res.response.status, why: why(res.error) });
       });
-    // Revisions, each with the ETag it read: lowering a line to what it has received and
-    // cancelled so far (which a receipt may have passed meanwhile), raising one, or removing the
-    // last line (refused once it received anything).
     // As a client would, each reads the order again after a 412 (a few times), so that some of
     // them win against the receipts.
     const withEtag = async (
       kind: string,
-      call: (seen: PurchaseOrder) => Promise<{ response: Response }>,
+      call: (seen: PurchaseOrder) => Promise<{ response: Response; error?: unknown }>,
     ) => {
-      for (let attempt = 0; attempt < 4; attempt++) {
+      for (let attempt = 0; attempt < 6; attempt++) {
         const res = await call(await getPo(s, po.id));
-        statuses.push({ kind, status: res.response.status });
+        statuses.push({ kind, status: res.response.status, why: why(res.error) });
         if (res.response.status === 200 && kind === 'revision') revisions++;
         if (res.response.status !== 412) return;
       }
@@ -694,18 +697,24 @@ t.test(
     // Revisions, each with the ETag it read: lowering a line to what it has received and
     // cancelled so far (which a receipt may have passed meanwhile), raising one, or removing the
     // last line (refused once it received anything).
+    // Revisions, each with the ETag it read: lowering line 0 to what it has received and
+    // cancelled so far (which a receipt may pass meanwhile: 422), raising line 1 or line 2, or
+    // removing line 2 (refused once it received anything).
     for (let i = 0; i < 8; i++)
       requests.push(() =>
         withEtag('revision', (seen) => {
           const lines = asInput(seen);
-          const settled = (k: number) => seen.lines[k].qty_received + seen.lines[k].qty_cancelled;
-          const k = i % 3;
-          const next =
-            i % 4 === 3
-              ? lines.filter((l) => l.id !== lineIds[2])
-              : lines.map((l, j) =>
-                  j === k ? { ...l, qty: i % 2 ? l.qty + 1 : Math.max(settled(k), 1) } : l,
-                );
+          const [l0, l1, l2] = seen.lines;
+          const next = [
+            [
+              { ...lines[0], qty: Math.max(l0.qty_received + l0.qty_cancelled, 1) },
+              lines[1],
+              lines[2],
+            ],
+            [lines[0], { ...lines[1], qty: l1.qty + 1 }, lines[2]],
+            [lines[0], lines[1], { ...lines[2], qty: l2.qty + 1, expected_at: '2027-01-15' }],
+            [lines[0], lines[1]],
+          ][i % 4];
           return revise(s, po.id, seen.etag, { reason: `race ${i}`, lines: next });
         }),
       );
@@ -722,6 +731,23 @@ t.test(
       ({ status }) => !(status === 200 || status === 201 || [409, 412, 422].includes(status)),
     );
     t.same(bad, [], `statuses: ${statuses.map((x) => `${x.kind}:${x.status}`).join(' ')}`);
+    // Each refusal for a reason the rules give, and only those.
+    const allowed: Record<string, string[]> = {
+      receipt: ['over-receipt', 'invalid-state', 'unknown_po_line'],
+      revision: [
+        'precondition-failed',
+        'invalid-state',
+        'below_received_and_cancelled',
+        'line_in_use',
+        'no_change',
+      ],
+      cancel: ['precondition-failed', 'invalid-state'],
+    };
+    t.same(
+      statuses.filter((x) => x.status >= 400 && !allowed[x.kind].includes(x.why ?? '')),
+      [],
+      'every refusal is one the rules allow',
+    );
     t.ok(
       statuses.some((x) => x.kind === 'receipt' && x.status === 201),
       'a receipt was posted',
