@@ -1,6 +1,7 @@
 // Change orders: revising a SENT order's lines (update, add, remove), the rules that keep what was
 // received and cancelled, the history, the event, and revisions racing receipts and cancellations.
 import t from 'tap';
+import { checkInvariants } from '../scripts/lib/invariants.ts';
 import { createPo, ik, ok, receive, seedCatalogue, sentPo } from './helpers/procurement.ts';
 import { startServer, type TestServer } from './helpers/server.ts';
 import { schemaValidator } from './helpers/webhooks.ts';
@@ -773,6 +774,7 @@ t.test(
       SELECT count(*)::int AS n FROM purchase_order_lines
       WHERE po_id = ${po.id} AND (qty_received + qty_cancelled > qty OR qty_returned > qty_received)`;
     t.equal(n, 0, 'the database agrees');
+    t.same((await checkInvariants(s.sql)).violations, [], 'stock and orders match the ledger');
     t.equal(after.revision, 1 + revisions, 'revision = 1 + successful revisions');
     t.equal((await history(s, po.id)).length + 1, after.revision, 'one history row per revision');
     const open = after.lines.some((l) => l.qty_received + l.qty_cancelled < l.qty);
