@@ -1,3 +1,4 @@
+import type postgres from 'postgres';
 import { allInOrder, type Db } from './client.ts';
 import { newId } from './ids.ts';
 import { keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
@@ -16,7 +17,7 @@ export interface PurchaseOrderRow {
   requisition_id: string | null;
   /** Where the goods go; null: unassigned (docs/standards.md §3). */
   ship_to_warehouse_id: string | null;
-  /** 1 until change orders exist. */
+  /** 1 at creation; each change order (revision) counts it up. */
   revision: number;
   /** Set exactly when CLOSED (a CHECK says so). */
   closed_reason: ClosedReason | null;
@@ -26,6 +27,8 @@ export interface PurchaseOrderRow {
   version: number;
   /** The creator's `sub`. */
   created_by: string;
+  /** Who last changed its terms (a PUT, a revision); null until then. */
+  updated_by: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -36,6 +39,8 @@ export interface PurchaseOrderLineInput {
   item_id: string;
   qty: number;
   unit_price: string;
+  /** A calendar date, YYYY-MM-DD. */
+  expected_at?: string;
 }
 
 export interface PurchaseOrderLineRow {
@@ -49,6 +54,7 @@ export interface PurchaseOrderLineRow {
   qty_credited: number;
   qty_cancelled: number;
   qty_returned: number;
+  expected_at: string | null;
 }
 
 export type PurchaseOrderHeader = Pick<
@@ -57,9 +63,9 @@ export type PurchaseOrderHeader = Pick<
 >;
 
 const columns = (db: Db) =>
-  db`id, number, vendor_id, currency, status, notes, requisition_id, ship_to_warehouse_id, revision, closed_reason, approved_by, approved_at, version, created_by, created_at, updated_at`;
+  db`id, number, vendor_id, currency, status, notes, requisition_id, ship_to_warehouse_id, revision, closed_reason, approved_by, approved_at, version, created_by, updated_by, created_at, updated_at`;
 const lineColumns = (db: Db) =>
-  db`id, po_id, item_id, qty, unit_price::text AS unit_price, qty_received, qty_invoiced, qty_credited, qty_cancelled, qty_returned`;
+  db`id, po_id, item_id, qty, unit_price::text AS unit_price, qty_received, qty_invoiced, qty_credited, qty_cancelled, qty_returned, expected_at`;
 
 // Generated numbers come from a sequence: PO-000042, wider once past six digits.
 const GENERATED_NUMBER_ATTEMPTS = 20;
@@ -108,6 +114,7 @@ export async function replacePurchaseOrderLines(
     item_id: l.item_id,
     qty: l.qty,
     unit_price: l.unit_price,
+    expected_at: l.expected_at ?? null,
   }));
   await db`INSERT INTO purchase_order_lines ${db(rows)}`;
 }
@@ -163,6 +170,8 @@ export async function updatePurchaseOrder(
   change: Partial<PurchaseOrderHeader & Pick<PurchaseOrderRow, 'status'>> & {
     /** A sub records an approval (now); null clears it. */
     approved_by?: string | null;
+    /** Who changed the order's terms. */
+    updated_by?: string;
   },
 ): Promise<PurchaseOrderRow> {
   const [row] = await db<PurchaseOrderRow[]>`
@@ -173,6 +182,7 @@ export async function updatePurchaseOrder(
       ${change.ship_to_warehouse_id === undefined ? db`` : db`ship_to_warehouse_id = ${change.ship_to_warehouse_id},`}
       ${change.status === undefined ? db`` : db`status = ${change.status},`}
       ${change.approved_by === undefined ? db`` : change.approved_by === null ? db`approved_by = NULL, approved_at = NULL,` : db`approved_by = ${change.approved_by}, approved_at = now(),`}
+      ${change.updated_by === undefined ? db`` : db`updated_by = ${change.updated_by},`}
       version = version + 1, updated_at = now()
     WHERE id = ${id}
     RETURNING ${columns(db)}`.execute();
@@ -223,12 +233,29 @@ export async function cancelOpen(
   poId: string,
   { lineId, close = false }: { lineId?: string; close?: boolean },
 ): Promise<PurchaseOrderRow> {
-  const [, [row]] = await allInOrder([
+  const [, row] = await allInOrder([
     db`
     UPDATE purchase_order_lines SET qty_cancelled = qty - qty_received
     WHERE po_id = ${poId} ${lineId === undefined ? db`` : db`AND id = ${lineId}`}
       AND qty_received + qty_cancelled < qty`.execute(),
-    db<PurchaseOrderRow[]>`
+    settleOrder(db, poId, { close }),
+  ]);
+  return row;
+}
+
+/**
+ * Settles the order from its (locked) lines and moves it to its next version: once nothing is open
+ * anywhere it is RECEIVED when something was received, else CLOSED as CANCELLED. With `close`, the
+ * order is closed in any case: COMPLETED from RECEIVED, else SHORT_CLOSED when something was
+ * received, CANCELLED when nothing was. `set` adds assignments (each followed by a comma) to the
+ * same UPDATE. The statement goes out now.
+ */
+export async function settleOrder(
+  db: Db,
+  poId: string,
+  { close = false, set = db`` }: { close?: boolean; set?: postgres.Fragment },
+): Promise<PurchaseOrderRow> {
+  const [row] = await db<PurchaseOrderRow[]>`
     WITH t AS (
       SELECT bool_or(qty_received + qty_cancelled < qty) AS open,
              bool_or(qty_received > 0) AS received
@@ -244,12 +271,68 @@ export async function cancelOpen(
         WHEN ${close}::boolean AND p.status = 'RECEIVED' THEN 'COMPLETED'
         WHEN NOT t.received AND (${close}::boolean OR NOT t.open) THEN 'CANCELLED'
         WHEN ${close}::boolean THEN 'SHORT_CLOSED' END,
+      ${set}
       version = version + 1, updated_at = now()
     FROM t
     WHERE p.id = ${poId}
-    RETURNING ${columns(db)}`.execute(),
-  ]);
+    RETURNING ${columns(db)}`.execute();
   return row;
+}
+
+/** A line as a change order leaves it: kept (its id) or added (a new id), at its new position. */
+export interface RevisedLine {
+  id: string;
+  line_no: number;
+  item_id: string;
+  qty: number;
+  unit_price: string;
+  expected_at: string | null;
+}
+
+/**
+ * Makes the order's lines (locked) exactly `lines`: those not named are deleted, named ones take
+ * their new figures and position, the others are inserted. The caller has checked that no line
+ * goes below what it received and cancelled, and that none deleted is referred to; the CHECKs
+ * and foreign keys back that up. The statements go out now, in this order.
+ */
+export async function reviseLines(
+  db: Db,
+  poId: string,
+  lines: RevisedLine[],
+  existing: Set<string>,
+): Promise<void> {
+  const kept = lines.filter((l) => existing.has(l.id));
+  const added = lines.filter((l) => !existing.has(l.id));
+  await allInOrder([
+    db`DELETE FROM purchase_order_lines WHERE po_id = ${poId} AND id <> ALL(${kept.map((l) => l.id)}::text[])`.execute(),
+    // (po_id, line_no) is unique and checked row by row: the kept lines step aside (to negative
+    // positions) before they take their new ones.
+    db`UPDATE purchase_order_lines SET line_no = -1 - line_no WHERE po_id = ${poId}`.execute(),
+    kept.length
+      ? db`
+      UPDATE purchase_order_lines l SET line_no = x.line_no, qty = x.qty, unit_price = x.unit_price, expected_at = x.expected_at
+      FROM jsonb_to_recordset(${db.json(kept as any)}) AS x(id text, line_no integer, qty numeric, unit_price numeric, expected_at date)
+      WHERE l.id = x.id AND l.po_id = ${poId}`.execute()
+      : Promise.resolve(),
+    added.length
+      ? db`INSERT INTO purchase_order_lines ${db(added.map((l) => ({ ...l, po_id: poId })))}`.execute()
+      : Promise.resolve(),
+  ]);
+}
+
+/** Of these lines, those that a receipt (posted or not), an invoice or a vendor return names: they cannot be deleted. */
+export async function referencedLines(
+  db: Db,
+  lineIds: string[],
+): Promise<{ po_line_id: string; document: 'receipt' | 'invoice' | 'vendor return' }[]> {
+  if (lineIds.length === 0) return [];
+  return db<{ po_line_id: string; document: 'receipt' | 'invoice' | 'vendor return' }[]>`
+    SELECT DISTINCT po_line_id, 'receipt' AS document FROM receipt_lines WHERE po_line_id = ANY(${lineIds}::text[])
+    UNION
+    SELECT DISTINCT po_line_id, 'invoice' AS document FROM invoice_lines WHERE po_line_id = ANY(${lineIds}::text[])
+    UNION
+    SELECT DISTINCT po_line_id, 'vendor return' AS document FROM vendor_return_lines WHERE po_line_id = ANY(${lineIds}::text[])
+    ORDER BY po_line_id, document`;
 }
 
 /** Adds invoiced quantities to (locked) lines; the order's representation changes, so does its version. */

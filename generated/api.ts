@@ -689,10 +689,12 @@ export interface paths {
          * Approve a purchase order for sending
          * @description Records `approved_by` (the token's `sub`) and `approved_at` on a DRAFT order; the status stays DRAFT.
          *     An order whose total exceeds its currency's approval threshold can only be sent once approved; any
-         *     change (`PUT`) clears the approval. Approving an order under the threshold is allowed and recorded.
-         *     Needs the scope `procurement:approve` (`procurement:write` alone is 403 `insufficient-scope`). The
-         *     approver may not be the order's creator (`created_by`): 403 `self-approval`. Not DRAFT, or already
-         *     approved: 409 `invalid-state`.
+         *     change (`PUT`, or a revision) clears the approval. Approving an order under the threshold is allowed and
+         *     recorded. A SENT order that is not approved (a revision cleared its approval, or it needed none) may be
+         *     approved too, after the fact; its status stays SENT. Needs the scope `procurement:approve`
+         *     (`procurement:write` alone is 403 `insufficient-scope`). The approver may be neither the order's
+         *     creator (`created_by`) nor whoever last changed it (`updated_by`): 403 `self-approval`. Neither DRAFT
+         *     nor SENT, or already approved: 409 `invalid-state`.
          */
         post: operations["approvePurchaseOrder"];
         delete?: never;
@@ -780,6 +782,59 @@ export interface paths {
          * @description The vendor will not deliver the rest of this line: its `qty_cancelled` grows so that `qty_received + qty_cancelled = qty`, and later receipts against it are 409 `over-receipt`. Only a SENT order (a DRAFT's lines are changed by `PUT`); 409 `invalid-state` otherwise, and when nothing is open on the line. When no line has anything open afterwards, the order is RECEIVED if something was received on any line, else CLOSED with `closed_reason: CANCELLED`. `If-Match` is the order's ETag; the answer is the order with its new one. 404 for an id that is not a line of this order.
          */
         post: operations["cancelPurchaseOrderLineRemaining"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/procurement/purchase-orders/{id}/revisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Purchase order id.
+                 * @example po_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["PurchaseOrderIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List the change orders of a purchase order
+         * @description The order's revisions (change orders), oldest first: for each, the `revision` it made, when, who, why,
+         *     and what it changed (`changes`). An order that was never revised has none (its `revision` is 1).
+         *     Visible as the order is (`getPurchaseOrder`): 403 `warehouse-forbidden` when the token's `warehouses`
+         *     claim excludes its `ship_to_warehouse_id`, or when it is unassigned and the token has the claim.
+         */
+        get: operations["listPurchaseOrderRevisions"];
+        put?: never;
+        /**
+         * Revise a SENT purchase order (change order)
+         * @description Changes the lines of a SENT order as agreed with the vendor (409 `invalid-state` in any other status;
+         *     a DRAFT is changed by `PUT`). `lines` is the order's complete new set of lines, in their new order: a
+         *     line with an `id` updates that line of the order (its `item_id` must stay the line's, 422
+         *     `item_changed`; an id that is not a line of this order is 422 `unknown_po_line`), a line without one is
+         *     added, and a line of the order that is not listed is removed. Each line is given whole: an omitted
+         *     `expected_at` removes the line's date. `notes`, when given, replace the order's (an empty string
+         *     removes them); omitted, they stay.
+         *
+         *     Rules, each a 422 `validation-error` with a pointer into the body: a line's `qty` may not be less
+         *     than what it received and cancelled (`qty_received + qty_cancelled`; code `below_received_and_cancelled`,
+         *     the detail gives the figures); a line that received anything, or that a receipt or an invoice names,
+         *     may not be removed (`line_in_use`, at `#/lines`); an added line's item must exist and be active
+         *     (`unknown_item`, `inactive_item`); a revision that changes nothing is `no_change`.
+         *
+         *     `revision` goes up by one, the order gets a new `ETag`, `updated_by` becomes the token's `sub`, and
+         *     an approval (`approved_by`, `approved_at`) is cleared. When no line has anything open afterwards (each
+         *     received or cancelled in full) the order becomes RECEIVED if something was received, else CLOSED with
+         *     `closed_reason: CANCELLED`, as after a receipt or a `cancel-remaining`. The revision is kept in the
+         *     order's history (`GET .../revisions`) and sent as `procurement.purchase_order.revised` (followed by
+         *     `procurement.purchase_order.received` or `.closed` when the status changed). `If-Match` is the order's
+         *     ETag.
+         */
+        post: operations["revisePurchaseOrder"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1858,6 +1913,26 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "procurement.purchase_order.revised": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A purchase order was revised (change order)
+         * @description Sent when a SENT purchase order is revised (`POST .../revisions`): `data.purchase_order` is the order as the revision left it (its `revision` one higher, any approval cleared), `data.revision` the history entry, with what changed. When the revision left nothing open, `procurement.purchase_order.received` or `.closed` follows. Signed as `inventory.stock_move.posted` describes.
+         */
+        post: operations["onPurchaseOrderRevised"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "procurement.receipt.created": {
         parameters: {
             query?: never;
@@ -2614,11 +2689,17 @@ export interface components {
          */
         PurchaseOrderClosedReason: "COMPLETED" | "CANCELLED" | "SHORT_CLOSED";
         PurchaseOrderLineInput: {
-            /** @description On PUT: keep this existing line's id. */
+            /** @description On PUT and on a revision: keep (update) this existing line. */
             id?: components["schemas"]["Code"];
             item_id: components["schemas"]["Code"];
             qty: components["schemas"]["Quantity"];
             unit_price: components["schemas"]["Money"];
+            /**
+             * Format: date
+             * @description When the vendor is expected to deliver the line (a calendar date). Optional.
+             * @example 2027-01-15
+             */
+            expected_at?: string;
         };
         PurchaseOrderLine: {
             /** @example pol_01JD7ZK3Q8X4 */
@@ -2636,6 +2717,11 @@ export interface components {
             qty_cancelled: number;
             /** @description Returned to the vendor, out of `qty_received`. Always 0 for now. */
             qty_returned: number;
+            /**
+             * Format: date
+             * @description When the vendor is expected to deliver the line; absent when not set.
+             */
+            expected_at?: string;
         };
         PurchaseOrder: {
             /** @example po_01JD7ZK3Q8X2 */
@@ -2645,7 +2731,7 @@ export interface components {
             vendor_id: string;
             currency: components["schemas"]["Currency"];
             status: components["schemas"]["PurchaseOrderStatus"];
-            /** @description The revision of what was agreed with the vendor: 1 at creation. */
+            /** @description The revision of what was agreed with the vendor: 1 at creation, one more with each change order (`POST .../revisions`). */
             revision: number;
             receipt_progress: components["schemas"]["PurchaseOrderReceiptProgress"];
             /** @description Present exactly when the status is CLOSED. */
@@ -2659,6 +2745,8 @@ export interface components {
             approved_by?: string;
             /** @description When it was approved; present exactly when `approved_by` is. */
             approved_at?: components["schemas"]["Timestamp"];
+            /** @description Who last changed its terms (a `PUT`, or a revision); absent until then. Like the creator, they may not approve it. */
+            updated_by?: components["schemas"]["Actor"];
             lines: components["schemas"]["PurchaseOrderLine"][];
             /** @description The current `ETag` (the value to send in `If-Match`). */
             etag: string;
@@ -2684,6 +2772,111 @@ export interface components {
         };
         PurchaseOrderList: {
             data: components["schemas"]["PurchaseOrder"][];
+            page: components["schemas"]["Page"];
+        };
+        PurchaseOrderRevisionCreate: {
+            /** @description Why the order changes (what was agreed with the vendor). Kept in the history. */
+            reason: string;
+            /** @description The order's complete new set of lines, in order: with `id`, an existing line updated; without, a new line; an existing line not listed is removed. */
+            lines: components["schemas"]["PurchaseOrderLineInput"][];
+            /** @description Replace the order's notes (an empty string removes them); omitted, they stay. */
+            notes?: string;
+        };
+        /** @description A field before and after the revision; null where it had no value (a line added or removed, a date not set). */
+        PurchaseOrderRevisionChange: {
+            before: number | string | null;
+            after: number | string | null;
+        };
+        /**
+         * @description What a revision did to one line. `added` and `removed` give `qty` and `unit_price` (and `expected_at` when
+         *     the line has one) with `before: null` (added) or `after: null` (removed); `changed` gives only the fields
+         *     that changed.
+         */
+        PurchaseOrderLineChange: {
+            /** @enum {string} */
+            change: "added" | "removed" | "changed";
+            /** @example pol_01JD7ZK3Q8X4 */
+            line_id: string;
+            item_id: string;
+            /** @description `before` and `after` are numbers (or null). */
+            qty?: components["schemas"]["PurchaseOrderRevisionChange"];
+            /** @description `before` and `after` are decimal strings as `unit_price` is written (or null). */
+            unit_price?: components["schemas"]["PurchaseOrderRevisionChange"];
+            /** @description `before` and `after` are dates (YYYY-MM-DD) or null. */
+            expected_at?: components["schemas"]["PurchaseOrderRevisionChange"];
+        };
+        PurchaseOrderRevisionChanges: {
+            /** @description The lines added, removed or changed, in the order of the new lines (added and changed), then those removed (in their old order). A line only moved to another position is not listed. */
+            lines: components["schemas"]["PurchaseOrderLineChange"][];
+            /** @description Present when the notes changed: strings, or null for none. */
+            notes?: components["schemas"]["PurchaseOrderRevisionChange"];
+        };
+        /**
+         * @description One change order of a purchase order, as the history keeps it.
+         * @example {
+         *       "revision": 2,
+         *       "at": "2026-12-07T10:15:00Z",
+         *       "actor": "alice",
+         *       "reason": "Vendor confirmed 400 bolts at 0.11 and adds gloves, bolts due 15 Jan.",
+         *       "changes": {
+         *         "lines": [
+         *           {
+         *             "change": "changed",
+         *             "line_id": "pol_01JD7ZK3Q8X4",
+         *             "item_id": "sku-1",
+         *             "qty": {
+         *               "before": 500,
+         *               "after": 400
+         *             },
+         *             "unit_price": {
+         *               "before": "0.12",
+         *               "after": "0.11"
+         *             },
+         *             "expected_at": {
+         *               "before": null,
+         *               "after": "2027-01-15"
+         *             }
+         *           },
+         *           {
+         *             "change": "added",
+         *             "line_id": "pol_01JD7ZK3Q8X9",
+         *             "item_id": "GLOVES-L",
+         *             "qty": {
+         *               "before": null,
+         *               "after": 20
+         *             },
+         *             "unit_price": {
+         *               "before": null,
+         *               "after": "2.40"
+         *             }
+         *           },
+         *           {
+         *             "change": "removed",
+         *             "line_id": "pol_01JD7ZK3Q8X5",
+         *             "item_id": "GLUE-500",
+         *             "qty": {
+         *               "before": 24,
+         *               "after": null
+         *             },
+         *             "unit_price": {
+         *               "before": "7.90",
+         *               "after": null
+         *             }
+         *           }
+         *         ]
+         *       }
+         *     }
+         */
+        PurchaseOrderRevision: {
+            /** @description The order's `revision` this change made. */
+            revision: number;
+            at: components["schemas"]["Timestamp"];
+            actor: components["schemas"]["Actor"];
+            reason: string;
+            changes: components["schemas"]["PurchaseOrderRevisionChanges"];
+        };
+        PurchaseOrderRevisionList: {
+            data: components["schemas"]["PurchaseOrderRevision"][];
             page: components["schemas"]["Page"];
         };
         /** @enum {string} */
@@ -2916,7 +3109,7 @@ export interface components {
          * @description The type of an event (the catalogue is the `webhooks` section, and `GET /webhooks/event-types`).
          * @enum {string}
          */
-        WebhookEventType: "inventory.stock_move.posted" | "inventory.receipt.posted" | "inventory.stock_move.reversed" | "inventory.stock_level.changed" | "inventory.reservation.created" | "inventory.reservation.released" | "inventory.reservation.consumed" | "inventory.reservation.expired" | "inventory.item.created" | "inventory.item.updated" | "inventory.warehouse.created" | "inventory.warehouse.updated" | "procurement.requisition.created" | "procurement.requisition.updated" | "procurement.requisition.approved" | "procurement.requisition.ordered" | "procurement.purchase_order.created" | "procurement.purchase_order.updated" | "procurement.purchase_order.approved" | "procurement.purchase_order.sent" | "procurement.purchase_order.received" | "procurement.purchase_order.closed" | "procurement.receipt.created" | "procurement.receipt.updated" | "procurement.receipt.reversed" | "procurement.invoice.recorded" | "procurement.invoice.exception" | "procurement.invoice.voided" | "procurement.invoice.accepted" | "procurement.vendor_return.posted" | "procurement.vendor.created" | "procurement.vendor.updated";
+        WebhookEventType: "inventory.stock_move.posted" | "inventory.receipt.posted" | "inventory.stock_move.reversed" | "inventory.stock_level.changed" | "inventory.reservation.created" | "inventory.reservation.released" | "inventory.reservation.consumed" | "inventory.reservation.expired" | "inventory.item.created" | "inventory.item.updated" | "inventory.warehouse.created" | "inventory.warehouse.updated" | "procurement.requisition.created" | "procurement.requisition.updated" | "procurement.requisition.approved" | "procurement.requisition.ordered" | "procurement.purchase_order.created" | "procurement.purchase_order.updated" | "procurement.purchase_order.approved" | "procurement.purchase_order.sent" | "procurement.purchase_order.received" | "procurement.purchase_order.closed" | "procurement.purchase_order.revised" | "procurement.receipt.created" | "procurement.receipt.updated" | "procurement.receipt.reversed" | "procurement.invoice.recorded" | "procurement.invoice.exception" | "procurement.invoice.voided" | "procurement.invoice.accepted" | "procurement.vendor_return.posted" | "procurement.vendor.created" | "procurement.vendor.updated";
         WebhookEndpoint: {
             /** @example whk_01JD7ZK3Q8X2 */
             id: string;
@@ -3039,7 +3232,7 @@ export interface components {
          * @description An event, as the feed (`GET /events`) returns it and as a webhook delivers it: the same object on both
          *     channels, whose `id` is the webhook's `webhook-id`. `type` says which of the catalogue it is.
          */
-        Event: components["schemas"]["StockMovePostedEvent"] | components["schemas"]["ReceiptPostedEvent"] | components["schemas"]["StockMoveReversedEvent"] | components["schemas"]["StockLevelChangedEvent"] | components["schemas"]["ReservationCreatedEvent"] | components["schemas"]["ReservationReleasedEvent"] | components["schemas"]["ReservationConsumedEvent"] | components["schemas"]["ReservationExpiredEvent"] | components["schemas"]["ItemCreatedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["WarehouseCreatedEvent"] | components["schemas"]["WarehouseUpdatedEvent"] | components["schemas"]["RequisitionCreatedEvent"] | components["schemas"]["RequisitionUpdatedEvent"] | components["schemas"]["RequisitionApprovedEvent"] | components["schemas"]["RequisitionOrderedEvent"] | components["schemas"]["PurchaseOrderCreatedEvent"] | components["schemas"]["PurchaseOrderUpdatedEvent"] | components["schemas"]["PurchaseOrderApprovedEvent"] | components["schemas"]["PurchaseOrderSentEvent"] | components["schemas"]["PurchaseOrderReceivedEvent"] | components["schemas"]["PurchaseOrderClosedEvent"] | components["schemas"]["ReceiptCreatedEvent"] | components["schemas"]["ReceiptUpdatedEvent"] | components["schemas"]["ReceiptReversedEvent"] | components["schemas"]["InvoiceRecordedEvent"] | components["schemas"]["InvoiceExceptionEvent"] | components["schemas"]["InvoiceVoidedEvent"] | components["schemas"]["InvoiceAcceptedEvent"] | components["schemas"]["VendorReturnPostedEvent"] | components["schemas"]["VendorCreatedEvent"] | components["schemas"]["VendorUpdatedEvent"];
+        Event: components["schemas"]["StockMovePostedEvent"] | components["schemas"]["ReceiptPostedEvent"] | components["schemas"]["StockMoveReversedEvent"] | components["schemas"]["StockLevelChangedEvent"] | components["schemas"]["ReservationCreatedEvent"] | components["schemas"]["ReservationReleasedEvent"] | components["schemas"]["ReservationConsumedEvent"] | components["schemas"]["ReservationExpiredEvent"] | components["schemas"]["ItemCreatedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["WarehouseCreatedEvent"] | components["schemas"]["WarehouseUpdatedEvent"] | components["schemas"]["RequisitionCreatedEvent"] | components["schemas"]["RequisitionUpdatedEvent"] | components["schemas"]["RequisitionApprovedEvent"] | components["schemas"]["RequisitionOrderedEvent"] | components["schemas"]["PurchaseOrderCreatedEvent"] | components["schemas"]["PurchaseOrderUpdatedEvent"] | components["schemas"]["PurchaseOrderApprovedEvent"] | components["schemas"]["PurchaseOrderSentEvent"] | components["schemas"]["PurchaseOrderReceivedEvent"] | components["schemas"]["PurchaseOrderClosedEvent"] | components["schemas"]["PurchaseOrderRevisedEvent"] | components["schemas"]["ReceiptCreatedEvent"] | components["schemas"]["ReceiptUpdatedEvent"] | components["schemas"]["ReceiptReversedEvent"] | components["schemas"]["InvoiceRecordedEvent"] | components["schemas"]["InvoiceExceptionEvent"] | components["schemas"]["InvoiceVoidedEvent"] | components["schemas"]["InvoiceAcceptedEvent"] | components["schemas"]["VendorReturnPostedEvent"] | components["schemas"]["VendorCreatedEvent"] | components["schemas"]["VendorUpdatedEvent"];
         /** @description A test event (`POST /webhooks/endpoints/{id}/test`): sent to that one endpoint only, never in the feed. */
         WebhookTestEvent: {
             /** @example evt_01JD7ZK3Q8X2 */
@@ -3334,6 +3527,23 @@ export interface components {
             /** @description The order's `ship_to_warehouse_id`; empty when unassigned. Endpoints with `warehouses` receive the event only when they share one of them. */
             warehouse_ids: string[];
             data: components["schemas"]["PurchaseOrder"];
+        };
+        PurchaseOrderRevisedEvent: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "procurement.purchase_order.revised";
+            timestamp: components["schemas"]["Timestamp"];
+            /** @description The order's `ship_to_warehouse_id`; empty when unassigned. Endpoints with `warehouses` receive the event only when they share one of them. */
+            warehouse_ids: string[];
+            data: components["schemas"]["PurchaseOrderRevisedEventData"];
+        };
+        /** @description The order as the revision left it, and the revision as its history keeps it. */
+        PurchaseOrderRevisedEventData: {
+            purchase_order: components["schemas"]["PurchaseOrder"];
+            revision: components["schemas"]["PurchaseOrderRevision"];
         };
         ReceiptCreatedEvent: {
             id: string;
@@ -5886,6 +6096,126 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    listPurchaseOrderRevisions: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Opaque, signed, and valid only with the same filters. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description Purchase order id.
+                 * @example po_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["PurchaseOrderIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of revisions. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurchaseOrderRevisionList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    revisePurchaseOrder: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required. The current `ETag` of the document. Missing → 428; stale or weak → 412 (with the current `ETag`).
+                 * @example "v3"
+                 */
+                "If-Match": components["parameters"]["IfMatch"];
+                /**
+                 * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
+                 *     structured-field string is accepted). Retrying with the same key and body replays the first result
+                 *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
+                 * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Purchase order id.
+                 * @example po_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["PurchaseOrderIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Vendor confirmed 400 bolts at 0.11 and adds gloves, bolts due 15 Jan.",
+                 *       "lines": [
+                 *         {
+                 *           "id": "pol_01JD7ZK3Q8X4",
+                 *           "item_id": "sku-1",
+                 *           "qty": 400,
+                 *           "unit_price": "0.11",
+                 *           "expected_at": "2027-01-15"
+                 *         },
+                 *         {
+                 *           "item_id": "GLOVES-L",
+                 *           "qty": 20,
+                 *           "unit_price": "2.40"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["PurchaseOrderRevisionCreate"];
+            };
+        };
+        responses: {
+            /** @description Revised; the order as it is now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurchaseOrder"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationError"];
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
     getPurchaseOrderMatch: {
         parameters: {
             query?: never;
@@ -7954,6 +8284,44 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["PurchaseOrderClosedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event. 410 disables the endpoint; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onPurchaseOrderRevised: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event id; the same on every retry of this event.
+                 * @example evt_01JD7ZK3Q8X2
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Reject values more than 5 minutes off.
+                 * @example 1795000000
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description Space-separated `v1,<base64 signature>` list (two entries for 24 h after a secret rotation).
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PurchaseOrderRevisedEvent"];
             };
         };
         responses: {

@@ -11,6 +11,7 @@ import { auditHandlers } from './audit.ts';
 import { vendorHandlers } from './vendors.ts';
 import { requisitionHandlers } from './requisitions.ts';
 import { purchaseOrderHandlers } from './purchase-orders.ts';
+import { poRevisionHandlers } from './po-revisions.ts';
 import { invoiceHandlers } from './invoices.ts';
 import { receiptHandlers } from './receipts.ts';
 import { vendorReturnHandlers } from './vendor-returns.ts';
@@ -32,6 +33,7 @@ export const handlers = {
   ...vendorHandlers,
   ...requisitionHandlers,
   ...purchaseOrderHandlers,
+  ...poRevisionHandlers,
   ...invoiceHandlers,
   ...receiptHandlers,
   ...vendorReturnHandlers,

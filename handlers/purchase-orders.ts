@@ -11,7 +11,7 @@ import {
 } from '../db/purchase-orders.ts';
 import { keysetKey, NEWEST_FIRST } from '../db/keyset.ts';
 import { must } from '../domain/must.ts';
-import { invalid, notFound, ProblemError, type FieldError } from '../domain/problems.ts';
+import { invalid, notFound, ProblemError } from '../domain/problems.ts';
 import { assertVisible } from '../domain/access.ts';
 import { allInOrder } from '../db/client.ts';
 import { insertEvents } from '../db/outbox.ts';
@@ -23,6 +23,7 @@ import { matchReports } from './lib/match.ts';
 import {
   checkOrderBody,
   createOrder,
+  lineIdErrors,
   presentPurchaseOrder,
   toPurchaseOrder,
   toPurchaseOrders,
@@ -32,27 +33,6 @@ import { micro } from './lib/quantity.ts';
 import type { Context, Handlers } from './types.ts';
 
 const PO = 'purchase order';
-
-/** Lines may keep their ids on PUT only, and only ids of this order's lines, each once. */
-function lineIdErrors(lines: { id?: string }[], existing: Set<string>): FieldError[] {
-  const seen = new Set<string>();
-  return lines.flatMap(({ id }, i): FieldError[] => {
-    if (id === undefined) return [];
-    const pointer = `#/lines/${i}/id`;
-    if (!existing.has(id))
-      return [
-        {
-          pointer,
-          code: 'unknown_po_line',
-          detail: `Line ${id} is not a line of this purchase order (omit id for a new line).`,
-        },
-      ];
-    if (seen.has(id))
-      return [{ pointer, code: 'duplicate_line', detail: `Line ${id} appears more than once.` }];
-    seen.add(id);
-    return [];
-  });
-}
 
 /** DRAFT → SENT. */
 async function send(ctx: Context<'sendPurchaseOrder'>) {
@@ -105,17 +85,19 @@ async function approve(ctx: Context<'approvePurchaseOrder'>) {
   const { db, params, principal, ifMatch, actor } = ctx;
   const found = await findPurchaseOrder(db, params.id, { lock: true });
   if (found) assertVisible(principal, orderWarehouses(found));
-  // Separation of duties (docs/standards.md §3): like the other 403s, before 412 and 409.
-  if (found && found.created_by === actor.sub)
+  // Separation of duties (docs/standards.md §3): like the other 403s, before 412 and 409. Whoever
+  // set the order's terms, by creating it or by its last change (PUT, revision), may not approve them.
+  if (found && (found.created_by === actor.sub || found.updated_by === actor.sub))
     throw new ProblemError(
       'self-approval',
-      `${actor.sub} created ${found.id} and cannot approve it; another approver must.`,
+      `${actor.sub} ${found.updated_by === actor.sub ? 'last changed' : 'created'} ${found.id} and cannot approve it; another approver must.`,
     );
-  const row = assertChangeable(found, PO, params.id, ifMatch, ['DRAFT'], 'approved');
+  // A SENT order too: a revision clears its approval, and it may be approved again.
+  const row = assertChangeable(found, PO, params.id, ifMatch, ['DRAFT', 'SENT'], 'approved');
   if (row.approved_by !== null)
     throw new ProblemError(
       'invalid-state',
-      `Purchase order ${row.id} was already approved by ${row.approved_by}; a change (PUT) clears the approval.`,
+      `Purchase order ${row.id} was already approved by ${row.approved_by}; a change (PUT, or a revision) clears the approval.`,
       { current_status: row.status },
     );
   const before = await toPurchaseOrder(db, row);
@@ -199,7 +181,7 @@ export const purchaseOrderHandlers = {
     return { status: 200, body: page.result(await toPurchaseOrders(db, rows), keysetKey(keyset)) };
   },
 
-  async replacePurchaseOrder({ db, params, body, principal, ifMatch, audit }) {
+  async replacePurchaseOrder({ db, params, body, principal, ifMatch, actor, audit }) {
     const current = await findPurchaseOrder(db, params.id, { lock: true });
     if (!current) throw notFound(PO, params.id);
     assertVisible(principal, orderWarehouses(current));
@@ -218,6 +200,7 @@ export const purchaseOrderHandlers = {
       ship_to_warehouse_id: body.ship_to_warehouse_id ?? null,
       // What was approved is no longer what would be sent.
       approved_by: null,
+      updated_by: actor.sub,
     });
     await replacePurchaseOrderLines(db, current.id, body.lines);
     const po = await toPurchaseOrder(db, row);

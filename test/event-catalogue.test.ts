@@ -262,6 +262,24 @@ t.test('every type of the catalogue is emitted by its change, as its schema says
         }),
       );
     },
+    'procurement.purchase_order.revised': async () => {
+      const po = await newestOrder();
+      ok(
+        await api.POST('/procurement/purchase-orders/{id}/revisions', {
+          params: { path: { id: po.id }, header: { ...ik(), 'If-Match': po.etag } },
+          body: {
+            reason: 'The vendor confirmed 12.',
+            lines: [{ id: po.lines[0].id, item_id: 'bolt', qty: 12, unit_price: '0.50' }],
+          },
+        }),
+      );
+      const [event] = (await payloads(s.sql, 'procurement.purchase_order.revised')).slice(-1);
+      t.same(
+        [event.warehouse_ids, event.data.purchase_order.revision, event.data.revision.revision],
+        [['WH-A'], 2, 2],
+        "a revision: the order and its history entry, of the order's warehouse",
+      );
+    },
     'procurement.receipt.created': async () => {
       const po = await newestOrder();
       ok(

@@ -63,7 +63,7 @@ t.test('approval above the threshold', async (t) => {
     const sent = await sendPo(api, approved);
     t.equal(sent.status, 'SENT');
     const late = await approve(bob, sent);
-    t.equal(late.response.status, 409, 'only a DRAFT is approved');
+    t.equal(late.response.status, 409, 'a SENT order already approved is not approved again');
   });
 
   t.test('a change clears the approval', async (t) => {

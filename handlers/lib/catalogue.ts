@@ -85,6 +85,16 @@ export const purchaseOrderEvent = (
       : []),
   ]);
 
+/** A change order: the order as it left it, with its history entry; of the order's warehouse. */
+export const purchaseOrderRevisedEvent = (
+  data: Schemas['PurchaseOrderRevisedEventData'],
+): OutboxEvent =>
+  newEvent(
+    'procurement.purchase_order.revised',
+    data,
+    orderWarehouses({ ship_to_warehouse_id: data.purchase_order.ship_to_warehouse_id ?? null }),
+  );
+
 /** An invoice belongs to its order's warehouse. */
 export const invoiceEvent = (
   type: TypesOf<Schemas['Invoice']>,

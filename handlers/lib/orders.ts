@@ -54,7 +54,10 @@ export function presentPurchaseOrder(
   return {
     ...withEtag(present(row)),
     receipt_progress: receiptProgress(lines),
-    lines: lines.map(({ po_id: _, ...line }) => line),
+    // expected_at is absent when not set, never null.
+    lines: lines.map(({ po_id: _, expected_at, ...line }) =>
+      expected_at === null ? line : { ...line, expected_at },
+    ),
   };
 }
 
@@ -107,6 +110,7 @@ export async function checkOrderBody(
       ? warehouseRequired(principal, shipTo, '#/ship_to_warehouse_id', 'the order to ship to')
       : warehouseErrors(refs, shipTo, '#/ship_to_warehouse_id')),
     ...lineItemErrors(refs, body.lines, (i) => `#/lines/${i}/item_id`),
+    ...expectedAtErrors(body.lines),
   ];
   return { vendor: vendors.get(body.vendor_id), errors };
 }
@@ -219,4 +223,43 @@ export function resolveOrderLines<L extends { po_line_id: string }>(
     ...line,
     item_id: must(items.get(line.po_line_id), 'item of a line of the order, checked above'),
   }));
+}
+
+/** Lines may keep their ids on PUT and revisions only, and only ids of this order's lines, each once. */
+export function lineIdErrors(lines: { id?: string }[], existing: Set<string>): FieldError[] {
+  const seen = new Set<string>();
+  return lines.flatMap(({ id }, i): FieldError[] => {
+    if (id === undefined) return [];
+    const pointer = `#/lines/${i}/id`;
+    if (!existing.has(id))
+      return [
+        {
+          pointer,
+          code: 'unknown_po_line',
+          detail: `Line ${id} is not a line of this purchase order (omit id for a new line).`,
+        },
+      ];
+    if (seen.has(id))
+      return [{ pointer, code: 'duplicate_line', detail: `Line ${id} appears more than once.` }];
+    seen.add(id);
+    return [];
+  });
+}
+
+/**
+ * The schema checks `expected_at` is a date; year 0000 passes it but is no date PostgreSQL holds
+ * (its calendar goes from 1 BC to AD 1).
+ */
+export function expectedAtErrors(lines: { expected_at?: string }[]): FieldError[] {
+  return lines.flatMap(({ expected_at }, i): FieldError[] =>
+    expected_at?.startsWith('0000')
+      ? [
+          {
+            pointer: `#/lines/${i}/expected_at`,
+            code: 'out_of_range',
+            detail: 'Year 0000 is not a year: the earliest is 0001.',
+          },
+        ]
+      : [],
+  );
 }
