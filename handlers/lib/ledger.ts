@@ -670,8 +670,11 @@ function writesOf(state: State, accepted: { posting: Posting; plan: Plan }[]): L
   return {
     moves: accepted.map(({ plan: p }) => p.moveRow),
     lines: accepted.flatMap(({ plan: p }) => p.lines),
+    // A level or batch the postings created is inserted even when they emptied it again (a
+    // transfer in, then an issue out, batched together): their events show it, so it must exist,
+    // as it would had each posting committed alone.
     levels: [...levels.values()]
-      .filter((l) => l.onHand !== 0n || l.reserved !== 0n)
+      .filter((l) => l.onHand !== 0n || l.reserved !== 0n || !existedLevel(l.key))
       .map(({ key, onHand, reserved, updatedAt }) => ({
         ...key,
         on_hand: decimal(onHand),
@@ -680,7 +683,7 @@ function writesOf(state: State, accepted: { posting: Posting; plan: Plan }[]): L
         updated_at: updatedAt,
       })),
     batches: [...batches.values()]
-      .filter((b) => b.delta !== 0n)
+      .filter((b) => b.delta !== 0n || !existedBatch(b))
       .map(({ delta, ...b }) => ({ ...b, on_hand: decimal(delta), exists: existedBatch(b) })),
     serials: [...serials.values()].map(({ item_id, serial, to }) => ({
       item_id,
