@@ -69,6 +69,11 @@ t.test('npm run seed fills an empty database, and a second run adds nothing', as
     { qty_received: 300, qty_returned: 40, qty_invoiced: 300, qty_credited: 40 },
     'the cable that went back is returned and credited',
   );
+  const [revised] = await sql`
+    SELECT po.revision, pl.qty::float8, pl.expected_at::text
+    FROM purchase_orders po JOIN purchase_order_lines pl ON pl.po_id = po.id
+    WHERE po.number = 'PO-DEMO-0005'`;
+  t.same(revised, { revision: 2, qty: 3, expected_at: '2027-01-15' }, 'a change order');
   const [van] =
     await sql`SELECT count(*)::int AS n FROM stock_levels WHERE warehouse_id = 'WH-C' AND on_hand > 0`;
   t.equal(van.n, 3, 'the transfer stocked the van');

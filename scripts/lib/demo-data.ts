@@ -73,6 +73,8 @@ interface PlannedOrder {
   receipt?: { arrivals: PlannedArrival[] };
   /** Items whose line's remainder the vendor will not deliver, cancelled after the receipt. */
   cancelRemaining?: string[];
+  /** A change order once sent: the new lines (by item, all of them) and why. */
+  revision?: { reason: string; lines: (PlannedLine & { expected_at?: string })[] };
 }
 
 const serials = (prefix: string, n: number) =>
@@ -133,7 +135,7 @@ const orders: PlannedOrder[] = [
     },
   },
   // Open orders: one partly received (the rest of one line cancelled), one waiting for the
-  // vendor, one not sent yet.
+  // vendor (changed once it was sent: a change order), one not sent yet.
   {
     number: 'PO-DEMO-0004',
     vendor_id: 'ven_fasteners',
@@ -152,6 +154,10 @@ const orders: PlannedOrder[] = [
     state: 'SENT',
     ship_to: 'WH-B',
     lines: [{ item_id: 'DRILL-18V', qty: 2, unit_price: '127.50' }],
+    revision: {
+      reason: 'DEMO: a third drill for the new van; the vendor confirms delivery on 15 January',
+      lines: [{ item_id: 'DRILL-18V', qty: 3, unit_price: '127.50', expected_at: '2027-01-15' }],
+    },
   },
   {
     number: 'PO-DEMO-0006',
@@ -344,6 +350,20 @@ async function ensureOrder(api: ApiClient, plan: PlannedOrder): Promise<boolean>
           path: { id: po.id, line_id: line.id },
           header: { ...key(`cancel-remaining:${item_id}`), 'If-Match': po.etag },
         },
+      }),
+    );
+  }
+  if (plan.revision && po.status === 'SENT' && po.revision === 1) {
+    const current = po.lines;
+    const lines = plan.revision.lines.map((line) => ({
+      id: current.find((l) => l.item_id === line.item_id)?.id,
+      ...line,
+    }));
+    ok(
+      `revise ${plan.number}`,
+      await api.POST('/procurement/purchase-orders/{id}/revisions', {
+        params: { path: { id: po.id }, header: { ...key('revision'), 'If-Match': po.etag } },
+        body: { reason: plan.revision.reason, lines },
       }),
     );
   }
