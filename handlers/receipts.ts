@@ -137,6 +137,30 @@ function checkReceipt(
   return resolved;
 }
 
+/**
+ * Locks the order a receipt is against (`lockOrder`: the order, then its lines), then the receipt:
+ * the order in which every writer of an order's quantities locks (receiving, reversing, closing,
+ * cancelling, revising, invoicing), so that none of them deadlocks with another, and a change
+ * order cannot remove a line while a receipt is being made to name it. The receipt is read first,
+ * unlocked, to find its order; its warehouse is checked on both reads, as a PUT may move it in
+ * between. Null when there is no such receipt.
+ */
+async function lockAfterOrder<T>(
+  db: Db,
+  principal: Principal,
+  id: string,
+  lockOrder: (poId: string) => Promise<T>,
+): Promise<{ receipt: ReceiptRow; order: T } | null> {
+  const found = await findReceipt(db, id);
+  if (!found) return null;
+  assertWarehouses(principal, found.warehouse_id);
+  const order = await lockOrder(found.po_id);
+  // Receipts are never deleted: the one just read is still there.
+  const receipt = must(await findReceipt(db, id, { lock: true }), 'a receipt read just before');
+  assertWarehouses(principal, receipt.warehouse_id);
+  return { receipt, order };
+}
+
 /** 409 unless the order is in a state that accepts receipts. */
 function assertReceivable(po: PurchaseOrderRow): PurchaseOrderRow {
   if (!RECEIVABLE.includes(po.status))
@@ -302,10 +326,12 @@ export const receiptHandlers = {
 
   async replaceReceipt(ctx) {
     const { db, params, body, principal, ifMatch, audit } = ctx;
-    const current = await findReceipt(db, params.id, { lock: true });
-    if (!current) throw notFound(RECEIPT, params.id);
-    assertWarehouses(principal, current.warehouse_id, body.warehouse_id);
-    const order = await loadOrderReferences(db, current.po_id, body.warehouse_id);
+    const locked = await lockAfterOrder(db, principal, params.id, (poId) =>
+      loadOrderReferences(db, poId, body.warehouse_id, { lock: true }),
+    );
+    if (!locked) throw notFound(RECEIPT, params.id);
+    assertWarehouses(principal, body.warehouse_id);
+    const { receipt: current, order } = locked;
     // A receipt's po_id is a foreign key: its order exists.
     const po = must(order.po, 'purchase order of a receipt');
     assertVisible(principal, orderWarehouses(po));
@@ -336,10 +362,18 @@ export const receiptHandlers = {
 
   async postReceipt(ctx) {
     const { db, params, principal, ifMatch } = ctx;
-    const found = await findReceipt(db, params.id, { lock: true });
-    if (found) assertWarehouses(principal, found.warehouse_id);
-    const current = assertChangeable(found, RECEIPT, params.id, ifMatch, ['PENDING'], 'posted');
-    const order = await findPurchaseOrderWithLines(db, current.po_id, { lock: true });
+    const locked = await lockAfterOrder(db, principal, params.id, (poId) =>
+      findPurchaseOrderWithLines(db, poId, { lock: true }),
+    );
+    const current = assertChangeable(
+      locked?.receipt ?? null,
+      RECEIPT,
+      params.id,
+      ifMatch,
+      ['PENDING'],
+      'posted',
+    );
+    const order = must(locked, 'the receipt found above').order;
     // A receipt's po_id is a foreign key: its order exists. Posting changes the order, which
     // the token must see (docs/standards.md §3).
     const orderRow = must(order.po, 'purchase order of a receipt');
@@ -363,19 +397,19 @@ export const receiptHandlers = {
 
   async reverseReceipt(ctx) {
     const { db, params, principal, ifMatch, audit, body } = ctx;
-    const found = await findReceipt(db, params.id);
-    if (!found) throw notFound(RECEIPT, params.id);
-    assertWarehouses(principal, found.warehouse_id);
-    // The order and its lines first, then the receipt: the order receiving, closing and invoicing
-    // lock in, so that a reversal queues behind them instead of deadlocking, and its quantities
-    // leave lines nobody else moves meanwhile. Two reversals of one receipt queue on its row.
-    const order = await findPurchaseOrderWithLines(db, found.po_id, { lock: true });
+    // Its quantities leave lines nobody else moves meanwhile; two reversals of one receipt queue
+    // on its row.
+    const locked = await lockAfterOrder(db, principal, params.id, (poId) =>
+      findPurchaseOrderWithLines(db, poId, { lock: true }),
+    );
+    if (!locked) throw notFound(RECEIPT, params.id);
+    const { order } = locked;
     // A receipt's po_id is a foreign key: its order exists. Reversing changes the order, which
     // the token must see (docs/standards.md §3).
     const po = must(order.po, 'purchase order of a receipt');
     assertVisible(principal, orderWarehouses(po));
     const current = assertChangeable(
-      await findReceipt(db, params.id, { lock: true }),
+      locked.receipt,
       RECEIPT,
       params.id,
       ifMatch,

@@ -782,3 +782,55 @@ t.test(
     else t.notOk(open, `${after.status}: nothing open`);
   },
 );
+
+t.test(
+  'a draft receipt moved onto a line while a change order removes it: one wins, never a 5xx',
+  async (t) => {
+    const s = await startServer(t);
+    const api = s.client();
+    await seedCatalogue(api);
+    for (let round = 0; round < 6; round++) {
+      const po = await sentPo(api, {
+        lines: [
+          { item_id: 'bolt', qty: 10, unit_price: '0.50' },
+          { item_id: 'bolt', qty: 6, unit_price: '0.60' },
+        ],
+      });
+      const [kept, doomed] = po.lines;
+      const draft = ok(
+        await api.POST('/procurement/receipts', {
+          params: { header: ik() },
+          body: {
+            po_id: po.id,
+            warehouse_id: 'WH-A',
+            draft: true,
+            lines: [{ po_line_id: kept.id, qty_received: 1 }],
+          },
+        }),
+      );
+      const [edit, revision] = await Promise.all([
+        api.PUT('/procurement/receipts/{id}', {
+          params: { path: { id: draft.id }, header: { 'If-Match': draft.etag } },
+          body: { warehouse_id: 'WH-A', lines: [{ po_line_id: doomed.id, qty_received: 1 }] },
+        }),
+        revise(s, po.id, po.etag, {
+          reason: 'the second line is dropped',
+          lines: [{ id: kept.id, item_id: 'bolt', qty: 10, unit_price: '0.50' }],
+        }),
+      ]);
+      const statuses = [edit.response.status, revision.response.status];
+      t.ok(
+        (statuses[0] === 200 && statuses[1] === 422) ||
+          (statuses[0] === 422 && statuses[1] === 200),
+        `round ${round}: exactly one wins (${statuses.join(', ')})`,
+      );
+      const after = await getPo(s, po.id);
+      const named = await s.sql`
+      SELECT po_line_id FROM receipt_lines WHERE receipt_id = ${draft.id}`;
+      t.ok(
+        named.every((l) => after.lines.some((line) => line.id === l.po_line_id)),
+        'the receipt names only lines the order has',
+      );
+    }
+  },
+);
