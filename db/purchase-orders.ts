@@ -335,12 +335,15 @@ export async function referencedLines(
     ORDER BY po_line_id, document`;
 }
 
-/** Adds invoiced quantities to (locked) lines; the order's representation changes, so does its version. */
-export async function addInvoiced(
+/**
+ * Adds invoiced, credited or returned quantities to (locked) lines: the order's representation
+ * changes, so does its version; its status does not (these figures never reopen a line).
+ */
+export async function addToLineFigures(
   db: Db,
   poId: string,
+  column: 'qty_invoiced' | 'qty_credited' | 'qty_returned',
   increments: LineIncrement[],
-  column: 'qty_invoiced' | 'qty_credited' = 'qty_invoiced',
 ): Promise<PurchaseOrderRow> {
   // Both statements go out now, in this order, so that a caller can pipeline more behind them.
   const [, row] = await allInOrder([
@@ -352,18 +355,18 @@ export async function addInvoiced(
 
 // Increments summed per line in PostgreSQL: exact decimals, and one row per line (an UPDATE ... FROM
 // applies only one matching row to each target row).
-const summed = (db: Db, increments: LineIncrement[]) =>
+export const summed = (db: Db, increments: LineIncrement[]) =>
   db`(SELECT po_line_id, sum(qty) AS qty FROM jsonb_to_recordset(${db.json(increments as any)}) AS x(po_line_id text, qty numeric) GROUP BY po_line_id)`;
 
 // Joined with `summed`, the lines are found by their ids through the primary key: PostgreSQL takes
 // the function's rows for 100, and for a table of a few thousand lines it would plan a hash join
 // over a scan of all of them instead.
-const namedLines = (db: Db, increments: LineIncrement[]) =>
+export const namedLines = (db: Db, increments: LineIncrement[]) =>
   db`l.id = ANY(${increments.map((i) => i.po_line_id)}::text[])`;
 
 function addToLines(
   db: Db,
-  column: 'qty_received' | 'qty_invoiced' | 'qty_credited',
+  column: 'qty_received' | 'qty_invoiced' | 'qty_credited' | 'qty_returned',
   increments: LineIncrement[],
 ) {
   return db`

@@ -1,11 +1,7 @@
 import { allInOrder, type Db } from './client.ts';
 import { keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
 import type { ScopedPage } from './listing.ts';
-import {
-  updatePurchaseOrder,
-  type LineIncrement,
-  type PurchaseOrderRow,
-} from './purchase-orders.ts';
+import { namedLines, summed, type LineIncrement } from './purchase-orders.ts';
 
 export interface VendorReturnRow {
   id: string;
@@ -100,11 +96,6 @@ export async function listVendorReturns(
     LIMIT ${f.limit + 1}`;
 }
 
-// Quantities summed per order line in PostgreSQL: exact decimals, and one row per line (a return
-// may name a line twice, e.g. once per batch).
-const summed = (db: Db, increments: LineIncrement[]) =>
-  db`(SELECT po_line_id, sum(qty) AS qty FROM jsonb_to_recordset(${db.json(increments as any)}) AS x(po_line_id text, qty numeric) GROUP BY po_line_id)`;
-
 export interface OverReturn {
   po_line_id: string;
   received: number;
@@ -122,28 +113,6 @@ export async function overReturns(db: Db, increments: LineIncrement[]): Promise<
     SELECT l.id AS po_line_id, l.qty_received AS received, l.qty_returned AS returned, v.qty AS requested
     FROM ${summed(db, increments)} v
     JOIN purchase_order_lines l ON l.id = v.po_line_id
-    WHERE l.qty_returned + v.qty > l.qty_received
-      AND l.id = ANY(${increments.map((i) => i.po_line_id)}::text[])
+    WHERE l.qty_returned + v.qty > l.qty_received AND ${namedLines(db, increments)}
     ORDER BY l.id`;
-}
-
-/**
- * Adds returned quantities to (locked) lines, and moves the order to its next version: its
- * representation changed, its status did not (a line does not reopen). The lines' CHECK
- * (qty_returned <= qty_received) backs up the caller's over-return check. Both statements go out
- * when called, in this order.
- */
-export async function addReturned(
-  db: Db,
-  poId: string,
-  increments: LineIncrement[],
-): Promise<PurchaseOrderRow> {
-  const [, row] = await allInOrder([
-    db`
-    UPDATE purchase_order_lines l SET qty_returned = l.qty_returned + v.qty
-    FROM ${summed(db, increments)} v
-    WHERE l.id = v.po_line_id AND l.id = ANY(${increments.map((i) => i.po_line_id)}::text[])`.execute(),
-    updatePurchaseOrder(db, poId, {}),
-  ]);
-  return row;
 }

@@ -10,7 +10,7 @@ import {
 } from '../db/invoices.ts';
 import { invoiceLineFigures } from '../db/match.ts';
 import {
-  addInvoiced,
+  addToLineFigures,
   findPurchaseOrder,
   findPurchaseOrderWithLines,
   purchaseOrderLines,
@@ -171,7 +171,12 @@ export const invoiceHandlers = {
     // One round trip: the lines, the order's invoiced quantities, and the reads that show the result.
     const [, poAfter, poLinesAfter, lineRows] = await allInOrder([
       insertInvoiceLines(db, id, lines),
-      addInvoiced(db, po.id, body.lines, type === 'CREDIT_NOTE' ? 'qty_credited' : 'qty_invoiced'),
+      addToLineFigures(
+        db,
+        po.id,
+        type === 'CREDIT_NOTE' ? 'qty_credited' : 'qty_invoiced',
+        body.lines,
+      ),
       purchaseOrderLines(db, [po.id]),
       invoiceLines(db, [id]),
     ]);
@@ -274,11 +279,11 @@ async function voidOne(ctx: Context<'voidInvoice'>) {
   const before = presentInvoice(row, lines);
   const [updated, poAfter, poLinesAfter] = await allInOrder([
     updateInvoice(db, row.id, { status: 'VOID' }),
-    addInvoiced(
+    addToLineFigures(
       db,
       order.id,
-      takenNumbers,
       row.type === 'CREDIT_NOTE' ? 'qty_credited' : 'qty_invoiced',
+      takenNumbers,
     ),
     purchaseOrderLines(db, [order.id]),
   ]);

@@ -8,9 +8,12 @@ import { allInOrder, type Db } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
 import { keysetKey, NEWEST_FIRST } from '../db/keyset.ts';
 import { insertEvents } from '../db/outbox.ts';
-import { purchaseOrderLines, type PurchaseOrderRow } from '../db/purchase-orders.ts';
 import {
-  addReturned,
+  addToLineFigures,
+  purchaseOrderLines,
+  type PurchaseOrderRow,
+} from '../db/purchase-orders.ts';
+import {
   findVendorReturn,
   insertVendorReturn,
   listVendorReturns,
@@ -133,7 +136,7 @@ export const vendorReturnHandlers = {
     // In the order they were sent: should the ledger's writes fail, that is the error to see.
     const [, poAfter, row, poLinesAfter] = await allInOrder([
       ledger.write(db, { deferEvents: true }),
-      addReturned(db, po.id, increments),
+      addToLineFigures(db, po.id, 'qty_returned', increments),
       insertVendorReturn(
         db,
         {
