@@ -822,7 +822,7 @@ export interface paths {
          *
          *     Rules, each a 422 `validation-error` with a pointer into the body: a line's `qty` may not be less
          *     than what it received and cancelled (`qty_received + qty_cancelled`; code `below_received_and_cancelled`,
-         *     the detail gives the figures); a line that received anything, or that a receipt or an invoice names,
+         *     the detail gives the figures); a line that received anything, or that a receipt, an invoice or a vendor return names,
          *     may not be removed (`line_in_use`, at `#/lines`); an added line's item must exist and be active
          *     (`unknown_item`, `inactive_item`); a revision that changes nothing is `no_change`.
          *
@@ -2715,7 +2715,7 @@ export interface components {
             qty_credited: number;
             /** @description What will not be delivered (cancel-remaining, or closing the order). `qty_received + qty_cancelled` never exceeds `qty`; what is left is open for receipts. */
             qty_cancelled: number;
-            /** @description Returned to the vendor, out of `qty_received`. Always 0 for now. */
+            /** @description Returned to the vendor (`POST /procurement/vendor-returns`), out of `qty_received`: the sum of its vendor returns' lines. */
             qty_returned: number;
             /**
              * Format: date
@@ -2741,7 +2741,7 @@ export interface components {
             /** @description Where the goods go; receipts against the order must name it. Absent: unassigned, visible only to tokens without a `warehouses` claim. */
             ship_to_warehouse_id?: string;
             created_by?: components["schemas"]["Actor"];
-            /** @description Who approved the order for sending (`POST .../approve`); absent when not approved, or when a change (`PUT`) cleared the approval. */
+            /** @description Who approved the order for sending (`POST .../approve`); absent when not approved, or when a change (a `PUT`, a change order) cleared the approval. */
             approved_by?: string;
             /** @description When it was approved; present exactly when `approved_by` is. */
             approved_at?: components["schemas"]["Timestamp"];
