@@ -1,6 +1,10 @@
 // docs/standards.md §4: a retried request with its Idempotency-Key executes once and replays the stored
 // response; the same key with another body is 422; concurrent duplicates execute once.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
+import { REPO_ROOT } from '../db/embedded.ts';
+import { spec } from '../server/spec.ts';
 import { startServer } from './helpers/server.ts';
 import type { TokenOptions } from './helpers/auth.ts';
 
@@ -116,3 +120,22 @@ t.test('idempotency', async (t) => {
     t.equal(res.headers.get('idempotent-replayed'), null);
   });
 });
+
+t.test(
+  'docs/standards.md §4 names exactly the operations whose Idempotency-Key the spec requires',
+  async (t) => {
+    const doc = readFileSync(path.join(REPO_ROOT, 'docs/standards.md'), 'utf8');
+    const rule = doc.slice(doc.indexOf('is **required** on:'), doc.indexOf('It is **optional**'));
+    const named = [...rule.matchAll(/`(\w+)`/g)].map((m) => m[1]).sort();
+    const required: string[] = [];
+    for (const item of Object.values<any>(spec.paths))
+      for (const op of Object.values<any>(item)) {
+        const params = (op?.parameters ?? []).map((p: any) =>
+          p.$ref ? spec.components.parameters[p.$ref.split('/').pop()] : p,
+        );
+        if (params.some((p: any) => p.name.toLowerCase() === 'idempotency-key' && p.required))
+          required.push(op.operationId);
+      }
+    t.same(named, required.sort());
+  },
+);
