@@ -19,9 +19,13 @@ LANGUAGE plpgsql AS $$
 BEGIN
   -- The existing levels, locked in key order, then changed; a CHECK is evaluated on a row an
   -- INSERT proposes before ON CONFLICT applies, so decreases only ever go through UPDATE.
+  -- Only levels that change: an order settling with nothing open locks none.
   PERFORM 1 FROM stock_levels s
   WHERE (s.item_id, s.warehouse_id) IN (
-    SELECT d.item_id, d.warehouse_id FROM jsonb_to_recordset(deltas) AS d(item_id text, warehouse_id text))
+    SELECT item_id, warehouse_id
+    FROM jsonb_to_recordset(deltas) AS d(item_id text, warehouse_id text, incoming numeric, undated numeric)
+    GROUP BY item_id, warehouse_id
+    HAVING sum(incoming) <> 0 OR sum(undated) <> 0)
   ORDER BY s.item_id, s.warehouse_id
   FOR UPDATE;
   WITH d AS (
