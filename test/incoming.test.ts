@@ -10,6 +10,7 @@ import { checkInvariants } from '../scripts/lib/invariants.ts';
 import { freshDatabase } from './helpers/db.ts';
 import { createPo, ik, ok, receive, seedCatalogue, sendPo, sentPo } from './helpers/procurement.ts';
 import { startServer, type TestServer } from './helpers/server.ts';
+import { schemaValidator } from './helpers/webhooks.ts';
 import type { components } from '../generated/client.ts';
 
 type PurchaseOrder = components['schemas']['PurchaseOrder'];
@@ -141,6 +142,13 @@ t.test(
     t.same(await incoming(s, 'bolt', 'WH-A'), [0, 0], 'close drops the rest');
     t.same((await levelEvents(s, po.id)).at(-1), ['bolt', 'WH-A', 0, 0]);
     t.ok(undated);
+    // Every level event an order caused is a StockLevelChange, as the spec says.
+    const validate = schemaValidator('StockLevelChange');
+    const caused = await s.sql<{ data: unknown }[]>`
+      SELECT payload->'data' AS data FROM outbox
+      WHERE type = 'inventory.stock_level.changed' AND payload->'data'->>'cause' = ${po.id}`;
+    t.ok(caused.length >= 3);
+    for (const { data } of caused) t.equal(validate(data), null, 'a valid StockLevelChange');
     await noViolations(t, s);
   },
 );
