@@ -37,7 +37,13 @@ const columns = (db: Db) =>
 
 /** A reservation just marked EXPIRED, with its level once every expiry of the statement is applied. */
 export interface ExpiredReservation extends ReservationRow {
-  level: { on_hand: number; reserved: number; updated_at: string };
+  level: {
+    on_hand: number;
+    reserved: number;
+    incoming: number;
+    undated_incoming: number;
+    updated_at: string;
+  };
 }
 
 /**
@@ -52,7 +58,13 @@ export async function expireDue(
   const items = keys.map((k) => k.item_id);
   const warehouses = keys.map((k) => k.warehouse_id);
   const rows = await db<
-    (ReservationRow & { l_on_hand: number; l_reserved: number; l_updated_at: string })[]
+    (ReservationRow & {
+      l_on_hand: number;
+      l_reserved: number;
+      l_incoming: number;
+      l_undated_incoming: number;
+      l_updated_at: string;
+    })[]
   >`
     WITH expired AS (
       UPDATE reservations SET status = 'EXPIRED', updated_at = now()
@@ -63,14 +75,23 @@ export async function expireDue(
     levels AS (
       UPDATE stock_levels s SET reserved = s.reserved - t.qty, updated_at = now()
       FROM totals t WHERE s.item_id = t.item_id AND s.warehouse_id = t.warehouse_id
-      RETURNING s.item_id, s.warehouse_id, s.on_hand, s.reserved, s.updated_at)
-    SELECT e.*, l.on_hand AS l_on_hand, l.reserved AS l_reserved, l.updated_at AS l_updated_at
+      RETURNING s.item_id, s.warehouse_id, s.on_hand, s.reserved, s.incoming, s.undated_incoming, s.updated_at)
+    SELECT e.*, l.on_hand AS l_on_hand, l.reserved AS l_reserved, l.incoming AS l_incoming,
+      l.undated_incoming AS l_undated_incoming, l.updated_at AS l_updated_at
     FROM expired e JOIN levels l USING (item_id, warehouse_id)
     ORDER BY e.item_id, e.warehouse_id, e.id`;
-  return rows.map(({ l_on_hand, l_reserved, l_updated_at, ...row }) => ({
-    ...row,
-    level: { on_hand: l_on_hand, reserved: l_reserved, updated_at: l_updated_at },
-  }));
+  return rows.map(
+    ({ l_on_hand, l_reserved, l_incoming, l_undated_incoming, l_updated_at, ...row }) => ({
+      ...row,
+      level: {
+        on_hand: l_on_hand,
+        reserved: l_reserved,
+        incoming: l_incoming,
+        undated_incoming: l_undated_incoming,
+        updated_at: l_updated_at,
+      },
+    }),
+  );
 }
 
 /**

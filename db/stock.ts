@@ -14,6 +14,10 @@ export interface StockKey {
 export interface LevelRow extends StockKey {
   on_hand: number;
   reserved: number;
+  /** Open on SENT purchase orders shipping here (kept by the database, db/migrations/0022_incoming.sql). */
+  incoming: number;
+  /** The part of `incoming` without an expected date. */
+  undated_incoming: number;
 }
 
 export interface BatchRow extends StockKey {
@@ -45,7 +49,7 @@ export async function lockLevels(
   // Both statements in one round trip (pipelined; PostgreSQL runs them in this order).
   const [rows, expired] = await allInOrder([
     db<LevelRow[]>`
-    SELECT item_id, warehouse_id, on_hand, reserved FROM stock_levels
+    SELECT item_id, warehouse_id, on_hand, reserved, incoming, undated_incoming FROM stock_levels
     WHERE (item_id, warehouse_id) IN (SELECT * FROM unnest(${items}::text[], ${warehouses}::text[]))
     ORDER BY item_id, warehouse_id
     FOR UPDATE`,
@@ -58,6 +62,8 @@ export async function lockLevels(
       warehouse_id: r.warehouse_id,
       on_hand: r.level.on_hand,
       reserved: r.level.reserved,
+      incoming: r.level.incoming,
+      undated_incoming: r.level.undated_incoming,
     });
   return { levels, expired };
 }
@@ -82,7 +88,7 @@ export async function changeLevels(db: Db, changes: LevelChange[]): Promise<Leve
     FROM unnest(${items}::text[], ${warehouses}::text[], ${changes.map((c) => c.on_hand)}::numeric[], ${changes.map((c) => c.reserved)}::numeric[])
       AS d(item_id, warehouse_id, on_hand, reserved)
     WHERE s.item_id = d.item_id AND s.warehouse_id = d.warehouse_id
-    RETURNING s.item_id, s.warehouse_id, s.on_hand, s.reserved, s.updated_at`;
+    RETURNING s.item_id, s.warehouse_id, s.on_hand, s.reserved, s.incoming, s.undated_incoming, s.updated_at`;
 }
 
 export async function batchesOf(db: Db, keys: StockKey[]): Promise<BatchRow[]> {
@@ -107,8 +113,8 @@ export interface LevelFilters extends ScopedPage {
 
 /** Levels as of now (what GET /inventory/stock-levels lists): `reserved` counts ACTIVE, unexpired reservations only. */
 const levelViews = (db: Db, where: PendingQuery<any>, limit: number | null) => db<LevelView[]>`
-    SELECT item_id, warehouse_id, on_hand, reserved, on_hand - reserved AS available, track_by, updated_at
-    FROM (SELECT s.item_id, s.warehouse_id, s.on_hand, ${reservedNow(db)} AS reserved, i.track_by, s.updated_at
+    SELECT item_id, warehouse_id, on_hand, reserved, on_hand - reserved AS available, incoming, undated_incoming, track_by, updated_at
+    FROM (SELECT s.item_id, s.warehouse_id, s.on_hand, ${reservedNow(db)} AS reserved, s.incoming, s.undated_incoming, i.track_by, s.updated_at
           FROM stock_levels s JOIN items i ON i.id = s.item_id
           WHERE true ${where}
           ORDER BY s.item_id, s.warehouse_id

@@ -159,10 +159,59 @@ export interface paths {
          * List stock levels
          * @description One row per (item, warehouse) that has ever held stock, ordered by item then warehouse.
          *     `available = on_hand - reserved`, where `reserved` counts only ACTIVE, unexpired reservations.
+         *     `incoming` is what SENT purchase orders shipping to the warehouse still have open, `undated_incoming` the part of it without an
+         *     expected date (docs/availability.md); a level may exist only because something is incoming (`on_hand` 0).
          *     BATCH items carry a `batches` breakdown (batches with stock, earliest expiry first).
          *     Rows of warehouses outside the token's `warehouses` claim are left out.
          */
         get: operations["listStockLevels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inventory/availability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Availability timeline of an item in a warehouse
+         * @description What the item has in the warehouse now, and what is coming: one `timeline` entry per date on which open lines of SENT
+         *     purchase orders shipping to the warehouse are expected (`expected_at`), ascending, with the quantity expected that day and
+         *     `projected_available`, `available` plus everything expected up to and including that date. Open quantity without an expected
+         *     date is `undated_incoming`, in no entry. With `until`, dates after it are left out. Dates are calendar dates (UTC).
+         *     422 when the item or the warehouse does not exist; 403 when the token may not touch the warehouse.
+         */
+        get: operations["getAvailability"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inventory/atp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Available to promise
+         * @description When `qty` of the item can be promised from the warehouse: `earliest_date` is today (UTC) when `available` covers it, else the
+         *     first date of the availability timeline (`GET /inventory/availability`) whose `projected_available` covers it, else null
+         *     (the dated supply never reaches it; undated incoming counts for no date). 422 when the item or the warehouse does not exist;
+         *     403 when the token may not touch the warehouse.
+         */
+        get: operations["getAvailableToPromise"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2366,6 +2415,10 @@ export interface components {
             reserved: number;
             /** @description on_hand - reserved. */
             available: number;
+            /** @description Still open (ordered, less received and cancelled) on the lines of SENT purchase orders shipping to this warehouse (`ship_to_warehouse_id`); not part of `on_hand` or `available`. */
+            incoming: number;
+            /** @description The part of `incoming` on lines without an `expected_at`. */
+            undated_incoming: number;
             /** @description BATCH items only */
             batches?: components["schemas"]["BatchLevel"][];
             updated_at: components["schemas"]["Timestamp"];
@@ -2383,14 +2436,47 @@ export interface components {
             reserved: number;
             /** @description on_hand - reserved. */
             available: number;
+            /** @description Still open (ordered, less received and cancelled) on the lines of SENT purchase orders shipping to this warehouse (`ship_to_warehouse_id`); not part of `on_hand` or `available`. */
+            incoming: number;
+            /** @description The part of `incoming` on lines without an `expected_at`. */
+            undated_incoming: number;
             /** @description BATCH items only */
             batches?: components["schemas"]["BatchLevel"][];
             updated_at: components["schemas"]["Timestamp"];
             /**
-             * @description The id of what changed it: a stock move (`sm_...`, also the move a receipt or reversal posts), or a reservation (`res_...`) created, released or expired.
+             * @description The id of what changed it: a stock move (`sm_...`, also the move a receipt or reversal posts), a reservation (`res_...`) created, released or expired, or a purchase order (`po_...`) sent, revised, closed or with a line's remainder cancelled (which changes only `incoming` and `undated_incoming`).
              * @example sm_01JD7ZK3Q8X2
              */
             cause: string;
+        };
+        Availability: {
+            item_id: string;
+            warehouse_id: string;
+            on_hand: number;
+            /** @description on_hand - reserved. */
+            available: number;
+            /** @description Open on SENT purchase order lines without an expected date; in no timeline entry. */
+            undated_incoming: number;
+            timeline: {
+                /**
+                 * Format: date
+                 * @description An expected date of open purchase order lines.
+                 */
+                date: string;
+                /** @description Open quantity expected on that date. */
+                incoming: number;
+                /** @description `available` plus the incoming of this and every earlier entry. */
+                projected_available: number;
+            }[];
+        };
+        AvailableToPromise: {
+            /** @description on_hand - reserved. */
+            available_now: number;
+            /**
+             * Format: date
+             * @description Today (UTC) when available now, else the first timeline date whose projected_available reaches the quantity; null when none does.
+             */
+            earliest_date: string | null;
         };
         /** @enum {string} */
         SerialStatus: "IN_STOCK" | "ISSUED";
@@ -4576,6 +4662,101 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StockLevelList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getAvailability: {
+        parameters: {
+            query: {
+                /** @example DRILL-18V */
+                item_id: components["schemas"]["Code"];
+                /** @example WH-B */
+                warehouse_id: components["schemas"]["Code"];
+                /**
+                 * @description Only dates up to and including this one.
+                 * @example 2027-12-31
+                 */
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The item's availability in the warehouse. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "item_id": "DRILL-18V",
+                     *       "warehouse_id": "WH-B",
+                     *       "on_hand": 2,
+                     *       "available": 2,
+                     *       "undated_incoming": 0,
+                     *       "timeline": [
+                     *         {
+                     *           "date": "2027-01-15",
+                     *           "incoming": 3,
+                     *           "projected_available": 5
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Availability"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getAvailableToPromise: {
+        parameters: {
+            query: {
+                /** @example DRILL-18V */
+                item_id: components["schemas"]["Code"];
+                /** @example WH-B */
+                warehouse_id: components["schemas"]["Code"];
+                /** @example 4 */
+                qty: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The earliest date the quantity is available. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "available_now": 2,
+                     *       "earliest_date": "2027-01-15"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AvailableToPromise"];
                 };
             };
             401: components["responses"]["Unauthorized"];

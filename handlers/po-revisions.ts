@@ -1,5 +1,6 @@
 // Change orders: revising the lines of a SENT purchase order as agreed with the vendor, and the
 // history of those revisions (docs/purchasing.md, "Change orders").
+import { lockIncomingLevels } from '../db/availability.ts';
 import {
   findPurchaseOrder,
   findPurchaseOrderWithLines,
@@ -28,6 +29,7 @@ import {
 import { orderWarehouses } from './lib/procurement-access.ts';
 import { decimal, micro } from './lib/quantity.ts';
 import { lineItemErrors, loadReferences } from './lib/references.ts';
+import { incomingEvents, openBefore } from './lib/levels.ts';
 import type { Handlers } from './types.ts';
 
 type Schemas = components['schemas'];
@@ -193,6 +195,19 @@ export const poRevisionHandlers = {
     const row = assertChangeable(found, PO, params.id, ifMatch, ['SENT'], 'revised');
 
     const before = presentPurchaseOrder(row, lines);
+    const [open] = await allInOrder([
+      openBefore(db, row.id),
+      // The levels the revision moves incoming on (row.status is SENT), locked first and at once.
+      row.ship_to_warehouse_id === null
+        ? Promise.resolve()
+        : lockIncomingLevels(
+            db,
+            [...new Set([...lines, ...next].map((l) => l.item_id))].map((item_id) => ({
+              item_id,
+              warehouse_id: row.ship_to_warehouse_id as string,
+            })),
+          ),
+    ]);
     await reviseLines(db, row.id, next, new Set(lines.map((l) => l.id)));
     // Settled as a receipt or a cancellation settles it: nothing open any more makes it
     // RECEIVED (something received) or CLOSED (nothing was).
@@ -206,6 +221,7 @@ export const poRevisionHandlers = {
       changes,
     });
     const po = await toPurchaseOrder(db, after);
+    const levelEvents = await incomingEvents(db, row.id, open);
     const events = [purchaseOrderRevisedEvent({ purchase_order: po, revision: entry })];
     if (po.status === 'RECEIVED')
       events.push(purchaseOrderEvent('procurement.purchase_order.received', po));
@@ -220,7 +236,7 @@ export const poRevisionHandlers = {
         before,
         after: po,
       }),
-      insertEvents(db, events),
+      insertEvents(db, [...events, ...levelEvents]),
     ]);
     return { status: 200, body: po, etag: po.etag };
   },

@@ -14,12 +14,13 @@ import { must } from '../domain/must.ts';
 import { invalid, notFound, ProblemError } from '../domain/problems.ts';
 import { assertVisible } from '../domain/access.ts';
 import { allInOrder } from '../db/client.ts';
-import { insertEvents } from '../db/outbox.ts';
+import { insertEvents, type OutboxEvent } from '../db/outbox.ts';
 import { assertChangeable } from './lib/documents.ts';
 import { listOrder, scopedPage } from './lib/listing.ts';
 import { purchaseOrderEvent } from './lib/catalogue.ts';
 import { changedWarehouses, orderWarehouses } from './lib/procurement-access.ts';
 import { matchReports } from './lib/match.ts';
+import { incomingEvents, openBefore } from './lib/levels.ts';
 import {
   checkOrderBody,
   createOrder,
@@ -51,7 +52,8 @@ async function send(ctx: Context<'sendPurchaseOrder'>) {
   }
   const before = await toPurchaseOrder(db, row);
   const po = await toPurchaseOrder(db, await updatePurchaseOrder(db, row.id, { status: 'SENT' }));
-  return recordChange(ctx, 'sent', row, before, po);
+  // A DRAFT has nothing incoming: every level the order ships to gains its lines.
+  return recordChange(ctx, 'sent', row, before, po, await incomingEvents(db, row.id, []));
 }
 
 /**
@@ -73,8 +75,9 @@ async function close(ctx: Context<'closePurchaseOrder'>) {
     'closed',
   );
   const before = presentPurchaseOrder(row, lines);
+  const open = await openBefore(db, row.id);
   const po = await toPurchaseOrder(db, await cancelOpen(db, row.id, { close: true }));
-  return recordChange(ctx, 'closed', row, before, po);
+  return recordChange(ctx, 'closed', row, before, po, await incomingEvents(db, row.id, open));
 }
 
 /**
@@ -115,6 +118,8 @@ async function recordChange(
   row: PurchaseOrderRow,
   before: PurchaseOrder,
   po: PurchaseOrder,
+  /** The events of the levels whose incoming the change moved, after the order's. */
+  levelEvents: OutboxEvent[] = [],
 ) {
   await allInOrder([
     audit({
@@ -125,7 +130,10 @@ async function recordChange(
       before,
       after: po,
     }),
-    insertEvents(db, [purchaseOrderEvent(`procurement.purchase_order.${action}`, po)]),
+    insertEvents(db, [
+      purchaseOrderEvent(`procurement.purchase_order.${action}`, po),
+      ...levelEvents,
+    ]),
   ]);
   return { status: 200 as const, body: po, etag: po.etag };
 }
@@ -241,7 +249,9 @@ export const purchaseOrderHandlers = {
         { current_status: row.status },
       );
     const before = presentPurchaseOrder(row, lines);
+    const open = await openBefore(db, row.id);
     const after = await cancelOpen(db, row.id, { lineId: line.id });
+    const levelEvents = await incomingEvents(db, row.id, open);
     const po = await toPurchaseOrder(db, after);
     // As a receipt does: the order's event says what it has become.
     const type =
@@ -259,7 +269,7 @@ export const purchaseOrderHandlers = {
         before,
         after: po,
       }),
-      insertEvents(db, [purchaseOrderEvent(type, po)]),
+      insertEvents(db, [purchaseOrderEvent(type, po), ...levelEvents]),
     ]);
     return { status: 200, body: po, etag: po.etag };
   },

@@ -197,6 +197,7 @@ async function postAndRecord(
   const received = await receive(ctx, {
     receiptId: p.id,
     po: p.po,
+    poLines: p.poLines,
     warehouseId: p.warehouseId,
     lines: p.lines,
   });

@@ -15,15 +15,7 @@ import {
   lockDueLevels,
   type ExpiredReservation,
 } from '../db/reservations.ts';
-import {
-  batchesOf,
-  changeLevels,
-  keyOf,
-  lockLevels,
-  type BatchRow,
-  type LevelAfter,
-  type StockKey,
-} from '../db/stock.ts';
+import { changeLevels, keyOf, lockLevels, type LevelAfter } from '../db/stock.ts';
 import {
   ProblemError,
   invalid,
@@ -34,6 +26,7 @@ import {
 import { assertWarehouses } from '../domain/access.ts';
 import { listOrder, scopedPage } from './lib/listing.ts';
 import { expiryEvents, reservationEvent, stockLevelEvent } from './lib/catalogue.ts';
+import { levelDetails } from './lib/levels.ts';
 import { decimal, micro, toNumber } from './lib/quantity.ts';
 import { itemErrors, loadReferences, warehouseErrors } from './lib/references.ts';
 import { toReservation, type Reservation } from './lib/representation.ts';
@@ -60,32 +53,13 @@ async function reservationChangeEvents(
         ...after,
         onHand: micro(after.on_hand),
         reserved: micro(after.reserved),
+        incoming: micro(after.incoming),
+        undatedIncoming: micro(after.undated_incoming),
         ...details(after),
       },
       reservation.id,
     ),
   ];
-}
-
-/** What the events of these levels show besides their figures (items' tracking, batches), in one round trip. */
-async function levelDetails(db: Db, keys: StockKey[]) {
-  const [refs, batches] = await allInOrder([
-    loadReferences(
-      db,
-      keys.map((k) => k.item_id),
-      [],
-    ),
-    batchesOf(db, keys),
-  ]);
-  const byLevel = new Map<string, BatchRow[]>();
-  for (const b of batches) {
-    const k = keyOf(b.item_id, b.warehouse_id);
-    byLevel.set(k, [...(byLevel.get(k) ?? []), b]);
-  }
-  return (key: StockKey) => ({
-    track_by: refs.items.get(key.item_id)?.track_by ?? 'NONE',
-    batches: byLevel.get(keyOf(key.item_id, key.warehouse_id)) ?? [],
-  });
 }
 
 /**

@@ -1,15 +1,19 @@
 import type { components } from '../generated/api.ts';
 import { findItem } from '../db/items.ts';
 import { traceEntries, traceKey, traceOnHand, type TraceRow, type Traced } from '../db/trace.ts';
-import { canSee, type Principal } from '../domain/access.ts';
+import { assertWarehouses, canSee, type Principal } from '../domain/access.ts';
+import { findWarehouse } from '../db/warehouses.ts';
+import { incomingByDate } from '../db/availability.ts';
+import { micro, toNumber } from './lib/quantity.ts';
 import { invalid, invalidField, type FieldError } from '../domain/problems.ts';
-import { batchesOf, keyOf, listLevels, listSerials } from '../db/stock.ts';
+import { batchesOf, findLevels, keyOf, listLevels, listSerials } from '../db/stock.ts';
 import { groupBy } from './lib/documents.ts';
 import { presentLevel } from './lib/catalogue.ts';
 import { scopedPage } from './lib/listing.ts';
 import type { Context, Handlers } from './types.ts';
 
 type TraceEntry = components['schemas']['TraceEntry'];
+type Availability = components['schemas']['Availability'];
 
 /**
  * What a trace asks for: an item, and exactly one of a batch and a serial, of the kind the item
@@ -64,7 +68,79 @@ function toTraceEntry(principal: Principal, r: TraceRow): TraceEntry {
   };
 }
 
+/**
+ * The item's level in the warehouse and its dated incoming, for availability and ATP: 422 when
+ * the item or the warehouse does not exist, 403 when the token may not touch the warehouse.
+ */
+async function availability(
+  { db, principal }: Pick<Context<'getAvailability'>, 'db' | 'principal'>,
+  key: { item_id: string; warehouse_id: string },
+  until?: string,
+): Promise<Availability> {
+  const [item, warehouse] = await Promise.all([
+    findItem(db, key.item_id),
+    findWarehouse(db, key.warehouse_id),
+  ]);
+  const errors: FieldError[] = [];
+  if (!item)
+    errors.push({
+      pointer: '#/query/item_id',
+      code: 'unknown_item',
+      detail: `No item ${key.item_id} exists.`,
+    });
+  if (!warehouse)
+    errors.push({
+      pointer: '#/query/warehouse_id',
+      code: 'unknown_warehouse',
+      detail: `No warehouse ${key.warehouse_id} exists.`,
+    });
+  if (errors.length) throw invalid(errors);
+  assertWarehouses(principal, key.warehouse_id);
+  const [[level], dated] = await Promise.all([
+    findLevels(db, [key]),
+    incomingByDate(db, key, until),
+  ]);
+  // No level: nothing was ever on hand or incoming there.
+  const available = level ? micro(level.available) : 0n;
+  let projected = available;
+  return {
+    item_id: key.item_id,
+    warehouse_id: key.warehouse_id,
+    on_hand: level?.on_hand ?? 0,
+    available: toNumber(available),
+    undated_incoming: level?.undated_incoming ?? 0,
+    timeline: dated.map((d) => {
+      projected += micro(d.incoming);
+      return { date: d.date, incoming: d.incoming, projected_available: toNumber(projected) };
+    }),
+  };
+}
+
+/** Today's date in UTC, YYYY-MM-DD: the calendar ATP answers in. */
+const todayUtc = () => new Date().toISOString().slice(0, 10);
+
 export const stockHandlers = {
+  async getAvailability(ctx) {
+    const { query } = ctx;
+    const body = await availability(ctx, query, query.until);
+    return { status: 200, body };
+  },
+
+  async getAvailableToPromise(ctx) {
+    const { query } = ctx;
+    const a = await availability(ctx, query);
+    const wanted = micro(query.qty);
+    const today = todayUtc();
+    let earliest: string | null = null;
+    if (micro(a.available) >= wanted) earliest = today;
+    else {
+      const entry = a.timeline.find((e) => micro(e.projected_available) >= wanted);
+      // A delivery already overdue is still expected: it can be promised from today, not before.
+      if (entry) earliest = entry.date.localeCompare(today) < 0 ? today : entry.date;
+    }
+    return { status: 200, body: { available_now: a.available, earliest_date: earliest } };
+  },
+
   async listStockLevels({ db, query, principal, page }) {
     const rows = await listLevels(db, {
       ...query,
@@ -112,4 +188,7 @@ export const stockHandlers = {
       },
     };
   },
-} satisfies Pick<Handlers, 'listStockLevels' | 'listSerials' | 'traceStock'>;
+} satisfies Pick<
+  Handlers,
+  'listStockLevels' | 'listSerials' | 'traceStock' | 'getAvailability' | 'getAvailableToPromise'
+>;

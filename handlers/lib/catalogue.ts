@@ -106,6 +106,8 @@ export const invoiceEvent = (
 export interface LevelState extends StockKey {
   onHand: Micro;
   reserved: Micro;
+  incoming: Micro;
+  undatedIncoming: Micro;
   updated_at: string;
   track_by: Schemas['Item']['track_by'];
   /** Its batch levels, any order (stockLevelEvent puts them in the list's). */
@@ -134,6 +136,8 @@ export function presentLevel(level: {
   on_hand: number;
   reserved: number;
   available: number;
+  incoming: number;
+  undated_incoming: number;
   updated_at: string;
   track_by: Schemas['Item']['track_by'];
   batches: BatchRow[];
@@ -157,6 +161,8 @@ export function stockLevelEvent(level: LevelState, cause: string, timestamp?: st
       on_hand: toNumber(level.onHand),
       reserved: toNumber(level.reserved),
       available: toNumber(level.onHand - level.reserved),
+      incoming: toNumber(level.incoming),
+      undated_incoming: toNumber(level.undatedIncoming),
       updated_at: level.updated_at,
       track_by: level.track_by,
       batches: [...level.batches].sort(byExpiryThenBatch),
@@ -194,6 +200,8 @@ export function expiryEvents(
           warehouse_id: r.warehouse_id,
           onHand: micro(level.on_hand),
           reserved: micro(level.reserved) + stillHeld,
+          incoming: micro(level.incoming),
+          undatedIncoming: micro(level.undated_incoming),
           updated_at: level.updated_at,
           ...levelOf(r),
         },

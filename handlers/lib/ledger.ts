@@ -78,6 +78,18 @@ export interface PostOptions {
    * validate their warehouse themselves first.
    */
   pointer?: (lineIndex: number, field: string) => string;
+  /**
+   * How the posting's purchase order changes the incoming quantities of its levels (a receipt
+   * lowers them, its reversal raises them again). The database applies them itself
+   * (db/migrations/0022_incoming.sql); the ledger adds them to its state only so that its level
+   * events show the figures as of their commit.
+   */
+  incoming?: IncomingChange[];
+}
+
+export interface IncomingChange extends StockKey {
+  incoming: Micro;
+  undated: Micro;
 }
 
 export interface Posting {
@@ -105,6 +117,8 @@ function stockKeysOf(input: MoveInput): StockKey[] {
 interface Level {
   onHand: Micro;
   reserved: Micro;
+  incoming: Micro;
+  undatedIncoming: Micro;
   exists: boolean;
 }
 interface Batch {
@@ -185,7 +199,13 @@ async function load(db: Db, postings: Posting[]): Promise<State> {
     levels: new Map(
       [...levels.levels].map(([k, l]) => [
         k,
-        { onHand: micro(l.on_hand), reserved: micro(l.reserved), exists: true },
+        {
+          onHand: micro(l.on_hand),
+          reserved: micro(l.reserved),
+          incoming: micro(l.incoming),
+          undatedIncoming: micro(l.undated_incoming),
+          exists: true,
+        },
       ]),
     ),
     batches: new Map(),
@@ -235,7 +255,15 @@ function levelDetails(state: State, key: StockKey) {
 /** Levels as LevelRow numbers, for the checks below. */
 function levelView(state: State, key: StockKey): LevelRow | undefined {
   const level = state.levels.get(keyOf(key.item_id, key.warehouse_id));
-  return level && { ...key, on_hand: toNumber(level.onHand), reserved: toNumber(level.reserved) };
+  return (
+    level && {
+      ...key,
+      on_hand: toNumber(level.onHand),
+      reserved: toNumber(level.reserved),
+      incoming: toNumber(level.incoming),
+      undated_incoming: toNumber(level.undatedIncoming),
+    }
+  );
 }
 
 /** Batches on hand at a level, as rows (what FEFO and counts read). */
@@ -570,15 +598,28 @@ function plan(state: State, { actor, principal, input, options = {} }: Posting):
 }
 
 /** Applies an accepted plan to the in-memory state, so the next posting of the batch sees it. */
-function advance(state: State, p: Plan): void {
+function advance(state: State, p: Plan, incoming: IncomingChange[]): void {
   for (const { key, onHand, reserved } of p.levels) {
     const k = keyOf(key.item_id, key.warehouse_id);
-    const level = state.levels.get(k) ?? { onHand: 0n, reserved: 0n, exists: false };
+    const level = state.levels.get(k) ?? {
+      onHand: 0n,
+      reserved: 0n,
+      incoming: 0n,
+      undatedIncoming: 0n,
+      exists: false,
+    };
     state.levels.set(k, {
       ...level,
       onHand: level.onHand + onHand,
       reserved: level.reserved + reserved,
     });
+  }
+  for (const c of incoming) {
+    const level = state.levels.get(keyOf(c.item_id, c.warehouse_id));
+    if (level) {
+      level.incoming += c.incoming;
+      level.undatedIncoming += c.undated;
+    }
   }
   for (const c of p.batches) {
     const list = batchList(state, c.item_id, c.warehouse_id);
@@ -728,7 +769,7 @@ export class Ledger {
   /** Plans one posting against the state; throws the ProblemError (403/409/422) that refuses it. */
   post(posting: Posting): StockMove {
     const p = plan(this.state, posting);
-    advance(this.state, p);
+    advance(this.state, p, posting.options?.incoming ?? []);
     this.accepted.push({ posting, plan: p });
     return p.move;
   }

@@ -19,7 +19,7 @@ import type { LineRow, MoveRow } from '../../db/stock-moves.ts';
 import { must } from '../../domain/must.ts';
 import { ProblemError } from '../../domain/problems.ts';
 import type { Context, OperationId } from '../types.ts';
-import { Ledger, reversalOf, type MoveInput } from './ledger.ts';
+import { Ledger, reversalOf, type IncomingChange, type MoveInput } from './ledger.ts';
 import { resolveLines } from './move-rules.ts';
 import { micro, toNumber } from './quantity.ts';
 import type { References } from './references.ts';
@@ -59,10 +59,40 @@ export function checkReceiptLines(
   resolveLines(receiptMove(warehouseId, lines), refs, receiptPointer);
 }
 
+/**
+ * How receiving (`sign` -1) or unreceiving (+1) these quantities changes the incoming stock of the
+ * order's ship-to levels: by exactly the quantities, as they are within the lines' open (or
+ * received) quantity and the order counts (SENT, or RECEIVED becoming SENT again). The database
+ * applies the same change itself (db/migrations/0022_incoming.sql); this is for the ledger's events.
+ */
+function incomingChanges(
+  po: PurchaseOrderRow,
+  poLines: PurchaseOrderLineRow[],
+  increments: { po_line_id: string; qty: number }[],
+  sign: bigint,
+): IncomingChange[] {
+  const warehouse_id = po.ship_to_warehouse_id;
+  if (warehouse_id === null || (po.status !== 'SENT' && po.status !== 'RECEIVED')) return [];
+  return increments.flatMap((i) => {
+    const line = poLines.find((l) => l.id === i.po_line_id);
+    if (!line) return [];
+    const qty = sign * micro(i.qty);
+    return [
+      {
+        item_id: line.item_id,
+        warehouse_id,
+        incoming: qty,
+        undated: line.expected_at === null ? qty : 0n,
+      },
+    ];
+  });
+}
+
 export interface Receiving {
   receiptId: string;
   /** The order, locked with its lines by the caller, in a state that accepts receipts. */
   po: PurchaseOrderRow;
+  poLines: PurchaseOrderLineRow[];
   warehouseId: string;
   lines: ReceiptLine[];
 }
@@ -91,7 +121,12 @@ export async function receive(
     actor,
     principal,
     input: receiptMove(r.warehouseId, r.lines, r.po.number),
-    options: { receiptId: r.receiptId, idempotencyKey, pointer: receiptPointer },
+    options: {
+      receiptId: r.receiptId,
+      idempotencyKey,
+      pointer: receiptPointer,
+      incoming: incomingChanges(r.po, r.poLines, increments, -1n),
+    },
   };
   const [[over], ledger] = await allInOrder([
     overReceipts(db, increments),
@@ -164,7 +199,18 @@ export async function unreceive(
     actor,
     principal,
     input: reversalOf(u.move, u.moveLines, u.reason ?? `Reversal of receipt ${u.receiptId}`),
-    options: { idempotencyKey, reverses: u.move.id, pointer: receiptPointer },
+    options: {
+      idempotencyKey,
+      reverses: u.move.id,
+      pointer: receiptPointer,
+      // What the receipt received is open again: the order is (or becomes) SENT.
+      incoming: incomingChanges(
+        u.po,
+        u.poLines,
+        u.lines.map((l) => ({ po_line_id: l.po_line_id, qty: l.qty_received })),
+        1n,
+      ),
+    },
   };
   const ledger = await Ledger.load(db, [posting]);
   const move = ledger.post(posting);

@@ -1,4 +1,4 @@
-// Invariants 1-4 and 6 of docs/invariants.md, checked by recomputing everything from the ledger (posted move lines)
+// Invariants 1-4, 6 and 14 of docs/invariants.md, checked by recomputing everything from the ledger (posted move lines)
 // independently of the server's code: each query below is an oracle written from the rules, not
 // from the implementation. Used by the tests (property, concurrency, seed, chaos) and after every
 // benchmark. Returns human-readable violations (empty when everything holds) and how many checks ran.
@@ -141,6 +141,31 @@ async function returnedDrift(sql: Sql): Promise<string[]> {
   );
 }
 
+/**
+ * Invariant 14: a level's incoming and undated incoming equal the open quantity (ordered, less
+ * received and cancelled) of the lines of SENT orders shipping to its warehouse, all of it and the
+ * part without an expected date; every (item, warehouse) with something incoming has a level.
+ */
+async function incomingDrift(sql: Sql): Promise<string[]> {
+  const rows = await sql`
+    WITH open AS (
+      SELECT l.item_id, p.ship_to_warehouse_id AS warehouse_id,
+        sum(l.qty - l.qty_received - l.qty_cancelled) AS incoming,
+        sum(CASE WHEN l.expected_at IS NULL THEN l.qty - l.qty_received - l.qty_cancelled ELSE 0 END) AS undated
+      FROM purchase_order_lines l JOIN purchase_orders p ON p.id = l.po_id
+      WHERE p.status = 'SENT' AND p.ship_to_warehouse_id IS NOT NULL
+      GROUP BY 1, 2)
+    SELECT coalesce(s.item_id, o.item_id) AS item_id, coalesce(s.warehouse_id, o.warehouse_id) AS warehouse_id,
+      s.incoming, s.undated_incoming, coalesce(o.incoming, 0) AS open, coalesce(o.undated, 0) AS undated
+    FROM stock_levels s FULL JOIN open o ON o.item_id = s.item_id AND o.warehouse_id = s.warehouse_id
+    WHERE s.item_id IS NULL OR s.incoming <> coalesce(o.incoming, 0)
+       OR s.undated_incoming <> coalesce(o.undated, 0)`;
+  return rows.map(
+    (r) =>
+      `14: ${r.item_id}@${r.warehouse_id} incoming ${r.incoming ?? 'no level'} (undated ${r.undated_incoming ?? '-'}), open on SENT orders ${r.open} (undated ${r.undated})`,
+  );
+}
+
 const CHECKS = [
   ledgerDrift,
   reservationDrift,
@@ -148,6 +173,7 @@ const CHECKS = [
   returnedDrift,
   serialDrift,
   postingRecordDrift,
+  incomingDrift,
 ];
 
 export async function checkInvariants(sql: Sql): Promise<InvariantReport> {
