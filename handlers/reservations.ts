@@ -55,6 +55,8 @@ async function reservationChangeEvents(
         reserved: micro(after.reserved),
         incoming: micro(after.incoming),
         undatedIncoming: micro(after.undated_incoming),
+        qualityControl: micro(after.quality_control),
+        damaged: micro(after.damaged),
         ...details(after),
       },
       reservation.id,
@@ -102,7 +104,10 @@ export const reservationHandlers = {
     const key = { item_id: body.item_id, warehouse_id: body.warehouse_id };
     const { levels, expired } = await lockLevels(db, [key]);
     const level = levels.get(keyOf(key.item_id, key.warehouse_id));
-    const available = level ? micro(level.on_hand) - micro(level.reserved) : 0n;
+    // Only unrestricted stock can be reserved: held stock (quality control, damaged) is on hand, not available.
+    const available = level
+      ? micro(level.on_hand) - micro(level.reserved) - micro(level.quality_control) - micro(level.damaged)
+      : 0n;
     const requested = micro(body.qty);
     if (requested > available) {
       throw new ProblemError(
