@@ -3134,6 +3134,8 @@ export interface components {
             batch?: string;
             expires_at?: components["schemas"]["Timestamp"];
             serials: string[];
+            /** @description Received into this held state; absent: unrestricted. */
+            to_state?: components["schemas"]["HeldState"];
         };
         Receipt: {
             /** @example rcpt_01JD7ZK3Q8X2 */

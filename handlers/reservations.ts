@@ -106,7 +106,10 @@ export const reservationHandlers = {
     const level = levels.get(keyOf(key.item_id, key.warehouse_id));
     // Only unrestricted stock can be reserved: held stock (quality control, damaged) is on hand, not available.
     const available = level
-      ? micro(level.on_hand) - micro(level.reserved) - micro(level.quality_control) - micro(level.damaged)
+      ? micro(level.on_hand) -
+        micro(level.reserved) -
+        micro(level.quality_control) -
+        micro(level.damaged)
       : 0n;
     const requested = micro(body.qty);
     if (requested > available) {

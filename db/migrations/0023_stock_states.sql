@@ -25,6 +25,10 @@ ALTER TABLE stock_move_lines
   ADD COLUMN from_state text CHECK (from_state IN ('quality_control', 'damaged')),
   ADD COLUMN to_state text CHECK (to_state IN ('quality_control', 'damaged'));
 
+-- A receipt line may bring its goods into quality control; a draft keeps that until it is posted.
+ALTER TABLE receipt_lines
+  ADD COLUMN to_state text CHECK (to_state IN ('quality_control', 'damaged'));
+
 -- Status changes: a document of their own (not a stock move), moving quantities between states
 -- within one warehouse.
 CREATE TABLE status_changes (

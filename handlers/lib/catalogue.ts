@@ -52,6 +52,10 @@ export const receiptEvent = (
   before?: Schemas['Receipt'],
 ): OutboxEvent => newEvent(type, receipt, [receipt.warehouse_id, before?.warehouse_id]);
 
+/** A status change is its warehouse's. */
+export const statusChangeEvent = (statusChange: Schemas['StatusChange']): OutboxEvent =>
+  newEvent('inventory.status_change.posted', statusChange, [statusChange.warehouse_id]);
+
 /** A vendor return is its warehouse's, as a receipt is. */
 export const vendorReturnEvent = (
   type: TypesOf<Schemas['VendorReturn']>,
