@@ -1,5 +1,6 @@
-// Reservations hold available stock (available = on_hand - reserved). Creating and releasing one
-// locks its stock level first, like a posting does, so they queue with issues of the same stock.
+// Reservations hold available stock (available = on_hand - reserved - quality_control - damaged:
+// unrestricted stock only). Creating and releasing one locks its stock level first, like a
+// posting does, so they queue with issues of the same stock.
 // Due reservations expire where their level is locked (lockLevels) or by the sweeper
 // (sweepReservations, run by server/reservations/), with the same events either way.
 import { allInOrder, type Db } from '../db/client.ts';

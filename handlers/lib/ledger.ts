@@ -16,7 +16,9 @@
 //          move, the move it reverses, the reservations it consumes and each level it changed, as
 //          the posting left it) and one audit entry per move.
 //
-// The table CHECKs (on_hand >= 0, reserved <= on_hand) back every check made here.
+// The table CHECKs (on_hand >= 0, every held state >= 0, quality_control + damaged + reserved <=
+// on_hand) back every check made here. Only unrestricted stock (on_hand less held) is issued,
+// transferred, adjusted down or picked by FEFO; an ISSUE line with from_state scraps held stock.
 import { allInOrder, type Db } from '../../db/client.ts';
 import type { AuditEntry } from '../../db/audit.ts';
 import { newId } from '../../db/ids.ts';
