@@ -466,7 +466,10 @@ function moveSerials(
             : {
                 pointer: at(index, `serials/${j}`),
                 code: 'serial_not_in_stock',
-                detail: `Serial ${serial} of ${input.item_id} is not in stock in ${source}${sourceState === 'unrestricted' ? ' (unrestricted)' : ` as ${sourceState}`}.`,
+                detail:
+                  inStock && now.warehouse_id === source
+                    ? `Serial ${serial} of ${input.item_id} is in ${source} as ${now.state}, not ${sourceState}.`
+                    : `Serial ${serial} of ${input.item_id} is not in stock in ${source}.`,
               },
         );
         return;
