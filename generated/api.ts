@@ -2374,8 +2374,11 @@ export interface components {
             warehouse_id?: string;
             po_line_id?: string;
             batch?: string;
-            /** @description With `insufficient-quantity`: the state the quantity was to come out of. */
-            state?: components["schemas"]["StockState"];
+            /**
+             * @description With `insufficient-quantity`: the stock state the quantity was to come out of.
+             * @enum {string}
+             */
+            state?: "unrestricted" | "quality_control" | "damaged";
             requested?: number;
             available?: number;
             ordered?: number;
