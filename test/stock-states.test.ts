@@ -67,6 +67,37 @@ t.test('status changes move stock between states; available excludes held stock'
       .data,
     [sc],
   );
+  // A retry with the same key is answered the same and applies nothing more.
+  const key = ik();
+  const once = async () =>
+    api.POST('/inventory/status-changes', {
+      params: { header: key },
+      body: {
+        warehouse_id: 'WH-A',
+        reason: 'Retried',
+        lines: [
+          { item_id: 'sku-1', qty: 1, from_state: 'quality_control', to_state: 'unrestricted' },
+        ],
+      },
+    });
+  const first = ok(await once());
+  const again = await once();
+  t.same([again.response.status, again.data], [201, first], 'the retry is answered the same');
+  t.match(await level(api, 'sku-1', 'WH-A'), { quality_control: 3 }, 'applied once');
+  ok(
+    await statusChange(api, [
+      { item_id: 'sku-1', qty: 1, from_state: 'unrestricted', to_state: 'quality_control' },
+    ]),
+  );
+  const page1 = ok(await api.GET('/inventory/status-changes', { params: { query: { limit: 2 } } }));
+  t.equal(page1.data.length, 2, 'newest first, two a page');
+  const page2 = ok(
+    await api.GET('/inventory/status-changes', {
+      params: { query: { limit: 2, cursor: page1.page.next_cursor! } },
+    }),
+  );
+  t.same([...page1.data, ...page2.data].map((c) => c.id).reverse()[0], sc.id, 'the first one last');
+  t.equal(page1.data.length + page2.data.length, 3);
 
   ok(
     await statusChange(api, [
