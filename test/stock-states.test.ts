@@ -515,3 +515,70 @@ t.test('status changes, issues and reservations racing on one level', async (t) 
   );
   await invariantsHold(t, s);
 });
+
+t.test('batches and serials racing: one state each, FEFO and holds never overdraw', async (t) => {
+  const { s, api } = await startStockServer(t, ['WH-A'], { glue: 'BATCH', drill: 'SERIAL' });
+  await posted(api, {
+    type: 'RECEIPT',
+    to_wh: 'WH-A',
+    lines: [
+      { item_id: 'glue', qty: 10, batch: 'B1', expires_at: '2030-01-01T00:00:00.000Z' },
+      { item_id: 'glue', qty: 10, batch: 'B2', expires_at: '2031-01-01T00:00:00.000Z' },
+      { item_id: 'drill', qty: 2, serials: ['D1', 'D2'] },
+    ],
+  });
+  const N = 12;
+  const results = await Promise.all([
+    ...Array.from({ length: N }, (_, i) =>
+      statusChange(api, [
+        {
+          item_id: 'glue',
+          qty: 1,
+          from_state: 'unrestricted',
+          to_state: i % 2 ? 'quality_control' : 'damaged',
+          batch: i % 3 ? 'B1' : 'B2',
+        },
+      ]).then((r) => ['hold', r.response.status] as const),
+    ),
+    ...Array.from({ length: N }, () =>
+      postMove(api, {
+        type: 'ISSUE',
+        from_wh: 'WH-A',
+        lines: [{ item_id: 'glue', qty: 1 }],
+      }).then((r) => ['issue', r.response.status] as const),
+    ),
+    ...Array.from({ length: N / 2 }, () =>
+      postMove(api, {
+        type: 'ISSUE',
+        from_wh: 'WH-A',
+        lines: [{ item_id: 'glue', qty: 1, from_state: 'damaged' }],
+      }).then((r) => ['scrap', r.response.status] as const),
+    ),
+    // The same serial put on hold four times at once: once only.
+    ...Array.from({ length: 4 }, () =>
+      statusChange(api, [
+        {
+          item_id: 'drill',
+          qty: 1,
+          from_state: 'unrestricted',
+          to_state: 'damaged',
+          serials: ['D1'],
+        },
+      ]).then((r) => ['serial', r.response.status] as const),
+    ),
+  ]);
+  t.same(
+    results.filter(([, status]) => ![201, 409, 422].includes(status)),
+    [],
+    'no 5xx',
+  );
+  t.equal(
+    results.filter(([k, status]) => k === 'serial' && status === 201).length,
+    1,
+    'a serial changes state once',
+  );
+  const [drill] = await s.sql`SELECT state FROM serials WHERE serial = 'D1'`;
+  t.equal(drill.state, 'damaged');
+  t.match(await level(api, 'drill', 'WH-A'), { on_hand: 2, damaged: 1, available: 1 });
+  await invariantsHold(t, s);
+});
