@@ -67,6 +67,21 @@ t.test('status changes move stock between states; available excludes held stock'
       .data,
     [sc],
   );
+  // Its events, in order: the level (every figure, cause the status change), then the document.
+  const events = await s.sql<{ type: string; payload: any }[]>`
+    SELECT type, payload FROM outbox WHERE payload->'data'->>'id' = ${sc.id} OR payload->'data'->>'cause' = ${sc.id} ORDER BY seq`;
+  t.match(
+    events.map((e) => [e.type, e.payload.data]),
+    [
+      [
+        'inventory.stock_level.changed',
+        { item_id: 'sku-1', on_hand: 10, quality_control: 4, damaged: 0, available: 6 },
+      ],
+      ['inventory.status_change.posted', sc],
+    ],
+  );
+  const audits = await s.sql`SELECT action, entity FROM audit_log WHERE entity_id = ${sc.id}`;
+  t.match(audits, [{ action: 'status_change.posted', entity: 'status_change' }]);
   // A retry with the same key is answered the same and applies nothing more.
   const key = ik();
   const once = async () =>
