@@ -158,7 +158,8 @@ export interface paths {
         /**
          * List stock levels
          * @description One row per (item, warehouse) that has ever held stock, ordered by item then warehouse.
-         *     `available = on_hand - reserved`, where `reserved` counts only ACTIVE, unexpired reservations.
+         *     `available = on_hand - reserved - quality_control - damaged`, where `reserved` counts only ACTIVE, unexpired reservations
+         *     and `quality_control` and `damaged` are held stock (`POST /inventory/status-changes`): on hand, not available.
          *     `incoming` is what SENT purchase orders shipping to the warehouse still have open, `undated_incoming` the part of it without an
          *     expected date (docs/availability.md); a level may exist only because something is incoming (`on_hand` 0).
          *     BATCH items carry a `batches` breakdown (batches with stock, earliest expiry first).
@@ -288,7 +289,12 @@ export interface paths {
          * @description Posts an ISSUE (`from_wh`), RECEIPT (`to_wh`), TRANSFER (`from_wh` to a different `to_wh`) or
          *     ADJUSTMENT (`to_wh`, signed `qty`, `reason` required) atomically: every line or none.
          *     Lines of the same item are summed before stock is checked; a move may take only `available`
-         *     stock (on hand minus active reservations), else 409 `over-issuance`.
+         *     stock (unrestricted stock minus active reservations: held stock is not available), else 409 `over-issuance`.
+         *
+         *     - **Held stock**: a RECEIPT line may bring stock in held (`to_state`: `quality_control` or `damaged`);
+         *       an ISSUE line may scrap held stock (`from_state`), never more than is held (409
+         *       `insufficient-quantity`), without `reservation_id`. Every other line takes and brings unrestricted stock.
+         *       A reversal takes held stock back the way it came.
          *
          *     - **Batches**: BATCH items need a `batch` on every line that brings stock in (RECEIPT, positive
          *       ADJUSTMENT), and may give its `expires_at` there; a batch keeps the expiry it was first received
@@ -2614,7 +2620,7 @@ export interface components {
             }[];
         };
         AvailableToPromise: {
-            /** @description on_hand - reserved. */
+            /** @description on_hand - reserved - quality_control - damaged. */
             available_now: number;
             /**
              * Format: date
