@@ -17,7 +17,8 @@ export type AuditEntity =
   | 'receipt'
   | 'invoice'
   | 'webhook_endpoint'
-  | 'vendor_return';
+  | 'vendor_return'
+  | 'status_change';
 
 interface Entry {
   action: string;

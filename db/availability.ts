@@ -30,6 +30,8 @@ export interface IncomingLevel extends StockKey {
   reserved: number;
   incoming: number;
   undated_incoming: number;
+  quality_control: number;
+  damaged: number;
   updated_at: string;
 }
 
@@ -43,7 +45,7 @@ export function touchLevels(db: Db, keys: StockKey[]): Promise<IncomingLevel[]> 
     UPDATE stock_levels s SET updated_at = greatest(s.updated_at, now())
     FROM unnest(${keys.map((k) => k.item_id)}::text[], ${keys.map((k) => k.warehouse_id)}::text[]) AS k(item_id, warehouse_id)
     WHERE s.item_id = k.item_id AND s.warehouse_id = k.warehouse_id
-    RETURNING s.item_id, s.warehouse_id, s.on_hand, s.reserved, s.incoming, s.undated_incoming, s.updated_at`;
+    RETURNING s.item_id, s.warehouse_id, s.on_hand, s.reserved, s.incoming, s.undated_incoming, s.quality_control, s.damaged, s.updated_at`;
 }
 
 export interface DatedIncoming {

@@ -22,7 +22,7 @@ export async function lockSerials(
 ): Promise<SerialRow[]> {
   if (!pairs.length) return [];
   return db<SerialRow[]>`
-    SELECT item_id, serial, warehouse_id, status FROM serials
+    SELECT item_id, serial, warehouse_id, status, state FROM serials
     WHERE (item_id, serial) IN (SELECT * FROM unnest(${pairs.map((p) => p.item_id)}::text[], ${pairs.map((p) => p.serial)}::text[]))
     ORDER BY item_id, serial
     FOR UPDATE`;
@@ -32,6 +32,8 @@ export interface LevelWrite extends StockKey {
   /** Exact decimal deltas. */
   on_hand: string;
   reserved: string;
+  quality_control: string;
+  damaged: string;
   /** The row existed (and was locked) when the postings were planned. */
   exists: boolean;
   /** That of the last posting changing it, so its events show the level as the table has it. */
@@ -41,6 +43,8 @@ export interface LevelWrite extends StockKey {
 export interface BatchWrite extends StockKey {
   batch: string;
   on_hand: string;
+  quality_control: string;
+  damaged: string;
   expires_at: string | null;
   exists: boolean;
 }
@@ -91,10 +95,11 @@ export function writeLedger(db: Db, w: LedgerWrites): Promise<void> {
   send(
     w.lines.length > 0 &&
       db`
-    INSERT INTO stock_move_lines (move_id, line_no, item_id, qty, batch, expires_at, serials, reservation_id, expected_on_hand)
-    SELECT move_id, line_no, item_id, qty, batch, expires_at, ARRAY(SELECT jsonb_array_elements_text(serials)), reservation_id, expected_on_hand
+    INSERT INTO stock_move_lines (move_id, line_no, item_id, qty, batch, expires_at, serials, reservation_id, expected_on_hand, from_state, to_state)
+    SELECT move_id, line_no, item_id, qty, batch, expires_at, ARRAY(SELECT jsonb_array_elements_text(serials)), reservation_id, expected_on_hand,
+      from_state, to_state
     FROM jsonb_to_recordset(${json(db, w.lines)}) AS l(move_id text, line_no int, item_id text, qty numeric, batch text,
-      expires_at timestamptz, serials jsonb, reservation_id text, expected_on_hand numeric)`,
+      expires_at timestamptz, serials jsonb, reservation_id text, expected_on_hand numeric, from_state text, to_state text)`,
   );
   // Locked rows are updated. Rows that did not exist when planned are inserted, and if another
   // transaction created one meanwhile the batch is retried (against the row, locked then): adding
@@ -102,16 +107,20 @@ export function writeLedger(db: Db, w: LedgerWrites): Promise<void> {
   send(
     oldLevels.length > 0 &&
       db`
-    UPDATE stock_levels s SET on_hand = s.on_hand + d.on_hand, reserved = s.reserved + d.reserved, updated_at = d.updated_at
-    FROM jsonb_to_recordset(${json(db, oldLevels)}) AS d(item_id text, warehouse_id text, on_hand numeric, reserved numeric, updated_at timestamptz)
+    UPDATE stock_levels s SET on_hand = s.on_hand + d.on_hand, reserved = s.reserved + d.reserved,
+      quality_control = s.quality_control + d.quality_control, damaged = s.damaged + d.damaged, updated_at = d.updated_at
+    FROM jsonb_to_recordset(${json(db, oldLevels)}) AS d(item_id text, warehouse_id text, on_hand numeric, reserved numeric,
+      quality_control numeric, damaged numeric, updated_at timestamptz)
     WHERE s.item_id = d.item_id AND s.warehouse_id = d.warehouse_id`,
   );
   send(
     newLevels.length > 0 &&
       db`
     WITH added AS (
-      INSERT INTO stock_levels (item_id, warehouse_id, on_hand, updated_at)
-      SELECT item_id, warehouse_id, on_hand, updated_at FROM jsonb_to_recordset(${json(db, newLevels)}) AS d(item_id text, warehouse_id text, on_hand numeric, updated_at timestamptz)
+      INSERT INTO stock_levels (item_id, warehouse_id, on_hand, quality_control, damaged, updated_at)
+      SELECT item_id, warehouse_id, on_hand, quality_control, damaged, updated_at
+      FROM jsonb_to_recordset(${json(db, newLevels)}) AS d(item_id text, warehouse_id text, on_hand numeric, quality_control numeric, damaged numeric,
+        updated_at timestamptz)
       ORDER BY item_id, warehouse_id
       ON CONFLICT (item_id, warehouse_id) DO NOTHING
       RETURNING 1)
@@ -121,17 +130,20 @@ export function writeLedger(db: Db, w: LedgerWrites): Promise<void> {
   send(
     oldBatches.length > 0 &&
       db`
-    UPDATE batch_levels b SET on_hand = b.on_hand + d.on_hand, expires_at = coalesce(b.expires_at, d.expires_at)
-    FROM jsonb_to_recordset(${json(db, oldBatches)}) AS d(item_id text, warehouse_id text, batch text, on_hand numeric, expires_at timestamptz)
+    UPDATE batch_levels b SET on_hand = b.on_hand + d.on_hand, quality_control = b.quality_control + d.quality_control,
+      damaged = b.damaged + d.damaged, expires_at = coalesce(b.expires_at, d.expires_at)
+    FROM jsonb_to_recordset(${json(db, oldBatches)}) AS d(item_id text, warehouse_id text, batch text, on_hand numeric,
+      quality_control numeric, damaged numeric, expires_at timestamptz)
     WHERE b.item_id = d.item_id AND b.warehouse_id = d.warehouse_id AND b.batch = d.batch`,
   );
   send(
     newBatches.length > 0 &&
       db`
     WITH added AS (
-      INSERT INTO batch_levels (item_id, warehouse_id, batch, on_hand, expires_at)
-      SELECT item_id, warehouse_id, batch, on_hand, expires_at
-      FROM jsonb_to_recordset(${json(db, newBatches)}) AS d(item_id text, warehouse_id text, batch text, on_hand numeric, expires_at timestamptz)
+      INSERT INTO batch_levels (item_id, warehouse_id, batch, on_hand, quality_control, damaged, expires_at)
+      SELECT item_id, warehouse_id, batch, on_hand, quality_control, damaged, expires_at
+      FROM jsonb_to_recordset(${json(db, newBatches)}) AS d(item_id text, warehouse_id text, batch text, on_hand numeric,
+        quality_control numeric, damaged numeric, expires_at timestamptz)
       ORDER BY item_id, warehouse_id, batch
       ON CONFLICT (item_id, warehouse_id, batch) DO NOTHING
       RETURNING 1)
@@ -140,8 +152,8 @@ export function writeLedger(db: Db, w: LedgerWrites): Promise<void> {
   send(
     oldSerials.length > 0 &&
       db`
-    UPDATE serials s SET warehouse_id = d.warehouse_id, status = d.status, updated_at = now()
-    FROM jsonb_to_recordset(${json(db, oldSerials)}) AS d(item_id text, serial text, warehouse_id text, status text)
+    UPDATE serials s SET warehouse_id = d.warehouse_id, status = d.status, state = d.state, updated_at = now()
+    FROM jsonb_to_recordset(${json(db, oldSerials)}) AS d(item_id text, serial text, warehouse_id text, status text, state text)
     WHERE s.item_id = d.item_id AND s.serial = d.serial`,
   );
   // A serial that did not exist when planned may have been received by someone else since.
@@ -149,8 +161,9 @@ export function writeLedger(db: Db, w: LedgerWrites): Promise<void> {
     newSerials.length > 0 &&
       db`
     WITH added AS (
-      INSERT INTO serials (item_id, serial, warehouse_id, status)
-      SELECT item_id, serial, warehouse_id, status FROM jsonb_to_recordset(${json(db, newSerials)}) AS d(item_id text, serial text, warehouse_id text, status text)
+      INSERT INTO serials (item_id, serial, warehouse_id, status, state)
+      SELECT item_id, serial, warehouse_id, status, state
+      FROM jsonb_to_recordset(${json(db, newSerials)}) AS d(item_id text, serial text, warehouse_id text, status text, state text)
       ORDER BY item_id, serial
       ON CONFLICT (item_id, serial) DO NOTHING
       RETURNING 1)

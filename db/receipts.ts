@@ -1,6 +1,7 @@
 import { allInOrder, type Db } from './client.ts';
 import { keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
 import type { ScopedPage } from './listing.ts';
+import type { HeldState } from './stock-moves.ts';
 
 export type ReceiptStatus = 'PENDING' | 'POSTED';
 
@@ -28,6 +29,8 @@ export interface ReceiptLine {
   batch?: string;
   expires_at?: string;
   serials?: string[];
+  /** Received held in this state (quality control) instead of unrestricted. */
+  to_state?: HeldState;
 }
 
 export interface ReceiptLineRow {
@@ -38,6 +41,7 @@ export interface ReceiptLineRow {
   batch: string | null;
   expires_at: string | null;
   serials: string[];
+  to_state: HeldState | null;
 }
 
 const columns = (db: Db) =>
@@ -75,6 +79,7 @@ function insertLines(db: Db, receiptId: string, lines: ReceiptLine[]) {
     batch: l.batch ?? null,
     expires_at: l.expires_at ?? null,
     serials: l.serials ?? [],
+    to_state: l.to_state ?? null,
   }));
   return db`INSERT INTO receipt_lines ${db(rows)}`.execute();
 }
@@ -103,7 +108,7 @@ export async function findReceipt(
 
 export async function receiptLines(db: Db, receiptIds: string[]): Promise<ReceiptLineRow[]> {
   return db<ReceiptLineRow[]>`
-    SELECT receipt_id, po_line_id, item_id, qty_received, batch, expires_at, serials
+    SELECT receipt_id, po_line_id, item_id, qty_received, batch, expires_at, serials, to_state
     FROM receipt_lines WHERE receipt_id = ANY(${receiptIds}) ORDER BY receipt_id, line_no`;
 }
 

@@ -42,6 +42,8 @@ export interface ExpiredReservation extends ReservationRow {
     reserved: number;
     incoming: number;
     undated_incoming: number;
+    quality_control: number;
+    damaged: number;
     updated_at: string;
   };
 }
@@ -63,6 +65,8 @@ export async function expireDue(
       l_reserved: number;
       l_incoming: number;
       l_undated_incoming: number;
+      l_quality_control: number;
+      l_damaged: number;
       l_updated_at: string;
     })[]
   >`
@@ -75,19 +79,31 @@ export async function expireDue(
     levels AS (
       UPDATE stock_levels s SET reserved = s.reserved - t.qty, updated_at = now()
       FROM totals t WHERE s.item_id = t.item_id AND s.warehouse_id = t.warehouse_id
-      RETURNING s.item_id, s.warehouse_id, s.on_hand, s.reserved, s.incoming, s.undated_incoming, s.updated_at)
+      RETURNING s.item_id, s.warehouse_id, s.on_hand, s.reserved, s.incoming, s.undated_incoming, s.quality_control, s.damaged, s.updated_at)
     SELECT e.*, l.on_hand AS l_on_hand, l.reserved AS l_reserved, l.incoming AS l_incoming,
-      l.undated_incoming AS l_undated_incoming, l.updated_at AS l_updated_at
+      l.undated_incoming AS l_undated_incoming, l.quality_control AS l_quality_control, l.damaged AS l_damaged,
+      l.updated_at AS l_updated_at
     FROM expired e JOIN levels l USING (item_id, warehouse_id)
     ORDER BY e.item_id, e.warehouse_id, e.id`;
   return rows.map(
-    ({ l_on_hand, l_reserved, l_incoming, l_undated_incoming, l_updated_at, ...row }) => ({
+    ({
+      l_on_hand,
+      l_reserved,
+      l_incoming,
+      l_undated_incoming,
+      l_quality_control,
+      l_damaged,
+      l_updated_at,
+      ...row
+    }) => ({
       ...row,
       level: {
         on_hand: l_on_hand,
         reserved: l_reserved,
         incoming: l_incoming,
         undated_incoming: l_undated_incoming,
+        quality_control: l_quality_control,
+        damaged: l_damaged,
         updated_at: l_updated_at,
       },
     }),

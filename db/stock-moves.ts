@@ -32,12 +32,17 @@ export interface LineRow {
   serials: string[];
   reservation_id: string | null;
   expected_on_hand: number | null;
+  /** The held state an ISSUE line took from / a RECEIPT line brought into; null: unrestricted. */
+  from_state: HeldState | null;
+  to_state: HeldState | null;
 }
+
+export type HeldState = 'quality_control' | 'damaged';
 
 const moveColumns = (db: Db) =>
   db`id, type, status, from_wh, to_wh, reason, reference, idempotency_key, reverses, reversed_by, receipt_id, created_by, created_at`;
 const lineColumns = (db: Db) =>
-  db`move_id, line_no, item_id, qty, batch, expires_at, serials, reservation_id, expected_on_hand`;
+  db`move_id, line_no, item_id, qty, batch, expires_at, serials, reservation_id, expected_on_hand, from_state, to_state`;
 
 /** Moves by id, unlocked (a reversal locks its original first). */
 export async function findMoves(db: Db, ids: string[]): Promise<MoveRow[]> {

@@ -18,11 +18,17 @@ export interface LevelRow extends StockKey {
   incoming: number;
   /** The part of `incoming` without an expected date. */
   undated_incoming: number;
+  /** Held stock (db/migrations/0023_stock_states.sql): on hand, not available. Unrestricted is the rest of on_hand. */
+  quality_control: number;
+  damaged: number;
 }
 
 export interface BatchRow extends StockKey {
   batch: string;
   on_hand: number;
+  /** Of on_hand, held; a batch keeps its state. */
+  quality_control: number;
+  damaged: number;
   expires_at: string | null;
 }
 
@@ -49,7 +55,7 @@ export async function lockLevels(
   // Both statements in one round trip (pipelined; PostgreSQL runs them in this order).
   const [rows, expired] = await allInOrder([
     db<LevelRow[]>`
-    SELECT item_id, warehouse_id, on_hand, reserved, incoming, undated_incoming FROM stock_levels
+    SELECT item_id, warehouse_id, on_hand, reserved, incoming, undated_incoming, quality_control, damaged FROM stock_levels
     WHERE (item_id, warehouse_id) IN (SELECT * FROM unnest(${items}::text[], ${warehouses}::text[]))
     ORDER BY item_id, warehouse_id
     FOR UPDATE`,
@@ -64,6 +70,8 @@ export async function lockLevels(
       reserved: r.level.reserved,
       incoming: r.level.incoming,
       undated_incoming: r.level.undated_incoming,
+      quality_control: r.level.quality_control,
+      damaged: r.level.damaged,
     });
   return { levels, expired };
 }
@@ -88,14 +96,14 @@ export async function changeLevels(db: Db, changes: LevelChange[]): Promise<Leve
     FROM unnest(${items}::text[], ${warehouses}::text[], ${changes.map((c) => c.on_hand)}::numeric[], ${changes.map((c) => c.reserved)}::numeric[])
       AS d(item_id, warehouse_id, on_hand, reserved)
     WHERE s.item_id = d.item_id AND s.warehouse_id = d.warehouse_id
-    RETURNING s.item_id, s.warehouse_id, s.on_hand, s.reserved, s.incoming, s.undated_incoming, s.updated_at`;
+    RETURNING s.item_id, s.warehouse_id, s.on_hand, s.reserved, s.incoming, s.undated_incoming, s.quality_control, s.damaged, s.updated_at`;
 }
 
 export async function batchesOf(db: Db, keys: StockKey[]): Promise<BatchRow[]> {
   if (!keys.length) return [];
   const [items, warehouses] = columnsOf(keys);
   return db<BatchRow[]>`
-    SELECT item_id, warehouse_id, batch, on_hand, expires_at FROM batch_levels
+    SELECT item_id, warehouse_id, batch, on_hand, quality_control, damaged, expires_at FROM batch_levels
     WHERE (item_id, warehouse_id) IN (SELECT * FROM unnest(${items}::text[], ${warehouses}::text[]))
     ORDER BY item_id, warehouse_id, expires_at NULLS LAST, batch`;
 }
@@ -113,8 +121,10 @@ export interface LevelFilters extends ScopedPage {
 
 /** Levels as of now (what GET /inventory/stock-levels lists): `reserved` counts ACTIVE, unexpired reservations only. */
 const levelViews = (db: Db, where: PendingQuery<any>, limit: number | null) => db<LevelView[]>`
-    SELECT item_id, warehouse_id, on_hand, reserved, on_hand - reserved AS available, incoming, undated_incoming, track_by, updated_at
-    FROM (SELECT s.item_id, s.warehouse_id, s.on_hand, ${reservedNow(db)} AS reserved, s.incoming, s.undated_incoming, i.track_by, s.updated_at
+    SELECT item_id, warehouse_id, on_hand, reserved, on_hand - reserved - quality_control - damaged AS available, incoming, undated_incoming,
+      quality_control, damaged, track_by, updated_at
+    FROM (SELECT s.item_id, s.warehouse_id, s.on_hand, ${reservedNow(db)} AS reserved, s.incoming, s.undated_incoming, s.quality_control, s.damaged,
+            i.track_by, s.updated_at
           FROM stock_levels s JOIN items i ON i.id = s.item_id
           WHERE true ${where}
           ORDER BY s.item_id, s.warehouse_id
@@ -148,8 +158,12 @@ export interface SerialRow {
   serial: string;
   warehouse_id: string | null;
   status: 'IN_STOCK' | 'ISSUED';
+  /** One state per serial; an ISSUED serial keeps the one it left in. */
+  state: StockState;
   updated_at: string;
 }
+
+export type StockState = 'unrestricted' | 'quality_control' | 'damaged';
 
 export interface SerialFilters extends ScopedPage {
   item_id?: string;
@@ -159,7 +173,7 @@ export interface SerialFilters extends ScopedPage {
 
 export async function listSerials(db: Db, f: SerialFilters): Promise<SerialRow[]> {
   return db<SerialRow[]>`
-    SELECT item_id, serial, warehouse_id, status, updated_at FROM serials
+    SELECT item_id, serial, warehouse_id, status, state, updated_at FROM serials
     WHERE true
       ${f.item_id === undefined ? db`` : db`AND item_id = ${f.item_id}`}
       ${f.warehouse_id === undefined ? db`` : db`AND warehouse_id = ${f.warehouse_id}`}

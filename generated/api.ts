@@ -158,7 +158,8 @@ export interface paths {
         /**
          * List stock levels
          * @description One row per (item, warehouse) that has ever held stock, ordered by item then warehouse.
-         *     `available = on_hand - reserved`, where `reserved` counts only ACTIVE, unexpired reservations.
+         *     `available = on_hand - reserved - quality_control - damaged`, where `reserved` counts only ACTIVE, unexpired reservations
+         *     and `quality_control` and `damaged` are held stock (`POST /inventory/status-changes`): on hand, not available.
          *     `incoming` is what SENT purchase orders shipping to the warehouse still have open, `undated_incoming` the part of it without an
          *     expected date (docs/availability.md); a level may exist only because something is incoming (`on_hand` 0).
          *     BATCH items carry a `batches` breakdown (batches with stock, earliest expiry first).
@@ -288,7 +289,12 @@ export interface paths {
          * @description Posts an ISSUE (`from_wh`), RECEIPT (`to_wh`), TRANSFER (`from_wh` to a different `to_wh`) or
          *     ADJUSTMENT (`to_wh`, signed `qty`, `reason` required) atomically: every line or none.
          *     Lines of the same item are summed before stock is checked; a move may take only `available`
-         *     stock (on hand minus active reservations), else 409 `over-issuance`.
+         *     stock (unrestricted stock minus active reservations: held stock is not available), else 409 `over-issuance`.
+         *
+         *     - **Held stock**: a RECEIPT line may bring stock in held (`to_state`: `quality_control` or `damaged`);
+         *       an ISSUE line may scrap held stock (`from_state`), never more than is held (409
+         *       `insufficient-quantity`), without `reservation_id`. Every other line takes and brings unrestricted stock.
+         *       A reversal takes held stock back the way it came.
          *
          *     - **Batches**: BATCH items need a `batch` on every line that brings stock in (RECEIPT, positive
          *       ADJUSTMENT), and may give its `expires_at` there; a batch keeps the expiry it was first received
@@ -443,6 +449,67 @@ export interface paths {
          * @description ACTIVE → RELEASED; the quantity becomes available again. 409 `invalid-state` otherwise.
          */
         post: operations["releaseReservation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inventory/status-changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List status changes
+         * @description Newest first (`order=asc`: oldest first). Status changes are never changed once posted, so there is no `updated_since`.
+         *     Those of warehouses outside the token's `warehouses` claim are left out.
+         */
+        get: operations["listStatusChanges"];
+        put?: never;
+        /**
+         * Move stock between states
+         * @description Moves quantities of stock on hand in one warehouse between its states: `unrestricted`, `quality_control`
+         *     and `damaged` (each line from `from_state` to a different `to_state`). Not a stock move: `on_hand` does not
+         *     change, only how much of it is held, and so `available` (`on_hand - reserved - quality_control - damaged`).
+         *     All lines or none. 409 `insufficient-quantity` when a line (lines of an item and state summed) would take
+         *     more out of `from_state` than the level (or the batch) has in it; out of `unrestricted` only what is not
+         *     reserved may go. Batch-tracked lines name their `batch` (422 `batch_required`), which keeps its state;
+         *     serial-tracked lines name one serial per unit, each in stock in the warehouse in `from_state` (422
+         *     `serial_not_in_stock`). The warehouse must exist and be active; a token with a `warehouses` claim changes
+         *     only its warehouses (403 `warehouse-forbidden`). Sends `inventory.stock_level.changed` per level changed
+         *     (`cause` the status change's id), then `inventory.status_change.posted`; writes a `status_change.posted`
+         *     audit entry. The answer carries the status change's `ETag`.
+         */
+        post: operations["createStatusChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inventory/status-changes/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Status change id.
+                 * @example sc_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["StatusChangeIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a status change
+         * @description With its lines and the `ETag` (304 on a matching `If-None-Match`). 403 `warehouse-forbidden` when the token's `warehouses` claim excludes its warehouse.
+         */
+        get: operations["getStatusChange"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1602,6 +1669,26 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "inventory.status_change.posted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stock changed state
+         * @description Sent when a status change is posted (`POST /inventory/status-changes`), after the `inventory.stock_level.changed` of each level it changed (`cause` its id). Signed as `inventory.stock_move.posted` describes.
+         */
+        post: operations["onStatusChangePosted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "inventory.reservation.created": {
         parameters: {
             query?: never;
@@ -2293,6 +2380,11 @@ export interface components {
             warehouse_id?: string;
             po_line_id?: string;
             batch?: string;
+            /**
+             * @description With `insufficient-quantity`: the stock state the quantity was to come out of.
+             * @enum {string}
+             */
+            state?: "unrestricted" | "quality_control" | "damaged";
             requested?: number;
             available?: number;
             ordered?: number;
@@ -2404,6 +2496,10 @@ export interface components {
         BatchLevel: {
             batch: string;
             on_hand: number;
+            /** @description Of `on_hand`, held in quality control; absent when none. */
+            quality_control?: number;
+            /** @description Of `on_hand`, held as damaged; absent when none. */
+            damaged?: number;
             /** Format: date-time */
             expires_at: string | null;
         };
@@ -2413,12 +2509,16 @@ export interface components {
             on_hand: number;
             /** @description Sum of ACTIVE, unexpired reservations. */
             reserved: number;
-            /** @description on_hand - reserved. */
+            /** @description on_hand - reserved - quality_control - damaged: unrestricted stock not reserved. */
             available: number;
             /** @description Still open (ordered, less received and cancelled) on the lines of SENT purchase orders shipping to this warehouse (`ship_to_warehouse_id`); not part of `on_hand` or `available`. */
             incoming: number;
             /** @description The part of `incoming` on lines without an `expected_at`. */
             undated_incoming: number;
+            /** @description Held in quality control: on hand, not available (`POST /inventory/status-changes`, or received with `to_state: quality_control`). */
+            quality_control: number;
+            /** @description Held as damaged: on hand, not available; scrapped by an ISSUE line with `from_state: damaged`. */
+            damaged: number;
             /** @description BATCH items only */
             batches?: components["schemas"]["BatchLevel"][];
             updated_at: components["schemas"]["Timestamp"];
@@ -2434,12 +2534,16 @@ export interface components {
             on_hand: number;
             /** @description Sum of ACTIVE, unexpired reservations. */
             reserved: number;
-            /** @description on_hand - reserved. */
+            /** @description on_hand - reserved - quality_control - damaged: unrestricted stock not reserved. */
             available: number;
             /** @description Still open (ordered, less received and cancelled) on the lines of SENT purchase orders shipping to this warehouse (`ship_to_warehouse_id`); not part of `on_hand` or `available`. */
             incoming: number;
             /** @description The part of `incoming` on lines without an `expected_at`. */
             undated_incoming: number;
+            /** @description Held in quality control: on hand, not available (`POST /inventory/status-changes`, or received with `to_state: quality_control`). */
+            quality_control: number;
+            /** @description Held as damaged: on hand, not available; scrapped by an ISSUE line with `from_state: damaged`. */
+            damaged: number;
             /** @description BATCH items only */
             batches?: components["schemas"]["BatchLevel"][];
             updated_at: components["schemas"]["Timestamp"];
@@ -2449,11 +2553,57 @@ export interface components {
              */
             cause: string;
         };
+        /**
+         * @description The state of stock on hand: `unrestricted` (may be reserved, issued, transferred), or held in `quality_control` or as `damaged` (on hand, not available).
+         * @enum {string}
+         */
+        StockState: "unrestricted" | "quality_control" | "damaged";
+        /** @enum {string} */
+        HeldState: "quality_control" | "damaged";
+        StatusChangeLineInput: {
+            item_id: components["schemas"]["Code"];
+            qty: components["schemas"]["Quantity"];
+            from_state: components["schemas"]["StockState"];
+            /** @description Different from `from_state`. */
+            to_state: components["schemas"]["StockState"];
+            /** @description Batch-tracked items: required; the batch whose units change state (a batch keeps its state). */
+            batch?: components["schemas"]["BatchCode"];
+            /** @description Serial-tracked items: one per unit, each in stock in the warehouse in `from_state`. */
+            serials?: components["schemas"]["SerialNumber"][];
+        };
+        StatusChangeLine: {
+            item_id: string;
+            qty: number;
+            from_state: components["schemas"]["StockState"];
+            to_state: components["schemas"]["StockState"];
+            batch?: string;
+            serials: string[];
+        };
+        StatusChange: {
+            /** @example sc_01JD7ZK3Q8X2 */
+            id: string;
+            warehouse_id: string;
+            reason: string;
+            lines: components["schemas"]["StatusChangeLine"][];
+            /** @description A status change never changes: its ETag neither. */
+            etag: string;
+            created_at: components["schemas"]["Timestamp"];
+            created_by: components["schemas"]["Actor"];
+        };
+        StatusChangeCreate: {
+            warehouse_id: components["schemas"]["Code"];
+            reason: string;
+            lines: components["schemas"]["StatusChangeLineInput"][];
+        };
+        StatusChangeList: {
+            data: components["schemas"]["StatusChange"][];
+            page: components["schemas"]["Page"];
+        };
         Availability: {
             item_id: string;
             warehouse_id: string;
             on_hand: number;
-            /** @description on_hand - reserved. */
+            /** @description on_hand - reserved - quality_control - damaged: unrestricted stock not reserved. */
             available: number;
             /** @description Open on SENT purchase order lines without an expected date; in no timeline entry. */
             undated_incoming: number;
@@ -2470,7 +2620,7 @@ export interface components {
             }[];
         };
         AvailableToPromise: {
-            /** @description on_hand - reserved. */
+            /** @description on_hand - reserved - quality_control - damaged. */
             available_now: number;
             /**
              * Format: date
@@ -2486,6 +2636,8 @@ export interface components {
             /** @description Where it is; null once issued. */
             warehouse_id: string | null;
             status: components["schemas"]["SerialStatus"];
+            /** @description Its stock state; an issued serial keeps the one it left in (`damaged` when scrapped). */
+            state: components["schemas"]["StockState"];
             updated_at: components["schemas"]["Timestamp"];
         };
         SerialList: {
@@ -2507,6 +2659,10 @@ export interface components {
             reservation_id?: components["schemas"]["Code"];
             /** @description ADJUSTMENT only: apply only if on-hand (of the batch, when given) still equals this. */
             expected_on_hand?: number;
+            /** @description ISSUE only: scrap held stock of this state (`damaged`) instead of unrestricted stock; no `reservation_id` then. */
+            from_state?: components["schemas"]["HeldState"];
+            /** @description RECEIPT only: the stock comes in held in this state (`quality_control`) instead of unrestricted. */
+            to_state?: components["schemas"]["HeldState"];
         };
         StockMoveCreate: {
             type: components["schemas"]["StockMoveType"];
@@ -2530,6 +2686,10 @@ export interface components {
             serials: string[];
             reservation_id?: string;
             expected_on_hand?: number;
+            /** @description The held state an ISSUE line took its stock from (scrap); absent: unrestricted. */
+            from_state?: components["schemas"]["HeldState"];
+            /** @description The held state a RECEIPT line brought its stock into; absent: unrestricted. */
+            to_state?: components["schemas"]["HeldState"];
         };
         StockMove: {
             /** @example sm_01JD7ZK3Q8X2 */
@@ -2616,7 +2776,7 @@ export interface components {
             page: components["schemas"]["Page"];
         };
         /** @enum {string} */
-        AuditEntity: "warehouse" | "item" | "stock_move" | "reservation" | "vendor" | "requisition" | "purchase_order" | "receipt" | "invoice" | "webhook_endpoint" | "vendor_return";
+        AuditEntity: "warehouse" | "item" | "stock_move" | "reservation" | "vendor" | "requisition" | "purchase_order" | "receipt" | "invoice" | "webhook_endpoint" | "vendor_return" | "status_change";
         AuditEntry: {
             id: string;
             at: components["schemas"]["Timestamp"];
@@ -2973,6 +3133,8 @@ export interface components {
             batch?: components["schemas"]["BatchCode"];
             expires_at?: components["schemas"]["Timestamp"];
             serials?: components["schemas"]["SerialNumber"][];
+            /** @description Receive into quality control (`quality_control`) instead of unrestricted stock: on hand, not available until a status change releases it. */
+            to_state?: components["schemas"]["HeldState"];
         };
         ReceiptLine: {
             po_line_id: string;
@@ -2981,6 +3143,8 @@ export interface components {
             batch?: string;
             expires_at?: components["schemas"]["Timestamp"];
             serials: string[];
+            /** @description Received into this held state; absent: unrestricted. */
+            to_state?: components["schemas"]["HeldState"];
         };
         Receipt: {
             /** @example rcpt_01JD7ZK3Q8X2 */
@@ -3195,7 +3359,7 @@ export interface components {
          * @description The type of an event (the catalogue is the `webhooks` section, and `GET /webhooks/event-types`).
          * @enum {string}
          */
-        WebhookEventType: "inventory.stock_move.posted" | "inventory.receipt.posted" | "inventory.stock_move.reversed" | "inventory.stock_level.changed" | "inventory.reservation.created" | "inventory.reservation.released" | "inventory.reservation.consumed" | "inventory.reservation.expired" | "inventory.item.created" | "inventory.item.updated" | "inventory.warehouse.created" | "inventory.warehouse.updated" | "procurement.requisition.created" | "procurement.requisition.updated" | "procurement.requisition.approved" | "procurement.requisition.ordered" | "procurement.purchase_order.created" | "procurement.purchase_order.updated" | "procurement.purchase_order.approved" | "procurement.purchase_order.sent" | "procurement.purchase_order.received" | "procurement.purchase_order.closed" | "procurement.purchase_order.revised" | "procurement.receipt.created" | "procurement.receipt.updated" | "procurement.receipt.reversed" | "procurement.invoice.recorded" | "procurement.invoice.exception" | "procurement.invoice.voided" | "procurement.invoice.accepted" | "procurement.vendor_return.posted" | "procurement.vendor.created" | "procurement.vendor.updated";
+        WebhookEventType: "inventory.stock_move.posted" | "inventory.receipt.posted" | "inventory.stock_move.reversed" | "inventory.stock_level.changed" | "inventory.status_change.posted" | "inventory.reservation.created" | "inventory.reservation.released" | "inventory.reservation.consumed" | "inventory.reservation.expired" | "inventory.item.created" | "inventory.item.updated" | "inventory.warehouse.created" | "inventory.warehouse.updated" | "procurement.requisition.created" | "procurement.requisition.updated" | "procurement.requisition.approved" | "procurement.requisition.ordered" | "procurement.purchase_order.created" | "procurement.purchase_order.updated" | "procurement.purchase_order.approved" | "procurement.purchase_order.sent" | "procurement.purchase_order.received" | "procurement.purchase_order.closed" | "procurement.purchase_order.revised" | "procurement.receipt.created" | "procurement.receipt.updated" | "procurement.receipt.reversed" | "procurement.invoice.recorded" | "procurement.invoice.exception" | "procurement.invoice.voided" | "procurement.invoice.accepted" | "procurement.vendor_return.posted" | "procurement.vendor.created" | "procurement.vendor.updated";
         WebhookEndpoint: {
             /** @example whk_01JD7ZK3Q8X2 */
             id: string;
@@ -3318,7 +3482,7 @@ export interface components {
          * @description An event, as the feed (`GET /events`) returns it and as a webhook delivers it: the same object on both
          *     channels, whose `id` is the webhook's `webhook-id`. `type` says which of the catalogue it is.
          */
-        Event: components["schemas"]["StockMovePostedEvent"] | components["schemas"]["ReceiptPostedEvent"] | components["schemas"]["StockMoveReversedEvent"] | components["schemas"]["StockLevelChangedEvent"] | components["schemas"]["ReservationCreatedEvent"] | components["schemas"]["ReservationReleasedEvent"] | components["schemas"]["ReservationConsumedEvent"] | components["schemas"]["ReservationExpiredEvent"] | components["schemas"]["ItemCreatedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["WarehouseCreatedEvent"] | components["schemas"]["WarehouseUpdatedEvent"] | components["schemas"]["RequisitionCreatedEvent"] | components["schemas"]["RequisitionUpdatedEvent"] | components["schemas"]["RequisitionApprovedEvent"] | components["schemas"]["RequisitionOrderedEvent"] | components["schemas"]["PurchaseOrderCreatedEvent"] | components["schemas"]["PurchaseOrderUpdatedEvent"] | components["schemas"]["PurchaseOrderApprovedEvent"] | components["schemas"]["PurchaseOrderSentEvent"] | components["schemas"]["PurchaseOrderReceivedEvent"] | components["schemas"]["PurchaseOrderClosedEvent"] | components["schemas"]["PurchaseOrderRevisedEvent"] | components["schemas"]["ReceiptCreatedEvent"] | components["schemas"]["ReceiptUpdatedEvent"] | components["schemas"]["ReceiptReversedEvent"] | components["schemas"]["InvoiceRecordedEvent"] | components["schemas"]["InvoiceExceptionEvent"] | components["schemas"]["InvoiceVoidedEvent"] | components["schemas"]["InvoiceAcceptedEvent"] | components["schemas"]["VendorReturnPostedEvent"] | components["schemas"]["VendorCreatedEvent"] | components["schemas"]["VendorUpdatedEvent"];
+        Event: components["schemas"]["StockMovePostedEvent"] | components["schemas"]["ReceiptPostedEvent"] | components["schemas"]["StockMoveReversedEvent"] | components["schemas"]["StockLevelChangedEvent"] | components["schemas"]["StatusChangePostedEvent"] | components["schemas"]["ReservationCreatedEvent"] | components["schemas"]["ReservationReleasedEvent"] | components["schemas"]["ReservationConsumedEvent"] | components["schemas"]["ReservationExpiredEvent"] | components["schemas"]["ItemCreatedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["WarehouseCreatedEvent"] | components["schemas"]["WarehouseUpdatedEvent"] | components["schemas"]["RequisitionCreatedEvent"] | components["schemas"]["RequisitionUpdatedEvent"] | components["schemas"]["RequisitionApprovedEvent"] | components["schemas"]["RequisitionOrderedEvent"] | components["schemas"]["PurchaseOrderCreatedEvent"] | components["schemas"]["PurchaseOrderUpdatedEvent"] | components["schemas"]["PurchaseOrderApprovedEvent"] | components["schemas"]["PurchaseOrderSentEvent"] | components["schemas"]["PurchaseOrderReceivedEvent"] | components["schemas"]["PurchaseOrderClosedEvent"] | components["schemas"]["PurchaseOrderRevisedEvent"] | components["schemas"]["ReceiptCreatedEvent"] | components["schemas"]["ReceiptUpdatedEvent"] | components["schemas"]["ReceiptReversedEvent"] | components["schemas"]["InvoiceRecordedEvent"] | components["schemas"]["InvoiceExceptionEvent"] | components["schemas"]["InvoiceVoidedEvent"] | components["schemas"]["InvoiceAcceptedEvent"] | components["schemas"]["VendorReturnPostedEvent"] | components["schemas"]["VendorCreatedEvent"] | components["schemas"]["VendorUpdatedEvent"];
         /** @description A test event (`POST /webhooks/endpoints/{id}/test`): sent to that one endpoint only, never in the feed. */
         WebhookTestEvent: {
             /** @example evt_01JD7ZK3Q8X2 */
@@ -3397,6 +3561,23 @@ export interface components {
             /** @description The level's warehouse. Endpoints with `warehouses` receive the event only when they share one of them. */
             warehouse_ids: string[];
             data: components["schemas"]["StockLevelChange"];
+        };
+        StatusChangePostedEvent: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "inventory.status_change.posted";
+            timestamp: components["schemas"]["Timestamp"];
+            /**
+             * @description The status change's warehouse. Endpoints with `warehouses` receive the event only when it is one of them.
+             * @example [
+             *       "WH-A"
+             *     ]
+             */
+            warehouse_ids: string[];
+            data: components["schemas"]["StatusChange"];
         };
         ReservationCreatedEvent: {
             id: string;
@@ -4120,6 +4301,11 @@ export interface components {
          * @example vret_01JD7ZK3Q8X2
          */
         VendorReturnIdPath: components["schemas"]["Code"];
+        /**
+         * @description Status change id.
+         * @example sc_01JD7ZK3Q8X2
+         */
+        StatusChangeIdPath: components["schemas"]["Code"];
         /**
          * @description Event id.
          * @example evt_01JD7ZK3Q8X2
@@ -5270,6 +5456,133 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listStatusChanges: {
+        parameters: {
+            query?: {
+                /** @description Only this warehouse's status changes. */
+                warehouse_id?: components["schemas"]["Code"];
+                /** @description `asc` or `desc`. Without it, the list's usual order (its description), or `asc` with `updated_since`. */
+                order?: components["parameters"]["Order"];
+                /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Opaque, signed, and valid only with the same filters. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of status changes. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatusChangeList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createStatusChange: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
+                 *     structured-field string is accepted). Retrying with the same key and body replays the first result
+                 *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
+                 * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StatusChangeCreate"];
+            };
+        };
+        responses: {
+            /** @description Posted. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Location: components["headers"]["Location"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatusChange"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getStatusChange: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An `ETag` you hold; 304 when it is still current.
+                 * @example "v3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /**
+                 * @description Status change id.
+                 * @example sc_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["StatusChangeIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The status change. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatusChange"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Problem"];
         };
@@ -7781,6 +8094,44 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["StockLevelChangedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event. 410 disables the endpoint; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onStatusChangePosted: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event id; the same on every retry of this event.
+                 * @example evt_01JD7ZK3Q8X2
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Reject values more than 5 minutes off.
+                 * @example 1795000000
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description Space-separated `v1,<base64 signature>` list (two entries for 24 h after a secret rotation).
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StatusChangePostedEvent"];
             };
         };
         responses: {

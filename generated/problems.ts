@@ -47,6 +47,11 @@ export const problemTypes = {
     "title": "Not enough stock",
     "uri": "https://problems.inventory-api.dev/over-issuance"
   },
+  "insufficient-quantity": {
+    "status": 409,
+    "title": "Not enough stock in that state",
+    "uri": "https://problems.inventory-api.dev/insufficient-quantity"
+  },
   "over-receipt": {
     "status": 409,
     "title": "Receipt exceeds ordered quantity",
@@ -201,6 +206,7 @@ export interface ProblemTypes {
   "not-found": ProblemBase<"not-found">;
   "method-not-allowed": ProblemBase<"method-not-allowed">;
   "over-issuance": ProblemBase<"over-issuance"> & Required<Pick<Problem, "item_id" | "warehouse_id" | "requested" | "available">> & Pick<Problem, "batch">;
+  "insufficient-quantity": ProblemBase<"insufficient-quantity"> & Required<Pick<Problem, "item_id" | "warehouse_id" | "state" | "requested" | "available">> & Pick<Problem, "batch">;
   "over-receipt": ProblemBase<"over-receipt"> & Required<Pick<Problem, "po_line_id" | "ordered" | "received" | "requested">>;
   "over-credit": ProblemBase<"over-credit"> & Required<Pick<Problem, "po_line_id" | "invoiced" | "credited" | "requested">>;
   "over-return": ProblemBase<"over-return"> & Required<Pick<Problem, "po_line_id" | "received" | "returned" | "requested">>;

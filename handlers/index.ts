@@ -15,6 +15,7 @@ import { poRevisionHandlers } from './po-revisions.ts';
 import { invoiceHandlers } from './invoices.ts';
 import { receiptHandlers } from './receipts.ts';
 import { vendorReturnHandlers } from './vendor-returns.ts';
+import { statusChangeHandlers } from './status-changes.ts';
 import { webhookEndpointHandlers } from './webhook-endpoints.ts';
 import { webhookDeliveryHandlers } from './webhook-deliveries.ts';
 import { webhookReplayHandlers } from './webhook-replay.ts';
@@ -37,6 +38,7 @@ export const handlers = {
   ...invoiceHandlers,
   ...receiptHandlers,
   ...vendorReturnHandlers,
+  ...statusChangeHandlers,
   ...webhookEndpointHandlers,
   ...webhookDeliveryHandlers,
   ...webhookReplayHandlers,

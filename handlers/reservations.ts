@@ -1,5 +1,6 @@
-// Reservations hold available stock (available = on_hand - reserved). Creating and releasing one
-// locks its stock level first, like a posting does, so they queue with issues of the same stock.
+// Reservations hold available stock (available = on_hand - reserved - quality_control - damaged:
+// unrestricted stock only). Creating and releasing one locks its stock level first, like a
+// posting does, so they queue with issues of the same stock.
 // Due reservations expire where their level is locked (lockLevels) or by the sweeper
 // (sweepReservations, run by server/reservations/), with the same events either way.
 import { allInOrder, type Db } from '../db/client.ts';
@@ -55,6 +56,8 @@ async function reservationChangeEvents(
         reserved: micro(after.reserved),
         incoming: micro(after.incoming),
         undatedIncoming: micro(after.undated_incoming),
+        qualityControl: micro(after.quality_control),
+        damaged: micro(after.damaged),
         ...details(after),
       },
       reservation.id,
@@ -102,7 +105,13 @@ export const reservationHandlers = {
     const key = { item_id: body.item_id, warehouse_id: body.warehouse_id };
     const { levels, expired } = await lockLevels(db, [key]);
     const level = levels.get(keyOf(key.item_id, key.warehouse_id));
-    const available = level ? micro(level.on_hand) - micro(level.reserved) : 0n;
+    // Only unrestricted stock can be reserved: held stock (quality control, damaged) is on hand, not available.
+    const available = level
+      ? micro(level.on_hand) -
+        micro(level.reserved) -
+        micro(level.quality_control) -
+        micro(level.damaged)
+      : 0n;
     const requested = micro(body.qty);
     if (requested > available) {
       throw new ProblemError(

@@ -112,6 +112,34 @@ t.test('every type of the catalogue is emitted by its change, as its schema says
         lines: [{ item_id: 'bolt', qty: 10 }],
       });
     },
+    'inventory.status_change.posted': async () => {
+      const change = ok(
+        await api.POST('/inventory/status-changes', {
+          params: { header: ik() },
+          body: {
+            warehouse_id: 'WH-A',
+            reason: 'Inspection',
+            lines: [
+              { item_id: 'bolt', qty: 1, from_state: 'unrestricted', to_state: 'quality_control' },
+            ],
+          },
+        }),
+      );
+      const [event] = (await payloads(s.sql, 'inventory.status_change.posted')).slice(-1);
+      t.same(
+        [event.warehouse_ids, event.data],
+        [['WH-A'], change],
+        'a status change: as it was answered, of its warehouse',
+      );
+      const [level] = (await payloads(s.sql, 'inventory.stock_level.changed')).filter(
+        (e) => e.data.cause === change.id,
+      );
+      t.match(
+        level?.data,
+        { item_id: 'bolt', warehouse_id: 'WH-A', quality_control: Number, damaged: Number },
+        'its level event carries the held figures',
+      );
+    },
     'inventory.stock_move.reversed': async () => {
       const move = await posted(api, {
         type: 'ISSUE',

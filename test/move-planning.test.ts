@@ -154,6 +154,8 @@ const batch = (name: string, on_hand: number, expires_at: string | null): BatchR
   warehouse_id: 'WH-A',
   batch: name,
   on_hand,
+  quality_control: 0,
+  damaged: 0,
   expires_at,
 });
 const issue = (lines: MoveInput['lines']): MoveInput => ({ type: 'ISSUE', from_wh: 'WH-A', lines });

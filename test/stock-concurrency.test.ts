@@ -144,6 +144,8 @@ t.test(
               ...key,
               on_hand: '5',
               reserved: '0',
+              quality_control: '0',
+              damaged: '0',
               exists: false,
               updated_at: '2026-01-01T00:00:00.000Z',
             },
@@ -157,7 +159,17 @@ t.test(
       sql.begin((tx) =>
         writeLedger(tx, {
           ...nothing,
-          batches: [{ ...key, batch: 'L1', on_hand: '5', expires_at: null, exists: false }],
+          batches: [
+            {
+              ...key,
+              batch: 'L1',
+              on_hand: '5',
+              quality_control: '0',
+              damaged: '0',
+              expires_at: null,
+              exists: false,
+            },
+          ],
         }),
       ),
       { code: '40001' },

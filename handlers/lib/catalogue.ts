@@ -52,6 +52,10 @@ export const receiptEvent = (
   before?: Schemas['Receipt'],
 ): OutboxEvent => newEvent(type, receipt, [receipt.warehouse_id, before?.warehouse_id]);
 
+/** A status change is its warehouse's. */
+export const statusChangeEvent = (statusChange: Schemas['StatusChange']): OutboxEvent =>
+  newEvent('inventory.status_change.posted', statusChange, [statusChange.warehouse_id]);
+
 /** A vendor return is its warehouse's, as a receipt is. */
 export const vendorReturnEvent = (
   type: TypesOf<Schemas['VendorReturn']>,
@@ -108,6 +112,8 @@ export interface LevelState extends StockKey {
   reserved: Micro;
   incoming: Micro;
   undatedIncoming: Micro;
+  qualityControl: Micro;
+  damaged: Micro;
   updated_at: string;
   track_by: Schemas['Item']['track_by'];
   /** Its batch levels, any order (stockLevelEvent puts them in the list's). */
@@ -138,6 +144,8 @@ export function presentLevel(level: {
   available: number;
   incoming: number;
   undated_incoming: number;
+  quality_control: number;
+  damaged: number;
   updated_at: string;
   track_by: Schemas['Item']['track_by'];
   batches: BatchRow[];
@@ -148,7 +156,14 @@ export function presentLevel(level: {
     ...figures,
     batches: batches
       .filter((b) => b.on_hand > 0)
-      .map(({ batch, on_hand, expires_at }) => ({ batch, on_hand, expires_at })),
+      // A batch's held figures only when it holds some: a batch without them is all unrestricted.
+      .map(({ batch, on_hand, quality_control, damaged, expires_at }) => ({
+        batch,
+        on_hand,
+        ...(quality_control > 0 && { quality_control }),
+        ...(damaged > 0 && { damaged }),
+        expires_at,
+      })),
   };
 }
 
@@ -160,9 +175,11 @@ export function stockLevelEvent(level: LevelState, cause: string, timestamp?: st
       warehouse_id: level.warehouse_id,
       on_hand: toNumber(level.onHand),
       reserved: toNumber(level.reserved),
-      available: toNumber(level.onHand - level.reserved),
+      available: toNumber(level.onHand - level.reserved - level.qualityControl - level.damaged),
       incoming: toNumber(level.incoming),
       undated_incoming: toNumber(level.undatedIncoming),
+      quality_control: toNumber(level.qualityControl),
+      damaged: toNumber(level.damaged),
       updated_at: level.updated_at,
       track_by: level.track_by,
       batches: [...level.batches].sort(byExpiryThenBatch),
@@ -202,6 +219,8 @@ export function expiryEvents(
           reserved: micro(level.reserved) + stillHeld,
           incoming: micro(level.incoming),
           undatedIncoming: micro(level.undated_incoming),
+          qualityControl: micro(level.quality_control),
+          damaged: micro(level.damaged),
           updated_at: level.updated_at,
           ...levelOf(r),
         },

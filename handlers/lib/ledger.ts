@@ -16,7 +16,9 @@
 //          move, the move it reverses, the reservations it consumes and each level it changed, as
 //          the posting left it) and one audit entry per move.
 //
-// The table CHECKs (on_hand >= 0, reserved <= on_hand) back every check made here.
+// The table CHECKs (on_hand >= 0, every held state >= 0, quality_control + damaged + reserved <=
+// on_hand) back every check made here. Only unrestricted stock (on_hand less held) is issued,
+// transferred, adjusted down or picked by FEFO; an ISSUE line with from_state scraps held stock.
 import { allInOrder, type Db } from '../../db/client.ts';
 import type { AuditEntry } from '../../db/audit.ts';
 import { newId } from '../../db/ids.ts';
@@ -30,13 +32,26 @@ import {
   type BatchRow,
   type LevelRow,
   type StockKey,
+  type StockState,
 } from '../../db/stock.ts';
-import { findMoves, linesOf, type LineRow, type MoveRow } from '../../db/stock-moves.ts';
+import {
+  findMoves,
+  linesOf,
+  type HeldState,
+  type LineRow,
+  type MoveRow,
+} from '../../db/stock-moves.ts';
 import { must } from '../../domain/must.ts';
 import { ProblemError, invalid, invalidState, type FieldError } from '../../domain/problems.ts';
 import { assertWarehouses, type Principal } from '../../domain/access.ts';
 import type { Actor } from '../types.ts';
-import { allocateBatches, batchKey, overIssuance, type Piece } from './batches.ts';
+import {
+  allocateBatches,
+  batchKey,
+  insufficientQuantity,
+  overIssuance,
+  type Piece,
+} from './batches.ts';
 import {
   defaultPointer,
   endpointsOf,
@@ -58,6 +73,10 @@ export interface MoveLineInput {
   serials?: string[];
   reservation_id?: string;
   expected_on_hand?: number;
+  /** ISSUE only: take held stock of this state (scrap) instead of unrestricted. */
+  from_state?: HeldState;
+  /** RECEIPT only: bring the stock in held in this state. */
+  to_state?: HeldState;
 }
 export interface MoveInput {
   type: 'ISSUE' | 'RECEIPT' | 'TRANSFER' | 'ADJUSTMENT';
@@ -119,17 +138,35 @@ interface Level {
   reserved: Micro;
   incoming: Micro;
   undatedIncoming: Micro;
+  /** Held stock; unrestricted is onHand less these. */
+  qualityControl: Micro;
+  damaged: Micro;
   exists: boolean;
 }
 interface Batch {
   row: BatchRow;
   onHand: Micro;
+  qualityControl: Micro;
+  damaged: Micro;
   exists: boolean;
 }
 interface Serial {
   warehouse_id: string | null;
   status: 'IN_STOCK' | 'ISSUED';
+  state: StockState;
   exists: boolean;
+}
+
+/** Changes of the held figures, by state (unrestricted is what on_hand changes besides them). */
+interface Held {
+  qualityControl: Micro;
+  damaged: Micro;
+}
+const noHeld = (): Held => ({ qualityControl: 0n, damaged: 0n });
+/** Adds `amount` to `held`'s figure of `state` (nothing for unrestricted). */
+function addHeld(held: Held, state: StockState, amount: Micro): void {
+  if (state === 'quality_control') held.qualityControl += amount;
+  else if (state === 'damaged') held.damaged += amount;
 }
 
 interface State {
@@ -204,6 +241,8 @@ async function load(db: Db, postings: Posting[]): Promise<State> {
           reserved: micro(l.reserved),
           incoming: micro(l.incoming),
           undatedIncoming: micro(l.undated_incoming),
+          qualityControl: micro(l.quality_control),
+          damaged: micro(l.damaged),
           exists: true,
         },
       ]),
@@ -212,7 +251,7 @@ async function load(db: Db, postings: Posting[]): Promise<State> {
     serials: new Map(
       serials.map((s) => [
         serialKey(s.item_id, s.serial),
-        { warehouse_id: s.warehouse_id, status: s.status, exists: true },
+        { warehouse_id: s.warehouse_id, status: s.status, state: s.state, exists: true },
       ]),
     ),
     reservations: new Map(reservations.map((r) => [r.id, r])),
@@ -225,6 +264,8 @@ async function load(db: Db, postings: Posting[]): Promise<State> {
     batchList(state, row.item_id, row.warehouse_id).push({
       row,
       onHand: micro(row.on_hand),
+      qualityControl: micro(row.quality_control),
+      damaged: micro(row.damaged),
       exists: true,
     });
   state.expired = expiryEvents(levels.expired, (key) => levelDetails(state, key));
@@ -245,10 +286,7 @@ function batchList(state: State, item_id: string, warehouse_id: string): Batch[]
 function levelDetails(state: State, key: StockKey) {
   return {
     track_by: must(state.refs.items.get(key.item_id), 'item of a locked level').track_by,
-    batches: (state.batches.get(keyOf(key.item_id, key.warehouse_id)) ?? []).map((b) => ({
-      ...b.row,
-      on_hand: toNumber(b.onHand),
-    })),
+    batches: (state.batches.get(keyOf(key.item_id, key.warehouse_id)) ?? []).map(batchRow),
   };
 }
 
@@ -262,40 +300,48 @@ function levelView(state: State, key: StockKey): LevelRow | undefined {
       reserved: toNumber(level.reserved),
       incoming: toNumber(level.incoming),
       undated_incoming: toNumber(level.undatedIncoming),
+      quality_control: toNumber(level.qualityControl),
+      damaged: toNumber(level.damaged),
     }
   );
 }
 
+const batchRow = (b: Batch): BatchRow => ({
+  ...b.row,
+  on_hand: toNumber(b.onHand),
+  quality_control: toNumber(b.qualityControl),
+  damaged: toNumber(b.damaged),
+});
+
 /** Batches on hand at a level, as rows (what FEFO and counts read). */
 function batchRows(state: State, keys: StockKey[]): BatchRow[] {
   return keys.flatMap((k) =>
-    (state.batches.get(keyOf(k.item_id, k.warehouse_id)) ?? []).map((b) => ({
-      ...b.row,
-      on_hand: toNumber(b.onHand),
-    })),
+    (state.batches.get(keyOf(k.item_id, k.warehouse_id)) ?? []).map(batchRow),
   );
 }
 
 // ---- planning one posting ----
 
-/** What a move does to one (item, warehouse): its net change. */
+/** What a move does to one (item, warehouse): its net change of on_hand, and of the held states. */
 interface Net {
   key: StockKey;
   change: Micro;
+  held: Held;
 }
 
 /** The net change per (item, warehouse), in lock order: lines of the same item are summed. */
 function netChanges(lines: Line[]): Map<string, Net> {
   const nets = new Map<string, Net>();
-  const add = (item_id: string, warehouse_id: string, change: Micro) => {
+  const add = (item_id: string, warehouse_id: string, change: Micro, state: StockState) => {
     const k = keyOf(item_id, warehouse_id);
-    const net = nets.get(k) ?? { key: { item_id, warehouse_id }, change: 0n };
+    const net = nets.get(k) ?? { key: { item_id, warehouse_id }, change: 0n, held: noHeld() };
     net.change += change;
+    addHeld(net.held, state, change);
     nets.set(k, net);
   };
   for (const line of lines) {
-    if (line.source !== null) add(line.input.item_id, line.source, -line.amount);
-    if (line.dest !== null) add(line.input.item_id, line.dest, line.amount);
+    if (line.source !== null) add(line.input.item_id, line.source, -line.amount, line.sourceState);
+    if (line.dest !== null) add(line.input.item_id, line.dest, line.amount, line.destState);
   }
   return new Map([...nets].sort(([a], [b]) => byKey(a, b)));
 }
@@ -372,11 +418,23 @@ function checkAvailability(
   nets: Map<string, Net>,
   credits: Map<string, Micro>,
 ): void {
-  for (const [k, { key, change }] of nets) {
-    if (change >= 0n) continue;
+  for (const [k, { key, change, held }] of nets) {
     const level = state.levels.get(k);
-    const available = (level ? level.onHand - level.reserved : 0n) + (credits.get(k) ?? 0n);
-    if (-change > available) throw overIssuance(key.item_id, key.warehouse_id, -change, available);
+    // Unrestricted stock, less what is reserved, is what an ISSUE, TRANSFER or negative adjustment may take.
+    const unrestricted = change - held.qualityControl - held.damaged;
+    const available =
+      (level ? level.onHand - level.reserved - level.qualityControl - level.damaged : 0n) +
+      (credits.get(k) ?? 0n);
+    if (-unrestricted > available)
+      throw overIssuance(key.item_id, key.warehouse_id, -unrestricted, available);
+    // Held stock leaves only by scrapping (ISSUE from_state), never more than is held.
+    for (const [stateName, delta, have] of [
+      ['quality_control', held.qualityControl, level?.qualityControl ?? 0n],
+      ['damaged', held.damaged, level?.damaged ?? 0n],
+    ] as const) {
+      if (-delta > have)
+        throw insufficientQuantity(key.item_id, key.warehouse_id, stateName, -delta, have);
+    }
   }
 }
 
@@ -388,11 +446,16 @@ function moveSerials(
 ): Map<string, { item_id: string; serial: string; to: Serial }> {
   const errors: FieldError[] = [];
   const moves = new Map<string, { item_id: string; serial: string; to: Serial }>();
-  for (const { index, input, source, dest } of lines) {
+  for (const { index, input, source, dest, sourceState, destState } of lines) {
     (input.serials ?? []).forEach((serial, j) => {
       const now = state.serials.get(serialKey(input.item_id, serial));
       const inStock = now?.status === 'IN_STOCK';
-      if (source === null ? inStock : !(inStock && now.warehouse_id === source)) {
+      // A serial goes out of the state the line takes from: unrestricted, or the held one it scraps.
+      if (
+        source === null
+          ? inStock
+          : !(inStock && now.warehouse_id === source && now.state === sourceState)
+      ) {
         errors.push(
           source === null
             ? {
@@ -403,7 +466,10 @@ function moveSerials(
             : {
                 pointer: at(index, `serials/${j}`),
                 code: 'serial_not_in_stock',
-                detail: `Serial ${serial} of ${input.item_id} is not in stock in ${source}.`,
+                detail:
+                  inStock && now.warehouse_id === source
+                    ? `Serial ${serial} of ${input.item_id} is in ${source} as ${now.state}, not ${sourceState}.`
+                    : `Serial ${serial} of ${input.item_id} is not in stock in ${source}.`,
               },
         );
         return;
@@ -414,6 +480,8 @@ function moveSerials(
         to: {
           warehouse_id: dest,
           status: dest === null ? 'ISSUED' : 'IN_STOCK',
+          // An issued serial keeps the state it left in.
+          state: dest === null ? sourceState : destState,
           exists: now?.exists ?? false,
         },
       });
@@ -444,32 +512,30 @@ function postedLine(
       first && input.expected_on_hand !== undefined
         ? toNumber(micro(input.expected_on_hand))
         : null,
+    from_state: input.from_state ?? null,
+    to_state: input.to_state ?? null,
   };
 }
 
-/** One change per batch and warehouse the pieces take from or bring to. */
-function batchChanges(pieces: Piece[]): {
+interface BatchChange {
   item_id: string;
   warehouse_id: string;
   batch: string;
   delta: Micro;
+  /** Of delta, the change of the batch's held states (a batch keeps its state). */
+  held: Held;
   expires_at: string | null;
-}[] {
-  const changes = new Map<
-    string,
-    {
-      item_id: string;
-      warehouse_id: string;
-      batch: string;
-      delta: Micro;
-      expires_at: string | null;
-    }
-  >();
+}
+
+/** One change per batch and warehouse the pieces take from or bring to. */
+function batchChanges(pieces: Piece[]): BatchChange[] {
+  const changes = new Map<string, BatchChange>();
   const add = (
     item_id: string,
     warehouse_id: string,
     batch: string,
     delta: Micro,
+    stockState: StockState,
     expires_at: string | null,
   ) => {
     const k = batchKey(item_id, warehouse_id, batch);
@@ -478,17 +544,23 @@ function batchChanges(pieces: Piece[]): {
       warehouse_id,
       batch,
       delta: 0n,
+      held: noHeld(),
       expires_at: expires_at === null ? null : new Date(expires_at).toISOString(),
     };
     change.delta += delta;
+    addHeld(change.held, stockState, delta);
     changes.set(k, change);
   };
   for (const { line, amount, batch, expires_at } of pieces) {
     if (batch === null) continue;
-    if (line.source !== null) add(line.input.item_id, line.source, batch, -amount, expires_at);
-    if (line.dest !== null) add(line.input.item_id, line.dest, batch, amount, expires_at);
+    if (line.source !== null)
+      add(line.input.item_id, line.source, batch, -amount, line.sourceState, expires_at);
+    if (line.dest !== null)
+      add(line.input.item_id, line.dest, batch, amount, line.destState, expires_at);
   }
-  return [...changes.values()].filter((c) => c.delta !== 0n);
+  return [...changes.values()].filter(
+    (c) => c.delta !== 0n || c.held.qualityControl !== 0n || c.held.damaged !== 0n,
+  );
 }
 
 /** What an accepted posting writes, already applied to the state so later postings of the batch see it. */
@@ -496,8 +568,8 @@ interface Plan {
   move: StockMove;
   moveRow: MoveRow;
   lines: LineRow[];
-  levels: { key: StockKey; onHand: Micro; reserved: Micro }[];
-  batches: ReturnType<typeof batchChanges>;
+  levels: { key: StockKey; onHand: Micro; reserved: Micro; held: Held }[];
+  batches: BatchChange[];
   serials: { item_id: string; serial: string; to: Serial }[];
   consumed: ReservationRow[];
   /** The move this one reverses, as loaded (its state before this posting). */
@@ -583,10 +655,11 @@ function plan(state: State, { actor, principal, input, options = {} }: Posting):
     move,
     moveRow,
     lines: lineRows,
-    levels: [...nets].map(([k, { key, change }]) => ({
+    levels: [...nets].map(([k, { key, change, held }]) => ({
       key,
       onHand: change,
       reserved: -(credits.get(k) ?? 0n),
+      held,
     })),
     batches: batchChanges(pieces),
     serials: [...serials.values()],
@@ -599,19 +672,23 @@ function plan(state: State, { actor, principal, input, options = {} }: Posting):
 
 /** Applies an accepted plan to the in-memory state, so the next posting of the batch sees it. */
 function advance(state: State, p: Plan, incoming: IncomingChange[]): void {
-  for (const { key, onHand, reserved } of p.levels) {
+  for (const { key, onHand, reserved, held } of p.levels) {
     const k = keyOf(key.item_id, key.warehouse_id);
     const level = state.levels.get(k) ?? {
       onHand: 0n,
       reserved: 0n,
       incoming: 0n,
       undatedIncoming: 0n,
+      qualityControl: 0n,
+      damaged: 0n,
       exists: false,
     };
     state.levels.set(k, {
       ...level,
       onHand: level.onHand + onHand,
       reserved: level.reserved + reserved,
+      qualityControl: level.qualityControl + held.qualityControl,
+      damaged: level.damaged + held.damaged,
     });
   }
   for (const c of incoming) {
@@ -631,14 +708,20 @@ function advance(state: State, p: Plan, incoming: IncomingChange[]): void {
           warehouse_id: c.warehouse_id,
           batch: c.batch,
           on_hand: 0,
+          quality_control: 0,
+          damaged: 0,
           expires_at: c.expires_at,
         },
         onHand: 0n,
+        qualityControl: 0n,
+        damaged: 0n,
         exists: false,
       };
       list.push(batch);
     }
     batch.onHand += c.delta;
+    batch.qualityControl += c.held.qualityControl;
+    batch.damaged += c.held.damaged;
   }
   for (const s of p.serials) state.serials.set(serialKey(s.item_id, s.serial), s.to);
   for (const r of p.consumed)
@@ -670,34 +753,36 @@ function advance(state: State, p: Plan, incoming: IncomingChange[]): void {
 function writesOf(state: State, accepted: { posting: Posting; plan: Plan }[]): LedgerWrites {
   const levels = new Map<
     string,
-    { key: StockKey; onHand: Micro; reserved: Micro; updatedAt: string }
+    { key: StockKey; onHand: Micro; reserved: Micro; held: Held; updatedAt: string }
   >();
-  const batches = new Map<
-    string,
-    {
-      item_id: string;
-      warehouse_id: string;
-      batch: string;
-      delta: Micro;
-      expires_at: string | null;
-    }
-  >();
+  const batches = new Map<string, BatchChange>();
   const serials = new Map<string, { item_id: string; serial: string; to: Serial }>();
   for (const { plan: p } of accepted) {
     for (const l of p.levels) {
       const k = keyOf(l.key.item_id, l.key.warehouse_id);
-      const sum = levels.get(k) ?? { key: l.key, onHand: 0n, reserved: 0n };
+      const sum = levels.get(k) ?? { key: l.key, onHand: 0n, reserved: 0n, held: noHeld() };
       levels.set(k, {
         key: l.key,
         onHand: sum.onHand + l.onHand,
         reserved: sum.reserved + l.reserved,
+        held: {
+          qualityControl: sum.held.qualityControl + l.held.qualityControl,
+          damaged: sum.held.damaged + l.held.damaged,
+        },
         updatedAt: p.moveRow.created_at,
       });
     }
     for (const b of p.batches) {
       const k = batchKey(b.item_id, b.warehouse_id, b.batch);
-      const sum = batches.get(k) ?? { ...b, delta: 0n };
-      batches.set(k, { ...sum, delta: sum.delta + b.delta });
+      const sum = batches.get(k) ?? { ...b, delta: 0n, held: noHeld() };
+      batches.set(k, {
+        ...sum,
+        delta: sum.delta + b.delta,
+        held: {
+          qualityControl: sum.held.qualityControl + b.held.qualityControl,
+          damaged: sum.held.damaged + b.held.damaged,
+        },
+      });
     }
     for (const s of p.serials) serials.set(serialKey(s.item_id, s.serial), s);
   }
@@ -715,22 +800,44 @@ function writesOf(state: State, accepted: { posting: Posting; plan: Plan }[]): L
     // transfer in, then an issue out, batched together): their events show it, so it must exist,
     // as it would had each posting committed alone.
     levels: [...levels.values()]
-      .filter((l) => l.onHand !== 0n || l.reserved !== 0n || !existedLevel(l.key))
-      .map(({ key, onHand, reserved, updatedAt }) => ({
+      .filter(
+        (l) =>
+          l.onHand !== 0n ||
+          l.reserved !== 0n ||
+          l.held.qualityControl !== 0n ||
+          l.held.damaged !== 0n ||
+          !existedLevel(l.key),
+      )
+      .map(({ key, onHand, reserved, held, updatedAt }) => ({
         ...key,
         on_hand: decimal(onHand),
         reserved: decimal(reserved),
+        quality_control: decimal(held.qualityControl),
+        damaged: decimal(held.damaged),
         exists: existedLevel(key),
         updated_at: updatedAt,
       })),
     batches: [...batches.values()]
-      .filter((b) => b.delta !== 0n || !existedBatch(b))
-      .map(({ delta, ...b }) => ({ ...b, on_hand: decimal(delta), exists: existedBatch(b) })),
+      .filter(
+        (b) =>
+          b.delta !== 0n ||
+          b.held.qualityControl !== 0n ||
+          b.held.damaged !== 0n ||
+          !existedBatch(b),
+      )
+      .map(({ delta, held, ...b }) => ({
+        ...b,
+        on_hand: decimal(delta),
+        quality_control: decimal(held.qualityControl),
+        damaged: decimal(held.damaged),
+        exists: existedBatch(b),
+      })),
     serials: [...serials.values()].map(({ item_id, serial, to }) => ({
       item_id,
       serial,
       warehouse_id: to.warehouse_id,
       status: to.status,
+      state: to.state,
       exists: to.exists,
     })),
     consumed: accepted.flatMap(({ plan: p }) =>
@@ -815,6 +922,9 @@ export function reversalOf(move: MoveRow, lines: LineRow[], reason: string | und
         ...(l.batch !== null && { batch: l.batch }),
         ...(l.expires_at !== null && bringsIn(qty) && { expires_at: l.expires_at }),
         ...(l.serials.length > 0 && { serials: l.serials }),
+        // Held stock goes back where it came from: a receipt into quality control is undone out of it.
+        ...(l.to_state !== null && { from_state: l.to_state }),
+        ...(l.from_state !== null && { to_state: l.from_state }),
       };
     }),
   };

@@ -83,6 +83,8 @@ export async function incomingEvents(
           reserved: micro(l.reserved),
           incoming: micro(l.incoming),
           undatedIncoming: micro(l.undated_incoming),
+          qualityControl: micro(l.quality_control),
+          damaged: micro(l.damaged),
           updated_at: l.updated_at,
           ...details(l),
         },

@@ -4,6 +4,7 @@
 import { must } from '../../domain/must.ts';
 import { invalid, type FieldError } from '../../domain/problems.ts';
 import type { MoveInput, MoveLineInput } from './ledger.ts';
+import type { StockState } from '../../db/stock.ts';
 import { micro, type Micro } from './quantity.ts';
 import { itemErrors, warehouseErrors, type References } from './references.ts';
 
@@ -49,6 +50,9 @@ export interface Line {
   amount: Micro;
   source: string | null;
   dest: string | null;
+  /** The stock state taken from at `source` and brought into at `dest`. */
+  sourceState: StockState;
+  destState: StockState;
   trackBy: 'BATCH' | 'SERIAL' | 'NONE';
 }
 
@@ -118,6 +122,14 @@ function lineErrors(
     notAllowed('expected_on_hand', 'is allowed on ADJUSTMENT lines only.');
   if (line.reservation_id !== undefined && move.type !== 'ISSUE')
     notAllowed('reservation_id', 'is allowed on ISSUE lines only.');
+  // Held stock leaves only by an ISSUE naming its state (scrap) and comes in held only by a RECEIPT
+  // naming it; every other line takes and brings unrestricted stock.
+  if (line.from_state !== undefined && move.type !== 'ISSUE')
+    notAllowed('from_state', 'is allowed on ISSUE lines only.');
+  else if (line.from_state !== undefined && line.reservation_id !== undefined)
+    notAllowed('reservation_id', 'reserves unrestricted stock: not allowed with from_state.');
+  if (line.to_state !== undefined && move.type !== 'RECEIPT')
+    notAllowed('to_state', 'is allowed on RECEIPT lines only.');
   errors.push(...itemErrors(refs, line.item_id, at(i, 'item_id')));
   const item = refs.items.get(line.item_id);
   if (!item) return errors;
@@ -204,6 +216,8 @@ export function resolveLines(move: MoveInput, refs: References, at: Pointer): Li
       amount: micro(Math.abs(input.qty)),
       source: validEndpoint(source),
       dest: validEndpoint(dest),
+      sourceState: input.from_state ?? 'unrestricted',
+      destState: input.to_state ?? 'unrestricted',
       trackBy: must(refs.items.get(input.item_id), 'item of a valid line').track_by,
     };
   });

@@ -42,6 +42,7 @@ function receiptMove(warehouseId: string, lines: ReceiptLine[], reference?: stri
       batch: l.batch,
       expires_at: l.expires_at,
       serials: l.serials,
+      to_state: l.to_state,
     })),
   };
 }

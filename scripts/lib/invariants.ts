@@ -1,4 +1,4 @@
-// Invariants 1-4, 6 and 14 of docs/invariants.md, checked by recomputing everything from the ledger (posted move lines)
+// Invariants 1-4, 6, 14 and 15 of docs/invariants.md, checked by recomputing everything from the ledger (posted move lines)
 // independently of the server's code: each query below is an oracle written from the rules, not
 // from the implementation. Used by the tests (property, concurrency, seed, chaos) and after every
 // benchmark. Returns human-readable violations (empty when everything holds) and how many checks ran.
@@ -166,6 +166,73 @@ async function incomingDrift(sql: Sql): Promise<string[]> {
   );
 }
 
+/**
+ * Held stock as the documents say it: per (item, warehouse, batch) and state, what RECEIPT lines
+ * brought in held (to_state) less what ISSUE lines scrapped (from_state), plus what status changes
+ * moved into the state less what they moved out of it.
+ */
+const HELD = `
+  SELECT l.item_id, m.to_wh AS warehouse_id, l.batch, l.to_state AS state, l.qty
+  FROM stock_move_lines l JOIN stock_moves m ON m.id = l.move_id WHERE m.type = 'RECEIPT' AND l.to_state IS NOT NULL
+  UNION ALL
+  SELECT l.item_id, m.from_wh, l.batch, l.from_state, -l.qty
+  FROM stock_move_lines l JOIN stock_moves m ON m.id = l.move_id WHERE m.type = 'ISSUE' AND l.from_state IS NOT NULL
+  UNION ALL
+  SELECT l.item_id, c.warehouse_id, l.batch, l.to_state, l.qty
+  FROM status_change_lines l JOIN status_changes c ON c.id = l.status_change_id WHERE l.to_state <> 'unrestricted'
+  UNION ALL
+  SELECT l.item_id, c.warehouse_id, l.batch, l.from_state, -l.qty
+  FROM status_change_lines l JOIN status_changes c ON c.id = l.status_change_id WHERE l.from_state <> 'unrestricted'`;
+
+/**
+ * Invariant 15: the held figures of every level and batch equal what the documents say (HELD);
+ * every state is >= 0 and reserved fits in unrestricted stock (so the states sum to on_hand); a
+ * serial item's in-stock serials of each held state number the level's figure of that state.
+ */
+async function heldDrift(sql: Sql): Promise<string[]> {
+  const levels = await sql.unsafe(`
+    WITH held AS (
+      SELECT item_id, warehouse_id, sum(qty) FILTER (WHERE state = 'quality_control') AS qc, sum(qty) FILTER (WHERE state = 'damaged') AS damaged
+      FROM (${HELD}) h GROUP BY 1, 2)
+    SELECT coalesce(s.item_id, h.item_id) AS item_id, coalesce(s.warehouse_id, h.warehouse_id) AS warehouse_id,
+      s.on_hand, s.reserved, s.quality_control, s.damaged, coalesce(h.qc, 0) AS doc_qc, coalesce(h.damaged, 0) AS doc_damaged
+    FROM stock_levels s FULL JOIN held h ON h.item_id = s.item_id AND h.warehouse_id = s.warehouse_id
+    WHERE coalesce(s.quality_control, 0) <> coalesce(h.qc, 0) OR coalesce(s.damaged, 0) <> coalesce(h.damaged, 0)
+       OR s.quality_control < 0 OR s.damaged < 0 OR s.quality_control + s.damaged + s.reserved > s.on_hand`);
+  const batches = await sql.unsafe(`
+    WITH held AS (
+      SELECT item_id, warehouse_id, batch, sum(qty) FILTER (WHERE state = 'quality_control') AS qc, sum(qty) FILTER (WHERE state = 'damaged') AS damaged
+      FROM (${HELD}) h WHERE batch IS NOT NULL GROUP BY 1, 2, 3)
+    SELECT coalesce(b.item_id, h.item_id) AS item_id, coalesce(b.warehouse_id, h.warehouse_id) AS warehouse_id, coalesce(b.batch, h.batch) AS batch,
+      b.on_hand, b.quality_control, b.damaged, coalesce(h.qc, 0) AS doc_qc, coalesce(h.damaged, 0) AS doc_damaged
+    FROM batch_levels b FULL JOIN held h ON h.item_id = b.item_id AND h.warehouse_id = b.warehouse_id AND h.batch = b.batch
+    WHERE coalesce(b.quality_control, 0) <> coalesce(h.qc, 0) OR coalesce(b.damaged, 0) <> coalesce(h.damaged, 0)
+       OR b.quality_control < 0 OR b.damaged < 0 OR b.quality_control + b.damaged > b.on_hand`);
+  const serials = await sql`
+    SELECT s.item_id, s.warehouse_id, s.quality_control, s.damaged,
+      count(x.serial) FILTER (WHERE x.state = 'quality_control') AS qc_serials,
+      count(x.serial) FILTER (WHERE x.state = 'damaged') AS damaged_serials
+    FROM stock_levels s JOIN items i ON i.id = s.item_id AND i.track_by = 'SERIAL'
+    LEFT JOIN serials x ON x.item_id = s.item_id AND x.warehouse_id = s.warehouse_id AND x.status = 'IN_STOCK'
+    GROUP BY s.item_id, s.warehouse_id, s.quality_control, s.damaged
+    HAVING s.quality_control <> count(x.serial) FILTER (WHERE x.state = 'quality_control')
+        OR s.damaged <> count(x.serial) FILTER (WHERE x.state = 'damaged')`;
+  return [
+    ...levels.map(
+      (r) =>
+        `15: ${r.item_id}@${r.warehouse_id} on hand ${r.on_hand ?? 'no level'}, reserved ${r.reserved}, quality control ${r.quality_control} (documents ${r.doc_qc}), damaged ${r.damaged} (documents ${r.doc_damaged})`,
+    ),
+    ...batches.map(
+      (r) =>
+        `15: ${r.item_id}@${r.warehouse_id} batch ${r.batch} on hand ${r.on_hand ?? 'no batch level'}, quality control ${r.quality_control} (documents ${r.doc_qc}), damaged ${r.damaged} (documents ${r.doc_damaged})`,
+    ),
+    ...serials.map(
+      (r) =>
+        `15: ${r.item_id}@${r.warehouse_id} quality control ${r.quality_control}, damaged ${r.damaged}; serials in those states ${r.qc_serials}, ${r.damaged_serials}`,
+    ),
+  ];
+}
+
 const CHECKS = [
   ledgerDrift,
   reservationDrift,
@@ -174,6 +241,7 @@ const CHECKS = [
   serialDrift,
   postingRecordDrift,
   incomingDrift,
+  heldDrift,
 ];
 
 export async function checkInvariants(sql: Sql): Promise<InvariantReport> {
