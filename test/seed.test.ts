@@ -26,6 +26,7 @@ t.test('npm run seed fills an empty database, and a second run adds nothing', as
   const first = await seed(url);
   t.match(first.stdout, /purchase orders: 6 created, 0 already there/);
   t.match(first.stdout, /vendor returns: 1 created, 0 already there/);
+  t.match(first.stdout, /status changes: 2 created, 0 already there/);
   t.match(first.stdout, /invoices: 3 created, 0 already there/);
 
   const [counts] = await sql`SELECT
@@ -69,6 +70,17 @@ t.test('npm run seed fills an empty database, and a second run adds nothing', as
     { qty_received: 300, qty_returned: 40, qty_invoiced: 300, qty_credited: 40 },
     'the cable that went back is returned and credited',
   );
+  const held = await sql`
+    SELECT item_id, quality_control::float8, damaged::float8 FROM stock_levels
+    WHERE warehouse_id = 'WH-A' AND (quality_control > 0 OR damaged > 0) ORDER BY item_id`;
+  t.same(
+    held,
+    [
+      { item_id: 'METER-DM1', quality_control: 1, damaged: 0 },
+      { item_id: 'PAINT-9010', quality_control: 0, damaged: 2 },
+    ],
+    'held stock: a meter in quality control, dented paint',
+  );
   const [revised] = await sql`
     SELECT po.revision, pl.qty::float8, pl.expected_at::text
     FROM purchase_orders po JOIN purchase_order_lines pl ON pl.po_id = po.id
@@ -88,6 +100,7 @@ t.test('npm run seed fills an empty database, and a second run adds nothing', as
   t.match(second.stdout, /purchase orders: 0 created, 6 already there/);
   t.match(second.stdout, /transfers: 0 created, 1 already there/);
   t.match(second.stdout, /vendor returns: 0 created, 1 already there/);
+  t.match(second.stdout, /status changes: 0 created, 2 already there/);
   t.match(second.stdout, /invoices: 0 created, 3 already there/);
   t.strictSame(await databaseFingerprint(sql), before, 'the second run changed nothing');
 

@@ -245,6 +245,37 @@ const transfer: Schemas['StockMoveCreate'] = {
   ],
 };
 
+// Held stock: tins of paint found dented (damaged, waiting for the vendor's word) and a meter
+// back from a technician, in quality control until it is tested.
+const statusChanges: Schemas['StatusChangeCreate'][] = [
+  {
+    warehouse_id: 'WH-A',
+    reason: 'DEMO: dented tins, waiting for the vendor',
+    lines: [
+      {
+        item_id: 'PAINT-9010',
+        qty: 2,
+        batch: 'P-4471',
+        from_state: 'unrestricted',
+        to_state: 'damaged',
+      },
+    ],
+  },
+  {
+    warehouse_id: 'WH-A',
+    reason: 'DEMO: meter back from a technician, to be tested',
+    lines: [
+      {
+        item_id: 'METER-DM1',
+        qty: 1,
+        serials: ['DM-0003'],
+        from_state: 'unrestricted',
+        to_state: 'quality_control',
+      },
+    ],
+  },
+];
+
 /** What a run did: per kind, how many were created and how many were there already. */
 export type SeedReport = Record<string, { created: number; present: number }>;
 
@@ -450,6 +481,28 @@ async function ensureInvoice(api: ApiClient, plan: PlannedInvoice): Promise<bool
   return true;
 }
 
+async function ensureStatusChange(
+  api: ApiClient,
+  body: Schemas['StatusChangeCreate'],
+  step: number,
+): Promise<boolean> {
+  const existing = ok(
+    'list status changes',
+    await api.GET('/inventory/status-changes', {
+      params: { query: { warehouse_id: body.warehouse_id, limit: 200 } },
+    }),
+  );
+  if (existing.data.some((c) => c.reason === body.reason)) return false;
+  ok(
+    `status change: ${body.reason}`,
+    await api.POST('/inventory/status-changes', {
+      params: { header: { 'Idempotency-Key': `demo-seed:status-change:${step}` } },
+      body,
+    }),
+  );
+  return true;
+}
+
 export async function seedDemoData(api: ApiClient): Promise<SeedReport> {
   const report: SeedReport = {};
   const count = (kind: string, created: boolean) => {
@@ -491,6 +544,8 @@ export async function seedDemoData(api: ApiClient): Promise<SeedReport> {
   }
   for (const plan of orders) count('purchase orders', await ensureOrder(api, plan));
   count('transfers', await ensureTransfer(api));
+  for (const [i, body] of statusChanges.entries())
+    count('status changes', await ensureStatusChange(api, body, i));
   // Invoiced as delivered, then returned, then credited: each document matched when recorded.
   const credit = (plan: PlannedInvoice) => plan.type === 'CREDIT_NOTE';
   for (const plan of invoices.filter((p) => !credit(p)))
