@@ -24,9 +24,9 @@ import type { components } from '../generated/api.ts';
 import { assertVisible, assertWarehouses } from '../domain/access.ts';
 import { invalid, notFound, type FieldError } from '../domain/problems.ts';
 import { batchInState, insufficientQuantity } from './lib/batches.ts';
-import { expiryEvents, statusChangeEvent, stockLevelEvent } from './lib/catalogue.ts';
+import { expiryEvents, statusChangeEvent } from './lib/catalogue.ts';
 import { groupBy, present } from './lib/documents.ts';
-import { levelDetails } from './lib/levels.ts';
+import { levelDetails, levelEvents } from './lib/levels.ts';
 import { listOrder, scopedPage } from './lib/listing.ts';
 import { serialKey } from './lib/move-rules.ts';
 import { decimal, micro, type Micro } from './lib/quantity.ts';
@@ -265,25 +265,7 @@ export const statusChangeHandlers = {
       toStatusChanges(db, [row]),
       levelDetails(db, [...after, ...expired]),
     ]);
-    const levelEvents = after
-      .sort((a, b) => byKey(keyOf(a.item_id, a.warehouse_id), keyOf(b.item_id, b.warehouse_id)))
-      .map((l) =>
-        stockLevelEvent(
-          {
-            item_id: l.item_id,
-            warehouse_id: l.warehouse_id,
-            onHand: micro(l.on_hand),
-            reserved: micro(l.reserved),
-            incoming: micro(l.incoming),
-            undatedIncoming: micro(l.undated_incoming),
-            qualityControl: micro(l.quality_control),
-            damaged: micro(l.damaged),
-            updated_at: l.updated_at,
-            ...details(l),
-          },
-          id,
-        ),
-      );
+    const changedLevels = levelEvents(after, details, id);
     await allInOrder([
       audit({
         action: 'status_change.posted',
@@ -294,7 +276,7 @@ export const statusChangeHandlers = {
       }),
       insertEvents(db, [
         ...expiryEvents(expired, details),
-        ...levelEvents,
+        ...changedLevels,
         statusChangeEvent(shown),
       ]),
     ]);

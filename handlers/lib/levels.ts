@@ -5,7 +5,7 @@
 import { openOfOrder, touchLevels, type OpenOfOrder } from '../../db/availability.ts';
 import { allInOrder, type Db } from '../../db/client.ts';
 import type { OutboxEvent } from '../../db/outbox.ts';
-import { batchesOf, keyOf, type BatchRow, type StockKey } from '../../db/stock.ts';
+import { batchesOf, keyOf, type BatchRow, type LevelRow, type StockKey } from '../../db/stock.ts';
 import { stockLevelEvent } from './catalogue.ts';
 import { micro } from './quantity.ts';
 import { loadReferences } from './references.ts';
@@ -68,12 +68,21 @@ export async function incomingEvents(
     .map(([, f]) => f.key);
   if (!keys.length) return [];
   const [levels, details] = await allInOrder([touchLevels(db, keys), levelDetails(db, keys)]);
-  return levels
-    .sort((a, b) => {
-      const ka = keyOf(a.item_id, a.warehouse_id);
-      const kb = keyOf(b.item_id, b.warehouse_id);
-      return ka < kb ? -1 : ka > kb ? 1 : 0;
-    })
+  return levelEvents(levels, details, poId);
+}
+
+/**
+ * An `inventory.stock_level.changed` per level row, as the row says it is now, in the ledger's key
+ * order; `details` from levelDetails.
+ */
+export function levelEvents(
+  levels: (LevelRow & { updated_at: string })[],
+  details: Awaited<ReturnType<typeof levelDetails>>,
+  cause: string,
+): OutboxEvent[] {
+  const key = (l: StockKey) => keyOf(l.item_id, l.warehouse_id);
+  return [...levels]
+    .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
     .map((l) =>
       stockLevelEvent(
         {
@@ -88,7 +97,7 @@ export async function incomingEvents(
           updated_at: l.updated_at,
           ...details(l),
         },
-        poId,
+        cause,
       ),
     );
 }
