@@ -152,10 +152,12 @@ export const statusChangeHandlers = {
     ]
       .sort(([a], [b]) => byKey(a, b))
       .map(([, p]) => p);
-    const [{ levels, expired }, serials, batches] = await allInOrder([
+    // What the events of reservations expired on the way show: the levels before this change.
+    const [{ levels, expired }, serials, batches, detailsBefore] = await allInOrder([
       lockLevels(db, keys),
       lockSerials(db, serialPairs),
       batchesOf(db, keys),
+      levelDetails(db, keys),
     ]);
 
     // Net change per level and state, and per batch and state: lines of an item are summed.
@@ -263,7 +265,7 @@ export const statusChangeHandlers = {
     ]);
     const [[shown], details] = await allInOrder([
       toStatusChanges(db, [row]),
-      levelDetails(db, [...after, ...expired]),
+      levelDetails(db, after),
     ]);
     const changedLevels = levelEvents(after, details, id);
     await allInOrder([
@@ -275,7 +277,7 @@ export const statusChangeHandlers = {
         after: shown,
       }),
       insertEvents(db, [
-        ...expiryEvents(expired, details),
+        ...expiryEvents(expired, detailsBefore),
         ...changedLevels,
         statusChangeEvent(shown),
       ]),
