@@ -35,6 +35,9 @@ export interface BatchRow extends StockKey {
 export const keyOf = (item_id: string, warehouse_id: string): string =>
   JSON.stringify([item_id, warehouse_id]);
 
+/** Orders keys (keyOf) by code point, the order every writer locks levels in. */
+export const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 const columnsOf = (keys: StockKey[]) => [
   keys.map((k) => k.item_id),
   keys.map((k) => k.warehouse_id),

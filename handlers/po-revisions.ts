@@ -29,7 +29,8 @@ import {
 import { orderWarehouses } from './lib/procurement-access.ts';
 import { decimal, micro } from './lib/quantity.ts';
 import { lineItemErrors, loadReferences } from './lib/references.ts';
-import { incomingEvents, openBefore } from './lib/levels.ts';
+import { incomingEvents } from './lib/levels.ts';
+import { openOfOrder } from '../db/availability.ts';
 import type { Handlers } from './types.ts';
 
 type Schemas = components['schemas'];
@@ -196,7 +197,7 @@ export const poRevisionHandlers = {
 
     const before = presentPurchaseOrder(row, lines);
     const [open] = await allInOrder([
-      openBefore(db, row.id),
+      openOfOrder(db, row.id),
       // The levels the revision moves incoming on (row.status is SENT), locked first and at once.
       row.ship_to_warehouse_id === null
         ? Promise.resolve()

@@ -20,7 +20,8 @@ import { listOrder, scopedPage } from './lib/listing.ts';
 import { purchaseOrderEvent } from './lib/catalogue.ts';
 import { changedWarehouses, orderWarehouses } from './lib/procurement-access.ts';
 import { matchReports } from './lib/match.ts';
-import { incomingEvents, openBefore } from './lib/levels.ts';
+import { incomingEvents } from './lib/levels.ts';
+import { openOfOrder } from '../db/availability.ts';
 import {
   checkOrderBody,
   createOrder,
@@ -75,7 +76,7 @@ async function close(ctx: Context<'closePurchaseOrder'>) {
     'closed',
   );
   const before = presentPurchaseOrder(row, lines);
-  const open = await openBefore(db, row.id);
+  const open = await openOfOrder(db, row.id);
   const po = await toPurchaseOrder(db, await cancelOpen(db, row.id, { close: true }));
   return recordChange(ctx, 'closed', row, before, po, await incomingEvents(db, row.id, open));
 }
@@ -249,7 +250,7 @@ export const purchaseOrderHandlers = {
         { current_status: row.status },
       );
     const before = presentPurchaseOrder(row, lines);
-    const open = await openBefore(db, row.id);
+    const open = await openOfOrder(db, row.id);
     const after = await cancelOpen(db, row.id, { lineId: line.id });
     const levelEvents = await incomingEvents(db, row.id, open);
     const po = await toPurchaseOrder(db, after);

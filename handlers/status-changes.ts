@@ -19,7 +19,14 @@ import {
   type StatusChangeLine,
   type StatusChangeRow,
 } from '../db/status-changes.ts';
-import { batchesOf, keyOf, lockLevels, type StockKey, type StockState } from '../db/stock.ts';
+import {
+  batchesOf,
+  byKey,
+  keyOf,
+  lockLevels,
+  type StockKey,
+  type StockState,
+} from '../db/stock.ts';
 import type { components } from '../generated/api.ts';
 import { assertVisible, assertWarehouses } from '../domain/access.ts';
 import { invalid, notFound, type FieldError } from '../domain/problems.ts';
@@ -41,7 +48,6 @@ const ETAG = etagOf(1);
 const STATES: StockState[] = ['unrestricted', 'quality_control', 'damaged'];
 
 const location = (id: string) => `/inventory/status-changes/${encodeURIComponent(id)}`;
-const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Net change per state; unrestricted is the negative of the held ones' sum (on_hand does not change). */
 type Deltas = Record<StockState, Micro>;

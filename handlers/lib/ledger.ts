@@ -27,6 +27,7 @@ import type { OutboxEvent } from '../../db/outbox.ts';
 import { findReservations, type ReservationRow } from '../../db/reservations.ts';
 import {
   batchesOf,
+  byKey,
   keyOf,
   lockLevels,
   type BatchRow,
@@ -180,8 +181,6 @@ interface State {
   /** The events of the reservations load expired (lockLevels), owed whatever the postings do. */
   expired: OutboxEvent[];
 }
-
-const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 async function load(db: Db, postings: Posting[]): Promise<State> {
   const inputs = postings.map((p) => p.input);

@@ -5,7 +5,14 @@
 import { openOfOrder, touchLevels, type OpenOfOrder } from '../../db/availability.ts';
 import { allInOrder, type Db } from '../../db/client.ts';
 import type { OutboxEvent } from '../../db/outbox.ts';
-import { batchesOf, keyOf, type BatchRow, type LevelRow, type StockKey } from '../../db/stock.ts';
+import {
+  batchesOf,
+  byKey,
+  keyOf,
+  type BatchRow,
+  type LevelRow,
+  type StockKey,
+} from '../../db/stock.ts';
 import { stockLevelEvent } from './catalogue.ts';
 import { micro } from './quantity.ts';
 import { loadReferences } from './references.ts';
@@ -31,14 +38,10 @@ export async function levelDetails(db: Db, keys: StockKey[]) {
   });
 }
 
-/** What the (locked) order has open per level, before a change: give it to incomingEvents after. */
-export function openBefore(db: Db, poId: string): Promise<OpenOfOrder[]> {
-  return openOfOrder(db, poId);
-}
-
 /**
- * After a change of the (locked) order: an `inventory.stock_level.changed` (cause: the order) per
- * level whose incoming or undated incoming the change moved, as the change left it.
+ * After a change of the (locked) order, given what it had open before (openOfOrder): an
+ * `inventory.stock_level.changed` (cause: the order) per level whose incoming or undated incoming
+ * the change moved, as the change left it.
  */
 export async function incomingEvents(
   db: Db,
@@ -64,7 +67,7 @@ export async function incomingEvents(
   add(after, 1n);
   const keys = [...figures]
     .filter(([, f]) => f.incoming !== 0n || f.undated !== 0n)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .sort(([a], [b]) => byKey(a, b))
     .map(([, f]) => f.key);
   if (!keys.length) return [];
   const [levels, details] = await allInOrder([touchLevels(db, keys), levelDetails(db, keys)]);
@@ -82,7 +85,7 @@ export function levelEvents(
 ): OutboxEvent[] {
   const key = (l: StockKey) => keyOf(l.item_id, l.warehouse_id);
   return [...levels]
-    .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
+    .sort((a, b) => byKey(key(a), key(b)))
     .map((l) =>
       stockLevelEvent(
         {
