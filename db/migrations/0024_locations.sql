@@ -21,8 +21,22 @@ CREATE TABLE locations (
 );
 CREATE INDEX locations_newest ON locations (created_at DESC, id DESC);
 
+-- DEFAULT is made with its warehouse, by the database, whoever inserts the warehouse. Its id is
+-- random rather than time-ordered like the server's (db/ids.ts): same prefix and length.
+CREATE FUNCTION default_location_id() RETURNS text LANGUAGE sql AS $$
+  SELECT 'loc_' || translate(upper(substr(md5(random()::text || clock_timestamp()::text), 1, 26)), 'ILOU', 'JMPV')
+$$;
+CREATE FUNCTION add_default_location() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO locations (id, warehouse_id, code, created_at, updated_at)
+  VALUES (default_location_id(), NEW.id, 'DEFAULT', NEW.created_at, NEW.created_at);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER warehouses_default_location AFTER INSERT ON warehouses
+  FOR EACH ROW EXECUTE FUNCTION add_default_location();
+
 INSERT INTO locations (id, warehouse_id, code, created_at, updated_at)
-SELECT 'loc_' || upper(substr(md5(id), 1, 26)), id, 'DEFAULT', created_at, created_at FROM warehouses;
+SELECT default_location_id(), id, 'DEFAULT', created_at, created_at FROM warehouses;
 
 -- One row per (item, warehouse, location, batch) that ever held stock there; batch is '' for
 -- items not tracked by batch (so the key needs no NULL). Changed only under the lock of its
