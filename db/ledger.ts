@@ -22,7 +22,7 @@ export async function lockSerials(
 ): Promise<SerialRow[]> {
   if (!pairs.length) return [];
   return db<SerialRow[]>`
-    SELECT item_id, serial, warehouse_id, status, state FROM serials
+    SELECT item_id, serial, warehouse_id, location, status, state FROM serials
     WHERE (item_id, serial) IN (SELECT * FROM unnest(${pairs.map((p) => p.item_id)}::text[], ${pairs.map((p) => p.serial)}::text[]))
     ORDER BY item_id, serial
     FOR UPDATE`;
@@ -53,11 +53,23 @@ export interface SerialWrite extends SerialRow {
   exists: boolean;
 }
 
+/** The change of one location level (batch '' for none): exact decimal deltas. */
+export interface LocationLevelWrite extends StockKey {
+  location: string;
+  batch: string;
+  on_hand: string;
+  quality_control: string;
+  damaged: string;
+  updated_at: string;
+}
+
 export interface LedgerWrites {
   moves: MoveRow[];
   lines: LineRow[];
   levels: LevelWrite[];
   batches: BatchWrite[];
+  /** Absent: the writes change no location (as before locations existed). */
+  locations?: LocationLevelWrite[];
   serials: SerialWrite[];
   /** Reservations consumed by a move. */
   consumed: { id: string; consumed_by: string; updated_at: string }[];
@@ -95,11 +107,13 @@ export function writeLedger(db: Db, w: LedgerWrites): Promise<void> {
   send(
     w.lines.length > 0 &&
       db`
-    INSERT INTO stock_move_lines (move_id, line_no, item_id, qty, batch, expires_at, serials, reservation_id, expected_on_hand, from_state, to_state)
+    INSERT INTO stock_move_lines (move_id, line_no, item_id, qty, batch, expires_at, serials, reservation_id, expected_on_hand, from_state, to_state,
+      from_location, to_location)
     SELECT move_id, line_no, item_id, qty, batch, expires_at, ARRAY(SELECT jsonb_array_elements_text(serials)), reservation_id, expected_on_hand,
-      from_state, to_state
+      from_state, to_state, from_location, to_location
     FROM jsonb_to_recordset(${json(db, w.lines)}) AS l(move_id text, line_no int, item_id text, qty numeric, batch text,
-      expires_at timestamptz, serials jsonb, reservation_id text, expected_on_hand numeric, from_state text, to_state text)`,
+      expires_at timestamptz, serials jsonb, reservation_id text, expected_on_hand numeric, from_state text, to_state text,
+      from_location text, to_location text)`,
   );
   // Locked rows are updated. Rows that did not exist when planned are inserted, and if another
   // transaction created one meanwhile the batch is retried (against the row, locked then): adding
@@ -149,11 +163,16 @@ export function writeLedger(db: Db, w: LedgerWrites): Promise<void> {
       RETURNING 1)
     SELECT ledger_assert((SELECT count(*) FROM added) = ${newBatches.length}, 'a new batch level appeared')`,
   );
+  // Last of the stock: the database checks that the locations of every key written sum to its
+  // level and batch levels, as the statements above left them (0024_locations.sql).
+  send(
+    w.locations !== undefined && w.locations.length > 0 && upsertLocationLevels(db, w.locations),
+  );
   send(
     oldSerials.length > 0 &&
       db`
-    UPDATE serials s SET warehouse_id = d.warehouse_id, status = d.status, state = d.state, updated_at = now()
-    FROM jsonb_to_recordset(${json(db, oldSerials)}) AS d(item_id text, serial text, warehouse_id text, status text, state text)
+    UPDATE serials s SET warehouse_id = d.warehouse_id, location = d.location, status = d.status, state = d.state, updated_at = now()
+    FROM jsonb_to_recordset(${json(db, oldSerials)}) AS d(item_id text, serial text, warehouse_id text, location text, status text, state text)
     WHERE s.item_id = d.item_id AND s.serial = d.serial`,
   );
   // A serial that did not exist when planned may have been received by someone else since.
@@ -161,9 +180,9 @@ export function writeLedger(db: Db, w: LedgerWrites): Promise<void> {
     newSerials.length > 0 &&
       db`
     WITH added AS (
-      INSERT INTO serials (item_id, serial, warehouse_id, status, state)
-      SELECT item_id, serial, warehouse_id, status, state
-      FROM jsonb_to_recordset(${json(db, newSerials)}) AS d(item_id text, serial text, warehouse_id text, status text, state text)
+      INSERT INTO serials (item_id, serial, warehouse_id, location, status, state)
+      SELECT item_id, serial, warehouse_id, location, status, state
+      FROM jsonb_to_recordset(${json(db, newSerials)}) AS d(item_id text, serial text, warehouse_id text, location text, status text, state text)
       ORDER BY item_id, serial
       ON CONFLICT (item_id, serial) DO NOTHING
       RETURNING 1)
@@ -192,4 +211,25 @@ export function writeLedger(db: Db, w: LedgerWrites): Promise<void> {
   send(w.events.length > 0 && insertEvents(db, w.events));
   send(w.audits.length > 0 && insertAudits(db, w.audits));
   return allInOrder(statements).then(() => undefined);
+}
+
+/**
+ * Adds the deltas to location levels, making those that do not exist yet. Not an upsert: the
+ * CHECKs would see a negative delta as the row to insert. Both run under the lock of the rows'
+ * stock levels, so no other transaction makes the same row meanwhile.
+ */
+export function upsertLocationLevels(db: Db, changes: LocationLevelWrite[]): PendingQuery<any> {
+  return db`
+    WITH d AS (
+      SELECT * FROM jsonb_to_recordset(${json(db, changes)}) AS d(item_id text, warehouse_id text, location text, batch text,
+        on_hand numeric, quality_control numeric, damaged numeric, updated_at timestamptz)),
+    changed AS (
+      UPDATE location_levels ll SET on_hand = ll.on_hand + d.on_hand, quality_control = ll.quality_control + d.quality_control,
+        damaged = ll.damaged + d.damaged, updated_at = d.updated_at
+      FROM d WHERE (ll.item_id, ll.warehouse_id, ll.location, ll.batch) = (d.item_id, d.warehouse_id, d.location, d.batch)
+      RETURNING ll.item_id, ll.warehouse_id, ll.location, ll.batch)
+    INSERT INTO location_levels (item_id, warehouse_id, location, batch, on_hand, quality_control, damaged, updated_at)
+    SELECT item_id, warehouse_id, location, batch, on_hand, quality_control, damaged, updated_at FROM d
+    WHERE (item_id, warehouse_id, location, batch) NOT IN (SELECT * FROM changed)
+    ORDER BY item_id, warehouse_id, location, batch`;
 }

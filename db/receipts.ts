@@ -31,6 +31,8 @@ export interface ReceiptLine {
   serials?: string[];
   /** Received held in this state (quality control) instead of unrestricted. */
   to_state?: HeldState;
+  /** The location the goods go to; else putaway. */
+  to_location?: string;
 }
 
 export interface ReceiptLineRow {
@@ -42,6 +44,7 @@ export interface ReceiptLineRow {
   expires_at: string | null;
   serials: string[];
   to_state: HeldState | null;
+  to_location: string | null;
 }
 
 const columns = (db: Db) =>
@@ -80,6 +83,7 @@ function insertLines(db: Db, receiptId: string, lines: ReceiptLine[]) {
     expires_at: l.expires_at ?? null,
     serials: l.serials ?? [],
     to_state: l.to_state ?? null,
+    to_location: l.to_location ?? null,
   }));
   return db`INSERT INTO receipt_lines ${db(rows)}`.execute();
 }
@@ -108,7 +112,7 @@ export async function findReceipt(
 
 export async function receiptLines(db: Db, receiptIds: string[]): Promise<ReceiptLineRow[]> {
   return db<ReceiptLineRow[]>`
-    SELECT receipt_id, po_line_id, item_id, qty_received, batch, expires_at, serials, to_state
+    SELECT receipt_id, po_line_id, item_id, qty_received, batch, expires_at, serials, to_state, to_location
     FROM receipt_lines WHERE receipt_id = ANY(${receiptIds}) ORDER BY receipt_id, line_no`;
 }
 

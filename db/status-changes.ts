@@ -4,6 +4,7 @@
 // holds the levels' locks (lockLevels) and has checked the quantities against them; the table
 // CHECKs back that check.
 import { allInOrder, type Db } from './client.ts';
+import { upsertLocationLevels, type LocationLevelWrite } from './ledger.ts';
 import { keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
 import type { ScopedPage } from './listing.ts';
 import type { LevelAfter, StockKey, StockState } from './stock.ts';
@@ -23,6 +24,8 @@ export interface StatusChangeLine {
   to_state: StockState;
   batch?: string;
   serials?: string[];
+  /** The location whose stock changes state; the request's, or where it was picked. */
+  from_location?: string;
 }
 
 export interface StatusChangeLineRow {
@@ -33,6 +36,7 @@ export interface StatusChangeLineRow {
   to_state: StockState;
   batch: string | null;
   serials: string[];
+  from_location: string | null;
 }
 
 /** Exact decimal deltas of the held figures (unrestricted is what they are not). */
@@ -58,6 +62,7 @@ export async function insertStatusChange(
     to_state: l.to_state,
     batch: l.batch ?? null,
     serials: l.serials ?? [],
+    from_location: l.from_location ?? null,
   }));
   const [[row]] = await allInOrder([
     db<StatusChangeRow[]>`
@@ -79,6 +84,7 @@ export async function applyStatusChange(
   levels: HeldChange[],
   batches: (HeldChange & { batch: string })[],
   serials: { item_id: string; serial: string; state: StockState }[],
+  locations: LocationLevelWrite[],
 ): Promise<LevelAfter[]> {
   const json = (rows: unknown[]) => db.json(rows as never);
   const [after] = await allInOrder([
@@ -98,6 +104,8 @@ export async function applyStatusChange(
     UPDATE serials s SET state = d.state, updated_at = now()
     FROM jsonb_to_recordset(${json(serials)}) AS d(item_id text, serial text, state text)
     WHERE s.item_id = d.item_id AND s.serial = d.serial`.execute(),
+    // Last: the database checks the locations against the levels and batches just written.
+    locations.length > 0 && upsertLocationLevels(db, locations).execute(),
   ]);
   return after as LevelAfter[];
 }
@@ -111,7 +119,7 @@ export async function findStatusChange(db: Db, id: string): Promise<StatusChange
 
 export async function statusChangeLines(db: Db, ids: string[]): Promise<StatusChangeLineRow[]> {
   return db<StatusChangeLineRow[]>`
-    SELECT status_change_id, item_id, qty, from_state, to_state, batch, serials
+    SELECT status_change_id, item_id, qty, from_state, to_state, batch, serials, from_location
     FROM status_change_lines WHERE status_change_id = ANY(${ids})
     ORDER BY status_change_id, line_no`;
 }

@@ -35,6 +35,9 @@ export interface LineRow {
   /** The held state an ISSUE line took from / a RECEIPT line brought into; null: unrestricted. */
   from_state: HeldState | null;
   to_state: HeldState | null;
+  /** The locations (codes) the line took its stock from and put it; null where it has no such end, and on lines posted before locations. */
+  from_location: string | null;
+  to_location: string | null;
 }
 
 export type HeldState = 'quality_control' | 'damaged';
@@ -42,7 +45,7 @@ export type HeldState = 'quality_control' | 'damaged';
 const moveColumns = (db: Db) =>
   db`id, type, status, from_wh, to_wh, reason, reference, idempotency_key, reverses, reversed_by, receipt_id, created_by, created_at`;
 const lineColumns = (db: Db) =>
-  db`move_id, line_no, item_id, qty, batch, expires_at, serials, reservation_id, expected_on_hand, from_state, to_state`;
+  db`move_id, line_no, item_id, qty, batch, expires_at, serials, reservation_id, expected_on_hand, from_state, to_state, from_location, to_location`;
 
 /** Moves by id, unlocked (a reversal locks its original first). */
 export async function findMoves(db: Db, ids: string[]): Promise<MoveRow[]> {

@@ -160,6 +160,8 @@ export interface SerialRow {
   item_id: string;
   serial: string;
   warehouse_id: string | null;
+  /** The location (code) of an IN_STOCK serial in its warehouse; null when ISSUED. */
+  location: string | null;
   status: 'IN_STOCK' | 'ISSUED';
   /** One state per serial; an ISSUED serial keeps the one it left in. */
   state: StockState;
@@ -176,7 +178,7 @@ export interface SerialFilters extends ScopedPage {
 
 export async function listSerials(db: Db, f: SerialFilters): Promise<SerialRow[]> {
   return db<SerialRow[]>`
-    SELECT item_id, serial, warehouse_id, status, state, updated_at FROM serials
+    SELECT item_id, serial, warehouse_id, location, status, state, updated_at FROM serials
     WHERE true
       ${f.item_id === undefined ? db`` : db`AND item_id = ${f.item_id}`}
       ${f.warehouse_id === undefined ? db`` : db`AND warehouse_id = ${f.warehouse_id}`}
@@ -185,4 +187,57 @@ export async function listSerials(db: Db, f: SerialFilters): Promise<SerialRow[]
       ${f.after === null ? db`` : db`AND (item_id, serial) > (${f.after[0]}, ${f.after[1]})`}
     ORDER BY item_id, serial
     LIMIT ${f.limit + 1}`;
+}
+
+/** One item (and batch: '' for none) at one location: its stock on hand and what of it is held. */
+export interface LocationLevelRow extends StockKey {
+  location: string;
+  batch: string;
+  on_hand: number;
+  quality_control: number;
+  damaged: number;
+  /** The location's: picking takes lower first. */
+  pick_order: number;
+}
+
+/**
+ * The location levels with stock of these (item, warehouse) keys. Unlocked: they change only under
+ * the lock of their stock level, which the caller holds (lockLevels, sent before this).
+ */
+export async function locationLevelsOf(db: Db, keys: StockKey[]): Promise<LocationLevelRow[]> {
+  if (!keys.length) return [];
+  const [items, warehouses] = columnsOf(keys);
+  return db<LocationLevelRow[]>`
+    SELECT ll.item_id, ll.warehouse_id, ll.location, ll.batch, ll.on_hand, ll.quality_control, ll.damaged, l.pick_order
+    FROM location_levels ll JOIN locations l ON l.warehouse_id = ll.warehouse_id AND l.code = ll.location
+    WHERE (ll.item_id, ll.warehouse_id) IN (SELECT * FROM unnest(${items}::text[], ${warehouses}::text[])) AND ll.on_hand > 0`;
+}
+
+/** A location as postings see it. */
+export interface LocationRef {
+  warehouse_id: string;
+  code: string;
+  active: boolean;
+  pick_order: number;
+  /** Set on the rows answering a putaway rule: the item whose stock the rule sends here. */
+  putaway_for: string | null;
+}
+
+/**
+ * The locations postings may put stock in or name: those named (warehouse, code), and the targets
+ * of the putaway rules of these (item, warehouse) keys, one row per rule.
+ */
+export async function locationsFor(
+  db: Db,
+  named: { warehouse_id: string; code: string }[],
+  keys: StockKey[],
+): Promise<LocationRef[]> {
+  const [items, warehouses] = columnsOf(keys);
+  return db<LocationRef[]>`
+    SELECT warehouse_id, code, active, pick_order, NULL::text AS putaway_for FROM locations
+    WHERE (warehouse_id, code) IN (SELECT * FROM unnest(${named.map((n) => n.warehouse_id)}::text[], ${named.map((n) => n.code)}::text[]))
+    UNION ALL
+    SELECT l.warehouse_id, l.code, l.active, l.pick_order, p.item_id FROM putaway_rules p
+    JOIN locations l ON l.warehouse_id = p.warehouse_id AND l.code = p.location
+    WHERE (p.item_id, p.warehouse_id) IN (SELECT * FROM unnest(${items}::text[], ${warehouses}::text[]))`;
 }

@@ -18,6 +18,8 @@ export interface VendorReturnLine {
   item_id: string;
   qty: number;
   batch?: string;
+  /** Where the units come out of; else picked. */
+  from_location?: string;
   serials?: string[];
 }
 
@@ -27,6 +29,7 @@ export interface VendorReturnLineRow {
   item_id: string;
   qty: number;
   batch: string | null;
+  from_location: string | null;
   serials: string[];
 }
 
@@ -46,6 +49,7 @@ export async function insertVendorReturn(
     item_id: l.item_id,
     qty: l.qty,
     batch: l.batch ?? null,
+    from_location: l.from_location ?? null,
     serials: l.serials ?? [],
   }));
   const [[row]] = await allInOrder([
@@ -77,7 +81,7 @@ export async function vendorReturnLines(
   returnIds: string[],
 ): Promise<VendorReturnLineRow[]> {
   return db<VendorReturnLineRow[]>`
-    SELECT vendor_return_id, po_line_id, item_id, qty, batch, serials
+    SELECT vendor_return_id, po_line_id, item_id, qty, batch, serials, from_location
     FROM vendor_return_lines WHERE vendor_return_id = ANY(${returnIds})
     ORDER BY vendor_return_id, line_no`;
 }

@@ -2385,6 +2385,8 @@ export interface components {
              * @enum {string}
              */
             state?: "unrestricted" | "quality_control" | "damaged";
+            /** @description With `over-issuance`, `insufficient-quantity` and `count-mismatch`: the location (code) whose stock fell short or was miscounted. */
+            location?: string;
             requested?: number;
             available?: number;
             ordered?: number;
@@ -2570,6 +2572,8 @@ export interface components {
             batch?: components["schemas"]["BatchCode"];
             /** @description Serial-tracked items: one per unit, each in stock in the warehouse in `from_state`. */
             serials?: components["schemas"]["SerialNumber"][];
+            /** @description The location (code) whose stock changes state; it stays there. Absent: picked — locations by `pick_order`, then code (serials wherever each is); the status change shows one line per location it changed. To move stock between locations, post a TRANSFER within the warehouse. */
+            from_location?: components["schemas"]["Code"];
         };
         StatusChangeLine: {
             item_id: string;
@@ -2578,6 +2582,8 @@ export interface components {
             to_state: components["schemas"]["StockState"];
             batch?: string;
             serials: string[];
+            /** @description The location whose stock changed state (absent on status changes posted before locations existed). */
+            from_location?: string;
         };
         StatusChange: {
             /** @example sc_01JD7ZK3Q8X2 */
@@ -2635,6 +2641,8 @@ export interface components {
             serial: string;
             /** @description Where it is; null once issued. */
             warehouse_id: string | null;
+            /** @description The location (code) in its warehouse where it is; null once issued. */
+            location: string | null;
             status: components["schemas"]["SerialStatus"];
             /** @description Its stock state; an issued serial keeps the one it left in (`damaged` when scrapped). */
             state: components["schemas"]["StockState"];
@@ -2663,6 +2671,10 @@ export interface components {
             from_state?: components["schemas"]["HeldState"];
             /** @description RECEIPT only: the stock comes in held in this state (`quality_control`) instead of unrestricted. */
             to_state?: components["schemas"]["HeldState"];
+            /** @description Lines that take stock (ISSUE, TRANSFER, negative ADJUSTMENT): the location (code) of the source warehouse to take it from. Absent: picked — batches first-expiry-first-out, then locations by `pick_order`, then code; serials from wherever each is. With `expected_on_hand`, the count is this location's. */
+            from_location?: components["schemas"]["Code"];
+            /** @description Lines that bring stock (RECEIPT, TRANSFER, positive ADJUSTMENT): the location (code) of the destination warehouse to put it in; must be active. Absent: the putaway rule of the item and warehouse, else `DEFAULT`. Required on a TRANSFER within one warehouse, and different from `from_location`. */
+            to_location?: components["schemas"]["Code"];
         };
         StockMoveCreate: {
             type: components["schemas"]["StockMoveType"];
@@ -2690,6 +2702,10 @@ export interface components {
             from_state?: components["schemas"]["HeldState"];
             /** @description The held state a RECEIPT line brought its stock into; absent: unrestricted. */
             to_state?: components["schemas"]["HeldState"];
+            /** @description The location the line took its stock from (absent on lines that take none, and on lines posted before locations existed). */
+            from_location?: string;
+            /** @description The location the line put its stock in (absent on lines that bring none, and on lines posted before locations existed). */
+            to_location?: string;
         };
         StockMove: {
             /** @example sm_01JD7ZK3Q8X2 */
@@ -3135,6 +3151,8 @@ export interface components {
             serials?: components["schemas"]["SerialNumber"][];
             /** @description Receive into quality control (`quality_control`) instead of unrestricted stock: on hand, not available until a status change releases it. */
             to_state?: components["schemas"]["HeldState"];
+            /** @description The location (code) of the warehouse the goods go to; must be active. Absent: the putaway rule of the item and warehouse, else `DEFAULT` (the stock move's lines say where). */
+            to_location?: components["schemas"]["Code"];
         };
         ReceiptLine: {
             po_line_id: string;
@@ -3145,6 +3163,8 @@ export interface components {
             serials: string[];
             /** @description Received into this held state; absent: unrestricted. */
             to_state?: components["schemas"]["HeldState"];
+            /** @description The location the request named; absent when putaway chose (the stock move's lines say where). */
+            to_location?: string;
         };
         Receipt: {
             /** @example rcpt_01JD7ZK3Q8X2 */
@@ -3322,6 +3342,8 @@ export interface components {
             batch?: components["schemas"]["BatchCode"];
             /** @description Serial-tracked lines: one per unit, each in stock in the warehouse. */
             serials?: components["schemas"]["SerialNumber"][];
+            /** @description The location (code) the units come out of. Absent: picked (FEFO for batches, then locations by `pick_order`, then code; serials from wherever each is). */
+            from_location?: components["schemas"]["Code"];
         };
         VendorReturnLine: {
             po_line_id: string;
@@ -3330,6 +3352,8 @@ export interface components {
             /** @description As the request named it; absent when FEFO chose (the stock move's lines say which batches). */
             batch?: string;
             serials: string[];
+            /** @description As the request named it; absent when picked (the stock move's lines say where from). */
+            from_location?: string;
         };
         VendorReturn: {
             /** @example vret_01JD7ZK3Q8X2 */

@@ -205,8 +205,8 @@ export interface ProblemTypes {
   "self-approval": ProblemBase<"self-approval">;
   "not-found": ProblemBase<"not-found">;
   "method-not-allowed": ProblemBase<"method-not-allowed">;
-  "over-issuance": ProblemBase<"over-issuance"> & Required<Pick<Problem, "item_id" | "warehouse_id" | "requested" | "available">> & Pick<Problem, "batch">;
-  "insufficient-quantity": ProblemBase<"insufficient-quantity"> & Required<Pick<Problem, "item_id" | "warehouse_id" | "state" | "requested" | "available">> & Pick<Problem, "batch">;
+  "over-issuance": ProblemBase<"over-issuance"> & Required<Pick<Problem, "item_id" | "warehouse_id" | "requested" | "available">> & Pick<Problem, "batch" | "location">;
+  "insufficient-quantity": ProblemBase<"insufficient-quantity"> & Required<Pick<Problem, "item_id" | "warehouse_id" | "state" | "requested" | "available">> & Pick<Problem, "batch" | "location">;
   "over-receipt": ProblemBase<"over-receipt"> & Required<Pick<Problem, "po_line_id" | "ordered" | "received" | "requested">>;
   "over-credit": ProblemBase<"over-credit"> & Required<Pick<Problem, "po_line_id" | "invoiced" | "credited" | "requested">>;
   "over-return": ProblemBase<"over-return"> & Required<Pick<Problem, "po_line_id" | "received" | "returned" | "requested">>;
@@ -216,7 +216,7 @@ export interface ProblemTypes {
   "invalid-state": ProblemBase<"invalid-state"> & Required<Pick<Problem, "current_status">> & Pick<Problem, "allowed_statuses">;
   "approval-required": ProblemBase<"approval-required">;
   "insufficient-available": ProblemBase<"insufficient-available"> & Required<Pick<Problem, "item_id" | "warehouse_id" | "requested" | "available">>;
-  "count-mismatch": ProblemBase<"count-mismatch"> & Required<Pick<Problem, "item_id" | "warehouse_id" | "expected" | "actual">> & Pick<Problem, "batch">;
+  "count-mismatch": ProblemBase<"count-mismatch"> & Required<Pick<Problem, "item_id" | "warehouse_id" | "expected" | "actual">> & Pick<Problem, "batch" | "location">;
   "idempotency-in-progress": ProblemBase<"idempotency-in-progress">;
   "precondition-failed": ProblemBase<"precondition-failed"> & Required<Pick<Problem, "current_etag">>;
   "request-timeout": ProblemBase<"request-timeout">;

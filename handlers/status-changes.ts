@@ -23,6 +23,8 @@ import {
   batchesOf,
   byKey,
   keyOf,
+  locationLevelsOf,
+  locationsFor,
   lockLevels,
   type StockKey,
   type StockState,
@@ -34,9 +36,11 @@ import { batchInState, insufficientQuantity } from './lib/batches.ts';
 import { expiryEvents, statusChangeEvent } from './lib/catalogue.ts';
 import { groupBy, present } from './lib/documents.ts';
 import { levelDetails, levelEvents } from './lib/levels.ts';
+import { LocationBook } from './lib/locations.ts';
 import { listOrder, scopedPage } from './lib/listing.ts';
 import { serialKey } from './lib/move-rules.ts';
-import { decimal, micro, type Micro } from './lib/quantity.ts';
+import { decimal, micro, toNumber, type Micro } from './lib/quantity.ts';
+import { must } from '../domain/must.ts';
 import { itemErrors, loadReferences, warehouseErrors } from './lib/references.ts';
 import { etagOf } from './lib/versioned.ts';
 import type { Handlers } from './types.ts';
@@ -159,12 +163,32 @@ export const statusChangeHandlers = {
       .sort(([a], [b]) => byKey(a, b))
       .map(([, p]) => p);
     // What the events of reservations expired on the way show: the levels before this change.
-    const [{ levels, expired }, serials, batches, detailsBefore] = await allInOrder([
-      lockLevels(db, keys),
-      lockSerials(db, serialPairs),
-      batchesOf(db, keys),
-      levelDetails(db, keys),
-    ]);
+    const named = [...new Set(lines.flatMap((l) => l.from_location ?? []))];
+    const [{ levels, expired }, serials, batches, detailsBefore, located, locations] =
+      await allInOrder([
+        lockLevels(db, keys),
+        lockSerials(db, serialPairs),
+        batchesOf(db, keys),
+        levelDetails(db, keys),
+        locationLevelsOf(db, keys),
+        locationsFor(
+          db,
+          named.map((code) => ({ warehouse_id, code })),
+          [],
+        ),
+      ]);
+    const unknown = lines.flatMap((l, i) =>
+      l.from_location === undefined || locations.some((x) => x.code === l.from_location)
+        ? []
+        : [
+            {
+              pointer: `#/lines/${i}/from_location`,
+              code: 'unknown_location',
+              detail: `No location ${l.from_location} exists in ${warehouse_id}.`,
+            },
+          ],
+    );
+    if (unknown.length) throw invalid(unknown);
 
     // Net change per level and state, and per batch and state: lines of an item are summed.
     const levelDeltas = new Map<string, Deltas>();
@@ -224,15 +248,59 @@ export const statusChangeHandlers = {
         if (
           now?.status !== 'IN_STOCK' ||
           now.warehouse_id !== warehouse_id ||
-          now.state !== line.from_state
+          now.state !== line.from_state ||
+          (line.from_location !== undefined && now.location !== line.from_location)
         )
           serialErrors.push({
             pointer: `#/lines/${i}/serials/${j}`,
             code: 'serial_not_in_stock',
-            detail: `Serial ${serial} of ${line.item_id} is not in stock in ${warehouse_id} as ${line.from_state}.`,
+            detail: `Serial ${serial} of ${line.item_id} is not in stock in ${warehouse_id}${line.from_location === undefined ? '' : ` at ${line.from_location}`} as ${line.from_state}.`,
           });
       }
     if (serialErrors.length) throw invalid(serialErrors);
+
+    // Where: each line's stock at the location it names, else picked (by pick_order, then code),
+    // serials where they are; a line is stored once per location it changed.
+    const book = new LocationBook(located, true);
+    const locationDeltas = new Map<
+      string,
+      { location: string; item_id: string; batch: string; deltas: Deltas }
+    >();
+    const stored: StatusChangeLine[] = lines.flatMap((line) =>
+      book
+        .takeStock(
+          { item_id: line.item_id, warehouse_id, batch: line.batch ?? '', state: line.from_state },
+          micro(line.qty),
+          {
+            from: line.from_location,
+            serials: line.serials ?? [],
+            serialAt: (item_id, serial) =>
+              must(
+                serialStates.get(serialKey(item_id, serial))?.location,
+                'location of a serial in stock',
+              ),
+          },
+        )
+        .map(({ location, amount, serials: here }) => {
+          book.put(line.item_id, warehouse_id, location, line.batch ?? '', line.to_state, amount);
+          const k = JSON.stringify([line.item_id, location, line.batch ?? '']);
+          const d = locationDeltas.get(k) ?? {
+            location,
+            item_id: line.item_id,
+            batch: line.batch ?? '',
+            deltas: noDeltas(),
+          };
+          d.deltas[line.from_state] -= amount;
+          d.deltas[line.to_state] += amount;
+          locationDeltas.set(k, d);
+          return {
+            ...line,
+            qty: toNumber(amount),
+            ...(here.length > 0 && { serials: here }),
+            from_location: location,
+          };
+        }),
+    );
 
     const held = (d: Deltas) => ({
       quality_control: decimal(d.quality_control),
@@ -247,6 +315,18 @@ export const statusChangeHandlers = {
     const batchChanges = [...batchDeltas.values()]
       .filter(({ deltas }) => changes(deltas))
       .map(({ item_id, batch, deltas }) => ({ item_id, warehouse_id, batch, ...held(deltas) }));
+    const now = new Date().toISOString();
+    const locationChanges = [...locationDeltas.values()]
+      .filter(({ deltas }) => changes(deltas))
+      .map(({ item_id, location, batch, deltas }) => ({
+        item_id,
+        warehouse_id,
+        location,
+        batch,
+        on_hand: '0',
+        ...held(deltas),
+        updated_at: now,
+      }));
     const id = newId('sc');
     const [after, row] = await allInOrder([
       applyStatusChange(
@@ -256,6 +336,7 @@ export const statusChangeHandlers = {
         lines.flatMap((l) =>
           (l.serials ?? []).map((serial) => ({ item_id: l.item_id, serial, state: l.to_state })),
         ),
+        locationChanges,
       ),
       insertStatusChange(
         db,
@@ -266,7 +347,7 @@ export const statusChangeHandlers = {
           idempotency_key: idempotencyKey ?? null,
           created_by: actor.sub,
         },
-        lines,
+        stored,
       ),
     ]);
     const [[shown], details] = await allInOrder([

@@ -67,6 +67,7 @@ function returnMove(
       item_id: l.item_id,
       qty: l.qty,
       ...(l.batch !== undefined && { batch: l.batch }),
+      ...(l.from_location !== undefined && { from_location: l.from_location }),
       ...(l.serials !== undefined && { serials: l.serials }),
     })),
   };

@@ -29,9 +29,13 @@ import {
   batchesOf,
   byKey,
   keyOf,
+  locationLevelsOf,
+  locationsFor,
   lockLevels,
   type BatchRow,
   type LevelRow,
+  type LocationLevelRow,
+  type LocationRef,
   type StockKey,
   type StockState,
 } from '../../db/stock.ts';
@@ -62,6 +66,7 @@ import {
   type Pointer,
 } from './move-rules.ts';
 import { decimal, micro, toNumber, type Micro } from './quantity.ts';
+import { DEFAULT_LOCATION, locatePieces, type LocatedPiece } from './locations.ts';
 import { loadReferences, type References } from './references.ts';
 import { toReservation, toStockMove, type StockMove } from './representation.ts';
 import { expiryEvents, reservationEvent, stockLevelEvent, stockMoveEvent } from './catalogue.ts';
@@ -78,6 +83,10 @@ export interface MoveLineInput {
   from_state?: HeldState;
   /** RECEIPT only: bring the stock in held in this state. */
   to_state?: HeldState;
+  /** The location (code) the line takes from; else picked. */
+  from_location?: string;
+  /** The location (code) the line puts into; else putaway, else DEFAULT. */
+  to_location?: string;
 }
 export interface MoveInput {
   type: 'ISSUE' | 'RECEIPT' | 'TRANSFER' | 'ADJUSTMENT';
@@ -153,6 +162,7 @@ interface Batch {
 }
 interface Serial {
   warehouse_id: string | null;
+  location: string | null;
   status: 'IN_STOCK' | 'ISSUED';
   state: StockState;
   exists: boolean;
@@ -178,6 +188,12 @@ interface State {
   serials: Map<string, Serial>;
   reservations: Map<string, ReservationRow>;
   reversing: Map<string, { move: MoveRow; lines: LineRow[] }>;
+  /** Locations named and putaway targets, by locationKey. */
+  locations: Map<string, LocationRef>;
+  /** By (item, warehouse): where the putaway rule sends its stock. */
+  putaway: Map<string, string>;
+  /** By (item, warehouse): its location levels with stock (changed as postings are applied). */
+  locationLevels: Map<string, LocationLevelRow[]>;
   /** The events of the reservations load expired (lockLevels), owed whatever the postings do. */
   expired: OutboxEvent[];
 }
@@ -214,22 +230,45 @@ async function load(db: Db, postings: Posting[]): Promise<State> {
       postings.flatMap((p) => (p.options?.reverses === undefined ? [] : [p.options.reverses])),
     ),
   ];
+  const namedLocations = [
+    ...new Map(
+      inputs
+        .flatMap((i) => [
+          ...[i.from_wh, i.to_wh].flatMap((w) =>
+            w === undefined ? [] : [{ warehouse_id: w, code: DEFAULT_LOCATION }],
+          ),
+          ...i.lines.flatMap((l) => {
+            const { source, dest } = endpointsOf(i, l.qty);
+            const named: { warehouse_id: string; code: string }[] = [];
+            if (typeof source === 'string' && l.from_location !== undefined)
+              named.push({ warehouse_id: source, code: l.from_location });
+            if (typeof dest === 'string' && l.to_location !== undefined)
+              named.push({ warehouse_id: dest, code: l.to_location });
+            return named;
+          }),
+        ])
+        .map((n) => [locationKey(n.warehouse_id, n.code), n]),
+    ).values(),
+  ];
   // One round trip; PostgreSQL takes the locks in this order: levels, serials, reservations.
-  const [refs, levels, batches, serials, reservations, moves, movedLines] = await allInOrder([
-    loadReferences(
-      db,
-      inputs.flatMap((i) => i.lines.map((l) => l.item_id)),
-      inputs.flatMap((i) => [i.from_wh, i.to_wh].filter((w) => w !== undefined)),
-    ),
-    levelKeys.length
-      ? lockLevels(db, levelKeys)
-      : { levels: new Map<string, LevelRow>(), expired: [] },
-    batchesOf(db, levelKeys),
-    lockSerials(db, serialPairs),
-    reservationIds.length ? findReservations(db, reservationIds, { lock: true }) : [],
-    reversing.length ? findMoves(db, reversing) : [],
-    linesOf(db, reversing),
-  ]);
+  const [refs, levels, batches, serials, reservations, moves, movedLines, locations, located] =
+    await allInOrder([
+      loadReferences(
+        db,
+        inputs.flatMap((i) => i.lines.map((l) => l.item_id)),
+        inputs.flatMap((i) => [i.from_wh, i.to_wh].filter((w) => w !== undefined)),
+      ),
+      levelKeys.length
+        ? lockLevels(db, levelKeys)
+        : { levels: new Map<string, LevelRow>(), expired: [] },
+      batchesOf(db, levelKeys),
+      lockSerials(db, serialPairs),
+      reservationIds.length ? findReservations(db, reservationIds, { lock: true }) : [],
+      reversing.length ? findMoves(db, reversing) : [],
+      linesOf(db, reversing),
+      locationsFor(db, namedLocations, levelKeys),
+      locationLevelsOf(db, levelKeys),
+    ]);
   const state: State = {
     refs,
     levels: new Map(
@@ -250,15 +289,33 @@ async function load(db: Db, postings: Posting[]): Promise<State> {
     serials: new Map(
       serials.map((s) => [
         serialKey(s.item_id, s.serial),
-        { warehouse_id: s.warehouse_id, status: s.status, state: s.state, exists: true },
+        {
+          warehouse_id: s.warehouse_id,
+          location: s.location,
+          status: s.status,
+          state: s.state,
+          exists: true,
+        },
       ]),
     ),
     reservations: new Map(reservations.map((r) => [r.id, r])),
     reversing: new Map(
       moves.map((m) => [m.id, { move: m, lines: movedLines.filter((l) => l.move_id === m.id) }]),
     ),
+    locations: new Map(locations.map((l) => [locationKey(l.warehouse_id, l.code), l])),
+    // A rule whose location is inactive sends nothing there: stock goes to DEFAULT instead.
+    putaway: new Map(
+      locations.flatMap((l) =>
+        l.putaway_for !== null && l.active ? [[keyOf(l.putaway_for, l.warehouse_id), l.code]] : [],
+      ),
+    ),
+    locationLevels: new Map(),
     expired: [],
   };
+  for (const row of located) {
+    const k = keyOf(row.item_id, row.warehouse_id);
+    state.locationLevels.set(k, [...(state.locationLevels.get(k) ?? []), row]);
+  }
   for (const row of batches)
     batchList(state, row.item_id, row.warehouse_id).push({
       row,
@@ -270,6 +327,8 @@ async function load(db: Db, postings: Posting[]): Promise<State> {
   state.expired = expiryEvents(levels.expired, (key) => levelDetails(state, key));
   return state;
 }
+
+const locationKey = (warehouse_id: string, code: string) => JSON.stringify([warehouse_id, code]);
 
 function batchList(state: State, item_id: string, warehouse_id: string): Batch[] {
   const k = keyOf(item_id, warehouse_id);
@@ -349,23 +408,34 @@ function netChanges(lines: Line[]): Map<string, Net> {
 function checkCounts(state: State, lines: Line[]): void {
   for (const { input, source, dest } of lines) {
     if (input.expected_on_hand === undefined) continue;
-    // Only ADJUSTMENT lines expect a count, and those take or bring stock in one warehouse.
+    // Only ADJUSTMENT lines expect a count, and those take or bring stock in one warehouse (at
+    // one location, when they name it: then the count is the location's).
     const warehouse_id = must(source ?? dest, 'warehouse of an ADJUSTMENT line');
+    const location = input.from_location ?? input.to_location;
     const key = { item_id: input.item_id, warehouse_id };
     const actual =
-      input.batch === undefined
-        ? (levelView(state, key)?.on_hand ?? 0)
-        : (batchRows(state, [key]).find((b) => b.batch === input.batch)?.on_hand ?? 0);
+      location !== undefined
+        ? toNumber(
+            (state.locationLevels.get(keyOf(input.item_id, warehouse_id)) ?? [])
+              .filter((l) => l.location === location && l.batch === (input.batch ?? l.batch))
+              .reduce((sum, l) => sum + micro(l.on_hand), 0n),
+          )
+        : input.batch === undefined
+          ? (levelView(state, key)?.on_hand ?? 0)
+          : (batchRows(state, [key]).find((b) => b.batch === input.batch)?.on_hand ?? 0);
     if (micro(actual) === micro(input.expected_on_hand)) continue;
     const what =
       input.batch === undefined ? input.item_id : `${input.item_id} batch ${input.batch}`;
+    const where =
+      location === undefined ? `in ${warehouse_id}` : `at ${location} in ${warehouse_id}`;
     throw new ProblemError(
       'count-mismatch',
-      `${what} has ${actual} on hand in ${warehouse_id}, not the ${input.expected_on_hand} expected. Recount, then retry with the new figure.`,
+      `${what} has ${actual} on hand ${where}, not the ${input.expected_on_hand} expected. Recount, then retry with the new figure.`,
       {
         item_id: input.item_id,
         warehouse_id,
         ...(input.batch !== undefined && { batch: input.batch }),
+        ...(location !== undefined && { location }),
         expected: input.expected_on_hand,
         actual,
       },
@@ -450,10 +520,12 @@ function moveSerials(
       const now = state.serials.get(serialKey(input.item_id, serial));
       const inStock = now?.status === 'IN_STOCK';
       // A serial goes out of the state the line takes from: unrestricted, or the held one it scraps.
+      const atNamed =
+        input.from_location === undefined || (inStock && now.location === input.from_location);
       if (
         source === null
           ? inStock
-          : !(inStock && now.warehouse_id === source && now.state === sourceState)
+          : !(inStock && now.warehouse_id === source && now.state === sourceState && atNamed)
       ) {
         errors.push(
           source === null
@@ -465,10 +537,11 @@ function moveSerials(
             : {
                 pointer: at(index, `serials/${j}`),
                 code: 'serial_not_in_stock',
-                detail:
-                  inStock && now.warehouse_id === source
+                detail: !(inStock && now.warehouse_id === source)
+                  ? `Serial ${serial} of ${input.item_id} is not in stock in ${source}.`
+                  : now.state !== sourceState
                     ? `Serial ${serial} of ${input.item_id} is in ${source} as ${now.state}, not ${sourceState}.`
-                    : `Serial ${serial} of ${input.item_id} is not in stock in ${source}.`,
+                    : `Serial ${serial} of ${input.item_id} is at ${now.location} in ${source}, not ${input.from_location}.`,
               },
         );
         return;
@@ -478,6 +551,8 @@ function moveSerials(
         serial,
         to: {
           warehouse_id: dest,
+          // Where the posting puts it (locatePieces), set once the line's pieces are located.
+          location: null,
           status: dest === null ? 'ISSUED' : 'IN_STOCK',
           // An issued serial keeps the state it left in.
           state: dest === null ? sourceState : destState,
@@ -494,7 +569,7 @@ function postedLine(
   moveId: string,
   lineNo: number,
   type: MoveInput['type'],
-  { line, amount, batch, expires_at, first }: Piece,
+  { line, amount, batch, expires_at, first, fromLocation, toLocation, serials }: LocatedPiece,
 ): LineRow {
   const { input } = line;
   return {
@@ -505,7 +580,7 @@ function postedLine(
     batch,
     // Stored at millisecond precision, so what this returns is what a later read returns.
     expires_at: expires_at === null ? null : new Date(expires_at).toISOString(),
-    serials: input.serials ?? [],
+    serials,
     reservation_id: first ? (input.reservation_id ?? null) : null,
     expected_on_hand:
       first && input.expected_on_hand !== undefined
@@ -513,6 +588,8 @@ function postedLine(
         : null,
     from_state: input.from_state ?? null,
     to_state: input.to_state ?? null,
+    from_location: fromLocation,
+    to_location: toLocation,
   };
 }
 
@@ -562,6 +639,113 @@ function batchChanges(pieces: Piece[]): BatchChange[] {
   );
 }
 
+/** The change of one location level (batch '' for none). */
+interface LocationChange {
+  item_id: string;
+  warehouse_id: string;
+  location: string;
+  batch: string;
+  delta: Micro;
+  held: Held;
+}
+
+const locationLevelKey = (c: Omit<LocationChange, 'delta' | 'held'>) =>
+  JSON.stringify([c.item_id, c.warehouse_id, c.location, c.batch]);
+
+/** One change per location level the located pieces take from or bring to. */
+function locationChanges(pieces: LocatedPiece[]): LocationChange[] {
+  const changes = new Map<string, LocationChange>();
+  const add = (
+    item_id: string,
+    warehouse_id: string,
+    location: string,
+    batch: string,
+    delta: Micro,
+    stockState: StockState,
+  ) => {
+    const k = locationLevelKey({ item_id, warehouse_id, location, batch });
+    const change = changes.get(k) ?? {
+      item_id,
+      warehouse_id,
+      location,
+      batch,
+      delta: 0n,
+      held: noHeld(),
+    };
+    change.delta += delta;
+    addHeld(change.held, stockState, delta);
+    changes.set(k, change);
+  };
+  for (const { line, amount, batch, fromLocation, toLocation } of pieces) {
+    const { item_id } = line.input;
+    if (line.source !== null)
+      add(
+        item_id,
+        line.source,
+        must(fromLocation, 'location taken from'),
+        batch ?? '',
+        -amount,
+        line.sourceState,
+      );
+    if (line.dest !== null)
+      add(
+        item_id,
+        line.dest,
+        must(toLocation, 'location put into'),
+        batch ?? '',
+        amount,
+        line.destState,
+      );
+  }
+  return [...changes.values()].filter(
+    (c) => c.delta !== 0n || c.held.qualityControl !== 0n || c.held.damaged !== 0n,
+  );
+}
+
+/** 422s of the lines' locations: named where the line has that end, known there, and (to put into) active. */
+function locationErrors(state: State, lines: Line[], at: Pointer): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const { index, input, source, dest } of lines) {
+    const ends = [
+      ['from_location', source, 'take stock out'],
+      ['to_location', dest, 'bring stock in'],
+    ] as const;
+    for (const [field, warehouse_id, what] of ends) {
+      const code = input[field];
+      if (code === undefined) continue;
+      const location =
+        warehouse_id === null ? undefined : state.locations.get(locationKey(warehouse_id, code));
+      if (warehouse_id === null)
+        errors.push({
+          pointer: at(index, field),
+          code: 'not_allowed',
+          detail: `is allowed only on lines that ${what}.`,
+        });
+      else if (!location)
+        errors.push({
+          pointer: at(index, field),
+          code: 'unknown_location',
+          detail: `No location ${code} exists in ${warehouse_id}.`,
+        });
+      else if (field === 'to_location' && !location.active)
+        errors.push({
+          pointer: at(index, field),
+          code: 'inactive_location',
+          detail: `Location ${code} of ${warehouse_id} is inactive: it takes no stock.`,
+        });
+    }
+    // A transfer within one warehouse (every line names to_location: moveErrors) moves stock
+    // between two of its locations.
+    if (source !== null && source === dest && input.from_location === input.to_location)
+      errors.push({
+        pointer: at(index, 'to_location'),
+        code: 'same_location',
+        detail: 'must differ from from_location.',
+      });
+  }
+  return errors;
+}
+
 /** What an accepted posting writes, already applied to the state so later postings of the batch see it. */
 interface Plan {
   move: StockMove;
@@ -569,6 +753,7 @@ interface Plan {
   lines: LineRow[];
   levels: { key: StockKey; onHand: Micro; reserved: Micro; held: Held }[];
   batches: BatchChange[];
+  locations: LocationChange[];
   serials: { item_id: string; serial: string; to: Serial }[];
   consumed: ReservationRow[];
   /** The move this one reverses, as loaded (its state before this posting). */
@@ -583,13 +768,29 @@ function plan(state: State, { actor, principal, input, options = {} }: Posting):
   const warehouseIds = [input.from_wh, input.to_wh].filter((w) => w !== undefined);
   assertWarehouses(principal, ...warehouseIds);
   const lines = resolveLines(input, state.refs, at);
+  const placeErrors = locationErrors(state, lines, at);
+  if (placeErrors.length) throw invalid(placeErrors);
   const nets = netChanges(lines);
   const keys = [...nets.values()].map((n) => n.key);
   checkCounts(state, lines);
   const { claimed, credits } = claimReservations(state, lines, at);
   checkAvailability(state, nets, credits);
-  const pieces = allocateBatches(lines, batchRows(state, keys));
   const serials = moveSerials(state, lines, at);
+  const pieces = locatePieces(allocateBatches(lines, batchRows(state, keys)), {
+    levels: keys.flatMap((k) => state.locationLevels.get(keyOf(k.item_id, k.warehouse_id)) ?? []),
+    putAway: (item_id, warehouse_id) =>
+      state.putaway.get(keyOf(item_id, warehouse_id)) ?? DEFAULT_LOCATION,
+    serialAt: (item_id, serial) =>
+      must(
+        state.serials.get(serialKey(item_id, serial))?.location,
+        'location of a serial in stock',
+      ),
+  });
+  for (const piece of pieces)
+    for (const serial of piece.serials) {
+      const moved = must(serials.get(serialKey(piece.line.input.item_id, serial)), 'serial moved');
+      moved.to.location = piece.toLocation;
+    }
   const reversal =
     options.reverses === undefined ? undefined : state.reversing.get(options.reverses);
   if (options.reverses !== undefined && reversal?.move.status !== 'POSTED') {
@@ -661,6 +862,7 @@ function plan(state: State, { actor, principal, input, options = {} }: Posting):
       held,
     })),
     batches: batchChanges(pieces),
+    locations: locationChanges(pieces),
     serials: [...serials.values()],
     consumed: claimed,
     reversal,
@@ -722,6 +924,24 @@ function advance(state: State, p: Plan, incoming: IncomingChange[]): void {
     batch.qualityControl += c.held.qualityControl;
     batch.damaged += c.held.damaged;
   }
+  for (const c of p.locations) {
+    const k = keyOf(c.item_id, c.warehouse_id);
+    const list = state.locationLevels.get(k) ?? [];
+    state.locationLevels.set(k, list);
+    let row = list.find((l) => l.location === c.location && l.batch === c.batch);
+    if (!row) {
+      // Stock is put only into locations load read: named ones, putaway targets and DEFAULT.
+      const location = must(
+        state.locations.get(locationKey(c.warehouse_id, c.location)),
+        'a location stock was put into',
+      );
+      row = { ...c, on_hand: 0, quality_control: 0, damaged: 0, pick_order: location.pick_order };
+      list.push(row);
+    }
+    row.on_hand = toNumber(micro(row.on_hand) + c.delta);
+    row.quality_control = toNumber(micro(row.quality_control) + c.held.qualityControl);
+    row.damaged = toNumber(micro(row.damaged) + c.held.damaged);
+  }
   for (const s of p.serials) state.serials.set(serialKey(s.item_id, s.serial), s.to);
   for (const r of p.consumed)
     state.reservations.set(r.id, { ...r, status: 'CONSUMED', consumed_by: p.moveRow.id });
@@ -755,6 +975,7 @@ function writesOf(state: State, accepted: { posting: Posting; plan: Plan }[]): L
     { key: StockKey; onHand: Micro; reserved: Micro; held: Held; updatedAt: string }
   >();
   const batches = new Map<string, BatchChange>();
+  const locations = new Map<string, LocationChange & { updatedAt: string }>();
   const serials = new Map<string, { item_id: string; serial: string; to: Serial }>();
   for (const { plan: p } of accepted) {
     for (const l of p.levels) {
@@ -781,6 +1002,19 @@ function writesOf(state: State, accepted: { posting: Posting; plan: Plan }[]): L
           qualityControl: sum.held.qualityControl + b.held.qualityControl,
           damaged: sum.held.damaged + b.held.damaged,
         },
+      });
+    }
+    for (const c of p.locations) {
+      const k = locationLevelKey(c);
+      const sum = locations.get(k) ?? { ...c, delta: 0n, held: noHeld() };
+      locations.set(k, {
+        ...sum,
+        delta: sum.delta + c.delta,
+        held: {
+          qualityControl: sum.held.qualityControl + c.held.qualityControl,
+          damaged: sum.held.damaged + c.held.damaged,
+        },
+        updatedAt: p.moveRow.created_at,
       });
     }
     for (const s of p.serials) serials.set(serialKey(s.item_id, s.serial), s);
@@ -831,10 +1065,18 @@ function writesOf(state: State, accepted: { posting: Posting; plan: Plan }[]): L
         damaged: decimal(held.damaged),
         exists: existedBatch(b),
       })),
+    locations: [...locations.values()].map(({ delta, held, updatedAt, ...c }) => ({
+      ...c,
+      on_hand: decimal(delta),
+      quality_control: decimal(held.qualityControl),
+      damaged: decimal(held.damaged),
+      updated_at: updatedAt,
+    })),
     serials: [...serials.values()].map(({ item_id, serial, to }) => ({
       item_id,
       serial,
       warehouse_id: to.warehouse_id,
+      location: to.location,
       status: to.status,
       state: to.state,
       exists: to.exists,
@@ -924,6 +1166,9 @@ export function reversalOf(move: MoveRow, lines: LineRow[], reason: string | und
         // Held stock goes back where it came from: a receipt into quality control is undone out of it.
         ...(l.to_state !== null && { from_state: l.to_state }),
         ...(l.from_state !== null && { to_state: l.from_state }),
+        // And from where it went to where it came from.
+        ...(l.to_location !== null && { from_location: l.to_location }),
+        ...(l.from_location !== null && { to_location: l.from_location }),
       };
     }),
   };

@@ -85,11 +85,18 @@ function moveErrors(move: MoveInput, refs: References): FieldError[] {
       });
     else if (id) errors.push(...warehouseErrors(refs, id, `#/${field}`));
   }
-  if (move.type === 'TRANSFER' && move.from_wh && move.from_wh === move.to_wh) {
+  // Within one warehouse, a transfer moves stock between its locations: each line says where to.
+  if (
+    move.type === 'TRANSFER' &&
+    move.from_wh &&
+    move.from_wh === move.to_wh &&
+    move.lines.some((l) => l.to_location === undefined)
+  ) {
     errors.push({
       pointer: '#/to_wh',
       code: 'same_warehouse',
-      detail: 'must differ from from_wh.',
+      detail:
+        'must differ from from_wh, unless every line names its to_location (a transfer between two locations of one warehouse).',
     });
   }
   if (move.type === 'ADJUSTMENT' && !move.reason)

@@ -43,8 +43,17 @@ function receiptMove(warehouseId: string, lines: ReceiptLine[], reference?: stri
       expires_at: l.expires_at,
       serials: l.serials,
       to_state: l.to_state,
+      to_location: l.to_location,
     })),
   };
+}
+
+/**
+ * A receipt's goods may have been put away since they came in: its reversal takes them from
+ * wherever they are (picked as any issue is), not from where the receipt put them.
+ */
+function fromWhereItIs(move: MoveInput): MoveInput {
+  return { ...move, lines: move.lines.map(({ from_location: _, ...line }) => line) };
 }
 
 /**
@@ -199,7 +208,9 @@ export async function unreceive(
   const posting = {
     actor,
     principal,
-    input: reversalOf(u.move, u.moveLines, u.reason ?? `Reversal of receipt ${u.receiptId}`),
+    input: fromWhereItIs(
+      reversalOf(u.move, u.moveLines, u.reason ?? `Reversal of receipt ${u.receiptId}`),
+    ),
     options: {
       idempotencyKey,
       reverses: u.move.id,

@@ -1,4 +1,4 @@
-// Invariants 1-4, 6, 14 and 15 of docs/invariants.md, checked by recomputing everything from the ledger (posted move lines)
+// Invariants 1-4, 6 and 14-16 of docs/invariants.md, checked by recomputing everything from the ledger (posted move lines)
 // independently of the server's code: each query below is an oracle written from the rules, not
 // from the implementation. Used by the tests (property, concurrency, seed, chaos) and after every
 // benchmark. Returns human-readable violations (empty when everything holds) and how many checks ran.
@@ -233,6 +233,77 @@ async function heldDrift(sql: Sql): Promise<string[]> {
   ];
 }
 
+/**
+ * Every line as legs at locations: a leg names the location its line took from or put into; lines
+ * posted before locations existed name none, and count at DEFAULT (where the migration put
+ * everything that was on hand).
+ */
+const LOCATED_LEGS = `
+  SELECT l.item_id, coalesce(l.batch, '') AS batch, l.serials, w.warehouse_id, w.location, w.sign * abs(l.qty) AS qty
+  FROM stock_move_lines l JOIN stock_moves m ON m.id = l.move_id
+  CROSS JOIN LATERAL (VALUES
+    (CASE WHEN m.type IN ('ISSUE', 'TRANSFER') THEN m.from_wh WHEN m.type = 'ADJUSTMENT' AND l.qty < 0 THEN m.to_wh END,
+     coalesce(l.from_location, 'DEFAULT'), -1),
+    (CASE WHEN m.type IN ('RECEIPT', 'TRANSFER') THEN m.to_wh WHEN m.type = 'ADJUSTMENT' AND l.qty > 0 THEN m.to_wh END,
+     coalesce(l.to_location, 'DEFAULT'), 1)
+  ) AS w(warehouse_id, location, sign)
+  WHERE w.warehouse_id IS NOT NULL`;
+
+/**
+ * Invariant 16: each location level's on hand equals the ledger's legs at that location; no
+ * location figure is negative or holds more than it has; the locations of every (item, warehouse)
+ * and batch sum to its level and batch level in every state; a serial in stock is at one location
+ * of its warehouse, and a serial item's location holds as many as its serials there.
+ */
+async function locationDrift(sql: Sql): Promise<string[]> {
+  const ledger = await sql.unsafe(`
+    WITH ledger AS (
+      SELECT item_id, warehouse_id, location, batch, sum(qty) AS qty FROM (${LOCATED_LEGS}) legs GROUP BY 1, 2, 3, 4)
+    SELECT coalesce(ll.item_id, g.item_id) AS item_id, coalesce(ll.warehouse_id, g.warehouse_id) AS warehouse_id,
+      coalesce(ll.location, g.location) AS location, coalesce(ll.batch, g.batch) AS batch, ll.on_hand, g.qty AS ledger
+    FROM location_levels ll FULL JOIN ledger g
+      ON (g.item_id, g.warehouse_id, g.location, g.batch) = (ll.item_id, ll.warehouse_id, ll.location, ll.batch)
+    WHERE coalesce(ll.on_hand, 0) <> coalesce(g.qty, 0)
+       OR ll.on_hand < 0 OR ll.quality_control < 0 OR ll.damaged < 0 OR ll.quality_control + ll.damaged > ll.on_hand`);
+  const sums = await sql`
+    WITH per_level AS (
+      SELECT item_id, warehouse_id, sum(on_hand) AS on_hand, sum(quality_control) AS qc, sum(damaged) AS damaged
+      FROM location_levels GROUP BY 1, 2),
+    per_batch AS (
+      SELECT item_id, warehouse_id, batch, sum(on_hand) AS on_hand, sum(quality_control) AS qc, sum(damaged) AS damaged
+      FROM location_levels WHERE batch <> '' GROUP BY 1, 2, 3)
+    SELECT s.item_id, s.warehouse_id, NULL AS batch, s.on_hand, s.quality_control AS qc, s.damaged,
+      coalesce(p.on_hand, 0) AS loc_on_hand, coalesce(p.qc, 0) AS loc_qc, coalesce(p.damaged, 0) AS loc_damaged
+    FROM stock_levels s LEFT JOIN per_level p USING (item_id, warehouse_id)
+    WHERE (s.on_hand, s.quality_control, s.damaged) <> (coalesce(p.on_hand, 0), coalesce(p.qc, 0), coalesce(p.damaged, 0))
+    UNION ALL
+    SELECT b.item_id, b.warehouse_id, b.batch, b.on_hand, b.quality_control, b.damaged,
+      coalesce(p.on_hand, 0), coalesce(p.qc, 0), coalesce(p.damaged, 0)
+    FROM batch_levels b LEFT JOIN per_batch p USING (item_id, warehouse_id, batch)
+    WHERE (b.on_hand, b.quality_control, b.damaged) <> (coalesce(p.on_hand, 0), coalesce(p.qc, 0), coalesce(p.damaged, 0))`;
+  const serials = await sql`
+    SELECT coalesce(x.item_id, ll.item_id) AS item_id, coalesce(x.warehouse_id, ll.warehouse_id) AS warehouse_id,
+      coalesce(x.location, ll.location) AS location, coalesce(x.n, 0) AS serials, coalesce(ll.on_hand, 0) AS on_hand
+    FROM (SELECT item_id, warehouse_id, location, count(*) AS n FROM serials WHERE status = 'IN_STOCK' GROUP BY 1, 2, 3) x
+    FULL JOIN (SELECT ll.* FROM location_levels ll JOIN items i ON i.id = ll.item_id AND i.track_by = 'SERIAL') ll
+      ON (ll.item_id, ll.warehouse_id, ll.location) = (x.item_id, x.warehouse_id, x.location)
+    WHERE coalesce(x.n, 0) <> coalesce(ll.on_hand, 0) OR x.location IS NULL AND x.n IS NOT NULL`;
+  return [
+    ...ledger.map(
+      (r) =>
+        `16: ${r.item_id}@${r.warehouse_id}/${r.location}${r.batch ? ` batch ${r.batch}` : ''} on hand ${r.on_hand ?? 'no location level'}, ledger ${r.ledger ?? 0}`,
+    ),
+    ...sums.map(
+      (r) =>
+        `16: ${r.item_id}@${r.warehouse_id}${r.batch ? ` batch ${r.batch}` : ''} on hand ${r.on_hand}, quality control ${r.qc}, damaged ${r.damaged}; its locations ${r.loc_on_hand}, ${r.loc_qc}, ${r.loc_damaged}`,
+    ),
+    ...serials.map(
+      (r) =>
+        `16: ${r.item_id}@${r.warehouse_id}/${r.location ?? 'no location'}: ${r.serials} serials in stock, location on hand ${r.on_hand}`,
+    ),
+  ];
+}
+
 const CHECKS = [
   ledgerDrift,
   reservationDrift,
@@ -242,6 +313,7 @@ const CHECKS = [
   postingRecordDrift,
   incomingDrift,
   heldDrift,
+  locationDrift,
 ];
 
 export async function checkInvariants(sql: Sql): Promise<InvariantReport> {
