@@ -18,7 +18,9 @@ export type AuditEntity =
   | 'invoice'
   | 'webhook_endpoint'
   | 'vendor_return'
-  | 'status_change';
+  | 'status_change'
+  | 'location'
+  | 'putaway_rule';
 
 interface Entry {
   action: string;

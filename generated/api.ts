@@ -94,6 +94,162 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/inventory/warehouses/{id}/locations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Warehouse id.
+                 * @example WH-A
+                 */
+                id: components["parameters"]["WarehouseIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a warehouse's locations
+         * @description The warehouse's locations ordered by `code`, `DEFAULT` among them. 404 for an unknown warehouse; 403 `warehouse-forbidden` when the token's `warehouses` claim excludes it.
+         */
+        get: operations["listLocations"];
+        put?: never;
+        /**
+         * Create a location
+         * @description Adds a location (a bin, rack or dock) to the warehouse. `code` is unique within the warehouse and never
+         *     changes; 409 `duplicate-code` when the warehouse already has it (`DEFAULT` included, which every warehouse
+         *     has from its creation). The warehouse may be inactive. 404 for an unknown warehouse; 403
+         *     `warehouse-forbidden` when the token's `warehouses` claim excludes it. Sends `inventory.location.created`;
+         *     the answer carries the location's `ETag` and its URL in `Location`.
+         */
+        post: operations["createLocation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inventory/locations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Location id.
+                 * @example loc_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["LocationIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a location
+         * @description Carries the location's `ETag`; send it back in `If-None-Match` to get 304 when unchanged, or in `If-Match` to replace the location. 403 `warehouse-forbidden` when the token's `warehouses` claim excludes its warehouse.
+         */
+        get: operations["getLocation"];
+        /**
+         * Replace a location
+         * @description Changes the location's `type` and `pick_order`, or (de)activates it. Its `code` and warehouse never change:
+         *     `code` may be sent, but only with the location's own (422 `immutable` otherwise). `DEFAULT` cannot be
+         *     deactivated (422 `default_location`): it is where stock goes when nothing names a location. Deactivating
+         *     refuses only what comes later (stock put there, putaway rules naming it); stock it holds stays and can be
+         *     taken out. Sends `inventory.location.updated`. 403 `warehouse-forbidden` when the token's `warehouses` claim
+         *     excludes its warehouse.
+         */
+        put: operations["replaceLocation"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inventory/location-levels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List stock per location
+         * @description Stock on hand per item, warehouse, location and batch, with how much of it is held (`quality_control`,
+         *     `damaged`), ordered by (`item_id`, `warehouse_id`, `location`, `batch`). The locations of an item and
+         *     warehouse sum to its stock level (and, per batch, to its batch levels). Only what holds stock is listed:
+         *     rows whose `on_hand` is 0 are left out. `location` needs `warehouse_id` (422 `location_without_warehouse`
+         *     otherwise). A token with a `warehouses` claim sees only its warehouses' stock; filtering on another
+         *     warehouse is 403 `warehouse-forbidden`.
+         */
+        get: operations["listLocationLevels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inventory/putaway-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List putaway rules
+         * @description Ordered by (`warehouse_id`, `item_id`). A token with a `warehouses` claim sees only its warehouses' rules; filtering on another warehouse is 403 `warehouse-forbidden`.
+         */
+        get: operations["listPutawayRules"];
+        put?: never;
+        /**
+         * Set where an item goes in a warehouse
+         * @description Says at which location of the warehouse stock of the item is put when it comes in without a location
+         *     named (a receipt line without `to_location`); without a rule it goes to `DEFAULT`. One rule per warehouse
+         *     and item: when the pair has none, it is created (201, with its URL in `Location`); when it has one, that
+         *     rule's `location` is replaced (200, same `id`; sending the location it already has changes nothing and sends
+         *     no event). `location` is a code of an active location of the warehouse (422 `unknown_location`,
+         *     `inactive_location`); the item and the warehouse must exist and be active (422 `unknown_item`,
+         *     `inactive_item`, `unknown_warehouse`, `inactive_warehouse`). A rule whose location is deactivated later
+         *     stays, and stock goes to `DEFAULT` while it is inactive. 403 `warehouse-forbidden` when the token's
+         *     `warehouses` claim excludes the warehouse. Sends `inventory.putaway_rule.created` or `.updated`.
+         */
+        post: operations["createPutawayRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inventory/putaway-rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Putaway rule id.
+                 * @example put_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["PutawayRuleIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a putaway rule
+         * @description 403 `warehouse-forbidden` when the token's `warehouses` claim excludes its warehouse.
+         */
+        get: operations["getPutawayRule"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a putaway rule
+         * @description Stock of the item coming into the warehouse without a location goes to `DEFAULT` from then on. Sends `inventory.putaway_rule.deleted` (the rule as it was). 403 `warehouse-forbidden` when the token's `warehouses` claim excludes its warehouse.
+         */
+        delete: operations["deletePutawayRule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/inventory/items": {
         parameters: {
             query?: never;
@@ -1849,6 +2005,106 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "inventory.location.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A location was created
+         * @description Sent when a location is created in a warehouse (`POST /inventory/warehouses/{id}/locations`), in the same transaction; not for the `DEFAULT` location a new warehouse gets with it. Of the locations warehouse. Signed as `inventory.stock_move.posted` describes.
+         */
+        post: operations["onLocationCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "inventory.location.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A location was updated
+         * @description Sent when a location is replaced (`PUT /inventory/locations/{id}`: its type or pick order changed, deactivated or reactivated), in the same transaction. Of the locations warehouse. Signed as `inventory.stock_move.posted` describes.
+         */
+        post: operations["onLocationUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "inventory.putaway_rule.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A putaway rule was created
+         * @description Sent when `POST /inventory/putaway-rules` creates the rule of a warehouse and item, in the same transaction. Of the rules warehouse. Signed as `inventory.stock_move.posted` describes.
+         */
+        post: operations["onPutawayRuleCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "inventory.putaway_rule.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A putaway rule was updated
+         * @description Sent when `POST /inventory/putaway-rules` gives the rule of a warehouse and item another location, in the same transaction. Of the rules warehouse. Signed as `inventory.stock_move.posted` describes.
+         */
+        post: operations["onPutawayRuleUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "inventory.putaway_rule.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A putaway rule was deleted
+         * @description Sent when a putaway rule is deleted (`DELETE /inventory/putaway-rules/{id}`), in the same transaction; `data` is the rule as it was. Of the rules warehouse. Signed as `inventory.stock_move.posted` describes.
+         */
+        post: operations["onPutawayRuleDeleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "procurement.requisition.created": {
         parameters: {
             query?: never;
@@ -2401,6 +2657,8 @@ export interface components {
             actual?: number;
             number?: string;
             sku?: string;
+            /** @description `duplicate-code`: the location code already used in the warehouse. */
+            code?: string;
             id?: string;
             current_status?: string;
             allowed_statuses?: string[];
@@ -2442,6 +2700,123 @@ export interface components {
         };
         WarehouseList: {
             data: components["schemas"]["Warehouse"][];
+            page: components["schemas"]["Page"];
+        };
+        /**
+         * @description STORAGE: shelves and bins stock is kept and picked from; RECEIVING: where goods come in; SHIPPING: where goods wait to go out.
+         * @enum {string}
+         */
+        LocationType: "STORAGE" | "RECEIVING" | "SHIPPING";
+        /**
+         * @example {
+         *       "id": "loc_01JD7ZK3Q8X2",
+         *       "warehouse_id": "WH-A",
+         *       "code": "A-01-01",
+         *       "type": "STORAGE",
+         *       "pick_order": 10,
+         *       "active": true,
+         *       "etag": "\"v1\"",
+         *       "created_at": "2026-11-01T08:00:00Z",
+         *       "updated_at": "2026-11-01T08:00:00Z"
+         *     }
+         */
+        Location: {
+            /** @example loc_01JD7ZK3Q8X2 */
+            id: string;
+            warehouse_id: components["schemas"]["Code"];
+            /** @description Unique within the warehouse; never changes. Stock lines name locations by it. */
+            code: components["schemas"]["Code"];
+            type: components["schemas"]["LocationType"];
+            /** @description Picking takes stock from lower `pick_order` first, then by `code`. */
+            pick_order: number;
+            /** @description An inactive location takes no new stock nor putaway rule; what it holds can still be taken out. `DEFAULT` is always active. */
+            active: boolean;
+            /**
+             * @description The `ETag` (`"v3"`), for `If-Match` on PUT.
+             * @example "v1"
+             */
+            etag: string;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        LocationCreate: {
+            code: components["schemas"]["Code"];
+            /** @default STORAGE */
+            type?: components["schemas"]["LocationType"];
+            /** @default 0 */
+            pick_order?: number;
+            /** @default true */
+            active?: boolean;
+        };
+        LocationUpdate: {
+            /** @description Optional; when sent, it must be the location's own (422 `immutable`). */
+            code?: components["schemas"]["Code"];
+            type: components["schemas"]["LocationType"];
+            pick_order: number;
+            active: boolean;
+        };
+        LocationList: {
+            data: components["schemas"]["Location"][];
+            page: components["schemas"]["Page"];
+        };
+        /**
+         * @example {
+         *       "item_id": "GLUE-500",
+         *       "warehouse_id": "WH-A",
+         *       "location": "A-01-01",
+         *       "batch": "LOT-2026-11",
+         *       "on_hand": 12,
+         *       "quality_control": 0,
+         *       "damaged": 0,
+         *       "updated_at": "2026-11-03T10:00:00Z"
+         *     }
+         */
+        LocationLevel: {
+            item_id: string;
+            warehouse_id: string;
+            /** @description The location's code. */
+            location: string;
+            /** @description BATCH items only; absent for the others. */
+            batch?: string;
+            on_hand: number;
+            /** @description Of `on_hand`, held in quality control. */
+            quality_control: number;
+            /** @description Of `on_hand`, held as damaged. */
+            damaged: number;
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        LocationLevelList: {
+            data: components["schemas"]["LocationLevel"][];
+            page: components["schemas"]["Page"];
+        };
+        /**
+         * @example {
+         *       "id": "put_01JD7ZK3Q8X2",
+         *       "warehouse_id": "WH-A",
+         *       "item_id": "sku-1",
+         *       "location": "A-01-01",
+         *       "created_at": "2026-11-01T08:00:00Z",
+         *       "updated_at": "2026-11-01T08:00:00Z"
+         *     }
+         */
+        PutawayRule: {
+            /** @example put_01JD7ZK3Q8X2 */
+            id: string;
+            warehouse_id: components["schemas"]["Code"];
+            item_id: components["schemas"]["Code"];
+            /** @description The code of the location of the warehouse where the item's stock goes when it comes in without a location named. */
+            location: components["schemas"]["Code"];
+            created_at: components["schemas"]["Timestamp"];
+            /** @description When `location` last changed. */
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        PutawayRuleCreate: {
+            warehouse_id: components["schemas"]["Code"];
+            item_id: components["schemas"]["Code"];
+            location: components["schemas"]["Code"];
+        };
+        PutawayRuleList: {
+            data: components["schemas"]["PutawayRule"][];
             page: components["schemas"]["Page"];
         };
         /**
@@ -2792,7 +3167,7 @@ export interface components {
             page: components["schemas"]["Page"];
         };
         /** @enum {string} */
-        AuditEntity: "warehouse" | "item" | "stock_move" | "reservation" | "vendor" | "requisition" | "purchase_order" | "receipt" | "invoice" | "webhook_endpoint" | "vendor_return" | "status_change";
+        AuditEntity: "warehouse" | "item" | "stock_move" | "reservation" | "vendor" | "requisition" | "purchase_order" | "receipt" | "invoice" | "webhook_endpoint" | "vendor_return" | "status_change" | "location" | "putaway_rule";
         AuditEntry: {
             id: string;
             at: components["schemas"]["Timestamp"];
@@ -3383,7 +3758,7 @@ export interface components {
          * @description The type of an event (the catalogue is the `webhooks` section, and `GET /webhooks/event-types`).
          * @enum {string}
          */
-        WebhookEventType: "inventory.stock_move.posted" | "inventory.receipt.posted" | "inventory.stock_move.reversed" | "inventory.stock_level.changed" | "inventory.status_change.posted" | "inventory.reservation.created" | "inventory.reservation.released" | "inventory.reservation.consumed" | "inventory.reservation.expired" | "inventory.item.created" | "inventory.item.updated" | "inventory.warehouse.created" | "inventory.warehouse.updated" | "procurement.requisition.created" | "procurement.requisition.updated" | "procurement.requisition.approved" | "procurement.requisition.ordered" | "procurement.purchase_order.created" | "procurement.purchase_order.updated" | "procurement.purchase_order.approved" | "procurement.purchase_order.sent" | "procurement.purchase_order.received" | "procurement.purchase_order.closed" | "procurement.purchase_order.revised" | "procurement.receipt.created" | "procurement.receipt.updated" | "procurement.receipt.reversed" | "procurement.invoice.recorded" | "procurement.invoice.exception" | "procurement.invoice.voided" | "procurement.invoice.accepted" | "procurement.vendor_return.posted" | "procurement.vendor.created" | "procurement.vendor.updated";
+        WebhookEventType: "inventory.stock_move.posted" | "inventory.receipt.posted" | "inventory.stock_move.reversed" | "inventory.stock_level.changed" | "inventory.status_change.posted" | "inventory.reservation.created" | "inventory.reservation.released" | "inventory.reservation.consumed" | "inventory.reservation.expired" | "inventory.item.created" | "inventory.item.updated" | "inventory.warehouse.created" | "inventory.warehouse.updated" | "inventory.location.created" | "inventory.location.updated" | "inventory.putaway_rule.created" | "inventory.putaway_rule.updated" | "inventory.putaway_rule.deleted" | "procurement.requisition.created" | "procurement.requisition.updated" | "procurement.requisition.approved" | "procurement.requisition.ordered" | "procurement.purchase_order.created" | "procurement.purchase_order.updated" | "procurement.purchase_order.approved" | "procurement.purchase_order.sent" | "procurement.purchase_order.received" | "procurement.purchase_order.closed" | "procurement.purchase_order.revised" | "procurement.receipt.created" | "procurement.receipt.updated" | "procurement.receipt.reversed" | "procurement.invoice.recorded" | "procurement.invoice.exception" | "procurement.invoice.voided" | "procurement.invoice.accepted" | "procurement.vendor_return.posted" | "procurement.vendor.created" | "procurement.vendor.updated";
         WebhookEndpoint: {
             /** @example whk_01JD7ZK3Q8X2 */
             id: string;
@@ -3506,7 +3881,7 @@ export interface components {
          * @description An event, as the feed (`GET /events`) returns it and as a webhook delivers it: the same object on both
          *     channels, whose `id` is the webhook's `webhook-id`. `type` says which of the catalogue it is.
          */
-        Event: components["schemas"]["StockMovePostedEvent"] | components["schemas"]["ReceiptPostedEvent"] | components["schemas"]["StockMoveReversedEvent"] | components["schemas"]["StockLevelChangedEvent"] | components["schemas"]["StatusChangePostedEvent"] | components["schemas"]["ReservationCreatedEvent"] | components["schemas"]["ReservationReleasedEvent"] | components["schemas"]["ReservationConsumedEvent"] | components["schemas"]["ReservationExpiredEvent"] | components["schemas"]["ItemCreatedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["WarehouseCreatedEvent"] | components["schemas"]["WarehouseUpdatedEvent"] | components["schemas"]["RequisitionCreatedEvent"] | components["schemas"]["RequisitionUpdatedEvent"] | components["schemas"]["RequisitionApprovedEvent"] | components["schemas"]["RequisitionOrderedEvent"] | components["schemas"]["PurchaseOrderCreatedEvent"] | components["schemas"]["PurchaseOrderUpdatedEvent"] | components["schemas"]["PurchaseOrderApprovedEvent"] | components["schemas"]["PurchaseOrderSentEvent"] | components["schemas"]["PurchaseOrderReceivedEvent"] | components["schemas"]["PurchaseOrderClosedEvent"] | components["schemas"]["PurchaseOrderRevisedEvent"] | components["schemas"]["ReceiptCreatedEvent"] | components["schemas"]["ReceiptUpdatedEvent"] | components["schemas"]["ReceiptReversedEvent"] | components["schemas"]["InvoiceRecordedEvent"] | components["schemas"]["InvoiceExceptionEvent"] | components["schemas"]["InvoiceVoidedEvent"] | components["schemas"]["InvoiceAcceptedEvent"] | components["schemas"]["VendorReturnPostedEvent"] | components["schemas"]["VendorCreatedEvent"] | components["schemas"]["VendorUpdatedEvent"];
+        Event: components["schemas"]["StockMovePostedEvent"] | components["schemas"]["ReceiptPostedEvent"] | components["schemas"]["StockMoveReversedEvent"] | components["schemas"]["StockLevelChangedEvent"] | components["schemas"]["StatusChangePostedEvent"] | components["schemas"]["ReservationCreatedEvent"] | components["schemas"]["ReservationReleasedEvent"] | components["schemas"]["ReservationConsumedEvent"] | components["schemas"]["ReservationExpiredEvent"] | components["schemas"]["ItemCreatedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["WarehouseCreatedEvent"] | components["schemas"]["WarehouseUpdatedEvent"] | components["schemas"]["LocationCreatedEvent"] | components["schemas"]["LocationUpdatedEvent"] | components["schemas"]["PutawayRuleCreatedEvent"] | components["schemas"]["PutawayRuleUpdatedEvent"] | components["schemas"]["PutawayRuleDeletedEvent"] | components["schemas"]["RequisitionCreatedEvent"] | components["schemas"]["RequisitionUpdatedEvent"] | components["schemas"]["RequisitionApprovedEvent"] | components["schemas"]["RequisitionOrderedEvent"] | components["schemas"]["PurchaseOrderCreatedEvent"] | components["schemas"]["PurchaseOrderUpdatedEvent"] | components["schemas"]["PurchaseOrderApprovedEvent"] | components["schemas"]["PurchaseOrderSentEvent"] | components["schemas"]["PurchaseOrderReceivedEvent"] | components["schemas"]["PurchaseOrderClosedEvent"] | components["schemas"]["PurchaseOrderRevisedEvent"] | components["schemas"]["ReceiptCreatedEvent"] | components["schemas"]["ReceiptUpdatedEvent"] | components["schemas"]["ReceiptReversedEvent"] | components["schemas"]["InvoiceRecordedEvent"] | components["schemas"]["InvoiceExceptionEvent"] | components["schemas"]["InvoiceVoidedEvent"] | components["schemas"]["InvoiceAcceptedEvent"] | components["schemas"]["VendorReturnPostedEvent"] | components["schemas"]["VendorCreatedEvent"] | components["schemas"]["VendorUpdatedEvent"];
         /** @description A test event (`POST /webhooks/endpoints/{id}/test`): sent to that one endpoint only, never in the feed. */
         WebhookTestEvent: {
             /** @example evt_01JD7ZK3Q8X2 */
@@ -3698,6 +4073,66 @@ export interface components {
             /** @description The warehouse itself: a token or endpoint with `warehouses` sees it only when that warehouse is one of them, as it reads only those warehouses. */
             warehouse_ids: string[];
             data: components["schemas"]["Warehouse"];
+        };
+        LocationCreatedEvent: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "inventory.location.created";
+            timestamp: components["schemas"]["Timestamp"];
+            /** @description The location's warehouse: a token or endpoint with `warehouses` sees it only when that warehouse is one of them. */
+            warehouse_ids: string[];
+            data: components["schemas"]["Location"];
+        };
+        LocationUpdatedEvent: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "inventory.location.updated";
+            timestamp: components["schemas"]["Timestamp"];
+            /** @description The location's warehouse: a token or endpoint with `warehouses` sees it only when that warehouse is one of them. */
+            warehouse_ids: string[];
+            data: components["schemas"]["Location"];
+        };
+        PutawayRuleCreatedEvent: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "inventory.putaway_rule.created";
+            timestamp: components["schemas"]["Timestamp"];
+            /** @description The rule's warehouse: a token or endpoint with `warehouses` sees it only when that warehouse is one of them. */
+            warehouse_ids: string[];
+            data: components["schemas"]["PutawayRule"];
+        };
+        PutawayRuleUpdatedEvent: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "inventory.putaway_rule.updated";
+            timestamp: components["schemas"]["Timestamp"];
+            /** @description The rule's warehouse: a token or endpoint with `warehouses` sees it only when that warehouse is one of them. */
+            warehouse_ids: string[];
+            data: components["schemas"]["PutawayRule"];
+        };
+        PutawayRuleDeletedEvent: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "inventory.putaway_rule.deleted";
+            timestamp: components["schemas"]["Timestamp"];
+            /** @description The rule's warehouse: a token or endpoint with `warehouses` sees it only when that warehouse is one of them. */
+            warehouse_ids: string[];
+            data: components["schemas"]["PutawayRule"];
         };
         RequisitionCreatedEvent: {
             id: string;
@@ -4331,6 +4766,16 @@ export interface components {
          */
         StatusChangeIdPath: components["schemas"]["Code"];
         /**
+         * @description Location id.
+         * @example loc_01JD7ZK3Q8X2
+         */
+        LocationIdPath: components["schemas"]["Code"];
+        /**
+         * @description Putaway rule id.
+         * @example put_01JD7ZK3Q8X2
+         */
+        PutawayRuleIdPath: components["schemas"]["Code"];
+        /**
          * @description Event id.
          * @example evt_01JD7ZK3Q8X2
          */
@@ -4648,6 +5093,408 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["ValidationError"];
             428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listLocations: {
+        parameters: {
+            query?: {
+                /** @description Only locations of this type. */
+                type?: components["schemas"]["LocationType"];
+                /** @description Only active (true) or inactive (false) locations. */
+                active?: boolean;
+                /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Opaque, signed, and valid only with the same filters. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description Warehouse id.
+                 * @example WH-A
+                 */
+                id: components["parameters"]["WarehouseIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of locations. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LocationList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createLocation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 96 hours).
+                 * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
+            };
+            path: {
+                /**
+                 * @description Warehouse id.
+                 * @example WH-A
+                 */
+                id: components["parameters"]["WarehouseIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LocationCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Location: components["headers"]["Location"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Location"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getLocation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An `ETag` you hold; 304 when it is still current.
+                 * @example "v3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /**
+                 * @description Location id.
+                 * @example loc_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["LocationIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The location. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Location"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    replaceLocation: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required. The current `ETag` of the document. Missing → 428; stale or weak → 412 (with the current `ETag`).
+                 * @example "v3"
+                 */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description Location id.
+                 * @example loc_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["LocationIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LocationUpdate"];
+            };
+        };
+        responses: {
+            /** @description The updated location. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Location"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationError"];
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listLocationLevels: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only this item.
+                 * @example sku-1
+                 */
+                item_id?: components["schemas"]["Code"];
+                /**
+                 * @description Only this warehouse.
+                 * @example WH-A
+                 */
+                warehouse_id?: components["schemas"]["Code"];
+                /**
+                 * @description Only this location (a code; needs `warehouse_id`).
+                 * @example DEFAULT
+                 */
+                location?: components["schemas"]["Code"];
+                /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Opaque, signed, and valid only with the same filters. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of location levels. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LocationLevelList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listPutawayRules: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only this warehouse's rules.
+                 * @example WH-A
+                 */
+                warehouse_id?: components["schemas"]["Code"];
+                /**
+                 * @description Only this item's rules.
+                 * @example sku-1
+                 */
+                item_id?: components["schemas"]["Code"];
+                /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Opaque, signed, and valid only with the same filters. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of putaway rules. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PutawayRuleList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createPutawayRule: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional; when sent, a retry with the same key replays the first result instead of acting twice (kept 96 hours).
+                 * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PutawayRuleCreate"];
+            };
+        };
+        responses: {
+            /** @description The pair had a rule; its location was replaced. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PutawayRule"];
+                };
+            };
+            /** @description Created. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PutawayRule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getPutawayRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Putaway rule id.
+                 * @example put_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["PutawayRuleIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The putaway rule. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PutawayRule"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    deletePutawayRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Putaway rule id.
+                 * @example put_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["PutawayRuleIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Problem"];
         };
@@ -8460,6 +9307,196 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["WarehouseUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event. 410 disables the endpoint; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onLocationCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event id; the same on every retry of this event.
+                 * @example evt_01JD7ZK3Q8X2
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Reject values more than 5 minutes off.
+                 * @example 1795000000
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description Space-separated `v1,<base64 signature>` list (two entries for 24 h after a secret rotation).
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LocationCreatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event. 410 disables the endpoint; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onLocationUpdated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event id; the same on every retry of this event.
+                 * @example evt_01JD7ZK3Q8X2
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Reject values more than 5 minutes off.
+                 * @example 1795000000
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description Space-separated `v1,<base64 signature>` list (two entries for 24 h after a secret rotation).
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LocationUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event. 410 disables the endpoint; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onPutawayRuleCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event id; the same on every retry of this event.
+                 * @example evt_01JD7ZK3Q8X2
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Reject values more than 5 minutes off.
+                 * @example 1795000000
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description Space-separated `v1,<base64 signature>` list (two entries for 24 h after a secret rotation).
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PutawayRuleCreatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event. 410 disables the endpoint; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onPutawayRuleUpdated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event id; the same on every retry of this event.
+                 * @example evt_01JD7ZK3Q8X2
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Reject values more than 5 minutes off.
+                 * @example 1795000000
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description Space-separated `v1,<base64 signature>` list (two entries for 24 h after a secret rotation).
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PutawayRuleUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event. 410 disables the endpoint; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onPutawayRuleDeleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event id; the same on every retry of this event.
+                 * @example evt_01JD7ZK3Q8X2
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Reject values more than 5 minutes off.
+                 * @example 1795000000
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description Space-separated `v1,<base64 signature>` list (two entries for 24 h after a secret rotation).
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PutawayRuleDeletedEvent"];
             };
         };
         responses: {

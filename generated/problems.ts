@@ -77,6 +77,11 @@ export const problemTypes = {
     "title": "SKU already in use",
     "uri": "https://problems.inventory-api.dev/duplicate-sku"
   },
+  "duplicate-code": {
+    "status": 409,
+    "title": "Code already in use",
+    "uri": "https://problems.inventory-api.dev/duplicate-code"
+  },
   "already-exists": {
     "status": 409,
     "title": "Resource already exists",
@@ -212,6 +217,7 @@ export interface ProblemTypes {
   "over-return": ProblemBase<"over-return"> & Required<Pick<Problem, "po_line_id" | "received" | "returned" | "requested">>;
   "duplicate-number": ProblemBase<"duplicate-number"> & Required<Pick<Problem, "number">>;
   "duplicate-sku": ProblemBase<"duplicate-sku"> & Required<Pick<Problem, "sku">>;
+  "duplicate-code": ProblemBase<"duplicate-code"> & Required<Pick<Problem, "warehouse_id" | "code">>;
   "already-exists": ProblemBase<"already-exists"> & Required<Pick<Problem, "id">>;
   "invalid-state": ProblemBase<"invalid-state"> & Required<Pick<Problem, "current_status">> & Pick<Problem, "allowed_statuses">;
   "approval-required": ProblemBase<"approval-required">;

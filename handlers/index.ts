@@ -3,6 +3,8 @@
 import type { Handlers } from './types.ts';
 import { healthHandlers } from './health.ts';
 import { warehouseHandlers } from './warehouses.ts';
+import { locationHandlers } from './locations.ts';
+import { putawayRuleHandlers } from './putaway-rules.ts';
 import { itemHandlers } from './items.ts';
 import { stockHandlers } from './stock.ts';
 import { stockMoveHandlers } from './stock-moves.ts';
@@ -26,6 +28,8 @@ import { eventHandlers } from './events.ts';
 export const handlers = {
   ...healthHandlers,
   ...warehouseHandlers,
+  ...locationHandlers,
+  ...putawayRuleHandlers,
   ...itemHandlers,
   ...stockHandlers,
   ...stockMoveHandlers,

@@ -78,6 +78,58 @@ t.test('every type of the catalogue is emitted by its change, as its schema says
         }),
       );
     },
+    'inventory.location.created': async () => {
+      const bin = ok(
+        await api.POST('/inventory/warehouses/{id}/locations', {
+          params: { path: { id: 'WH-A' } },
+          body: { code: 'A-01-01', pick_order: 10 },
+        }),
+      );
+      const [event] = (await payloads(s.sql, 'inventory.location.created')).slice(-1);
+      t.same([event.warehouse_ids, event.data], [['WH-A'], bin], 'a location: of its warehouse');
+    },
+    'inventory.location.updated': async () => {
+      const [bin] = ok(
+        await api.GET('/inventory/warehouses/{id}/locations', {
+          params: { path: { id: 'WH-A' }, query: { limit: 1 } },
+        }),
+      ).data;
+      const updated = ok(
+        await api.PUT('/inventory/locations/{id}', {
+          params: { path: { id: bin.id }, header: { 'If-Match': bin.etag } },
+          body: { type: 'STORAGE', pick_order: 20, active: true },
+        }),
+      );
+      const [event] = (await payloads(s.sql, 'inventory.location.updated')).slice(-1);
+      t.same([event.warehouse_ids, event.data], [['WH-A'], updated]);
+    },
+    'inventory.putaway_rule.created': async () => {
+      const rule = ok(
+        await api.POST('/inventory/putaway-rules', {
+          body: { warehouse_id: 'WH-A', item_id: 'bolt', location: 'A-01-01' },
+        }),
+      );
+      const [event] = (await payloads(s.sql, 'inventory.putaway_rule.created')).slice(-1);
+      t.same(
+        [event.warehouse_ids, event.data],
+        [['WH-A'], rule],
+        'a putaway rule: of its warehouse',
+      );
+    },
+    'inventory.putaway_rule.updated': async () => {
+      ok(
+        await api.POST('/inventory/putaway-rules', {
+          body: { warehouse_id: 'WH-A', item_id: 'bolt', location: 'DEFAULT' },
+        }),
+      );
+    },
+    'inventory.putaway_rule.deleted': async () => {
+      const [rule] = ok(await api.GET('/inventory/putaway-rules', {})).data;
+      const res = await api.DELETE('/inventory/putaway-rules/{id}', {
+        params: { path: { id: rule.id } },
+      });
+      t.equal(res.response.status, 204);
+    },
     'procurement.vendor.created': async () => {
       ok(
         await api.POST('/procurement/vendors', {

@@ -104,6 +104,29 @@ t.test('npm run seed fills an empty database, and a second run adds nothing', as
   t.match(second.stdout, /invoices: 0 created, 3 already there/);
   t.strictSame(await databaseFingerprint(sql), before, 'the second run changed nothing');
 
+  // Locations: bins and docks in WH-A and WH-B besides their DEFAULT, and one putaway rule.
+  t.match(first.stdout, /locations: 7 created, 0 already there/);
+  t.match(first.stdout, /putaway rules: 1 created, 0 already there/);
+  t.match(second.stdout, /locations: 0 created, 7 already there/);
+  t.match(second.stdout, /putaway rules: 0 created, 1 already there/);
+  const bins = await sql`
+    SELECT warehouse_id, string_agg(code || ':' || type, ' ' ORDER BY code) AS codes
+    FROM locations GROUP BY warehouse_id ORDER BY warehouse_id`;
+  t.strictSame(
+    bins.map((b) => [b.warehouse_id, b.codes]),
+    [
+      ['WH-A', 'A-01-01:STORAGE A-01-02:STORAGE DEFAULT:STORAGE RCV-1:RECEIVING SHP-1:SHIPPING'],
+      ['WH-B', 'B-01-01:STORAGE B-01-02:STORAGE DEFAULT:STORAGE RCV-1:RECEIVING'],
+      ['WH-C', 'DEFAULT:STORAGE'],
+    ],
+    'bins and docks in two warehouses',
+  );
+  t.strictSame(
+    [...(await sql`SELECT warehouse_id, item_id, location FROM putaway_rules`)],
+    [{ warehouse_id: 'WH-A', item_id: 'sku-1', location: 'A-01-01' }],
+    'a putaway rule',
+  );
+
   const server = await spawnServer(t, url);
   const examples =
     spec.paths['/inventory/stock-moves'].post.requestBody.content['application/json'].examples;

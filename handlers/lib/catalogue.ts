@@ -41,6 +41,18 @@ export const vendorEvent = (
   vendor: Schemas['Vendor'],
 ): OutboxEvent => newEvent(type, vendor, []);
 
+/** A location is its warehouse's, as the warehouse is its own. */
+export const locationEvent = (
+  type: TypesOf<Schemas['Location']>,
+  location: Schemas['Location'],
+): OutboxEvent => newEvent(type, location, [location.warehouse_id]);
+
+/** A putaway rule is its warehouse's. */
+export const putawayRuleEvent = (
+  type: TypesOf<Schemas['PutawayRule']>,
+  rule: Schemas['PutawayRule'],
+): OutboxEvent => newEvent(type, rule, [rule.warehouse_id]);
+
 /**
  * `receipt` as built for the audience of the event's warehouses (forAudience in
  * handlers/receipts.ts). With `before`, a change that may have moved the receipt: readers of

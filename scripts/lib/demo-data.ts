@@ -503,6 +503,55 @@ async function ensureStatusChange(
   return true;
 }
 
+// Locations: a few bins and docks in two warehouses, and one putaway rule. Made last, once the
+// stock of the other steps is in place, so that none of it depends on them.
+const locations: { warehouse_id: string; body: Schemas['LocationCreate'] }[] = [
+  { warehouse_id: 'WH-A', body: { code: 'A-01-01', pick_order: 10 } },
+  { warehouse_id: 'WH-A', body: { code: 'A-01-02', pick_order: 20 } },
+  { warehouse_id: 'WH-A', body: { code: 'RCV-1', type: 'RECEIVING', pick_order: 90 } },
+  { warehouse_id: 'WH-A', body: { code: 'SHP-1', type: 'SHIPPING', pick_order: 99 } },
+  { warehouse_id: 'WH-B', body: { code: 'B-01-01', pick_order: 10 } },
+  { warehouse_id: 'WH-B', body: { code: 'B-01-02', pick_order: 20 } },
+  { warehouse_id: 'WH-B', body: { code: 'RCV-1', type: 'RECEIVING', pick_order: 90 } },
+];
+
+const putawayRules: Schemas['PutawayRuleCreate'][] = [
+  { warehouse_id: 'WH-A', item_id: 'sku-1', location: 'A-01-01' },
+];
+
+async function ensureLocations(api: ApiClient, count: (kind: string, created: boolean) => void) {
+  for (const { warehouse_id, body } of locations) {
+    const path = { id: warehouse_id };
+    const existing = ok(
+      `locations of ${warehouse_id}`,
+      await api.GET('/inventory/warehouses/{id}/locations', {
+        params: { path, query: { limit: 200 } },
+      }),
+    );
+    const there = existing.data.some((l) => l.code === body.code);
+    if (!there)
+      ok(
+        `location ${body.code} of ${warehouse_id}`,
+        await api.POST('/inventory/warehouses/{id}/locations', { params: { path }, body }),
+      );
+    count('locations', !there);
+  }
+  for (const body of putawayRules) {
+    const { warehouse_id, item_id } = body;
+    const existing = ok(
+      `putaway rules of ${item_id} in ${warehouse_id}`,
+      await api.GET('/inventory/putaway-rules', { params: { query: { warehouse_id, item_id } } }),
+    );
+    const there = existing.data.length > 0;
+    if (!there)
+      ok(
+        `putaway rule of ${item_id} in ${warehouse_id}`,
+        await api.POST('/inventory/putaway-rules', { body }),
+      );
+    count('putaway rules', !there);
+  }
+}
+
 export async function seedDemoData(api: ApiClient): Promise<SeedReport> {
   const report: SeedReport = {};
   const count = (kind: string, created: boolean) => {
@@ -552,5 +601,6 @@ export async function seedDemoData(api: ApiClient): Promise<SeedReport> {
     count('invoices', await ensureInvoice(api, plan));
   for (const plan of vendorReturns) count('vendor returns', await ensureReturn(api, plan));
   for (const plan of invoices.filter(credit)) count('invoices', await ensureInvoice(api, plan));
+  await ensureLocations(api, count);
   return report;
 }
