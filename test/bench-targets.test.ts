@@ -49,6 +49,7 @@ t.test('the scenarios carry the targets of docs/benchmarks.md', async (t) => {
   t.strictSame(targets, {
     'transfer-uniform': { ratio: 1, p99: 50 },
     'issue-hot': { ratio: 3, p99: 50 },
+    'pick-5-locations': {},
     receipt: {},
     'items-search': { rps: 4000, p99: 30 },
     'stock-levels-200': {},

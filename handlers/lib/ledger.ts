@@ -682,7 +682,7 @@ function locationChanges(pieces: LocatedPiece[]): LocationChange[] {
       add(
         item_id,
         line.source,
-        must(fromLocation, 'location taken from'),
+        must(fromLocation, 'the source location of a piece'),
         batch ?? '',
         -amount,
         line.sourceState,
@@ -691,7 +691,7 @@ function locationChanges(pieces: LocatedPiece[]): LocationChange[] {
       add(
         item_id,
         line.dest,
-        must(toLocation, 'location put into'),
+        must(toLocation, 'the destination location of a piece'),
         batch ?? '',
         amount,
         line.destState,

@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql } from '../../db/client.ts';
 import { load, type MakeRequest } from './load.ts';
-import { STOCKED_ITEMS, WORDS } from './seed.ts';
+import { PICKING_WAREHOUSE, STOCKED_ITEMS, WORDS } from './seed.ts';
 import type { Targets } from './targets.ts';
 
 export interface ScenarioContext {
@@ -177,6 +177,25 @@ export const scenarios: Scenario[] = [
     async prepare() {
       return () => ({
         body: { type: 'ISSUE', from_wh: 'WH-1', lines: [{ item_id: 'item-hot', qty: 1 }] },
+      });
+    },
+  },
+  {
+    // An ISSUE of 7 units naming no location, from a warehouse holding every item in 5 bins of 20:
+    // the ledger reads the item's 5 location levels and picks in pick order, so a pick takes one
+    // or two bins. Compared with transfer-uniform, whose stock is in one location per warehouse.
+    name: 'pick-5-locations',
+    method: 'POST',
+    path: '/inventory/stock-moves',
+    baseline: { scenario: 'transfer-uniform' },
+    targets: {},
+    async prepare() {
+      return () => ({
+        body: {
+          type: 'ISSUE',
+          from_wh: PICKING_WAREHOUSE,
+          lines: [{ item_id: `item-${1 + Math.floor(Math.random() * STOCKED_ITEMS)}`, qty: 7 }],
+        },
       });
     },
   },

@@ -5,6 +5,11 @@
 import type { Sql } from '../../db/client.ts';
 
 export const STOCKED_ITEMS = 10_000;
+/** The warehouse whose stock is spread over bins, for picking (pick-5-locations). */
+export const PICKING_WAREHOUSE = 'WH-4';
+export const PICKING_BINS = 5;
+/** Units of each stocked item in each bin of the picking warehouse. */
+export const UNITS_PER_BIN = 20;
 export const CATALOGUE_ITEMS = 100_000;
 export const WORDS = [
   'bolt',
@@ -45,6 +50,10 @@ export async function seed(sql: Sql): Promise<void> {
       await tx`
         INSERT INTO stock_levels (item_id, warehouse_id, on_hand)
         SELECT item_id, ${wh}, qty FROM stock_move_lines WHERE move_id = ${move}`;
+      // Where a receipt naming no location puts its stock.
+      await tx`
+        INSERT INTO location_levels (item_id, warehouse_id, location, on_hand)
+        SELECT item_id, ${wh}, 'DEFAULT', qty FROM stock_move_lines WHERE move_id = ${move}`;
       // Fanned out (and given its feed position) by the server's dispatcher once it starts.
       await tx`INSERT INTO outbox (id, type, payload) VALUES (${`evt_seed_${wh}`}, 'inventory.stock_move.posted', ${tx.json({ data: { id: move } })})`;
       await tx`
@@ -52,5 +61,36 @@ export async function seed(sql: Sql): Promise<void> {
         VALUES ('bench', 'bench', 'seed', 'stock_move.posted', 'stock_move', ${move}, ${[wh]})`;
     });
   }
+  await seedPicking(sql);
   await sql`VACUUM ANALYZE`;
+}
+
+/**
+ * WH-4: every stocked item in 5 bins (P-1 … P-5, picked in that order), 20 units each, received
+ * into them by one RECEIPT move naming them.
+ */
+async function seedPicking(sql: Sql): Promise<void> {
+  const wh = PICKING_WAREHOUSE;
+  const move = `sm_seed_${wh}`;
+  await sql.begin(async (tx) => {
+    await tx`INSERT INTO warehouses (id, name) VALUES (${wh}, 'Bench picking')`;
+    await tx`
+      INSERT INTO locations (id, warehouse_id, code, pick_order)
+      SELECT 'loc_bench_p' || b, ${wh}, 'P-' || b, b FROM generate_series(1, ${PICKING_BINS}) b`;
+    await tx`INSERT INTO stock_moves (id, type, to_wh, reason, created_by) VALUES (${move}, 'RECEIPT', ${wh}, 'benchmark seed', 'bench')`;
+    await tx`
+      INSERT INTO stock_move_lines (move_id, line_no, item_id, qty, to_location)
+      SELECT ${move}, g * ${PICKING_BINS} + b, 'item-' || g, ${UNITS_PER_BIN}, 'P-' || b
+      FROM generate_series(1, ${STOCKED_ITEMS}) g, generate_series(1, ${PICKING_BINS}) b`;
+    await tx`
+      INSERT INTO stock_levels (item_id, warehouse_id, on_hand)
+      SELECT 'item-' || g, ${wh}, ${UNITS_PER_BIN * PICKING_BINS} FROM generate_series(1, ${STOCKED_ITEMS}) g`;
+    await tx`
+      INSERT INTO location_levels (item_id, warehouse_id, location, on_hand)
+      SELECT item_id, ${wh}, to_location, qty FROM stock_move_lines WHERE move_id = ${move}`;
+    await tx`INSERT INTO outbox (id, type, payload) VALUES (${`evt_seed_${wh}`}, 'inventory.stock_move.posted', ${tx.json({ data: { id: move } })})`;
+    await tx`
+      INSERT INTO audit_log (actor, client_id, request_id, action, entity, entity_id, warehouse_ids)
+      VALUES ('bench', 'bench', 'seed', 'stock_move.posted', 'stock_move', ${move}, ${[wh]})`;
+  });
 }
