@@ -126,6 +126,21 @@ t.test('npm run seed fills an empty database, and a second run adds nothing', as
     [{ warehouse_id: 'WH-A', item_id: 'sku-1', location: 'A-01-01' }],
     'a putaway rule',
   );
+  // Put away into bins: stock at several locations of WH-A and WH-B.
+  t.match(first.stdout, /put-aways: 2 created, 0 already there/);
+  t.match(second.stdout, /put-aways: 0 created, 2 already there/);
+  t.strictSame(
+    (
+      await sql`SELECT warehouse_id, location, item_id, batch, on_hand FROM location_levels
+        WHERE location <> 'DEFAULT' AND on_hand > 0 ORDER BY 1, 2, 3, 4`
+    ).map((r) => [r.warehouse_id, r.location, r.item_id, r.batch, r.on_hand]),
+    [
+      ['WH-A', 'A-01-01', 'sku-1', '', 200],
+      ['WH-A', 'A-01-02', 'GLUE-500', 'B2026-11', 10],
+      ['WH-B', 'B-01-01', 'sku-1', '', 150],
+    ],
+    'stock put away into bins',
+  );
 
   const server = await spawnServer(t, url);
   const examples =

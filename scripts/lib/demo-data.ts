@@ -519,6 +519,46 @@ const putawayRules: Schemas['PutawayRuleCreate'][] = [
   { warehouse_id: 'WH-A', item_id: 'sku-1', location: 'A-01-01' },
 ];
 
+// Put-away after the deliveries: stock received at DEFAULT moved into bins of its warehouse (a
+// TRANSFER within one warehouse), so location levels show stock at several places.
+const putAways: Schemas['StockMoveCreate'][] = [
+  {
+    type: 'TRANSFER',
+    from_wh: 'WH-A',
+    to_wh: 'WH-A',
+    reference: 'DEMO: put-away WH-A',
+    lines: [
+      { item_id: 'sku-1', qty: 200, from_location: 'DEFAULT', to_location: 'A-01-01' },
+      { item_id: 'GLUE-500', qty: 10, batch: 'B2026-11', to_location: 'A-01-02' },
+    ],
+  },
+  {
+    type: 'TRANSFER',
+    from_wh: 'WH-B',
+    to_wh: 'WH-B',
+    reference: 'DEMO: put-away WH-B',
+    lines: [{ item_id: 'sku-1', qty: 150, from_location: 'DEFAULT', to_location: 'B-01-01' }],
+  },
+];
+
+async function ensurePutAway(api: ApiClient, body: Schemas['StockMoveCreate']): Promise<boolean> {
+  const moves = ok(
+    `list transfers of ${body.from_wh}`,
+    await api.GET('/inventory/stock-moves', {
+      params: { query: { type: 'TRANSFER', warehouse_id: body.from_wh, limit: 200 } },
+    }),
+  );
+  if (moves.data.some((move) => move.reference === body.reference)) return false;
+  ok(
+    `put-away in ${body.from_wh}`,
+    await api.POST('/inventory/stock-moves', {
+      params: { header: { 'Idempotency-Key': `demo-seed:put-away:${body.from_wh}` } },
+      body,
+    }),
+  );
+  return true;
+}
+
 async function ensureLocations(api: ApiClient, count: (kind: string, created: boolean) => void) {
   for (const { warehouse_id, body } of locations) {
     const path = { id: warehouse_id };
@@ -602,5 +642,6 @@ export async function seedDemoData(api: ApiClient): Promise<SeedReport> {
   for (const plan of vendorReturns) count('vendor returns', await ensureReturn(api, plan));
   for (const plan of invoices.filter(credit)) count('invoices', await ensureInvoice(api, plan));
   await ensureLocations(api, count);
+  for (const body of putAways) count('put-aways', await ensurePutAway(api, body));
   return report;
 }
