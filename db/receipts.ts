@@ -1,3 +1,4 @@
+import type { GivenUnits } from './purchase-orders.ts';
 import { allInOrder, type Db } from './client.ts';
 import { keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
 import type { ScopedPage } from './listing.ts';
@@ -31,6 +32,8 @@ export interface ReceiptLine {
   serials?: string[];
   /** Received held in this state (quality control) instead of unrestricted. */
   to_state?: HeldState;
+  /** The unit the quantity was given in, when not stock units (stored to echo it). */
+  given?: GivenUnits;
 }
 
 export interface ReceiptLineRow {
@@ -42,6 +45,8 @@ export interface ReceiptLineRow {
   expires_at: string | null;
   serials: string[];
   to_state: HeldState | null;
+  uom: string | null;
+  uom_qty: number | null;
 }
 
 const columns = (db: Db) =>
@@ -80,6 +85,8 @@ function insertLines(db: Db, receiptId: string, lines: ReceiptLine[]) {
     expires_at: l.expires_at ?? null,
     serials: l.serials ?? [],
     to_state: l.to_state ?? null,
+    uom: l.given?.uom ?? null,
+    uom_qty: l.given?.uom_qty ?? null,
   }));
   return db`INSERT INTO receipt_lines ${db(rows)}`.execute();
 }
@@ -108,7 +115,7 @@ export async function findReceipt(
 
 export async function receiptLines(db: Db, receiptIds: string[]): Promise<ReceiptLineRow[]> {
   return db<ReceiptLineRow[]>`
-    SELECT receipt_id, po_line_id, item_id, qty_received, batch, expires_at, serials, to_state
+    SELECT receipt_id, po_line_id, item_id, qty_received, batch, expires_at, serials, to_state, uom, uom_qty
     FROM receipt_lines WHERE receipt_id = ANY(${receiptIds}) ORDER BY receipt_id, line_no`;
 }
 

@@ -35,6 +35,29 @@ export interface LineRow {
   /** The held state an ISSUE line took from / a RECEIPT line brought into; null: unrestricted. */
   from_state: HeldState | null;
   to_state: HeldState | null;
+  /** The unit the line was given in, when not stock units (echoed only; read, never posted). */
+  uom?: string | null;
+  uom_qty?: number | null;
+}
+
+/** A posted line given in a unit: what storeLineUnits keeps next to it. */
+export interface MoveLineUnits {
+  move_id: string;
+  line_no: number;
+  uom: string;
+  uom_qty: number;
+}
+
+/**
+ * Keeps the unit lines were given in next to the lines the ledger wrote (in the same round trip,
+ * after them; its statement is sent when called). Resolves at once when there are none.
+ */
+export function storeLineUnits(db: Db, lines: MoveLineUnits[]): Promise<unknown> {
+  if (!lines.length) return Promise.resolve();
+  return db`
+    UPDATE stock_move_lines l SET uom = x.uom, uom_qty = x.uom_qty
+    FROM jsonb_to_recordset(${db.json(lines as never)}) AS x(move_id text, line_no int, uom text, uom_qty numeric)
+    WHERE l.move_id = x.move_id AND l.line_no = x.line_no`.execute();
 }
 
 export type HeldState = 'quality_control' | 'damaged';
@@ -42,7 +65,7 @@ export type HeldState = 'quality_control' | 'damaged';
 const moveColumns = (db: Db) =>
   db`id, type, status, from_wh, to_wh, reason, reference, idempotency_key, reverses, reversed_by, receipt_id, created_by, created_at`;
 const lineColumns = (db: Db) =>
-  db`move_id, line_no, item_id, qty, batch, expires_at, serials, reservation_id, expected_on_hand, from_state, to_state`;
+  db`move_id, line_no, item_id, qty, batch, expires_at, serials, reservation_id, expected_on_hand, from_state, to_state, uom, uom_qty`;
 
 /** Moves by id, unlocked (a reversal locks its original first). */
 export async function findMoves(db: Db, ids: string[]): Promise<MoveRow[]> {

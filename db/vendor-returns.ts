@@ -1,3 +1,4 @@
+import type { GivenUnits } from './purchase-orders.ts';
 import { allInOrder, type Db } from './client.ts';
 import { keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
 import type { ScopedPage } from './listing.ts';
@@ -19,6 +20,8 @@ export interface VendorReturnLine {
   qty: number;
   batch?: string;
   serials?: string[];
+  /** The unit the quantity was given in, when not stock units (stored to echo it). */
+  given?: GivenUnits;
 }
 
 export interface VendorReturnLineRow {
@@ -28,6 +31,8 @@ export interface VendorReturnLineRow {
   qty: number;
   batch: string | null;
   serials: string[];
+  uom: string | null;
+  uom_qty: number | null;
 }
 
 const columns = (db: Db) =>
@@ -47,6 +52,8 @@ export async function insertVendorReturn(
     qty: l.qty,
     batch: l.batch ?? null,
     serials: l.serials ?? [],
+    uom: l.given?.uom ?? null,
+    uom_qty: l.given?.uom_qty ?? null,
   }));
   const [[row]] = await allInOrder([
     db<VendorReturnRow[]>`
@@ -77,7 +84,7 @@ export async function vendorReturnLines(
   returnIds: string[],
 ): Promise<VendorReturnLineRow[]> {
   return db<VendorReturnLineRow[]>`
-    SELECT vendor_return_id, po_line_id, item_id, qty, batch, serials
+    SELECT vendor_return_id, po_line_id, item_id, qty, batch, serials, uom, uom_qty
     FROM vendor_return_lines WHERE vendor_return_id = ANY(${returnIds})
     ORDER BY vendor_return_id, line_no`;
 }

@@ -2692,7 +2692,12 @@ export interface components {
         BatchCode: string;
         StockMoveLineInput: {
             item_id: components["schemas"]["Code"];
-            qty: components["schemas"]["SignedQuantity"];
+            /** @description In stock units (the item's `uom`). Required unless `uom` + `uom_qty` are given. */
+            qty?: components["schemas"]["SignedQuantity"];
+            /** @description The unit `uom_qty` is in: the item's `uom` or one of its `uom_conversions`. Give `qty` or `uom` + `uom_qty`, not both (422 `qty_or_uom`). */
+            uom?: string;
+            /** @description The quantity in `uom`, converted exactly to stock units (422 `unknown_uom`, `uom_not_exact`, `uom_not_integral`, `maximum`; docs/units.md). */
+            uom_qty?: components["schemas"]["SignedQuantity"];
             batch?: components["schemas"]["BatchCode"];
             expires_at?: components["schemas"]["Timestamp"];
             serials?: components["schemas"]["SerialNumber"][];
@@ -2719,8 +2724,12 @@ export interface components {
         };
         StockMoveLine: {
             item_id: string;
-            /** @description Positive; negative only on ADJUSTMENT lines. */
+            /** @description In stock units. Positive; negative only on ADJUSTMENT lines. */
             qty: number;
+            /** @description The unit the line was given in; absent when given in stock units. */
+            uom?: string;
+            /** @description The quantity as given in `uom`; `qty` is it in stock units. */
+            uom_qty?: number;
             batch?: string;
             expires_at?: components["schemas"]["Timestamp"];
             serials: string[];
@@ -2903,8 +2912,14 @@ export interface components {
         RequisitionStatus: "DRAFT" | "APPROVED" | "ORDERED";
         RequisitionLineInput: {
             item_id: components["schemas"]["Code"];
-            qty: components["schemas"]["Quantity"];
+            /** @description In stock units. Required unless `uom` + `uom_qty` are given. */
+            qty?: components["schemas"]["Quantity"];
+            /** @description The unit `uom_qty` is in: the item's `uom` or one of its `uom_conversions`. Give `qty` or `uom` + `uom_qty`, not both (422 `qty_or_uom`). */
+            uom?: string;
+            /** @description The quantity in `uom`, converted exactly to stock units (422 `unknown_uom`, `uom_not_exact`, `uom_not_integral`, `maximum`; docs/units.md). */
+            uom_qty?: components["schemas"]["Quantity"];
             vendor_id?: components["schemas"]["Code"];
+            /** @description Estimated unit price, per stock unit. With `uom`, `unit_price` is per `uom`, converted exactly to a price per stock unit (or 422 `uom_not_exact`). */
             unit_price?: components["schemas"]["Money"];
             /** Format: date */
             needed_by?: string;
@@ -2914,10 +2929,17 @@ export interface components {
         RequisitionLine: {
             id: string;
             item_id: string;
+            /** @description In stock units. */
             qty: number;
+            /** @description The unit the line was given in; absent when given in stock units. */
+            uom?: string;
+            /** @description The quantity as given in `uom`; `qty` is it in stock units. */
+            uom_qty?: number;
             vendor_id?: string;
-            /** @description Estimated unit price, used when converting. */
+            /** @description Estimated unit price per stock unit, used when converting. */
             unit_price?: string;
+            /** @description The unit price per `uom` as given; `unit_price` is per stock unit. */
+            uom_unit_price?: components["schemas"]["Money"];
             /** Format: date */
             needed_by?: string;
             /** @description Where the goods are needed; the purchase order converted from this line ships there. */
@@ -2978,7 +3000,13 @@ export interface components {
             /** @description On PUT and on a revision: keep (update) this existing line. */
             id?: components["schemas"]["Code"];
             item_id: components["schemas"]["Code"];
-            qty: components["schemas"]["Quantity"];
+            /** @description In stock units. Required unless `uom` + `uom_qty` are given. */
+            qty?: components["schemas"]["Quantity"];
+            /** @description The unit `uom_qty` is in: the item's `uom` or one of its `uom_conversions`. Give `qty` or `uom` + `uom_qty`, not both (422 `qty_or_uom`). */
+            uom?: string;
+            /** @description The quantity in `uom`, converted exactly to stock units (422 `unknown_uom`, `uom_not_exact`, `uom_not_integral`, `maximum`; docs/units.md). */
+            uom_qty?: components["schemas"]["Quantity"];
+            /** @description Per stock unit. With `uom`, `unit_price` is per `uom`, converted exactly to a price per stock unit (or 422 `uom_not_exact`). */
             unit_price: components["schemas"]["Money"];
             /**
              * Format: date
@@ -2991,8 +3019,16 @@ export interface components {
             /** @example pol_01JD7ZK3Q8X4 */
             id: string;
             item_id: string;
+            /** @description In stock units. */
             qty: number;
+            /** @description The unit the line was given in; absent when given in stock units. */
+            uom?: string;
+            /** @description The quantity as given in `uom`; `qty` is it in stock units. */
+            uom_qty?: number;
+            /** @description Per stock unit. */
             unit_price: components["schemas"]["Money"];
+            /** @description The unit price per `uom` as given; `unit_price` is per stock unit. */
+            uom_unit_price?: components["schemas"]["Money"];
             /** @description Sum of posted receipt lines. */
             qty_received: number;
             /** @description Sum of the lines of its invoices (`type: INVOICE`) that are not void. */
@@ -3169,7 +3205,12 @@ export interface components {
         ReceiptStatus: "PENDING" | "POSTED";
         ReceiptLineInput: {
             po_line_id: components["schemas"]["Code"];
-            qty_received: components["schemas"]["Quantity"];
+            /** @description In stock units. Required unless `uom` + `uom_qty` are given. */
+            qty_received?: components["schemas"]["Quantity"];
+            /** @description The unit `uom_qty` is in: the item's `uom` or one of its `uom_conversions`. Give `qty_received` or `uom` + `uom_qty`, not both (422 `qty_or_uom`). */
+            uom?: string;
+            /** @description The quantity in `uom`, converted exactly to stock units (422 `unknown_uom`, `uom_not_exact`, `uom_not_integral`, `maximum`; docs/units.md). */
+            uom_qty?: components["schemas"]["Quantity"];
             batch?: components["schemas"]["BatchCode"];
             expires_at?: components["schemas"]["Timestamp"];
             serials?: components["schemas"]["SerialNumber"][];
@@ -3179,7 +3220,12 @@ export interface components {
         ReceiptLine: {
             po_line_id: string;
             item_id: string;
+            /** @description In stock units. */
             qty_received: number;
+            /** @description The unit the line was given in; absent when given in stock units. */
+            uom?: string;
+            /** @description The quantity as given in `uom`; `qty_received` is it in stock units. */
+            uom_qty?: number;
             batch?: string;
             expires_at?: components["schemas"]["Timestamp"];
             serials: string[];
@@ -3293,13 +3339,27 @@ export interface components {
         InvoiceMatchStatus: "MATCHED" | "EXCEPTION";
         InvoiceLineInput: {
             po_line_id: components["schemas"]["Code"];
-            qty: components["schemas"]["Quantity"];
+            /** @description In stock units. Required unless `uom` + `uom_qty` are given. */
+            qty?: components["schemas"]["Quantity"];
+            /** @description The unit `uom_qty` is in: the item's `uom` or one of its `uom_conversions`. Give `qty` or `uom` + `uom_qty`, not both (422 `qty_or_uom`). */
+            uom?: string;
+            /** @description The quantity in `uom`, converted exactly to stock units (422 `unknown_uom`, `uom_not_exact`, `uom_not_integral`, `maximum`; docs/units.md). */
+            uom_qty?: components["schemas"]["Quantity"];
+            /** @description Per stock unit. With `uom`, `unit_price` is per `uom`, converted exactly to a price per stock unit (or 422 `uom_not_exact`). */
             unit_price: components["schemas"]["Money"];
         };
         InvoiceLine: {
             po_line_id: string;
+            /** @description In stock units. */
             qty: number;
+            /** @description The unit the line was given in; absent when given in stock units. */
+            uom?: string;
+            /** @description The quantity as given in `uom`; `qty` is it in stock units. */
+            uom_qty?: number;
+            /** @description Per stock unit. */
             unit_price: components["schemas"]["Money"];
+            /** @description The unit price per `uom` as given; `unit_price` is per stock unit. */
+            uom_unit_price?: components["schemas"]["Money"];
             /** @enum {string} */
             status: "MATCHED" | "EXCEPTION";
             reasons: components["schemas"]["MatchReason"][];
@@ -3357,7 +3417,12 @@ export interface components {
         };
         VendorReturnLineInput: {
             po_line_id: components["schemas"]["Code"];
-            qty: components["schemas"]["Quantity"];
+            /** @description In stock units. Required unless `uom` + `uom_qty` are given. */
+            qty?: components["schemas"]["Quantity"];
+            /** @description The unit `uom_qty` is in: the item's `uom` or one of its `uom_conversions`. Give `qty` or `uom` + `uom_qty`, not both (422 `qty_or_uom`). */
+            uom?: string;
+            /** @description The quantity in `uom`, converted exactly to stock units (422 `unknown_uom`, `uom_not_exact`, `uom_not_integral`, `maximum`; docs/units.md). */
+            uom_qty?: components["schemas"]["Quantity"];
             /** @description The batch the units come out of; left out on a batch-tracked line, the batches that expire first (FEFO). */
             batch?: components["schemas"]["BatchCode"];
             /** @description Serial-tracked lines: one per unit, each in stock in the warehouse. */
@@ -3366,7 +3431,12 @@ export interface components {
         VendorReturnLine: {
             po_line_id: string;
             item_id: string;
+            /** @description In stock units. */
             qty: number;
+            /** @description The unit the line was given in; absent when given in stock units. */
+            uom?: string;
+            /** @description The quantity as given in `uom`; `qty` is it in stock units. */
+            uom_qty?: number;
             /** @description As the request named it; absent when FEFO chose (the stock move's lines say which batches). */
             batch?: string;
             serials: string[];
