@@ -35,9 +35,9 @@ export interface LineRow {
   /** The held state an ISSUE line took from / a RECEIPT line brought into; null: unrestricted. */
   from_state: HeldState | null;
   to_state: HeldState | null;
-  /** The unit the line was given in, when not stock units (echoed only; read, never posted). */
-  uom?: string | null;
-  uom_qty?: number | null;
+  /** The unit the line was given in, when not stock units (stock_move_line_units; echoed only). */
+  uom?: string;
+  uom_qty?: number;
 }
 
 /** A posted line given in a unit: what storeLineUnits keeps next to it. */
@@ -54,10 +54,15 @@ export interface MoveLineUnits {
  */
 export function storeLineUnits(db: Db, lines: MoveLineUnits[]): Promise<unknown> {
   if (!lines.length) return Promise.resolve();
-  return db`
-    UPDATE stock_move_lines l SET uom = x.uom, uom_qty = x.uom_qty
-    FROM jsonb_to_recordset(${db.json(lines as never)}) AS x(move_id text, line_no int, uom text, uom_qty numeric)
-    WHERE l.move_id = x.move_id AND l.line_no = x.line_no`.execute();
+  return db`INSERT INTO stock_move_line_units ${db(lines)}`.execute();
+}
+
+/** The units lines of these moves were given in, by "move_id/line_no". */
+export async function lineUnitsOf(db: Db, moveIds: string[]): Promise<Map<string, MoveLineUnits>> {
+  if (!moveIds.length) return new Map();
+  const rows = await db<MoveLineUnits[]>`
+    SELECT move_id, line_no, uom, uom_qty FROM stock_move_line_units WHERE move_id = ANY(${moveIds}::text[])`;
+  return new Map(rows.map((r) => [`${r.move_id}/${r.line_no}`, r]));
 }
 
 export type HeldState = 'quality_control' | 'damaged';
@@ -65,7 +70,7 @@ export type HeldState = 'quality_control' | 'damaged';
 const moveColumns = (db: Db) =>
   db`id, type, status, from_wh, to_wh, reason, reference, idempotency_key, reverses, reversed_by, receipt_id, created_by, created_at`;
 const lineColumns = (db: Db) =>
-  db`move_id, line_no, item_id, qty, batch, expires_at, serials, reservation_id, expected_on_hand, from_state, to_state, uom, uom_qty`;
+  db`move_id, line_no, item_id, qty, batch, expires_at, serials, reservation_id, expected_on_hand, from_state, to_state`;
 
 /** Moves by id, unlocked (a reversal locks its original first). */
 export async function findMoves(db: Db, ids: string[]): Promise<MoveRow[]> {

@@ -4,6 +4,7 @@ import {
   linesOf,
   listMoves,
   storeLineUnits,
+  lineUnitsOf,
   type LineRow,
   type MoveLineUnits,
   type MoveRow,
@@ -86,6 +87,15 @@ function echoed(
   return { move: { ...move, lines: shown }, echoes };
 }
 
+/** Lines with the unit they were given in, where they were. */
+function withUnits(lines: LineRow[], units: Map<string, MoveLineUnits>): LineRow[] {
+  if (!units.size) return lines;
+  return lines.map((l) => {
+    const u = units.get(`${l.move_id}/${l.line_no}`);
+    return u ? { ...l, uom: u.uom, uom_qty: u.uom_qty } : l;
+  });
+}
+
 /**
  * POST /inventory/stock-moves, group-committed: a batch of requests is posted in order on one
  * transaction, each refused one answered by its own problem. Lines given in a unit of their item
@@ -132,7 +142,8 @@ export const stockMoveHandlers = {
     const move = await findMove(db, params.id);
     if (!move) throw notFound('stock move', params.id);
     assertVisible(principal, touchedBy(move));
-    return { status: 200, body: toStockMove(move, await linesOf(db, [move.id])) };
+    const [lines, units] = await allInOrder([linesOf(db, [move.id]), lineUnitsOf(db, [move.id])]);
+    return { status: 200, body: toStockMove(move, withUnits(lines, units)) };
   },
 
   async listStockMoves({ db, query, principal, page }) {
@@ -162,10 +173,9 @@ export const stockMoveHandlers = {
       ...scopedPage<unknown[]>(principal, page, query.warehouse_id),
     });
     const lines = new Map<string, LineRow[]>();
-    for (const line of await linesOf(
-      db,
-      rows.map((m) => m.id),
-    ))
+    const ids = rows.map((m) => m.id);
+    const [lineRows, units] = await allInOrder([linesOf(db, ids), lineUnitsOf(db, ids)]);
+    for (const line of withUnits(lineRows, units))
       lines.set(line.move_id, [...(lines.get(line.move_id) ?? []), line]);
     return {
       status: 200,

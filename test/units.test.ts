@@ -156,3 +156,202 @@ t.test(
     t.match(await cleared.json(), { uom_conversions: [], integral: true, etag: '"v3"' });
   },
 );
+
+t.test(
+  'stock move lines in a unit: converted, echoed, stored; each refusal a 422 at its field',
+  async (t) => {
+    const s = await startServer(t);
+    const api = s.client();
+    await api.POST('/inventory/warehouses', { body: { id: 'WH-A', name: 'Main' } });
+    await api.POST('/inventory/items', {
+      body: {
+        id: 'bolt',
+        sku: 'BOLT',
+        name: 'Bolt',
+        uom: 'EA',
+        track_by: 'NONE',
+        integral: true,
+        uom_conversions: [{ uom: 'BOX', numerator: 12, denominator: 1 }],
+      },
+    });
+    const move = (lines: object[], type = 'RECEIPT') =>
+      s.request('/inventory/stock-moves', {
+        method: 'POST',
+        json: { type, to_wh: 'WH-A', reason: 'count', lines },
+        headers: ik(),
+      });
+    const made = await move([
+      { item_id: 'bolt', uom: 'BOX', uom_qty: 2 },
+      { item_id: 'bolt', qty: 5 },
+    ]);
+    t.equal(made.status, 201);
+    const body = await made.json();
+    t.match(body.lines, [{ item_id: 'bolt', qty: 24, uom: 'BOX', uom_qty: 2 }, { qty: 5 }]);
+    t.notOk('uom' in body.lines[1], 'a line in stock units echoes no unit');
+    const got = await (await s.request(`/inventory/stock-moves/${body.id}`)).json();
+    t.same(got.lines, body.lines, 'stored as answered');
+    const down = await move([{ item_id: 'bolt', uom: 'BOX', uom_qty: -0.5 }], 'ADJUSTMENT');
+    t.match((await down.json()).lines, [{ qty: -6, uom: 'BOX', uom_qty: -0.5 }], 'signed');
+
+    const level = async () =>
+      (await s.sql`SELECT on_hand::text FROM stock_levels WHERE item_id = 'bolt'`)[0].on_hand;
+    t.equal(await level(), '23');
+    const cases: [object, string, string][] = [
+      [{ item_id: 'bolt', qty: 12, uom: 'BOX', uom_qty: 1 }, '#/lines/0/uom_qty', 'qty_or_uom'],
+      [{ item_id: 'bolt' }, '#/lines/0/qty', 'required'],
+      [{ item_id: 'bolt', uom: 'BOX' }, '#/lines/0/uom_qty', 'required'],
+      [{ item_id: 'bolt', uom_qty: 1 }, '#/lines/0/uom', 'required'],
+      [{ item_id: 'bolt', uom: 'CRATE', uom_qty: 1 }, '#/lines/0/uom', 'unknown_uom'],
+      [{ item_id: 'bolt', uom: 'BOX', uom_qty: 0.1 }, '#/lines/0/uom_qty', 'uom_not_integral'],
+      [{ item_id: 'bolt', qty: 1.5 }, '#/lines/0/qty', 'uom_not_integral'],
+      [{ item_id: 'bolt', uom: 'BOX', uom_qty: 100_000_000 }, '#/lines/0/uom_qty', 'maximum'],
+    ];
+    for (const [line, pointer, code] of cases) {
+      const res = await move([line]);
+      t.equal(res.status, 422, `${code} at ${pointer}`);
+      t.match((await res.json()).errors, [{ pointer, code }]);
+    }
+    t.equal(await level(), '23', 'nothing refused changed stock');
+  },
+);
+
+t.test(
+  'procurement in feet of cable stocked in metres: exact, no false over-receipt',
+  async (t) => {
+    const s = await startServer(t);
+    const api = s.client();
+    await api.POST('/inventory/warehouses', { body: { id: 'WH-A', name: 'Main' } });
+    await api.POST('/procurement/vendors', {
+      body: { id: 'ven', name: 'Cables NV', currency: 'EUR' },
+    });
+    await api.POST('/inventory/items', {
+      body: {
+        id: 'cable',
+        sku: 'CABLE',
+        name: 'Cable',
+        uom: 'M',
+        track_by: 'NONE',
+        uom_conversions: [
+          { uom: 'FT', numerator: 381, denominator: 1250 },
+          { uom: 'DRUM', numerator: 100, denominator: 1 },
+        ],
+      },
+    });
+    const post = (path: string, json: object) =>
+      s.request(path, { method: 'POST', json, headers: ik() });
+    const order = (line: object) =>
+      post('/procurement/purchase-orders', {
+        vendor_id: 'ven',
+        ship_to_warehouse_id: 'WH-A',
+        lines: [{ item_id: 'cable', ...line }],
+      });
+
+    for (const [line, pointer, code] of [
+      [{ uom: 'FT', uom_qty: 1000, unit_price: '1' }, '#/lines/0/unit_price', 'uom_not_exact'],
+      [{ uom: 'FT', uom_qty: 0.000001, unit_price: '0.381' }, '#/lines/0/uom_qty', 'uom_not_exact'],
+      [{ uom: 'YD', uom_qty: 1, unit_price: '1' }, '#/lines/0/uom', 'unknown_uom'],
+      [{ qty: 1, uom: 'FT', unit_price: '1' }, '#/lines/0/uom', 'qty_or_uom'],
+    ] as [object, string, string][]) {
+      const res = await order(line);
+      t.equal(res.status, 422, `${code} at ${pointer}`);
+      t.match((await res.json()).errors, [{ pointer, code }]);
+    }
+    const [{ n }] = await s.sql`SELECT count(*)::int AS n FROM purchase_orders`;
+    t.equal(n, 0, 'no order made by a refused request');
+
+    const made = await order({ uom: 'FT', uom_qty: 1000, unit_price: '0.381' });
+    t.equal(made.status, 201);
+    let po = await made.json();
+    t.match(po.lines, [
+      { qty: 304.8, unit_price: '1.25', uom: 'FT', uom_qty: 1000, uom_unit_price: '0.381' },
+    ]);
+    const sent = await s.request(`/procurement/purchase-orders/${po.id}/send`, {
+      method: 'POST',
+      headers: { ...ik(), 'if-match': po.etag },
+    });
+    po = await sent.json();
+    const line = po.lines[0].id;
+    const first = await post('/procurement/receipts', {
+      po_id: po.id,
+      warehouse_id: 'WH-A',
+      lines: [{ po_line_id: line, uom: 'FT', uom_qty: 600 }],
+    });
+    t.equal(first.status, 201);
+    t.match((await first.json()).lines, [{ qty_received: 182.88, uom: 'FT', uom_qty: 600 }]);
+    const rest = await post('/procurement/receipts', {
+      po_id: po.id,
+      warehouse_id: 'WH-A',
+      lines: [{ po_line_id: line, uom: 'FT', uom_qty: 400 }],
+    });
+    t.equal(rest.status, 201, '600 ft + 400 ft is the 1,000 ft ordered, exactly');
+    const more = await post('/procurement/receipts', {
+      po_id: po.id,
+      warehouse_id: 'WH-A',
+      lines: [{ po_line_id: line, qty_received: 0.000001 }],
+    });
+    t.equal(more.status, 409, 'and not a millionth more');
+    const back = await post('/procurement/vendor-returns', {
+      po_id: po.id,
+      warehouse_id: 'WH-A',
+      reason: 'cut short',
+      lines: [{ po_line_id: line, uom: 'FT', uom_qty: 10 }],
+    });
+    t.equal(back.status, 201);
+    t.match((await back.json()).lines, [{ qty: 3.048, uom: 'FT', uom_qty: 10 }]);
+    const badReturn = await post('/procurement/vendor-returns', {
+      po_id: po.id,
+      warehouse_id: 'WH-A',
+      reason: 'x',
+      lines: [{ po_line_id: line, uom: 'FT', uom_qty: 0.000001 }],
+    });
+    t.equal(badReturn.status, 422);
+    t.match((await badReturn.json()).errors, [
+      { pointer: '#/lines/0/uom_qty', code: 'uom_not_exact' },
+    ]);
+    const invoice = await post('/procurement/invoices', {
+      po_id: po.id,
+      number: 'INV-1',
+      lines: [{ po_line_id: line, uom: 'FT', uom_qty: 1000, unit_price: '0.381' }],
+    });
+    t.equal(invoice.status, 201);
+    t.match((await invoice.json()).lines, [
+      {
+        qty: 304.8,
+        unit_price: '1.25',
+        uom: 'FT',
+        uom_qty: 1000,
+        uom_unit_price: '0.381',
+      },
+    ]);
+    const badInvoice = await post('/procurement/invoices', {
+      po_id: po.id,
+      number: 'INV-2',
+      lines: [{ po_line_id: line, uom: 'DRUM', uom_qty: 1, unit_price: '0.01' }],
+    });
+    t.equal(badInvoice.status, 201, '0.01 per drum of 100 m is 0.0001 per metre');
+    const cheap = await post('/procurement/invoices', {
+      po_id: po.id,
+      number: 'INV-3',
+      lines: [{ po_line_id: line, uom: 'DRUM', uom_qty: 1, unit_price: '0.00001' }],
+    });
+    t.equal(cheap.status, 422);
+    t.match((await cheap.json()).errors, [
+      { pointer: '#/lines/0/unit_price', code: 'uom_not_exact' },
+    ]);
+    const after = await (await s.request(`/procurement/purchase-orders/${po.id}`)).json();
+    t.comment(JSON.stringify(after.lines));
+    t.match(after.lines, [
+      { qty: 304.8, qty_received: 304.8, qty_returned: 3.048, qty_invoiced: 404.8 },
+    ]);
+    const [level] = await s.sql`SELECT on_hand::text FROM stock_levels WHERE item_id = 'cable'`;
+    t.equal(level.on_hand, '301.752');
+
+    const req = await post('/procurement/requisitions', {
+      lines: [{ item_id: 'cable', uom: 'DRUM', uom_qty: 2, unit_price: '150', vendor_id: 'ven' }],
+    });
+    t.equal(req.status, 201);
+    t.match((await req.json()).lines, [
+      { qty: 200, uom: 'DRUM', uom_qty: 2, unit_price: '1.5', uom_unit_price: '150' },
+    ]);
+  },
+);

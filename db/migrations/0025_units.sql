@@ -10,10 +10,17 @@ ALTER TABLE items
 -- A line given in another unit keeps what was given (`uom`, `uom_qty`, and for priced lines the
 -- price per that unit) next to its `qty` in stock units, which is what every rule and the ledger
 -- read: these columns are only echoed.
-ALTER TABLE stock_move_lines
-  ADD COLUMN uom text,
-  ADD COLUMN uom_qty numeric CHECK (uom_qty <> 0),
-  ADD CHECK ((uom IS NULL) = (uom_qty IS NULL));
+-- The ledger's own lines are append-only (refuse_ledger_change), and a line is written before the
+-- unit it was given in is known to fit it (FEFO may split it): a move line's unit is a row of its
+-- own, inserted with the move.
+CREATE TABLE stock_move_line_units (
+  move_id text NOT NULL,
+  line_no integer NOT NULL,
+  uom     text NOT NULL,
+  uom_qty numeric NOT NULL CHECK (uom_qty <> 0),
+  -- No foreign key: written only with its line, in the same transaction (handlers/stock-moves.ts).
+  PRIMARY KEY (move_id, line_no)
+);
 ALTER TABLE purchase_order_lines
   ADD COLUMN uom text,
   ADD COLUMN uom_qty numeric CHECK (uom_qty > 0),
