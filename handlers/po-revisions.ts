@@ -175,10 +175,10 @@ export const poRevisionHandlers = {
       ),
       body.lines,
     );
-    const errors = [
-      ...inStockUnits.errors,
-      ...(await revisionErrors(db, { lines: inStockUnits.lines }, lines)),
-    ];
+    // A line whose unit is refused has no quantity in stock units to check against the order's.
+    const errors = inStockUnits.errors.length
+      ? inStockUnits.errors
+      : await revisionErrors(db, { lines: inStockUnits.lines }, lines);
     const byId = new Map(lines.map((l) => [l.id, l]));
     const next: RevisedLine[] = inStockUnits.lines.map((l, i) => {
       const was = l.id === undefined ? undefined : byId.get(l.id);

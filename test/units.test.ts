@@ -355,3 +355,50 @@ t.test(
     ]);
   },
 );
+
+t.test('a change order in a unit: converted like a new order, refused the same way', async (t) => {
+  const s = await startServer(t);
+  const api = s.client();
+  await api.POST('/procurement/vendors', { body: { id: 'ven', name: 'Vendor', currency: 'EUR' } });
+  await api.POST('/inventory/items', {
+    body: {
+      id: 'bolt',
+      sku: 'BOLT',
+      name: 'Bolt',
+      uom: 'EA',
+      track_by: 'NONE',
+      integral: true,
+      uom_conversions: [{ uom: 'BOX', numerator: 12, denominator: 1 }],
+    },
+  });
+  const post = (path: string, json: object, headers: Record<string, string> = {}) =>
+    s.request(path, { method: 'POST', json, headers: { ...ik(), ...headers } });
+  let po = await (
+    await post('/procurement/purchase-orders', {
+      vendor_id: 'ven',
+      lines: [{ item_id: 'bolt', uom: 'BOX', uom_qty: 10, unit_price: '6' }],
+    })
+  ).json();
+  t.match(po.lines, [
+    { qty: 120, unit_price: '0.5', uom: 'BOX', uom_qty: 10, uom_unit_price: '6' },
+  ]);
+  po = await (
+    await post(`/procurement/purchase-orders/${po.id}/send`, {}, { 'if-match': po.etag })
+  ).json();
+  const revise = (line: object) =>
+    post(
+      `/procurement/purchase-orders/${po.id}/revisions`,
+      { reason: 'vendor short', lines: [{ id: po.lines[0].id, item_id: 'bolt', ...line }] },
+      { 'if-match': po.etag },
+    );
+  const refused = await revise({ uom: 'BOX', uom_qty: 8.01, unit_price: '6' });
+  t.equal(refused.status, 422);
+  t.match((await refused.json()).errors, [
+    { pointer: '#/lines/0/uom_qty', code: 'uom_not_integral' },
+  ]);
+  const revised = await revise({ uom: 'BOX', uom_qty: 8.5, unit_price: '6' });
+  t.equal(revised.status, 200);
+  t.match((await revised.json()).lines, [
+    { qty: 102, unit_price: '0.5', uom: 'BOX', uom_qty: 8.5 },
+  ]);
+});
