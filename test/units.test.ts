@@ -402,3 +402,60 @@ t.test('a change order in a unit: converted like a new order, refused the same w
     { qty: 102, unit_price: '0.5', uom: 'BOX', uom_qty: 8.5 },
   ]);
 });
+
+t.test(
+  'receipts in a unit racing for one order line: exactly what fits is received, exactly',
+  async (t) => {
+    const s = await startServer(t);
+    const api = s.client();
+    await api.POST('/inventory/warehouses', { body: { id: 'WH-A', name: 'Main' } });
+    await api.POST('/procurement/vendors', {
+      body: { id: 'ven', name: 'Vendor', currency: 'EUR' },
+    });
+    await api.POST('/inventory/items', {
+      body: {
+        id: 'bolt',
+        sku: 'BOLT',
+        name: 'Bolt',
+        uom: 'EA',
+        track_by: 'NONE',
+        integral: true,
+        uom_conversions: [{ uom: 'BOX', numerator: 12, denominator: 1 }],
+      },
+    });
+    const post = (path: string, json: object, headers: Record<string, string> = {}) =>
+      s.request(path, { method: 'POST', json, headers: { ...ik(), ...headers } });
+    for (const [boxes, expected, received] of [
+      [1.5, [201, 409], 18],
+      [1, [201, 201], 24],
+    ] as [number, number[], number][]) {
+      let po = await (
+        await post('/procurement/purchase-orders', {
+          vendor_id: 'ven',
+          ship_to_warehouse_id: 'WH-A',
+          lines: [{ item_id: 'bolt', uom: 'BOX', uom_qty: 2, unit_price: '6' }],
+        })
+      ).json();
+      po = await (
+        await post(`/procurement/purchase-orders/${po.id}/send`, {}, { 'if-match': po.etag })
+      ).json();
+      const receipt = () =>
+        post('/procurement/receipts', {
+          po_id: po.id,
+          warehouse_id: 'WH-A',
+          lines: [{ po_line_id: po.lines[0].id, uom: 'BOX', uom_qty: boxes }],
+        });
+      const both = await Promise.all([receipt(), receipt()]);
+      t.same(
+        both.map((r) => r.status).sort(),
+        expected,
+        `two receipts of ${boxes} box against 2 boxes`,
+      );
+      const [line] = await s.sql`
+      SELECT qty_received::text FROM purchase_order_lines WHERE po_id = ${po.id}`;
+      t.equal(line.qty_received, String(received), 'the line received exactly what was accepted');
+    }
+    const [level] = await s.sql`SELECT on_hand::text FROM stock_levels WHERE item_id = 'bolt'`;
+    t.equal(level.on_hand, '42', 'stock is what the receipts accepted');
+  },
+);
