@@ -6318,26 +6318,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "number": "PO-2026-0042",
-                 *       "vendor_id": "ven_fasteners",
-                 *       "currency": "EUR",
-                 *       "ship_to_warehouse_id": "WH-A",
-                 *       "lines": [
-                 *         {
-                 *           "item_id": "sku-1",
-                 *           "qty": 500,
-                 *           "unit_price": "0.12"
-                 *         },
-                 *         {
-                 *           "item_id": "GLUE-500",
-                 *           "qty": 24,
-                 *           "unit_price": "7.90"
-                 *         }
-                 *       ]
-                 *     }
-                 */
                 "application/json": components["schemas"]["PurchaseOrderCreate"];
             };
         };
