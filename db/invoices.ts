@@ -30,6 +30,10 @@ export interface InvoiceLineRow {
   unit_price: string;
   status: InvoiceMatchStatus;
   reasons: { code: 'qty_invoiced_exceeds_received' | 'price_outside_tolerance'; detail: string }[];
+  /** The unit the line was given in (with its price per that unit); null when in stock units. */
+  uom: string | null;
+  uom_qty: number | null;
+  uom_unit_price: string | null;
 }
 
 const columns = (db: Db) =>
@@ -97,7 +101,8 @@ export async function updateInvoice(
 
 export async function invoiceLines(db: Db, invoiceIds: string[]): Promise<InvoiceLineRow[]> {
   return db<InvoiceLineRow[]>`
-    SELECT invoice_id, po_line_id, qty, unit_price::text AS unit_price, status, reasons
+    SELECT invoice_id, po_line_id, qty, unit_price::text AS unit_price, status, reasons,
+           uom, uom_qty, uom_unit_price::text AS uom_unit_price
     FROM invoice_lines WHERE invoice_id = ANY(${invoiceIds}) ORDER BY invoice_id, line_no`;
 }
 

@@ -41,6 +41,15 @@ export interface PurchaseOrderLineInput {
   unit_price: string;
   /** A calendar date, YYYY-MM-DD. */
   expected_at?: string;
+  /** What the line was given in, when not in stock units (handlers/lib/line-units.ts). */
+  given?: GivenUnits;
+}
+
+/** A line's unit as given: stored next to its figures in stock units, only to echo it. */
+export interface GivenUnits {
+  uom: string;
+  uom_qty: number;
+  uom_unit_price?: string;
 }
 
 export interface PurchaseOrderLineRow {
@@ -55,6 +64,9 @@ export interface PurchaseOrderLineRow {
   qty_cancelled: number;
   qty_returned: number;
   expected_at: string | null;
+  uom: string | null;
+  uom_qty: number | null;
+  uom_unit_price: string | null;
 }
 
 export type PurchaseOrderHeader = Pick<
@@ -65,7 +77,7 @@ export type PurchaseOrderHeader = Pick<
 const columns = (db: Db) =>
   db`id, number, vendor_id, currency, status, notes, requisition_id, ship_to_warehouse_id, revision, closed_reason, approved_by, approved_at, version, created_by, updated_by, created_at, updated_at`;
 const lineColumns = (db: Db) =>
-  db`id, po_id, item_id, qty, unit_price::text AS unit_price, qty_received, qty_invoiced, qty_credited, qty_cancelled, qty_returned, expected_at`;
+  db`id, po_id, item_id, qty, unit_price::text AS unit_price, qty_received, qty_invoiced, qty_credited, qty_cancelled, qty_returned, expected_at, uom, uom_qty, uom_unit_price::text AS uom_unit_price`;
 
 // Generated numbers come from a sequence: PO-000042, wider once past six digits.
 const GENERATED_NUMBER_ATTEMPTS = 20;
@@ -115,6 +127,9 @@ export async function replacePurchaseOrderLines(
     qty: l.qty,
     unit_price: l.unit_price,
     expected_at: l.expected_at ?? null,
+    uom: l.given?.uom ?? null,
+    uom_qty: l.given?.uom_qty ?? null,
+    uom_unit_price: l.given?.uom_unit_price ?? null,
   }));
   await db`INSERT INTO purchase_order_lines ${db(rows)}`;
 }
@@ -287,6 +302,9 @@ export interface RevisedLine {
   qty: number;
   unit_price: string;
   expected_at: string | null;
+  uom: string | null;
+  uom_qty: number | null;
+  uom_unit_price: string | null;
 }
 
 /**
@@ -310,8 +328,10 @@ export async function reviseLines(
     db`UPDATE purchase_order_lines SET line_no = -1 - line_no WHERE po_id = ${poId}`.execute(),
     kept.length
       ? db`
-      UPDATE purchase_order_lines l SET line_no = x.line_no, qty = x.qty, unit_price = x.unit_price, expected_at = x.expected_at
-      FROM jsonb_to_recordset(${db.json(kept as any)}) AS x(id text, line_no integer, qty numeric, unit_price numeric, expected_at date)
+      UPDATE purchase_order_lines l SET line_no = x.line_no, qty = x.qty, unit_price = x.unit_price, expected_at = x.expected_at,
+             uom = x.uom, uom_qty = x.uom_qty, uom_unit_price = x.uom_unit_price
+      FROM jsonb_to_recordset(${db.json(kept as any)}) AS x(id text, line_no integer, qty numeric, unit_price numeric, expected_at date,
+                                                            uom text, uom_qty numeric, uom_unit_price numeric)
       WHERE l.id = x.id AND l.po_id = ${poId}`.execute()
       : Promise.resolve(),
     added.length

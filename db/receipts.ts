@@ -1,3 +1,4 @@
+import type { GivenUnits } from './purchase-orders.ts';
 import { allInOrder, type Db } from './client.ts';
 import { keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
 import type { ScopedPage } from './listing.ts';
@@ -33,6 +34,8 @@ export interface ReceiptLine {
   to_state?: HeldState;
   /** The location the goods go to; else putaway. */
   to_location?: string;
+  /** The unit the quantity was given in, when not stock units (stored to echo it). */
+  given?: GivenUnits;
 }
 
 export interface ReceiptLineRow {
@@ -45,6 +48,8 @@ export interface ReceiptLineRow {
   serials: string[];
   to_state: HeldState | null;
   to_location: string | null;
+  uom: string | null;
+  uom_qty: number | null;
 }
 
 const columns = (db: Db) =>
@@ -84,6 +89,8 @@ function insertLines(db: Db, receiptId: string, lines: ReceiptLine[]) {
     serials: l.serials ?? [],
     to_state: l.to_state ?? null,
     to_location: l.to_location ?? null,
+    uom: l.given?.uom ?? null,
+    uom_qty: l.given?.uom_qty ?? null,
   }));
   return db`INSERT INTO receipt_lines ${db(rows)}`.execute();
 }
@@ -112,7 +119,7 @@ export async function findReceipt(
 
 export async function receiptLines(db: Db, receiptIds: string[]): Promise<ReceiptLineRow[]> {
   return db<ReceiptLineRow[]>`
-    SELECT receipt_id, po_line_id, item_id, qty_received, batch, expires_at, serials, to_state, to_location
+    SELECT receipt_id, po_line_id, item_id, qty_received, batch, expires_at, serials, to_state, to_location, uom, uom_qty
     FROM receipt_lines WHERE receipt_id = ANY(${receiptIds}) ORDER BY receipt_id, line_no`;
 }
 

@@ -1,3 +1,4 @@
+import type { GivenUnits } from './purchase-orders.ts';
 import type { Db } from './client.ts';
 import { newId } from './ids.ts';
 import { keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
@@ -30,6 +31,8 @@ export interface RequisitionLineInput {
   unit_price?: string;
   needed_by?: string;
   warehouse_id?: string;
+  /** The unit the line was given in, when not stock units (stored to echo it). */
+  given?: GivenUnits;
 }
 
 export interface RequisitionLineRow {
@@ -41,6 +44,9 @@ export interface RequisitionLineRow {
   unit_price: string | null;
   needed_by: string | null;
   warehouse_id: string | null;
+  uom: string | null;
+  uom_qty: number | null;
+  uom_unit_price: string | null;
 }
 
 const columns = (db: Db) =>
@@ -74,6 +80,9 @@ export async function replaceRequisitionLines(
     unit_price: l.unit_price ?? null,
     needed_by: l.needed_by ?? null,
     warehouse_id: l.warehouse_id ?? null,
+    uom: l.given?.uom ?? null,
+    uom_qty: l.given?.uom_qty ?? null,
+    uom_unit_price: l.given?.uom_unit_price ?? null,
   }));
   await db`INSERT INTO requisition_lines ${db(rows)}`;
 }
@@ -94,7 +103,8 @@ export async function requisitionLines(
   requisitionIds: string[],
 ): Promise<RequisitionLineRow[]> {
   return db<RequisitionLineRow[]>`
-    SELECT id, requisition_id, item_id, qty, vendor_id, unit_price::text AS unit_price, needed_by, warehouse_id
+    SELECT id, requisition_id, item_id, qty, vendor_id, unit_price::text AS unit_price, needed_by, warehouse_id,
+           uom, uom_qty, uom_unit_price::text AS uom_unit_price
     FROM requisition_lines WHERE requisition_id = ANY(${requisitionIds})
     ORDER BY requisition_id, line_no`;
 }

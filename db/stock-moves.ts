@@ -38,6 +38,34 @@ export interface LineRow {
   /** The locations (codes) the line took its stock from and put it; null where it has no such end, and on lines posted before locations. */
   from_location: string | null;
   to_location: string | null;
+  /** The unit the line was given in, when not stock units (stock_move_line_units; echoed only). */
+  uom?: string;
+  uom_qty?: number;
+}
+
+/** A posted line given in a unit: what storeLineUnits keeps next to it. */
+export interface MoveLineUnits {
+  move_id: string;
+  line_no: number;
+  uom: string;
+  uom_qty: number;
+}
+
+/**
+ * Keeps the unit lines were given in next to the lines the ledger wrote (in the same round trip,
+ * after them; its statement is sent when called). Resolves at once when there are none.
+ */
+export function storeLineUnits(db: Db, lines: MoveLineUnits[]): Promise<unknown> {
+  if (!lines.length) return Promise.resolve();
+  return db`INSERT INTO stock_move_line_units ${db(lines)}`.execute();
+}
+
+/** The units lines of these moves were given in, by "move_id/line_no". */
+export async function lineUnitsOf(db: Db, moveIds: string[]): Promise<Map<string, MoveLineUnits>> {
+  if (!moveIds.length) return new Map();
+  const rows = await db<MoveLineUnits[]>`
+    SELECT move_id, line_no, uom, uom_qty FROM stock_move_line_units WHERE move_id = ANY(${moveIds}::text[])`;
+  return new Map(rows.map((r) => [`${r.move_id}/${r.line_no}`, r]));
 }
 
 export type HeldState = 'quality_control' | 'damaged';

@@ -1,3 +1,4 @@
+import type { GivenUnits } from './purchase-orders.ts';
 import { allInOrder, type Db } from './client.ts';
 import { keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
 import type { ScopedPage } from './listing.ts';
@@ -21,6 +22,8 @@ export interface VendorReturnLine {
   /** Where the units come out of; else picked. */
   from_location?: string;
   serials?: string[];
+  /** The unit the quantity was given in, when not stock units (stored to echo it). */
+  given?: GivenUnits;
 }
 
 export interface VendorReturnLineRow {
@@ -31,6 +34,8 @@ export interface VendorReturnLineRow {
   batch: string | null;
   from_location: string | null;
   serials: string[];
+  uom: string | null;
+  uom_qty: number | null;
 }
 
 const columns = (db: Db) =>
@@ -51,6 +56,8 @@ export async function insertVendorReturn(
     batch: l.batch ?? null,
     from_location: l.from_location ?? null,
     serials: l.serials ?? [],
+    uom: l.given?.uom ?? null,
+    uom_qty: l.given?.uom_qty ?? null,
   }));
   const [[row]] = await allInOrder([
     db<VendorReturnRow[]>`
@@ -81,7 +88,7 @@ export async function vendorReturnLines(
   returnIds: string[],
 ): Promise<VendorReturnLineRow[]> {
   return db<VendorReturnLineRow[]>`
-    SELECT vendor_return_id, po_line_id, item_id, qty, batch, serials, from_location
+    SELECT vendor_return_id, po_line_id, item_id, qty, batch, serials, from_location, uom, uom_qty
     FROM vendor_return_lines WHERE vendor_return_id = ANY(${returnIds})
     ORDER BY vendor_return_id, line_no`;
 }

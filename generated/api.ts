@@ -2830,6 +2830,14 @@ export interface components {
          *       "sku": "SKU-1",
          *       "name": "Hex bolt M8x40, zinc",
          *       "uom": "EA",
+         *       "uom_conversions": [
+         *         {
+         *           "uom": "BOX",
+         *           "numerator": 100,
+         *           "denominator": 1
+         *         }
+         *       ],
+         *       "integral": true,
          *       "track_by": "NONE",
          *       "active": true,
          *       "etag": "\"v1\"",
@@ -2841,8 +2849,12 @@ export interface components {
             id: components["schemas"]["Code"];
             sku: string;
             name: string;
-            /** @description Unit of measure, e.g. `EA`, `KG`, `M`. */
+            /** @description Unit of measure, e.g. `EA`, `KG`, `M`: the stock unit, in which every `qty` of the item is given and answered. */
             uom: string;
+            /** @description Other units the item's lines may be given in (`uom` + `uom_qty`). Absent only in events recorded before 1.7.0. */
+            uom_conversions?: components["schemas"]["UomConversion"][];
+            /** @description Stock quantities of the item are whole stock units: a fractional `qty`, or a `uom_qty` converting to one, is refused (`uom_not_integral`). Absent only in events recorded before 1.7.0. */
+            integral?: boolean;
             track_by: components["schemas"]["TrackBy"];
             active: boolean;
             /** @description The current `ETag` (the value to send in `If-Match`). */
@@ -2850,11 +2862,35 @@ export interface components {
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
         };
+        /**
+         * @description 1 `uom` = `numerator`/`denominator` stock units, exactly: a box of 12 is `{uom: BOX, numerator: 12, denominator: 1}`, a foot of an item stocked in metres `{uom: FT, numerator: 381, denominator: 1250}` (0.3048 m). Conversions are exact or refused, never rounded (docs/units.md).
+         * @example {
+         *       "uom": "BOX",
+         *       "numerator": 12,
+         *       "denominator": 1
+         *     }
+         */
+        UomConversion: {
+            /** @description Another unit than the item's own `uom`, named once per item (compared exactly, case included). */
+            uom: string;
+            numerator: number;
+            denominator: number;
+        };
         ItemCreate: {
             id?: components["schemas"]["Code"];
             sku: string;
             name: string;
             uom: string;
+            /**
+             * @description Other units, each different from `uom` and named once (else 422 `stock_uom` / `duplicate_uom`).
+             * @default []
+             */
+            uom_conversions?: components["schemas"]["UomConversion"][];
+            /**
+             * @description Whether stock quantities of the item must be whole stock units.
+             * @default false
+             */
+            integral?: boolean;
             track_by: components["schemas"]["TrackBy"];
             /** @default true */
             active?: boolean;
@@ -2863,6 +2899,10 @@ export interface components {
             sku: string;
             name: string;
             uom: string;
+            /** @description Other units, each different from `uom` and named once (else 422 `stock_uom` / `duplicate_uom`). Absent keeps the current ones, so a client written before 1.7.0 does not erase them; `[]` removes them. Lines recorded in a unit keep their `qty` in stock units whatever the conversions become. */
+            uom_conversions?: components["schemas"]["UomConversion"][];
+            /** @description Whether stock quantities of the item must be whole stock units. Absent keeps the current value. */
+            integral?: boolean;
             track_by: components["schemas"]["TrackBy"];
             active: boolean;
         };
@@ -3035,7 +3075,12 @@ export interface components {
         BatchCode: string;
         StockMoveLineInput: {
             item_id: components["schemas"]["Code"];
-            qty: components["schemas"]["SignedQuantity"];
+            /** @description In stock units (the item's `uom`). Required unless `uom` + `uom_qty` are given. */
+            qty?: components["schemas"]["SignedQuantity"];
+            /** @description The unit `uom_qty` is in: the item's `uom` or one of its `uom_conversions`. Give `qty` or `uom` + `uom_qty`, not both (422 `qty_or_uom`). */
+            uom?: string;
+            /** @description The quantity in `uom`, converted exactly to stock units (422 `unknown_uom`, `uom_not_exact`, `uom_not_integral`, `maximum`; docs/units.md). */
+            uom_qty?: components["schemas"]["SignedQuantity"];
             batch?: components["schemas"]["BatchCode"];
             expires_at?: components["schemas"]["Timestamp"];
             serials?: components["schemas"]["SerialNumber"][];
@@ -3066,8 +3111,12 @@ export interface components {
         };
         StockMoveLine: {
             item_id: string;
-            /** @description Positive; negative only on ADJUSTMENT lines. */
+            /** @description In stock units. Positive; negative only on ADJUSTMENT lines. */
             qty: number;
+            /** @description The unit the line was given in; absent when given in stock units. */
+            uom?: string;
+            /** @description The quantity as given in `uom`; `qty` is it in stock units. */
+            uom_qty?: number;
             batch?: string;
             expires_at?: components["schemas"]["Timestamp"];
             serials: string[];
@@ -3254,8 +3303,14 @@ export interface components {
         RequisitionStatus: "DRAFT" | "APPROVED" | "ORDERED";
         RequisitionLineInput: {
             item_id: components["schemas"]["Code"];
-            qty: components["schemas"]["Quantity"];
+            /** @description In stock units. Required unless `uom` + `uom_qty` are given. */
+            qty?: components["schemas"]["Quantity"];
+            /** @description The unit `uom_qty` is in: the item's `uom` or one of its `uom_conversions`. Give `qty` or `uom` + `uom_qty`, not both (422 `qty_or_uom`). */
+            uom?: string;
+            /** @description The quantity in `uom`, converted exactly to stock units (422 `unknown_uom`, `uom_not_exact`, `uom_not_integral`, `maximum`; docs/units.md). */
+            uom_qty?: components["schemas"]["Quantity"];
             vendor_id?: components["schemas"]["Code"];
+            /** @description Estimated unit price, per stock unit. With `uom`, `unit_price` is per `uom`, converted exactly to a price per stock unit (or 422 `uom_not_exact`). */
             unit_price?: components["schemas"]["Money"];
             /** Format: date */
             needed_by?: string;
@@ -3265,10 +3320,17 @@ export interface components {
         RequisitionLine: {
             id: string;
             item_id: string;
+            /** @description In stock units. */
             qty: number;
+            /** @description The unit the line was given in; absent when given in stock units. */
+            uom?: string;
+            /** @description The quantity as given in `uom`; `qty` is it in stock units. */
+            uom_qty?: number;
             vendor_id?: string;
-            /** @description Estimated unit price, used when converting. */
+            /** @description Estimated unit price per stock unit, used when converting. */
             unit_price?: string;
+            /** @description The unit price per `uom` as given; `unit_price` is per stock unit. */
+            uom_unit_price?: components["schemas"]["Money"];
             /** Format: date */
             needed_by?: string;
             /** @description Where the goods are needed; the purchase order converted from this line ships there. */
@@ -3329,7 +3391,13 @@ export interface components {
             /** @description On PUT and on a revision: keep (update) this existing line. */
             id?: components["schemas"]["Code"];
             item_id: components["schemas"]["Code"];
-            qty: components["schemas"]["Quantity"];
+            /** @description In stock units. Required unless `uom` + `uom_qty` are given. */
+            qty?: components["schemas"]["Quantity"];
+            /** @description The unit `uom_qty` is in: the item's `uom` or one of its `uom_conversions`. Give `qty` or `uom` + `uom_qty`, not both (422 `qty_or_uom`). */
+            uom?: string;
+            /** @description The quantity in `uom`, converted exactly to stock units (422 `unknown_uom`, `uom_not_exact`, `uom_not_integral`, `maximum`; docs/units.md). */
+            uom_qty?: components["schemas"]["Quantity"];
+            /** @description Per stock unit. With `uom`, `unit_price` is per `uom`, converted exactly to a price per stock unit (or 422 `uom_not_exact`). */
             unit_price: components["schemas"]["Money"];
             /**
              * Format: date
@@ -3342,8 +3410,16 @@ export interface components {
             /** @example pol_01JD7ZK3Q8X4 */
             id: string;
             item_id: string;
+            /** @description In stock units. */
             qty: number;
+            /** @description The unit the line was given in; absent when given in stock units. */
+            uom?: string;
+            /** @description The quantity as given in `uom`; `qty` is it in stock units. */
+            uom_qty?: number;
+            /** @description Per stock unit. */
             unit_price: components["schemas"]["Money"];
+            /** @description The unit price per `uom` as given; `unit_price` is per stock unit. */
+            uom_unit_price?: components["schemas"]["Money"];
             /** @description Sum of posted receipt lines. */
             qty_received: number;
             /** @description Sum of the lines of its invoices (`type: INVOICE`) that are not void. */
@@ -3520,7 +3596,12 @@ export interface components {
         ReceiptStatus: "PENDING" | "POSTED";
         ReceiptLineInput: {
             po_line_id: components["schemas"]["Code"];
-            qty_received: components["schemas"]["Quantity"];
+            /** @description In stock units. Required unless `uom` + `uom_qty` are given. */
+            qty_received?: components["schemas"]["Quantity"];
+            /** @description The unit `uom_qty` is in: the item's `uom` or one of its `uom_conversions`. Give `qty_received` or `uom` + `uom_qty`, not both (422 `qty_or_uom`). */
+            uom?: string;
+            /** @description The quantity in `uom`, converted exactly to stock units (422 `unknown_uom`, `uom_not_exact`, `uom_not_integral`, `maximum`; docs/units.md). */
+            uom_qty?: components["schemas"]["Quantity"];
             batch?: components["schemas"]["BatchCode"];
             expires_at?: components["schemas"]["Timestamp"];
             serials?: components["schemas"]["SerialNumber"][];
@@ -3532,7 +3613,12 @@ export interface components {
         ReceiptLine: {
             po_line_id: string;
             item_id: string;
+            /** @description In stock units. */
             qty_received: number;
+            /** @description The unit the line was given in; absent when given in stock units. */
+            uom?: string;
+            /** @description The quantity as given in `uom`; `qty_received` is it in stock units. */
+            uom_qty?: number;
             batch?: string;
             expires_at?: components["schemas"]["Timestamp"];
             serials: string[];
@@ -3648,13 +3734,27 @@ export interface components {
         InvoiceMatchStatus: "MATCHED" | "EXCEPTION";
         InvoiceLineInput: {
             po_line_id: components["schemas"]["Code"];
-            qty: components["schemas"]["Quantity"];
+            /** @description In stock units. Required unless `uom` + `uom_qty` are given. */
+            qty?: components["schemas"]["Quantity"];
+            /** @description The unit `uom_qty` is in: the item's `uom` or one of its `uom_conversions`. Give `qty` or `uom` + `uom_qty`, not both (422 `qty_or_uom`). */
+            uom?: string;
+            /** @description The quantity in `uom`, converted exactly to stock units (422 `unknown_uom`, `uom_not_exact`, `uom_not_integral`, `maximum`; docs/units.md). */
+            uom_qty?: components["schemas"]["Quantity"];
+            /** @description Per stock unit. With `uom`, `unit_price` is per `uom`, converted exactly to a price per stock unit (or 422 `uom_not_exact`). */
             unit_price: components["schemas"]["Money"];
         };
         InvoiceLine: {
             po_line_id: string;
+            /** @description In stock units. */
             qty: number;
+            /** @description The unit the line was given in; absent when given in stock units. */
+            uom?: string;
+            /** @description The quantity as given in `uom`; `qty` is it in stock units. */
+            uom_qty?: number;
+            /** @description Per stock unit. */
             unit_price: components["schemas"]["Money"];
+            /** @description The unit price per `uom` as given; `unit_price` is per stock unit. */
+            uom_unit_price?: components["schemas"]["Money"];
             /** @enum {string} */
             status: "MATCHED" | "EXCEPTION";
             reasons: components["schemas"]["MatchReason"][];
@@ -3712,7 +3812,12 @@ export interface components {
         };
         VendorReturnLineInput: {
             po_line_id: components["schemas"]["Code"];
-            qty: components["schemas"]["Quantity"];
+            /** @description In stock units. Required unless `uom` + `uom_qty` are given. */
+            qty?: components["schemas"]["Quantity"];
+            /** @description The unit `uom_qty` is in: the item's `uom` or one of its `uom_conversions`. Give `qty` or `uom` + `uom_qty`, not both (422 `qty_or_uom`). */
+            uom?: string;
+            /** @description The quantity in `uom`, converted exactly to stock units (422 `unknown_uom`, `uom_not_exact`, `uom_not_integral`, `maximum`; docs/units.md). */
+            uom_qty?: components["schemas"]["Quantity"];
             /** @description The batch the units come out of; left out on a batch-tracked line, the batches that expire first (FEFO). */
             batch?: components["schemas"]["BatchCode"];
             /** @description Serial-tracked lines: one per unit, each in stock in the warehouse. */
@@ -3723,7 +3828,12 @@ export interface components {
         VendorReturnLine: {
             po_line_id: string;
             item_id: string;
+            /** @description In stock units. */
             qty: number;
+            /** @description The unit the line was given in; absent when given in stock units. */
+            uom?: string;
+            /** @description The quantity as given in `uom`; `qty` is it in stock units. */
+            uom_qty?: number;
             /** @description As the request named it; absent when FEFO chose (the stock move's lines say which batches). */
             batch?: string;
             serials: string[];
@@ -7079,26 +7189,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "number": "PO-2026-0042",
-                 *       "vendor_id": "ven_fasteners",
-                 *       "currency": "EUR",
-                 *       "ship_to_warehouse_id": "WH-A",
-                 *       "lines": [
-                 *         {
-                 *           "item_id": "sku-1",
-                 *           "qty": 500,
-                 *           "unit_price": "0.12"
-                 *         },
-                 *         {
-                 *           "item_id": "GLUE-500",
-                 *           "qty": 24,
-                 *           "unit_price": "7.90"
-                 *         }
-                 *       ]
-                 *     }
-                 */
                 "application/json": components["schemas"]["PurchaseOrderCreate"];
             };
         };

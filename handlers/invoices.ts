@@ -37,6 +37,8 @@ import { invoiceEvent, purchaseOrderEvent } from './lib/catalogue.ts';
 import { assertOrderFilterVisible, orderWarehouses } from './lib/procurement-access.ts';
 import { matchReasons, statusOf } from './lib/match.ts';
 import { poLineErrors, presentPurchaseOrder } from './lib/orders.ts';
+import { echoUnits, resolveLineUnits, unitColumns } from './lib/line-units.ts';
+import { findItemsOfOrder } from '../db/items.ts';
 import { assertChangeable } from './lib/documents.ts';
 import { etagOf } from './lib/versioned.ts';
 import { micro, toNumber, type Micro } from './lib/quantity.ts';
@@ -52,7 +54,10 @@ function presentInvoice(
     ...row,
     ...(accepted_by === null ? {} : { accepted_by, accepted_reason: accepted_reason ?? '' }),
     etag: etagOf(version),
-    lines: lines.map(({ invoice_id: _, ...line }) => line),
+    lines: lines.map(({ invoice_id: _, uom, uom_qty, uom_unit_price, ...line }) => ({
+      ...line,
+      ...echoUnits({ uom, uom_qty, uom_unit_price }),
+    })),
   };
 }
 
@@ -114,7 +119,10 @@ export const invoiceHandlers = {
   async createInvoice({ db, body, principal, config, actor, audit }) {
     // The order and its lines are locked, in the same order as receipts lock them, so the
     // cumulative invoiced quantities the match compares are those this invoice commits with.
-    const { po, lines: poLines } = await findPurchaseOrderWithLines(db, body.po_id, { lock: true });
+    const [{ po, lines: poLines }, items] = await allInOrder([
+      findPurchaseOrderWithLines(db, body.po_id, { lock: true }),
+      findItemsOfOrder(db, body.po_id),
+    ]);
     if (!po)
       throw invalidField(
         '#/po_id',
@@ -125,7 +133,18 @@ export const invoiceHandlers = {
     const warehouseIds = orderWarehouses(po);
     assertVisible(principal, warehouseIds);
     const errors = invoiceErrors(body, po, new Set(poLines.map((l) => l.id)));
+    // Lines given in a unit of their item: quantity and price in stock units from here on.
+    const itemOf = new Map(poLines.map((l) => [l.id, l.item_id]));
+    const unitsOf = new Map(items.map((i) => [i.id, i]));
+    const inStockUnits = resolveLineUnits(
+      body.lines,
+      'qty',
+      (l) => unitsOf.get(itemOf.get(l.po_line_id) ?? ''),
+      { priced: true },
+    );
+    errors.push(...inStockUnits.errors);
     if (errors.length) throw invalid(errors);
+    const bodyLines = inStockUnits.lines;
     if (po.status === 'DRAFT')
       throw invalidState(
         'Purchase order',
@@ -136,19 +155,26 @@ export const invoiceHandlers = {
       );
 
     const type = body.type ?? 'INVOICE';
-    const figures = await invoiceLineFigures(db, body.lines, config.invoicePriceTolerance, type);
+    const figures = await invoiceLineFigures(db, bodyLines, config.invoicePriceTolerance, type);
     if (type === 'CREDIT_NOTE') {
       // The PO lines are locked: two credit notes racing on a line see each other's credit.
       const byId = new Map(poLines.map((l) => [l.id, l]));
-      for (const [poLineId, qty] of perLine(body.lines)) {
+      for (const [poLineId, qty] of perLine(bodyLines)) {
         const l = must(byId.get(poLineId), 'a line of the order');
         if (micro(Number(l.qty_credited)) + qty > micro(Number(l.qty_invoiced)))
           throw overCredit(poLineId, Number(l.qty_invoiced), Number(l.qty_credited), toNumber(qty));
       }
     }
-    const lines: Omit<InvoiceLineRow, 'invoice_id'>[] = body.lines.map((line, i) => {
+    const lines: Omit<InvoiceLineRow, 'invoice_id'>[] = bodyLines.map((line, i) => {
       const reasons = matchReasons(figures[i]);
-      return { ...line, status: statusOf(reasons), reasons };
+      return {
+        po_line_id: line.po_line_id,
+        qty: line.qty,
+        unit_price: line.unit_price,
+        status: statusOf(reasons),
+        reasons,
+        ...unitColumns(line.given),
+      };
     });
     const id = newId('inv');
     const row = await insertInvoice(db, {
@@ -175,7 +201,7 @@ export const invoiceHandlers = {
         db,
         po.id,
         type === 'CREDIT_NOTE' ? 'qty_credited' : 'qty_invoiced',
-        body.lines,
+        bodyLines,
       ),
       purchaseOrderLines(db, [po.id]),
       invoiceLines(db, [id]),

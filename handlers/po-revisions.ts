@@ -7,6 +7,7 @@ import {
   referencedLines,
   reviseLines,
   settleOrder,
+  type PurchaseOrderLineInput,
   type PurchaseOrderLineRow,
   type RevisedLine,
 } from '../db/purchase-orders.ts';
@@ -23,6 +24,7 @@ import { scopedPage } from './lib/listing.ts';
 import {
   expectedAtErrors,
   lineIdErrors,
+  orderLinesInStockUnits,
   presentPurchaseOrder,
   toPurchaseOrder,
 } from './lib/orders.ts';
@@ -30,13 +32,13 @@ import { orderWarehouses } from './lib/procurement-access.ts';
 import { decimal, micro } from './lib/quantity.ts';
 import { lineItemErrors, loadReferences } from './lib/references.ts';
 import { incomingEvents } from './lib/levels.ts';
+import { unitColumns } from './lib/line-units.ts';
 import { openOfOrder } from '../db/availability.ts';
 import type { Handlers } from './types.ts';
 
 type Schemas = components['schemas'];
 type Changes = Schemas['PurchaseOrderRevisionChanges'];
 type LineChange = Schemas['PurchaseOrderLineChange'];
-type RevisionBody = Schemas['PurchaseOrderRevisionCreate'];
 
 const PO = 'purchase order';
 
@@ -54,7 +56,7 @@ const sameAmount = (a: string, b: string) => byValue(a) === byValue(b);
  */
 async function revisionErrors(
   db: Db,
-  body: RevisionBody,
+  body: { lines: PurchaseOrderLineInput[] },
   current: PurchaseOrderLineRow[],
 ): Promise<FieldError[]> {
   const byId = new Map(current.map((l) => [l.id, l]));
@@ -164,9 +166,21 @@ export const poRevisionHandlers = {
     if (!found) throw notFound(PO, params.id);
     assertVisible(principal, orderWarehouses(found));
     // Validation (422) before the precondition (412), as for every request (docs/standards.md §5).
-    const errors = await revisionErrors(db, body, lines);
+    // Lines given in a unit of their item take their quantity and price in stock units first.
+    const inStockUnits = orderLinesInStockUnits(
+      await loadReferences(
+        db,
+        body.lines.map((l) => l.item_id),
+        [],
+      ),
+      body.lines,
+    );
+    // A line whose unit is refused has no quantity in stock units to check against the order's.
+    const errors = inStockUnits.errors.length
+      ? inStockUnits.errors
+      : await revisionErrors(db, { lines: inStockUnits.lines }, lines);
     const byId = new Map(lines.map((l) => [l.id, l]));
-    const next: RevisedLine[] = body.lines.map((l, i) => {
+    const next: RevisedLine[] = inStockUnits.lines.map((l, i) => {
       const was = l.id === undefined ? undefined : byId.get(l.id);
       return {
         id: l.id ?? newId('pol'),
@@ -179,6 +193,7 @@ export const poRevisionHandlers = {
             ? was.unit_price
             : canonical(l.unit_price),
         expected_at: l.expected_at ?? null,
+        ...unitColumns(l.given),
       };
     });
     const notes = {

@@ -23,7 +23,8 @@ import { keysetKey, NEWEST_FIRST } from '../db/keyset.ts';
 import type { components } from '../generated/api.ts';
 import { assertVisible, assertWarehouses, canSee, type Principal } from '../domain/access.ts';
 import { must } from '../domain/must.ts';
-import { invalidField, invalidState, notFound, ProblemError } from '../domain/problems.ts';
+import { invalid, invalidField, invalidState, notFound, ProblemError } from '../domain/problems.ts';
+import { resolveLineUnits } from './lib/line-units.ts';
 import { assertChangeable, groupBy, present, withEtag } from './lib/documents.ts';
 import { matchReports } from './lib/match.ts';
 import {
@@ -132,7 +133,12 @@ function checkReceipt(
   warehouseId: string,
   lines: ReceiptLineInput[],
 ): ReceiptLine[] {
-  const resolved = resolveOrderLines(order, warehouseId, lines, 'receive it there');
+  const { lines: resolved, errors } = resolveLineUnits(
+    resolveOrderLines(order, warehouseId, lines, 'receive it there'),
+    'qty_received',
+    (l) => order.refs.items.get(l.item_id),
+  );
+  if (errors.length) throw invalid(errors);
   checkReceiptLines(order.refs, warehouseId, resolved);
   return resolved;
 }

@@ -36,8 +36,10 @@ import {
 } from './lib/procurement-access.ts';
 import { purchaseOrderEvent, requisitionEvent } from './lib/catalogue.ts';
 import type { Handlers } from './types.ts';
+import { resolveLineUnits } from './lib/line-units.ts';
 
 type Requisition = components['schemas']['Requisition'];
+type RequisitionLineBody = components['schemas']['RequisitionLineInput'];
 const REQ = 'requisition';
 
 async function toRequisitions(db: Db, rows: RequisitionRow[]): Promise<Requisition[]> {
@@ -66,8 +68,8 @@ async function toRequisition(db: Db, row: RequisitionRow): Promise<Requisition> 
 async function lineErrors(
   db: Db,
   principal: Principal,
-  lines: RequisitionLineInput[],
-): Promise<FieldError[]> {
+  lines: RequisitionLineBody[],
+): Promise<{ errors: FieldError[]; lines: RequisitionLineInput[] }> {
   assertWarehouses(principal, ...lines.map((l) => l.warehouse_id));
   const refs = await loadReferences(
     db,
@@ -78,7 +80,12 @@ async function lineErrors(
     db,
     lines.flatMap((l) => l.vendor_id ?? []),
   );
-  return [
+  // Lines given in a unit of their item: quantity (and estimated price) in stock units from here on.
+  const inStockUnits = resolveLineUnits(lines, 'qty', (l) => refs.items.get(l.item_id), {
+    priced: true,
+  });
+  const errors = [
+    ...inStockUnits.errors,
     ...lineItemErrors(refs, lines, (i) => `#/lines/${i}/item_id`),
     ...lines.flatMap((l, i) =>
       l.vendor_id === undefined ? [] : vendorErrors(vendors, l.vendor_id, `#/lines/${i}/vendor_id`),
@@ -89,6 +96,7 @@ async function lineErrors(
         : warehouseErrors(refs, l.warehouse_id, `#/lines/${i}/warehouse_id`),
     ),
   ];
+  return { errors, lines: inStockUnits.lines as RequisitionLineInput[] };
 }
 
 /**
@@ -165,7 +173,22 @@ async function planOrders(
           {
             vendorId,
             warehouseId: line.warehouse_id,
-            line: { item_id: line.item_id, qty: line.qty, unit_price: unitPrice },
+            line: {
+              item_id: line.item_id,
+              qty: line.qty,
+              unit_price: unitPrice,
+              // The order line echoes the unit the requisition was given in (and its price per
+              // that unit, when the line's own price is the order's).
+              ...(line.uom !== null &&
+                line.uom_qty !== null && {
+                  given: {
+                    uom: line.uom,
+                    uom_qty: line.uom_qty,
+                    ...(line.unit_price !== null &&
+                      line.uom_unit_price !== null && { uom_unit_price: line.uom_unit_price }),
+                  },
+                }),
+            },
           },
         ];
   });
@@ -194,7 +217,8 @@ export const requisitionHandlers = {
               detail: `requester_id must be the token's subject (${actor.sub}), or be omitted.`,
             },
           ];
-    errors.push(...(await lineErrors(db, principal, body.lines)));
+    const checked = await lineErrors(db, principal, body.lines);
+    errors.push(...checked.errors);
     if (errors.length) throw invalid(errors);
     const row = await insertRequisition(db, {
       id: newId('req'),
@@ -202,7 +226,7 @@ export const requisitionHandlers = {
       created_by: actor.sub,
       notes: body.notes ?? null,
     });
-    await replaceRequisitionLines(db, row.id, body.lines);
+    await replaceRequisitionLines(db, row.id, checked.lines);
     const requisition = await toRequisition(db, row);
     await allInOrder([
       audit({
@@ -243,8 +267,8 @@ export const requisitionHandlers = {
   async replaceRequisition({ db, params, body, principal, ifMatch, actor, audit }) {
     const { row: current, lines } = await findChangeable(db, principal, params.id);
     if (!current) throw notFound(REQ, params.id);
-    const errors = await lineErrors(db, principal, body.lines);
-    if (errors.length) throw invalid(errors);
+    const checked = await lineErrors(db, principal, body.lines);
+    if (checked.errors.length) throw invalid(checked.errors);
     assertChangeable(current, REQ, params.id, ifMatch, ['DRAFT'], 'changed');
     const before = await toRequisition(db, current);
     // Whoever writes the lines may not approve them (selfApproval).
@@ -252,7 +276,7 @@ export const requisitionHandlers = {
       notes: body.notes ?? null,
       updated_by: actor.sub,
     });
-    await replaceRequisitionLines(db, row.id, body.lines);
+    await replaceRequisitionLines(db, row.id, checked.lines);
     const requisition = await toRequisition(db, row);
     await allInOrder([
       audit({

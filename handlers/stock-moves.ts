@@ -1,10 +1,29 @@
 import { allInOrder } from '../db/client.ts';
-import { findMove, linesOf, listMoves, type LineRow, type MoveRow } from '../db/stock-moves.ts';
+import {
+  findMove,
+  linesOf,
+  listMoves,
+  storeLineUnits,
+  lineUnitsOf,
+  type LineRow,
+  type MoveLineUnits,
+  type MoveRow,
+} from '../db/stock-moves.ts';
 import { vendorReturnOfMove } from '../db/vendor-returns.ts';
 import { keysetKey, NEWEST_FIRST } from '../db/keyset.ts';
-import { ProblemError, invalidField, invalidState, notFound } from '../domain/problems.ts';
+import { ProblemError, invalid, invalidField, invalidState, notFound } from '../domain/problems.ts';
 import { assertVisible, assertWarehouses } from '../domain/access.ts';
-import { Ledger, postStockMove, reversalOf, type Posting } from './lib/ledger.ts';
+import {
+  Ledger,
+  postStockMove,
+  reversalOf,
+  type MoveLineInput,
+  type Posting,
+} from './lib/ledger.ts';
+import { resolveLineUnits, type InStockUnits } from './lib/line-units.ts';
+import { micro } from './lib/quantity.ts';
+import type { StockMove } from './lib/representation.ts';
+import { findItems, type ItemRow } from '../db/items.ts';
 import { assertInstant, listOrder, scopedPage } from './lib/listing.ts';
 import { toStockMove } from './lib/representation.ts';
 import type { Batched, Context, Handlers } from './types.ts';
@@ -14,27 +33,106 @@ const location = (id: string) => `/inventory/stock-moves/${encodeURIComponent(id
 /** The warehouses a move touches: it is visible to a token that sees one of them (docs/standards.md §3). */
 const touchedBy = (move: MoveRow) => [move.from_wh, move.to_wh].filter((w) => w !== null);
 
-/** The ledger's posting of a POST /inventory/stock-moves request. */
-function postingOf({
-  actor,
-  principal,
-  body,
-  idempotencyKey,
-}: Context<'createStockMove'>): Posting {
-  return { actor, principal, input: body, options: { idempotencyKey } };
+/** The ledger's posting of a POST /inventory/stock-moves request, its lines in stock units. */
+function postingOf(
+  { actor, principal, body, idempotencyKey }: Context<'createStockMove'>,
+  lines: MoveLineInput[],
+): Posting {
+  return { actor, principal, input: { ...body, lines }, options: { idempotencyKey } };
+}
+
+/**
+ * The lines as the ledger's load needs them, before their units are converted: it reads only
+ * which levels they touch, for which a quantity's sign is enough, and a `uom_qty` has the sign
+ * its quantity in stock units will have.
+ */
+const provisionalLines = (ctx: Context<'createStockMove'>): MoveLineInput[] =>
+  ctx.body.lines.map(({ uom: _, uom_qty, qty, ...line }) => ({
+    ...line,
+    qty: qty ?? uom_qty ?? 0,
+  }));
+
+interface MoveBatch {
+  ledger: Ledger;
+  /** The items the batch's lines name, for their units (read with the ledger's load). */
+  items: Map<string, ItemRow>;
+  /** Lines given in a unit, to store next to the ledger's lines. */
+  echoes: MoveLineUnits[];
+}
+
+/**
+ * The move as answered, each line given in a unit echoing it: only where the ledger posted the
+ * line as one line (a line FEFO splits across batches shows its pieces in stock units only). The
+ * ledger posts a request line's pieces in its order, consecutively.
+ */
+function echoed(
+  move: StockMove,
+  lines: InStockUnits<MoveLineInput, 'qty'>[],
+): { move: StockMove; echoes: MoveLineUnits[] } {
+  if (!lines.some((l) => l.given)) return { move, echoes: [] };
+  const abs = (m: bigint) => (m < 0n ? -m : m);
+  const shown = [...move.lines];
+  const echoes: MoveLineUnits[] = [];
+  let p = 0;
+  for (const line of lines) {
+    const want = abs(micro(line.qty));
+    const start = p;
+    let got = 0n;
+    while (p < shown.length && got < want) got += abs(micro(shown[p++].qty));
+    if (line.given && p - start === 1) {
+      shown[start] = { ...shown[start], uom: line.given.uom, uom_qty: line.given.uom_qty };
+      echoes.push({ move_id: move.id, line_no: start, ...line.given });
+    }
+  }
+  return { move: { ...move, lines: shown }, echoes };
+}
+
+/** Lines with the unit they were given in, where they were. */
+function withUnits(lines: LineRow[], units: Map<string, MoveLineUnits>): LineRow[] {
+  if (!units.size) return lines;
+  return lines.map((l) => {
+    const u = units.get(`${l.move_id}/${l.line_no}`);
+    return u ? { ...l, uom: u.uom, uom_qty: u.uom_qty } : l;
+  });
 }
 
 /**
  * POST /inventory/stock-moves, group-committed: a batch of requests is posted in order on one
- * transaction, each refused one answered by its own problem.
+ * transaction, each refused one answered by its own problem. Lines given in a unit of their item
+ * are converted to stock units first (handlers/lib/line-units.ts): the ledger sees stock units only.
  */
-const createStockMove: Batched<'createStockMove', Ledger> = {
-  load: (db, contexts) => Ledger.load(db, contexts.map(postingOf)),
-  run(ledger, ctx) {
-    const move = ledger.post(postingOf(ctx));
+const createStockMove: Batched<'createStockMove', MoveBatch> = {
+  async load(db, contexts) {
+    const ids = [...new Set(contexts.flatMap((c) => c.body.lines.map((l) => l.item_id)))];
+    // Sent first, so that it travels with the ledger's reads.
+    const itemRows = findItems(db, ids);
+    const [items, ledger] = await allInOrder([
+      itemRows,
+      Ledger.load(
+        db,
+        contexts.map((c) => postingOf(c, provisionalLines(c))),
+      ),
+    ]);
+    return { ledger, items: new Map(items.map((i) => [i.id, i])), echoes: [] };
+  },
+  run(batch, ctx) {
+    const { lines, errors } = resolveLineUnits(ctx.body.lines, 'qty', (l) =>
+      batch.items.get(l.item_id),
+    );
+    if (errors.length) throw invalid(errors);
+    const posted = batch.ledger.post(
+      postingOf(
+        ctx,
+        lines.map(({ given: _, ...line }) => line),
+      ),
+    );
+    const { move, echoes } = echoed(posted, lines);
+    batch.echoes.push(...echoes);
     return { status: 201, body: move, location: location(move.id) };
   },
-  write: (db, ledger) => ledger.write(db),
+  async write(db, batch) {
+    await allInOrder([batch.ledger.write(db), storeLineUnits(db, batch.echoes)]);
+  },
 };
 
 export const stockMoveHandlers = {
@@ -44,7 +142,8 @@ export const stockMoveHandlers = {
     const move = await findMove(db, params.id);
     if (!move) throw notFound('stock move', params.id);
     assertVisible(principal, touchedBy(move));
-    return { status: 200, body: toStockMove(move, await linesOf(db, [move.id])) };
+    const [lines, units] = await allInOrder([linesOf(db, [move.id]), lineUnitsOf(db, [move.id])]);
+    return { status: 200, body: toStockMove(move, withUnits(lines, units)) };
   },
 
   async listStockMoves({ db, query, principal, page }) {
@@ -74,10 +173,9 @@ export const stockMoveHandlers = {
       ...scopedPage<unknown[]>(principal, page, query.warehouse_id),
     });
     const lines = new Map<string, LineRow[]>();
-    for (const line of await linesOf(
-      db,
-      rows.map((m) => m.id),
-    ))
+    const ids = rows.map((m) => m.id);
+    const [lineRows, units] = await allInOrder([linesOf(db, ids), lineUnitsOf(db, ids)]);
+    for (const line of withUnits(lineRows, units))
       lines.set(line.move_id, [...(lines.get(line.move_id) ?? []), line]);
     return {
       status: 200,

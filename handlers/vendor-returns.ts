@@ -24,7 +24,8 @@ import {
 } from '../db/vendor-returns.ts';
 import type { components } from '../generated/api.ts';
 import { assertVisible, assertWarehouses } from '../domain/access.ts';
-import { ProblemError, invalidField, invalidState, notFound } from '../domain/problems.ts';
+import { ProblemError, invalid, invalidField, invalidState, notFound } from '../domain/problems.ts';
+import { resolveLineUnits } from './lib/line-units.ts';
 import { purchaseOrderEvent, vendorReturnEvent } from './lib/catalogue.ts';
 import { groupBy, present } from './lib/documents.ts';
 import { Ledger, type MoveInput } from './lib/ledger.ts';
@@ -102,12 +103,17 @@ export const vendorReturnHandlers = {
     const po = order.po;
     // Returning changes the order: the token must see it (docs/standards.md §3).
     assertVisible(principal, orderWarehouses(po));
-    const lines = resolveOrderLines(
-      { ...order, po },
-      body.warehouse_id,
-      body.lines,
-      'return the goods from there',
+    const { lines, errors } = resolveLineUnits(
+      resolveOrderLines(
+        { ...order, po },
+        body.warehouse_id,
+        body.lines,
+        'return the goods from there',
+      ),
+      'qty',
+      (l) => order.refs.items.get(l.item_id),
     );
+    if (errors.length) throw invalid(errors);
     const id = newId('vret');
     const input = returnMove(id, po, body.warehouse_id, body.reason, lines);
     // The lines' batch and serial rules, before the state: a 422 is the same whatever the stock.

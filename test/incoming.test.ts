@@ -418,7 +418,7 @@ t.test(
                 ? {
                     ...l,
                     qty: Math.max(
-                      l.qty + rand(5) - 2,
+                      (l.qty ?? 0) + rand(5) - 2,
                       po.lines[0].qty_received + po.lines[0].qty_cancelled,
                       1,
                     ),

@@ -20,6 +20,7 @@ import { ProblemError, invalid, type FieldError } from '../../domain/problems.ts
 import type { Context, OperationId } from '../types.ts';
 import { groupBy, present, withEtag } from './documents.ts';
 import { micro } from './quantity.ts';
+import { echoUnits, resolveLineUnits } from './line-units.ts';
 import {
   currencyErrors,
   lineItemErrors,
@@ -54,10 +55,12 @@ export function presentPurchaseOrder(
   return {
     ...withEtag(present(row)),
     receipt_progress: receiptProgress(lines),
-    // expected_at is absent when not set, never null.
-    lines: lines.map(({ po_id: _, expected_at, ...line }) =>
-      expected_at === null ? line : { ...line, expected_at },
-    ),
+    // expected_at and the unit given are absent when not set, never null.
+    lines: lines.map(({ po_id: _, expected_at, uom, uom_qty, uom_unit_price, ...line }) => ({
+      ...line,
+      ...echoUnits({ uom, uom_qty, uom_unit_price }),
+      ...(expected_at !== null && { expected_at }),
+    })),
   };
 }
 
@@ -77,11 +80,32 @@ export async function toPurchaseOrder(db: Db, row: PurchaseOrderRow): Promise<Pu
   return po;
 }
 
+/** A line as the API takes it: its quantity in stock units, or in a unit of the item. */
+export type OrderLineBody = Omit<PurchaseOrderLineInput, 'qty' | 'given'> & {
+  qty?: number;
+  uom?: string;
+  uom_qty?: number;
+};
+
 export interface OrderBody {
   vendor_id: string;
   currency?: string;
   ship_to_warehouse_id?: string;
-  lines: PurchaseOrderLineInput[];
+  lines: OrderLineBody[];
+}
+
+/**
+ * The order's lines in stock units (handlers/lib/line-units.ts), with the errors of those whose
+ * unit is refused; lines of unknown items are left for lineItemErrors to report.
+ */
+export function orderLinesInStockUnits(
+  refs: References,
+  lines: OrderLineBody[],
+): { lines: PurchaseOrderLineInput[]; errors: FieldError[] } {
+  const resolved = resolveLineUnits(lines, 'qty', (l) => refs.items.get(l.item_id), {
+    priced: true,
+  });
+  return { lines: resolved.lines as PurchaseOrderLineInput[], errors: resolved.errors };
 }
 
 /**
@@ -94,7 +118,11 @@ export async function checkOrderBody(
   db: Db,
   principal: Principal,
   body: OrderBody,
-): Promise<{ vendor: VendorRow | undefined; errors: FieldError[] }> {
+): Promise<{
+  vendor: VendorRow | undefined;
+  errors: FieldError[];
+  lines: PurchaseOrderLineInput[];
+}> {
   assertWarehouses(principal, body.ship_to_warehouse_id);
   const shipTo = body.ship_to_warehouse_id;
   const vendors = await loadVendors(db, [body.vendor_id]);
@@ -103,6 +131,7 @@ export async function checkOrderBody(
     body.lines.map((l) => l.item_id),
     shipTo === undefined ? [] : [shipTo],
   );
+  const inStockUnits = orderLinesInStockUnits(refs, body.lines);
   const errors = [
     ...vendorErrors(vendors, body.vendor_id, '#/vendor_id'),
     ...currencyErrors(body.currency, '#/currency'),
@@ -110,9 +139,10 @@ export async function checkOrderBody(
       ? warehouseRequired(principal, shipTo, '#/ship_to_warehouse_id', 'the order to ship to')
       : warehouseErrors(refs, shipTo, '#/ship_to_warehouse_id')),
     ...lineItemErrors(refs, body.lines, (i) => `#/lines/${i}/item_id`),
+    ...inStockUnits.errors,
     ...expectedAtErrors(body.lines),
   ];
-  return { vendor: vendors.get(body.vendor_id), errors };
+  return { vendor: vendors.get(body.vendor_id), errors, lines: inStockUnits.lines };
 }
 
 export interface NewOrder extends PurchaseOrderHeader {
