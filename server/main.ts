@@ -35,6 +35,7 @@ async function serve(
   const replicas = config.databaseReplicaUrls.map((replicaUrl) => ({
     name: hostOf(replicaUrl),
     sql: createSql(replicaUrl, { max: poolSize, application: 'inventory-api-replica' }),
+    probeSql: createSql(replicaUrl, { max: 1, application: 'inventory-api-replica-probe' }),
   }));
   // The webhook dispatcher LISTENs, which needs a session of its own: with DATABASE_DIRECT_URL it
   // bypasses a transaction-pooling PgBouncer (docs/deploy.md).
@@ -58,7 +59,9 @@ async function serve(
     await app.close();
     await sql.end({ timeout: 5 });
     if (dispatcherSql !== sql) await dispatcherSql.end({ timeout: 5 });
-    await Promise.all(replicas.map((r) => r.sql.end({ timeout: 5 })));
+    await Promise.all(
+      replicas.flatMap((r) => [r.sql.end({ timeout: 5 }), r.probeSql.end({ timeout: 1 })]),
+    );
     await onClosed();
     process.exit(0);
   };

@@ -16,17 +16,32 @@ const PROBE_TIMEOUT_MS = 2_000;
 export interface ReplicaPool {
   /** host:port, for logs and metrics. */
   name: string;
+  /** Where lists are read. */
   sql: Sql;
+  /**
+   * One connection of its own for the probe: behind the lists queued on `sql` under load, a probe
+   * would time out and take a replica that is well out of service.
+   */
+  probeSql: Sql;
 }
 
-export interface Replica extends ReplicaPool {
+export interface Replica extends Omit<ReplicaPool, 'probeSql'> {
   /** Its feed position as of its last probe: every change up to it was visible there then. */
   position: string;
 }
 
-interface ReplicaStatus extends Replica {
+interface ReplicaStatus extends ReplicaPool, Replica {
   usable: boolean;
   probing: boolean;
+}
+
+/**
+ * A table, column or function the list needs that the replica lacks: it has not replayed a
+ * migration the primary has (a deploy's first moments). The primary has it.
+ */
+function isSchemaBehind(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '42P01' || code === '42703' || code === '42883';
 }
 
 export class ReadReplicas {
@@ -78,8 +93,9 @@ export class ReadReplicas {
 
   /**
    * Runs a list on a replica fit for it (the next one, round robin), or on the primary when none is
-   * or when the one chosen fails for want of the replica (unreachable, shutting down) or cancels it
-   * for a conflict with its replay; any other error is the list's own and is thrown.
+   * or when the one chosen fails for want of the replica (unreachable, shutting down), cancels it
+   * for a conflict with its replay, or lacks part of the schema (a migration not replayed yet);
+   * any other error is the list's own and is thrown.
    */
   async read<T>(
     onReplica: (replica: Replica) => Promise<T>,
@@ -92,7 +108,7 @@ export class ReadReplicas {
         this.reads.inc({ target: 'replica' });
         return result;
       } catch (err) {
-        if (!isUnavailable(err) && !isRetryable(err)) throw err;
+        if (!isUnavailable(err) && !isRetryable(err) && !isSchemaBehind(err)) throw err;
         if (isUnavailable(err)) this.setUsable(replica, false, err);
       }
     }
@@ -122,7 +138,7 @@ export class ReadReplicas {
     let timeout: NodeJS.Timeout | undefined;
     try {
       const state = await Promise.race([
-        replicaState(replica.sql),
+        replicaState(replica.probeSql),
         new Promise<never>((_, reject) => {
           timeout = setTimeout(
             () => reject(new Error(`no answer in ${PROBE_TIMEOUT_MS} ms`)),
