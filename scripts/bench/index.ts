@@ -53,8 +53,8 @@ const args = commandLine(
 DATABASE_URL names a PostgreSQL to use (a role with CREATEDB; a superuser's also lets the bench
 checkpoint between measurements and make WAL segments before them); without it an embedded one is
 started. stock-levels-200-replica reads on a hot standby that the bench makes of its embedded
-PostgreSQL; with DATABASE_URL it needs DATABASE_REPLICA_URL, a standby of it, and is skipped
-without.`,
+PostgreSQL; with DATABASE_URL it needs DATABASE_REPLICA_URL, a standby of it naming the bench's
+database (--database), and is skipped without.`,
   {
     duration: { type: 'string', default: '10' },
     /**
@@ -419,7 +419,10 @@ async function replicaCaughtUp(server: ServerProcess): Promise<void> {
   }
 }
 
-/** The server lists are read on a replica by, made when first needed; null: none can be made. */
+/**
+ * Starts a server that reads lists on a replica (the standby made when first needed), for one
+ * measurement, stopped after it so that it loads no other; null: no replica can be had.
+ */
 type ReplicaServer = () => Promise<ServerProcess | null>;
 
 async function runRound(
@@ -434,25 +437,29 @@ async function runRound(
     return rows.get(name)!;
   };
   const measureScenario = async (scenario: Scenario): Promise<Row | undefined> => {
-    const target = scenario.replica ? await replicaServer() : server;
+    if (rows.has(scenario.name)) return rows.get(scenario.name);
+    const base = scenario.baseline && (await measureBaseline(scenario.baseline));
+    if (!scenario.replica)
+      return once(scenario.name, () => httpRow(server, sql, scenario, base?.rps));
+    const target = await replicaServer();
     if (!target) {
       console.error(
         `# ${scenario.name} skipped: with DATABASE_URL set, DATABASE_REPLICA_URL must name a standby of it`,
       );
       return undefined;
     }
-    return once(scenario.name, async () => {
-      const base = scenario.baseline && (await measureBaseline(scenario.baseline));
-      if (!scenario.replica) return httpRow(target, sql, scenario, base?.rps);
+    try {
       await replicaCaughtUp(target);
       const before = await listReads(target);
-      const row = await httpRow(target, sql, scenario, base?.rps);
+      const row = await once(scenario.name, () => httpRow(target, sql, scenario, base?.rps));
       const after = await listReads(target);
       console.error(
         `#   ${after.replica - before.replica} lists read on the replica, ${after.primary - before.primary} on the primary`,
       );
       return row;
-    });
+    } finally {
+      await target.stop('SIGTERM');
+    }
   };
   const measureBaseline = (baseline: Baseline): Promise<Row | undefined> => {
     if ('script' in baseline)
@@ -546,31 +553,32 @@ async function main() {
       },
       { nodeArgs: args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [] },
     );
-    let made: Promise<ServerProcess | null> | undefined;
-    const replicaServer: ReplicaServer = () =>
-      (made ??= (async () => {
-        let replicaUrl = process.env.DATABASE_REPLICA_URL;
-        if (!replicaUrl) {
-          if (!cluster) return null;
-          const t0 = Date.now();
-          standby = await startStandby(adminUrl, dataDir, `${dataDir}-standby`);
-          const u = new URL(standby.url);
-          u.pathname = `/${args.database}`;
-          replicaUrl = u.toString();
-          console.error(`# hot standby of the bench's PostgreSQL started in ${Date.now() - t0} ms`);
-        }
-        replica = await spawnServerProcess({
-          DATABASE_URL: databaseUrl,
-          DATABASE_REPLICA_URL: replicaUrl,
-          AUTH_ISSUER: ISSUER,
-          AUTH_AUDIENCE: AUDIENCE,
-          AUTH_PUBLIC_KEY: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-          RATE_LIMIT_MAX: '1000000000',
-          LOG_LEVEL: 'warn',
-          NODE_ENV: 'production',
-        });
-        return replica;
-      })());
+    let replicaUrl: Promise<string | null> | undefined;
+    const replicaServer: ReplicaServer = async () => {
+      replicaUrl ??= (async () => {
+        if (process.env.DATABASE_REPLICA_URL) return process.env.DATABASE_REPLICA_URL;
+        if (!cluster) return null;
+        const t0 = Date.now();
+        standby = await startStandby(adminUrl, dataDir, `${dataDir}-standby`);
+        console.error(`# hot standby of the bench's PostgreSQL started in ${Date.now() - t0} ms`);
+        const u = new URL(standby.url);
+        u.pathname = `/${args.database}`;
+        return u.toString();
+      })();
+      const url = await replicaUrl;
+      if (!url) return null;
+      replica = await spawnServerProcess({
+        DATABASE_URL: databaseUrl,
+        DATABASE_REPLICA_URL: url,
+        AUTH_ISSUER: ISSUER,
+        AUTH_AUDIENCE: AUDIENCE,
+        AUTH_PUBLIC_KEY: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+        RATE_LIMIT_MAX: '1000000000',
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'production',
+      });
+      return replica;
+    };
 
     // The garbage a settled query leaves: measured once, before the load, on the bench's database.
     const promotion =
