@@ -7,6 +7,7 @@
 // documented 412; a standby lagging more than DATABASE_REPLICA_MAX_LAG_MS serves no lists.
 import t from 'tap';
 import { freePort } from '../db/embedded.ts';
+import { loadConfig, replicaUrls } from '../server/config.ts';
 import { ALL_SCOPES, mintToken } from './helpers/auth.ts';
 import { spawnServer, type ServerProcess } from './helpers/process.ts';
 import { POSTGRES_HINT, startReplicatedClusters } from './helpers/replication.ts';
@@ -44,6 +45,31 @@ async function listReads(server: ServerProcess): Promise<{ replica: number; prim
     );
   return { replica: count('replica'), primary: count('primary') };
 }
+
+t.test(
+  'DATABASE_REPLICA_URL: one URL per host, credentials, database and parameters kept',
+  async (t) => {
+    t.strictSame(replicaUrls(undefined), [], 'unset: no replica');
+    t.strictSame(replicaUrls(''), [], 'empty: no replica');
+    t.strictSame(
+      replicaUrls('postgres://api:s%40cret@r1:5433,r2,[::1]:5434/inventory?sslmode=require'),
+      [
+        'postgres://api:s%40cret@r1:5433/inventory?sslmode=require',
+        'postgres://api:s%40cret@r2/inventory?sslmode=require',
+        'postgres://api:s%40cret@[::1]:5434/inventory?sslmode=require',
+      ],
+    );
+    t.strictSame(replicaUrls('postgresql://r1/db'), ['postgresql://r1/db'], 'no credentials');
+    t.throws(() => replicaUrls('r1:5432'), /DATABASE_REPLICA_URL must be a postgres:\/\/ URL/);
+    t.throws(() => replicaUrls('postgres://api@/db'), /DATABASE_REPLICA_URL/, 'no host');
+    t.equal(loadConfig({}).databaseReplicaMaxLagMs, undefined, 'no lag limit by default');
+    t.equal(loadConfig({ DATABASE_REPLICA_MAX_LAG_MS: '5000' }).databaseReplicaMaxLagMs, 5000);
+    t.throws(
+      () => loadConfig({ DATABASE_REPLICA_MAX_LAG_MS: 'soon' }),
+      /DATABASE_REPLICA_MAX_LAG_MS/,
+    );
+  },
+);
 
 t.test('lists on a streaming replica', async (t) => {
   const clusters = await startReplicatedClusters(t, 'inventory');
