@@ -31,7 +31,8 @@ export interface Replica extends Omit<ReplicaPool, 'probeSql'> {
 }
 
 interface ReplicaStatus extends ReplicaPool, Replica {
-  usable: boolean;
+  /** Whether lists may go there; undefined until its first probe (they may not). */
+  usable: boolean | undefined;
   probing: boolean;
 }
 
@@ -56,7 +57,7 @@ export class ReadReplicas {
     pools: ReplicaPool[],
     private readonly opts: { maxLagMs?: number; log: FastifyBaseLogger; metrics: Registry },
   ) {
-    this.replicas = pools.map((p) => ({ ...p, position: '0', usable: false, probing: false }));
+    this.replicas = pools.map((p) => ({ ...p, position: '0', usable: undefined, probing: false }));
     this.reads = new Counter({
       name: 'db_list_reads_total',
       help: 'List operations by where they were read: replica, or primary (no replica fit, or the replica failed)',
@@ -166,7 +167,8 @@ export class ReadReplicas {
 
   private setUsable(replica: ReplicaStatus, usable: boolean, why?: unknown): void {
     if (replica.usable !== usable) {
-      if (usable) this.opts.log.info({ replica: replica.name }, 'lists go to this replica again');
+      // Logged from the first probe on, so that a replica unfit from the start is heard of too.
+      if (usable) this.opts.log.info({ replica: replica.name }, 'lists go to this replica');
       else
         this.opts.log.warn(
           { replica: replica.name, ...(why instanceof Error ? { err: why } : { reason: why }) },
