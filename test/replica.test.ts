@@ -6,8 +6,10 @@
 // is down is read on the primary; a list item's ETag sent back while the standby lags gets the
 // documented 412; a standby lagging more than DATABASE_REPLICA_MAX_LAG_MS serves no lists.
 import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { freePort } from '../db/embedded.ts';
-import { loadConfig, replicaUrls } from '../server/config.ts';
+import { loadConfig, replicaUrls, repoRoot } from '../server/config.ts';
 import { ALL_SCOPES, mintToken } from './helpers/auth.ts';
 import { spawnServer, type ServerProcess } from './helpers/process.ts';
 import { POSTGRES_HINT, startReplicatedClusters } from './helpers/replication.ts';
@@ -70,6 +72,22 @@ t.test(
     );
   },
 );
+
+t.test('the docs tell operators and clients what replicas change', async (t) => {
+  const read = (file: string) => readFileSync(join(repoRoot, file), 'utf8');
+  const deploy = read('docs/deploy.md').split('## Read replicas for lists')[1]?.split('\n## ')[0];
+  t.ok(deploy, 'docs/deploy.md has a section "Read replicas for lists"');
+  t.match(deploy, /The staleness a client may see/, 'saying what staleness a client may see');
+  t.match(deploy, /412 `precondition-failed`/, "and that a list item's stale ETag gets 412");
+  t.match(deploy, /Re-read the resource/, 'and that the client re-reads it');
+  t.match(deploy, /`DATABASE_REPLICA_MAX_LAG_MS`/, 'and what bounds the lag');
+  const readme = read('README.md').split('## Configuration')[1];
+  t.match(
+    readme,
+    /^\| `DATABASE_REPLICA_URL` \|/m,
+    "the README's configuration table has DATABASE_REPLICA_URL",
+  );
+});
 
 t.test('lists on a streaming replica', async (t) => {
   const clusters = await startReplicatedClusters(t, 'inventory');
