@@ -96,7 +96,8 @@ export async function startEmbeddedPostgres(opts: {
   };
 }
 
-const READY = 'database system is ready to accept connections';
+// A standby (the bench's replica) says "ready to accept read-only connections".
+const READY = /database system is ready to accept (read-only )?connections/;
 const START_TIMEOUT_MS = 60_000;
 
 /**
@@ -129,7 +130,7 @@ async function startPostmaster(
     child.stderr?.on('data', (chunk: Buffer) => {
       keepTail(log, chunk.toString('utf8'));
       // The whole tail: a line may arrive in two chunks.
-      if (!ready && log.join('').includes(READY)) {
+      if (!ready && READY.test(log.join(''))) {
         ready = true;
         clearTimeout(timer);
         resolve(child);

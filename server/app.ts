@@ -37,6 +37,7 @@ import pagination from './plugins/pagination.ts';
 import itemIndex from './plugins/item-index.ts';
 import feedPosition from './plugins/feed-position.ts';
 import { WritePath } from './writes/index.ts';
+import { ReadReplicas, type ReplicaPool } from './replicas.ts';
 import metrics from './plugins/metrics.ts';
 import accessLog from './plugins/access-log.ts';
 import docs from './plugins/docs.ts';
@@ -56,6 +57,8 @@ export interface AppOptions {
    * in this process (`npm run seed`: delivering events is the servers' job).
    */
   dispatcherSql?: Sql | null;
+  /** Pools on streaming replicas that lists may be read from (none: every read on `sql`). */
+  replicas?: ReplicaPool[];
 }
 
 function createAjv(coerceTypes: boolean) {
@@ -93,6 +96,7 @@ export async function buildApp({
   devPublicKeyPem,
   logger = false,
   dispatcherSql = sql,
+  replicas = [],
 }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger,
@@ -158,6 +162,17 @@ export async function buildApp({
   });
   app.addHook('onReady', async () => writes.start());
   app.addHook('onClose', async () => writes.close());
+  const readReplicas = replicas.length
+    ? new ReadReplicas(replicas, {
+        maxLagMs: config.databaseReplicaMaxLagMs,
+        log: app.log,
+        metrics: app.metrics,
+      })
+    : undefined;
+  if (readReplicas) {
+    app.addHook('onReady', async () => readReplicas.start());
+    app.addHook('onClose', async () => readReplicas.stop());
+  }
   const deps = {
     sql,
     config,
@@ -165,6 +180,7 @@ export async function buildApp({
     itemIndex: app.itemIndex,
     feedPosition: app.feedPosition,
     writes,
+    replicas: readReplicas,
   };
   await app.register(openapiGlue, {
     specification: spec,

@@ -39,6 +39,13 @@ export interface Config {
   databaseUrl?: string;
   /** DATABASE_DIRECT_URL: a connection that bypasses a transaction-pooling PgBouncer (migrations, LISTEN). */
   databaseDirectUrl?: string;
+  /**
+   * DATABASE_REPLICA_URL: streaming replicas lists may be read from, one URL per host (the variable
+   * may name several hosts, as `postgres://user:pass@h1:5432,h2:5432/db`); empty: none.
+   */
+  databaseReplicaUrls: string[];
+  /** DATABASE_REPLICA_MAX_LAG_MS: a replica whose replay lags more serves no lists until it catches up. */
+  databaseReplicaMaxLagMs?: number;
   /** TRUST_PROXY: whose X-Forwarded-For to believe for the client address (Fastify's trustProxy). */
   trustProxy: boolean | string;
   dataDir: string;
@@ -97,6 +104,23 @@ export function loadDatabaseSettings(env: NodeJS.ProcessEnv = process.env): Data
     databaseDirectUrl: env.DATABASE_DIRECT_URL || undefined,
     dataDir: env.DATA_DIR || join(repoRoot, '.data'),
   };
+}
+
+/**
+ * One URL per host of a postgres.js-style URL with several hosts (`postgres://u:p@h1:5432,h2/db?x`),
+ * each keeping the credentials, database and parameters: lists spread over the replicas, whereas
+ * postgres.js given several hosts connects to the first that answers.
+ */
+export function replicaUrls(raw: string | undefined): string[] {
+  if (!raw) return [];
+  const m = /^(postgres(?:ql)?:\/\/)(?:([^@/?#]*)@)?([^/?#]*)(.*)$/.exec(raw.trim());
+  const hosts = m?.[3].split(',').filter(Boolean) ?? [];
+  if (!m || hosts.length === 0)
+    throw new Error(
+      'DATABASE_REPLICA_URL must be a postgres:// URL, with one host or several (postgres://user:pass@host1:5432,host2:5432/db)',
+    );
+  const [, scheme, auth, , rest] = m;
+  return hosts.map((host) => `${scheme}${auth === undefined ? '' : `${auth}@`}${host}${rest}`);
 }
 
 /** AUTH_*: the issuer, the audience and a key (JWKS URL or PEM), or none of them (dev). */
@@ -171,6 +195,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: env.HOST || '127.0.0.1',
     production,
     ...loadDatabaseSettings(env),
+    databaseReplicaUrls: replicaUrls(env.DATABASE_REPLICA_URL),
+    databaseReplicaMaxLagMs:
+      env.DATABASE_REPLICA_MAX_LAG_MS === undefined || env.DATABASE_REPLICA_MAX_LAG_MS === ''
+        ? undefined
+        : int(env, 'DATABASE_REPLICA_MAX_LAG_MS', 0),
     trustProxy: trustProxy(env.TRUST_PROXY),
     auth,
     rateLimit: {

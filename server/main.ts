@@ -29,7 +29,14 @@ async function serve(
   { url, directUrl }: Pick<Database, 'url' | 'directUrl'>,
   onClosed: () => Promise<void>,
 ): Promise<number> {
-  const sql = createSql(url, { max: Number(process.env.DATABASE_POOL_SIZE ?? 20) });
+  const poolSize = Number(process.env.DATABASE_POOL_SIZE ?? 20);
+  const sql = createSql(url, { max: poolSize });
+  // Lists may be read on these (server/replicas.ts); each gets a pool as large as the primary's.
+  const replicas = config.databaseReplicaUrls.map((replicaUrl) => ({
+    name: hostOf(replicaUrl),
+    sql: createSql(replicaUrl, { max: poolSize, application: 'inventory-api-replica' }),
+    probeSql: createSql(replicaUrl, { max: 1, application: 'inventory-api-replica-probe' }),
+  }));
   // The webhook dispatcher LISTENs, which needs a session of its own: with DATABASE_DIRECT_URL it
   // bypasses a transaction-pooling PgBouncer (docs/deploy.md).
   const dispatcherSql =
@@ -40,6 +47,7 @@ async function serve(
     config,
     sql,
     dispatcherSql,
+    replicas,
     devPublicKeyPem: config.auth.dev ? devPublicKeyPem(config.dataDir) : undefined,
     logger: { level: config.logLevel },
   });
@@ -51,6 +59,9 @@ async function serve(
     await app.close();
     await sql.end({ timeout: 5 });
     if (dispatcherSql !== sql) await dispatcherSql.end({ timeout: 5 });
+    await Promise.all(
+      replicas.flatMap((r) => [r.sql.end({ timeout: 5 }), r.probeSql.end({ timeout: 1 })]),
+    );
     await onClosed();
     process.exit(0);
   };
@@ -61,11 +72,20 @@ async function serve(
   return typeof address === 'object' && address ? address.port : config.port;
 }
 
+/** host:port of a URL, for naming a replica in logs and metrics. */
+function hostOf(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || 5432}`;
+}
+
 function printBanner(c: Config, port: number, database: string, workers: number) {
   const base = `http://${c.host}:${port}`;
   const banner = [
     `Inventory & Procurement API listening on ${base}${workers > 1 ? ` (${workers} workers)` : ''}`,
     `  database: ${database}`,
+    ...(c.databaseReplicaUrls.length
+      ? [`  lists also read on: ${c.databaseReplicaUrls.map(hostOf).join(', ')}`]
+      : []),
     `  reference: ${base}/docs   spec: ${base}/openapi.json`,
   ];
   if (c.auth.dev) {

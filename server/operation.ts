@@ -13,6 +13,7 @@ import type { FeedPosition } from './plugins/feed-position.ts';
 import type { Pager } from './plugins/pagination.ts';
 import type { OperationMeta } from './spec.ts';
 import type { Outcome, WritePath, Writer } from './writes/index.ts';
+import type { ReadReplicas } from './replicas.ts';
 import {
   fingerprint,
   parseIdempotencyKey,
@@ -35,6 +36,8 @@ export interface OperationDeps {
   itemIndex: ItemIndex;
   feedPosition: FeedPosition;
   writes: WritePath;
+  /** Streaming replicas that lists may be read on; none: every read on the primary. */
+  replicas?: ReadReplicas;
 }
 
 /** The Fastify handler of one operation. */
@@ -57,25 +60,47 @@ export function operationHandler(meta: OperationMeta, handler: AnyHandler, deps:
  * A read: the handler on the pool, answered as a write would be. A list's page gets its
  * events_after: a feed position committed before the list was read, so that following the feed
  * from there misses no change the page does not show (docs/events.md, "Snapshot, then follow").
+ *
+ * A list (an operation with a `cursor` parameter in the spec; not the feed, whose cursor is
+ * `after`) may be read on a streaming replica (docs/deploy.md, "Read replicas for lists"). There
+ * the position is the replica's own, read on it by its last probe, and caps any position the
+ * handler answers (a search's, of the item index): the replica may lag what this instance knows.
+ * Everything else stays on the primary: single-resource GETs, whose ETag comes back in If-Match.
  */
 function readerFor(
   meta: OperationMeta,
   handler: AnyHandler,
-  { sql, pager, feedPosition }: OperationDeps,
+  { sql, pager, feedPosition, replicas }: OperationDeps,
 ): Writer {
   if (typeof handler !== 'function')
     throw new Error(`${meta.operationId} is a read and cannot be batched`);
   if (!meta.paginated) return async (request) => outcomeOf(await handler(request.context(sql)));
-  return async (request) => {
-    // Read before the handler's queries take their snapshots.
-    const position = feedPosition.current;
-    const outcome = outcomeOf(await handler(request.context(sql)));
+  const list = async (
+    context: Parameters<typeof handler>[0],
+    position: string,
+  ): Promise<Outcome> => {
+    const outcome = outcomeOf(await handler(context));
     // A list's body is a page (PageBody), or has one besides other members (the trace's on_hand).
     const { page } = outcome.body as Partial<Page<unknown>>;
     // A handler that knows better says so (a search answers what its in-memory index reflects).
     if (page) page.events_after ??= pager.feed.cursor(position);
     return outcome;
   };
+  const onPrimary = (request: Parameters<Writer>[0]) =>
+    // The position is read before the handler's queries take their snapshots.
+    list(request.context(sql), feedPosition.current);
+  if (!replicas) return onPrimary;
+  return (request) =>
+    replicas.read(
+      ({ sql: replica, position }) => {
+        const feed = {
+          position: (cursor: string) => pager.feed.position(cursor),
+          cursor: (p: string) => pager.feed.cursor(BigInt(p) < BigInt(position) ? p : position),
+        };
+        return list({ ...request.context(replica), feed }, position);
+      },
+      () => onPrimary(request),
+    );
 }
 
 type RequestContext = Omit<Context<any>, 'db' | 'audit'>;

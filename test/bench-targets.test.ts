@@ -53,6 +53,7 @@ t.test('the scenarios carry the targets of docs/benchmarks.md', async (t) => {
     receipt: {},
     'items-search': { rps: 4000, p99: 30 },
     'stock-levels-200': {},
+    'stock-levels-200-replica': {},
     'events-200': { ratio: 2 },
   });
 });

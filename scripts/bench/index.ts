@@ -24,6 +24,7 @@ import { baselineName, scenarios, type Baseline, type Scenario } from './scenari
 import { scheduleMaintenance, settle, warmWal } from './maintenance.ts';
 import { describePromotion, measurePromotion } from './promotion.ts';
 import { seed } from './seed.ts';
+import { startStandby, type Standby } from './replica.ts';
 import { StealMeter } from './steal.ts';
 import { missedTargets, overRounds, RSS_LIMIT_MB, type Judged, type Spread } from './targets.ts';
 import { MeasuredWindow, percentile, type WindowSummary } from './window.ts';
@@ -35,7 +36,8 @@ const args = commandLine(
   --warmup S         seconds run before each measurement (default 5)
   --connections N    concurrent clients, for pgbench and the HTTP load alike (default 64)
   --only A,B         only these scenarios (each with its baseline): transfer-uniform, issue-hot,
-                     pick-5-locations, receipt, items-search, stock-levels-200, events-200,
+                     pick-5-locations, receipt, items-search, stock-levels-200,
+                     stock-levels-200-replica (lists read on a hot standby), events-200,
                      query-promotion (what V8 promotes of settled postgres.js queries)
   --feed-events N    events-200 reads pages at random positions of a feed of at least N events,
                      posting transfers through the API first if the round has not (default 20000)
@@ -50,7 +52,9 @@ const args = commandLine(
 
 DATABASE_URL names a PostgreSQL to use (a role with CREATEDB; a superuser's also lets the bench
 checkpoint between measurements and make WAL segments before them); without it an embedded one is
-started.`,
+started. stock-levels-200-replica reads on a hot standby that the bench makes of its embedded
+PostgreSQL; with DATABASE_URL it needs DATABASE_REPLICA_URL, a standby of it naming the bench's
+database (--database), and is skipped without.`,
   {
     duration: { type: 'string', default: '10' },
     /**
@@ -389,18 +393,75 @@ async function httpRow(
  * row each, in the order measured. A measurement that is several scenarios' baseline, or a
  * baseline and selected itself, runs once.
  */
-async function runRound(server: ServerProcess, sql: Sql, databaseUrl: string): Promise<Row[]> {
+/** A server's db_list_reads_total by target, from /metrics. */
+async function listReads(server: ServerProcess): Promise<{ replica: number; primary: number }> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const count = (target: string) =>
+    Number(
+      new RegExp(`^db_list_reads_total\\{target="${target}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0,
+    );
+  return { replica: count('replica'), primary: count('primary') };
+}
+
+/**
+ * Waits until the server's replicas have replayed what the bench wrote before (their lag is 0)
+ * and may serve lists (db_replica_usable), for up to two minutes.
+ */
+async function replicaCaughtUp(server: ServerProcess): Promise<void> {
+  for (const deadline = Date.now() + 120_000; ; ) {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const usable = [...text.matchAll(/^db_replica_usable\{[^}]*\} (\S+)$/gm)].map((m) => m[1]);
+    const lag = [...text.matchAll(/^db_replica_lag_seconds\{[^}]*\} (\S+)$/gm)].map((m) => m[1]);
+    if (usable.length && usable.every((v) => v === '1') && lag.every((v) => Number(v) === 0))
+      return;
+    if (Date.now() > deadline) throw new Error('the replica did not catch up in 120 s');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Starts a server that reads lists on a replica (the standby made when first needed), for one
+ * measurement, stopped after it so that it loads no other; null: no replica can be had.
+ */
+type ReplicaServer = () => Promise<ServerProcess | null>;
+
+async function runRound(
+  server: ServerProcess,
+  replicaServer: ReplicaServer,
+  sql: Sql,
+  databaseUrl: string,
+): Promise<Row[]> {
   const rows = new Map<string, Row>();
   const once = async (name: string, measure: () => Promise<Row>) => {
     if (!rows.has(name)) rows.set(name, await measure());
     return rows.get(name)!;
   };
-  const measureScenario = (scenario: Scenario): Promise<Row> =>
-    once(scenario.name, async () => {
-      const base = scenario.baseline && (await measureBaseline(scenario.baseline));
-      return httpRow(server, sql, scenario, base?.rps);
-    });
-  const measureBaseline = (baseline: Baseline): Promise<Row> => {
+  const measureScenario = async (scenario: Scenario): Promise<Row | undefined> => {
+    if (rows.has(scenario.name)) return rows.get(scenario.name);
+    const base = scenario.baseline && (await measureBaseline(scenario.baseline));
+    if (!scenario.replica)
+      return once(scenario.name, () => httpRow(server, sql, scenario, base?.rps));
+    const target = await replicaServer();
+    if (!target) {
+      console.error(
+        `# ${scenario.name} skipped: with DATABASE_URL set, DATABASE_REPLICA_URL must name a standby of it`,
+      );
+      return undefined;
+    }
+    try {
+      await replicaCaughtUp(target);
+      const before = await listReads(target);
+      const row = await once(scenario.name, () => httpRow(target, sql, scenario, base?.rps));
+      const after = await listReads(target);
+      console.error(
+        `#   ${after.replica - before.replica} lists read on the replica, ${after.primary - before.primary} on the primary`,
+      );
+      return row;
+    } finally {
+      await target.stop('SIGTERM');
+    }
+  };
+  const measureBaseline = (baseline: Baseline): Promise<Row | undefined> => {
     if ('script' in baseline)
       return once(baseline.name, () => pgbenchRow(sql, databaseUrl, baseline));
     const scenario = scenarios.find((s) => s.name === baseline.scenario);
@@ -465,6 +526,8 @@ async function main() {
   const databaseUrl = url.toString();
   const sql = createSql(databaseUrl, { max: 4 });
   let server: ServerProcess | undefined;
+  let replica: ServerProcess | undefined;
+  let standby: Standby | undefined;
   try {
     await migrate(sql);
     const t0 = Date.now();
@@ -485,9 +548,37 @@ async function main() {
         RATE_LIMIT_MAX: '1000000000',
         LOG_LEVEL: 'warn',
         NODE_ENV: 'production',
+        // Every read on the primary, whatever the bench's own environment says.
+        DATABASE_REPLICA_URL: '',
       },
       { nodeArgs: args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [] },
     );
+    let replicaUrl: Promise<string | null> | undefined;
+    const replicaServer: ReplicaServer = async () => {
+      replicaUrl ??= (async () => {
+        if (process.env.DATABASE_REPLICA_URL) return process.env.DATABASE_REPLICA_URL;
+        if (!cluster) return null;
+        const t0 = Date.now();
+        standby = await startStandby(adminUrl, dataDir, `${dataDir}-standby`);
+        console.error(`# hot standby of the bench's PostgreSQL started in ${Date.now() - t0} ms`);
+        const u = new URL(standby.url);
+        u.pathname = `/${args.database}`;
+        return u.toString();
+      })();
+      const url = await replicaUrl;
+      if (!url) return null;
+      replica = await spawnServerProcess({
+        DATABASE_URL: databaseUrl,
+        DATABASE_REPLICA_URL: url,
+        AUTH_ISSUER: ISSUER,
+        AUTH_AUDIENCE: AUDIENCE,
+        AUTH_PUBLIC_KEY: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+        RATE_LIMIT_MAX: '1000000000',
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'production',
+      });
+      return replica;
+    };
 
     // The garbage a settled query leaves: measured once, before the load, on the bench's database.
     const promotion =
@@ -496,7 +587,7 @@ async function main() {
     let violated = false;
     for (let round = 1; round <= rounds; round++) {
       if (rounds > 1) console.error(`# round ${round} of ${rounds}`);
-      const rows = await runRound(server, sql, databaseUrl);
+      const rows = await runRound(server, replicaServer, sql, databaseUrl);
       const report = await checkInvariants(sql);
       console.log(
         `\n${rounds > 1 ? `Round ${round} of ${rounds}: ` : ''}${connections} connections, ${duration} s per scenario, after ${warmup} s of warm-up each; latency in ms;`,
@@ -522,6 +613,8 @@ async function main() {
     process.exitCode = violated ? 1 : 0;
   } finally {
     await server?.stop('SIGTERM');
+    await replica?.stop('SIGTERM');
+    await standby?.stop();
     await sql.end();
     if (cluster) {
       await cluster.stop();

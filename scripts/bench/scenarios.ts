@@ -24,6 +24,11 @@ export interface Scenario {
    * or another scenario, named.
    */
   baseline?: Baseline;
+  /**
+   * Driven against a second server whose lists are read on a hot standby of the bench's database
+   * (DATABASE_REPLICA_URL; scripts/bench/replica.ts), instead of the bench's server.
+   */
+  replica?: boolean;
   /** Non-2xx statuses the scenario provokes on purpose. */
   expectedStatuses?: number[];
   /** What it must reach (docs/benchmarks.md, Targets); every scenario must also stay within the RSS limit, without unexpected errors. */
@@ -157,6 +162,21 @@ async function fillFeed({ sql, url, token, feedEvents }: ScenarioContext) {
   }
 }
 
+/**
+ * Pages over all 30,001 levels, unfiltered and of each warehouse (which skips the other
+ * warehouses' rows in the (item_id, warehouse_id) order); only full ones, as events-200's are.
+ */
+async function stockLevelPages(ctx: ScenarioContext): Promise<MakeRequest> {
+  const pages = await Promise.all(
+    ['', ...WAREHOUSES.map((w) => `&warehouse_id=${w}`)].map((filter) =>
+      fullPages(ctx, `/inventory/stock-levels?limit=200${filter}`, 'cursor'),
+    ),
+  );
+  const paths = pages.flat();
+  console.error(`#   ${paths.length} pages of stock levels to pick from`);
+  return () => ({ path: pick(paths) });
+}
+
 export const scenarios: Scenario[] = [
   {
     name: 'transfer-uniform',
@@ -241,18 +261,18 @@ export const scenarios: Scenario[] = [
     method: 'GET',
     path: '/inventory/stock-levels?limit=200',
     targets: {},
-    async prepare(ctx) {
-      // Pages over all 30,001 levels, unfiltered and of each warehouse (which skips the other
-      // warehouses' rows in the (item_id, warehouse_id) order); only full ones, as events-200's are.
-      const pages = await Promise.all(
-        ['', ...WAREHOUSES.map((w) => `&warehouse_id=${w}`)].map((filter) =>
-          fullPages(ctx, `/inventory/stock-levels?limit=200${filter}`, 'cursor'),
-        ),
-      );
-      const paths = pages.flat();
-      console.error(`#   ${paths.length} pages of stock levels to pick from`);
-      return () => ({ path: pick(paths) });
-    },
+    prepare: stockLevelPages,
+  },
+  {
+    // The same pages, from a server that reads lists on a streaming replica: what moving list reads
+    // off the primary gives. The standby runs on the same machine (docs/benchmarks.md).
+    name: 'stock-levels-200-replica',
+    method: 'GET',
+    path: '/inventory/stock-levels?limit=200',
+    baseline: { scenario: 'stock-levels-200' },
+    replica: true,
+    targets: {},
+    prepare: stockLevelPages,
   },
   {
     name: 'events-200',
