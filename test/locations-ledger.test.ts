@@ -566,3 +566,64 @@ t.test(
     await invariantsHold(t, s);
   },
 );
+
+t.test(
+  'FEFO chooses among the batches a line can reach: at the location it names, or outside its destination',
+  async (t) => {
+    const { s, api } = await setup(t);
+    await receipt(api, [
+      {
+        item_id: 'glue',
+        qty: 10,
+        batch: 'EARLY',
+        expires_at: '2029-01-01T00:00:00Z',
+        to_location: 'A-02',
+      },
+      {
+        item_id: 'glue',
+        qty: 10,
+        batch: 'LATE',
+        expires_at: '2031-01-01T00:00:00Z',
+        to_location: 'RCV',
+      },
+    ]);
+    // Put away what came in at the dock: the dock holds LATE only, though EARLY expires first.
+    const putAway = await posted(api, {
+      type: 'TRANSFER',
+      from_wh: 'WH-A',
+      to_wh: 'WH-A',
+      lines: [{ item_id: 'glue', qty: 4, from_location: 'RCV', to_location: 'A-01' }],
+    });
+    t.same(linesOf(putAway), [{ qty: 4, batch: 'LATE', from: 'RCV', to: 'A-01' }]);
+    // Bringing 3 to A-02 takes from elsewhere: EARLY is all at A-02 already.
+    const toA02 = await posted(api, {
+      type: 'TRANSFER',
+      from_wh: 'WH-A',
+      to_wh: 'WH-A',
+      lines: [{ item_id: 'glue', qty: 3, to_location: 'A-02' }],
+    });
+    t.same(linesOf(toA02), [{ qty: 3, batch: 'LATE', from: 'A-01', to: 'A-02' }]);
+    t.same(await at(s, 'glue'), {
+      'A-01/LATE': 1,
+      'A-02/EARLY': 10,
+      'A-02/LATE': 3,
+      'RCV/LATE': 6,
+    });
+    await invariantsHold(t, s);
+  },
+);
+
+t.test('a serial already where a transfer within its warehouse puts it is refused', async (t) => {
+  const { s, api } = await setup(t);
+  await receipt(api, [{ item_id: 'drill', qty: 2, serials: ['D1', 'D2'], to_location: 'A-01' }]);
+  const before = await unchanged(s);
+  const res = await postMove(api, {
+    type: 'TRANSFER',
+    from_wh: 'WH-A',
+    to_wh: 'WH-A',
+    lines: [{ item_id: 'drill', qty: 1, serials: ['D2'], to_location: 'A-01' }],
+  });
+  t.equal(res.response.status, 422);
+  t.match(res.error, { errors: [{ pointer: '#/lines/0/serials/0', code: 'same_location' }] });
+  t.same(await unchanged(s), before);
+});

@@ -148,7 +148,15 @@ class BatchBook {
 }
 
 /** The pieces to post, in line order; 409 over-issuance when a batch would go below zero. */
-export function allocateBatches(lines: Line[], rows: BatchRow[]): Piece[] {
+export function allocateBatches(
+  lines: Line[],
+  rows: BatchRow[],
+  /**
+   * How much of a batch a FEFO line may take at most, when it may take from some locations only
+   * (the one it names, or all but its destination); undefined: the whole batch.
+   */
+  reachable: (line: Line, batch: string) => Micro | undefined = () => undefined,
+): Piece[] {
   const book = new BatchBook(rows);
   const picked = new Map<number, Piece[]>();
   const fefo = lines.filter((l) => l.trackBy === 'BATCH' && l.input.batch === undefined);
@@ -193,7 +201,9 @@ export function allocateBatches(lines: Line[], rows: BatchRow[]): Piece[] {
     const pieces: Piece[] = [];
     let wanted = line.amount;
     for (const from of book.onHandAt(item_id, source, line.sourceState)) {
-      const left = from.onHand + from.in - from.out;
+      const inBatch = from.onHand + from.in - from.out;
+      const cap = reachable(line, from.batch);
+      const left = cap !== undefined && cap < inBatch ? cap : inBatch;
       // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.min throws on
       const take = wanted < left ? wanted : left;
       if (take <= 0n) continue;

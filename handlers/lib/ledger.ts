@@ -5,13 +5,16 @@
 //
 //   load   one round trip: items and warehouses named; the stock levels touched, locked in
 //          (item, warehouse) order (their due reservations expired on the way); their batches;
-//          the serials named, locked; the reservations consumed, locked; moves being reversed.
+//          the serials named, locked; the reservations consumed, locked; moves being reversed;
+//          the locations named, DEFAULT and the putaway targets; the levels' location levels.
 //   post   in memory, posting after posting against that state (each sees the ones before it):
-//          403 warehouse → 422 rules → 409 count-mismatch / reservation state / over-issuance
-//          (lines of an item summed) → batches (FEFO) → serials (422). A refused posting changes
+//          403 warehouse → 422 rules and locations → 409 count-mismatch / reservation state /
+//          over-issuance (lines of an item summed) → batches (FEFO) → serials (422) → locations
+//          (locations.ts: named, picked, put away; 409 at a location). A refused posting changes
 //          nothing; an accepted one updates the state and adds its rows to the writes.
 //   write  one round trip (db/ledger.ts): moves, lines, levels (summed per level over the whole
-//          batch, so a hot item is written once), batch levels, serials, reservations, reversal
+//          batch, so a hot item is written once), batch levels, location levels (last of the
+//          stock: the database checks they sum to the levels), serials, reservations, reversal
 //          links, then the events (of due reservations expired by load, then per posting its
 //          move, the move it reverses, the reservations it consumes and each level it changed, as
 //          the posting left it) and one audit entry per move.
@@ -66,7 +69,7 @@ import {
   type Pointer,
 } from './move-rules.ts';
 import { decimal, micro, toNumber, type Micro } from './quantity.ts';
-import { DEFAULT_LOCATION, locatePieces, type LocatedPiece } from './locations.ts';
+import { DEFAULT_LOCATION, levelInState, locatePieces, type LocatedPiece } from './locations.ts';
 import { loadReferences, type References } from './references.ts';
 import { toReservation, toStockMove, type StockMove } from './representation.ts';
 import { expiryEvents, reservationEvent, stockLevelEvent, stockMoveEvent } from './catalogue.ts';
@@ -546,6 +549,16 @@ function moveSerials(
         );
         return;
       }
+      // Within one warehouse a serial already where the line puts it would not move (and its
+      // reversal could not be posted).
+      if (source === dest && now?.location === input.to_location) {
+        errors.push({
+          pointer: at(index, `serials/${j}`),
+          code: 'same_location',
+          detail: `Serial ${serial} of ${input.item_id} is at ${input.to_location} already.`,
+        });
+        return;
+      }
       moves.set(serialKey(input.item_id, serial), {
         item_id: input.item_id,
         serial,
@@ -746,6 +759,27 @@ function locationErrors(state: State, lines: Line[], at: Pointer): FieldError[] 
   return errors;
 }
 
+/**
+ * For FEFO: how much of a batch a line may reach when it may take from some locations only (the
+ * one it names, or, within one warehouse, all but the one it puts into), so that FEFO chooses
+ * among the batches there rather than those of the whole warehouse.
+ */
+function reachable(state: State) {
+  return (line: Line, batch: string): Micro | undefined => {
+    const { item_id, from_location, to_location } = line.input;
+    if (line.source === null) return undefined;
+    const within = line.source === line.dest;
+    if (from_location === undefined && !within) return undefined;
+    return (state.locationLevels.get(keyOf(item_id, line.source)) ?? [])
+      .filter(
+        (l) =>
+          l.batch === batch &&
+          (from_location !== undefined ? l.location === from_location : l.location !== to_location),
+      )
+      .reduce((sum, l) => sum + levelInState(l, line.sourceState), 0n);
+  };
+}
+
 /** What an accepted posting writes, already applied to the state so later postings of the batch see it. */
 interface Plan {
   move: StockMove;
@@ -776,10 +810,11 @@ function plan(state: State, { actor, principal, input, options = {} }: Posting):
   const { claimed, credits } = claimReservations(state, lines, at);
   checkAvailability(state, nets, credits);
   const serials = moveSerials(state, lines, at);
-  const pieces = locatePieces(allocateBatches(lines, batchRows(state, keys)), {
+  const pieces = locatePieces(allocateBatches(lines, batchRows(state, keys), reachable(state)), {
     levels: keys.flatMap((k) => state.locationLevels.get(keyOf(k.item_id, k.warehouse_id)) ?? []),
     putAway: (item_id, warehouse_id) =>
       state.putaway.get(keyOf(item_id, warehouse_id)) ?? DEFAULT_LOCATION,
+    locations: [...state.locations.values()],
     serialAt: (item_id, serial) =>
       must(
         state.serials.get(serialKey(item_id, serial))?.location,

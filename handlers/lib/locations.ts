@@ -46,7 +46,8 @@ const slotKey = (
   state: StockState,
 ) => JSON.stringify([item_id, warehouse_id, location, batch, state]);
 
-function inState(row: LocationLevelRow, state: StockState): Micro {
+/** A location level's quantity in one state; unrestricted is what is not held. */
+export function levelInState(row: LocationLevelRow, state: StockState): Micro {
   const qualityControl = micro(row.quality_control);
   const damaged = micro(row.damaged);
   if (state === 'quality_control') return qualityControl;
@@ -94,6 +95,8 @@ export interface Whereabouts {
   putAway: (item_id: string, warehouse_id: string) => string;
   /** The location of a serial in stock (the caller has checked it is in the line's source). */
   serialAt: (item_id: string, serial: string) => string;
+  /** The locations stock may be put into, with their pick order. */
+  locations: { warehouse_id: string; code: string; pick_order: number }[];
 }
 
 export class LocationBook {
@@ -103,13 +106,21 @@ export class LocationBook {
    * `statusChange`: the book of a status change, which answers insufficient-quantity for every
    * state (a move answers over-issuance for unrestricted stock).
    */
+  /** By (warehouse, location): its pick order, for slots made by what a posting puts there. */
+  private readonly pickOrders = new Map<string, number>();
+
   constructor(
     rows: LocationLevelRow[],
     private readonly statusChange = false,
+    pickOrders: { warehouse_id: string; code: string; pick_order: number }[] = [],
   ) {
+    for (const l of pickOrders)
+      this.pickOrders.set(JSON.stringify([l.warehouse_id, l.code]), l.pick_order);
+    for (const row of rows)
+      this.pickOrders.set(JSON.stringify([row.warehouse_id, row.location]), row.pick_order);
     for (const row of rows)
       for (const state of STATES) {
-        const onHand = inState(row, state);
+        const onHand = levelInState(row, state);
         if (onHand > 0n)
           this.slots.set(slotKey(row.item_id, row.warehouse_id, row.location, row.batch, state), {
             item_id: row.item_id,
@@ -141,7 +152,7 @@ export class LocationBook {
         location,
         batch,
         state,
-        pickOrder: 0,
+        pickOrder: this.pickOrders.get(JSON.stringify([warehouse_id, location])) ?? 0,
         onHand: 0n,
         in: 0n,
         out: 0n,
@@ -268,7 +279,7 @@ const byCode = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * takes.
  */
 export function locatePieces(pieces: Piece[], where: Whereabouts): LocatedPiece[] {
-  const book = new LocationBook(where.levels);
+  const book = new LocationBook(where.levels, false, where.locations);
   return pieces.flatMap((piece): LocatedPiece[] => {
     const { line, amount } = piece;
     const { item_id, from_location, to_location } = line.input;
