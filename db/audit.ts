@@ -18,7 +18,10 @@ export type AuditEntity =
   | 'invoice'
   | 'webhook_endpoint'
   | 'vendor_return'
-  | 'status_change';
+  | 'status_change'
+  | 'vendor_item'
+  | 'reorder_rule'
+  | 'replenishment_run';
 
 interface Entry {
   action: string;

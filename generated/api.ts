@@ -597,6 +597,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/procurement/vendor-items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List vendor items
+         * @description Vendor items ordered by id (`order=desc` reverses it), or by when they last changed with `updated_since`; `vendor_id` and `item_id` filter. Vendor items are global, like vendors and items.
+         */
+        get: operations["listVendorItems"];
+        put?: never;
+        /**
+         * Create a vendor item
+         * @description What buying `item_id` from `vendor_id` takes: the vendor's code for it, its purchase unit, minimum order,
+         *     order multiple, lead time and price breaks. One per vendor and item (409 `already-exists` naming the
+         *     existing one's `id`); vendor and item must exist and be active (422 `unknown_vendor`, `inactive_vendor`,
+         *     `unknown_item`, `inactive_item`). `min_order_qty`, `order_multiple` and the breaks' `min_qty` are in
+         *     `purchase_uom`, `unit_price` is per `purchase_uom`; today `purchase_uom` must be the item's own unit
+         *     (422 `unknown_uom` otherwise). Breaks are distinct by `min_qty` (422 `duplicate_break`). Making it
+         *     `preferred` un-prefers the item's other vendor items in the same transaction (each gets
+         *     `procurement.vendor_item.updated`); an inactive one cannot be preferred (422 `inactive_preferred`).
+         *     The `id` may be chosen by the client; when omitted the server makes one (`vi_...`). Sends
+         *     `procurement.vendor_item.created`.
+         */
+        post: operations["createVendorItem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/procurement/vendor-items/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Vendor item id.
+                 * @example vi-fasteners-sku-1
+                 */
+                id: components["parameters"]["VendorItemIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a vendor item
+         * @description The vendor item, with its `ETag` (304 on a matching `If-None-Match`).
+         */
+        get: operations["getVendorItem"];
+        /**
+         * Replace a vendor item
+         * @description Replaces its terms (a field left out is cleared); vendor and item stay. The rules of creation apply; making it `preferred` un-prefers the item's others in the same transaction. New prices apply to purchase orders priced from then on, never to existing ones. Sends `procurement.vendor_item.updated`.
+         */
+        put: operations["replaceVendorItem"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/procurement/requisitions": {
         parameters: {
             query?: never;
@@ -744,7 +807,12 @@ export interface paths {
          *     against the order must name it, and the order belongs to it. Without it the order is unassigned, visible
          *     to tokens without a `warehouses` claim only; so a token with the claim must give one of its warehouses
          *     (422 `required` at `#/ship_to_warehouse_id` when missing, 403 `warehouse-forbidden` when outside the claim).
-         *     `created_by` is the token's `sub`.
+         *     `created_by` is the token's `sub`. When the vendor has an active vendor item for a line's item
+         *     (`/procurement/vendor-items`), the line must order at least its `min_order_qty` (422 `below_min_order_qty`)
+         *     and a whole multiple of its `order_multiple` (422 `not_order_multiple`), at `#/lines/<i>/qty`; a line
+         *     without `unit_price` is priced from its applicable price break (422 `no_price_break` at
+         *     `#/lines/<i>/unit_price` when there is none). The same holds for `PUT` and for orders converted from a
+         *     requisition.
          */
         post: operations["createPurchaseOrder"];
         delete?: never;
@@ -2269,6 +2337,46 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "procurement.vendor_item.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A vendor item was created
+         * @description Sent when a vendor item is created. Vendor items are global: every endpoint subscribed receives it. Signed as `inventory.stock_move.posted` describes.
+         */
+        post: operations["onVendorItemCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "procurement.vendor_item.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A vendor item was updated
+         * @description Sent when a vendor item is replaced, and for each vendor item of the item that another one being made preferred un-prefers, in the same transaction. Signed as `inventory.stock_move.posted` describes.
+         */
+        post: operations["onVendorItemUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "webhook.test": {
         parameters: {
             query?: never;
@@ -2776,7 +2884,7 @@ export interface components {
             page: components["schemas"]["Page"];
         };
         /** @enum {string} */
-        AuditEntity: "warehouse" | "item" | "stock_move" | "reservation" | "vendor" | "requisition" | "purchase_order" | "receipt" | "invoice" | "webhook_endpoint" | "vendor_return" | "status_change";
+        AuditEntity: "warehouse" | "item" | "stock_move" | "reservation" | "vendor" | "requisition" | "purchase_order" | "receipt" | "invoice" | "webhook_endpoint" | "vendor_return" | "status_change" | "vendor_item" | "reorder_rule" | "replenishment_run";
         AuditEntry: {
             id: string;
             at: components["schemas"]["Timestamp"];
@@ -2859,6 +2967,70 @@ export interface components {
             data: components["schemas"]["Vendor"][];
             page: components["schemas"]["Page"];
         };
+        /** @description From `min_qty` (in the purchase unit) on, `unit_price` (per purchase unit) applies. */
+        PriceBreak: {
+            min_qty: components["schemas"]["Quantity"];
+            unit_price: components["schemas"]["Money"];
+        };
+        VendorItem: {
+            /** @example vi-fasteners-sku-1 */
+            id: string;
+            vendor_id: string;
+            item_id: string;
+            /** @description The vendor's own code for the item. */
+            vendor_sku?: string;
+            /** @description The unit the vendor sells in: the item's own unit unless set. */
+            purchase_uom: string;
+            /** @description The least a purchase order line may order, in `purchase_uom`; absent: no minimum. */
+            min_order_qty?: number;
+            /** @description Lines must order a whole multiple of it, in `purchase_uom`; absent: any quantity. */
+            order_multiple?: number;
+            /** @description Days from ordering to delivery; a replenishment suggestion is `needed_by` today plus it. */
+            lead_time_days: number;
+            currency: components["schemas"]["Currency"];
+            /** @description By `min_qty`, ascending. A quantity is priced from the break with the greatest `min_qty` not above it. */
+            price_breaks: components["schemas"]["PriceBreak"][];
+            /** @description The item's preferred vendor item (at most one per item): replenishment and requisition lines without a vendor order from it. */
+            preferred: boolean;
+            /** @description An inactive vendor item prices nothing and checks no minimum. */
+            active: boolean;
+            /** @example "v1" */
+            etag: string;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        VendorItemCreate: {
+            id?: components["schemas"]["Code"];
+            vendor_id: components["schemas"]["Code"];
+            item_id: components["schemas"]["Code"];
+            vendor_sku?: string;
+            /** @description Today the item's own unit only (or omitted). */
+            purchase_uom?: string;
+            min_order_qty?: components["schemas"]["Quantity"];
+            order_multiple?: components["schemas"]["Quantity"];
+            lead_time_days: number;
+            currency: components["schemas"]["Currency"];
+            price_breaks: components["schemas"]["PriceBreak"][];
+            /** @default false */
+            preferred?: boolean;
+            /** @default true */
+            active?: boolean;
+        };
+        VendorItemUpdate: {
+            vendor_sku?: string;
+            purchase_uom?: string;
+            min_order_qty?: components["schemas"]["Quantity"];
+            order_multiple?: components["schemas"]["Quantity"];
+            lead_time_days: number;
+            currency: components["schemas"]["Currency"];
+            price_breaks: components["schemas"]["PriceBreak"][];
+            preferred: boolean;
+            active: boolean;
+        };
+        VendorItemList: {
+            data: components["schemas"]["VendorItem"][];
+            page: components["schemas"]["Page"];
+        };
         /** @enum {string} */
         RequisitionStatus: "DRAFT" | "APPROVED" | "ORDERED";
         RequisitionLineInput: {
@@ -2939,7 +3111,8 @@ export interface components {
             id?: components["schemas"]["Code"];
             item_id: components["schemas"]["Code"];
             qty: components["schemas"]["Quantity"];
-            unit_price: components["schemas"]["Money"];
+            /** @description Per stock unit. Omitted on creation or PUT: priced from the applicable price break of the order's vendor's active vendor item for the item (422 `no_price_break` when there is none, no break applies, or its currency is not the order's). Required on a revision. */
+            unit_price?: components["schemas"]["Money"];
             /**
              * Format: date
              * @description When the vendor is expected to deliver the line (a calendar date). Optional.
@@ -3024,7 +3197,7 @@ export interface components {
             /** @description Why the order changes (what was agreed with the vendor). Kept in the history. */
             reason: string;
             /** @description The order's complete new set of lines, in order: with `id`, an existing line updated; without, a new line; an existing line not listed is removed. */
-            lines: components["schemas"]["PurchaseOrderLineInput"][];
+            lines: WithRequired<components["schemas"]["PurchaseOrderLineInput"], "unit_price">[];
             /** @description Replace the order's notes (an empty string removes them); omitted, they stay. */
             notes?: string;
         };
@@ -3359,7 +3532,7 @@ export interface components {
          * @description The type of an event (the catalogue is the `webhooks` section, and `GET /webhooks/event-types`).
          * @enum {string}
          */
-        WebhookEventType: "inventory.stock_move.posted" | "inventory.receipt.posted" | "inventory.stock_move.reversed" | "inventory.stock_level.changed" | "inventory.status_change.posted" | "inventory.reservation.created" | "inventory.reservation.released" | "inventory.reservation.consumed" | "inventory.reservation.expired" | "inventory.item.created" | "inventory.item.updated" | "inventory.warehouse.created" | "inventory.warehouse.updated" | "procurement.requisition.created" | "procurement.requisition.updated" | "procurement.requisition.approved" | "procurement.requisition.ordered" | "procurement.purchase_order.created" | "procurement.purchase_order.updated" | "procurement.purchase_order.approved" | "procurement.purchase_order.sent" | "procurement.purchase_order.received" | "procurement.purchase_order.closed" | "procurement.purchase_order.revised" | "procurement.receipt.created" | "procurement.receipt.updated" | "procurement.receipt.reversed" | "procurement.invoice.recorded" | "procurement.invoice.exception" | "procurement.invoice.voided" | "procurement.invoice.accepted" | "procurement.vendor_return.posted" | "procurement.vendor.created" | "procurement.vendor.updated";
+        WebhookEventType: "inventory.stock_move.posted" | "inventory.receipt.posted" | "inventory.stock_move.reversed" | "inventory.stock_level.changed" | "inventory.status_change.posted" | "inventory.reservation.created" | "inventory.reservation.released" | "inventory.reservation.consumed" | "inventory.reservation.expired" | "inventory.item.created" | "inventory.item.updated" | "inventory.warehouse.created" | "inventory.warehouse.updated" | "procurement.requisition.created" | "procurement.requisition.updated" | "procurement.requisition.approved" | "procurement.requisition.ordered" | "procurement.purchase_order.created" | "procurement.purchase_order.updated" | "procurement.purchase_order.approved" | "procurement.purchase_order.sent" | "procurement.purchase_order.received" | "procurement.purchase_order.closed" | "procurement.purchase_order.revised" | "procurement.receipt.created" | "procurement.receipt.updated" | "procurement.receipt.reversed" | "procurement.invoice.recorded" | "procurement.invoice.exception" | "procurement.invoice.voided" | "procurement.invoice.accepted" | "procurement.vendor_return.posted" | "procurement.vendor.created" | "procurement.vendor.updated" | "procurement.vendor_item.created" | "procurement.vendor_item.updated";
         WebhookEndpoint: {
             /** @example whk_01JD7ZK3Q8X2 */
             id: string;
@@ -3482,7 +3655,7 @@ export interface components {
          * @description An event, as the feed (`GET /events`) returns it and as a webhook delivers it: the same object on both
          *     channels, whose `id` is the webhook's `webhook-id`. `type` says which of the catalogue it is.
          */
-        Event: components["schemas"]["StockMovePostedEvent"] | components["schemas"]["ReceiptPostedEvent"] | components["schemas"]["StockMoveReversedEvent"] | components["schemas"]["StockLevelChangedEvent"] | components["schemas"]["StatusChangePostedEvent"] | components["schemas"]["ReservationCreatedEvent"] | components["schemas"]["ReservationReleasedEvent"] | components["schemas"]["ReservationConsumedEvent"] | components["schemas"]["ReservationExpiredEvent"] | components["schemas"]["ItemCreatedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["WarehouseCreatedEvent"] | components["schemas"]["WarehouseUpdatedEvent"] | components["schemas"]["RequisitionCreatedEvent"] | components["schemas"]["RequisitionUpdatedEvent"] | components["schemas"]["RequisitionApprovedEvent"] | components["schemas"]["RequisitionOrderedEvent"] | components["schemas"]["PurchaseOrderCreatedEvent"] | components["schemas"]["PurchaseOrderUpdatedEvent"] | components["schemas"]["PurchaseOrderApprovedEvent"] | components["schemas"]["PurchaseOrderSentEvent"] | components["schemas"]["PurchaseOrderReceivedEvent"] | components["schemas"]["PurchaseOrderClosedEvent"] | components["schemas"]["PurchaseOrderRevisedEvent"] | components["schemas"]["ReceiptCreatedEvent"] | components["schemas"]["ReceiptUpdatedEvent"] | components["schemas"]["ReceiptReversedEvent"] | components["schemas"]["InvoiceRecordedEvent"] | components["schemas"]["InvoiceExceptionEvent"] | components["schemas"]["InvoiceVoidedEvent"] | components["schemas"]["InvoiceAcceptedEvent"] | components["schemas"]["VendorReturnPostedEvent"] | components["schemas"]["VendorCreatedEvent"] | components["schemas"]["VendorUpdatedEvent"];
+        Event: components["schemas"]["StockMovePostedEvent"] | components["schemas"]["ReceiptPostedEvent"] | components["schemas"]["StockMoveReversedEvent"] | components["schemas"]["StockLevelChangedEvent"] | components["schemas"]["StatusChangePostedEvent"] | components["schemas"]["ReservationCreatedEvent"] | components["schemas"]["ReservationReleasedEvent"] | components["schemas"]["ReservationConsumedEvent"] | components["schemas"]["ReservationExpiredEvent"] | components["schemas"]["ItemCreatedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["WarehouseCreatedEvent"] | components["schemas"]["WarehouseUpdatedEvent"] | components["schemas"]["RequisitionCreatedEvent"] | components["schemas"]["RequisitionUpdatedEvent"] | components["schemas"]["RequisitionApprovedEvent"] | components["schemas"]["RequisitionOrderedEvent"] | components["schemas"]["PurchaseOrderCreatedEvent"] | components["schemas"]["PurchaseOrderUpdatedEvent"] | components["schemas"]["PurchaseOrderApprovedEvent"] | components["schemas"]["PurchaseOrderSentEvent"] | components["schemas"]["PurchaseOrderReceivedEvent"] | components["schemas"]["PurchaseOrderClosedEvent"] | components["schemas"]["PurchaseOrderRevisedEvent"] | components["schemas"]["ReceiptCreatedEvent"] | components["schemas"]["ReceiptUpdatedEvent"] | components["schemas"]["ReceiptReversedEvent"] | components["schemas"]["InvoiceRecordedEvent"] | components["schemas"]["InvoiceExceptionEvent"] | components["schemas"]["InvoiceVoidedEvent"] | components["schemas"]["InvoiceAcceptedEvent"] | components["schemas"]["VendorReturnPostedEvent"] | components["schemas"]["VendorCreatedEvent"] | components["schemas"]["VendorUpdatedEvent"] | components["schemas"]["VendorItemCreatedEvent"] | components["schemas"]["VendorItemUpdatedEvent"];
         /** @description A test event (`POST /webhooks/endpoints/{id}/test`): sent to that one endpoint only, never in the feed. */
         WebhookTestEvent: {
             /** @example evt_01JD7ZK3Q8X2 */
@@ -3937,6 +4110,30 @@ export interface components {
             warehouse_ids: string[];
             data: components["schemas"]["Vendor"];
         };
+        VendorItemCreatedEvent: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "procurement.vendor_item.created";
+            timestamp: components["schemas"]["Timestamp"];
+            /** @description Always empty: vendor items are global. */
+            warehouse_ids: string[];
+            data: components["schemas"]["VendorItem"];
+        };
+        VendorItemUpdatedEvent: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "procurement.vendor_item.updated";
+            timestamp: components["schemas"]["Timestamp"];
+            /** @description Always empty: vendor items are global. */
+            warehouse_ids: string[];
+            data: components["schemas"]["VendorItem"];
+        };
     };
     responses: {
         /** @description Not modified; the `ETag` you sent is current. */
@@ -4271,6 +4468,11 @@ export interface components {
          * @example ven_fasteners
          */
         VendorIdPath: components["schemas"]["Code"];
+        /**
+         * @description Vendor item id.
+         * @example vi-fasteners-sku-1
+         */
+        VendorItemIdPath: components["schemas"]["Code"];
         /**
          * @description Requisition id.
          * @example req_01JD7ZK3Q8X2
@@ -5801,6 +6003,233 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Vendor"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationError"];
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listVendorItems: {
+        parameters: {
+            query?: {
+                /** @example ven_fasteners */
+                vendor_id?: components["schemas"]["Code"];
+                item_id?: components["schemas"]["Code"];
+                /**
+                 * @description For keeping a copy in sync: only rows whose `updated_at` is at or after this instant (the bound is inclusive), ordered by (`updated_at`, `id`), oldest change first unless `order=desc`.
+                 *     Resume with the largest `updated_at` you hold: rows sharing that millisecond come again, so none is missed, and you skip those you have.
+                 *     A row changed while you page reappears later in the walk. `updated_at` is when the change's transaction began, so a change committing late may carry an instant you already passed: resume a little earlier than the largest `updated_at` you hold (a few seconds), or follow the events.
+                 */
+                updated_since?: components["parameters"]["UpdatedSince"];
+                /** @description `asc` or `desc`. Without it, the list's usual order (its description), or `asc` with `updated_since`. */
+                order?: components["parameters"]["Order"];
+                /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Opaque, signed, and valid only with the same filters. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of vendor items. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VendorItemList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createVendorItem: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
+                 *     structured-field string is accepted). Retrying with the same key and body replays the first result
+                 *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
+                 * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "vendor_id": "ven_tools",
+                 *       "item_id": "sku-3",
+                 *       "vendor_sku": "TP-W8",
+                 *       "min_order_qty": 100,
+                 *       "order_multiple": 50,
+                 *       "lead_time_days": 10,
+                 *       "currency": "EUR",
+                 *       "price_breaks": [
+                 *         {
+                 *           "min_qty": 100,
+                 *           "unit_price": "0.025"
+                 *         },
+                 *         {
+                 *           "min_qty": 1000,
+                 *           "unit_price": "0.019"
+                 *         }
+                 *       ],
+                 *       "preferred": false
+                 *     }
+                 */
+                "application/json": components["schemas"]["VendorItemCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Location: components["headers"]["Location"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VendorItem"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getVendorItem: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An `ETag` you hold; 304 when it is still current.
+                 * @example "v3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /**
+                 * @description Vendor item id.
+                 * @example vi-fasteners-sku-1
+                 */
+                id: components["parameters"]["VendorItemIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The vendor item. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VendorItem"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    replaceVendorItem: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required. The current `ETag` of the document. Missing → 428; stale or weak → 412 (with the current `ETag`).
+                 * @example "v3"
+                 */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description Vendor item id.
+                 * @example vi-fasteners-sku-1
+                 */
+                id: components["parameters"]["VendorItemIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "vendor_sku": "FF-B840",
+                 *       "min_order_qty": 500,
+                 *       "order_multiple": 100,
+                 *       "lead_time_days": 5,
+                 *       "currency": "EUR",
+                 *       "price_breaks": [
+                 *         {
+                 *           "min_qty": 500,
+                 *           "unit_price": "0.12"
+                 *         },
+                 *         {
+                 *           "min_qty": 2000,
+                 *           "unit_price": "0.10"
+                 *         }
+                 *       ],
+                 *       "preferred": true,
+                 *       "active": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["VendorItemUpdate"];
+            };
+        };
+        responses: {
+            /** @description The updated vendor item. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VendorItem"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -9246,6 +9675,82 @@ export interface operations {
             };
         };
     };
+    onVendorItemCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event id; the same on every retry of this event.
+                 * @example evt_01JD7ZK3Q8X2
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Reject values more than 5 minutes off.
+                 * @example 1795000000
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description Space-separated `v1,<base64 signature>` list (two entries for 24 h after a secret rotation).
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VendorItemCreatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event. 410 disables the endpoint; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onVendorItemUpdated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event id; the same on every retry of this event.
+                 * @example evt_01JD7ZK3Q8X2
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Reject values more than 5 minutes off.
+                 * @example 1795000000
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description Space-separated `v1,<base64 signature>` list (two entries for 24 h after a secret rotation).
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VendorItemUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event. 410 disables the endpoint; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     onWebhookTest: {
         parameters: {
             query?: never;
@@ -9285,3 +9790,6 @@ export interface operations {
         };
     };
 }
+type WithRequired<T, K extends keyof T> = T & {
+    [P in K]-?: T[P];
+};

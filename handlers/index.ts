@@ -9,6 +9,7 @@ import { stockMoveHandlers } from './stock-moves.ts';
 import { reservationHandlers } from './reservations.ts';
 import { auditHandlers } from './audit.ts';
 import { vendorHandlers } from './vendors.ts';
+import { vendorItemHandlers } from './vendor-items.ts';
 import { requisitionHandlers } from './requisitions.ts';
 import { purchaseOrderHandlers } from './purchase-orders.ts';
 import { poRevisionHandlers } from './po-revisions.ts';
@@ -32,6 +33,7 @@ export const handlers = {
   ...reservationHandlers,
   ...auditHandlers,
   ...vendorHandlers,
+  ...vendorItemHandlers,
   ...requisitionHandlers,
   ...purchaseOrderHandlers,
   ...poRevisionHandlers,

@@ -142,7 +142,7 @@ async function recordChange(
 export const purchaseOrderHandlers = {
   async createPurchaseOrder(ctx) {
     const { db, body, principal } = ctx;
-    const { vendor, errors } = await checkOrderBody(db, principal, body);
+    const { vendor, errors, lines } = await checkOrderBody(db, principal, body);
     // Line ids are the server's; a client names one only to keep it on PUT.
     body.lines.forEach((line, i) => {
       if (line.id !== undefined)
@@ -160,7 +160,7 @@ export const purchaseOrderHandlers = {
       notes: body.notes ?? null,
       ship_to_warehouse_id: body.ship_to_warehouse_id ?? null,
       requisition_id: null,
-      lines: body.lines,
+      lines,
     });
     await insertEvents(ctx.db, [purchaseOrderEvent('procurement.purchase_order.created', po)]);
     return {
@@ -196,7 +196,7 @@ export const purchaseOrderHandlers = {
     assertVisible(principal, orderWarehouses(current));
     // Validation (422) comes before the precondition (412), as for every request (docs/standards.md §5).
     const existing = new Set((await purchaseOrderLines(db, [current.id])).map((l) => l.id));
-    const { errors } = await checkOrderBody(db, principal, body);
+    const { errors, lines } = await checkOrderBody(db, principal, body);
     errors.push(...lineIdErrors(body.lines, existing));
     if (errors.length) throw invalid(errors);
     assertChangeable(current, PO, params.id, ifMatch, ['DRAFT'], 'changed');
@@ -211,7 +211,7 @@ export const purchaseOrderHandlers = {
       approved_by: null,
       updated_by: actor.sub,
     });
-    await replacePurchaseOrderLines(db, current.id, body.lines);
+    await replacePurchaseOrderLines(db, current.id, lines);
     const po = await toPurchaseOrder(db, row);
     await allInOrder([
       audit({

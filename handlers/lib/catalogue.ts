@@ -41,6 +41,12 @@ export const vendorEvent = (
   vendor: Schemas['Vendor'],
 ): OutboxEvent => newEvent(type, vendor, []);
 
+/** Vendor items are global, as their vendors and items are. */
+export const vendorItemEvent = (
+  type: TypesOf<Schemas['VendorItem']>,
+  vendorItem: Schemas['VendorItem'],
+): OutboxEvent => newEvent(type, vendorItem, []);
+
 /**
  * `receipt` as built for the audience of the event's warehouses (forAudience in
  * handlers/receipts.ts). With `before`, a change that may have moved the receipt: readers of

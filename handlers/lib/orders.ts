@@ -31,6 +31,7 @@ import {
   type References,
 } from './references.ts';
 import { orderWarehouses, warehouseRequired } from './procurement-access.ts';
+import { applyVendorTerms } from './vendor-terms.ts';
 import { assertWarehouses, type Principal } from '../../domain/access.ts';
 import type { VendorRow } from '../../db/vendors.ts';
 
@@ -81,20 +82,26 @@ export interface OrderBody {
   vendor_id: string;
   currency?: string;
   ship_to_warehouse_id?: string;
-  lines: PurchaseOrderLineInput[];
+  /** A line without unit_price is priced from the vendor's vendor item (applyVendorTerms). */
+  lines: (Omit<PurchaseOrderLineInput, 'unit_price'> & { unit_price?: string })[];
 }
 
 /**
  * Validates what an order body refers to (vendor, currency, warehouse, items) and returns the
  * vendor, whose currency is the order's default, with the errors found (pointers into the body).
  * A restricted token must name the warehouse (docs/standards.md §3); 403 for one outside its
- * claim comes first.
+ * claim comes first. The lines are checked against the vendor's vendor items and priced
+ * (applyVendorTerms); `lines` are the body's, each with its price.
  */
 export async function checkOrderBody(
   db: Db,
   principal: Principal,
   body: OrderBody,
-): Promise<{ vendor: VendorRow | undefined; errors: FieldError[] }> {
+): Promise<{
+  vendor: VendorRow | undefined;
+  errors: FieldError[];
+  lines: PurchaseOrderLineInput[];
+}> {
   assertWarehouses(principal, body.ship_to_warehouse_id);
   const shipTo = body.ship_to_warehouse_id;
   const vendors = await loadVendors(db, [body.vendor_id]);
@@ -112,7 +119,21 @@ export async function checkOrderBody(
     ...lineItemErrors(refs, body.lines, (i) => `#/lines/${i}/item_id`),
     ...expectedAtErrors(body.lines),
   ];
-  return { vendor: vendors.get(body.vendor_id), errors };
+  const vendor = vendors.get(body.vendor_id);
+  const currency = body.currency ?? vendor?.currency;
+  const terms = await applyVendorTerms(
+    db,
+    currency === undefined
+      ? []
+      : body.lines.map((l) => ({ ...l, vendor_id: body.vendor_id, currency })),
+    (i, field) => `#/lines/${i}/${field}`,
+  );
+  errors.push(...terms.errors);
+  const lines = body.lines.map((l, i) => ({
+    ...l,
+    unit_price: l.unit_price ?? terms.prices[i] ?? '',
+  }));
+  return { vendor, errors, lines };
 }
 
 export interface NewOrder extends PurchaseOrderHeader {

@@ -1,0 +1,176 @@
+// The terms of a vendor item applied to a quantity: its minimum order and multiple, and the price
+// break that applies. Vendor items count in their purchase unit; documents count in stock units.
+// Everything is exact: quantities in millionths (bigint), prices as decimal strings.
+import type { Db } from '../../db/client.ts';
+import {
+  activeVendorItems,
+  type PriceBreakRow,
+  type VendorItemRow,
+} from '../../db/vendor-items.ts';
+import type { FieldError } from '../../domain/problems.ts';
+import { decimal, micro, type Micro } from './quantity.ts';
+
+/**
+ * How many stock units one purchase unit is, as a fraction. Today a vendor item's purchase unit
+ * is always the item's own unit (createVendorItem refuses others), so it is 1/1; the arithmetic
+ * below is written for any fraction so that other units only change this.
+ */
+export function purchaseFactor(_vi: Pick<VendorItemRow, 'purchase_uom'>): {
+  numerator: bigint;
+  denominator: bigint;
+} {
+  return { numerator: 1n, denominator: 1n };
+}
+
+/** A stock quantity in the vendor item's purchase unit; null when that is not exact to 6 decimals. */
+export function toPurchase(vi: VendorItemRow, stock: Micro): Micro | null {
+  const { numerator, denominator } = purchaseFactor(vi);
+  const scaled = stock * denominator;
+  return scaled % numerator === 0n ? scaled / numerator : null;
+}
+
+/** A purchase-unit quantity in stock units; null when that is not exact to 6 decimals. */
+export function toStock(vi: VendorItemRow, purchase: Micro): Micro | null {
+  const { numerator, denominator } = purchaseFactor(vi);
+  const scaled = purchase * numerator;
+  return scaled % denominator === 0n ? scaled / denominator : null;
+}
+
+/** The break with the greatest min_qty not above the quantity (in purchase units), if any. */
+export function applicableBreak(vi: VendorItemRow, purchase: Micro): PriceBreakRow | undefined {
+  let found: PriceBreakRow | undefined;
+  for (const b of vi.price_breaks) if (micro(b.min_qty) <= purchase) found = b;
+  return found;
+}
+
+// Prices have at most 6 decimals; a price per stock unit is the purchase unit's divided by the
+// factor, exact or refused.
+const PRICE_SCALE = 1_000_000n;
+
+/** A price per purchase unit as one per stock unit; null when not exact to 6 decimals. */
+export function pricePerStockUnit(vi: VendorItemRow, perPurchaseUnit: string): string | null {
+  const { numerator, denominator } = purchaseFactor(vi);
+  // The same unit: the price as the vendor item gives it, digits and all.
+  if (numerator === denominator) return perPurchaseUnit;
+  const [whole, fraction = ''] = perPurchaseUnit.split('.');
+  const millionths = BigInt(whole) * PRICE_SCALE + BigInt(fraction.padEnd(6, '0'));
+  const scaled = millionths * denominator;
+  return scaled % numerator === 0n ? decimal(scaled / numerator) : null;
+}
+
+/**
+ * What a purchase order line of `qty` stock units breaks of the vendor item's terms: under its
+ * minimum, or not a whole multiple of its order multiple (pointer at the line's qty).
+ */
+export function orderQtyErrors(vi: VendorItemRow, qty: number, pointer: string): FieldError[] {
+  const purchase = toPurchase(vi, micro(qty));
+  const unit = vi.purchase_uom;
+  if (purchase === null)
+    return [
+      {
+        pointer,
+        code: 'not_order_multiple',
+        detail: `${qty} is no whole number of millionths of ${unit}, the unit ${vi.vendor_id} sells ${vi.item_id} in.`,
+      },
+    ];
+  const errors: FieldError[] = [];
+  if (vi.min_order_qty !== null && purchase < micro(vi.min_order_qty))
+    errors.push({
+      pointer,
+      code: 'below_min_order_qty',
+      detail: `${vi.vendor_id} sells ${vi.item_id} from ${vi.min_order_qty} ${unit} on (vendor item ${vi.id}); ${decimal(purchase)} ${unit} ordered.`,
+    });
+  if (vi.order_multiple !== null && purchase % micro(vi.order_multiple) !== 0n)
+    errors.push({
+      pointer,
+      code: 'not_order_multiple',
+      detail: `${vi.vendor_id} sells ${vi.item_id} in multiples of ${vi.order_multiple} ${unit} (vendor item ${vi.id}); ${decimal(purchase)} ${unit} ordered.`,
+    });
+  return errors;
+}
+
+/**
+ * The unit price (per stock unit) of `qty` stock units from the applicable break, in `currency`;
+ * or why there is none.
+ */
+export function priceOf(
+  vi: VendorItemRow,
+  qty: number,
+  currency: string,
+): { price: string } | { reason: string } {
+  if (vi.currency !== currency)
+    return { reason: `vendor item ${vi.id} prices in ${vi.currency}, not ${currency}` };
+  const purchase = toPurchase(vi, micro(qty));
+  const found = purchase === null ? undefined : applicableBreak(vi, purchase);
+  if (!found)
+    return {
+      reason: `no price break of vendor item ${vi.id} applies to ${qty} ${vi.purchase_uom}${vi.price_breaks.length ? ` (the smallest starts at ${vi.price_breaks[0].min_qty})` : ''}`,
+    };
+  const price = pricePerStockUnit(vi, found.unit_price);
+  if (price === null)
+    return {
+      reason: `${found.unit_price} per ${vi.purchase_uom} is no exact price per stock unit`,
+    };
+  return { price };
+}
+
+/**
+ * The least stock quantity at or above `need` that the vendor item's terms allow: at least its
+ * minimum, then up to a whole multiple (in purchase units). Null when not exact.
+ */
+export function roundUpToTerms(vi: VendorItemRow, need: Micro): Micro | null {
+  let purchase = toPurchase(vi, need);
+  if (purchase === null) {
+    // Up to the next whole millionth of the purchase unit.
+    const { numerator, denominator } = purchaseFactor(vi);
+    purchase = (need * denominator + numerator - 1n) / numerator;
+  }
+  if (vi.min_order_qty !== null && purchase < micro(vi.min_order_qty))
+    purchase = micro(vi.min_order_qty);
+  if (vi.order_multiple !== null) {
+    const m = micro(vi.order_multiple);
+    purchase = ((purchase + m - 1n) / m) * m;
+  }
+  return toStock(vi, purchase);
+}
+
+/** A line to be ordered: from a vendor, in a currency, priced or to be priced. */
+export interface OrderedLine {
+  vendor_id: string;
+  currency: string;
+  item_id: string;
+  qty: number;
+  unit_price?: string;
+}
+
+/**
+ * Lines of purchase orders checked against their vendor's active vendor item for the item, when
+ * there is one: the minimum and multiple (at `pointer(i, 'qty')`), and a line without a price
+ * priced from the applicable break (422 `no_price_break` at `pointer(i, 'unit_price')` without
+ * one). Returns each line's unit price, or the errors. One query for all lines.
+ */
+export async function applyVendorTerms(
+  db: Db,
+  lines: OrderedLine[],
+  pointer: (index: number, field: 'qty' | 'unit_price') => string,
+): Promise<{ prices: string[]; errors: FieldError[] }> {
+  const found = await activeVendorItems(db, lines);
+  const terms = new Map(found.map((vi) => [`${vi.vendor_id}\u0000${vi.item_id}`, vi]));
+  const errors: FieldError[] = [];
+  const prices = lines.map((line, i) => {
+    const vi = terms.get(`${line.vendor_id}\u0000${line.item_id}`);
+    if (vi) errors.push(...orderQtyErrors(vi, line.qty, pointer(i, 'qty')));
+    if (line.unit_price !== undefined) return line.unit_price;
+    const priced = vi
+      ? priceOf(vi, line.qty, line.currency)
+      : { reason: `${line.vendor_id} has no active vendor item for ${line.item_id}` };
+    if ('price' in priced) return priced.price;
+    errors.push({
+      pointer: pointer(i, 'unit_price'),
+      code: 'no_price_break',
+      detail: `No unit_price was given and ${priced.reason}; give a unit_price.`,
+    });
+    return '';
+  });
+  return { prices, errors };
+}
