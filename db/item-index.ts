@@ -60,7 +60,7 @@ export interface Unindexed {
 const EXPECT_MS = 10_000;
 const PAGE = 20_000;
 const columns = (db: Db) =>
-  db`id, sku, name, uom, track_by, active, version, created_at, updated_at`;
+  db`id, sku, name, uom, uom_conversions, integral, track_by, active, version, created_at, updated_at`;
 
 function trigrams(text: string): Set<string> {
   const grams = new Set<string>();
@@ -203,6 +203,8 @@ export class ItemIndex {
       sku: row.sku,
       name: row.name,
       uom: i.of(row.uom),
+      uom_conversions: row.uom_conversions,
+      integral: row.integral,
       track_by: i.of(row.track_by) as ItemRow['track_by'],
       active: row.active,
       version: row.version,

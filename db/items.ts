@@ -1,11 +1,20 @@
 import type { Db } from './client.ts';
 import { BY_ID_C, keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
 
+/** 1 `uom` = numerator/denominator stock units (handlers/lib/units.ts converts with it). */
+export interface UomConversion {
+  uom: string;
+  numerator: number;
+  denominator: number;
+}
+
 export interface ItemRow {
   id: string;
   sku: string;
   name: string;
   uom: string;
+  uom_conversions: UomConversion[];
+  integral: boolean;
   track_by: 'BATCH' | 'SERIAL' | 'NONE';
   active: boolean;
   version: number;
@@ -13,16 +22,19 @@ export interface ItemRow {
   updated_at: string;
 }
 
-export type ItemFields = Pick<ItemRow, 'sku' | 'name' | 'uom' | 'track_by' | 'active'>;
+export type ItemFields = Pick<
+  ItemRow,
+  'sku' | 'name' | 'uom' | 'uom_conversions' | 'integral' | 'track_by' | 'active'
+>;
 
 const columns = (db: Db) =>
-  db`id, sku, name, uom, track_by, active, version, created_at, updated_at`;
+  db`id, sku, name, uom, uom_conversions, integral, track_by, active, version, created_at, updated_at`;
 
 /** Inserts the item; null when its id or sku is taken (see whichConflict). */
 export async function insertItem(db: Db, id: string, f: ItemFields): Promise<ItemRow | null> {
   const [row] = await db<ItemRow[]>`
-    INSERT INTO items (id, sku, name, uom, track_by, active)
-    VALUES (${id}, ${f.sku}, ${f.name}, ${f.uom}, ${f.track_by}, ${f.active})
+    INSERT INTO items (id, sku, name, uom, uom_conversions, integral, track_by, active)
+    VALUES (${id}, ${f.sku}, ${f.name}, ${f.uom}, ${db.json(f.uom_conversions as never)}, ${f.integral}, ${f.track_by}, ${f.active})
     ON CONFLICT DO NOTHING
     RETURNING ${columns(db)}`;
   return row ?? null;
@@ -63,7 +75,8 @@ export async function itemHasHistory(db: Db, id: string): Promise<boolean> {
 
 export async function updateItem(db: Db, id: string, f: ItemFields): Promise<ItemRow> {
   const [row] = await db<ItemRow[]>`
-    UPDATE items SET sku = ${f.sku}, name = ${f.name}, uom = ${f.uom}, track_by = ${f.track_by}, active = ${f.active},
+    UPDATE items SET sku = ${f.sku}, name = ${f.name}, uom = ${f.uom}, uom_conversions = ${db.json(f.uom_conversions as never)},
+                     integral = ${f.integral}, track_by = ${f.track_by}, active = ${f.active},
                      version = version + 1, updated_at = now()
     WHERE id = ${id}
     RETURNING ${columns(db)}`;

@@ -2561,6 +2561,14 @@ export interface components {
          *       "sku": "SKU-1",
          *       "name": "Hex bolt M8x40, zinc",
          *       "uom": "EA",
+         *       "uom_conversions": [
+         *         {
+         *           "uom": "BOX",
+         *           "numerator": 100,
+         *           "denominator": 1
+         *         }
+         *       ],
+         *       "integral": true,
          *       "track_by": "NONE",
          *       "active": true,
          *       "etag": "\"v1\"",
@@ -2572,8 +2580,12 @@ export interface components {
             id: components["schemas"]["Code"];
             sku: string;
             name: string;
-            /** @description Unit of measure, e.g. `EA`, `KG`, `M`. */
+            /** @description Unit of measure, e.g. `EA`, `KG`, `M`: the stock unit, in which every `qty` of the item is given and answered. */
             uom: string;
+            /** @description Other units the item's lines may be given in (`uom` + `uom_qty`). Absent only in events recorded before 1.7.0. */
+            uom_conversions?: components["schemas"]["UomConversion"][];
+            /** @description Stock quantities of the item are whole stock units: a fractional `qty`, or a `uom_qty` converting to one, is refused (`uom_not_integral`). Absent only in events recorded before 1.7.0. */
+            integral?: boolean;
             track_by: components["schemas"]["TrackBy"];
             active: boolean;
             /** @description The current `ETag` (the value to send in `If-Match`). */
@@ -2581,11 +2593,35 @@ export interface components {
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
         };
+        /**
+         * @description 1 `uom` = `numerator`/`denominator` stock units, exactly: a box of 12 is `{uom: BOX, numerator: 12, denominator: 1}`, a foot of an item stocked in metres `{uom: FT, numerator: 381, denominator: 1250}` (0.3048 m). Conversions are exact or refused, never rounded (docs/units.md).
+         * @example {
+         *       "uom": "BOX",
+         *       "numerator": 12,
+         *       "denominator": 1
+         *     }
+         */
+        UomConversion: {
+            /** @description Another unit than the item's own `uom`, named once per item (compared exactly, case included). */
+            uom: string;
+            numerator: number;
+            denominator: number;
+        };
         ItemCreate: {
             id?: components["schemas"]["Code"];
             sku: string;
             name: string;
             uom: string;
+            /**
+             * @description Other units, each different from `uom` and named once (else 422 `stock_uom` / `duplicate_uom`).
+             * @default []
+             */
+            uom_conversions?: components["schemas"]["UomConversion"][];
+            /**
+             * @description Whether stock quantities of the item must be whole stock units.
+             * @default false
+             */
+            integral?: boolean;
             track_by: components["schemas"]["TrackBy"];
             /** @default true */
             active?: boolean;
@@ -2594,6 +2630,10 @@ export interface components {
             sku: string;
             name: string;
             uom: string;
+            /** @description Other units, each different from `uom` and named once (else 422 `stock_uom` / `duplicate_uom`). Absent keeps the current ones, so a client written before 1.7.0 does not erase them; `[]` removes them. Lines recorded in a unit keep their `qty` in stock units whatever the conversions become. */
+            uom_conversions?: components["schemas"]["UomConversion"][];
+            /** @description Whether stock quantities of the item must be whole stock units. Absent keeps the current value. */
+            integral?: boolean;
             track_by: components["schemas"]["TrackBy"];
             active: boolean;
         };

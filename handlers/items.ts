@@ -8,7 +8,9 @@ import {
   stockedIn,
   updateItem,
   type ItemRow,
+  type UomConversion,
 } from '../db/items.ts';
+import { conversionErrors } from './lib/units.ts';
 import { allInOrder, type Db } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
 import { BY_ID_C, keysetKey } from '../db/keyset.ts';
@@ -32,6 +34,8 @@ function toItem(row: ItemRow): Item {
     sku: row.sku,
     name: row.name,
     uom: row.uom,
+    uom_conversions: row.uom_conversions,
+    integral: row.integral,
     track_by: row.track_by,
     active: row.active,
     created_at: row.created_at,
@@ -49,6 +53,19 @@ function presentIndexed(entry: Entry): Item {
 
 function duplicateSku(sku: string): ProblemError {
   return new ProblemError('duplicate-sku', `Another item already has SKU ${sku}.`, { sku });
+}
+
+/** 422 when a conversion names the stock unit or a unit named before (the schema checks the rest). */
+function assertConversions(uom: string, conversions: readonly UomConversion[]): void {
+  const errors = conversionErrors(uom, conversions);
+  if (errors.length)
+    throw invalid(
+      errors.map((e) => ({
+        pointer: `#/uom_conversions/${e.index}/uom`,
+        code: e.code,
+        detail: e.detail,
+      })),
+    );
 }
 
 /** The most candidates one stock lookup of a warehouse search checks. */
@@ -127,10 +144,14 @@ function searchOrderErrors(query: { updated_since?: string; order?: string }): F
 export const itemHandlers = {
   async createItem({ db, body, audit, itemIndex }) {
     const id = body.id ?? newId('itm');
+    const uomConversions = body.uom_conversions ?? [];
+    assertConversions(body.uom, uomConversions);
     const row = await insertItem(db, id, {
       sku: body.sku,
       name: body.name,
       uom: body.uom,
+      uom_conversions: uomConversions,
+      integral: body.integral ?? false,
       track_by: body.track_by,
       active: body.active ?? true,
     });
@@ -178,7 +199,14 @@ export const itemHandlers = {
         },
       );
     }
-    const updated = await updateItem(db, current.id, body);
+    // Absent keeps what the item has: a client written before units existed must not erase them.
+    const fields = {
+      ...body,
+      uom_conversions: body.uom_conversions ?? current.uom_conversions,
+      integral: body.integral ?? current.integral,
+    };
+    assertConversions(fields.uom, fields.uom_conversions);
+    const updated = await updateItem(db, current.id, fields);
     itemIndex.expect(current.id, updated.version);
     const item = toItem(updated);
     await allInOrder([

@@ -20,6 +20,8 @@ const item = (id: string, track_by: ItemRow['track_by'], active = true): ItemRow
   sku: id.toUpperCase(),
   name: id,
   uom: 'EA',
+  uom_conversions: [],
+  integral: false,
   track_by,
   active,
   version: 1,

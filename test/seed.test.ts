@@ -86,6 +86,27 @@ t.test('npm run seed fills an empty database, and a second run adds nothing', as
     FROM purchase_orders po JOIN purchase_order_lines pl ON pl.po_id = po.id
     WHERE po.number = 'PO-DEMO-0005'`;
   t.same(revised, { revision: 2, qty: 3, expected_at: '2027-01-15' }, 'a change order');
+  const units = await sql`
+    SELECT id, uom_conversions, integral FROM items WHERE uom_conversions <> '[]' ORDER BY id`;
+  t.same(
+    units,
+    [
+      {
+        id: 'CABLE-3G15',
+        uom_conversions: [
+          { uom: 'DRUM', numerator: 100, denominator: 1 },
+          { uom: 'FT', numerator: 381, denominator: 1250 },
+        ],
+        integral: false,
+      },
+      {
+        id: 'sku-1',
+        uom_conversions: [{ uom: 'BOX', numerator: 100, denominator: 1 }],
+        integral: true,
+      },
+    ],
+    'bolts come by the box of 100, cable by the drum or the foot',
+  );
   const [van] =
     await sql`SELECT count(*)::int AS n FROM stock_levels WHERE warehouse_id = 'WH-C' AND on_hand > 0`;
   t.equal(van.n, 3, 'the transfer stocked the van');
@@ -99,6 +120,7 @@ t.test('npm run seed fills an empty database, and a second run adds nothing', as
   const second = await seed(url);
   t.match(second.stdout, /purchase orders: 0 created, 6 already there/);
   t.match(second.stdout, /transfers: 0 created, 1 already there/);
+  t.match(second.stdout, /item units: 0 created, 2 already there/);
   t.match(second.stdout, /vendor returns: 0 created, 1 already there/);
   t.match(second.stdout, /status changes: 0 created, 2 already there/);
   t.match(second.stdout, /invoices: 0 created, 3 already there/);

@@ -503,6 +503,46 @@ async function ensureStatusChange(
   return true;
 }
 
+// Units of measure (docs/units.md): bolts are bought by the box of 100 and held whole, cable by
+// the 100 m drum or the foot (0.3048 m = 381/1250 m, exact). Given to items made without them.
+const itemUnits: { id: string; conversions: Schemas['UomConversion'][]; integral: boolean }[] = [
+  { id: 'sku-1', conversions: [{ uom: 'BOX', numerator: 100, denominator: 1 }], integral: true },
+  {
+    id: 'CABLE-3G15',
+    conversions: [
+      { uom: 'DRUM', numerator: 100, denominator: 1 },
+      { uom: 'FT', numerator: 381, denominator: 1250 },
+    ],
+    integral: false,
+  },
+];
+
+async function ensureUnits(api: ApiClient): Promise<{ created: number; present: number }> {
+  const done = { created: 0, present: 0 };
+  for (const plan of itemUnits) {
+    const path = { id: plan.id };
+    const item = ok(
+      `item ${plan.id}`,
+      await api.GET('/inventory/items/{id}', { params: { path } }),
+    );
+    if (item.uom_conversions?.length) {
+      done.present++;
+      continue;
+    }
+    const { sku, name, uom, track_by, active } = item;
+    const body = { sku, name, uom, track_by, active, integral: plan.integral };
+    ok(
+      `units of item ${plan.id}`,
+      await api.PUT('/inventory/items/{id}', {
+        params: { path, header: { 'If-Match': item.etag } },
+        body: { ...body, uom_conversions: plan.conversions },
+      }),
+    );
+    done.created++;
+  }
+  return done;
+}
+
 export async function seedDemoData(api: ApiClient): Promise<SeedReport> {
   const report: SeedReport = {};
   const count = (kind: string, created: boolean) => {
@@ -531,6 +571,7 @@ export async function seedDemoData(api: ApiClient): Promise<SeedReport> {
       ),
     );
   }
+  report['item units'] = await ensureUnits(api);
   for (const body of vendors) {
     const path = { id: body.id };
     count(
