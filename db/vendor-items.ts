@@ -2,6 +2,7 @@
 // with their price breaks. Money is exact: prices are selected as text.
 import type { Db } from './client.ts';
 import { keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
+import type { UomConversion } from './items.ts';
 
 export interface PriceBreakRow {
   min_qty: number;
@@ -26,6 +27,8 @@ export interface VendorItemRow {
   version: number;
   created_at: string;
   updated_at: string;
+  /** The item's units, which purchase_uom converts by (handlers/lib/units.ts); not shown. */
+  units: { uom: string; uom_conversions: UomConversion[]; integral: boolean };
 }
 
 export type VendorItemTerms = Pick<
@@ -44,6 +47,8 @@ export type VendorItemTerms = Pick<
 const columns = (db: Db) => db`
   v.id, v.vendor_id, v.item_id, v.vendor_sku, v.purchase_uom, v.min_order_qty, v.order_multiple,
   v.lead_time_days, v.currency, v.preferred, v.active, v.version, v.created_at, v.updated_at,
+  (SELECT json_build_object('uom', i.uom, 'uom_conversions', i.uom_conversions, 'integral', i.integral)
+   FROM items i WHERE i.id = v.item_id) AS units,
   (SELECT coalesce(json_agg(json_build_object('min_qty', b.min_qty, 'unit_price', b.unit_price::text)
                             ORDER BY b.min_qty), '[]'::json)
    FROM vendor_item_price_breaks b WHERE b.vendor_item_id = v.id) AS price_breaks`;

@@ -616,8 +616,9 @@ export interface paths {
          *     order multiple, lead time and price breaks. One per vendor and item (409 `already-exists` naming the
          *     existing one's `id`); vendor and item must exist and be active (422 `unknown_vendor`, `inactive_vendor`,
          *     `unknown_item`, `inactive_item`). `min_order_qty`, `order_multiple` and the breaks' `min_qty` are in
-         *     `purchase_uom`, `unit_price` is per `purchase_uom`; today `purchase_uom` must be the item's own unit
-         *     (422 `unknown_uom` otherwise). Breaks are distinct by `min_qty` (422 `duplicate_break`). Making it
+         *     `purchase_uom`, `unit_price` is per `purchase_uom`; `purchase_uom` is a unit the item names (its `uom`,
+         *     the default, or one of its `uom_conversions`; 422 `unknown_uom` otherwise), and documents convert from it
+         *     exactly: a line's `qty` in stock units must be a whole number of millionths of the purchase unit. Breaks are distinct by `min_qty` (422 `duplicate_break`). Making it
          *     `preferred` un-prefers the item's other vendor items in the same transaction (each gets
          *     `procurement.vendor_item.updated`); an inactive one cannot be preferred (422 `inactive_preferred`).
          *     The `id` may be chosen by the client; when omitted the server makes one (`vi_...`). Sends
@@ -3044,7 +3045,7 @@ export interface components {
             vendor_id: components["schemas"]["Code"];
             item_id: components["schemas"]["Code"];
             vendor_sku?: string;
-            /** @description Today the item's own unit only (or omitted). */
+            /** @description A unit the item names: its `uom` (the default) or one of its `uom_conversions`. */
             purchase_uom?: string;
             min_order_qty?: components["schemas"]["Quantity"];
             order_multiple?: components["schemas"]["Quantity"];
@@ -3160,6 +3161,20 @@ export interface components {
              */
             expected_at?: string;
         };
+        /** @description A line of a change order; as `PurchaseOrderLineInput`, with `unit_price` required (what the vendor agreed to). */
+        PurchaseOrderRevisionLineInput: {
+            /** @description Keep (update) this existing line. */
+            id?: components["schemas"]["Code"];
+            item_id: components["schemas"]["Code"];
+            qty: components["schemas"]["Quantity"];
+            unit_price: components["schemas"]["Money"];
+            /**
+             * Format: date
+             * @description When the vendor is expected to deliver the line (a calendar date). Optional.
+             * @example 2027-01-15
+             */
+            expected_at?: string;
+        };
         PurchaseOrderLine: {
             /** @example pol_01JD7ZK3Q8X4 */
             id: string;
@@ -3237,7 +3252,7 @@ export interface components {
             /** @description Why the order changes (what was agreed with the vendor). Kept in the history. */
             reason: string;
             /** @description The order's complete new set of lines, in order: with `id`, an existing line updated; without, a new line; an existing line not listed is removed. */
-            lines: WithRequired<components["schemas"]["PurchaseOrderLineInput"], "unit_price">[];
+            lines: components["schemas"]["PurchaseOrderRevisionLineInput"][];
             /** @description Replace the order's notes (an empty string removes them); omitted, they stay. */
             notes?: string;
         };
@@ -9830,6 +9845,3 @@ export interface operations {
         };
     };
 }
-type WithRequired<T, K extends keyof T> = T & {
-    [P in K]-?: T[P];
-};

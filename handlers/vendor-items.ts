@@ -28,23 +28,26 @@ import { listOrder } from './lib/listing.ts';
 import { assertCurrent } from './lib/versioned.ts';
 import { vendorItemEvent } from './lib/catalogue.ts';
 import type { Context, Handlers } from './types.ts';
+import type { ItemRow } from '../db/items.ts';
+import { ratioOf } from './lib/units.ts';
 
 type VendorItem = components['schemas']['VendorItem'];
 type Body = components['schemas']['VendorItemUpdate'];
 
-export const toVendorItem = (row: VendorItemRow): VendorItem => withEtag(present(row));
+export const toVendorItem = ({ units: _, ...row }: VendorItemRow): VendorItem =>
+  withEtag(present(row));
 
 /**
  * The 422 errors of a vendor item's terms: its currency, its purchase unit (today the item's own
  * only), its breaks distinct by min_qty, and a preferred one active.
  */
-function termErrors(body: Body, stockUom: string | undefined): FieldError[] {
+function termErrors(body: Body, item: ItemRow | undefined): FieldError[] {
   const errors = currencyErrors(body.currency, '#/currency');
-  if (body.purchase_uom !== undefined && stockUom !== undefined && body.purchase_uom !== stockUom)
+  if (body.purchase_uom !== undefined && item && !ratioOf(item, body.purchase_uom))
     errors.push({
       pointer: '#/purchase_uom',
       code: 'unknown_uom',
-      detail: `${body.purchase_uom} is not a unit of the item; purchase in its own unit, ${stockUom} (or omit purchase_uom).`,
+      detail: `${item.id} has no unit ${body.purchase_uom} (its units: ${[item.uom, ...item.uom_conversions.map((c) => c.uom)].join(', ')}).`,
     });
   const seen = new Set<number>();
   body.price_breaks.forEach((b, i) => {
@@ -103,7 +106,7 @@ export const vendorItemHandlers = {
     const errors = [
       ...vendorErrors(vendors, body.vendor_id, '#/vendor_id'),
       ...itemErrors(refs, body.item_id, '#/item_id'),
-      ...termErrors({ preferred: false, active: true, ...body }, item?.uom),
+      ...termErrors({ preferred: false, active: true, ...body }, item),
     ];
     if (errors.length || !item) throw invalid(errors);
     const id = body.id ?? newId('vi');
@@ -162,7 +165,7 @@ export const vendorItemHandlers = {
     const current = await findVendorItem(db, params.id, { lock: true });
     if (!current) throw notFound('vendor item', params.id);
     const refs = await loadReferences(db, [current.item_id], []);
-    const errors = termErrors(body, refs.items.get(current.item_id)?.uom);
+    const errors = termErrors(body, refs.items.get(current.item_id));
     if (errors.length) throw invalid(errors);
     assertCurrent(ifMatch, current.version, 'vendor item');
     const stockUom = refs.items.get(current.item_id)?.uom ?? current.purchase_uom;

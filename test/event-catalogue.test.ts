@@ -94,6 +94,41 @@ t.test('every type of the catalogue is emitted by its change, as its schema says
         }),
       );
     },
+    'procurement.vendor_item.created': async () => {
+      ok(
+        await api.POST('/procurement/vendor-items', {
+          params: { header: ik() },
+          body: {
+            id: 'vi_1',
+            vendor_id: 'ven_1',
+            item_id: 'bolt',
+            lead_time_days: 5,
+            currency: 'EUR',
+            price_breaks: [{ min_qty: 1, unit_price: '0.50' }],
+            preferred: true,
+          },
+        }),
+      );
+      const [event] = await payloads(s.sql, 'procurement.vendor_item.created');
+      t.same(event.warehouse_ids, [], 'a vendor item is global');
+    },
+    'procurement.vendor_item.updated': async () => {
+      const res = await api.GET('/procurement/vendor-items/{id}', {
+        params: { path: { id: 'vi_1' } },
+      });
+      ok(
+        await api.PUT('/procurement/vendor-items/{id}', {
+          params: { path: { id: 'vi_1' }, header: { 'If-Match': res.data!.etag } },
+          body: {
+            lead_time_days: 5,
+            currency: 'EUR',
+            price_breaks: [{ min_qty: 1, unit_price: '0.50' }],
+            preferred: false,
+            active: true,
+          },
+        }),
+      );
+    },
     'inventory.stock_move.posted': async () => {
       await posted(api, {
         type: 'RECEIPT',

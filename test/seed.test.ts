@@ -107,6 +107,32 @@ t.test('npm run seed fills an empty database, and a second run adds nothing', as
     ],
     'bolts come by the box of 100, cable by the drum or the foot',
   );
+  t.match(first.stdout, /vendor items: 2 created, 0 already there/);
+  const vendorItems = await sql`
+    SELECT v.id, v.item_id, v.purchase_uom, v.preferred,
+      array_agg(b.min_qty::text || ' @ ' || b.unit_price::text ORDER BY b.min_qty) AS breaks
+    FROM vendor_items v JOIN vendor_item_price_breaks b ON b.vendor_item_id = v.id
+    GROUP BY v.id ORDER BY v.id`;
+  t.same(
+    vendorItems,
+    [
+      {
+        id: 'vi-fasteners-sku-1',
+        item_id: 'sku-1',
+        purchase_uom: 'BOX',
+        preferred: true,
+        breaks: ['1 @ 12.00', '10 @ 10.50'],
+      },
+      {
+        id: 'vi-fasteners-sku-2',
+        item_id: 'sku-2',
+        purchase_uom: 'EA',
+        preferred: true,
+        breaks: ['500 @ 0.05', '2000 @ 0.045'],
+      },
+    ],
+    'bolts by the box and nuts from Fasteners, each with price breaks',
+  );
   const [van] =
     await sql`SELECT count(*)::int AS n FROM stock_levels WHERE warehouse_id = 'WH-C' AND on_hand > 0`;
   t.equal(van.n, 3, 'the transfer stocked the van');

@@ -310,3 +310,64 @@ t.test(
     t.match((noPrice.error as any).errors, [{ code: 'no_price_break' }]);
   },
 );
+
+t.test('a purchase unit: minimum, multiple and prices per box, lines in stock units', async (t) => {
+  const s = await startServer(t);
+  const api = s.client();
+  await seedCatalogue(api);
+  ok(
+    await api.POST('/inventory/items', {
+      body: {
+        id: 'screw',
+        sku: 'SCREW-4',
+        name: 'Screw 4x40',
+        uom: 'EA',
+        track_by: 'NONE',
+        uom_conversions: [{ uom: 'BOX', numerator: 12, denominator: 1 }],
+      },
+    }),
+  );
+  const vi = ok(
+    await createVendorItem(s, {
+      vendor_id: 'ven_fast',
+      item_id: 'screw',
+      purchase_uom: 'BOX',
+      min_order_qty: 2,
+      order_multiple: 1,
+      lead_time_days: 3,
+      currency: 'EUR',
+      price_breaks: [{ min_qty: 2, unit_price: '6.00' }],
+    }),
+  );
+  t.equal(vi.purchase_uom, 'BOX');
+  const po = ok(
+    await api.POST('/procurement/purchase-orders', {
+      params: { header: ik() },
+      body: { vendor_id: 'ven_fast', lines: [{ item_id: 'screw', qty: 36 }] },
+    }),
+  );
+  t.same(
+    po.lines.map((l) => [l.qty, l.unit_price]),
+    [[36, '0.5']],
+    '3 boxes of 12 at 6.00 a box: 36 at 0.50 each, exactly',
+  );
+  const off = await api.POST('/procurement/purchase-orders', {
+    params: { header: ik() },
+    body: { vendor_id: 'ven_fast', lines: [{ item_id: 'screw', qty: 30, unit_price: '0.5' }] },
+  });
+  t.match((off.error as any).errors, [{ pointer: '#/lines/0/qty', code: 'not_order_multiple' }]);
+  const under = await api.POST('/procurement/purchase-orders', {
+    params: { header: ik() },
+    body: { vendor_id: 'ven_fast', lines: [{ item_id: 'screw', qty: 12, unit_price: '0.5' }] },
+  });
+  t.match((under.error as any).errors, [{ pointer: '#/lines/0/qty', code: 'below_min_order_qty' }]);
+  const unknown = await createVendorItem(s, {
+    vendor_id: 'ven_tools',
+    item_id: 'screw',
+    purchase_uom: 'PALLET',
+    lead_time_days: 3,
+    currency: 'USD',
+    price_breaks: [],
+  });
+  t.match((unknown.error as any).errors, [{ pointer: '#/purchase_uom', code: 'unknown_uom' }]);
+});

@@ -9,29 +9,32 @@ import {
 } from '../../db/vendor-items.ts';
 import type { FieldError } from '../../domain/problems.ts';
 import { decimal, micro, type Micro } from './quantity.ts';
+import { ratioOf, toStockPrice, type Ratio } from './units.ts';
 
 /**
- * How many stock units one purchase unit is, as a fraction. Today a vendor item's purchase unit
- * is always the item's own unit (createVendorItem refuses others), so it is 1/1; the arithmetic
- * below is written for any fraction so that other units only change this.
+ * How many stock units one purchase unit is, as a fraction (handlers/lib/units.ts): the vendor
+ * item's purchase unit is one its item names, checked when the vendor item is written. Null when
+ * the item no longer names it (its units were replaced since): such a vendor item prices nothing
+ * and checks nothing until it is written again.
  */
-export function purchaseFactor(_vi: Pick<VendorItemRow, 'purchase_uom'>): {
-  numerator: bigint;
-  denominator: bigint;
-} {
-  return { numerator: 1n, denominator: 1n };
+export function purchaseFactor(vi: Pick<VendorItemRow, 'purchase_uom' | 'units'>): Ratio | null {
+  return ratioOf(vi.units, vi.purchase_uom);
 }
 
 /** A stock quantity in the vendor item's purchase unit; null when that is not exact to 6 decimals. */
 export function toPurchase(vi: VendorItemRow, stock: Micro): Micro | null {
-  const { numerator, denominator } = purchaseFactor(vi);
+  const factor = purchaseFactor(vi);
+  if (!factor) return null;
+  const { numerator, denominator } = factor;
   const scaled = stock * denominator;
   return scaled % numerator === 0n ? scaled / numerator : null;
 }
 
 /** A purchase-unit quantity in stock units; null when that is not exact to 6 decimals. */
 export function toStock(vi: VendorItemRow, purchase: Micro): Micro | null {
-  const { numerator, denominator } = purchaseFactor(vi);
+  const factor = purchaseFactor(vi);
+  if (!factor) return null;
+  const { numerator, denominator } = factor;
   const scaled = purchase * numerator;
   return scaled % denominator === 0n ? scaled / denominator : null;
 }
@@ -43,19 +46,12 @@ export function applicableBreak(vi: VendorItemRow, purchase: Micro): PriceBreakR
   return found;
 }
 
-// Prices have at most 6 decimals; a price per stock unit is the purchase unit's divided by the
-// factor, exact or refused.
-const PRICE_SCALE = 1_000_000n;
-
-/** A price per purchase unit as one per stock unit; null when not exact to 6 decimals. */
+/** A price per purchase unit as one per stock unit (units.ts, exact); null when not exact. */
 export function pricePerStockUnit(vi: VendorItemRow, perPurchaseUnit: string): string | null {
-  const { numerator, denominator } = purchaseFactor(vi);
   // The same unit: the price as the vendor item gives it, digits and all.
-  if (numerator === denominator) return perPurchaseUnit;
-  const [whole, fraction = ''] = perPurchaseUnit.split('.');
-  const millionths = BigInt(whole) * PRICE_SCALE + BigInt(fraction.padEnd(6, '0'));
-  const scaled = millionths * denominator;
-  return scaled % numerator === 0n ? decimal(scaled / numerator) : null;
+  if (vi.purchase_uom === vi.units.uom) return perPurchaseUnit;
+  const converted = toStockPrice(vi.units, vi.purchase_uom, perPurchaseUnit);
+  return converted.ok ? converted.value : null;
 }
 
 /**
@@ -114,26 +110,6 @@ export function priceOf(
   return { price };
 }
 
-/**
- * The least stock quantity at or above `need` that the vendor item's terms allow: at least its
- * minimum, then up to a whole multiple (in purchase units). Null when not exact.
- */
-export function roundUpToTerms(vi: VendorItemRow, need: Micro): Micro | null {
-  let purchase = toPurchase(vi, need);
-  if (purchase === null) {
-    // Up to the next whole millionth of the purchase unit.
-    const { numerator, denominator } = purchaseFactor(vi);
-    purchase = (need * denominator + numerator - 1n) / numerator;
-  }
-  if (vi.min_order_qty !== null && purchase < micro(vi.min_order_qty))
-    purchase = micro(vi.min_order_qty);
-  if (vi.order_multiple !== null) {
-    const m = micro(vi.order_multiple);
-    purchase = ((purchase + m - 1n) / m) * m;
-  }
-  return toStock(vi, purchase);
-}
-
 /** A line to be ordered: from a vendor, in a currency, priced or to be priced. */
 export interface OrderedLine {
   vendor_id: string;
@@ -154,16 +130,22 @@ export async function applyVendorTerms(
   lines: OrderedLine[],
   pointer: (index: number, field: 'qty' | 'unit_price') => string,
 ): Promise<{ prices: string[]; errors: FieldError[] }> {
-  const found = await activeVendorItems(db, lines);
-  const terms = new Map(found.map((vi) => [`${vi.vendor_id}\u0000${vi.item_id}`, vi]));
+  const rows = await activeVendorItems(db, lines);
+  const terms = new Map(rows.map((vi) => [`${vi.vendor_id}\u0000${vi.item_id}`, vi]));
   const errors: FieldError[] = [];
   const prices = lines.map((line, i) => {
-    const vi = terms.get(`${line.vendor_id}\u0000${line.item_id}`);
+    const found = terms.get(`${line.vendor_id}\u0000${line.item_id}`);
+    // A vendor item whose purchase unit its item no longer names has no terms to apply.
+    const vi = found && purchaseFactor(found) ? found : undefined;
     if (vi) errors.push(...orderQtyErrors(vi, line.qty, pointer(i, 'qty')));
     if (line.unit_price !== undefined) return line.unit_price;
     const priced = vi
       ? priceOf(vi, line.qty, line.currency)
-      : { reason: `${line.vendor_id} has no active vendor item for ${line.item_id}` };
+      : {
+          reason: found
+            ? `vendor item ${found.id} buys in ${found.purchase_uom}, which ${line.item_id} no longer names`
+            : `${line.vendor_id} has no active vendor item for ${line.item_id}`,
+        };
     if ('price' in priced) return priced.price;
     errors.push({
       pointer: pointer(i, 'unit_price'),
