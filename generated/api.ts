@@ -774,8 +774,11 @@ export interface paths {
         /**
          * Convert an approved requisition into purchase orders
          * @description APPROVED → ORDERED. Creates one DRAFT purchase order per vendor and warehouse (lines that name no vendor go to
-         *     the body's `vendor_id`; 422 if there is none), in the vendor's currency at the `unit_price` given per
-         *     item in `prices` (422 when an item has no price). Each order's `ship_to_warehouse_id` is its lines'
+         *     the body's `vendor_id`, else to the vendor of the item's preferred vendor item; 422 `required` at `#/vendor_id`
+         *     if there is none), in the vendor's currency. A line without `unit_price` is priced from `prices`, else from the
+         *     applicable break of its vendor's vendor item (422 at `#/prices/<item_id>`: `required` when the vendor has no
+         *     vendor item for it, `no_price_break` when no break applies). Lines are checked against the vendor's minimum
+         *     and multiple as purchase order lines are (422 `below_min_order_qty`, `not_order_multiple` at `#`). Each order's `ship_to_warehouse_id` is its lines'
          *     `warehouse_id`; lines without one make an unassigned order. The requisition lists the orders in
          *     `purchase_order_ids`. A token with a `warehouses` claim converts only requisitions all of whose
          *     warehouses are in its claim and every line of which names one (403 `warehouse-forbidden`): it may not
@@ -3152,7 +3155,7 @@ export interface components {
             id?: components["schemas"]["Code"];
             item_id: components["schemas"]["Code"];
             qty: components["schemas"]["Quantity"];
-            /** @description Per stock unit. Omitted on creation or PUT: priced from the applicable price break of the order's vendor's active vendor item for the item (422 `no_price_break` when there is none, no break applies, or its currency is not the order's). Required on a revision. */
+            /** @description Per stock unit. Omitted on creation or PUT: priced from the applicable price break of the order's vendor's active vendor item for the item (422 `no_price_break` when no break applies or its currency is not the order's; `required` when the vendor has no vendor item for the item). Required on a revision. */
             unit_price?: components["schemas"]["Money"];
             /**
              * Format: date

@@ -260,7 +260,7 @@ t.test(
         // Under the minimum is under the smallest break too.
         ['#/lines/0/unit_price', 'no_price_break'],
         ['#/lines/1/qty', 'not_order_multiple'],
-        ['#/lines/2/unit_price', 'no_price_break'],
+        ['#/lines/2/unit_price', 'required'],
       ],
     );
     const otherCurrency = await order([{ item_id: 'bolt', qty: 24 }], 'USD');
@@ -307,7 +307,7 @@ t.test(
     );
     t.equal((await order([{ item_id: 'bolt', qty: 1, unit_price: '0.60' }])).response.status, 201);
     const noPrice = await order([{ item_id: 'bolt', qty: 24 }]);
-    t.match((noPrice.error as any).errors, [{ code: 'no_price_break' }]);
+    t.match((noPrice.error as any).errors, [{ code: 'required' }]);
   },
 );
 
@@ -371,3 +371,105 @@ t.test('a purchase unit: minimum, multiple and prices per box, lines in stock un
   });
   t.match((unknown.error as any).errors, [{ pointer: '#/purchase_uom', code: 'unknown_uom' }]);
 });
+
+t.test(
+  'converting a requisition: preferred vendors, prices from the breaks, orders per warehouse',
+  async (t) => {
+    const s = await startServer(t);
+    const api = s.client();
+    const approver = s.client({ sub: 'approver' });
+    await seedCatalogue(api);
+    ok(await createVendorItem(s, BOLT_TERMS));
+    ok(
+      await createVendorItem(s, {
+        vendor_id: 'ven_tools',
+        item_id: 'glue',
+        lead_time_days: 2,
+        currency: 'USD',
+        price_breaks: [{ min_qty: 1, unit_price: '7.25' }],
+        preferred: true,
+      }),
+    );
+    const requisition = async (lines: components['schemas']['RequisitionLineInput'][]) => {
+      const req = ok(
+        await api.POST('/procurement/requisitions', { params: { header: ik() }, body: { lines } }),
+      );
+      return ok(
+        await approver.POST('/procurement/requisitions/{id}/approve', {
+          params: { path: { id: req.id }, header: { ...ik(), 'If-Match': req.etag } },
+        }),
+      );
+    };
+    const req = await requisition([
+      { item_id: 'bolt', qty: 96, warehouse_id: 'WH-A' },
+      { item_id: 'bolt', qty: 120, warehouse_id: 'WH-B' },
+      { item_id: 'glue', qty: 4, warehouse_id: 'WH-A' },
+      { item_id: 'bolt', qty: 24, warehouse_id: 'WH-A', unit_price: '0.55' },
+    ]);
+    const converted = ok(
+      await api.POST('/procurement/requisitions/{id}/convert', {
+        params: { path: { id: req.id }, header: { ...ik(), 'If-Match': req.etag } },
+        body: { prices: { glue: '7.00' } },
+      }),
+    );
+    const orders = await Promise.all(
+      converted.purchase_order_ids.map(async (id) =>
+        ok(await api.GET('/procurement/purchase-orders/{id}', { params: { path: { id } } })),
+      ),
+    );
+    t.same(
+      orders
+        .map((po) => [
+          po.vendor_id,
+          po.ship_to_warehouse_id,
+          po.currency,
+          po.status,
+          po.lines.map((l) => [l.qty, l.unit_price]),
+        ])
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+      [
+        [
+          'ven_fast',
+          'WH-A',
+          'EUR',
+          'DRAFT',
+          [
+            [96, '0.50'],
+            [24, '0.55'],
+          ],
+        ],
+        ['ven_fast', 'WH-B', 'EUR', 'DRAFT', [[120, '0.45']]],
+        ['ven_tools', 'WH-A', 'USD', 'DRAFT', [[4, '7.00']]],
+      ],
+      'preferred vendor per item, one order per vendor and warehouse, prices from prices then breaks',
+    );
+
+    // A line under the vendor's minimum is refused, and so is one no break prices.
+    const under = await requisition([{ item_id: 'bolt', qty: 12, warehouse_id: 'WH-A' }]);
+    const refused = await api.POST('/procurement/requisitions/{id}/convert', {
+      params: { path: { id: under.id }, header: { ...ik(), 'If-Match': under.etag } },
+    });
+    t.equal(refused.response.status, 422);
+    t.same(
+      (refused.error as any).errors.map((e: any) => [e.pointer, e.code]),
+      [
+        ['#', 'below_min_order_qty'],
+        ['#/prices/bolt', 'no_price_break'],
+      ],
+    );
+    const [{ status }] = await s.sql`SELECT status FROM requisitions WHERE id = ${under.id}`;
+    t.equal(status, 'APPROVED', 'nothing changed');
+    // No vendor anywhere: the body must name one.
+    const drill = await requisition([{ item_id: 'drill', qty: 1, warehouse_id: 'WH-A' }]);
+    const noVendor = await api.POST('/procurement/requisitions/{id}/convert', {
+      params: { path: { id: drill.id }, header: { ...ik(), 'If-Match': drill.etag } },
+    });
+    t.same(
+      (noVendor.error as any).errors.map((e: any) => [e.pointer, e.code]),
+      [
+        ['#/vendor_id', 'required'],
+        ['#/prices/drill', 'required'],
+      ],
+    );
+  },
+);

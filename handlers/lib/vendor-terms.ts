@@ -123,7 +123,8 @@ export interface OrderedLine {
  * Lines of purchase orders checked against their vendor's active vendor item for the item, when
  * there is one: the minimum and multiple (at `pointer(i, 'qty')`), and a line without a price
  * priced from the applicable break (422 `no_price_break` at `pointer(i, 'unit_price')` without
- * one). Returns each line's unit price, or the errors. One query for all lines.
+ * one; `required` when the vendor has no vendor item for the item). Returns each line's unit
+ * price, or the errors. One query for all lines.
  */
 export async function applyVendorTerms(
   db: Db,
@@ -147,9 +148,11 @@ export async function applyVendorTerms(
             : `${line.vendor_id} has no active vendor item for ${line.item_id}`,
         };
     if ('price' in priced) return priced.price;
+    // Without any vendor item there are no breaks: the price is simply missing, as before
+    // vendor items existed.
     errors.push({
       pointer: pointer(i, 'unit_price'),
-      code: 'no_price_break',
+      code: found ? 'no_price_break' : 'required',
       detail: `No unit_price was given and ${priced.reason}; give a unit_price.`,
     });
     return '';
