@@ -10,6 +10,8 @@ import { reservationHandlers } from './reservations.ts';
 import { auditHandlers } from './audit.ts';
 import { vendorHandlers } from './vendors.ts';
 import { vendorItemHandlers } from './vendor-items.ts';
+import { reorderRuleHandlers } from './reorder-rules.ts';
+import { replenishmentHandlers } from './replenishment.ts';
 import { requisitionHandlers } from './requisitions.ts';
 import { purchaseOrderHandlers } from './purchase-orders.ts';
 import { poRevisionHandlers } from './po-revisions.ts';
@@ -34,6 +36,8 @@ export const handlers = {
   ...auditHandlers,
   ...vendorHandlers,
   ...vendorItemHandlers,
+  ...reorderRuleHandlers,
+  ...replenishmentHandlers,
   ...requisitionHandlers,
   ...purchaseOrderHandlers,
   ...poRevisionHandlers,

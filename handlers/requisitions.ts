@@ -53,7 +53,7 @@ async function toRequisitions(db: Db, rows: RequisitionRow[]): Promise<Requisiti
   }));
 }
 
-async function toRequisition(db: Db, row: RequisitionRow): Promise<Requisition> {
+export async function toRequisition(db: Db, row: RequisitionRow): Promise<Requisition> {
   const [requisition] = await toRequisitions(db, [row]);
   return requisition;
 }

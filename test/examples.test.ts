@@ -39,7 +39,8 @@ t.test('examples/flow.ts runs the whole flow against a running server and exits 
 // the spec's order, as a reader trying them one after the other would. None may fail on our side;
 // those that address only what the demo data has must succeed. The others name ids the server
 // makes (sm_..., po_...), which no seeding can reproduce: they are answered 4xx (404 mostly).
-const SERVER_MADE_ID = /\b(sm|res|req|po|pol|rcpt|inv|whk|whd|evt|vret|sc|vi)_01[0-9A-Z]{10}\b/;
+const SERVER_MADE_ID =
+  /\b(sm|res|req|po|pol|rcpt|inv|whk|whd|evt|vret|sc|vi|ror|rpl)_01[0-9A-Z]{10}\b/;
 
 t.test('every example request of the spec works against the demo data', async (t) => {
   const { url } = await freshDatabase(t);

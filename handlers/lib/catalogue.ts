@@ -236,3 +236,13 @@ export function expiryEvents(
   });
   return events;
 }
+
+/** A reorder rule is its warehouse's. */
+export const reorderRuleEvent = (
+  type: TypesOf<Schemas['ReorderRule']>,
+  rule: Schemas['ReorderRule'],
+): OutboxEvent => newEvent(type, rule, [rule.warehouse_id]);
+
+/** A run is its warehouse's; a run of every warehouse belongs to none (unrestricted readers only). */
+export const replenishmentRunEvent = (run: Schemas['ReplenishmentRun']): OutboxEvent =>
+  newEvent('procurement.replenishment_run.created', run, [run.warehouse_id]);

@@ -579,6 +579,19 @@ const vendorItems: Schemas['VendorItemCreate'][] = [
   },
 ];
 
+// The van (WH-C) should hold 100 to 300 bolts; it holds 50 after the transfer, so a run suggests
+// 250, rounded up to whole boxes from Fasteners: 3 boxes, 300.
+const reorderRules: Schemas['ReorderRuleCreate'][] = [
+  {
+    id: 'ror-wh-c-sku-1',
+    item_id: 'sku-1',
+    warehouse_id: 'WH-C',
+    policy: 'MIN_MAX',
+    min_qty: 100,
+    max_qty: 300,
+  },
+];
+
 async function ensureReplenishment(
   api: ApiClient,
   count: (kind: string, created: boolean) => void,
@@ -592,6 +605,21 @@ async function ensureReplenishment(
         () => api.GET('/procurement/vendor-items/{id}', { params: { path } }),
         () =>
           api.POST('/procurement/vendor-items', {
+            params: { header: { 'Idempotency-Key': `demo-seed:${body.id}` } },
+            body,
+          }),
+      ),
+    );
+  }
+  for (const body of reorderRules) {
+    const path = { id: body.id as string };
+    count(
+      'reorder rules',
+      await ensure(
+        `reorder rule ${body.id}`,
+        () => api.GET('/inventory/reorder-rules/{id}', { params: { path } }),
+        () =>
+          api.POST('/inventory/reorder-rules', {
             params: { header: { 'Idempotency-Key': `demo-seed:${body.id}` } },
             body,
           }),
