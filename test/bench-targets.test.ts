@@ -53,6 +53,7 @@ t.test('the scenarios carry the targets of docs/benchmarks.md', async (t) => {
     'items-search': { rps: 4000, p99: 30 },
     'stock-levels-200': {},
     'events-200': { ratio: 2 },
+    'replenishment-run': {},
   });
 });
 

@@ -48,7 +48,7 @@ async function runBench(t: Test, database: string, args: string[]) {
   );
 }
 
-// Seeding, two pgbench runs and six scenarios, 1 s each after 1 s of warm-up: ~60 s, more on a busy machine.
+// Seeding, two pgbench runs and seven scenarios, 1 s each after 1 s of warm-up: ~60 s, more on a busy machine.
 t.setTimeout(300_000);
 t.test('a short npm run bench prints every scenario, no errors, invariants hold', async (t) => {
   if (!findPgbench()) return missingTool(t, PGBENCH_HINT);
@@ -86,6 +86,7 @@ t.test('a short npm run bench prints every scenario, no errors, invariants hold'
       'items-search',
       'stock-levels-200',
       'events-200',
+      'replenishment-run',
     ],
   );
   for (const [scenario, row] of rows) {

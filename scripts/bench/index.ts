@@ -35,8 +35,9 @@ const args = commandLine(
   --warmup S         seconds run before each measurement (default 5)
   --connections N    concurrent clients, for pgbench and the HTTP load alike (default 64)
   --only A,B         only these scenarios (each with its baseline): transfer-uniform, issue-hot,
-                     receipt, items-search, stock-levels-200, events-200, query-promotion (what
-                     V8 promotes of settled postgres.js queries)
+                     receipt, items-search, stock-levels-200, events-200, replenishment-run (a
+                     run over 10,000 reorder rules), query-promotion (what V8 promotes of
+                     settled postgres.js queries)
   --feed-events N    events-200 reads pages at random positions of a feed of at least N events,
                      posting transfers through the API first if the round has not (default 20000)
   --database NAME    the database created (dropped first) for the run (default inventory_bench)
