@@ -12,6 +12,8 @@ export interface ScenarioContext {
   token: string;
   /** How many events events-200 makes the feed hold (`--feed-events`). */
   feedEvents: number;
+  /** How many reorder rules replenishment-run runs over (`--replenishment-rules`, at most the stocked items). */
+  replenishmentRules: number;
 }
 
 export interface Scenario {
@@ -157,31 +159,29 @@ async function fillFeed({ sql, url, token, feedEvents }: ScenarioContext) {
   }
 }
 
-/** Rules of the replenishment-run scenario: one per stocked item, all in one warehouse. */
-export const REPLENISHMENT_RULES = STOCKED_ITEMS;
-
 /**
- * Makes WH-2's 10,000 stocked items (1,000,000 on hand each) want more: a MIN_MAX rule each whose
+ * Makes WH-2's first `--replenishment-rules` (10,000) stocked items (1,000,000 on hand each) want more: a MIN_MAX rule each whose
  * minimum is above what is there, and a preferred vendor item each with a minimum, a multiple and
  * two price breaks, so that every rule of a run goes through every step (projection, rounding,
  * pricing) and every run suggests 10,000 orders. Written in SQL, as the bench's seed is.
  */
-async function replenishmentRules({ sql }: ScenarioContext) {
+async function replenishmentRules({ sql, replenishmentRules: n }: ScenarioContext) {
+  const rules = Math.min(n, STOCKED_ITEMS);
   await sql`INSERT INTO vendors (id, name, currency) VALUES ('ven_bench', 'Bench vendor', 'EUR') ON CONFLICT DO NOTHING`;
   await sql`
     INSERT INTO reorder_rules (id, item_id, warehouse_id, policy, min_qty, max_qty)
     SELECT 'ror_bench_' || g, 'item-' || g, 'WH-2', 'MIN_MAX', 1000000 + g, 1500000 + g
-    FROM generate_series(1, ${REPLENISHMENT_RULES}) g
+    FROM generate_series(1, ${rules}) g
     ON CONFLICT DO NOTHING`;
   await sql`
     INSERT INTO vendor_items (id, vendor_id, item_id, purchase_uom, min_order_qty, order_multiple, lead_time_days, currency, preferred)
     SELECT 'vi_bench_' || g, 'ven_bench', 'item-' || g, 'EA', 1000, 12, g % 30, 'EUR', true
-    FROM generate_series(1, ${REPLENISHMENT_RULES}) g
+    FROM generate_series(1, ${rules}) g
     ON CONFLICT DO NOTHING`;
   await sql`
     INSERT INTO vendor_item_price_breaks (vendor_item_id, min_qty, unit_price)
     SELECT 'vi_bench_' || g, b.min_qty, b.price
-    FROM generate_series(1, ${REPLENISHMENT_RULES}) g,
+    FROM generate_series(1, ${rules}) g,
          (VALUES (1000, 1.25), (100000, 1.10)) AS b(min_qty, price)
     ON CONFLICT DO NOTHING`;
   await sql`ANALYZE reorder_rules, vendor_items, vendor_item_price_breaks`;
