@@ -447,3 +447,86 @@ t.test('races: two runs at once; one run requisitioned twice with different keys
     404,
   );
 });
+
+t.test(
+  'runs refused and skipped: unknown warehouse, inactive items; suggestions page by page',
+  async (t) => {
+    const s = await startServer(t);
+    const api = s.client();
+    await setUp(s);
+    const unknown = await run(s, { warehouse_id: 'WH-Z' });
+    t.equal(unknown.response.status, 422);
+    t.match((unknown.error as any).errors, [
+      { pointer: '#/warehouse_id', code: 'unknown_warehouse' },
+    ]);
+    const [{ n: runs }] = await s.sql`SELECT count(*)::int AS n FROM replenishment_runs`;
+    t.equal(runs, 0, 'nothing was made');
+    t.equal(
+      (
+        await api.POST('/procurement/replenishment-runs/{id}/requisition', {
+          params: { path: { id: 'rpl_nope' }, header: ik() },
+        })
+      ).response.status,
+      404,
+    );
+    ok(
+      await api.POST('/inventory/reorder-rules', {
+        params: { header: ik() },
+        body: {
+          item_id: 'glue',
+          warehouse_id: 'WH-A',
+          policy: 'REORDER_POINT',
+          min_qty: 1,
+          reorder_qty: 10,
+        },
+      }),
+    );
+    const both = ok(await run(s, { warehouse_id: 'WH-A' }));
+    t.equal(both.suggestion_count, 2);
+    const first = ok(
+      await api.GET('/procurement/replenishment-runs/{id}/suggestions', {
+        params: { path: { id: both.id }, query: { limit: 1 } },
+      }),
+    );
+    t.same(
+      first.data.map((x) => x.item_id),
+      ['bolt'],
+    );
+    t.equal(first.page.has_more, true);
+    const second = ok(
+      await api.GET('/procurement/replenishment-runs/{id}/suggestions', {
+        params: { path: { id: both.id }, query: { limit: 1, cursor: first.page.next_cursor } },
+      }),
+    );
+    t.same(
+      second.data.map((x) => x.item_id),
+      ['glue'],
+    );
+    // An inactive item is not replenished.
+    const glue = ok(await api.GET('/inventory/items/{id}', { params: { path: { id: 'glue' } } }));
+    ok(
+      await api.PUT('/inventory/items/{id}', {
+        params: { path: { id: 'glue' }, header: { 'If-Match': glue.etag } },
+        body: {
+          sku: glue.sku,
+          name: glue.name,
+          uom: glue.uom,
+          track_by: glue.track_by,
+          active: false,
+        },
+      }),
+    );
+    t.equal(ok(await run(s, { warehouse_id: 'WH-A' })).suggestion_count, 1);
+    // Only some suggestions: the rest stay for another requisition.
+    const part = ok(await toRequisition(s, both, { suggestion_ids: [`${both.id}-000002`] }));
+    t.same(
+      part.lines.map((l) => l.item_id),
+      ['glue'],
+    );
+    const rest = ok(await toRequisition(s, both));
+    t.same(
+      rest.lines.map((l) => l.item_id),
+      ['bolt'],
+    );
+  },
+);
