@@ -20,7 +20,10 @@ export type AuditEntity =
   | 'vendor_return'
   | 'status_change'
   | 'location'
-  | 'putaway_rule';
+  | 'putaway_rule'
+  | 'vendor_item'
+  | 'reorder_rule'
+  | 'replenishment_run';
 
 interface Entry {
   action: string;

@@ -1,5 +1,5 @@
 // Server-made ids: a type prefix and a ULID (time-ordered, 26 Crockford base32 characters), so ids
-// sort roughly by creation and say what they name (sm_, po_, pol_, rcpt_, req_, inv_, evt_, whk_, res_, vret_).
+// sort roughly by creation and say what they name (sm_, po_, pol_, rcpt_, req_, inv_, evt_, whk_, res_, vret_, vi_, ror_, rpl_).
 import { randomFillSync } from 'node:crypto';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';

@@ -32,7 +32,7 @@ export function assertWarehouses(
  * The kinds of resource that belong to no warehouse and are everyone's to see (the resources for
  * which callers pass canSee's `global`); the audit log's SQL reads the list (db/audit.ts).
  */
-export const GLOBAL_ENTITIES = ['item', 'warehouse', 'vendor'] as const;
+export const GLOBAL_ENTITIES = ['item', 'warehouse', 'vendor', 'vendor_item'] as const;
 
 /**
  * The one visibility rule, for every channel (REST, lists, events, webhooks, audit): an

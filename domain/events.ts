@@ -3,11 +3,11 @@
 import { canSee, type Principal } from './access.ts';
 
 /**
- * The resources whose events are everyone's: items and vendors, which belong to no warehouse and
+ * The resources whose events are everyone's: items, vendors and vendor items, which belong to no warehouse and
  * every token reads. (A warehouse's events carry that warehouse, as a restricted token reads only
  * its own warehouses.)
  */
-export const GLOBAL_EVENT_ENTITIES = ['item', 'vendor'] as const;
+export const GLOBAL_EVENT_ENTITIES = ['item', 'vendor', 'vendor_item'] as const;
 
 /**
  * Whether events of `type` are about a global resource: the entity is the type's second segment

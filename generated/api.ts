@@ -699,6 +699,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/inventory/reorder-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List reorder rules
+         * @description Reorder rules ordered by id (`order=desc` reverses it), or by when they last changed with `updated_since`; `item_id` and `warehouse_id` filter. With a `warehouses` claim, only rules of its warehouses (filtering on another is 403).
+         */
+        get: operations["listReorderRules"];
+        put?: never;
+        /**
+         * Create a reorder rule
+         * @description How much of `item_id` warehouse `warehouse_id` should hold, in stock units. `MIN_MAX`: when the projected
+         *     quantity falls under `min_qty`, order up to `max_qty` (required, at least `min_qty`: 422 `required`,
+         *     `max_below_min`). `REORDER_POINT`: when it falls under `min_qty`, order `reorder_qty` (required). A field the
+         *     policy does not use is 422 `not_allowed`. One rule per item and warehouse (409 `already-exists` naming the
+         *     existing one's `id`); item and warehouse must exist and be active. The `id` may be chosen by the client;
+         *     when omitted the server makes one (`ror_...`). A restricted token creates rules of its warehouses only
+         *     (403 `warehouse-forbidden`). Sends `inventory.reorder_rule.created`.
+         */
+        post: operations["createReorderRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inventory/reorder-rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Reorder rule id.
+                 * @example ror-wh-c-sku-1
+                 */
+                id: components["parameters"]["ReorderRuleIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a reorder rule
+         * @description The rule, with its `ETag` (304 on a matching `If-None-Match`). 403 `warehouse-forbidden` for a rule of a warehouse outside the token's claim.
+         */
+        get: operations["getReorderRule"];
+        /**
+         * Replace a reorder rule
+         * @description Replaces its policy and quantities (item and warehouse stay), by the rules of creation. Sends `inventory.reorder_rule.updated`.
+         */
+        put: operations["replaceReorderRule"];
+        post?: never;
+        /**
+         * Delete a reorder rule
+         * @description Runs no longer consider it; suggestions made from it stay. An `If-Match`, when sent, must match. Sends `inventory.reorder_rule.deleted` with the rule as it was.
+         */
+        delete: operations["deleteReorderRule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/procurement/vendors": {
         parameters: {
             query?: never;
@@ -747,6 +811,187 @@ export interface paths {
          */
         put: operations["replaceVendor"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/procurement/vendor-items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List vendor items
+         * @description Vendor items ordered by id (`order=desc` reverses it), or by when they last changed with `updated_since`; `vendor_id` and `item_id` filter. Vendor items are global, like vendors and items.
+         */
+        get: operations["listVendorItems"];
+        put?: never;
+        /**
+         * Create a vendor item
+         * @description What buying `item_id` from `vendor_id` takes: the vendor's code for it, its purchase unit, minimum order,
+         *     order multiple, lead time and price breaks. One per vendor and item (409 `already-exists` naming the
+         *     existing one's `id`); vendor and item must exist and be active (422 `unknown_vendor`, `inactive_vendor`,
+         *     `unknown_item`, `inactive_item`). `min_order_qty`, `order_multiple` and the breaks' `min_qty` are in
+         *     `purchase_uom`, `unit_price` is per `purchase_uom`; `purchase_uom` is a unit the item names (its `uom`,
+         *     the default, or one of its `uom_conversions`; 422 `unknown_uom` otherwise), and documents convert from it
+         *     exactly: a line's `qty` in stock units must be a whole number of millionths of the purchase unit. Breaks are distinct by `min_qty` (422 `duplicate_break`). Making it
+         *     `preferred` un-prefers the item's other vendor items in the same transaction (each gets
+         *     `procurement.vendor_item.updated`); an inactive one cannot be preferred (422 `inactive_preferred`).
+         *     The `id` may be chosen by the client; when omitted the server makes one (`vi_...`). Sends
+         *     `procurement.vendor_item.created`.
+         */
+        post: operations["createVendorItem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/procurement/vendor-items/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Vendor item id.
+                 * @example vi-fasteners-sku-1
+                 */
+                id: components["parameters"]["VendorItemIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a vendor item
+         * @description The vendor item, with its `ETag` (304 on a matching `If-None-Match`).
+         */
+        get: operations["getVendorItem"];
+        /**
+         * Replace a vendor item
+         * @description Replaces its terms (a field left out is cleared); vendor and item stay. The rules of creation apply; making it `preferred` un-prefers the item's others in the same transaction. New prices apply to purchase orders priced from then on, never to existing ones. Sends `procurement.vendor_item.updated`.
+         */
+        put: operations["replaceVendorItem"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/procurement/replenishment-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run replenishment
+         * @description Looks at every reorder rule (of `warehouse_id` only, when given) of an active item and warehouse, in one
+         *     statement, and suggests what to order where the projected quantity is under the rule's `min_qty`:
+         *     projected = `available + incoming + on_order`, with `on_order` what DRAFT purchase orders shipping to the
+         *     warehouse and APPROVED requisitions' lines for it hold of the item (so what a previous run's requisition
+         *     ordered is not suggested again once approved). `MIN_MAX` orders up to `max_qty`, `REORDER_POINT` orders
+         *     `reorder_qty`. The quantity comes from the item's preferred vendor item, rounded up to its minimum and then
+         *     to a whole multiple, in its purchase unit (`uom`, `uom_qty`), and converted exactly to stock units (`qty`);
+         *     `unit_price` (per `uom`) is its applicable break, `needed_by` today (UTC) plus its lead time. Without a
+         *     usable preferred vendor item the suggestion has no vendor and is in stock units (whole for an integral
+         *     item). A run is a snapshot: it changes nothing else, and two runs at once suggest the same. A token with a
+         *     `warehouses` claim must name one of its warehouses (422 `required`, 403 `warehouse-forbidden`); a run
+         *     over every warehouse belongs to none and only unrestricted tokens see it. Sends
+         *     `procurement.replenishment_run.created`.
+         */
+        post: operations["createReplenishmentRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/procurement/replenishment-runs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Replenishment run id.
+                 * @example rpl_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["ReplenishmentRunIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a replenishment run
+         * @description The run. A run of a warehouse outside the token's claim, or of every warehouse, is 403 `warehouse-forbidden` to a restricted token.
+         */
+        get: operations["getReplenishmentRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/procurement/replenishment-runs/{id}/suggestions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Replenishment run id.
+                 * @example rpl_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["ReplenishmentRunIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a run's suggestions
+         * @description By id (item, then warehouse, order). Each says what to order and the figures it was worked out from (`basis`).
+         */
+        get: operations["listReplenishmentSuggestions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/procurement/replenishment-runs/{id}/requisition": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Replenishment run id.
+                 * @example rpl_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["ReplenishmentRunIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a requisition of a run's suggestions
+         * @description A DRAFT requisition (requested by the token's `sub`) with one line per suggestion: its item, `qty` (stock
+         *     units), vendor, `unit_price` (per stock unit, when it converts exactly), `needed_by` and `warehouse_id`.
+         *     `suggestion_ids` chooses some (422 `unknown_suggestion` for one not of this run); omitted, every suggestion
+         *     not yet on a requisition. A suggestion goes on one requisition only: asking for one already on a
+         *     requisition is 422 `already_requisitioned`, and when none is left 422 `nothing_to_requisition`; two
+         *     requests at once (different keys) are serialized on the run, so the second gets that 422. A restricted
+         *     token needs every warehouse of the suggestions taken (403 `warehouse-forbidden`). Sends
+         *     `procurement.requisition.created`.
+         */
+        post: operations["createReplenishmentRequisition"];
         delete?: never;
         options?: never;
         head?: never;
@@ -866,8 +1111,11 @@ export interface paths {
         /**
          * Convert an approved requisition into purchase orders
          * @description APPROVED → ORDERED. Creates one DRAFT purchase order per vendor and warehouse (lines that name no vendor go to
-         *     the body's `vendor_id`; 422 if there is none), in the vendor's currency at the `unit_price` given per
-         *     item in `prices` (422 when an item has no price). Each order's `ship_to_warehouse_id` is its lines'
+         *     the body's `vendor_id`, else to the vendor of the item's preferred vendor item; 422 `required` at `#/vendor_id`
+         *     if there is none), in the vendor's currency. A line without `unit_price` is priced from `prices`, else from the
+         *     applicable break of its vendor's vendor item (422 at `#/prices/<item_id>`: `required` when the vendor has no
+         *     vendor item for it, `no_price_break` when no break applies). Lines are checked against the vendor's minimum
+         *     and multiple as purchase order lines are (422 `below_min_order_qty`, `not_order_multiple` at `#`). Each order's `ship_to_warehouse_id` is its lines'
          *     `warehouse_id`; lines without one make an unassigned order. The requisition lists the orders in
          *     `purchase_order_ids`. A token with a `warehouses` claim converts only requisitions all of whose
          *     warehouses are in its claim and every line of which names one (403 `warehouse-forbidden`): it may not
@@ -900,7 +1148,12 @@ export interface paths {
          *     against the order must name it, and the order belongs to it. Without it the order is unassigned, visible
          *     to tokens without a `warehouses` claim only; so a token with the claim must give one of its warehouses
          *     (422 `required` at `#/ship_to_warehouse_id` when missing, 403 `warehouse-forbidden` when outside the claim).
-         *     `created_by` is the token's `sub`.
+         *     `created_by` is the token's `sub`. When the vendor has an active vendor item for a line's item
+         *     (`/procurement/vendor-items`), the line must order at least its `min_order_qty` (422 `below_min_order_qty`)
+         *     and a whole multiple of its `order_multiple` (422 `not_order_multiple`), at `#/lines/<i>/qty`; a line
+         *     without `unit_price` is priced from its applicable price break (422 `no_price_break` at
+         *     `#/lines/<i>/unit_price` when there is none). The same holds for `PUT` and for orders converted from a
+         *     requisition.
          */
         post: operations["createPurchaseOrder"];
         delete?: never;
@@ -2525,6 +2778,126 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "procurement.vendor_item.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A vendor item was created
+         * @description Sent when a vendor item is created. Vendor items are global: every endpoint subscribed receives it. Signed as `inventory.stock_move.posted` describes.
+         */
+        post: operations["onVendorItemCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "procurement.vendor_item.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A vendor item was updated
+         * @description Sent when a vendor item is replaced, and for each vendor item of the item that another one being made preferred un-prefers, in the same transaction. Signed as `inventory.stock_move.posted` describes.
+         */
+        post: operations["onVendorItemUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "inventory.reorder_rule.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A reorder rule was created
+         * @description Sent when a reorder rule is created; of its warehouse. Signed as `inventory.stock_move.posted` describes.
+         */
+        post: operations["onReorderRuleCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "inventory.reorder_rule.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A reorder rule was updated
+         * @description Sent when a reorder rule is replaced; of its warehouse. Signed as `inventory.stock_move.posted` describes.
+         */
+        post: operations["onReorderRuleUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "inventory.reorder_rule.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A reorder rule was deleted
+         * @description Sent when a reorder rule is deleted, with the rule as it was; of its warehouse. Signed as `inventory.stock_move.posted` describes.
+         */
+        post: operations["onReorderRuleDeleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "procurement.replenishment_run.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A replenishment run was made
+         * @description Sent when a replenishment run is made; of its warehouse (none for a run of every warehouse, which reaches unrestricted endpoints only). Signed as `inventory.stock_move.posted` describes.
+         */
+        post: operations["onReplenishmentRunCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "webhook.test": {
         parameters: {
             query?: never;
@@ -3216,7 +3589,7 @@ export interface components {
             page: components["schemas"]["Page"];
         };
         /** @enum {string} */
-        AuditEntity: "warehouse" | "item" | "stock_move" | "reservation" | "vendor" | "requisition" | "purchase_order" | "receipt" | "invoice" | "webhook_endpoint" | "vendor_return" | "status_change" | "location" | "putaway_rule";
+        AuditEntity: "warehouse" | "item" | "stock_move" | "reservation" | "vendor" | "requisition" | "purchase_order" | "receipt" | "invoice" | "webhook_endpoint" | "vendor_return" | "status_change" | "location" | "putaway_rule" | "vendor_item" | "reorder_rule" | "replenishment_run";
         AuditEntry: {
             id: string;
             at: components["schemas"]["Timestamp"];
@@ -3298,6 +3671,173 @@ export interface components {
         VendorList: {
             data: components["schemas"]["Vendor"][];
             page: components["schemas"]["Page"];
+        };
+        /** @description From `min_qty` (in the purchase unit) on, `unit_price` (per purchase unit) applies. */
+        PriceBreak: {
+            min_qty: components["schemas"]["Quantity"];
+            unit_price: components["schemas"]["Money"];
+        };
+        VendorItem: {
+            /** @example vi-fasteners-sku-1 */
+            id: string;
+            vendor_id: string;
+            item_id: string;
+            /** @description The vendor's own code for the item. */
+            vendor_sku?: string;
+            /** @description The unit the vendor sells in: the item's own unit unless set. */
+            purchase_uom: string;
+            /** @description The least a purchase order line may order, in `purchase_uom`; absent: no minimum. */
+            min_order_qty?: number;
+            /** @description Lines must order a whole multiple of it, in `purchase_uom`; absent: any quantity. */
+            order_multiple?: number;
+            /** @description Days from ordering to delivery; a replenishment suggestion is `needed_by` today plus it. */
+            lead_time_days: number;
+            currency: components["schemas"]["Currency"];
+            /** @description By `min_qty`, ascending. A quantity is priced from the break with the greatest `min_qty` not above it. */
+            price_breaks: components["schemas"]["PriceBreak"][];
+            /** @description The item's preferred vendor item (at most one per item): replenishment and requisition lines without a vendor order from it. */
+            preferred: boolean;
+            /** @description An inactive vendor item prices nothing and checks no minimum. */
+            active: boolean;
+            /** @example "v1" */
+            etag: string;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        VendorItemCreate: {
+            id?: components["schemas"]["Code"];
+            vendor_id: components["schemas"]["Code"];
+            item_id: components["schemas"]["Code"];
+            vendor_sku?: string;
+            /** @description A unit the item names: its `uom` (the default) or one of its `uom_conversions`. */
+            purchase_uom?: string;
+            min_order_qty?: components["schemas"]["Quantity"];
+            order_multiple?: components["schemas"]["Quantity"];
+            lead_time_days: number;
+            currency: components["schemas"]["Currency"];
+            price_breaks: components["schemas"]["PriceBreak"][];
+            /** @default false */
+            preferred?: boolean;
+            /** @default true */
+            active?: boolean;
+        };
+        VendorItemUpdate: {
+            vendor_sku?: string;
+            purchase_uom?: string;
+            min_order_qty?: components["schemas"]["Quantity"];
+            order_multiple?: components["schemas"]["Quantity"];
+            lead_time_days: number;
+            currency: components["schemas"]["Currency"];
+            price_breaks: components["schemas"]["PriceBreak"][];
+            preferred: boolean;
+            active: boolean;
+        };
+        VendorItemList: {
+            data: components["schemas"]["VendorItem"][];
+            page: components["schemas"]["Page"];
+        };
+        /**
+         * @description `MIN_MAX`: under `min_qty`, order up to `max_qty`. `REORDER_POINT`: under `min_qty`, order `reorder_qty`.
+         * @enum {string}
+         */
+        ReorderPolicy: "MIN_MAX" | "REORDER_POINT";
+        /** @description A quantity of 0 or more with at most 6 decimals, in stock units. */
+        StockQuantityOrZero: number;
+        ReorderRule: {
+            /** @example ror-wh-c-sku-1 */
+            id: string;
+            item_id: string;
+            warehouse_id: string;
+            policy: components["schemas"]["ReorderPolicy"];
+            /** @description Stock units: a run suggests an order when the projected quantity is under it. */
+            min_qty: number;
+            /** @description `MIN_MAX` only: what the order brings the projected quantity up to. */
+            max_qty?: number;
+            /** @description `REORDER_POINT` only: how much to order. */
+            reorder_qty?: number;
+            /** @example "v1" */
+            etag: string;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        ReorderRuleCreate: {
+            id?: components["schemas"]["Code"];
+            item_id: components["schemas"]["Code"];
+            warehouse_id: components["schemas"]["Code"];
+            policy: components["schemas"]["ReorderPolicy"];
+            min_qty: components["schemas"]["StockQuantityOrZero"];
+            max_qty?: components["schemas"]["Quantity"];
+            reorder_qty?: components["schemas"]["Quantity"];
+        };
+        ReorderRuleUpdate: {
+            policy: components["schemas"]["ReorderPolicy"];
+            min_qty: components["schemas"]["StockQuantityOrZero"];
+            max_qty?: components["schemas"]["Quantity"];
+            reorder_qty?: components["schemas"]["Quantity"];
+        };
+        ReorderRuleList: {
+            data: components["schemas"]["ReorderRule"][];
+            page: components["schemas"]["Page"];
+        };
+        ReplenishmentRunCreate: {
+            /** @description Only the rules of this warehouse (an existing one); omitted, every warehouse. */
+            warehouse_id?: components["schemas"]["Code"];
+        };
+        ReplenishmentRun: {
+            /** @example rpl_01JD7ZK3Q8X2 */
+            id: string;
+            /** @description The warehouse it looked at; absent: every warehouse. */
+            warehouse_id?: string;
+            created_by?: components["schemas"]["Actor"];
+            created_at: components["schemas"]["Timestamp"];
+            suggestion_count: number;
+        };
+        ReplenishmentSuggestion: {
+            /** @example rpl_01JD7ZK3Q8X2-000001 */
+            id: string;
+            item_id: string;
+            warehouse_id: string;
+            /** @description The preferred vendor item's vendor; absent when the item has no usable one. */
+            vendor_id?: string;
+            /** @description Stock units. */
+            qty: number;
+            /** @description The vendor item's purchase unit, or the item's own. */
+            uom: string;
+            /** @description `qty` in `uom`: at least the vendor's minimum, a whole multiple of its multiple. */
+            uom_qty: number;
+            /** @description Per `uom`: the applicable price break; absent when none applies. */
+            unit_price?: components["schemas"]["Money"];
+            currency?: components["schemas"]["Currency"];
+            /**
+             * Format: date
+             * @description Today (UTC) plus the vendor item's lead time.
+             */
+            needed_by?: string;
+            /** @description The requisition it went on, once it did. */
+            requisition_id?: string;
+            /** @description The figures at the run: projected = on_hand − reserved − held + incoming + on_order. */
+            basis: {
+                rule_id: string;
+                policy: components["schemas"]["ReorderPolicy"];
+                on_hand: number;
+                reserved: number;
+                /** @description In quality control or damaged. */
+                held: number;
+                /** @description Open on SENT purchase orders shipping to the warehouse. */
+                incoming: number;
+                /** @description On DRAFT purchase orders shipping to the warehouse and APPROVED requisitions' lines for it. */
+                on_order: number;
+                min_qty: number;
+                max_qty?: number;
+                reorder_qty?: number;
+            };
+        };
+        ReplenishmentSuggestionList: {
+            data: components["schemas"]["ReplenishmentSuggestion"][];
+            page: components["schemas"]["Page"];
+        };
+        ReplenishmentRequisitionCreate: {
+            suggestion_ids?: components["schemas"]["Code"][];
         };
         /** @enum {string} */
         RequisitionStatus: "DRAFT" | "APPROVED" | "ORDERED";
@@ -3397,7 +3937,27 @@ export interface components {
             uom?: string;
             /** @description The quantity in `uom`, converted exactly to stock units (422 `unknown_uom`, `uom_not_exact`, `uom_not_integral`, `maximum`; docs/units.md). */
             uom_qty?: components["schemas"]["Quantity"];
-            /** @description Per stock unit. With `uom`, `unit_price` is per `uom`, converted exactly to a price per stock unit (or 422 `uom_not_exact`). */
+            /** @description Per stock unit; with `uom`, per `uom`, converted exactly to a price per stock unit (or 422 `uom_not_exact`). Omitted on creation or PUT: priced from the applicable price break of the order's vendor's active vendor item for the item (422 `no_price_break` when no break applies or its currency is not the order's; `required` when the vendor has no vendor item for the item). Required on a revision. */
+            unit_price?: components["schemas"]["Money"];
+            /**
+             * Format: date
+             * @description When the vendor is expected to deliver the line (a calendar date). Optional.
+             * @example 2027-01-15
+             */
+            expected_at?: string;
+        };
+        /** @description A line of a change order; as `PurchaseOrderLineInput`, with `unit_price` required (what the vendor agreed to). */
+        PurchaseOrderRevisionLineInput: {
+            /** @description Keep (update) this existing line. */
+            id?: components["schemas"]["Code"];
+            item_id: components["schemas"]["Code"];
+            /** @description In stock units. Required unless `uom` + `uom_qty` are given. */
+            qty?: components["schemas"]["Quantity"];
+            /** @description The unit `uom_qty` is in (as on `PurchaseOrderLineInput`). */
+            uom?: string;
+            /** @description The quantity in `uom`, converted exactly to stock units. */
+            uom_qty?: components["schemas"]["Quantity"];
+            /** @description Per stock unit; with `uom`, per `uom`. */
             unit_price: components["schemas"]["Money"];
             /**
              * Format: date
@@ -3491,7 +4051,7 @@ export interface components {
             /** @description Why the order changes (what was agreed with the vendor). Kept in the history. */
             reason: string;
             /** @description The order's complete new set of lines, in order: with `id`, an existing line updated; without, a new line; an existing line not listed is removed. */
-            lines: components["schemas"]["PurchaseOrderLineInput"][];
+            lines: components["schemas"]["PurchaseOrderRevisionLineInput"][];
             /** @description Replace the order's notes (an empty string removes them); omitted, they stay. */
             notes?: string;
         };
@@ -3868,7 +4428,7 @@ export interface components {
          * @description The type of an event (the catalogue is the `webhooks` section, and `GET /webhooks/event-types`).
          * @enum {string}
          */
-        WebhookEventType: "inventory.stock_move.posted" | "inventory.receipt.posted" | "inventory.stock_move.reversed" | "inventory.stock_level.changed" | "inventory.status_change.posted" | "inventory.reservation.created" | "inventory.reservation.released" | "inventory.reservation.consumed" | "inventory.reservation.expired" | "inventory.item.created" | "inventory.item.updated" | "inventory.warehouse.created" | "inventory.warehouse.updated" | "inventory.location.created" | "inventory.location.updated" | "inventory.putaway_rule.created" | "inventory.putaway_rule.updated" | "inventory.putaway_rule.deleted" | "procurement.requisition.created" | "procurement.requisition.updated" | "procurement.requisition.approved" | "procurement.requisition.ordered" | "procurement.purchase_order.created" | "procurement.purchase_order.updated" | "procurement.purchase_order.approved" | "procurement.purchase_order.sent" | "procurement.purchase_order.received" | "procurement.purchase_order.closed" | "procurement.purchase_order.revised" | "procurement.receipt.created" | "procurement.receipt.updated" | "procurement.receipt.reversed" | "procurement.invoice.recorded" | "procurement.invoice.exception" | "procurement.invoice.voided" | "procurement.invoice.accepted" | "procurement.vendor_return.posted" | "procurement.vendor.created" | "procurement.vendor.updated";
+        WebhookEventType: "inventory.stock_move.posted" | "inventory.receipt.posted" | "inventory.stock_move.reversed" | "inventory.stock_level.changed" | "inventory.status_change.posted" | "inventory.reservation.created" | "inventory.reservation.released" | "inventory.reservation.consumed" | "inventory.reservation.expired" | "inventory.item.created" | "inventory.item.updated" | "inventory.warehouse.created" | "inventory.warehouse.updated" | "inventory.location.created" | "inventory.location.updated" | "inventory.putaway_rule.created" | "inventory.putaway_rule.updated" | "inventory.putaway_rule.deleted" | "procurement.requisition.created" | "procurement.requisition.updated" | "procurement.requisition.approved" | "procurement.requisition.ordered" | "procurement.purchase_order.created" | "procurement.purchase_order.updated" | "procurement.purchase_order.approved" | "procurement.purchase_order.sent" | "procurement.purchase_order.received" | "procurement.purchase_order.closed" | "procurement.purchase_order.revised" | "procurement.receipt.created" | "procurement.receipt.updated" | "procurement.receipt.reversed" | "procurement.invoice.recorded" | "procurement.invoice.exception" | "procurement.invoice.voided" | "procurement.invoice.accepted" | "procurement.vendor_return.posted" | "procurement.vendor.created" | "procurement.vendor.updated" | "procurement.vendor_item.created" | "procurement.vendor_item.updated" | "inventory.reorder_rule.created" | "inventory.reorder_rule.updated" | "inventory.reorder_rule.deleted" | "procurement.replenishment_run.created";
         WebhookEndpoint: {
             /** @example whk_01JD7ZK3Q8X2 */
             id: string;
@@ -3991,7 +4551,7 @@ export interface components {
          * @description An event, as the feed (`GET /events`) returns it and as a webhook delivers it: the same object on both
          *     channels, whose `id` is the webhook's `webhook-id`. `type` says which of the catalogue it is.
          */
-        Event: components["schemas"]["StockMovePostedEvent"] | components["schemas"]["ReceiptPostedEvent"] | components["schemas"]["StockMoveReversedEvent"] | components["schemas"]["StockLevelChangedEvent"] | components["schemas"]["StatusChangePostedEvent"] | components["schemas"]["ReservationCreatedEvent"] | components["schemas"]["ReservationReleasedEvent"] | components["schemas"]["ReservationConsumedEvent"] | components["schemas"]["ReservationExpiredEvent"] | components["schemas"]["ItemCreatedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["WarehouseCreatedEvent"] | components["schemas"]["WarehouseUpdatedEvent"] | components["schemas"]["LocationCreatedEvent"] | components["schemas"]["LocationUpdatedEvent"] | components["schemas"]["PutawayRuleCreatedEvent"] | components["schemas"]["PutawayRuleUpdatedEvent"] | components["schemas"]["PutawayRuleDeletedEvent"] | components["schemas"]["RequisitionCreatedEvent"] | components["schemas"]["RequisitionUpdatedEvent"] | components["schemas"]["RequisitionApprovedEvent"] | components["schemas"]["RequisitionOrderedEvent"] | components["schemas"]["PurchaseOrderCreatedEvent"] | components["schemas"]["PurchaseOrderUpdatedEvent"] | components["schemas"]["PurchaseOrderApprovedEvent"] | components["schemas"]["PurchaseOrderSentEvent"] | components["schemas"]["PurchaseOrderReceivedEvent"] | components["schemas"]["PurchaseOrderClosedEvent"] | components["schemas"]["PurchaseOrderRevisedEvent"] | components["schemas"]["ReceiptCreatedEvent"] | components["schemas"]["ReceiptUpdatedEvent"] | components["schemas"]["ReceiptReversedEvent"] | components["schemas"]["InvoiceRecordedEvent"] | components["schemas"]["InvoiceExceptionEvent"] | components["schemas"]["InvoiceVoidedEvent"] | components["schemas"]["InvoiceAcceptedEvent"] | components["schemas"]["VendorReturnPostedEvent"] | components["schemas"]["VendorCreatedEvent"] | components["schemas"]["VendorUpdatedEvent"];
+        Event: components["schemas"]["StockMovePostedEvent"] | components["schemas"]["ReceiptPostedEvent"] | components["schemas"]["StockMoveReversedEvent"] | components["schemas"]["StockLevelChangedEvent"] | components["schemas"]["StatusChangePostedEvent"] | components["schemas"]["ReservationCreatedEvent"] | components["schemas"]["ReservationReleasedEvent"] | components["schemas"]["ReservationConsumedEvent"] | components["schemas"]["ReservationExpiredEvent"] | components["schemas"]["ItemCreatedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["WarehouseCreatedEvent"] | components["schemas"]["WarehouseUpdatedEvent"] | components["schemas"]["LocationCreatedEvent"] | components["schemas"]["LocationUpdatedEvent"] | components["schemas"]["PutawayRuleCreatedEvent"] | components["schemas"]["PutawayRuleUpdatedEvent"] | components["schemas"]["PutawayRuleDeletedEvent"] | components["schemas"]["RequisitionCreatedEvent"] | components["schemas"]["RequisitionUpdatedEvent"] | components["schemas"]["RequisitionApprovedEvent"] | components["schemas"]["RequisitionOrderedEvent"] | components["schemas"]["PurchaseOrderCreatedEvent"] | components["schemas"]["PurchaseOrderUpdatedEvent"] | components["schemas"]["PurchaseOrderApprovedEvent"] | components["schemas"]["PurchaseOrderSentEvent"] | components["schemas"]["PurchaseOrderReceivedEvent"] | components["schemas"]["PurchaseOrderClosedEvent"] | components["schemas"]["PurchaseOrderRevisedEvent"] | components["schemas"]["ReceiptCreatedEvent"] | components["schemas"]["ReceiptUpdatedEvent"] | components["schemas"]["ReceiptReversedEvent"] | components["schemas"]["InvoiceRecordedEvent"] | components["schemas"]["InvoiceExceptionEvent"] | components["schemas"]["InvoiceVoidedEvent"] | components["schemas"]["InvoiceAcceptedEvent"] | components["schemas"]["VendorReturnPostedEvent"] | components["schemas"]["VendorCreatedEvent"] | components["schemas"]["VendorUpdatedEvent"] | components["schemas"]["VendorItemCreatedEvent"] | components["schemas"]["VendorItemUpdatedEvent"] | components["schemas"]["ReorderRuleCreatedEvent"] | components["schemas"]["ReorderRuleUpdatedEvent"] | components["schemas"]["ReorderRuleDeletedEvent"] | components["schemas"]["ReplenishmentRunCreatedEvent"];
         /** @description A test event (`POST /webhooks/endpoints/{id}/test`): sent to that one endpoint only, never in the feed. */
         WebhookTestEvent: {
             /** @example evt_01JD7ZK3Q8X2 */
@@ -4506,6 +5066,78 @@ export interface components {
             warehouse_ids: string[];
             data: components["schemas"]["Vendor"];
         };
+        VendorItemCreatedEvent: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "procurement.vendor_item.created";
+            timestamp: components["schemas"]["Timestamp"];
+            /** @description Always empty: vendor items are global. */
+            warehouse_ids: string[];
+            data: components["schemas"]["VendorItem"];
+        };
+        VendorItemUpdatedEvent: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "procurement.vendor_item.updated";
+            timestamp: components["schemas"]["Timestamp"];
+            /** @description Always empty: vendor items are global. */
+            warehouse_ids: string[];
+            data: components["schemas"]["VendorItem"];
+        };
+        ReorderRuleCreatedEvent: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "inventory.reorder_rule.created";
+            timestamp: components["schemas"]["Timestamp"];
+            /** @description Its warehouse. */
+            warehouse_ids: string[];
+            data: components["schemas"]["ReorderRule"];
+        };
+        ReorderRuleUpdatedEvent: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "inventory.reorder_rule.updated";
+            timestamp: components["schemas"]["Timestamp"];
+            /** @description Its warehouse. */
+            warehouse_ids: string[];
+            data: components["schemas"]["ReorderRule"];
+        };
+        ReorderRuleDeletedEvent: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "inventory.reorder_rule.deleted";
+            timestamp: components["schemas"]["Timestamp"];
+            /** @description Its warehouse. */
+            warehouse_ids: string[];
+            data: components["schemas"]["ReorderRule"];
+        };
+        ReplenishmentRunCreatedEvent: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "procurement.replenishment_run.created";
+            timestamp: components["schemas"]["Timestamp"];
+            /** @description Its warehouse; empty for a run of every warehouse. */
+            warehouse_ids: string[];
+            data: components["schemas"]["ReplenishmentRun"];
+        };
     };
     responses: {
         /** @description Not modified; the `ETag` you sent is current. */
@@ -4840,6 +5472,21 @@ export interface components {
          * @example ven_fasteners
          */
         VendorIdPath: components["schemas"]["Code"];
+        /**
+         * @description Vendor item id.
+         * @example vi-fasteners-sku-1
+         */
+        VendorItemIdPath: components["schemas"]["Code"];
+        /**
+         * @description Reorder rule id.
+         * @example ror-wh-c-sku-1
+         */
+        ReorderRuleIdPath: components["schemas"]["Code"];
+        /**
+         * @description Replenishment run id.
+         * @example rpl_01JD7ZK3Q8X2
+         */
+        ReplenishmentRunIdPath: components["schemas"]["Code"];
         /**
          * @description Requisition id.
          * @example req_01JD7ZK3Q8X2
@@ -6609,6 +7256,246 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    listReorderRules: {
+        parameters: {
+            query?: {
+                item_id?: components["schemas"]["Code"];
+                /** @example WH-C */
+                warehouse_id?: components["schemas"]["Code"];
+                /**
+                 * @description For keeping a copy in sync: only rows whose `updated_at` is at or after this instant (the bound is inclusive), ordered by (`updated_at`, `id`), oldest change first unless `order=desc`.
+                 *     Resume with the largest `updated_at` you hold: rows sharing that millisecond come again, so none is missed, and you skip those you have.
+                 *     A row changed while you page reappears later in the walk. `updated_at` is when the change's transaction began, so a change committing late may carry an instant you already passed: resume a little earlier than the largest `updated_at` you hold (a few seconds), or follow the events.
+                 */
+                updated_since?: components["parameters"]["UpdatedSince"];
+                /** @description `asc` or `desc`. Without it, the list's usual order (its description), or `asc` with `updated_since`. */
+                order?: components["parameters"]["Order"];
+                /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Opaque, signed, and valid only with the same filters. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of reorder rules. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReorderRuleList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createReorderRule: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
+                 *     structured-field string is accepted). Retrying with the same key and body replays the first result
+                 *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
+                 * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "ror-wh-b-sku-2",
+                 *       "item_id": "sku-2",
+                 *       "warehouse_id": "WH-B",
+                 *       "policy": "REORDER_POINT",
+                 *       "min_qty": 200,
+                 *       "reorder_qty": 1000
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReorderRuleCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Location: components["headers"]["Location"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReorderRule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getReorderRule: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An `ETag` you hold; 304 when it is still current.
+                 * @example "v3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /**
+                 * @description Reorder rule id.
+                 * @example ror-wh-c-sku-1
+                 */
+                id: components["parameters"]["ReorderRuleIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The reorder rule. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReorderRule"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    replaceReorderRule: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required. The current `ETag` of the document. Missing → 428; stale or weak → 412 (with the current `ETag`).
+                 * @example "v3"
+                 */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description Reorder rule id.
+                 * @example ror-wh-c-sku-1
+                 */
+                id: components["parameters"]["ReorderRuleIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "policy": "MIN_MAX",
+                 *       "min_qty": 100,
+                 *       "max_qty": 400
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReorderRuleUpdate"];
+            };
+        };
+        responses: {
+            /** @description The updated reorder rule. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReorderRule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationError"];
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    deleteReorderRule: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description When sent, the current `ETag` of the resource; a stale or weak tag is 412.
+                 * @example "v3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatchOptional"];
+            };
+            path: {
+                /**
+                 * @description Reorder rule id.
+                 * @example ror-wh-b-sku-2
+                 */
+                id: components["schemas"]["Code"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
     listVendors: {
         parameters: {
             query?: {
@@ -6792,6 +7679,418 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["ValidationError"];
             428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listVendorItems: {
+        parameters: {
+            query?: {
+                /** @example ven_fasteners */
+                vendor_id?: components["schemas"]["Code"];
+                item_id?: components["schemas"]["Code"];
+                /**
+                 * @description For keeping a copy in sync: only rows whose `updated_at` is at or after this instant (the bound is inclusive), ordered by (`updated_at`, `id`), oldest change first unless `order=desc`.
+                 *     Resume with the largest `updated_at` you hold: rows sharing that millisecond come again, so none is missed, and you skip those you have.
+                 *     A row changed while you page reappears later in the walk. `updated_at` is when the change's transaction began, so a change committing late may carry an instant you already passed: resume a little earlier than the largest `updated_at` you hold (a few seconds), or follow the events.
+                 */
+                updated_since?: components["parameters"]["UpdatedSince"];
+                /** @description `asc` or `desc`. Without it, the list's usual order (its description), or `asc` with `updated_since`. */
+                order?: components["parameters"]["Order"];
+                /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Opaque, signed, and valid only with the same filters. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of vendor items. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VendorItemList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createVendorItem: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
+                 *     structured-field string is accepted). Retrying with the same key and body replays the first result
+                 *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
+                 * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "vendor_id": "ven_tools",
+                 *       "item_id": "sku-3",
+                 *       "vendor_sku": "TP-W8",
+                 *       "min_order_qty": 100,
+                 *       "order_multiple": 50,
+                 *       "lead_time_days": 10,
+                 *       "currency": "EUR",
+                 *       "price_breaks": [
+                 *         {
+                 *           "min_qty": 100,
+                 *           "unit_price": "0.025"
+                 *         },
+                 *         {
+                 *           "min_qty": 1000,
+                 *           "unit_price": "0.019"
+                 *         }
+                 *       ],
+                 *       "preferred": false
+                 *     }
+                 */
+                "application/json": components["schemas"]["VendorItemCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Location: components["headers"]["Location"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VendorItem"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getVendorItem: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An `ETag` you hold; 304 when it is still current.
+                 * @example "v3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /**
+                 * @description Vendor item id.
+                 * @example vi-fasteners-sku-1
+                 */
+                id: components["parameters"]["VendorItemIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The vendor item. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VendorItem"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    replaceVendorItem: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required. The current `ETag` of the document. Missing → 428; stale or weak → 412 (with the current `ETag`).
+                 * @example "v3"
+                 */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description Vendor item id.
+                 * @example vi-fasteners-sku-1
+                 */
+                id: components["parameters"]["VendorItemIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "vendor_sku": "FF-B840",
+                 *       "min_order_qty": 500,
+                 *       "order_multiple": 100,
+                 *       "lead_time_days": 5,
+                 *       "currency": "EUR",
+                 *       "price_breaks": [
+                 *         {
+                 *           "min_qty": 500,
+                 *           "unit_price": "0.12"
+                 *         },
+                 *         {
+                 *           "min_qty": 2000,
+                 *           "unit_price": "0.10"
+                 *         }
+                 *       ],
+                 *       "preferred": true,
+                 *       "active": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["VendorItemUpdate"];
+            };
+        };
+        responses: {
+            /** @description The updated vendor item. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VendorItem"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationError"];
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createReplenishmentRun: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
+                 *     structured-field string is accepted). Retrying with the same key and body replays the first result
+                 *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
+                 * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "warehouse_id": "WH-C"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReplenishmentRunCreate"];
+            };
+        };
+        responses: {
+            /** @description The run, with how many suggestions it made. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplenishmentRun"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getReplenishmentRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Replenishment run id.
+                 * @example rpl_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["ReplenishmentRunIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplenishmentRun"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listReplenishmentSuggestions: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). Larger values are reduced to 200. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Opaque, signed, and valid only with the same filters. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description Replenishment run id.
+                 * @example rpl_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["ReplenishmentRunIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of suggestions. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplenishmentSuggestionList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createReplenishmentRequisition: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required. 1-255 visible ASCII characters, unique per request (a UUID is recommended; a quoted
+                 *     structured-field string is accepted). Retrying with the same key and body replays the first result
+                 *     with `Idempotent-Replayed: true`; the same key with another body is 422 `idempotency-key-reused`.
+                 *     Missing: 400 `idempotency-key-missing`. Keys are kept for 96 hours (`IDEMPOTENCY_TTL_H`), per client, subject and operation.
+                 * @example 7d1c9a2e-4c8f-4a59-9d0b-2f1e0c3b6a11
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Replenishment run id.
+                 * @example rpl_01JD7ZK3Q8X2
+                 */
+                id: components["parameters"]["ReplenishmentRunIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "suggestion_ids": [
+                 *         "rpl_01JD7ZK3Q8X2-000001"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReplenishmentRequisitionCreate"];
+            };
+        };
+        responses: {
+            /** @description The requisition. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Location: components["headers"]["Location"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Requisition"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationError"];
             429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Problem"];
         };
@@ -10385,6 +11684,234 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["VendorUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event. 410 disables the endpoint; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onVendorItemCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event id; the same on every retry of this event.
+                 * @example evt_01JD7ZK3Q8X2
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Reject values more than 5 minutes off.
+                 * @example 1795000000
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description Space-separated `v1,<base64 signature>` list (two entries for 24 h after a secret rotation).
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VendorItemCreatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event. 410 disables the endpoint; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onVendorItemUpdated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event id; the same on every retry of this event.
+                 * @example evt_01JD7ZK3Q8X2
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Reject values more than 5 minutes off.
+                 * @example 1795000000
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description Space-separated `v1,<base64 signature>` list (two entries for 24 h after a secret rotation).
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VendorItemUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event. 410 disables the endpoint; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onReorderRuleCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event id; the same on every retry of this event.
+                 * @example evt_01JD7ZK3Q8X2
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Reject values more than 5 minutes off.
+                 * @example 1795000000
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description Space-separated `v1,<base64 signature>` list (two entries for 24 h after a secret rotation).
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReorderRuleCreatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event. 410 disables the endpoint; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onReorderRuleUpdated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event id; the same on every retry of this event.
+                 * @example evt_01JD7ZK3Q8X2
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Reject values more than 5 minutes off.
+                 * @example 1795000000
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description Space-separated `v1,<base64 signature>` list (two entries for 24 h after a secret rotation).
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReorderRuleUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event. 410 disables the endpoint; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onReorderRuleDeleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event id; the same on every retry of this event.
+                 * @example evt_01JD7ZK3Q8X2
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Reject values more than 5 minutes off.
+                 * @example 1795000000
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description Space-separated `v1,<base64 signature>` list (two entries for 24 h after a secret rotation).
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReorderRuleDeletedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event. 410 disables the endpoint; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onReplenishmentRunCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event id; the same on every retry of this event.
+                 * @example evt_01JD7ZK3Q8X2
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Reject values more than 5 minutes off.
+                 * @example 1795000000
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description Space-separated `v1,<base64 signature>` list (two entries for 24 h after a secret rotation).
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplenishmentRunCreatedEvent"];
             };
         };
         responses: {

@@ -11,6 +11,9 @@ import { stockMoveHandlers } from './stock-moves.ts';
 import { reservationHandlers } from './reservations.ts';
 import { auditHandlers } from './audit.ts';
 import { vendorHandlers } from './vendors.ts';
+import { vendorItemHandlers } from './vendor-items.ts';
+import { reorderRuleHandlers } from './reorder-rules.ts';
+import { replenishmentHandlers } from './replenishment.ts';
 import { requisitionHandlers } from './requisitions.ts';
 import { purchaseOrderHandlers } from './purchase-orders.ts';
 import { poRevisionHandlers } from './po-revisions.ts';
@@ -36,6 +39,9 @@ export const handlers = {
   ...reservationHandlers,
   ...auditHandlers,
   ...vendorHandlers,
+  ...vendorItemHandlers,
+  ...reorderRuleHandlers,
+  ...replenishmentHandlers,
   ...requisitionHandlers,
   ...purchaseOrderHandlers,
   ...poRevisionHandlers,

@@ -34,6 +34,7 @@ import { lineItemErrors, loadReferences } from './lib/references.ts';
 import { incomingEvents } from './lib/levels.ts';
 import { unitColumns } from './lib/line-units.ts';
 import { openOfOrder } from '../db/availability.ts';
+import { must } from '../domain/must.ts';
 import type { Handlers } from './types.ts';
 
 type Schemas = components['schemas'];
@@ -175,12 +176,17 @@ export const poRevisionHandlers = {
       ),
       body.lines,
     );
+    // A change order states its prices (the spec requires unit_price on its lines).
+    const revised = inStockUnits.lines.map((l) => ({
+      ...l,
+      unit_price: must(l.unit_price, 'unit_price of a change order line'),
+    }));
     // A line whose unit is refused has no quantity in stock units to check against the order's.
     const errors = inStockUnits.errors.length
       ? inStockUnits.errors
-      : await revisionErrors(db, { lines: inStockUnits.lines }, lines);
+      : await revisionErrors(db, { lines: revised }, lines);
     const byId = new Map(lines.map((l) => [l.id, l]));
-    const next: RevisedLine[] = inStockUnits.lines.map((l, i) => {
+    const next: RevisedLine[] = revised.map((l, i) => {
       const was = l.id === undefined ? undefined : byId.get(l.id);
       return {
         id: l.id ?? newId('pol'),

@@ -15,7 +15,6 @@ import { insertEvents } from '../db/outbox.ts';
 import { newId } from '../db/ids.ts';
 import { keysetKey, NEWEST_FIRST } from '../db/keyset.ts';
 import type { components } from '../generated/api.ts';
-import { must } from '../domain/must.ts';
 import { ProblemError, invalid, notFound, type FieldError } from '../domain/problems.ts';
 import { assertVisible, assertWarehouses, type Principal } from '../domain/access.ts';
 import { assertChangeable, groupBy, present, withEtag } from './lib/documents.ts';
@@ -35,6 +34,8 @@ import {
   warehouseRequired,
 } from './lib/procurement-access.ts';
 import { purchaseOrderEvent, requisitionEvent } from './lib/catalogue.ts';
+import { applyVendorTerms } from './lib/vendor-terms.ts';
+import { preferredVendorItems } from '../db/vendor-items.ts';
 import type { Handlers } from './types.ts';
 import { resolveLineUnits } from './lib/line-units.ts';
 
@@ -54,7 +55,7 @@ async function toRequisitions(db: Db, rows: RequisitionRow[]): Promise<Requisiti
   }));
 }
 
-async function toRequisition(db: Db, row: RequisitionRow): Promise<Requisition> {
+export async function toRequisition(db: Db, row: RequisitionRow): Promise<Requisition> {
   const [requisition] = await toRequisitions(db, [row]);
   return requisition;
 }
@@ -128,7 +129,10 @@ async function findChangeable(
 
 /**
  * The purchase orders a requisition converts into: its lines grouped by vendor and warehouse (the
- * order ships there; lines without one make an unassigned order), each priced. Vendors, items and
+ * order ships there; lines without one make an unassigned order), each priced. A line's vendor is
+ * its own, else the body's `vendor_id`, else the item's preferred vendor item's; its price its
+ * own, else the body's `prices`, else the applicable break of its vendor's vendor item
+ * (applyVendorTerms, which also checks the vendor's minimum and multiple). Vendors, items and
  * warehouses were checked when the lines were written but may have been deactivated since; the
  * requisition's lines are not part of the body, so such errors point at the body as a whole.
  */
@@ -137,7 +141,18 @@ async function planOrders(
   lines: RequisitionLineRow[],
   body: { vendor_id?: string; prices?: Record<string, string> },
 ) {
-  const vendorIds = [...new Set(lines.flatMap((l) => l.vendor_id ?? body.vendor_id ?? []))];
+  const unvendored = lines.filter((l) => (l.vendor_id ?? body.vendor_id) === undefined);
+  const preferred = new Map(
+    (
+      await preferredVendorItems(
+        db,
+        unvendored.map((l) => l.item_id),
+      )
+    ).map((vi) => [vi.item_id, vi.vendor_id]),
+  );
+  const vendorOf = (line: RequisitionLineRow) =>
+    line.vendor_id ?? body.vendor_id ?? preferred.get(line.item_id);
+  const vendorIds = [...new Set(lines.flatMap((l) => vendorOf(l) ?? []))];
   const vendors = await loadVendors(db, vendorIds);
   const warehouseIds = requisitionWarehouses(lines);
   const refs = await loadReferences(
@@ -152,51 +167,69 @@ async function planOrders(
     ...lineItemErrors(refs, lines, () => '#'),
     ...warehouseIds.flatMap((id) => warehouseErrors(refs, id, '#')),
   ];
-  const priced = lines.flatMap((line, i) => {
-    const vendorId = line.vendor_id ?? body.vendor_id;
-    const unitPrice = line.unit_price ?? body.prices?.[line.item_id];
-    if (vendorId === undefined)
+  const ordered = lines.flatMap((line, i) => {
+    const vendor = vendors.get(vendorOf(line) ?? '');
+    if (vendorOf(line) === undefined) {
       errors.push({
         pointer: '#/vendor_id',
         code: 'required',
-        detail: `Line ${i} (${line.item_id}) names no vendor: give vendor_id for lines without one.`,
+        detail: `Line ${i} (${line.item_id}) names no vendor and the item has no preferred vendor item: give vendor_id for lines without one.`,
       });
-    if (unitPrice === undefined)
-      errors.push({
-        pointer: `#/prices/${line.item_id}`,
-        code: 'required',
-        detail: `Line ${i} (${line.item_id}) has no unit_price: give one in prices.`,
-      });
-    return vendorId === undefined || unitPrice === undefined
-      ? []
-      : [
+      // Without a vendor there are no breaks either: the price must be given.
+      if ((line.unit_price ?? body.prices?.[line.item_id]) === undefined)
+        errors.push({
+          pointer: `#/prices/${line.item_id}`,
+          code: 'required',
+          detail: `Line ${i} (${line.item_id}) has no unit_price: give one in prices.`,
+        });
+    }
+    return vendor
+      ? [
           {
-            vendorId,
+            vendor,
             warehouseId: line.warehouse_id,
-            line: {
-              item_id: line.item_id,
-              qty: line.qty,
-              unit_price: unitPrice,
-              // The order line echoes the unit the requisition was given in (and its price per
-              // that unit, when the line's own price is the order's).
-              ...(line.uom !== null &&
-                line.uom_qty !== null && {
-                  given: {
+            // The order line echoes the unit the requisition was given in (and its price per
+            // that unit, when the line's own price is the order's).
+            given:
+              line.uom !== null && line.uom_qty !== null
+                ? {
                     uom: line.uom,
                     uom_qty: line.uom_qty,
                     ...(line.unit_price !== null &&
                       line.uom_unit_price !== null && { uom_unit_price: line.uom_unit_price }),
-                  },
-                }),
+                  }
+                : undefined,
+            line: {
+              vendor_id: vendor.id,
+              currency: vendor.currency,
+              item_id: line.item_id,
+              qty: line.qty,
+              unit_price: line.unit_price ?? body.prices?.[line.item_id],
             },
           },
-        ];
+        ]
+      : [];
   });
+  const terms = await applyVendorTerms(
+    db,
+    ordered.map((o) => o.line),
+    (i, field) => (field === 'qty' ? '#' : `#/prices/${ordered[i].line.item_id}`),
+  );
+  errors.push(...terms.errors);
   if (errors.length) throw invalid(errors);
   // One order per (vendor, warehouse); a JSON key, since a Map compares arrays by identity.
-  return [...groupBy(priced, (p) => JSON.stringify([p.vendorId, p.warehouseId]))].map(
+  const priced = ordered.map((o, i) => ({
+    ...o,
+    line: {
+      item_id: o.line.item_id,
+      qty: o.line.qty,
+      unit_price: terms.prices[i],
+      ...(o.given && { given: o.given }),
+    },
+  }));
+  return [...groupBy(priced, (p) => JSON.stringify([p.vendor.id, p.warehouseId]))].map(
     ([, group]) => ({
-      vendor: must(vendors.get(group[0].vendorId), 'vendor of a line, checked above'),
+      vendor: group[0].vendor,
       shipTo: group[0].warehouseId,
       lines: group.map((p) => p.line),
     }),

@@ -55,6 +55,7 @@ t.test('the scenarios carry the targets of docs/benchmarks.md', async (t) => {
     'stock-levels-200': {},
     'stock-levels-200-replica': {},
     'events-200': { ratio: 2 },
+    'replenishment-run': {},
   });
 });
 

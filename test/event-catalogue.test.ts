@@ -146,6 +146,89 @@ t.test('every type of the catalogue is emitted by its change, as its schema says
         }),
       );
     },
+    'procurement.vendor_item.created': async () => {
+      ok(
+        await api.POST('/procurement/vendor-items', {
+          params: { header: ik() },
+          body: {
+            id: 'vi_1',
+            vendor_id: 'ven_1',
+            item_id: 'bolt',
+            lead_time_days: 5,
+            currency: 'EUR',
+            price_breaks: [{ min_qty: 1, unit_price: '0.50' }],
+            preferred: true,
+          },
+        }),
+      );
+      const [event] = await payloads(s.sql, 'procurement.vendor_item.created');
+      t.same(event.warehouse_ids, [], 'a vendor item is global');
+    },
+    'procurement.vendor_item.updated': async () => {
+      const res = await api.GET('/procurement/vendor-items/{id}', {
+        params: { path: { id: 'vi_1' } },
+      });
+      ok(
+        await api.PUT('/procurement/vendor-items/{id}', {
+          params: { path: { id: 'vi_1' }, header: { 'If-Match': res.data!.etag } },
+          body: {
+            lead_time_days: 5,
+            currency: 'EUR',
+            price_breaks: [{ min_qty: 1, unit_price: '0.50' }],
+            preferred: false,
+            active: true,
+          },
+        }),
+      );
+    },
+    'inventory.reorder_rule.created': async () => {
+      ok(
+        await api.POST('/inventory/reorder-rules', {
+          params: { header: ik() },
+          body: {
+            id: 'ror_1',
+            item_id: 'bolt',
+            warehouse_id: 'WH-A',
+            policy: 'MIN_MAX',
+            min_qty: 5,
+            max_qty: 50,
+          },
+        }),
+      );
+      const [event] = await payloads(s.sql, 'inventory.reorder_rule.created');
+      t.same(event.warehouse_ids, ['WH-A'], "a reorder rule is its warehouse's");
+    },
+    'inventory.reorder_rule.updated': async () => {
+      const res = await api.GET('/inventory/reorder-rules/{id}', {
+        params: { path: { id: 'ror_1' } },
+      });
+      ok(
+        await api.PUT('/inventory/reorder-rules/{id}', {
+          params: { path: { id: 'ror_1' }, header: { 'If-Match': res.data!.etag } },
+          body: { policy: 'MIN_MAX', min_qty: 5, max_qty: 60 },
+        }),
+      );
+    },
+    'procurement.replenishment_run.created': async () => {
+      ok(
+        await api.POST('/procurement/replenishment-runs', {
+          params: { header: ik() },
+          body: { warehouse_id: 'WH-A' },
+        }),
+      );
+      const [event] = await payloads(s.sql, 'procurement.replenishment_run.created');
+      t.same(
+        [event.warehouse_ids, event.data.suggestion_count],
+        [['WH-A'], 1],
+        "a run is its warehouse's; nothing on hand: one suggestion",
+      );
+    },
+    'inventory.reorder_rule.deleted': async () => {
+      const res = await api.DELETE('/inventory/reorder-rules/{id}', {
+        params: { path: { id: 'ror_1' } },
+      });
+      t.equal(res.response.status, 204);
+    },
     'inventory.stock_move.posted': async () => {
       await posted(api, {
         type: 'RECEIPT',

@@ -40,7 +40,7 @@ t.test('examples/flow.ts runs the whole flow against a running server and exits 
 // those that address only what the demo data has must succeed. The others name ids the server
 // makes (sm_..., po_...), which no seeding can reproduce: they are answered 4xx (404 mostly).
 const SERVER_MADE_ID =
-  /\b(sm|res|req|po|pol|rcpt|inv|whk|whd|evt|vret|sc|loc|put)_01[0-9A-Z]{10}\b/;
+  /\b(sm|res|req|po|pol|rcpt|inv|whk|whd|evt|vret|sc|loc|put|vi|ror|rpl)_01[0-9A-Z]{10}\b/;
 
 t.test('every example request of the spec works against the demo data', async (t) => {
   const { url } = await freshDatabase(t);

@@ -107,6 +107,33 @@ t.test('npm run seed fills an empty database, and a second run adds nothing', as
     ],
     'bolts come by the box of 100, cable by the drum or the foot',
   );
+  t.match(first.stdout, /vendor items: 2 created, 0 already there/);
+  const vendorItems = await sql`
+    SELECT v.id, v.item_id, v.purchase_uom, v.preferred,
+      array_agg(b.min_qty::text || ' @ ' || b.unit_price::text ORDER BY b.min_qty) AS breaks
+    FROM vendor_items v JOIN vendor_item_price_breaks b ON b.vendor_item_id = v.id
+    GROUP BY v.id ORDER BY v.id`;
+  t.same(
+    vendorItems,
+    [
+      {
+        id: 'vi-fasteners-sku-1',
+        item_id: 'sku-1',
+        purchase_uom: 'BOX',
+        preferred: true,
+        breaks: ['1 @ 12.00', '10 @ 10.50'],
+      },
+      {
+        id: 'vi-fasteners-sku-2',
+        item_id: 'sku-2',
+        purchase_uom: 'EA',
+        preferred: true,
+        breaks: ['500 @ 0.05', '2000 @ 0.045'],
+      },
+    ],
+    'bolts by the box and nuts from Fasteners, each with price breaks',
+  );
+  t.match(first.stdout, /reorder rules: 1 created, 0 already there/);
   const [van] =
     await sql`SELECT count(*)::int AS n FROM stock_levels WHERE warehouse_id = 'WH-C' AND on_hand > 0`;
   t.equal(van.n, 3, 'the transfer stocked the van');
@@ -124,6 +151,8 @@ t.test('npm run seed fills an empty database, and a second run adds nothing', as
   t.match(second.stdout, /vendor returns: 0 created, 1 already there/);
   t.match(second.stdout, /status changes: 0 created, 2 already there/);
   t.match(second.stdout, /invoices: 0 created, 3 already there/);
+  t.match(second.stdout, /vendor items: 0 created, 2 already there/);
+  t.match(second.stdout, /reorder rules: 0 created, 1 already there/);
   t.strictSame(await databaseFingerprint(sql), before, 'the second run changed nothing');
 
   // Locations: bins and docks in WH-A and WH-B besides their DEFAULT, and one putaway rule.
@@ -179,4 +208,31 @@ t.test('npm run seed fills an empty database, and a second run adds nothing', as
     });
     t.equal(res.status, 201, `the spec's ${name} example posts on the demo data`);
   }
+  // The van's reorder rule is under its minimum: a run suggests what brings it up to 300 bolts,
+  // as whole boxes of 100 from the preferred vendor at its first break.
+  const call = async (path: string, body?: unknown) =>
+    (
+      await fetch(`${server.url}${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: {
+          authorization: `Bearer ${mintToken()}`,
+          'content-type': 'application/json',
+          'idempotency-key': 'seed-test-run',
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      })
+    ).json() as Promise<any>;
+  const demoRun = await call('/procurement/replenishment-runs', { warehouse_id: 'WH-C' });
+  t.equal(demoRun.suggestion_count, 1, 'a run triggers the demo reorder rule');
+  const suggested = await call(`/procurement/replenishment-runs/${demoRun.id}/suggestions`);
+  t.match(suggested.data, [
+    {
+      item_id: 'sku-1',
+      vendor_id: 'ven_fasteners',
+      qty: 300,
+      uom: 'BOX',
+      uom_qty: 3,
+      unit_price: '12.00',
+    },
+  ]);
 });

@@ -53,6 +53,12 @@ export const putawayRuleEvent = (
   rule: Schemas['PutawayRule'],
 ): OutboxEvent => newEvent(type, rule, [rule.warehouse_id]);
 
+/** Vendor items are global, as their vendors and items are. */
+export const vendorItemEvent = (
+  type: TypesOf<Schemas['VendorItem']>,
+  vendorItem: Schemas['VendorItem'],
+): OutboxEvent => newEvent(type, vendorItem, []);
+
 /**
  * `receipt` as built for the audience of the event's warehouses (forAudience in
  * handlers/receipts.ts). With `before`, a change that may have moved the receipt: readers of
@@ -242,3 +248,13 @@ export function expiryEvents(
   });
   return events;
 }
+
+/** A reorder rule is its warehouse's. */
+export const reorderRuleEvent = (
+  type: TypesOf<Schemas['ReorderRule']>,
+  rule: Schemas['ReorderRule'],
+): OutboxEvent => newEvent(type, rule, [rule.warehouse_id]);
+
+/** A run is its warehouse's; a run of every warehouse belongs to none (unrestricted readers only). */
+export const replenishmentRunEvent = (run: Schemas['ReplenishmentRun']): OutboxEvent =>
+  newEvent('procurement.replenishment_run.created', run, [run.warehouse_id]);

@@ -32,6 +32,7 @@ import {
   type References,
 } from './references.ts';
 import { orderWarehouses, warehouseRequired } from './procurement-access.ts';
+import { applyVendorTerms } from './vendor-terms.ts';
 import { assertWarehouses, type Principal } from '../../domain/access.ts';
 import type { VendorRow } from '../../db/vendors.ts';
 
@@ -81,16 +82,21 @@ export async function toPurchaseOrder(db: Db, row: PurchaseOrderRow): Promise<Pu
 }
 
 /** A line as the API takes it: its quantity in stock units, or in a unit of the item. */
-export type OrderLineBody = Omit<PurchaseOrderLineInput, 'qty' | 'given'> & {
+export type OrderLineBody = Omit<PurchaseOrderLineInput, 'qty' | 'given' | 'unit_price'> & {
   qty?: number;
   uom?: string;
   uom_qty?: number;
+  unit_price?: string;
 };
+
+/** A line in stock units, its price still to come from the vendor's terms when it gave none. */
+type UnpricedLine = Omit<PurchaseOrderLineInput, 'unit_price'> & { unit_price?: string };
 
 export interface OrderBody {
   vendor_id: string;
   currency?: string;
   ship_to_warehouse_id?: string;
+  /** A line without unit_price is priced from the vendor's vendor item (applyVendorTerms). */
   lines: OrderLineBody[];
 }
 
@@ -101,18 +107,19 @@ export interface OrderBody {
 export function orderLinesInStockUnits(
   refs: References,
   lines: OrderLineBody[],
-): { lines: PurchaseOrderLineInput[]; errors: FieldError[] } {
+): { lines: UnpricedLine[]; errors: FieldError[] } {
   const resolved = resolveLineUnits(lines, 'qty', (l) => refs.items.get(l.item_id), {
     priced: true,
   });
-  return { lines: resolved.lines as PurchaseOrderLineInput[], errors: resolved.errors };
+  return { lines: resolved.lines as UnpricedLine[], errors: resolved.errors };
 }
 
 /**
  * Validates what an order body refers to (vendor, currency, warehouse, items) and returns the
  * vendor, whose currency is the order's default, with the errors found (pointers into the body).
  * A restricted token must name the warehouse (docs/standards.md §3); 403 for one outside its
- * claim comes first.
+ * claim comes first. The lines are checked against the vendor's vendor items and priced
+ * (applyVendorTerms); `lines` are the body's, each with its price.
  */
 export async function checkOrderBody(
   db: Db,
@@ -142,7 +149,22 @@ export async function checkOrderBody(
     ...inStockUnits.errors,
     ...expectedAtErrors(body.lines),
   ];
-  return { vendor: vendors.get(body.vendor_id), errors, lines: inStockUnits.lines };
+  const vendor = vendors.get(body.vendor_id);
+  const currency = body.currency ?? vendor?.currency;
+  // The vendor's terms are in stock units: they apply once every line's unit is converted.
+  const terms = await applyVendorTerms(
+    db,
+    currency === undefined || inStockUnits.errors.length > 0
+      ? []
+      : inStockUnits.lines.map((l) => ({ ...l, vendor_id: body.vendor_id, currency })),
+    (i, field) => `#/lines/${i}/${field}`,
+  );
+  errors.push(...terms.errors);
+  const lines = inStockUnits.lines.map((l, i) => ({
+    ...l,
+    unit_price: l.unit_price ?? terms.prices[i] ?? '',
+  }));
+  return { vendor, errors, lines };
 }
 
 export interface NewOrder extends PurchaseOrderHeader {

@@ -38,9 +38,13 @@ const args = commandLine(
   --only A,B         only these scenarios (each with its baseline): transfer-uniform, issue-hot,
                      pick-5-locations, receipt, items-search, stock-levels-200,
                      stock-levels-200-replica (lists read on a hot standby), events-200,
-                     query-promotion (what V8 promotes of settled postgres.js queries)
+                     replenishment-run (a run over 10,000 reorder rules), query-promotion (what
+                     V8 promotes of settled postgres.js queries)
   --feed-events N    events-200 reads pages at random positions of a feed of at least N events,
                      posting transfers through the API first if the round has not (default 20000)
+  --replenishment-rules N
+                     reorder rules (at most 10000) each replenishment-run request runs over
+                     (default 10000)
   --database NAME    the database created (dropped first) for the run (default inventory_bench)
   --profile DIR      write the server's V8 CPU profile there when it stops
   --timeline         print p50/p99/max and the CPU stolen of each measured second of every
@@ -67,6 +71,7 @@ database (--database), and is skipped without.`,
     connections: { type: 'string', default: '64' },
     only: { type: 'string' },
     'feed-events': { type: 'string', default: '20000' },
+    'replenishment-rules': { type: 'string', default: '10000' },
     database: { type: 'string', default: 'inventory_bench' },
     profile: { type: 'string' },
     timeline: { type: 'boolean', default: false },
@@ -79,6 +84,7 @@ const warmup = wholeNumber('warmup', args.warmup, 0);
 const connections = wholeNumber('connections', args.connections, 1);
 const rounds = wholeNumber('rounds', args.rounds, 1);
 const feedEvents = wholeNumber('feed-events', args['feed-events'], 1);
+const replenishmentRules = wholeNumber('replenishment-rules', args['replenishment-rules'], 1);
 const only = args.only?.split(',');
 /** With WORKERS > 1 the server is a primary forwarding connections to workers, each with its own counters. */
 const severalWorkers = Number(process.env.WORKERS ?? 1) > 1;
@@ -270,7 +276,13 @@ async function drive(
   scenario: Scenario,
   sql: Sql,
 ): Promise<{ measured: WindowSummary; rss: number; stolen: number }> {
-  const make = await scenario.prepare({ sql, url: server.url, token, feedEvents });
+  const make = await scenario.prepare({
+    sql,
+    url: server.url,
+    token,
+    feedEvents,
+    replenishmentRules,
+  });
   const before = await batchCounters(server);
   const cpuBefore = process.cpuUsage();
   const startedAt = Date.now();

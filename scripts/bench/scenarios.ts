@@ -12,6 +12,8 @@ export interface ScenarioContext {
   token: string;
   /** How many events events-200 makes the feed hold (`--feed-events`). */
   feedEvents: number;
+  /** How many reorder rules replenishment-run runs over (`--replenishment-rules`, at most the stocked items). */
+  replenishmentRules: number;
 }
 
 export interface Scenario {
@@ -163,7 +165,7 @@ async function fillFeed({ sql, url, token, feedEvents }: ScenarioContext) {
 }
 
 /**
- * Pages over all 30,001 levels, unfiltered and of each warehouse (which skips the other
+ * Pages over all levels (40,001), unfiltered and of each warehouse (which skips the other
  * warehouses' rows in the (item_id, warehouse_id) order); only full ones, as events-200's are.
  */
 async function stockLevelPages(ctx: ScenarioContext): Promise<MakeRequest> {
@@ -175,6 +177,34 @@ async function stockLevelPages(ctx: ScenarioContext): Promise<MakeRequest> {
   const paths = pages.flat();
   console.error(`#   ${paths.length} pages of stock levels to pick from`);
   return () => ({ path: pick(paths) });
+}
+
+/**
+ * Makes WH-2's first `--replenishment-rules` (10,000) stocked items (1,000,000 on hand each) want more: a MIN_MAX rule each whose
+ * minimum is above what is there, and a preferred vendor item each with a minimum, a multiple and
+ * two price breaks, so that every rule of a run goes through every step (projection, rounding,
+ * pricing) and every run suggests 10,000 orders. Written in SQL, as the bench's seed is.
+ */
+async function replenishmentRules({ sql, replenishmentRules: n }: ScenarioContext) {
+  const rules = Math.min(n, STOCKED_ITEMS);
+  await sql`INSERT INTO vendors (id, name, currency) VALUES ('ven_bench', 'Bench vendor', 'EUR') ON CONFLICT DO NOTHING`;
+  await sql`
+    INSERT INTO reorder_rules (id, item_id, warehouse_id, policy, min_qty, max_qty)
+    SELECT 'ror_bench_' || g, 'item-' || g, 'WH-2', 'MIN_MAX', 1000000 + g, 1500000 + g
+    FROM generate_series(1, ${rules}) g
+    ON CONFLICT DO NOTHING`;
+  await sql`
+    INSERT INTO vendor_items (id, vendor_id, item_id, purchase_uom, min_order_qty, order_multiple, lead_time_days, currency, preferred)
+    SELECT 'vi_bench_' || g, 'ven_bench', 'item-' || g, 'EA', 1000, 12, g % 30, 'EUR', true
+    FROM generate_series(1, ${rules}) g
+    ON CONFLICT DO NOTHING`;
+  await sql`
+    INSERT INTO vendor_item_price_breaks (vendor_item_id, min_qty, unit_price)
+    SELECT 'vi_bench_' || g, b.min_qty, b.price
+    FROM generate_series(1, ${rules}) g,
+         (VALUES (1000, 1.25), (100000, 1.10)) AS b(min_qty, price)
+    ON CONFLICT DO NOTHING`;
+  await sql`ANALYZE reorder_rules, vendor_items, vendor_item_price_breaks`;
 }
 
 export const scenarios: Scenario[] = [
@@ -289,6 +319,18 @@ export const scenarios: Scenario[] = [
       const paths = await fullPages(ctx, '/events?limit=200', 'after');
       console.error(`#   ${paths.length} pages of the feed to pick from`);
       return () => ({ path: pick(paths) });
+    },
+  },
+  {
+    // One run over 10,000 rules per request: the one statement that works them all out, and its
+    // 10,000 suggestions written. Its figure is the run's latency (docs/benchmarks.md).
+    name: 'replenishment-run',
+    method: 'POST',
+    path: '/procurement/replenishment-runs',
+    targets: {},
+    async prepare(ctx) {
+      await replenishmentRules(ctx);
+      return () => ({ body: { warehouse_id: 'WH-2' } });
     },
   },
 ];

@@ -632,6 +632,91 @@ async function ensureUnits(api: ApiClient): Promise<{ created: number; present: 
   return done;
 }
 
+// Replenishment (docs/replenishment.md): what buying bolts and nuts from Fasteners takes, with
+// price breaks. Bolts are bought by the box of 100. Made last, so the orders above are as they were.
+const vendorItems: Schemas['VendorItemCreate'][] = [
+  {
+    id: 'vi-fasteners-sku-1',
+    vendor_id: 'ven_fasteners',
+    item_id: 'sku-1',
+    vendor_sku: 'FF-B840',
+    purchase_uom: 'BOX',
+    min_order_qty: 1,
+    order_multiple: 1,
+    lead_time_days: 5,
+    currency: 'EUR',
+    price_breaks: [
+      { min_qty: 1, unit_price: '12.00' },
+      { min_qty: 10, unit_price: '10.50' },
+    ],
+    preferred: true,
+  },
+  {
+    id: 'vi-fasteners-sku-2',
+    vendor_id: 'ven_fasteners',
+    item_id: 'sku-2',
+    vendor_sku: 'FF-N8',
+    min_order_qty: 500,
+    order_multiple: 100,
+    lead_time_days: 5,
+    currency: 'EUR',
+    price_breaks: [
+      { min_qty: 500, unit_price: '0.05' },
+      { min_qty: 2000, unit_price: '0.045' },
+    ],
+    preferred: true,
+  },
+];
+
+// The van (WH-C) should hold 100 to 300 bolts; it holds 50 after the transfer, so a run suggests
+// 250, rounded up to whole boxes from Fasteners: 3 boxes, 300.
+const reorderRules: Schemas['ReorderRuleCreate'][] = [
+  {
+    id: 'ror-wh-c-sku-1',
+    item_id: 'sku-1',
+    warehouse_id: 'WH-C',
+    policy: 'MIN_MAX',
+    min_qty: 100,
+    max_qty: 300,
+  },
+];
+
+async function ensureReplenishment(
+  api: ApiClient,
+  count: (kind: string, created: boolean) => void,
+) {
+  for (const body of vendorItems) {
+    const path = { id: body.id as string };
+    count(
+      'vendor items',
+      await ensure(
+        `vendor item ${body.id}`,
+        () => api.GET('/procurement/vendor-items/{id}', { params: { path } }),
+        () =>
+          api.POST('/procurement/vendor-items', {
+            params: { header: { 'Idempotency-Key': `demo-seed:${body.id}` } },
+            body,
+          }),
+      ),
+    );
+  }
+  for (const body of reorderRules) {
+    const path = { id: body.id as string };
+    count(
+      'reorder rules',
+      await ensure(
+        `reorder rule ${body.id}`,
+        () => api.GET('/inventory/reorder-rules/{id}', { params: { path } }),
+        () =>
+          api.POST('/inventory/reorder-rules', {
+            params: { header: { 'Idempotency-Key': `demo-seed:${body.id}` } },
+            body,
+          }),
+      ),
+    );
+  }
+}
+
 export async function seedDemoData(api: ApiClient): Promise<SeedReport> {
   const report: SeedReport = {};
   const count = (kind: string, created: boolean) => {
@@ -684,5 +769,6 @@ export async function seedDemoData(api: ApiClient): Promise<SeedReport> {
   for (const plan of invoices.filter(credit)) count('invoices', await ensureInvoice(api, plan));
   await ensureLocations(api, count);
   for (const body of putAways) count('put-aways', await ensurePutAway(api, body));
+  await ensureReplenishment(api, count);
   return report;
 }
