@@ -140,7 +140,7 @@ t.test('a short npm run bench prints every scenario, no errors, invariants hold'
         /main thread ran (\d+)% of the measured time and waited for a CPU (\d+)% of it/g,
       ),
     ];
-    t.equal(shares.length, 7, "the server's main-thread time is reported for every HTTP scenario");
+    t.equal(shares.length, 8, "the server's main-thread time is reported for every HTTP scenario");
     t.ok(
       shares.every(([, ran, waited]) => Number(ran) > 0 && Number(ran) + Number(waited) <= 110),
       'as shares of the measured time',
