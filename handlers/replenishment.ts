@@ -18,10 +18,10 @@ import { assertVisible, assertWarehouses, type Principal } from '../domain/acces
 import { invalid, invalidField, notFound, type FieldError } from '../domain/problems.ts';
 import { present } from './lib/documents.ts';
 import { loadReferences, warehouseErrors } from './lib/references.ts';
-import { warehouseRequired, requisitionWarehouses } from './lib/procurement-access.ts';
-import { replenishmentRunEvent, requisitionEvent } from './lib/catalogue.ts';
+import { warehouseRequired } from './lib/procurement-access.ts';
+import { replenishmentRunEvent } from './lib/catalogue.ts';
 import { toStockPrice } from './lib/units.ts';
-import { toRequisition } from './requisitions.ts';
+import { requisitionCreated } from './requisitions.ts';
 import type { Handlers } from './types.ts';
 
 type Suggestion = components['schemas']['ReplenishmentSuggestion'];
@@ -169,23 +169,7 @@ export const replenishmentHandlers = {
       taken.map((s) => s.id),
       requisitionRow.id,
     );
-    const requisition = await toRequisition(db, requisitionRow);
-    await allInOrder([
-      audit({
-        action: 'requisition.created',
-        entity: 'requisition',
-        entityId: requisition.id,
-        warehouseIds: requisitionWarehouses(requisition.lines),
-        after: requisition,
-      }),
-      insertEvents(db, [requisitionEvent('procurement.requisition.created', requisition)]),
-    ]);
-    return {
-      status: 201,
-      body: requisition,
-      etag: requisition.etag,
-      location: `/procurement/requisitions/${requisition.id}`,
-    };
+    return requisitionCreated(db, audit, requisitionRow);
   },
 } satisfies Pick<
   Handlers,

@@ -36,7 +36,7 @@ import {
 import { purchaseOrderEvent, requisitionEvent } from './lib/catalogue.ts';
 import { applyVendorTerms } from './lib/vendor-terms.ts';
 import { preferredVendorItems } from '../db/vendor-items.ts';
-import type { Handlers } from './types.ts';
+import type { Context, Handlers } from './types.ts';
 import { resolveLineUnits } from './lib/line-units.ts';
 
 type Requisition = components['schemas']['Requisition'];
@@ -53,6 +53,34 @@ async function toRequisitions(db: Db, rows: RequisitionRow[]): Promise<Requisiti
     lines: (lines.get(row.id) ?? []).map(({ requisition_id: _, ...line }) => present(line)),
     purchase_order_ids: (orders.get(row.id) ?? []).map((o) => o.id),
   }));
+}
+
+/**
+ * The answer to a requisition just made (by createRequisition, or from a replenishment run), with
+ * its audit entry and `procurement.requisition.created` event.
+ */
+export async function requisitionCreated(
+  db: Db,
+  audit: Context<'createRequisition'>['audit'],
+  row: RequisitionRow,
+) {
+  const requisition = await toRequisition(db, row);
+  await allInOrder([
+    audit({
+      action: 'requisition.created',
+      entity: 'requisition',
+      entityId: row.id,
+      warehouseIds: requisitionWarehouses(requisition.lines),
+      after: requisition,
+    }),
+    insertEvents(db, [requisitionEvent('procurement.requisition.created', requisition)]),
+  ]);
+  return {
+    status: 201 as const,
+    body: requisition,
+    etag: requisition.etag,
+    location: `/procurement/requisitions/${row.id}`,
+  };
 }
 
 export async function toRequisition(db: Db, row: RequisitionRow): Promise<Requisition> {
@@ -260,23 +288,7 @@ export const requisitionHandlers = {
       notes: body.notes ?? null,
     });
     await replaceRequisitionLines(db, row.id, checked.lines);
-    const requisition = await toRequisition(db, row);
-    await allInOrder([
-      audit({
-        action: 'requisition.created',
-        entity: 'requisition',
-        entityId: row.id,
-        warehouseIds: requisitionWarehouses(requisition.lines),
-        after: requisition,
-      }),
-      insertEvents(db, [requisitionEvent('procurement.requisition.created', requisition)]),
-    ]);
-    return {
-      status: 201,
-      body: requisition,
-      etag: requisition.etag,
-      location: `/procurement/requisitions/${row.id}`,
-    };
+    return requisitionCreated(db, audit, row);
   },
 
   async getRequisition({ db, params, principal }) {

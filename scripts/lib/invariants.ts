@@ -172,16 +172,16 @@ async function incomingDrift(sql: Sql): Promise<string[]> {
  * moved into the state less what they moved out of it.
  */
 const HELD = `
-  SELECT l.item_id, m.to_wh AS warehouse_id, l.batch, l.to_state AS state, l.qty
+  SELECT l.item_id, m.to_wh AS warehouse_id, coalesce(l.to_location, 'DEFAULT') AS location, l.batch, l.to_state AS state, l.qty
   FROM stock_move_lines l JOIN stock_moves m ON m.id = l.move_id WHERE m.type = 'RECEIPT' AND l.to_state IS NOT NULL
   UNION ALL
-  SELECT l.item_id, m.from_wh, l.batch, l.from_state, -l.qty
+  SELECT l.item_id, m.from_wh, coalesce(l.from_location, 'DEFAULT'), l.batch, l.from_state, -l.qty
   FROM stock_move_lines l JOIN stock_moves m ON m.id = l.move_id WHERE m.type = 'ISSUE' AND l.from_state IS NOT NULL
   UNION ALL
-  SELECT l.item_id, c.warehouse_id, l.batch, l.to_state, l.qty
+  SELECT l.item_id, c.warehouse_id, coalesce(l.from_location, 'DEFAULT'), l.batch, l.to_state, l.qty
   FROM status_change_lines l JOIN status_changes c ON c.id = l.status_change_id WHERE l.to_state <> 'unrestricted'
   UNION ALL
-  SELECT l.item_id, c.warehouse_id, l.batch, l.from_state, -l.qty
+  SELECT l.item_id, c.warehouse_id, coalesce(l.from_location, 'DEFAULT'), l.batch, l.from_state, -l.qty
   FROM status_change_lines l JOIN status_changes c ON c.id = l.status_change_id WHERE l.from_state <> 'unrestricted'`;
 
 /**
@@ -265,6 +265,18 @@ async function locationDrift(sql: Sql): Promise<string[]> {
       ON (g.item_id, g.warehouse_id, g.location, g.batch) = (ll.item_id, ll.warehouse_id, ll.location, ll.batch)
     WHERE coalesce(ll.on_hand, 0) <> coalesce(g.qty, 0)
        OR ll.on_hand < 0 OR ll.quality_control < 0 OR ll.damaged < 0 OR ll.quality_control + ll.damaged > ll.on_hand`);
+  // Held stock per location, from the documents (a status change holds stock where it is).
+  const held = await sql.unsafe(`
+    WITH held AS (
+      SELECT item_id, warehouse_id, location, coalesce(batch, '') AS batch,
+        coalesce(sum(qty) FILTER (WHERE state = 'quality_control'), 0) AS qc, coalesce(sum(qty) FILTER (WHERE state = 'damaged'), 0) AS damaged
+      FROM (${HELD}) h GROUP BY 1, 2, 3, 4)
+    SELECT coalesce(ll.item_id, h.item_id) AS item_id, coalesce(ll.warehouse_id, h.warehouse_id) AS warehouse_id,
+      coalesce(ll.location, h.location) AS location, coalesce(ll.batch, h.batch) AS batch,
+      ll.quality_control, ll.damaged, coalesce(h.qc, 0) AS doc_qc, coalesce(h.damaged, 0) AS doc_damaged
+    FROM location_levels ll FULL JOIN held h
+      ON (h.item_id, h.warehouse_id, h.location, h.batch) = (ll.item_id, ll.warehouse_id, ll.location, ll.batch)
+    WHERE coalesce(ll.quality_control, 0) <> coalesce(h.qc, 0) OR coalesce(ll.damaged, 0) <> coalesce(h.damaged, 0)`);
   const sums = await sql`
     WITH per_level AS (
       SELECT item_id, warehouse_id, sum(on_hand) AS on_hand, sum(quality_control) AS qc, sum(damaged) AS damaged
@@ -292,6 +304,10 @@ async function locationDrift(sql: Sql): Promise<string[]> {
     ...ledger.map(
       (r) =>
         `16: ${r.item_id}@${r.warehouse_id}/${r.location}${r.batch ? ` batch ${r.batch}` : ''} on hand ${r.on_hand ?? 'no location level'}, ledger ${r.ledger ?? 0}`,
+    ),
+    ...held.map(
+      (r) =>
+        `16: ${r.item_id}@${r.warehouse_id}/${r.location}${r.batch ? ` batch ${r.batch}` : ''} quality control ${r.quality_control ?? 0} (documents ${r.doc_qc}), damaged ${r.damaged ?? 0} (documents ${r.doc_damaged})`,
     ),
     ...sums.map(
       (r) =>
