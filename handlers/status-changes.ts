@@ -32,7 +32,7 @@ import {
 import type { components } from '../generated/api.ts';
 import { assertVisible, assertWarehouses } from '../domain/access.ts';
 import { invalid, notFound, type FieldError } from '../domain/problems.ts';
-import { batchInState, insufficientQuantity } from './lib/batches.ts';
+import { inState, insufficientQuantity } from './lib/batches.ts';
 import { expiryEvents, statusChangeEvent } from './lib/catalogue.ts';
 import { groupBy, present } from './lib/documents.ts';
 import { levelDetails, levelEvents } from './lib/levels.ts';
@@ -234,7 +234,7 @@ export const statusChangeHandlers = {
       const row = batches.find((b) => b.item_id === item_id && b.batch === batch);
       for (const state of STATES) {
         if (deltas[state] >= 0n) continue;
-        const have = row ? batchInState(row, state) : 0n;
+        const have = row ? inState(row, state) : 0n;
         if (-deltas[state] > have)
           throw insufficientQuantity(item_id, warehouse_id, state, -deltas[state], have, batch);
       }

@@ -23,7 +23,6 @@ import {
 import { resolveLineUnits, type InStockUnits } from './lib/line-units.ts';
 import { micro } from './lib/quantity.ts';
 import type { StockMove } from './lib/representation.ts';
-import { findItems, type ItemRow } from '../db/items.ts';
 import { assertInstant, listOrder, scopedPage } from './lib/listing.ts';
 import { toStockMove } from './lib/representation.ts';
 import type { Batched, Context, Handlers } from './types.ts';
@@ -54,8 +53,6 @@ const provisionalLines = (ctx: Context<'createStockMove'>): MoveLineInput[] =>
 
 interface MoveBatch {
   ledger: Ledger;
-  /** The items the batch's lines name, for their units (read with the ledger's load). */
-  items: Map<string, ItemRow>;
   /** Lines given in a unit, to store next to the ledger's lines. */
   echoes: MoveLineUnits[];
 }
@@ -103,21 +100,13 @@ function withUnits(lines: LineRow[], units: Map<string, MoveLineUnits>): LineRow
  */
 const createStockMove: Batched<'createStockMove', MoveBatch> = {
   async load(db, contexts) {
-    const ids = [...new Set(contexts.flatMap((c) => c.body.lines.map((l) => l.item_id)))];
-    // Sent first, so that it travels with the ledger's reads.
-    const itemRows = findItems(db, ids);
-    const [items, ledger] = await allInOrder([
-      itemRows,
-      Ledger.load(
-        db,
-        contexts.map((c) => postingOf(c, provisionalLines(c))),
-      ),
-    ]);
-    return { ledger, items: new Map(items.map((i) => [i.id, i])), echoes: [] };
+    const postings = contexts.map((c) => postingOf(c, provisionalLines(c)));
+    return { ledger: await Ledger.load(db, postings), echoes: [] };
   },
   run(batch, ctx) {
+    // The ledger's load read the items the lines name, with their units.
     const { lines, errors } = resolveLineUnits(ctx.body.lines, 'qty', (l) =>
-      batch.items.get(l.item_id),
+      batch.ledger.items.get(l.item_id),
     );
     if (errors.length) throw invalid(errors);
     const posted = batch.ledger.post(

@@ -22,9 +22,9 @@ CREATE TABLE locations (
 CREATE INDEX locations_newest ON locations (created_at DESC, id DESC);
 
 -- DEFAULT is made with its warehouse, by the database, whoever inserts the warehouse. Its id is
--- random rather than time-ordered like the server's (db/ids.ts): same prefix and length.
+-- random hex rather than time-ordered like the server's (db/ids.ts): same prefix and length.
 CREATE FUNCTION default_location_id() RETURNS text LANGUAGE sql AS $$
-  SELECT 'loc_' || translate(upper(substr(md5(random()::text || clock_timestamp()::text), 1, 26)), 'ILOU', 'JMPV')
+  SELECT 'loc_' || upper(substr(md5(random()::text || clock_timestamp()::text), 1, 26))
 $$;
 CREATE FUNCTION add_default_location() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

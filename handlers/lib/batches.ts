@@ -64,8 +64,11 @@ export function insufficientQuantity(
   );
 }
 
-/** A batch row's quantity in one state; unrestricted is what is not held. */
-export function batchInState(row: BatchRow, state: StockState): Micro {
+/** A batch's or location level's quantity in one state; unrestricted is what is not held. */
+export function inState(
+  row: Pick<BatchRow, 'on_hand' | 'quality_control' | 'damaged'>,
+  state: StockState,
+): Micro {
   const held = { quality_control: micro(row.quality_control), damaged: micro(row.damaged) };
   return state === 'unrestricted'
     ? micro(row.on_hand) - held.quality_control - held.damaged
@@ -113,7 +116,7 @@ class BatchBook {
           warehouse_id: row.warehouse_id,
           batch: row.batch,
           state,
-          onHand: batchInState(row, state),
+          onHand: inState(row, state),
           in: 0n,
           out: 0n,
         });

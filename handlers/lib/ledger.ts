@@ -56,6 +56,7 @@ import type { Actor } from '../types.ts';
 import {
   allocateBatches,
   batchKey,
+  inState,
   insufficientQuantity,
   overIssuance,
   type Piece,
@@ -69,7 +70,7 @@ import {
   type Pointer,
 } from './move-rules.ts';
 import { decimal, micro, toNumber, type Micro } from './quantity.ts';
-import { DEFAULT_LOCATION, levelInState, locatePieces, type LocatedPiece } from './locations.ts';
+import { DEFAULT_LOCATION, locatePieces, type LocatedPiece } from './locations.ts';
 import { loadReferences, type References } from './references.ts';
 import { toReservation, toStockMove, type StockMove } from './representation.ts';
 import { expiryEvents, reservationEvent, stockLevelEvent, stockMoveEvent } from './catalogue.ts';
@@ -776,7 +777,7 @@ function reachable(state: State) {
           l.batch === batch &&
           (from_location !== undefined ? l.location === from_location : l.location !== to_location),
       )
-      .reduce((sum, l) => sum + levelInState(l, line.sourceState), 0n);
+      .reduce((sum, l) => sum + inState(l, line.sourceState), 0n);
   };
 }
 
@@ -1167,6 +1168,11 @@ export class Ledger {
       return Promise.resolve();
     const writes = writesOf(this.state, this.accepted);
     return writeLedger(db, deferEvents ? { ...writes, events: [] } : writes);
+  }
+
+  /** The items the postings name, as load read them (units included). */
+  get items(): References['items'] {
+    return this.state.refs.items;
   }
 
   /** Every event of the ledger's transaction so far, in order. */

@@ -10,7 +10,7 @@
 // Each (location, batch) taken becomes a posted line of its own, as FEFO splits lines by batch.
 import type { LocationLevelRow, StockState } from '../../db/stock.ts';
 import { ProblemError } from '../../domain/problems.ts';
-import type { Piece } from './batches.ts';
+import { inState, type Piece } from './batches.ts';
 import { micro, toNumber, type Micro } from './quantity.ts';
 
 export const DEFAULT_LOCATION = 'DEFAULT';
@@ -45,15 +45,6 @@ const slotKey = (
   batch: string,
   state: StockState,
 ) => JSON.stringify([item_id, warehouse_id, location, batch, state]);
-
-/** A location level's quantity in one state; unrestricted is what is not held. */
-export function levelInState(row: LocationLevelRow, state: StockState): Micro {
-  const qualityControl = micro(row.quality_control);
-  const damaged = micro(row.damaged);
-  if (state === 'quality_control') return qualityControl;
-  if (state === 'damaged') return damaged;
-  return micro(row.on_hand) - qualityControl - damaged;
-}
 
 type Stock = Pick<Slot, 'item_id' | 'warehouse_id' | 'batch' | 'state'>;
 
@@ -120,7 +111,7 @@ export class LocationBook {
       this.pickOrders.set(JSON.stringify([row.warehouse_id, row.location]), row.pick_order);
     for (const row of rows)
       for (const state of STATES) {
-        const onHand = levelInState(row, state);
+        const onHand = inState(row, state);
         if (onHand > 0n)
           this.slots.set(slotKey(row.item_id, row.warehouse_id, row.location, row.batch, state), {
             item_id: row.item_id,
