@@ -122,6 +122,17 @@ const keyRow = (s: IdempotencyScope) => ({
 });
 
 /**
+ * A batch's rows as a relation PostgreSQL knows the size of. It takes a `jsonb_to_recordset` for
+ * 100 rows, and against a table of a few thousand (a new deployment, the bench, the first hours of
+ * a day's keys) it then plans a scan of the whole table instead of a lookup per row: every batch
+ * read all of `idempotency_keys` to store ~20 answers (docs/decisions/0013). The LIMIT, the
+ * batch's own size, is the estimate it plans with.
+ */
+function counted(tx: Db, rows: object[], columns: string) {
+  return tx`(SELECT * FROM jsonb_to_recordset(${tx.json(rows as never)}) AS r(${tx.unsafe(columns)}) LIMIT ${rows.length})`;
+}
+
+/**
  * Claims the keys in `tx`, in one statement (sorted, so that batches claiming overlapping keys
  * wait for each other instead of deadlocking). Returns, by scopeId, what an earlier request left
  * (see replayFor). Keys absent from the result are now owned by this transaction: execute, then
@@ -138,8 +149,7 @@ export async function claimKeys(
   const claimed = await tx<{ client_id: string; sub: string; operation: string; key: string }[]>`
     INSERT INTO idempotency_keys (client_id, sub, operation, key, fingerprint, warehouses, expires_at)
     SELECT t.client_id, t.sub, t.operation, t.key, t.fingerprint, t.warehouses, now() + ${ttlH}::float8 * interval '1 hour'
-    FROM jsonb_to_recordset(${tx.json(sorted.map(keyRow) as never)})
-         AS t(client_id text, sub text, operation text, key text, fingerprint text, warehouses text[])
+    FROM ${counted(tx, sorted.map(keyRow), 'client_id text, sub text, operation text, key text, fingerprint text, warehouses text[]')} t
     WHERE NOT EXISTS (
       SELECT 1 FROM idempotency_keys l
       WHERE l.client_id = t.client_id AND l.sub = ${LEGACY_SUB} AND l.operation = t.operation
@@ -278,9 +288,7 @@ export function storeResponses(
   responses: { scope: IdempotencyScope; response: StoredResponse }[],
 ): PendingQuery<any> | undefined {
   if (!responses.length) return undefined;
-  // PostgreSQL takes the function's rows for 100: while the table is small (a new deployment, the
-  // benchmark) it plans a hash join over a scan of the whole table, and once it has grown it looks
-  // each row up by the key. One row is stored by its primary key instead.
+  // One row is stored by its primary key, without a recordset to plan.
   if (responses.length === 1) return storeResponse(tx, responses[0].scope, responses[0].response);
   const rows = responses.map(({ scope, response }) => ({
     client_id: scope.clientId,
@@ -293,8 +301,7 @@ export function storeResponses(
   }));
   return tx`
     UPDATE idempotency_keys k SET status = r.status, headers = r.headers, body = r.body
-    FROM jsonb_to_recordset(${tx.json(rows as any)})
-         AS r(client_id text, sub text, operation text, key text, status int, headers jsonb, body jsonb)
+    FROM ${counted(tx, rows, 'client_id text, sub text, operation text, key text, status int, headers jsonb, body jsonb')} r
     WHERE k.client_id = r.client_id AND k.sub = r.sub AND k.operation = r.operation AND k.key = r.key`;
 }
 
