@@ -39,6 +39,8 @@ export async function startEmbeddedPostgres(opts: {
    *  files at once) and must not race for one port across a stop and restart. */
   wellKnownPort?: boolean;
   persistent: boolean;
+  /** More `name=value` server settings (the bench's `--statements` loads pg_stat_statements). */
+  settings?: string[];
   /**
    * Run postgres in a process group of its own (`npm start`): Ctrl-C in a terminal signals the
    * whole foreground group, and postgres would shut down at once under a server still closing its
@@ -73,7 +75,7 @@ export async function startEmbeddedPostgres(opts: {
   const log: string[] = [];
   let postmaster: ChildProcess;
   try {
-    const flags = serverFlags(opts.persistent);
+    const flags = serverFlags(opts.persistent, opts.settings ?? []);
     postmaster = await startPostmaster(dataDir, port, flags, opts.ownProcessGroup ?? false, log);
   } catch (err) {
     if (!opts.persistent) await fs.rm(dataDir, { recursive: true, force: true });
@@ -153,7 +155,7 @@ function urlFor(port: number): string {
   return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
 }
 
-function serverFlags(persistent: boolean): string[] {
+function serverFlags(persistent: boolean, extra: string[]): string[] {
   const settings = [
     'max_connections=300',
     'listen_addresses=127.0.0.1',
@@ -163,6 +165,7 @@ function serverFlags(persistent: boolean): string[] {
     'lc_messages=C',
     // A throwaway cluster loses nothing in a crash, so skip the disk flushes.
     ...(persistent ? [] : ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off']),
+    ...extra,
   ];
   return settings.flatMap((s) => ['-c', s]);
 }

@@ -25,6 +25,14 @@ import { scheduleMaintenance, settle, warmWal } from './maintenance.ts';
 import { describePromotion, measurePromotion } from './promotion.ts';
 import { seed } from './seed.ts';
 import { startStandby, type Standby } from './replica.ts';
+import { availableParallelism } from 'node:os';
+import { cpuPerAnswer, postmasterOf, readCpu, type CpuReading } from './cpu-use.ts';
+import {
+  enableStatements,
+  printStatements,
+  resetStatements,
+  STATEMENTS_SETTINGS,
+} from './statements.ts';
 import { StealMeter } from './steal.ts';
 import { missedTargets, overRounds, RSS_LIMIT_MB, type Judged, type Spread } from './targets.ts';
 import { MeasuredWindow, percentile, type WindowSummary } from './window.ts';
@@ -46,7 +54,10 @@ const args = commandLine(
                      reorder rules (at most 10000) each replenishment-run request runs over
                      (default 10000)
   --database NAME    the database created (dropped first) for the run (default inventory_bench)
-  --profile DIR      write the server's V8 CPU profile there when it stops
+  --profile DIR      write the server's V8 CPU profile there when it stops (read it by stage:
+                     npx tsx scripts/bench/stages.ts DIR/<file>.cpuprofile)
+  --statements       print PostgreSQL's costliest statements of each HTTP measurement, per
+                     answer (pg_stat_statements, loaded into the embedded PostgreSQL)
   --timeline         print p50/p99/max and the CPU stolen of each measured second of every
                      HTTP scenario
   --autovacuum       leave autovacuum on for the bench's tables (by default it is off, and
@@ -74,6 +85,7 @@ database (--database), and is skipped without.`,
     'replenishment-rules': { type: 'string', default: '10000' },
     database: { type: 'string', default: 'inventory_bench' },
     profile: { type: 'string' },
+    statements: { type: 'boolean', default: false },
     timeline: { type: 'boolean', default: false },
     autovacuum: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '1' },
@@ -86,6 +98,10 @@ const rounds = wholeNumber('rounds', args.rounds, 1);
 const feedEvents = wholeNumber('feed-events', args['feed-events'], 1);
 const replenishmentRules = wholeNumber('replenishment-rules', args['replenishment-rules'], 1);
 const only = args.only?.split(',');
+/** The bench's PostgreSQL's postmaster, when it runs on this machine (for its CPU, cpu-use.ts). */
+let postmasterPid: number | null = null;
+/** pg_stat_statements is there to read (`--statements`, once the bench's database has it). */
+let statements = false;
 /** With WORKERS > 1 the server is a primary forwarding connections to workers, each with its own counters. */
 const severalWorkers = Number(process.env.WORKERS ?? 1) > 1;
 
@@ -302,14 +318,35 @@ async function drive(
   run.on('reqError', (err: Error) => window.failed(err));
   const pid = server.child.pid!;
   const mainThread = { from: null as ReturnType<typeof mainThreadTimes> };
+  const measuredCpu = { from: null as CpuReading | null, loadGenerator: process.cpuUsage() };
   const steal = new StealMeter();
   const warmedUp = setTimeout(() => {
     mainThread.from = mainThreadTimes(pid);
+    measuredCpu.from = postmasterPid === null ? null : readCpu(pid, postmasterPid);
+    measuredCpu.loadGenerator = process.cpuUsage();
+    if (statements) void resetStatements(sql);
     steal.start();
   }, warmup * 1000);
   const [, rss] = await withPeakRss(pid, () => run);
   clearTimeout(warmedUp);
   const stolen = steal.stop();
+  const cpuTo = postmasterPid === null ? null : readCpu(pid, postmasterPid);
+  const generated = process.cpuUsage(measuredCpu.loadGenerator);
+  const summary = window.summary();
+  const answers = [...summary.statuses.values()].reduce((sum, n) => sum + n, 0);
+  if (measuredCpu.from && cpuTo && answers > 0) {
+    const c = cpuPerAnswer(
+      measuredCpu.from,
+      cpuTo,
+      answers,
+      (generated.user + generated.system) / 1e6,
+    );
+    const us = (n: number) => `${fmt(n)} µs`;
+    console.error(
+      `#   CPU per answer: server ${us(c.server)}, PostgreSQL ${us(c.postgres)}, load generator ${us(c.loadGenerator)}, the rest ${us(c.rest)}: ${us(c.busy)} of the machine's ${us((availableParallelism() * 1e3 * (cpuTo.at - measuredCpu.from.at)) / answers)}`,
+    );
+  }
+  if (statements && answers > 0) await printStatements(sql, answers);
   const [from, to] = [mainThread.from, mainThreadTimes(pid)];
   if (from && to) {
     const share = (ns: number) => `${((100 * ns) / 1e6 / (to.at - from.at)).toFixed(0)}%`;
@@ -333,7 +370,7 @@ async function drive(
       `#   ${batches} group-commit batches (warm-up included), ${(postings / batches).toFixed(1)} postings each on average, which waited ${((1000 * (after.waited - before.waited)) / postings).toFixed(1)} ms in the queue`,
     );
   }
-  return { measured: window.summary(), rss, stolen: stolen.overall };
+  return { measured: summary, rss, stolen: stolen.overall };
 }
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
@@ -526,7 +563,11 @@ async function main() {
   const dataDir = join(repoRoot, '.data', `bench-pg-${process.pid}`);
   if (!adminUrl) {
     // Durable settings, like production: every 2xx is a committed, fsynced transaction.
-    cluster = await startEmbeddedPostgres({ dataDir, persistent: true });
+    cluster = await startEmbeddedPostgres({
+      dataDir,
+      persistent: true,
+      settings: args.statements ? STATEMENTS_SETTINGS : [],
+    });
     adminUrl = cluster.url;
   }
   const admin = createSql(adminUrl, { max: 1 });
@@ -537,6 +578,10 @@ async function main() {
   url.pathname = `/${args.database}`;
   const databaseUrl = url.toString();
   const sql = createSql(databaseUrl, { max: 4 });
+  statements = args.statements && (await enableStatements(sql));
+  postmasterPid = postmasterOf(
+    (await sql<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`)[0].pid,
+  );
   let server: ServerProcess | undefined;
   let replica: ServerProcess | undefined;
   let standby: Standby | undefined;

@@ -1,0 +1,103 @@
+// Where the machine's CPU went during a measurement, per answer: the server's process (all its
+// threads), the bench's PostgreSQL (its postmaster and every child: the backends, and the WAL
+// writer, whose fsyncs are the commits; children that exited count through the postmaster's
+// cutime), the load generator and the rest (the kernel's interrupts, other processes). With every
+// request's CPU known, the ratio a scenario can reach on these cores follows by arithmetic
+// (docs/benchmarks.md, "Where the time goes").
+import { readFileSync } from 'node:fs';
+
+/** The kernel's USER_HZ, 100 on every Linux architecture Node runs on. */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU seconds so far of one process, all its threads (/proc/PID/stat's utime + stime), and with
+ * `reaped` those of its children that exited too (cutime + cstime).
+ */
+export function processCpuSeconds(stat: string, { reaped = false } = {}): number {
+  // Fields after the command name, which may hold spaces and parentheses: utime, stime, cutime and
+  // cstime are the 14th to 17th fields of the line, the 12th to 15th after its closing parenthesis.
+  const [utime, stime, cutime, cstime] = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .slice(11, 15)
+    .map(Number);
+  return (utime + stime + (reaped ? cutime + cstime : 0)) / TICKS_PER_SECOND;
+}
+
+/** A process's parent, from its stat line (the 4th field). */
+export const parentOf = (stat: string) =>
+  Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+
+export interface CpuReading {
+  server: number;
+  /** The postmaster, its live children, and the children it reaped. */
+  postgres: number;
+  /** Of every CPU, busy or not (/proc/stat), in CPU seconds. */
+  machineBusy: number;
+  at: number;
+}
+
+function readStat(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** The machine's busy CPU seconds: every state of /proc/stat's first line but idle and iowait. */
+function machineBusySeconds(): number {
+  const fields = /^cpu\s+(.*)$/m
+    .exec(readStat('/proc/stat') ?? '')?.[1]
+    .trim()
+    .split(/\s+/)
+    .map(Number);
+  if (!fields) return NaN;
+  const [user, nice, system, , , irq, softirq] = fields;
+  return (user + nice + system + irq + softirq) / 100;
+}
+
+/** The postmaster of a backend of this machine (pg_backend_pid()); null where it is not here. */
+export function postmasterOf(backendPid: number): number | null {
+  const stat = readStat(`/proc/${backendPid}/stat`);
+  return stat ? parentOf(stat) : null;
+}
+
+/** Reads the CPU used so far by the server (pid) and by PostgreSQL (its postmaster's pid). */
+export function readCpu(serverPid: number, postmasterPid: number): CpuReading | null {
+  const server = readStat(`/proc/${serverPid}/stat`);
+  const postmaster = readStat(`/proc/${postmasterPid}/stat`);
+  if (!server || !postmaster) return null;
+  let postgres = processCpuSeconds(postmaster, { reaped: true });
+  const children = readStat(`/proc/${postmasterPid}/task/${postmasterPid}/children`) ?? '';
+  for (const child of children.split(' ').filter(Boolean)) {
+    const stat = readStat(`/proc/${child}/stat`);
+    if (stat) postgres += processCpuSeconds(stat);
+  }
+  return {
+    server: processCpuSeconds(server),
+    postgres,
+    machineBusy: machineBusySeconds(),
+    at: performance.now(),
+  };
+}
+
+/** µs of CPU per answer between two readings, by who used it; `loadGenerator` in CPU seconds. */
+export function cpuPerAnswer(
+  from: CpuReading,
+  to: CpuReading,
+  answers: number,
+  loadGenerator: number,
+): { server: number; postgres: number; loadGenerator: number; rest: number; busy: number } {
+  const us = (seconds: number) => (1e6 * seconds) / answers;
+  const server = to.server - from.server;
+  const postgres = to.postgres - from.postgres;
+  const busy = to.machineBusy - from.machineBusy;
+  return {
+    server: us(server),
+    postgres: us(postgres),
+    loadGenerator: us(loadGenerator),
+    rest: us(busy - server - postgres - loadGenerator),
+    busy: us(busy),
+  };
+}
