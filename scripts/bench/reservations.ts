@@ -1,5 +1,6 @@
 // The bench's reservation scenarios: reserving on the hot item against the naive SQL, and reading
 // and posting on a level with many ACTIVE reservations against a level alike with none.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql } from '../../db/client.ts';
 import type { Scenario } from './scenarios.ts';
 import { RESERVED_ITEM, UNRESERVED_ITEM } from './seed.ts';
@@ -37,12 +38,28 @@ export async function reserveAtScale(sql: Sql): Promise<void> {
     );
 }
 
+/** ACTIVE reservations of the hot item in WH-1. */
+async function hotReservations(sql: Sql): Promise<number> {
+  const [{ n }] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM reservations
+    WHERE item_id = 'item-hot' AND warehouse_id = 'WH-1' AND status = 'ACTIVE'`;
+  return n;
+}
+
 /**
  * Releases what reserve-hot and its baseline reserved on the hot item (they reserve 1 unit each
  * time and never release), lowering the level's `reserved` by as much in the same statement: so
  * that the hot level read by later scenarios and rounds carries no growing pile of reservations.
+ * First waits until the requests still in flight when the load stopped (the server finishes them)
+ * have committed: until their number has not changed for a second (at most 30 s).
  */
 async function releaseHotReservations(sql: Sql): Promise<void> {
+  for (let n = -1, deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+    const now = await hotReservations(sql);
+    if (now === n) break;
+    n = now;
+    await sleep(1000);
+  }
   await sql.begin(async (tx) => {
     // The level before its reservations, as every writer locks them.
     await tx`SELECT FROM stock_levels WHERE item_id = 'item-hot' AND warehouse_id = 'WH-1' FOR UPDATE`;

@@ -234,7 +234,7 @@ export const scenarios: Scenario[] = [
     // The same transfers, 32 to a transaction of set-based statements, at 4 clients: counted in
     // transfers a second, the most PostgreSQL makes of this work here.
     ceiling: {
-      name: 'ceiling-uniform (pgbench, 32 a transaction)',
+      name: 'ceiling-uniform (pgbench)',
       script: 'baseline-transfer-set.sql',
       clients: 4,
       perTransaction: 32,
