@@ -44,11 +44,50 @@ t.test('each target missed is named with what was measured', async (t) => {
   );
 });
 
+t.test('a ceiling: at least a share of its throughput', async (t) => {
+  t.strictSame(
+    missedTargets({ ratio: 3, ceiling: 0.25 }, { ...good, ratio: 3, ceiling: 0.25 }),
+    [],
+    'the bound itself is met',
+  );
+  t.strictSame(
+    missedTargets({ ratio: 3, ceiling: 0.25 }, { ...good, ratio: 3.2, ceiling: 0.181 }),
+    ['ceiling 0.18× < 0.25×'],
+    'judged apart from the ratio to the baseline',
+  );
+  t.strictSame(
+    missedTargets({ ceiling: 0.25 }, { ...good, ceiling: undefined }),
+    ['ceiling NaN× < 0.25×'],
+    'a ceiling target without a ceiling measured is missed',
+  );
+});
+
+t.test("a p99 bound relative to the baseline's p99", async (t) => {
+  t.strictSame(
+    missedTargets({ baselineP99: 0.5 }, { ...good, p99: 60, baselineP99: 120 }),
+    [],
+    'at most half the naive p99: met at the bound',
+  );
+  t.strictSame(missedTargets({ baselineP99: 0.5 }, { ...good, p99: 70.04, baselineP99: 139.4 }), [
+    "p99 70.0 > 69.7 ms (0.5× the baseline's 139.4)",
+  ]);
+  t.strictSame(
+    missedTargets({ baselineP99: 0.5 }, { ...good, baselineP99: undefined }),
+    ["p99 45.0 > NaN ms (0.5× the baseline's NaN)"],
+    'no baseline p99: missed',
+  );
+});
+
 t.test('the scenarios carry the targets of docs/benchmarks.md', async (t) => {
   const targets = Object.fromEntries(scenarios.map((s) => [s.name, s.targets]));
   t.strictSame(targets, {
-    'transfer-uniform': { ratio: 1, p99: 50 },
-    'issue-hot': { ratio: 3, p99: 50 },
+    'transfer-uniform': { ratio: 3, ceiling: 0.25, baselineP99: 0.5 },
+    'issue-hot': { ratio: 10, baselineP99: 0.5 },
+    'reserve-hot': { ratio: 10 },
+    'level-read': {},
+    'level-read-100k-reservations': { ratio: 0.9 },
+    'level-issue': {},
+    'level-issue-100k-reservations': { ratio: 0.9 },
     'pick-5-locations': {},
     receipt: {},
     'items-search': { rps: 4000, p99: 30 },
@@ -72,6 +111,28 @@ t.test('a baseline is a pgbench script or another scenario, which exists', async
     { scenario: 'stock-levels-200' },
     'the feed is compared with a list of as many rows',
   );
+  t.strictSame(
+    Object.fromEntries(
+      scenarios
+        .filter((s) => s.name.endsWith('-100k-reservations'))
+        .map((s) => [s.name, s.baseline]),
+    ),
+    {
+      'level-read-100k-reservations': { scenario: 'level-read' },
+      'level-issue-100k-reservations': { scenario: 'level-issue' },
+    },
+    'a level with 100,000 reservations is compared with a level alike without',
+  );
+  t.match(
+    scenarios.find((s) => s.name === 'transfer-uniform')?.ceiling,
+    { script: 'baseline-transfer-set.sql', clients: 4, perTransaction: 32 },
+    'transfer-uniform also has its set-based ceiling: 32 transfers a transaction, 4 clients',
+  );
+  t.strictSame(
+    scenarios.filter((s) => s.ceiling).map((s) => s.name),
+    ['transfer-uniform'],
+    'and only it',
+  );
 });
 
 t.test('several rounds: how many met every target, medians and ranges', async (t) => {
@@ -84,9 +145,9 @@ t.test('several rounds: how many met every target, medians and ranges', async (t
   t.strictSame(spread([NaN, 5]), { median: 5, min: 5, max: 5 }, 'unknown values left out');
   t.ok(Number.isNaN(spread([]).median), 'none: unknown');
   const rounds = [
-    { rps: 2000, p50: 20, p99: 45, ratio: 1.5, missed: [] },
-    { rps: 1600, p50: 30, p99: 64, ratio: 1.2, missed: ['p99 64.0 > 50 ms'] },
-    { rps: 1800, p50: 25, p99: 48, ratio: NaN, missed: [] },
+    { rps: 2000, p50: 20, p99: 45, ratio: 1.5, ceiling: 0.3, missed: [] },
+    { rps: 1600, p50: 30, p99: 64, ratio: 1.2, ceiling: 0.2, missed: ['p99 64.0 > 50 ms'] },
+    { rps: 1800, p50: 25, p99: 48, ratio: NaN, ceiling: NaN, missed: [] },
   ];
   const o = overRounds(rounds);
   t.equal(o.met, 2);
@@ -99,4 +160,5 @@ t.test('several rounds: how many met every target, medians and ranges', async (t
     { median: 1.35, min: 1.2, max: 1.5 },
     'a round without a ratio is left out of its spread',
   );
+  t.strictSame(o.ceiling, { median: 0.25, min: 0.2, max: 0.3 }, 'and so is one without a ceiling');
 });

@@ -1,4 +1,4 @@
-// `npm run bench` keeps working: a one-second run of every scenario and both pgbench baselines
+// `npm run bench` keeps working: a one-second run of every scenario and every pgbench baseline
 // against the test PostgreSQL prints the whole table with no errors, and its invariant check holds;
 // with --rounds it runs again and sums the rounds up.
 // It asserts no speed (benchmarks measure that, tests don't), only that the harness is sound.
@@ -51,7 +51,7 @@ async function runBench(t: Test, database: string, args: string[]) {
   );
 }
 
-// Seeding, two pgbench runs and seven scenarios, 1 s each after 1 s of warm-up: ~60 s, more on a busy machine.
+// Seeding, four pgbench runs and thirteen scenarios, 1 s each after 1 s of warm-up: ~90 s, more on a busy machine.
 t.setTimeout(300_000);
 t.test('a short npm run bench prints every scenario, no errors, invariants hold', async (t) => {
   if (!findPgbench()) return missingTool(t, PGBENCH_HINT);
@@ -72,8 +72,9 @@ t.test('a short npm run bench prints every scenario, no errors, invariants hold'
             rps: Number(cells[1]),
             errors: cells[4],
             ratio: cells[6],
-            stolen: cells[7],
-            targets: cells[8],
+            ceiling: cells[7],
+            stolen: cells[8],
+            targets: cells[9],
           },
         ];
       }),
@@ -82,9 +83,16 @@ t.test('a short npm run bench prints every scenario, no errors, invariants hold'
     [...rows.keys()],
     [
       'baseline-uniform (pgbench)',
+      'ceiling-uniform (pgbench)',
       'transfer-uniform',
       'baseline-hot (pgbench)',
       'issue-hot',
+      'baseline-reserve-hot (pgbench)',
+      'reserve-hot',
+      'level-read',
+      'level-read-100k-reservations',
+      'level-issue',
+      'level-issue-100k-reservations',
       'pick-5-locations',
       'receipt',
       'items-search',
@@ -98,6 +106,13 @@ t.test('a short npm run bench prints every scenario, no errors, invariants hold'
     t.equal(row.errors, '0', `${scenario} had no errors`);
   }
   t.match(rows.get('transfer-uniform')!.ratio, /^\d+\.\d\d×$/, 'a ratio to the baseline');
+  t.match(rows.get('transfer-uniform')!.ceiling, /^\d+\.\d\d×$/, 'and to the ceiling');
+  t.equal(rows.get('issue-hot')!.ceiling, '—', 'which no other scenario has');
+  t.match(
+    rows.get('level-read-100k-reservations')!.ratio,
+    /^\d+\.\d\d×$/,
+    'a level with 100,000 reservations against one without',
+  );
   t.match(rows.get('events-200')!.ratio, /^\d+\.\d\d×$/, 'a ratio to a baseline scenario');
   t.equal(rows.get('stock-levels-200')!.ratio, '—', 'which has none of its own');
   // Every scenario is judged against its targets (a 1 s run at 8 connections may meet them or not).
@@ -126,6 +141,22 @@ t.test('a short npm run bench prints every scenario, no errors, invariants hold'
       SELECT relname AS name, reloptions AS options FROM pg_class
       WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'`;
     t.ok(tables.length >= 10, 'the bench database has its tables');
+    const reserved = await bench<{ item_id: string; reserved: number; active: number }[]>`
+      SELECT s.item_id, s.reserved::int, (SELECT count(*)::int FROM reservations r
+        WHERE r.item_id = s.item_id AND r.warehouse_id = s.warehouse_id AND r.status = 'ACTIVE') AS active
+      FROM stock_levels s WHERE s.warehouse_id = 'WH-1' AND s.item_id IN ('item-hot', 'item-reserved')
+      ORDER BY s.item_id`;
+    const [hot, atScale] = reserved;
+    t.equal(hot.item_id, 'item-hot');
+    t.ok(
+      hot.active <= 8 && hot.reserved === hot.active,
+      "reserve-hot's reservations are released after it (all but any still in flight when its load stopped, at most one per connection)",
+    );
+    t.strictSame(
+      atScale,
+      { item_id: 'item-reserved', reserved: 100_000, active: 100_000 },
+      'the reserved level keeps its 100,000',
+    );
     t.strictSame(
       tables.filter((r) => !r.options?.includes('autovacuum_enabled=false')).map((r) => r.name),
       [],
@@ -140,7 +171,7 @@ t.test('a short npm run bench prints every scenario, no errors, invariants hold'
         /main thread ran (\d+)% of the measured time and waited for a CPU (\d+)% of it/g,
       ),
     ];
-    t.equal(shares.length, 8, "the server's main-thread time is reported for every HTTP scenario");
+    t.equal(shares.length, 13, "the server's main-thread time is reported for every HTTP scenario");
     t.ok(
       shares.every(([, ran, waited]) => Number(ran) > 0 && Number(ran) + Number(waited) <= 110),
       'as shares of the measured time',
@@ -188,14 +219,17 @@ t.test(
     t.match(
       stdout,
       new RegExp(
-        `^\\| stock-levels-200 \\| [012] of 2 \\| ${n} \\(${n}–${n}\\) \\| ${ms} \\(${ms}–${ms}\\) \\| ${ms} \\(${ms}–${ms}\\) \\| — \\|$`,
+        `^\\| stock-levels-200 \\| [012] of 2 \\| ${n} \\(${n}–${n}\\) \\| ${ms} \\(${ms}–${ms}\\) \\| ${ms} \\(${ms}–${ms}\\) \\| — \\| — \\|$`,
         'm',
       ),
       'the rounds summed up: rounds meeting every target, medians and ranges of req/s, p50, p99',
     );
     t.match(
       stdout,
-      new RegExp(`^\\| events-200 \\| [012] of 2 \\| .* \\| ${ms}× \\(${ms}×–${ms}×\\) \\|$`, 'm'),
+      new RegExp(
+        `^\\| events-200 \\| [012] of 2 \\| .* \\| ${ms}× \\(${ms}×–${ms}×\\) \\| — \\|$`,
+        'm',
+      ),
       'and of the ratio to the baseline scenario',
     );
     t.equal(

@@ -2,14 +2,11 @@
 // Seeds its own database on a durable PostgreSQL (fsync and synchronous_commit on), starts the real
 // server, drives it over HTTP with signed tokens and unique Idempotency-Keys (autocannon), measures
 // each scenario's baseline in the same run (the pgbench one of the naive per-move transaction against
-// the same PostgreSQL, or another scenario), prints one table with ratios, and checks the
-// invariants afterwards.
-import { execFile } from 'node:child_process';
+// the same PostgreSQL, or another scenario) and, for transfer-uniform, the set-based ceiling, prints
+// one table with ratios, and checks the invariants afterwards.
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { createSigner } from 'fast-jwt';
 import { createSql, dropDatabase, type Sql } from '../../db/client.ts';
 import { migrate } from '../../db/migrate.ts';
@@ -18,9 +15,16 @@ import { repoRoot } from '../../server/config.ts';
 import { spawnServerProcess, type ServerProcess } from '../lib/spawn-server.ts';
 import { checkInvariants } from '../lib/invariants.ts';
 import { commandLine, wholeNumber } from '../lib/cli.ts';
-import { findPgbench, PGBENCH_HINT } from '../lib/pgbench.ts';
-import { load } from './load.ts';
-import { baselineName, scenarios, type Baseline, type Scenario } from './scenarios.ts';
+import { runPgbench } from './baseline.ts';
+import { load, type MakeRequest } from './load.ts';
+import {
+  baselineName,
+  scenarios,
+  type Baseline,
+  type PgbenchBaseline,
+  type Scenario,
+  type ScenarioContext,
+} from './scenarios.ts';
 import { scheduleMaintenance, settle, warmWal } from './maintenance.ts';
 import { describePromotion, measurePromotion } from './promotion.ts';
 import { seed } from './seed.ts';
@@ -35,15 +39,19 @@ import {
 } from './statements.ts';
 import { StealMeter } from './steal.ts';
 import { missedTargets, overRounds, RSS_LIMIT_MB, type Judged, type Spread } from './targets.ts';
-import { MeasuredWindow, percentile, type WindowSummary } from './window.ts';
+import { MeasuredWindow, type WindowSummary } from './window.ts';
 
 const args = commandLine(
   `Usage: npm run bench [-- options]
 
   --duration S       seconds measured per baseline and scenario (default 10)
   --warmup S         seconds run before each measurement (default 5)
-  --connections N    concurrent clients, for pgbench and the HTTP load alike (default 64)
-  --only A,B         only these scenarios (each with its baseline): transfer-uniform, issue-hot,
+  --connections N    concurrent clients, for pgbench and the HTTP load alike (default 64; the
+                     set-based ceiling of transfer-uniform always runs with 4)
+  --only A,B         only these scenarios (each with its baseline and ceiling): transfer-uniform,
+                     issue-hot, reserve-hot, level-read, level-read-100k-reservations,
+                     level-issue, level-issue-100k-reservations (reading and posting on a level
+                     with 100,000 ACTIVE reservations, against a level alike with none),
                      pick-5-locations, receipt, items-search, stock-levels-200,
                      stock-levels-200-replica (lists read on a hot standby), events-200,
                      replenishment-run (a run over 10,000 reorder rules), query-promotion (what
@@ -115,6 +123,8 @@ interface Row {
   rss: number;
   /** Throughput over the baseline's (1 for a pgbench baseline itself; NaN where there is none). */
   ratio: number;
+  /** Throughput over the ceiling's (NaN where there is none). */
+  ceiling: number;
   /** The share of the CPU time the hypervisor took during the measurement. */
   stolen: number;
   /** For an HTTP scenario, the targets it missed (none: all met); a baseline has none to judge. */
@@ -136,71 +146,6 @@ const token = signToken({
   client_id: 'bench',
   scope: 'inventory:read inventory:write procurement:write',
 });
-
-/**
- * pgbench with the naive transaction, run for warm-up + duration: throughput and latency
- * percentiles from its per-transaction log, of the transactions that ended after the warm-up.
- */
-async function pgbench(
-  databaseUrl: string,
-  script: string,
-): Promise<{ rps: number; p50: number; p99: number; failed: number; stolen: number }> {
-  const logDir = mkdtempSync(join(tmpdir(), 'pgbench-'));
-  try {
-    const args = [
-      '-n',
-      '-M',
-      'prepared',
-      '-c',
-      String(connections),
-      '-j',
-      '2',
-      '-T',
-      String(warmup + duration),
-      '-f',
-      join(repoRoot, 'scripts/bench', script),
-      '-l',
-      '--log-prefix',
-      join(logDir, 'tx'),
-      databaseUrl,
-    ];
-    const bin = findPgbench();
-    if (!bin) throw new Error(PGBENCH_HINT);
-    const steal = new StealMeter();
-    const warmedUp = setTimeout(() => steal.start(), warmup * 1000);
-    let stolen: number;
-    try {
-      await promisify(execFile)(bin, args, { maxBuffer: 64 << 20 });
-    } finally {
-      clearTimeout(warmedUp);
-      stolen = steal.stop().overall;
-    }
-    // A log line: client, transaction number, latency in µs (or "failed"), script, end time (s, µs).
-    const logged = readdirSync(logDir)
-      .flatMap((f) => readFileSync(join(logDir, f), 'utf8').trim().split('\n'))
-      .map((line) => {
-        const f = line.split(' ');
-        return { latency: f[2], end: Number(f[4]) + Number(f[5]) / 1e6 };
-      });
-    const last = logged.reduce((max, t) => Math.max(max, t.end), 0); // (no spread: a long run logs more entries than a call takes arguments)
-    const measured = logged.filter((t) => t.end > last - duration);
-    const latencies = measured
-      .map((t) => Number(t.latency) / 1000)
-      .filter((ms) => Number.isFinite(ms))
-      .sort((a, b) => a - b);
-    const failed = measured.length - latencies.length;
-    const tps = latencies.length / duration;
-    return {
-      rps: tps,
-      p50: percentile(latencies, 0.5),
-      p99: percentile(latencies, 0.99),
-      failed,
-      stolen,
-    };
-  } finally {
-    rmSync(logDir, { recursive: true, force: true });
-  }
-}
 
 /** Resident set size of a process and its descendants (the workers when WORKERS > 1). */
 function treeRss(pid: number): number {
@@ -289,16 +234,10 @@ function printTimeline(window: MeasuredWindow, measuredFrom: number, stolen: num
 
 async function drive(
   server: ServerProcess,
-  scenario: Scenario,
   sql: Sql,
+  scenario: Scenario,
+  make: MakeRequest,
 ): Promise<{ measured: WindowSummary; rss: number; stolen: number }> {
-  const make = await scenario.prepare({
-    sql,
-    url: server.url,
-    token,
-    feedEvents,
-    replenishmentRules,
-  });
   const before = await batchCounters(server);
   const cpuBefore = process.cpuUsage();
   const startedAt = Date.now();
@@ -377,14 +316,17 @@ const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) :
 const mb = (bytes: number) => `${Math.round(bytes / (1 << 20))} MB`;
 
 /** A pgbench baseline: ratio 1, nothing to judge. */
-async function pgbenchRow(
-  sql: Sql,
-  databaseUrl: string,
-  baseline: { name: string; script: string },
-): Promise<Row> {
+async function pgbenchRow(sql: Sql, databaseUrl: string, baseline: PgbenchBaseline): Promise<Row> {
   await settle(sql);
-  console.error(`# ${baseline.name} (pgbench, ${duration} s)`);
-  const base = await pgbench(databaseUrl, baseline.script);
+  const clients = baseline.clients ?? connections;
+  console.error(`# ${baseline.name} (pgbench, ${clients} clients, ${duration} s)`);
+  const base = await runPgbench(databaseUrl, {
+    script: baseline.script,
+    clients,
+    warmup,
+    duration,
+    perTransaction: baseline.perTransaction ?? 1,
+  });
   return {
     scenario: baseline.name,
     rps: base.rps,
@@ -393,20 +335,27 @@ async function pgbenchRow(
     errors: String(base.failed),
     rss: NaN,
     ratio: 1,
+    ceiling: NaN,
     stolen: base.stolen,
   };
 }
 
-/** An HTTP scenario, judged against its targets; `base`: its baseline's throughput, if it has one. */
+/** An HTTP scenario, judged against its targets and its baseline's and ceiling's rows, if it has them. */
 async function httpRow(
   server: ServerProcess,
   sql: Sql,
   scenario: Scenario,
-  base: number | undefined,
+  base: Row | undefined,
+  ceiling: Row | undefined,
 ): Promise<Row> {
-  await settle(sql);
   console.error(`# ${scenario.name} (HTTP, ${connections} connections, ${duration} s)`);
-  const { measured, rss, stolen } = await drive(server, scenario, sql);
+  const ctx: ScenarioContext = { sql, url: server.url, token, feedEvents, replenishmentRules };
+  // Prepared before settling, so that what it writes (orders, feed postings, reservations) is
+  // vacuumed, analyzed and checkpointed before the load, as the seed is.
+  const make = await scenario.prepare(ctx);
+  await settle(sql);
+  const { measured, rss, stolen } = await drive(server, sql, scenario, make);
+  await scenario.finish?.(ctx);
   const unexpected = [...measured.statuses].filter(
     ([code]) => !((code >= 200 && code < 300) || scenario.expectedStatuses?.includes(code)),
   );
@@ -415,11 +364,14 @@ async function httpRow(
     ...(measured.errors ? [`${measured.errors} conn`] : []),
     ...(measured.timeouts ? [`${measured.timeouts} timeouts`] : []),
   ];
-  const overBaseline = base ? measured.rps / base : undefined;
+  const overBaseline = base ? measured.rps / base.rps : undefined;
+  const overCeiling = ceiling ? measured.rps / ceiling.rps : undefined;
   const missed = missedTargets(scenario.targets, {
     rps: measured.rps,
     p99: measured.p99,
     ratio: overBaseline,
+    ceiling: overCeiling,
+    baselineP99: base?.p99,
     rssMb: rss / (1 << 20),
     unexpected:
       unexpected.reduce((sum, [, count]) => sum + count, 0) + measured.errors + measured.timeouts,
@@ -432,6 +384,7 @@ async function httpRow(
     errors: errors.join(' ') || '0',
     rss,
     ratio: overBaseline ?? NaN,
+    ceiling: overCeiling ?? NaN,
     stolen,
     missed,
   };
@@ -488,8 +441,9 @@ async function runRound(
   const measureScenario = async (scenario: Scenario): Promise<Row | undefined> => {
     if (rows.has(scenario.name)) return rows.get(scenario.name);
     const base = scenario.baseline && (await measureBaseline(scenario.baseline));
+    const ceiling = scenario.ceiling && (await measureBaseline(scenario.ceiling));
     if (!scenario.replica)
-      return once(scenario.name, () => httpRow(server, sql, scenario, base?.rps));
+      return once(scenario.name, () => httpRow(server, sql, scenario, base, ceiling));
     const target = await replicaServer();
     if (!target) {
       console.error(
@@ -500,7 +454,7 @@ async function runRound(
     try {
       await replicaCaughtUp(target);
       const before = await listReads(target);
-      const row = await once(scenario.name, () => httpRow(target, sql, scenario, base?.rps));
+      const row = await once(scenario.name, () => httpRow(target, sql, scenario, base, ceiling));
       const after = await listReads(target);
       console.error(
         `#   ${after.replica - before.replica} lists read on the replica, ${after.primary - before.primary} on the primary`,
@@ -519,8 +473,9 @@ async function runRound(
   };
   for (const scenario of scenarios) {
     if (!only || only.includes(scenario.name)) await measureScenario(scenario);
-    else if (scenario.baseline && only.includes(baselineName(scenario.baseline)))
-      await measureBaseline(scenario.baseline);
+    else
+      for (const baseline of [scenario.baseline, scenario.ceiling])
+        if (baseline && only.includes(baselineName(baseline))) await measureBaseline(baseline);
   }
   return [...rows.values()];
 }
@@ -529,13 +484,13 @@ const ratio = (r: number) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : '—');
 
 function printTable(rows: Row[]) {
   console.log(
-    '| scenario | req/s | p50 | p99 | errors | server peak RSS | ratio to baseline | CPU stolen | targets |',
+    '| scenario | req/s | p50 | p99 | errors | server peak RSS | ratio to baseline | ratio to ceiling | CPU stolen | targets |',
   );
-  console.log('|---|---:|---:|---:|---|---:|---:|---:|---|');
+  console.log('|---|---:|---:|---:|---|---:|---:|---:|---:|---|');
   for (const r of rows) {
     const targets = !r.missed ? '—' : r.missed.length ? `missed: ${r.missed.join('; ')}` : 'met';
     console.log(
-      `| ${r.scenario} | ${fmt(r.rps)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${r.errors} | ${Number.isFinite(r.rss) ? mb(r.rss) : '—'} | ${ratio(r.ratio)} | ${percent(r.stolen)} | ${targets} |`,
+      `| ${r.scenario} | ${fmt(r.rps)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${r.errors} | ${Number.isFinite(r.rss) ? mb(r.rss) : '—'} | ${ratio(r.ratio)} | ${ratio(r.ceiling)} | ${percent(r.stolen)} | ${targets} |`,
     );
   }
 }
@@ -547,12 +502,14 @@ function printRounds(results: Map<string, Judged[]>) {
   console.log(
     `\nOver ${rounds} rounds: median (range). Every target: the scenario's own (scripts/bench/scenarios.ts), RSS ≤ ${RSS_LIMIT_MB} MB, no unexpected errors\n`,
   );
-  console.log('| scenario | rounds meeting every target | req/s | p50 | p99 | ratio to baseline |');
-  console.log('|---|---:|---:|---:|---:|---:|');
+  console.log(
+    '| scenario | rounds meeting every target | req/s | p50 | p99 | ratio to baseline | ratio to ceiling |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const [scenario, judged] of results) {
     const o = overRounds(judged);
     console.log(
-      `| ${scenario} | ${o.met} of ${o.rounds} | ${range(o.rps, (n) => fmt(n))} | ${range(o.p50, (n) => fmt(n, 1))} | ${range(o.p99, (n) => fmt(n, 1))} | ${range(o.ratio, ratio)} |`,
+      `| ${scenario} | ${o.met} of ${o.rounds} | ${range(o.rps, (n) => fmt(n))} | ${range(o.p50, (n) => fmt(n, 1))} | ${range(o.p99, (n) => fmt(n, 1))} | ${range(o.ratio, ratio)} | ${range(o.ceiling, ratio)} |`,
     );
   }
 }
@@ -658,11 +615,11 @@ async function main() {
       );
       for (const v of report.violations) console.log(`  ${v}`);
       violated ||= report.violations.length > 0;
-      for (const { scenario, rps, p50, p99, ratio, missed } of rows)
+      for (const { scenario, rps, p50, p99, ratio, ceiling, missed } of rows)
         if (missed)
           results.set(scenario, [
             ...(results.get(scenario) ?? []),
-            { rps, p50, p99, ratio, missed },
+            { rps, p50, p99, ratio, ceiling, missed },
           ]);
     }
     if (rounds > 1) printRounds(results);

@@ -1,7 +1,7 @@
 // The benchmark's data set, written straight into the ledger (as posted RECEIPT moves with their
 // outbox events and audit entries, so the invariant checker holds from the start):
 // 3 warehouses; 100,000 items (for items-search), the first 10,000 stocked in every warehouse;
-// one hot item with a billion units in WH-1.
+// one hot item with a billion units in WH-1, and two more like it for reservations at scale.
 import type { Sql } from '../../db/client.ts';
 
 export const STOCKED_ITEMS = 10_000;
@@ -11,6 +11,13 @@ export const PICKING_BINS = 5;
 /** Units of each stocked item in each bin of the picking warehouse. */
 export const UNITS_PER_BIN = 20;
 export const CATALOGUE_ITEMS = 100_000;
+/**
+ * Two levels alike (a billion units in WH-1, one item each), for reading and posting with and
+ * without many ACTIVE reservations: the bench gives the second its reservations before measuring
+ * it (scripts/bench/reservations.ts), the first keeps none.
+ */
+export const UNRESERVED_ITEM = 'item-unreserved';
+export const RESERVED_ITEM = 'item-reserved';
 export const WORDS = [
   'bolt',
   'nut',
@@ -37,7 +44,11 @@ export async function seed(sql: Sql): Promise<void> {
     SELECT 'item-' || g, 'SKU-' || lpad(g::text, 6, '0'),
            initcap((${WORDS}::text[])[1 + g % ${WORDS.length}]) || ' ' || (g % 97) || ' mm, grade ' || (g % 13), 'EA', 'NONE'
     FROM generate_series(1, ${CATALOGUE_ITEMS}) g`;
-  await sql`INSERT INTO items (id, sku, name, uom, track_by) VALUES ('item-hot', 'SKU-HOT', 'Hot item', 'EA', 'NONE')`;
+  await sql`
+    INSERT INTO items (id, sku, name, uom, track_by) VALUES
+      ('item-hot', 'SKU-HOT', 'Hot item', 'EA', 'NONE'),
+      (${UNRESERVED_ITEM}, 'SKU-UNRESERVED', 'Unreserved item', 'EA', 'NONE'),
+      (${RESERVED_ITEM}, 'SKU-RESERVED', 'Reserved item', 'EA', 'NONE')`;
   for (const wh of ['WH-1', 'WH-2', 'WH-3']) {
     const move = `sm_seed_${wh}`;
     await sql.begin(async (tx) => {
@@ -46,7 +57,11 @@ export async function seed(sql: Sql): Promise<void> {
         INSERT INTO stock_move_lines (move_id, line_no, item_id, qty)
         SELECT ${move}, g, 'item-' || g, 1000000 FROM generate_series(1, ${STOCKED_ITEMS}) g`;
       if (wh === 'WH-1')
-        await tx`INSERT INTO stock_move_lines (move_id, line_no, item_id, qty) VALUES (${move}, 0, 'item-hot', 1000000000)`;
+        await tx`
+          INSERT INTO stock_move_lines (move_id, line_no, item_id, qty) VALUES
+            (${move}, 0, 'item-hot', 1000000000),
+            (${move}, ${STOCKED_ITEMS + 1}, ${UNRESERVED_ITEM}, 1000000000),
+            (${move}, ${STOCKED_ITEMS + 2}, ${RESERVED_ITEM}, 1000000000)`;
       await tx`
         INSERT INTO stock_levels (item_id, warehouse_id, on_hand)
         SELECT item_id, ${wh}, qty FROM stock_move_lines WHERE move_id = ${move}`;

@@ -6,6 +6,10 @@
 export interface Targets {
   /** At least this many times its baseline's throughput. */
   ratio?: number;
+  /** At least this share of its ceiling's throughput (the set-based SQL of the same work). */
+  ceiling?: number;
+  /** A p99 latency of at most this many times its baseline's (pgbench's, at as many clients). */
+  baselineP99?: number;
   /** At least this many requests a second. */
   rps?: number;
   /** A p99 latency of at most this many ms. */
@@ -19,6 +23,10 @@ export interface Measured {
   p99: number;
   /** Throughput over the baseline's, where the scenario has one. */
   ratio?: number;
+  /** Throughput over the ceiling's, where the scenario has one. */
+  ceiling?: number;
+  /** The baseline's p99 in ms, where the scenario has one. */
+  baselineP99?: number;
   rssMb: number;
   /** Answers and failures the scenario does not expect. */
   unexpected: number;
@@ -31,10 +39,19 @@ export function missedTargets(targets: Targets, m: Measured): string[] {
   const missed: string[] = [];
   if (targets.ratio !== undefined && !((m.ratio ?? 0) >= targets.ratio))
     missed.push(`ratio ${num(m.ratio ?? NaN, 2)}× < ${num(targets.ratio, 2)}×`);
+  if (targets.ceiling !== undefined && !((m.ceiling ?? 0) >= targets.ceiling))
+    missed.push(`ceiling ${num(m.ceiling ?? NaN, 2)}× < ${num(targets.ceiling, 2)}×`);
   if (targets.rps !== undefined && !(m.rps >= targets.rps))
     missed.push(`${num(m.rps)} req/s < ${num(targets.rps)}`);
   if (targets.p99 !== undefined && !(m.p99 <= targets.p99))
     missed.push(`p99 ${num(m.p99, 1)} > ${targets.p99} ms`);
+  if (targets.baselineP99 !== undefined) {
+    const bound = targets.baselineP99 * (m.baselineP99 ?? NaN);
+    if (!(m.p99 <= bound))
+      missed.push(
+        `p99 ${num(m.p99, 1)} > ${num(bound, 1)} ms (${targets.baselineP99}× the baseline's ${num(m.baselineP99 ?? NaN, 1)})`,
+      );
+  }
   if (!(m.rssMb <= RSS_LIMIT_MB)) missed.push(`RSS ${num(m.rssMb)} > ${RSS_LIMIT_MB} MB`);
   if (m.unexpected > 0) missed.push(`${num(m.unexpected)} unexpected errors`);
   return missed;
@@ -55,12 +72,13 @@ export function spread(values: number[]): Spread {
   return { median, min: sorted[0], max: sorted[sorted.length - 1] };
 }
 
-/** One scenario's result in one round: its numbers (ratio NaN without a baseline) and the targets it missed. */
+/** One scenario's result in one round: its numbers (ratios NaN without a baseline or ceiling) and the targets it missed. */
 export interface Judged {
   rps: number;
   p50: number;
   p99: number;
   ratio: number;
+  ceiling: number;
   missed: string[];
 }
 
@@ -73,5 +91,6 @@ export function overRounds(rounds: Judged[]) {
     p50: spread(rounds.map((r) => r.p50)),
     p99: spread(rounds.map((r) => r.p99)),
     ratio: spread(rounds.map((r) => r.ratio)),
+    ceiling: spread(rounds.map((r) => r.ceiling)),
   };
 }
