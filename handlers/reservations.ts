@@ -6,9 +6,8 @@
 // it), and writes them all in one more, each level's `reserved` once.
 // Due reservations expire where their level is locked (lockLevels) or by the sweeper
 // (sweepReservations, run by server/reservations/), with the same events either way.
-import type { Actor, AuditEntry } from '../db/audit.ts';
+import { insertAudits, type Actor, type AuditEntry } from '../db/audit.ts';
 import { allInOrder, type Db } from '../db/client.ts';
-import { insertAudits } from '../db/audit.ts';
 import { newId } from '../db/ids.ts';
 import { keysetKey, NEWEST_FIRST } from '../db/keyset.ts';
 import { insertEvents, type OutboxEvent } from '../db/outbox.ts';
@@ -92,7 +91,7 @@ const location = (id: string) => `/inventory/reservations/${encodeURIComponent(i
 interface ReservationBatch {
   refs: References;
   /** The locked levels as the requests run so far left them; a key without a row is absent. */
-  levels: Map<string, StockKey & Omit<LevelState, 'track_by' | 'batches' | 'updated_at'>>;
+  levels: Map<string, Omit<LevelState, 'track_by' | 'batches' | 'updated_at'>>;
   details: LevelDetails;
   /** The events of the reservations load expired (lockLevels), owed whatever the requests do. */
   expired: OutboxEvent[];
