@@ -102,6 +102,15 @@ interface ReservationBatch {
   audits: { actor: Actor; entry: AuditEntry }[];
 }
 
+/**
+ * The instant of an RFC 3339 date-time, in milliseconds (what timestamptz(3) keeps). A leap second
+ * (:60), which Date.parse refuses, is the second after :59, as PostgreSQL reads it.
+ */
+function instantOf(dateTime: string): number {
+  const ms = Date.parse(dateTime);
+  return Number.isNaN(ms) ? Date.parse(dateTime.replace(/(T\d\d:\d\d:)60/i, '$159')) + 1000 : ms;
+}
+
 /** The 422 field errors of a request, against the items and warehouses load read. */
 function requestErrors(refs: References, body: Context<'createReservation'>['body']): FieldError[] {
   const errors: FieldError[] = [
@@ -115,7 +124,7 @@ function requestErrors(refs: References, body: Context<'createReservation'>['bod
       detail: `${body.item_id} is tracked by serial number: qty must be a whole number.`,
     });
   }
-  if (body.expires_at !== undefined && Date.parse(body.expires_at) <= Date.now()) {
+  if (body.expires_at !== undefined && instantOf(body.expires_at) <= Date.now()) {
     errors.push({
       pointer: '#/expires_at',
       code: 'in_the_past',
@@ -203,7 +212,8 @@ const createReservation: Batched<'createReservation', ReservationBatch> = {
       qty: toNumber(requested),
       status: 'ACTIVE',
       // As the database stores it (milliseconds, UTC), so that the answer is what a GET returns.
-      expires_at: body.expires_at === undefined ? null : new Date(body.expires_at).toISOString(),
+      expires_at:
+        body.expires_at === undefined ? null : new Date(instantOf(body.expires_at)).toISOString(),
       reference: body.reference ?? null,
       consumed_by: null,
       created_at: now,

@@ -147,6 +147,20 @@ t.test(
     t.same((await reserve(api, body, key)).data, results[0].data, 'the same body: the same answer');
     t.match(await level(api, 'sku-1', 'WH-A'), { reserved: 2, available: 8 });
 
+    // Expiries as PostgreSQL would read them: in UTC, to the millisecond, a leap second included.
+    for (const [expires_at, stored] of [
+      ['2099-06-30T23:59:60Z', '2099-07-01T00:00:00.000Z'],
+      ['2099-01-01T10:00:00.1239+02:00', '2099-01-01T08:00:00.123Z'],
+    ]) {
+      const r = ok(
+        await reserve(api, { item_id: 'sku-1', warehouse_id: 'WH-A', qty: 1, expires_at }),
+      );
+      t.equal(r.expires_at, stored, expires_at);
+      const got = await api.GET('/inventory/reservations/{id}', { params: { path: { id: r.id } } });
+      t.same(got.data, r, 'as a GET returns it');
+    }
+    t.match(await level(api, 'sku-1', 'WH-A'), { reserved: 4, available: 6 });
+
     // A refused request's answer is stored and replayed too, even once stock is there.
     const refusedKey = randomUUID();
     const big = { ...body, qty: 50 };
@@ -155,7 +169,7 @@ t.test(
     );
     t.same(count(refused.map((r) => r.response.status)), { 409: 5 });
     await posted(api, { type: 'RECEIPT', to_wh: 'WH-A', lines: [{ item_id: 'sku-1', qty: 100 }] });
-    t.match((await reserve(api, big, refusedKey)).error, { status: 409, available: 8 });
+    t.match((await reserve(api, big, refusedKey)).error, { status: 409, available: 6 });
     t.same((await checkInvariants(s.sql)).violations, []);
   },
 );
