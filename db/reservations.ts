@@ -55,9 +55,9 @@ export interface ExpiredReservation extends ReservationRow {
 
 /**
  * Marks the due ACTIVE reservations of these levels EXPIRED and gives their quantity back
- * (`reserved`); the caller holds the levels' locks. One statement, so one round trip. The due ones
- * are found per level (reservations_due_by_level) or, when PostgreSQL expects few due anywhere,
- * among all due ones (reservations_due): never by reading a level's ACTIVE reservations.
+ * (`reserved`); the caller holds the levels' locks. One statement, so one round trip. PostgreSQL
+ * finds the due ones per level (reservations_due_by_level), or among all due ones
+ * (reservations_due) when it expects few, rather than reading every ACTIVE one of a level.
  */
 export async function expireDue(
   db: Db,
