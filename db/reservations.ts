@@ -27,10 +27,15 @@ const unexpired = (db: Db) => db`(expires_at IS NULL OR expires_at > now())`;
 const effectiveStatus = (db: Db) =>
   db`CASE WHEN status = 'ACTIVE' AND NOT ${unexpired(db)} THEN 'EXPIRED' ELSE status END`;
 
-/** What level `s` has reserved right now: its ACTIVE, unexpired reservations (the stored column may still count expired ones). */
+/**
+ * What level `s` has reserved right now: its stored `reserved` less the ACTIVE reservations already
+ * due that no writer or sweeper has expired yet (they stay in the stored figure until then). Found
+ * through reservations_due_by_level, so the cost is that of the due ones only, whatever the number
+ * of ACTIVE reservations the level holds.
+ */
 export const reservedNow = (db: Db) => db`
-  coalesce((SELECT sum(qty) FROM reservations r
-            WHERE r.item_id = s.item_id AND r.warehouse_id = s.warehouse_id AND status = 'ACTIVE' AND ${unexpired(db)}), 0)`;
+  s.reserved - coalesce((SELECT sum(qty) FROM reservations r
+    WHERE r.item_id = s.item_id AND r.warehouse_id = s.warehouse_id AND r.status = 'ACTIVE' AND r.expires_at <= now()), 0)`;
 
 const columns = (db: Db) =>
   db`id, item_id, warehouse_id, qty, ${effectiveStatus(db)} AS status, expires_at, reference, consumed_by, created_at, updated_at`;
@@ -50,7 +55,9 @@ export interface ExpiredReservation extends ReservationRow {
 
 /**
  * Marks the due ACTIVE reservations of these levels EXPIRED and gives their quantity back
- * (`reserved`); the caller holds the levels' locks. One statement, so one round trip.
+ * (`reserved`); the caller holds the levels' locks. One statement, so one round trip. PostgreSQL
+ * finds the due ones per level (reservations_due_by_level), or among all due ones
+ * (reservations_due) when it expects few, rather than reading every ACTIVE one of a level.
  */
 export async function expireDue(
   db: Db,
@@ -139,23 +146,16 @@ export async function findReservations(
   >`SELECT ${columns(db)} FROM reservations WHERE id = ANY(${ids}::text[]) ORDER BY id ${lock ? db`FOR UPDATE` : db``}`;
 }
 
-export async function insertReservation(
+/** Reservations made ACTIVE, any number in one statement; sent when called, to be pipelined. */
+export function insertReservations(
   db: Db,
-  r: {
-    id: string;
-    item_id: string;
-    warehouse_id: string;
-    qty: string;
-    expires_at: string | null;
-    reference: string | null;
-    created_by: string;
-  },
-): Promise<ReservationRow> {
-  const [row] = await db<ReservationRow[]>`
-    INSERT INTO reservations (id, item_id, warehouse_id, qty, status, expires_at, reference, created_by)
-    VALUES (${r.id}, ${r.item_id}, ${r.warehouse_id}, ${r.qty}, 'ACTIVE', ${r.expires_at}, ${r.reference}, ${r.created_by})
-    RETURNING ${columns(db)}`;
-  return row;
+  rows: (Omit<ReservationRow, 'status' | 'consumed_by'> & { created_by: string })[],
+): Promise<unknown> {
+  return db`
+    INSERT INTO reservations (id, item_id, warehouse_id, qty, status, expires_at, reference, created_by, created_at, updated_at)
+    SELECT id, item_id, warehouse_id, qty, 'ACTIVE', expires_at, reference, created_by, created_at, updated_at
+    FROM jsonb_to_recordset(${db.json(rows as never)}) AS r(id text, item_id text, warehouse_id text, qty numeric,
+      expires_at timestamptz, reference text, created_by text, created_at timestamptz, updated_at timestamptz)`.execute();
 }
 
 /** ACTIVE → CONSUMED (by a stock move) or RELEASED; the caller adjusts the level's `reserved`. */

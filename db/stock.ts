@@ -79,27 +79,27 @@ export async function lockLevels(
   return { levels, expired };
 }
 
-export interface LevelChange extends StockKey {
-  /** Exact decimal strings. */
-  on_hand: string;
-  reserved: string;
-}
-
 /** A level's figures as a write left them. */
 export interface LevelAfter extends LevelRow {
   updated_at: string;
 }
 
-/** Adds the deltas to locked levels. The table's CHECKs refuse negative stock or over-reservation. */
-export async function changeLevels(db: Db, changes: LevelChange[]): Promise<LevelAfter[]> {
-  if (!changes.length) return [];
+/**
+ * Adds exact decimal deltas to the `reserved` of locked levels, stamping each with `updated_at` (that
+ * of the last change made to it, so that its events show it as the table has it). The table's
+ * CHECKs refuse over-reservation. Sent when called, to be pipelined.
+ */
+export function changeReserved(
+  db: Db,
+  changes: (StockKey & { reserved: string; updated_at: string })[],
+): Promise<LevelAfter[]> {
   const [items, warehouses] = columnsOf(changes);
   return db<LevelAfter[]>`
-    UPDATE stock_levels s SET on_hand = s.on_hand + d.on_hand, reserved = s.reserved + d.reserved, updated_at = now()
-    FROM unnest(${items}::text[], ${warehouses}::text[], ${changes.map((c) => c.on_hand)}::numeric[], ${changes.map((c) => c.reserved)}::numeric[])
-      AS d(item_id, warehouse_id, on_hand, reserved)
+    UPDATE stock_levels s SET reserved = s.reserved + d.reserved, updated_at = d.updated_at
+    FROM unnest(${items}::text[], ${warehouses}::text[], ${changes.map((c) => c.reserved)}::numeric[],
+      ${changes.map((c) => c.updated_at)}::timestamptz[]) AS d(item_id, warehouse_id, reserved, updated_at)
     WHERE s.item_id = d.item_id AND s.warehouse_id = d.warehouse_id
-    RETURNING s.item_id, s.warehouse_id, s.on_hand, s.reserved, s.incoming, s.undated_incoming, s.quality_control, s.damaged, s.updated_at`;
+    RETURNING s.item_id, s.warehouse_id, s.on_hand, s.reserved, s.incoming, s.undated_incoming, s.quality_control, s.damaged, s.updated_at`.execute();
 }
 
 export async function batchesOf(db: Db, keys: StockKey[]): Promise<BatchRow[]> {
@@ -122,7 +122,10 @@ export interface LevelFilters extends ScopedPage {
   warehouse_id?: string;
 }
 
-/** Levels as of now (what GET /inventory/stock-levels lists): `reserved` counts ACTIVE, unexpired reservations only. */
+/**
+ * Levels as of now (what GET /inventory/stock-levels lists): the stored figures, less the due
+ * reservations not yet expired (reservedNow).
+ */
 const levelViews = (db: Db, where: PendingQuery<any>, limit: number | null) => db<LevelView[]>`
     SELECT item_id, warehouse_id, on_hand, reserved, on_hand - reserved - quality_control - damaged AS available, incoming, undated_incoming,
       quality_control, damaged, track_by, updated_at

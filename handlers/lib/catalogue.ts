@@ -5,7 +5,7 @@
 // (db/outbox.ts says why).
 import { newEvent, type EventData, type EventType, type OutboxEvent } from '../../db/outbox.ts';
 import type { ExpiredReservation } from '../../db/reservations.ts';
-import type { BatchRow, StockKey } from '../../db/stock.ts';
+import type { BatchRow, LevelRow, StockKey } from '../../db/stock.ts';
 import type { components } from '../../generated/api.ts';
 import { orderWarehouses, requisitionWarehouses } from './procurement-access.ts';
 import { micro, toNumber, type Micro } from './quantity.ts';
@@ -138,6 +138,16 @@ export interface LevelState extends StockKey {
   batches: BatchRow[];
 }
 
+/** A level row's figures as LevelState has them. */
+export const levelFigures = (l: Omit<LevelRow, keyof StockKey>) => ({
+  onHand: micro(l.on_hand),
+  reserved: micro(l.reserved),
+  incoming: micro(l.incoming),
+  undatedIncoming: micro(l.undated_incoming),
+  qualityControl: micro(l.quality_control),
+  damaged: micro(l.damaged),
+});
+
 const byExpiryThenBatch = (a: BatchRow, b: BatchRow) =>
   a.expires_at === b.expires_at
     ? a.batch < b.batch
@@ -233,12 +243,8 @@ export function expiryEvents(
         {
           item_id: r.item_id,
           warehouse_id: r.warehouse_id,
-          onHand: micro(level.on_hand),
+          ...levelFigures(level),
           reserved: micro(level.reserved) + stillHeld,
-          incoming: micro(level.incoming),
-          undatedIncoming: micro(level.undated_incoming),
-          qualityControl: micro(level.quality_control),
-          damaged: micro(level.damaged),
           updated_at: level.updated_at,
           ...levelOf(r),
         },

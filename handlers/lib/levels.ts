@@ -13,9 +13,9 @@ import {
   type LevelRow,
   type StockKey,
 } from '../../db/stock.ts';
-import { stockLevelEvent } from './catalogue.ts';
+import { levelFigures, stockLevelEvent } from './catalogue.ts';
 import { micro } from './quantity.ts';
-import { loadReferences } from './references.ts';
+import { loadReferences, type References } from './references.ts';
 
 /** What the events of these levels show besides their figures (items' tracking, batches), in one round trip. */
 export async function levelDetails(db: Db, keys: StockKey[]) {
@@ -27,6 +27,13 @@ export async function levelDetails(db: Db, keys: StockKey[]) {
     ),
     batchesOf(db, keys),
   ]);
+  return detailsOf(refs, batches);
+}
+
+export type LevelDetails = ReturnType<typeof detailsOf>;
+
+/** levelDetails from what a caller loaded itself: the levels' items and their batches. */
+export function detailsOf(refs: References, batches: BatchRow[]) {
   const byLevel = new Map<string, BatchRow[]>();
   for (const b of batches) {
     const k = keyOf(b.item_id, b.warehouse_id);
@@ -80,7 +87,7 @@ export async function incomingEvents(
  */
 export function levelEvents(
   levels: (LevelRow & { updated_at: string })[],
-  details: Awaited<ReturnType<typeof levelDetails>>,
+  details: LevelDetails,
   cause: string,
 ): OutboxEvent[] {
   const key = (l: StockKey) => keyOf(l.item_id, l.warehouse_id);
@@ -91,12 +98,7 @@ export function levelEvents(
         {
           item_id: l.item_id,
           warehouse_id: l.warehouse_id,
-          onHand: micro(l.on_hand),
-          reserved: micro(l.reserved),
-          incoming: micro(l.incoming),
-          undatedIncoming: micro(l.undated_incoming),
-          qualityControl: micro(l.quality_control),
-          damaged: micro(l.damaged),
+          ...levelFigures(l),
           updated_at: l.updated_at,
           ...details(l),
         },
