@@ -7008,6 +7008,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["ValidationError"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Overloaded"];
             default: components["responses"]["Problem"];
         };
     };

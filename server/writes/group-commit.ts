@@ -75,7 +75,7 @@ function metricsFor(registry: Registry): Metrics {
   metrics = {
     sizes: new Histogram({
       name: 'posting_batch_size',
-      help: 'Postings applied per group-commit transaction',
+      help: 'Requests (stock moves, reservations) applied per group-commit transaction',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128],
       registers: [registry],
     }),
