@@ -10,7 +10,7 @@ import {
   readCpu,
   type CpuReading,
 } from '../scripts/bench/cpu-use.ts';
-import { busyShares, timeByStage, type CpuProfile } from '../scripts/bench/stages.ts';
+import { busyShares, perfSamples, timeByStage, type CpuProfile } from '../scripts/bench/stages.ts';
 import { statementLabel } from '../scripts/bench/statements.ts';
 
 t.test("a process's CPU from its stat line, whatever its command name holds", async (t) => {
@@ -66,6 +66,31 @@ t.test('a profile by stage: native frames go to the stage of their caller', asyn
   t.equal(shares.get('ledger: planning in memory'), 0.6);
   t.equal(shares.get('garbage collection'), 0.2);
 });
+
+t.test(
+  "perf's samples: JIT frames by their file, the kernel's and the collector's by name",
+  async (t) => {
+    const text = [
+      'node 4242 ',
+      '\t    ffffffff81000000 tcp_sendmsg ([kernel.kallsyms])',
+      '\t    7f9c2c42f4d9 JS:*send file:///repo/node_modules/postgres/src/connection.js:1:10 (/tmp/perf-4242.map)',
+      '',
+      'node 4242 ',
+      '\t    fa292b v8::internal::Scavenger::ScavengeObject (/usr/bin/node)',
+      '\t    7f9c2c42f4d9 JS:*plan file:///repo/handlers/lib/ledger.ts:1:14772 (/tmp/perf-4242.map)',
+      '',
+      'node 4242 ',
+      '\t    7f9c2c42f4d9 JS:*plan file:///repo/handlers/lib/ledger.ts:1:14772 (/tmp/perf-4242.map)',
+      '\t    7f9c2c1f5e05 JS:^apply file:///repo/server/writes/group-commit.ts:1:3220 (/tmp/perf-4242.map)',
+      '',
+    ].join('\n');
+    const time = timeByStage(perfSamples(text));
+    t.equal(time.get('kernel (sockets, scheduling)'), 1, "a socket write is the kernel's CPU");
+    t.equal(time.get('garbage collection'), 1, "a scavenge on the way is the collector's");
+    t.equal(time.get('ledger: planning in memory'), 1);
+    t.equal(time.size, 3);
+  },
+);
 
 t.test('a statement named by its first words, on one line', async (t) => {
   t.equal(statementLabel('  UPDATE  stock_levels\n  SET x = 1', 20), 'UPDATE stock_levels…');

@@ -5,7 +5,7 @@
 // the same PostgreSQL, or another scenario) and, for transfer-uniform, the set-based ceiling, prints
 // one table with ratios, and checks the invariants afterwards.
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSigner } from 'fast-jwt';
 import { createSql, dropDatabase, type Sql } from '../../db/client.ts';
@@ -30,6 +30,7 @@ import { describePromotion, measurePromotion } from './promotion.ts';
 import { seed } from './seed.ts';
 import { startStandby, type Standby } from './replica.ts';
 import { availableParallelism } from 'node:os';
+import { PERF_NODE_ARGS, printPerfStages, recordPerf } from './perf.ts';
 import { cpuPerAnswer, postmasterOf, readCpu, type CpuReading } from './cpu-use.ts';
 import {
   enableStatements,
@@ -64,6 +65,8 @@ const args = commandLine(
   --database NAME    the database created (dropped first) for the run (default inventory_bench)
   --profile DIR      write the server's V8 CPU profile there when it stops (read it by stage:
                      npx tsx scripts/bench/stages.ts DIR/<file>.cpuprofile)
+  --perf DIR         sample the server's CPU with Linux perf through each measurement (into
+                     DIR/<scenario>.perf.data) and print it by stage, in µs per answer
   --statements       print PostgreSQL's costliest statements of each HTTP measurement, per
                      answer (pg_stat_statements, loaded into the embedded PostgreSQL)
   --timeline         print p50/p99/max and the CPU stolen of each measured second of every
@@ -93,6 +96,7 @@ database (--database), and is skipped without.`,
     'replenishment-rules': { type: 'string', default: '10000' },
     database: { type: 'string', default: 'inventory_bench' },
     profile: { type: 'string' },
+    perf: { type: 'string' },
     statements: { type: 'boolean', default: false },
     timeline: { type: 'boolean', default: false },
     autovacuum: { type: 'boolean', default: false },
@@ -258,12 +262,14 @@ async function drive(
   const pid = server.child.pid!;
   const mainThread = { from: null as ReturnType<typeof mainThreadTimes> };
   const measuredCpu = { from: null as CpuReading | null, loadGenerator: process.cpuUsage() };
+  let perfFile: Promise<string | null> = Promise.resolve(null);
   const steal = new StealMeter();
   const warmedUp = setTimeout(() => {
     mainThread.from = mainThreadTimes(pid);
     measuredCpu.from = postmasterPid === null ? null : readCpu(pid, postmasterPid);
     measuredCpu.loadGenerator = process.cpuUsage();
     if (statements) void resetStatements(sql);
+    if (args.perf) perfFile = recordPerf(args.perf, scenario.name, pid, duration);
     steal.start();
   }, warmup * 1000);
   const [, rss] = await withPeakRss(pid, () => run);
@@ -284,6 +290,8 @@ async function drive(
     console.error(
       `#   CPU per answer: server ${us(c.server)}, PostgreSQL ${us(c.postgres)}, load generator ${us(c.loadGenerator)}, the rest ${us(c.rest)}: ${us(c.busy)} of the machine's ${us((availableParallelism() * 1e3 * (cpuTo.at - measuredCpu.from.at)) / answers)}`,
     );
+    const perfData = await perfFile;
+    if (perfData) await printPerfStages(perfData, c.server);
   }
   if (statements && answers > 0) await printStatements(sql, answers);
   const [from, to] = [mainThread.from, mainThreadTimes(pid)];
@@ -515,6 +523,7 @@ function printRounds(results: Map<string, Judged[]>) {
 }
 
 async function main() {
+  if (args.perf) mkdirSync(args.perf, { recursive: true });
   let cluster: EmbeddedPostgres | undefined;
   let adminUrl = process.env.DATABASE_URL;
   const dataDir = join(repoRoot, '.data', `bench-pg-${process.pid}`);
@@ -565,7 +574,12 @@ async function main() {
         // Every read on the primary, whatever the bench's own environment says.
         DATABASE_REPLICA_URL: '',
       },
-      { nodeArgs: args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [] },
+      {
+        nodeArgs: [
+          ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : []),
+          ...(args.perf ? PERF_NODE_ARGS : []),
+        ],
+      },
     );
     let replicaUrl: Promise<string | null> | undefined;
     const replicaServer: ReplicaServer = async () => {

@@ -1,9 +1,15 @@
-// The server's CPU profile (`npm run bench -- --profile DIR`) by stage of a request: each sample
-// goes to the stage of the nearest frame on its stack that belongs to one (a JSON.parse called by
-// postgres.js is the driver's; one called by the body parser is parsing's). Printed as shares of
-// the time the main thread was not idle, which `CPU per answer` (cpu-use.ts) turns into µs.
+// The server's CPU by stage of a request: each sample goes to the stage of the nearest frame on its
+// stack that belongs to one (a JSON.parse called by postgres.js is the driver's; one called by the
+// body parser is parsing's). Two sources:
+// - V8's profile (`npm run bench -- --profile DIR`): samples of the main thread's wall time, so a
+//   thread waiting for a core shows where it was descheduled (mostly in socket writes, which wake
+//   PostgreSQL on the same core);
+// - perf's (`npm run bench -- --perf DIR`): samples of CPU time only, of every thread of the server
+//   (the collector's helpers too) and of the kernel on its behalf. The bench prints its table in µs
+//   per answer (perf.ts); this file reads either.
 //
 //   npx tsx scripts/bench/stages.ts DIR/CPU.<…>.cpuprofile
+//   perf script -F ip,sym,dso -i DIR/<scenario>.perf.data | npx tsx scripts/bench/stages.ts -
 import { readFileSync } from 'node:fs';
 
 interface CallFrame {
@@ -24,7 +30,23 @@ export interface CpuProfile {
 /** Stages in the order a posting meets them; a frame belongs to the first whose test it passes. */
 const STAGES: { stage: string; test: (f: CallFrame) => boolean }[] = [
   { stage: 'idle', test: (f) => f.functionName === '(idle)' },
-  { stage: 'garbage collection', test: (f) => f.functionName === '(garbage collector)' },
+  {
+    stage: 'garbage collection',
+    // V8's profile names it; perf names V8's collector functions (on the main thread or its helpers).
+    test: (f) =>
+      f.functionName === '(garbage collector)' ||
+      /^v8::internal::(Scaveng|MarkCompact|Heap::|ConcurrentMarking|Sweeper|ArrayBufferSweeper|Evacuat|MinorMarkSweep|IncrementalMarking|GCTracer|MemoryAllocator)/.test(
+        f.functionName,
+      ),
+  },
+  {
+    stage: 'JIT compilation (background)',
+    test: (f) => /^v8::internal::(compiler|maglev|baseline)::/.test(f.functionName),
+  },
+  {
+    stage: 'kernel (sockets, scheduling)',
+    test: (f) => f.url === '[kernel.kallsyms]',
+  },
   { stage: 'startup (not per request)', test: (f) => /item-index|tsx|loader|esm/.test(f.url) },
   {
     stage: 'authentication (JWT)',
@@ -104,6 +126,41 @@ export function timeByStage(profile: CpuProfile): Map<string, number> {
   return time;
 }
 
+/**
+ * `perf script -F ip,sym,dso` output (a sample per block: a header line, then its frames, leaf
+ * first) as a profile of one sample each. JIT frames are named by Node's --perf-basic-prof
+ * (`JS:*plan file:///…/ledger.ts:1:14772`); kernel frames by their DSO.
+ */
+export function perfSamples(text: string): CpuProfile {
+  const nodes: ProfileNode[] = [
+    { id: 0, callFrame: { functionName: '(root)', url: '' }, children: [] },
+  ];
+  const samples: number[] = [];
+  for (const block of text.split(/\n\s*\n/)) {
+    const frames = block
+      .split('\n')
+      .slice(1)
+      .map((line) => /^\s*[0-9a-f]+ (.*) \((.*)\)$/.exec(line))
+      .filter((m) => m !== null)
+      .map(([, symbol, dso]) => {
+        const js = /^JS:[*^~+]?(\S*) (\S+?)(?::\d+:\d+)?$/.exec(symbol);
+        return js
+          ? { functionName: js[1], url: js[2] }
+          : { functionName: symbol, url: dso.includes('kernel') ? '[kernel.kallsyms]' : dso };
+      });
+    if (!frames.length) continue;
+    let parent = nodes[0];
+    for (const callFrame of frames.reverse()) {
+      const node: ProfileNode = { id: nodes.length, callFrame, children: [] };
+      parent.children?.push(node.id);
+      nodes.push(node);
+      parent = node;
+    }
+    samples.push(parent.id);
+  }
+  return { nodes, samples, timeDeltas: samples.map(() => 1) };
+}
+
 /** Shares of the busy (not idle) time, largest first. */
 export function busyShares(time: Map<string, number>): [string, number][] {
   const busy = [...time].filter(([stage]) => stage !== 'idle');
@@ -116,14 +173,15 @@ export function busyShares(time: Map<string, number>): [string, number][] {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const file = process.argv[2];
   if (!file) {
-    console.error('usage: npx tsx scripts/bench/stages.ts FILE.cpuprofile');
+    console.error('usage: npx tsx scripts/bench/stages.ts FILE.cpuprofile | - (perf script text)');
     process.exit(2);
   }
-  const time = timeByStage(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile);
-  console.log('| stage | share of the busy main thread | busy ms |');
+  const time =
+    file === '-'
+      ? timeByStage(perfSamples(readFileSync(0, 'utf8')))
+      : timeByStage(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile);
+  console.log('| stage | share of the busy time | samples (µs for a V8 profile) |');
   console.log('|---|---:|---:|');
   for (const [stage, share] of busyShares(time))
-    console.log(
-      `| ${stage} | ${(100 * share).toFixed(1)} % | ${((time.get(stage) ?? 0) / 1000).toFixed(0)} |`,
-    );
+    console.log(`| ${stage} | ${(100 * share).toFixed(1)} % | ${time.get(stage)?.toFixed(0)} |`);
 }
