@@ -55,15 +55,16 @@ export async function lockLevels(
   keys: StockKey[],
 ): Promise<{ levels: Map<string, LevelRow>; expired: ExpiredReservation[] }> {
   const [items, warehouses] = columnsOf(keys);
-  // Both statements in one round trip (pipelined; PostgreSQL runs them in this order).
-  const [rows, expired] = await allInOrder([
-    db<LevelRow[]>`
+  // Both statements in one round trip, pipelined, the locks first: postgres.js sends a statement a
+  // microtask after it is first awaited or executed, and expireDue awaits its own at once, so
+  // without execute() here its update would reach PostgreSQL first and lock the levels it changes
+  // out of (item, warehouse) order.
+  const locked = db<LevelRow[]>`
     SELECT item_id, warehouse_id, on_hand, reserved, incoming, undated_incoming, quality_control, damaged FROM stock_levels
     WHERE (item_id, warehouse_id) IN (SELECT * FROM unnest(${items}::text[], ${warehouses}::text[]))
     ORDER BY item_id, warehouse_id
-    FOR UPDATE`,
-    expireDue(db, keys),
-  ]);
+    FOR UPDATE`.execute();
+  const [rows, expired] = await allInOrder([locked, expireDue(db, keys)]);
   const levels = new Map(rows.map((r) => [keyOf(r.item_id, r.warehouse_id), { ...r }]));
   for (const r of expired)
     levels.set(keyOf(r.item_id, r.warehouse_id), {
@@ -86,16 +87,17 @@ export interface LevelAfter extends LevelRow {
 
 /**
  * Adds exact decimal deltas to the `reserved` of locked levels, stamping each with `updated_at` (that
- * of the last change made to it, so that its events show it as the table has it). The table's
+ * of the last change made to it, so that its events show it as the table has it; null: the
+ * transaction's now()). The table's
  * CHECKs refuse over-reservation. Sent when called, to be pipelined.
  */
 export function changeReserved(
   db: Db,
-  changes: (StockKey & { reserved: string; updated_at: string })[],
+  changes: (StockKey & { reserved: string; updated_at: string | null })[],
 ): Promise<LevelAfter[]> {
   const [items, warehouses] = columnsOf(changes);
   return db<LevelAfter[]>`
-    UPDATE stock_levels s SET reserved = s.reserved + d.reserved, updated_at = d.updated_at
+    UPDATE stock_levels s SET reserved = s.reserved + d.reserved, updated_at = coalesce(d.updated_at, now())
     FROM unnest(${items}::text[], ${warehouses}::text[], ${changes.map((c) => c.reserved)}::numeric[],
       ${changes.map((c) => c.updated_at)}::timestamptz[]) AS d(item_id, warehouse_id, reserved, updated_at)
     WHERE s.item_id = d.item_id AND s.warehouse_id = d.warehouse_id

@@ -38,6 +38,7 @@ import {
   type FieldError,
 } from '../domain/problems.ts';
 import { assertWarehouses } from '../domain/access.ts';
+import { instantOf, isoInstant } from '../domain/instants.ts';
 import { listOrder, scopedPage } from './lib/listing.ts';
 import {
   expiryEvents,
@@ -102,15 +103,6 @@ interface ReservationBatch {
   audits: { actor: Actor; entry: AuditEntry }[];
 }
 
-/**
- * The instant of an RFC 3339 date-time, in milliseconds (what timestamptz(3) keeps). A leap second
- * (:60), which Date.parse refuses, is the second after :59, as PostgreSQL reads it.
- */
-function instantOf(dateTime: string): number {
-  const ms = Date.parse(dateTime);
-  return Number.isNaN(ms) ? Date.parse(dateTime.replace(/(T\d\d:\d\d:)60/i, '$159')) + 1000 : ms;
-}
-
 /** The 422 field errors of a request, against the items and warehouses load read. */
 function requestErrors(refs: References, body: Context<'createReservation'>['body']): FieldError[] {
   const errors: FieldError[] = [
@@ -124,7 +116,14 @@ function requestErrors(refs: References, body: Context<'createReservation'>['bod
       detail: `${body.item_id} is tracked by serial number: qty must be a whole number.`,
     });
   }
-  if (body.expires_at !== undefined && instantOf(body.expires_at) <= Date.now()) {
+  const expiresAt = body.expires_at === undefined ? undefined : instantOf(body.expires_at);
+  if (expiresAt === null) {
+    errors.push({
+      pointer: '#/expires_at',
+      code: 'format',
+      detail: 'must be an RFC 3339 date-time naming an instant.',
+    });
+  } else if (expiresAt !== undefined && expiresAt <= Date.now()) {
     errors.push({
       pointer: '#/expires_at',
       code: 'in_the_past',
@@ -212,8 +211,7 @@ const createReservation: Batched<'createReservation', ReservationBatch> = {
       qty: toNumber(requested),
       status: 'ACTIVE',
       // As the database stores it (milliseconds, UTC), so that the answer is what a GET returns.
-      expires_at:
-        body.expires_at === undefined ? null : new Date(instantOf(body.expires_at)).toISOString(),
+      expires_at: body.expires_at === undefined ? null : isoInstant(body.expires_at),
       reference: body.reference ?? null,
       consumed_by: null,
       created_at: now,
@@ -286,7 +284,8 @@ export const reservationHandlers = {
         item_id: before.item_id,
         warehouse_id: before.warehouse_id,
         reserved: decimal(-micro(before.qty)),
-        updated_at: new Date().toISOString(),
+        // The transaction's time, as the reservation's own row gets (closeReservations).
+        updated_at: null,
       },
     ]);
     const reservation = toReservation(closed);

@@ -71,15 +71,15 @@ t.test(
   "perf's samples: JIT frames by their file, the kernel's and the collector's by name",
   async (t) => {
     const text = [
-      'node 4242 ',
+      '',
       '\t    ffffffff81000000 tcp_sendmsg ([kernel.kallsyms])',
       '\t    7f9c2c42f4d9 JS:*send file:///repo/node_modules/postgres/src/connection.js:1:10 (/tmp/perf-4242.map)',
       '',
-      'node 4242 ',
+      '',
       '\t    fa292b v8::internal::Scavenger::ScavengeObject (/usr/bin/node)',
       '\t    7f9c2c42f4d9 JS:*plan file:///repo/handlers/lib/ledger.ts:1:14772 (/tmp/perf-4242.map)',
       '',
-      'node 4242 ',
+      '',
       '\t    7f9c2c42f4d9 JS:*plan file:///repo/handlers/lib/ledger.ts:1:14772 (/tmp/perf-4242.map)',
       '\t    7f9c2c1f5e05 JS:^apply file:///repo/server/writes/group-commit.ts:1:3220 (/tmp/perf-4242.map)',
       '',

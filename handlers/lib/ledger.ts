@@ -49,6 +49,7 @@ import {
   type LineRow,
   type MoveRow,
 } from '../../db/stock-moves.ts';
+import { isoInstant } from '../../domain/instants.ts';
 import { must } from '../../domain/must.ts';
 import { ProblemError, invalid, invalidState, type FieldError } from '../../domain/problems.ts';
 import { assertWarehouses, type Principal } from '../../domain/access.ts';
@@ -593,7 +594,7 @@ function postedLine(
     qty: toNumber(type === 'ADJUSTMENT' && line.source !== null ? -amount : amount),
     batch,
     // Stored at millisecond precision, so what this returns is what a later read returns.
-    expires_at: expires_at === null ? null : new Date(expires_at).toISOString(),
+    expires_at: expires_at === null ? null : isoInstant(expires_at),
     serials,
     reservation_id: first ? (input.reservation_id ?? null) : null,
     expected_on_hand:
@@ -635,7 +636,7 @@ function batchChanges(pieces: Piece[]): BatchChange[] {
       batch,
       delta: 0n,
       held: noHeld(),
-      expires_at: expires_at === null ? null : new Date(expires_at).toISOString(),
+      expires_at: expires_at === null ? null : isoInstant(expires_at),
     };
     change.delta += delta;
     addHeld(change.held, stockState, delta);

@@ -57,29 +57,43 @@ function machineBusySeconds(): number {
   return (user + nice + system + irq + softirq) / 100;
 }
 
-/** The postmaster of a backend of this machine (pg_backend_pid()); null where it is not here. */
+/**
+ * The postmaster of a backend (pg_backend_pid()), if that backend is a `postgres` process of this
+ * machine: with PostgreSQL elsewhere, the pid may name an unrelated local process, or none.
+ */
 export function postmasterOf(backendPid: number): number | null {
   const stat = readStat(`/proc/${backendPid}/stat`);
-  return stat ? parentOf(stat) : null;
+  return stat && commandOf(stat).startsWith('postgres') ? parentOf(stat) : null;
 }
 
-/** Reads the CPU used so far by the server (pid) and by PostgreSQL (its postmaster's pid). */
-export function readCpu(serverPid: number, postmasterPid: number): CpuReading | null {
+const commandOf = (stat: string) => stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+
+/**
+ * Reads the CPU used so far by the server (pid) and by PostgreSQL (its postmaster's pid; NaN when
+ * it is not on this machine). Null without the server's.
+ */
+export function readCpu(serverPid: number, postmasterPid: number | null): CpuReading | null {
   const server = readStat(`/proc/${serverPid}/stat`);
+  if (!server) return null;
+  return {
+    server: processCpuSeconds(server),
+    postgres: postmasterPid === null ? NaN : postgresCpuSeconds(postmasterPid),
+    machineBusy: machineBusySeconds(),
+    at: performance.now(),
+  };
+}
+
+/** A postmaster's CPU, its live children's and that of the children it reaped. */
+function postgresCpuSeconds(postmasterPid: number): number {
   const postmaster = readStat(`/proc/${postmasterPid}/stat`);
-  if (!server || !postmaster) return null;
+  if (!postmaster) return NaN;
   let postgres = processCpuSeconds(postmaster, { reaped: true });
   const children = readStat(`/proc/${postmasterPid}/task/${postmasterPid}/children`) ?? '';
   for (const child of children.split(' ').filter(Boolean)) {
     const stat = readStat(`/proc/${child}/stat`);
     if (stat) postgres += processCpuSeconds(stat);
   }
-  return {
-    server: processCpuSeconds(server),
-    postgres,
-    machineBusy: machineBusySeconds(),
-    at: performance.now(),
-  };
+  return postgres;
 }
 
 /** µs of CPU per answer between two readings, by who used it; `loadGenerator` in CPU seconds. */

@@ -30,7 +30,7 @@ import { describePromotion, measurePromotion } from './promotion.ts';
 import { seed } from './seed.ts';
 import { startStandby, type Standby } from './replica.ts';
 import { availableParallelism } from 'node:os';
-import { PERF_NODE_ARGS, printPerfStages, recordPerf } from './perf.ts';
+import { PERF_NODE_ARGS, printPerfStages, recordPerf, removePerfMap } from './perf.ts';
 import { cpuPerAnswer, postmasterOf, readCpu, type CpuReading } from './cpu-use.ts';
 import {
   enableStatements,
@@ -266,7 +266,7 @@ async function drive(
   const steal = new StealMeter();
   const warmedUp = setTimeout(() => {
     mainThread.from = mainThreadTimes(pid);
-    measuredCpu.from = postmasterPid === null ? null : readCpu(pid, postmasterPid);
+    measuredCpu.from = readCpu(pid, postmasterPid);
     measuredCpu.loadGenerator = process.cpuUsage();
     if (statements) void resetStatements(sql);
     if (args.perf) perfFile = recordPerf(args.perf, scenario.name, pid, duration);
@@ -275,7 +275,7 @@ async function drive(
   const [, rss] = await withPeakRss(pid, () => run);
   clearTimeout(warmedUp);
   const stolen = steal.stop();
-  const cpuTo = postmasterPid === null ? null : readCpu(pid, postmasterPid);
+  const cpuTo = readCpu(pid, postmasterPid);
   const generated = process.cpuUsage(measuredCpu.loadGenerator);
   const summary = window.summary();
   const answers = [...summary.statuses.values()].reduce((sum, n) => sum + n, 0);
@@ -640,7 +640,9 @@ async function main() {
     if (promotion) console.log(`\n${describePromotion(promotion)}`);
     process.exitCode = violated ? 1 : 0;
   } finally {
+    const serverPid = server?.child.pid;
     await server?.stop('SIGTERM');
+    if (args.perf) removePerfMap(serverPid);
     await replica?.stop('SIGTERM');
     await standby?.stop();
     await sql.end();

@@ -5,11 +5,17 @@
 // --perf-basic-prof, so that perf can name the JIT's frames.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { busyShares, perfSamples, timeByStage } from './stages.ts';
 
 export const PERF_NODE_ARGS = ['--perf-basic-prof'];
+
+/** The JIT's symbol map the server wrote for perf (/tmp/perf-PID.map), which grows through a run. */
+export function removePerfMap(pid: number | undefined): void {
+  if (pid !== undefined) rmSync(`/tmp/perf-${pid}.map`, { force: true });
+}
 
 /** Starts sampling process `pid` for `seconds`, into DIR/<name>.perf.data; settles when perf has written it. */
 export function recordPerf(dir: string, name: string, pid: number, seconds: number) {
@@ -33,12 +39,18 @@ export function recordPerf(dir: string, name: string, pid: number, seconds: numb
     ],
     { stdio: 'ignore' },
   );
-  const done = once(perf, 'exit').then(
-    ([code]) => (code === 0 ? file : null),
-    () => null,
-  );
+  const failed = (why: string) => {
+    console.error(`#   --perf: no samples of ${name} (${why})`);
+    return null;
+  };
   perf.on('error', () => {});
-  return done;
+  return once(perf, 'exit').then(
+    ([code]) =>
+      code === 0
+        ? file
+        : failed(`perf record exited with ${code}; is perf_event_paranoid above 1?`),
+    (err: Error) => failed(err.message),
+  );
 }
 
 /** The server's CPU by stage, in µs per answer: perf's shares of `serverUs`, the CPU each answer cost it. */

@@ -127,8 +127,8 @@ export function timeByStage(profile: CpuProfile): Map<string, number> {
 }
 
 /**
- * `perf script -F ip,sym,dso` output (a sample per block: a header line, then its frames, leaf
- * first) as a profile of one sample each. JIT frames are named by Node's --perf-basic-prof
+ * `perf script -F ip,sym,dso` output (a sample per block: an empty header line, then its frames,
+ * leaf first) as a profile of one sample each. JIT frames are named by Node's --perf-basic-prof
  * (`JS:*plan file:///…/ledger.ts:1:14772`); kernel frames by their DSO.
  */
 export function perfSamples(text: string): CpuProfile {
@@ -137,9 +137,9 @@ export function perfSamples(text: string): CpuProfile {
   ];
   const samples: number[] = [];
   for (const block of text.split(/\n\s*\n/)) {
+    // Its header line (empty with -F ip,sym,dso) fails the frame pattern, as does any other.
     const frames = block
       .split('\n')
-      .slice(1)
       .map((line) => /^\s*[0-9a-f]+ (.*) \((.*)\)$/.exec(line))
       .filter((m) => m !== null)
       .map(([, symbol, dso]) => {

@@ -34,19 +34,27 @@ export function statementLabel(query: string, width = 90): string {
   return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
 }
 
-/** The statements that took the most time since the last reset, per answer of the measurement. */
+/**
+ * The statements that took the most time since the last reset, per answer of the measurement.
+ * Statements run inside others (foreign-key checks, a trigger's queries: `track=all`) are marked
+ * nested; their time is also in their statement's, so the total counts top-level ones only.
+ */
 export async function printStatements(sql: Sql, answers: number, top = 20): Promise<void> {
-  const rows = await sql<{ calls: string; ms: number; rows: string; query: string }[]>`
-    SELECT calls::text, total_exec_time AS ms, rows::text, query FROM pg_stat_statements
+  const rows = await sql<
+    { calls: string; ms: number; query: string; toplevel: boolean; toplevel_ms: number }[]
+  >`
+    SELECT calls::text, total_exec_time AS ms, query, toplevel,
+      sum(total_exec_time) FILTER (WHERE toplevel) OVER () AS toplevel_ms
+    FROM pg_stat_statements
     WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
       AND query NOT LIKE '%pg_stat_statements%'
     ORDER BY total_exec_time DESC LIMIT ${top}`;
-  const total = rows.reduce((sum, r) => sum + r.ms, 0);
+  const total = rows[0]?.toplevel_ms ?? 0;
   console.error(
-    `#   PostgreSQL, the top ${rows.length} statements: ${((1000 * total) / answers).toFixed(0)} µs of execution per answer`,
+    `#   PostgreSQL: ${((1000 * total) / answers).toFixed(0)} µs of statement execution per answer (wall time); the top ${rows.length}:`,
   );
   for (const r of rows)
     console.error(
-      `#     ${((1000 * r.ms) / answers).toFixed(1).padStart(7)} µs ${(Number(r.calls) / answers).toFixed(3).padStart(7)} calls ${statementLabel(r.query)}`,
+      `#     ${((1000 * r.ms) / answers).toFixed(1).padStart(7)} µs ${(Number(r.calls) / answers).toFixed(3).padStart(7)} calls ${r.toplevel ? '' : '(nested) '}${statementLabel(r.query)}`,
     );
 }
