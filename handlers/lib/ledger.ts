@@ -74,7 +74,13 @@ import { decimal, micro, toNumber, type Micro } from './quantity.ts';
 import { DEFAULT_LOCATION, locatePieces, type LocatedPiece } from './locations.ts';
 import { loadReferences, type References } from './references.ts';
 import { toReservation, toStockMove, type StockMove } from './representation.ts';
-import { expiryEvents, reservationEvent, stockLevelEvent, stockMoveEvent } from './catalogue.ts';
+import {
+  expiryEvents,
+  levelFigures,
+  reservationEvent,
+  stockLevelEvent,
+  stockMoveEvent,
+} from './catalogue.ts';
 
 export interface MoveLineInput {
   item_id: string;
@@ -276,20 +282,7 @@ async function load(db: Db, postings: Posting[]): Promise<State> {
     ]);
   const state: State = {
     refs,
-    levels: new Map(
-      [...levels.levels].map(([k, l]) => [
-        k,
-        {
-          onHand: micro(l.on_hand),
-          reserved: micro(l.reserved),
-          incoming: micro(l.incoming),
-          undatedIncoming: micro(l.undated_incoming),
-          qualityControl: micro(l.quality_control),
-          damaged: micro(l.damaged),
-          exists: true,
-        },
-      ]),
-    ),
+    levels: new Map([...levels.levels].map(([k, l]) => [k, { ...levelFigures(l), exists: true }])),
     batches: new Map(),
     serials: new Map(
       serials.map((s) => [
