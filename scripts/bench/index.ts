@@ -114,6 +114,9 @@ const only = args.only?.split(',');
 let postmasterPid: number | null = null;
 /** pg_stat_statements is there to read (`--statements`, once the bench's database has it). */
 let statements = false;
+/** The clients a scenario is driven with: `--connections`, or fewer where the scenario caps them. */
+const connectionsOf = (scenario: Scenario) =>
+  Math.min(connections, scenario.maxConnections ?? connections);
 /** With WORKERS > 1 the server is a primary forwarding connections to workers, each with its own counters. */
 const severalWorkers = Number(process.env.WORKERS ?? 1) > 1;
 
@@ -249,7 +252,7 @@ async function drive(
   const run = load({
     url: server.url,
     token,
-    connections,
+    connections: connectionsOf(scenario),
     method: scenario.method,
     path: scenario.path,
     make,
@@ -356,7 +359,7 @@ async function httpRow(
   base: Row | undefined,
   ceiling: Row | undefined,
 ): Promise<Row> {
-  console.error(`# ${scenario.name} (HTTP, ${connections} connections, ${duration} s)`);
+  console.error(`# ${scenario.name} (HTTP, ${connectionsOf(scenario)} connections, ${duration} s)`);
   const ctx: ScenarioContext = { sql, url: server.url, token, feedEvents, replenishmentRules };
   // Prepared before settling, so that what it writes (orders, feed postings, reservations) is
   // vacuumed, analyzed and checkpointed before the load, as the seed is.
