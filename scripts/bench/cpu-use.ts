@@ -5,6 +5,7 @@
 // request's CPU known, the ratio a scenario can reach on these cores follows by arithmetic
 // (docs/benchmarks.md, "Where the time goes").
 import { readFileSync } from 'node:fs';
+import { cpuStates } from './steal.ts';
 
 /** The kernel's USER_HZ, 100 on every Linux architecture Node runs on. */
 const TICKS_PER_SECOND = 100;
@@ -45,16 +46,12 @@ function readStat(path: string): string | null {
   }
 }
 
-/** The machine's busy CPU seconds: every state of /proc/stat's first line but idle and iowait. */
+/** The machine's busy CPU seconds: user, nice, system, irq and softirq (not idle, iowait or stolen). */
 function machineBusySeconds(): number {
-  const fields = /^cpu\s+(.*)$/m
-    .exec(readStat('/proc/stat') ?? '')?.[1]
-    .trim()
-    .split(/\s+/)
-    .map(Number);
-  if (!fields) return NaN;
-  const [user, nice, system, , , irq, softirq] = fields;
-  return (user + nice + system + irq + softirq) / 100;
+  const states = cpuStates(readStat('/proc/stat') ?? '');
+  if (!states) return NaN;
+  const [user, nice, system, , , irq, softirq] = states;
+  return (user + nice + system + irq + softirq) / TICKS_PER_SECOND;
 }
 
 /**

@@ -10,13 +10,20 @@ export interface CpuTicks {
   steal: number;
 }
 
-/** The totals of /proc/stat's first line (`cpu  user nice system idle iowait irq softirq steal …`). */
-export function parseCpuTicks(procStat: string): CpuTicks | null {
+/**
+ * The ticks of /proc/stat's first line by state (`cpu  user nice system idle iowait irq softirq
+ * steal …`), the first eight: guest and guest_nice are already counted in user and nice.
+ */
+export function cpuStates(procStat: string): number[] | null {
   const fields = /^cpu\s+(.*)$/m.exec(procStat)?.[1].trim().split(/\s+/).map(Number);
   if (!fields || fields.length < 8 || fields.some((n) => !Number.isFinite(n))) return null;
-  // guest and guest_nice (fields 9–10) are already counted in user and nice.
-  const states = fields.slice(0, 8);
-  return { total: states.reduce((sum, n) => sum + n, 0), steal: states[7] };
+  return fields.slice(0, 8);
+}
+
+/** The totals of /proc/stat's first line: every state, and steal. */
+export function parseCpuTicks(procStat: string): CpuTicks | null {
+  const states = cpuStates(procStat);
+  return states && { total: states.reduce((sum, n) => sum + n, 0), steal: states[7] };
 }
 
 /** The share of the CPU time between two readings that was stolen (NaN when unknown). */
