@@ -2,6 +2,7 @@
 // out by ONE statement over all its rules (suggest): no query per rule, so a run over 10,000 rules
 // costs one round trip (docs/benchmarks.md).
 import type { Db } from './client.ts';
+import { reservedNow } from './reservations.ts';
 import type { ReorderPolicy } from './reorder-rules.ts';
 
 export interface RunRow {
@@ -89,7 +90,7 @@ export async function suggest(db: Db, runId: string, warehouseId: string | null)
       WHERE q.status = 'APPROVED' AND rl.warehouse_id IS NOT NULL ${inWarehouse('rl.warehouse_id')}
       GROUP BY 1, 2
     ), basis AS (
-      SELECT r.*, coalesce(s.on_hand, 0) AS on_hand, coalesce(s.reserved, 0) AS reserved,
+      SELECT r.*, coalesce(s.on_hand, 0) AS on_hand, coalesce(${reservedNow(db)}, 0) AS reserved,
              coalesce(s.quality_control + s.damaged, 0) AS held, coalesce(s.incoming, 0) AS incoming,
              coalesce(d.qty, 0) + coalesce(a.qty, 0) AS on_order
       FROM rules r

@@ -1,5 +1,6 @@
 // Vendor items (db/migrations/0026_vendor_items.sql): the terms of buying an item from a vendor,
 // with their price breaks. Money is exact: prices are selected as text.
+import { must } from '../domain/must.ts';
 import type { Db } from './client.ts';
 import { keysetOrder, keysetWhere, type Keyset } from './keyset.ts';
 import type { UomConversion } from './items.ts';
@@ -87,7 +88,7 @@ export async function insertVendorItem(
     VALUES (${v.id}, ${v.vendor_id}, ${v.item_id}, ${v.vendor_sku}, ${v.purchase_uom}, ${v.min_order_qty},
             ${v.order_multiple}, ${v.lead_time_days}, ${v.currency}, ${v.preferred}, ${v.active})`;
   await replaceBreaks(db, v.id, breaks);
-  return must(await findVendorItem(db, v.id));
+  return must(await findVendorItem(db, v.id), 'vendor item written in this transaction');
 }
 
 export async function updateVendorItem(
@@ -103,7 +104,7 @@ export async function updateVendorItem(
       active = ${v.active}, version = version + 1, updated_at = now()
     WHERE id = ${id}`;
   await replaceBreaks(db, id, breaks);
-  return must(await findVendorItem(db, id));
+  return must(await findVendorItem(db, id), 'vendor item written in this transaction');
 }
 
 async function replaceBreaks(db: Db, id: string, breaks: PriceBreakRow[]): Promise<void> {
@@ -190,9 +191,4 @@ export async function listVendorItems(
       ${keysetWhere(db, f.keyset, f.after)}
     ${keysetOrder(db, f.keyset)}
     LIMIT ${f.limit + 1}`;
-}
-
-function must<T>(row: T | null): T {
-  if (row === null) throw new Error('vendor item written in this transaction is missing');
-  return row;
 }

@@ -17,6 +17,7 @@ import type { components } from '../generated/api.ts';
 import { assertWarehouses } from '../domain/access.ts';
 import { ProblemError, invalid, notFound, type FieldError } from '../domain/problems.ts';
 import { locationEvent } from './lib/catalogue.ts';
+import { DEFAULT_LOCATION } from './lib/locations.ts';
 import { scopedPage } from './lib/listing.ts';
 import { assertCurrent, etagOf } from './lib/versioned.ts';
 import type { Handlers } from './types.ts';
@@ -25,7 +26,6 @@ type Location = components['schemas']['Location'];
 type LocationLevel = components['schemas']['LocationLevel'];
 
 /** The location every warehouse has, made with it: where stock goes when nothing names one. */
-export const DEFAULT_LOCATION = 'DEFAULT';
 
 function toLocation(row: LocationRow): Location {
   return {

@@ -35,7 +35,7 @@ import { invalid, notFound, type FieldError } from '../domain/problems.ts';
 import { inState, insufficientQuantity } from './lib/batches.ts';
 import { expiryEvents, statusChangeEvent } from './lib/catalogue.ts';
 import { groupBy, present } from './lib/documents.ts';
-import { levelDetails, levelEvents } from './lib/levels.ts';
+import { detailsOf, levelDetails, levelEvents } from './lib/levels.ts';
 import { LocationBook } from './lib/locations.ts';
 import { listOrder, scopedPage } from './lib/listing.ts';
 import { serialKey } from './lib/move-rules.ts';
@@ -162,21 +162,18 @@ export const statusChangeHandlers = {
     ]
       .sort(([a], [b]) => byKey(a, b))
       .map(([, p]) => p);
-    // What the events of reservations expired on the way show: the levels before this change.
     const named = [...new Set(lines.flatMap((l) => l.from_location ?? []))];
-    const [{ levels, expired }, serials, batches, detailsBefore, located, locations] =
-      await allInOrder([
-        lockLevels(db, keys),
-        lockSerials(db, serialPairs),
-        batchesOf(db, keys),
-        levelDetails(db, keys),
-        locationLevelsOf(db, keys),
-        locationsFor(
-          db,
-          named.map((code) => ({ warehouse_id, code })),
-          [],
-        ),
-      ]);
+    const [{ levels, expired }, serials, batches, located, locations] = await allInOrder([
+      lockLevels(db, keys),
+      lockSerials(db, serialPairs),
+      batchesOf(db, keys),
+      locationLevelsOf(db, keys),
+      locationsFor(
+        db,
+        named.map((code) => ({ warehouse_id, code })),
+        [],
+      ),
+    ]);
     const unknown = lines.flatMap((l, i) =>
       l.from_location === undefined || locations.some((x) => x.code === l.from_location)
         ? []
@@ -364,7 +361,8 @@ export const statusChangeHandlers = {
         after: shown,
       }),
       insertEvents(db, [
-        ...expiryEvents(expired, detailsBefore),
+        // Reservations expired on the way show the levels before this change.
+        ...expiryEvents(expired, detailsOf(refs, batches)),
         ...changedLevels,
         statusChangeEvent(shown),
       ]),

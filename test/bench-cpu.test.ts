@@ -23,10 +23,18 @@ t.test("a process's CPU from its stat line, whatever its command name holds", as
 
 t.test('readCpu counts a live child of the postmaster, and the children it reaped', async (t) => {
   // This process stands in for the server and for the postmaster; a child that spins for 0.2 s of
-  // CPU (not of wall time: on a loaded machine it may wait for a core) for a backend.
-  const child = spawn(process.execPath, ['-e', 'while (process.cpuUsage().user < 200_000);']);
+  // CPU (not of wall time: on a loaded machine it may wait for a core), says so, and lives on until
+  // its stdin closes, for a backend.
   const before = readCpu(process.pid, process.pid) as CpuReading;
   t.ok(before, 'readable on Linux');
+  const child = spawn(process.execPath, [
+    '-e',
+    "while (process.cpuUsage().user < 200_000); process.stdout.write('spun'); process.stdin.resume();",
+  ]);
+  await once(child.stdout, 'data');
+  const alive = readCpu(process.pid, process.pid) as CpuReading;
+  t.ok(alive.postgres - before.postgres >= 0.1, 'the live child counts');
+  child.stdin.end();
   await once(child, 'exit');
   const after = readCpu(process.pid, process.pid) as CpuReading;
   t.ok(after.postgres - before.postgres >= 0.1, 'the exited child still counts (cutime)');

@@ -206,6 +206,30 @@ t.test(
   },
 );
 
+t.test('a due reservation not yet expired is not counted as reserved', async (t) => {
+  // No sweeper: the due reservation stays ACTIVE in the table, its quantity in the stored figure.
+  const s = await startServer(t, { env: { RESERVATION_SWEEP_S: '0' } });
+  const api = s.client();
+  await setUp(s);
+  await posted(api, { type: 'RECEIPT', to_wh: 'WH-A', lines: [{ item_id: 'bolt', qty: 15 }] });
+  ok(await reserve(api, { item_id: 'bolt', warehouse_id: 'WH-A', qty: 3 }));
+  await s.sql.begin(async (tx) => {
+    await tx`
+      INSERT INTO reservations (id, item_id, warehouse_id, qty, status, expires_at, created_by)
+      VALUES ('res_due', 'bolt', 'WH-A', 5, 'ACTIVE', now() - interval '1 minute', 'test')`;
+    await tx`UPDATE stock_levels SET reserved = reserved + 5 WHERE item_id = 'bolt' AND warehouse_id = 'WH-A'`;
+  });
+  const level = ok(
+    await api.GET('/inventory/stock-levels', {
+      params: { query: { item_id: 'bolt', warehouse_id: 'WH-A' } },
+    }),
+  );
+  t.equal(level.data[0].reserved, 3, 'the level read counts 3');
+  const [suggestion] = await suggestions(s, (await run(s)).data!);
+  t.match(suggestion.basis, { on_hand: 15, reserved: 3 }, 'and so does the run: 15 − 3 = 12');
+  t.equal(suggestion.qty, 96);
+});
+
 t.test('REORDER_POINT, purchase units, no vendor item, warehouse filter', async (t) => {
   const s = await startServer(t);
   const api = s.client();

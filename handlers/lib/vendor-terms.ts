@@ -30,15 +30,6 @@ export function toPurchase(vi: VendorItemRow, stock: Micro): Micro | null {
   return scaled % numerator === 0n ? scaled / numerator : null;
 }
 
-/** A purchase-unit quantity in stock units; null when that is not exact to 6 decimals. */
-export function toStock(vi: VendorItemRow, purchase: Micro): Micro | null {
-  const factor = purchaseFactor(vi);
-  if (!factor) return null;
-  const { numerator, denominator } = factor;
-  const scaled = purchase * numerator;
-  return scaled % denominator === 0n ? scaled / denominator : null;
-}
-
 /** The break with the greatest min_qty not above the quantity (in purchase units), if any. */
 export function applicableBreak(vi: VendorItemRow, purchase: Micro): PriceBreakRow | undefined {
   let found: PriceBreakRow | undefined;
