@@ -12,8 +12,8 @@
 // order (ids are ASCII, by the spec's Code pattern, so code-unit order is the C collation order
 // the SQL path pages in: listItems orders by id COLLATE "C", whatever the database's default).
 // Every major garbage collection marks each object the index holds, so an item is kept in as few
-// heap objects as it can be: one flat string of text (not a
-// concatenation of lower-cased parts) and a row with all its fields in the object itself.
+// heap objects as it can be: one object with its row's fields, its text as one flat string (not a
+// concatenation of lower-cased parts) and its JSON once presented, also in one piece.
 //
 // Fast: a search walks the list of its rarest trigram, whose items need not contain the others.
 // Each item also has a 64-bit signature (a bit per trigram hash) in one contiguous array, so most
@@ -24,9 +24,11 @@ import type { ItemRow } from './items.ts';
 
 export const ITEMS_CHANNEL = 'items';
 
-/** One item of the index: its row, the text searched, and its JSON once a search presented it. */
-export interface Entry {
-  readonly row: ItemRow;
+/**
+ * One item of the index: its row's fields, the text searched, and its JSON once a search presented
+ * it, in one object (every major collection marks each object the index holds).
+ */
+export interface Entry extends ItemRow {
   readonly text: string;
   /**
    * The item as the API presents it, made by the first search to return it (handlers/items.ts) and
@@ -36,17 +38,37 @@ export interface Entry {
 }
 
 /** Id order, the order of every list the index keeps and answers (C collation, see above). */
-const byId = (a: Entry, b: Entry) => (a.row.id < b.row.id ? -1 : 1);
+const byId = (a: Entry, b: Entry) => (a.id < b.id ? -1 : 1);
 
 /** Whether an entry is a search's match: its text holds the (lower-cased) term, in the state asked. */
 const matches = (entry: Entry, term: string, active: boolean | undefined) =>
-  entry.text.includes(term) && (active === undefined || entry.row.active === active);
+  entry.text.includes(term) && (active === undefined || entry.active === active);
 
-const entryOf = (row: ItemRow): Entry => ({
-  row,
-  text: `${row.sku} ${row.name}`.toLowerCase(),
-  json: undefined,
-});
+/** Most items convert to no other unit: they share one frozen list, not an empty array each. */
+const NO_CONVERSIONS: ItemRow['uom_conversions'] = Object.freeze([]) as never;
+const asIs = (value: string) => value;
+
+/**
+ * The entry of a row. `intern` gives one copy of each repeated value (the index's Interner);
+ * `updatedAt` false for a row just updated, whose updated_at nobody shares.
+ */
+function entryOf(row: ItemRow, intern = asIs, updatedAt = true): Entry {
+  return {
+    id: row.id,
+    sku: row.sku,
+    name: row.name,
+    uom: intern(row.uom),
+    uom_conversions: row.uom_conversions.length ? row.uom_conversions : NO_CONVERSIONS,
+    integral: row.integral,
+    track_by: intern(row.track_by) as ItemRow['track_by'],
+    active: row.active,
+    version: row.version,
+    created_at: intern(row.created_at),
+    updated_at: updatedAt ? intern(row.updated_at) : row.updated_at,
+    text: `${row.sku} ${row.name}`.toLowerCase(),
+    json: undefined,
+  };
+}
 
 type Handles = Int32Array;
 
@@ -152,7 +174,7 @@ export class ItemIndex {
   }
 
   private id(handle: number): string {
-    return this.entries[handle].row.id;
+    return this.entries[handle].id;
   }
 
   /** Position of the first handle whose id is > id (binary search). */
@@ -195,23 +217,7 @@ export class ItemIndex {
     [this.signatures[2 * handle], this.signatures[2 * handle + 1]] = signature(text);
   }
 
-  /** `changed`: a row just updated, whose updated_at nobody shares (interning it would only fill the interner). */
-  private compact(row: ItemRow, changed = false): ItemRow {
-    const i = this.interner;
-    return {
-      id: row.id,
-      sku: row.sku,
-      name: row.name,
-      uom: i.of(row.uom),
-      uom_conversions: row.uom_conversions,
-      integral: row.integral,
-      track_by: i.of(row.track_by) as ItemRow['track_by'],
-      active: row.active,
-      version: row.version,
-      created_at: i.of(row.created_at),
-      updated_at: changed ? row.updated_at : i.of(row.updated_at),
-    };
-  }
+  private readonly intern = (value: string) => this.interner.of(value);
 
   private count(grams: Set<string>, by: number) {
     for (const g of grams) this.shortCounts.set(g, (this.shortCounts.get(g) ?? 0) + by);
@@ -225,7 +231,7 @@ export class ItemIndex {
     for (;;) {
       const rows: ItemRow[] = await this.sql<ItemRow[]>`
         SELECT ${columns(this.sql)} FROM items ${last === null ? this.sql`` : this.sql`WHERE id > ${last}`} ORDER BY id LIMIT ${PAGE}`;
-      for (const row of rows) entries.push(entryOf(this.compact(row)));
+      for (const row of rows) entries.push(entryOf(row, this.intern));
       if (rows.length < PAGE) break;
       last = rows[rows.length - 1].id;
     }
@@ -253,7 +259,7 @@ export class ItemIndex {
     entries.forEach((entry, handle) => {
       this.sign(handle, entry.text);
     });
-    this.handleOf = new Map(entries.map((e, handle) => [e.row.id, handle]));
+    this.handleOf = new Map(entries.map((e, handle) => [e.id, handle]));
     this.all = Int32Array.from(entries.keys());
     this.postings = postings;
     this.ready = true;
@@ -265,20 +271,18 @@ export class ItemIndex {
       ItemRow[]
     >`SELECT ${columns(this.sql)} FROM items WHERE id = ANY(${ids}::text[])`;
     for (const fetched of rows) {
-      const row = this.compact(fetched, true);
-      let handle = this.handleOf.get(row.id);
+      const entry = entryOf(fetched, this.intern, false);
+      let handle = this.handleOf.get(entry.id);
+      const oldText = handle === undefined ? '' : this.entries[handle].text;
       if (handle === undefined) {
         handle = this.entries.length;
-        this.entries.push({ row, text: '', json: undefined });
-        this.handleOf.set(row.id, handle);
+        this.entries.push(entry);
+        this.handleOf.set(entry.id, handle);
         this.all = this.inserted(this.all, handle);
-      }
-      const old = this.entries[handle];
-      const entry = entryOf(row);
-      this.entries[handle] = entry;
+      } else this.entries[handle] = entry;
       this.sign(handle, entry.text);
       // Only the trigrams that changed: the lists of common ones are as long as the catalogue.
-      const [before, after] = [trigrams(old.text), trigrams(entry.text)];
+      const [before, after] = [trigrams(oldText), trigrams(entry.text)];
       for (const g of before)
         if (!after.has(g)) {
           const list = must(this.postings.get(g), 'posting list of an indexed trigram');
@@ -287,9 +291,10 @@ export class ItemIndex {
       for (const g of after)
         if (!before.has(g))
           this.postings.set(g, this.inserted(this.postings.get(g) ?? new Int32Array(0), handle));
-      this.count(shortGrams(old.text), -1);
+      this.count(shortGrams(oldText), -1);
       this.count(shortGrams(entry.text), 1);
-      if (row.version >= (this.expected.get(row.id)?.version ?? 0)) this.expected.delete(row.id);
+      if (entry.version >= (this.expected.get(entry.id)?.version ?? 0))
+        this.expected.delete(entry.id);
     }
   }
 
@@ -316,7 +321,7 @@ export class ItemIndex {
     >`SELECT ${columns(db)} FROM items WHERE id = ANY(${ids}::text[])`;
     return {
       ids: new Set(ids),
-      entries: rows.map(entryOf).sort(byId),
+      entries: rows.map((row) => entryOf(row)).sort(byId),
     };
   }
 
@@ -335,7 +340,7 @@ export class ItemIndex {
     const found = this.walk(term, f, unindexed?.ids);
     if (!unindexed) return found;
     const fresh = unindexed.entries.filter(
-      (e) => (f.afterId === undefined || e.row.id > f.afterId) && matches(e, term, f.active),
+      (e) => (f.afterId === undefined || e.id > f.afterId) && matches(e, term, f.active),
     );
     if (!fresh.length) return found;
     return [...found, ...fresh].sort(byId).slice(0, f.limit);
@@ -367,7 +372,7 @@ export class ItemIndex {
       if ((signatures[2 * handle] & low) !== low || (signatures[2 * handle + 1] & high) !== high)
         continue;
       const entry = this.entries[handle];
-      if (matches(entry, term, f.active) && !skip?.has(entry.row.id)) found.push(entry);
+      if (matches(entry, term, f.active) && !skip?.has(entry.id)) found.push(entry);
     }
     return found;
   }

@@ -16,7 +16,7 @@ import { newId } from '../db/ids.ts';
 import { BY_ID_C, keysetKey } from '../db/keyset.ts';
 import { notifyItemChanged, type Entry, type ItemIndex, type Unindexed } from '../db/item-index.ts';
 import { ProblemError, invalid, notFound, type FieldError } from '../domain/problems.ts';
-import { withJson } from '../domain/json.ts';
+import { inOnePiece, withJson } from '../domain/json.ts';
 import { assertWarehouses } from '../domain/access.ts';
 import { assertCurrent, etagOf } from './lib/versioned.ts';
 import { listOrder } from './lib/listing.ts';
@@ -46,8 +46,8 @@ function toItem(row: ItemRow): Item {
 
 /** An item the index found, serialized only the first time any search presents it. */
 function presentIndexed(entry: Entry): Item {
-  const item = toItem(entry.row);
-  entry.json ??= JSON.stringify(item);
+  const item = toItem(entry);
+  entry.json ??= inOnePiece(JSON.stringify(item));
   return withJson(item, entry.json);
 }
 
@@ -106,15 +106,15 @@ async function searchStocked(
     const stocked = await stockedIn(
       db,
       warehouse,
-      candidates.map((e) => e.row.id),
+      candidates.map((e) => e.id),
     );
     for (const entry of candidates) {
-      if (!stocked.has(entry.row.id)) continue;
+      if (!stocked.has(entry.id)) continue;
       found.push(entry);
       if (found.length === f.limit) return { found };
     }
     if (candidates.length < chunk) return { found };
-    afterId = candidates[candidates.length - 1].row.id;
+    afterId = candidates[candidates.length - 1].id;
     budget -= candidates.length;
     if (budget === 0) return { found, checkedUpTo: afterId };
   }

@@ -47,7 +47,7 @@ t.test('the index answers what SQL answers', async (t) => {
     'SKU-1007 wing nut m7',
   ]) {
     for (const active of [undefined, true, false]) {
-      const fromIndex = s.app.itemIndex.search({ search, active, limit: 100 }).map((e) => e.row.id);
+      const fromIndex = s.app.itemIndex.search({ search, active, limit: 100 }).map((e) => e.id);
       const fromSql = (await listItems(s.sql, { search, active, limit: 100 })).map((r) => r.id);
       t.strictSame(fromIndex, fromSql, `search=${search} active=${active}`);
     }
@@ -134,8 +134,7 @@ t.test('the index answers what SQL answers', async (t) => {
     await other.client().POST('/inventory/items', {
       body: { id: 'item-99', sku: 'SKU-9999', name: 'Quokka valve', uom: 'EA', track_by: 'NONE' },
     });
-    const found = () =>
-      s.app.itemIndex.search({ search: 'quokka', limit: 10 }).map((e) => e.row.id);
+    const found = () => s.app.itemIndex.search({ search: 'quokka', limit: 10 }).map((e) => e.id);
     const hits = await waitFor('the notification', () => found().length > 0 && found());
     t.strictSame(hits, ['item-99'], 'the first instance indexed an item the second created');
   });

@@ -1,7 +1,7 @@
 // domain/json.ts assembles list pages from rows that carry their JSON already (search results).
 // Whatever path it takes, the text must be exactly what JSON.stringify gives.
 import t from 'tap';
-import { serialize, withJson } from '../domain/json.ts';
+import { inOnePiece, serialize, withJson } from '../domain/json.ts';
 import { PageBody } from '../domain/pages.ts';
 
 const rows = () => [
@@ -59,4 +59,15 @@ t.test('the JSON attached is invisible to everything but the serializer', async 
     '{"data":[{"id":"made before"}],"page":{"limit":1,"has_more":false}}',
     'a text made before is used as given',
   );
+});
+
+t.test('a text kept in one piece is the same text, whatever characters it holds', async (t) => {
+  for (const value of [
+    ...rows(),
+    { name: 'lone \ud800 surrogate, \u0000 and ß' },
+    'x'.repeat(5000),
+  ]) {
+    const text = JSON.stringify(value);
+    t.equal(inOnePiece(text), text);
+  }
 });
