@@ -10,6 +10,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { parse } from 'yaml';
 import { loadConfig, repoRoot } from '../server/config.ts';
+import { startArgs } from '../scripts/lib/spawn-server.ts';
 
 const read = (file: string) => readFileSync(join(repoRoot, file), 'utf8');
 
@@ -97,14 +98,16 @@ t.test(
     const cmd: string[] = JSON.parse(args('CMD').at(-1)!);
     const start = JSON.parse(read('package.json')).scripts.start as string;
     t.strictSame(
-      cmd.slice(-1),
-      start.split(' ').slice(-1),
-      `CMD runs ${start.split(' ').at(-1)}, as npm start does`,
+      ['exec', ...cmd],
+      start.split(' '),
+      'CMD runs what npm start execs (so signals reach it), with the same Node flags',
     );
-    t.ok(
-      start.includes('node --import tsx ') && cmd.join(' ').includes('--import tsx'),
-      'through tsx, as node --import tsx (npm start execs it, so signals reach it)',
+    t.strictSame(
+      startArgs(),
+      cmd.slice(1),
+      'and so do the tests and the bench (spawnServerProcess)',
     );
+    t.ok(cmd.join(' ').includes('--import tsx server/main.ts'), 'through tsx');
     const env = args('ENV').join(' ');
     t.match(env, /HOST=0\.0\.0\.0/);
     t.equal(args('EXPOSE')[0], /PORT=(\d+)/.exec(env)![1], 'exposes the port it listens on');

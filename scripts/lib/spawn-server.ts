@@ -1,8 +1,19 @@
-// Runs the real server (server/main.ts, as `npm start` does) as a child process and resolves once
-// it listens. Used by tests that kill or restart it and by the benchmark.
+// Runs the real server as a child process, as `npm start` does (its Node flags included), and
+// resolves once it listens. Used by tests that kill or restart it and by the benchmark.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../../server/config.ts';
+
+/** What `npm start` passes to node (`exec node …`): the V8 flags that must precede the script, tsx, the script. */
+export function startArgs(): string[] {
+  const start: string = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).scripts
+    .start;
+  const args = start.split(' ');
+  if (args[0] !== 'exec' || args[1] !== 'node')
+    throw new Error(`npm start should be "exec node …", not ${start}`);
+  return args.slice(2);
+}
 
 export interface ServerProcess {
   url: string;
@@ -18,15 +29,11 @@ export async function spawnServerProcess(
   env: Record<string, string>,
   { startTimeoutMs = 30_000, nodeArgs = [] as string[] } = {},
 ): Promise<ServerProcess> {
-  const child = spawn(
-    process.execPath,
-    [...nodeArgs, '--import', 'tsx', join(repoRoot, 'server/main.ts')],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [...nodeArgs, ...startArgs()], {
+    cwd: repoRoot,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
