@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql } from '../../db/client.ts';
 import { load, type MakeRequest } from './load.ts';
 import { reservationScenarios } from './reservations.ts';
-import { PICKING_WAREHOUSE, STOCKED_ITEMS, WORDS } from './seed.ts';
+import { PICKING_ITEMS, PICKING_WAREHOUSE, STOCKED_ITEMS, WORDS } from './seed.ts';
 import type { Targets } from './targets.ts';
 
 export interface ScenarioContext {
@@ -276,7 +276,7 @@ export const scenarios: Scenario[] = [
         body: {
           type: 'ISSUE',
           from_wh: PICKING_WAREHOUSE,
-          lines: [{ item_id: `item-${1 + Math.floor(Math.random() * STOCKED_ITEMS)}`, qty: 7 }],
+          lines: [{ item_id: `item-${1 + Math.floor(Math.random() * PICKING_ITEMS)}`, qty: 7 }],
         },
       });
     },
