@@ -140,3 +140,15 @@ t.test('a page cut short by a budget of work resumes after what was looked at', 
   t.equal(done.page.has_more, false);
   t.equal(done.page.next_cursor, undefined);
 });
+
+t.test('a feed cursor sealed once per position still opens to the position asked', async (t) => {
+  const pager = new Pager(Buffer.alloc(32, 7));
+  const first = pager.feed.cursor('41');
+  t.equal(pager.feed.cursor('41'), first, 'the same position, the same cursor');
+  const next = pager.feed.cursor('42');
+  t.not(next, first);
+  t.equal(pager.feed.position(next), '42');
+  t.equal(pager.feed.position(pager.feed.cursor('41')), '41', 'and back');
+  const other = new Pager(Buffer.alloc(32, 8));
+  t.throws(() => other.feed.position(first), { slug: 'invalid-cursor' }, 'signed, as before');
+});

@@ -1,7 +1,12 @@
 // docs/standards.md §3: OAuth2 bearer JWTs. The token is verified for every request in onRequest (so a bad
 // token is 401 before any parsing or validation); operations with a security requirement reject
 // requests without a valid token, and their scopes are compared before validation (403).
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from 'fastify';
 import fp from 'fastify-plugin';
 import fastifyJwt from '@fastify/jwt';
 import type { AuthConfig } from '../config.ts';
@@ -149,21 +154,26 @@ export default fp(
     app.decorateRequest('authProblem', null);
 
     // Verify whatever token came, for every request (unknown routes too, so they are rate limited per client).
-    app.addHook('onRequest', async (request, reply) => {
+    // A callback hook: a known token (nearly every request) is settled without a promise.
+    app.addHook('onRequest', (request, reply, done) => {
       const header = request.headers.authorization;
-      if (!header) return;
+      if (!header) return done();
       const [scheme, token, ...rest] = header.split(' ');
       if (scheme.toLowerCase() !== 'bearer' || !token || rest.length) {
         request.authProblem = invalidToken(
           'Send the access token as "Authorization: Bearer <token>".',
         );
-        return;
+        return done();
       }
       const known = verified.get(token);
       if (known) {
         request.principal = known;
-        return;
+        return done();
       }
+      verifyNew(request, reply, token).then(() => done(), done);
+    });
+
+    async function verifyNew(request: FastifyRequest, reply: FastifyReply, token: string) {
       // A signature check costs far more than a request with a known token, and a new key id may
       // cost a key-set fetch: a token never seen is first counted against its IP's quota.
       await app.limitUnverified(request, reply);
@@ -175,15 +185,19 @@ export default fp(
         request.authProblem =
           err instanceof ProblemError ? err : invalidToken(describeJwtError(err));
       }
-    });
+    }
   },
   { name: 'auth', dependencies: ['rate-limit'] },
 );
 
 /** Route onRequest hook: an operation with a security requirement needs a valid token (401). */
-export async function requireToken(request: FastifyRequest, _reply: FastifyReply) {
+export function requireToken(
+  request: FastifyRequest,
+  _reply: FastifyReply,
+  done: HookHandlerDoneFunction,
+) {
   const op = request.routeOptions.config.operation;
-  if (!op || op.scopes === null) return;
+  if (!op || op.scopes === null) return done();
   if (request.authProblem) throw request.authProblem;
   if (!request.principal) {
     throw new ProblemError(
@@ -193,13 +207,22 @@ export async function requireToken(request: FastifyRequest, _reply: FastifyReply
       { 'WWW-Authenticate': REALM },
     );
   }
+  done();
 }
 
-/** Route preValidation hook: the token must carry the operation's scopes (403), checked before the body is. */
-export async function requireScopes(request: FastifyRequest, _reply: FastifyReply) {
+/**
+ * Route preValidation hook: the token must carry the operation's scopes (403), checked before the
+ * body is. A callback hook, like requireToken and checkInput: what they throw reaches Fastify as
+ * an async hook's rejection would.
+ */
+export function requireScopes(
+  request: FastifyRequest,
+  _reply: FastifyReply,
+  done: HookHandlerDoneFunction,
+) {
   const op = request.routeOptions.config.operation;
   const { principal } = request;
-  if (!op?.scopes || !principal) return;
+  if (!op?.scopes || !principal) return done();
   const missing = op.scopes.filter((s) => !principal.scopes.has(s));
   if (missing.length) {
     throw new ProblemError(
@@ -211,4 +234,5 @@ export async function requireScopes(request: FastifyRequest, _reply: FastifyRepl
       },
     );
   }
+  done();
 }

@@ -7,20 +7,21 @@ import fp from 'fastify-plugin';
 
 export default fp(
   async function etag(app: FastifyInstance) {
-    app.addHook('onSend', async (request, reply, payload) => {
-      if (request.method !== 'GET' || reply.statusCode !== 200) return payload;
+    app.addHook('onSend', (request, reply, payload, done) => {
+      if (request.method !== 'GET' || reply.statusCode !== 200) return done(null, payload);
       const current = reply.getHeader('etag');
       const ifNoneMatch = request.headers['if-none-match'];
-      if (typeof current !== 'string' || typeof ifNoneMatch !== 'string') return payload;
+      if (typeof current !== 'string' || typeof ifNoneMatch !== 'string')
+        return done(null, payload);
       // If-None-Match uses weak comparison (RFC 9110 §13.1.2): W/"v3" matches "v3".
       const hit = ifNoneMatch
         .split(',')
         .some((t) => t.trim() === '*' || t.trim().replace(/^W\//, '') === current);
-      if (!hit) return payload;
+      if (!hit) return done(null, payload);
       reply.code(304);
       reply.removeHeader('content-type');
       reply.removeHeader('content-length');
-      return '';
+      done(null, '');
     });
   },
   { name: 'etag' },

@@ -3,7 +3,12 @@
 // pass over the text before it is parsed, so no recursive walk (validation, fingerprints) ever
 // meets a deep value; text PostgreSQL cannot store (NUL, a lone UTF-16 surrogate) is 422 naming
 // the field, for bodies, query strings and path parameters of every operation.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from 'fastify';
 import fp from 'fastify-plugin';
 import { ProblemError, invalid } from '../../domain/problems.ts';
 import { escapePointer } from './problems.ts';
@@ -88,7 +93,11 @@ export function findUnstorable(
  * validates nothing when no body was sent, as body schemas are keyed by media type), and every
  * text must be storable.
  */
-export async function checkInput(request: FastifyRequest) {
+export function checkInput(
+  request: FastifyRequest,
+  _reply: FastifyReply,
+  done: HookHandlerDoneFunction,
+) {
   if (request.routeOptions.config.operation?.bodyRequired && request.body === undefined) {
     throw invalid([{ pointer: '#', code: 'required', detail: 'a JSON request body is required' }]);
   }
@@ -97,6 +106,7 @@ export async function checkInput(request: FastifyRequest) {
     findUnstorable(request.query, '#/query') ??
     findUnstorable(request.params, '#/path');
   if (found) throw invalid([found]);
+  done();
 }
 
 export default fp(

@@ -35,14 +35,15 @@ export default fp(
       registers: [registry],
     });
     app.decorate('metrics', registry);
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
+      const route = request.routeOptions;
       const operation =
-        request.routeOptions.config.operation?.operationId ??
-        (request.routeOptions.url ? 'other' : 'unknown_route');
+        route.config.operation?.operationId ?? (route.url ? 'other' : 'unknown_route');
       duration.observe(
         { operation, method: request.method, status: String(reply.statusCode) },
         reply.elapsedTime / 1000,
       );
+      done();
     });
     app.get('/metrics', async (request, reply) => {
       if (token !== undefined && !bearerMatches(request.headers.authorization, token)) {

@@ -23,6 +23,8 @@ declare module 'fastify' {
 const b64 = (buf: Buffer | string) => Buffer.from(buf).toString('base64url');
 
 export class Pager {
+  private lastFeed = { position: '', cursor: '' };
+
   constructor(private readonly key: Buffer) {}
 
   private filterHash(operationId: string, query: Record<string, unknown>): string {
@@ -113,7 +115,13 @@ export class Pager {
    * no filter, so that a list's `events_after` serves any later `GET /events?types=...`.
    */
   readonly feed: FeedCursors = {
-    cursor: (position) => this.seal({ e: position }),
+    // Lists answer the same position again and again while nothing is written (searches answer
+    // their index's): its cursor is sealed once, not per request.
+    cursor: (position) => {
+      if (position !== this.lastFeed.position)
+        this.lastFeed = { position, cursor: this.seal({ e: position }) };
+      return this.lastFeed.cursor;
+    },
     position: (cursor) => {
       const decoded = this.open(cursor);
       if (!decoded || typeof decoded.e !== 'string' || !/^[0-9]{1,19}$/.test(decoded.e)) {
