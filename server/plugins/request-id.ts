@@ -17,7 +17,7 @@ export function requestIdFor(req: {
 
 export default fp(
   async function requestId(app: FastifyInstance) {
-    // Callback hooks, as in every per-request hook of server/plugins: an async hook costs every
+    // Callback hooks, as every per-request hook that need not wait: an async hook costs every
     // request a promise and a microtask more (docs/decisions/0022).
     app.addHook('onRequest', (request: FastifyRequest, _reply, done) => {
       const traceparent = request.headers.traceparent;
