@@ -47,7 +47,12 @@ const STAGES: { stage: string; test: (f: CallFrame) => boolean }[] = [
     stage: 'kernel (sockets, scheduling)',
     test: (f) => f.url === '[kernel.kallsyms]',
   },
-  { stage: 'startup (not per request)', test: (f) => /item-index|tsx|loader|esm/.test(f.url) },
+  // A search's walk of the index is per request; loading it (the plugin) is start-up work.
+  { stage: 'item search (in-memory index)', test: (f) => /db\/item-index\.ts/.test(f.url) },
+  {
+    stage: 'startup (not per request)',
+    test: (f) => /plugins\/item-index|tsx|loader|esm/.test(f.url),
+  },
   {
     stage: 'authentication (JWT)',
     test: (f) => /server\/plugins\/(auth|jwks)\.ts|@fastify\/jwt|fast-jwt/.test(f.url),
