@@ -150,5 +150,9 @@ t.test('a feed cursor sealed once per position still opens to the position asked
   t.equal(pager.feed.position(next), '42');
   t.equal(pager.feed.position(pager.feed.cursor('41')), '41', 'and back');
   const other = new Pager(Buffer.alloc(32, 8));
-  t.throws(() => other.feed.position(first), { slug: 'invalid-cursor' }, 'signed, as before');
+  t.throws(
+    () => other.feed.position(first),
+    /not a feed cursor this server issued/,
+    'signed, as before',
+  );
 });

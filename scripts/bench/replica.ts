@@ -20,6 +20,9 @@ const SKIPPED = new Set([
   'recovery.signal',
   'backup_label',
   'pgsql_tmp',
+  // The relation cache's init files: rebuilt at start, and removed by the primary at any time
+  // (a copy that met one vanishing failed with ENOENT).
+  'pg_internal.init',
 ]);
 const EMPTIED = [
   'pg_wal',
@@ -37,6 +40,30 @@ export interface Standby extends EmbeddedPostgres {
   caughtUp(): Promise<void>;
 }
 
+/**
+ * Copies the data directory but what a base backup leaves out. A file the primary removes during
+ * the copy (pg_basebackup skips those) makes fs.cp fail with ENOENT: the copy starts again, still
+ * within the backup.
+ */
+async function copyDataDir(from: string, to: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await cp(from, to, {
+        recursive: true,
+        filter: (source) => {
+          const parts = source.slice(from.length + 1).split('/');
+          if (SKIPPED.has(parts[parts.length - 1])) return false;
+          return !(parts.length > 1 && EMPTIED.includes(parts[0]));
+        },
+      });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 3) throw err;
+      await rm(to, { recursive: true, force: true });
+    }
+  }
+}
+
 export async function startStandby(
   primaryUrl: string,
   primaryDataDir: string,
@@ -49,15 +76,7 @@ export async function startStandby(
     await primary`SELECT pg_create_physical_replication_slot(${SLOT}, true)`;
     // One connection: the backup is the session's, started and stopped on it.
     await primary`SELECT pg_backup_start('bench standby', true)`;
-    await cp(primaryDataDir, dataDir, {
-      recursive: true,
-      filter: (source) => {
-        const rel = source.slice(primaryDataDir.length + 1);
-        const parts = rel.split('/');
-        if (SKIPPED.has(parts[parts.length - 1])) return false;
-        return !(parts.length > 1 && EMPTIED.includes(parts[0]));
-      },
-    });
+    await copyDataDir(primaryDataDir, dataDir);
     for (const dir of EMPTIED) await mkdir(join(dataDir, dir), { recursive: true });
     const [{ labelfile }] = await primary<
       { labelfile: string }[]
