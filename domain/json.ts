@@ -20,7 +20,7 @@ export function withJson<T extends object>(value: T, text = JSON.stringify(value
 /**
  * The same text as one flat string, for a text kept for long. V8's JSON.stringify answers a text
  * of more than a few dozen characters as a chain of the parts it built it from: an item's JSON of
- * ~300 characters carried ~95 bytes of links besides, kept as long as the text and walked again
+ * ~250 characters carried ~144 bytes of links besides, kept as long as the text and walked again
  * by every write of it. Decoding its UTF-8 makes the text anew in one piece (JSON.stringify's
  * output is well-formed, so nothing is lost on the way).
  */

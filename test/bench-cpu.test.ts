@@ -76,6 +76,28 @@ t.test('a profile by stage: native frames go to the stage of their caller', asyn
 });
 
 t.test(
+  "the item index: a search's walk is per request, its load start-up, their helpers their caller's",
+  async (t) => {
+    const index = 'file:///repo/db/item-index.ts';
+    const profile: CpuProfile = {
+      nodes: [
+        { id: 1, callFrame: { functionName: '(root)', url: '' }, children: [2, 3] },
+        { id: 2, callFrame: { functionName: 'walk', url: index }, children: [4] },
+        { id: 3, callFrame: { functionName: 'load', url: index }, children: [5] },
+        { id: 4, callFrame: { functionName: 'trigrams', url: index } },
+        { id: 5, callFrame: { functionName: 'trigrams', url: index } },
+      ],
+      samples: [2, 4, 4, 5],
+      timeDeltas: [100, 100, 100, 100],
+    };
+    const time = timeByStage(profile);
+    t.equal(time.get('item search (in-memory index)'), 300);
+    t.equal(time.get('startup (not per request)'), 100);
+    t.notOk(time.has('SQL building (db/)'));
+  },
+);
+
+t.test(
   "perf's samples: JIT frames by their file, the kernel's and the collector's by name",
   async (t) => {
     const text = [

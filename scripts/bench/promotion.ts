@@ -1,11 +1,19 @@
 // How much of what settled postgres.js queries allocate V8 promotes to its old generation, under
-// the server's own flag (--no-allocation-site-pretenuring): the patched Query and queues must let a
+// the server's own flags (those of `npm start`, and --no-allocation-site-pretenuring, which
+// server/main.ts sets): the patched Query and queues must let a
 // settled query, its result and its transaction's objects die young (docs/decisions/0006, 0009).
 // A measurement of garbage collection, so it is the bench's, not a test's: on a loaded machine the
 // share moves with what else runs.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { startArgs } from '../lib/spawn-server.ts';
+
+/** The V8 flags `npm start` gives the server (those before `--import`), e.g. its young generation's size. */
+function v8Flags(): string[] {
+  const args = startArgs();
+  return args.slice(0, args.indexOf('--import'));
+}
 
 /** At most this share of the bytes allocated in young-generation collections may be promoted. */
 export const PROMOTION_LIMIT = 0.002;
@@ -22,6 +30,7 @@ export async function measurePromotion(url: string, ms = 3000): Promise<Promotio
   const child = spawn(
     process.execPath,
     [
+      ...v8Flags(),
       '--no-allocation-site-pretenuring',
       '--trace-gc-nvp',
       '--import',

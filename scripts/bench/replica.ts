@@ -11,7 +11,7 @@ import { createSql } from '../../db/client.ts';
 import { removeCluster, startEmbeddedPostgres, type EmbeddedPostgres } from '../../db/embedded.ts';
 
 const SLOT = 'bench_standby';
-/** What a base backup leaves out (pg_basebackup's own list, of what this cluster has). */
+/** What a base backup leaves out (pg_basebackup's own list, of what this cluster has); see also skipped(). */
 const SKIPPED = new Set([
   'postmaster.pid',
   'postmaster.opts',
@@ -20,10 +20,13 @@ const SKIPPED = new Set([
   'recovery.signal',
   'backup_label',
   'pgsql_tmp',
-  // The relation cache's init files: rebuilt at start, and removed by the primary at any time
-  // (a copy that met one vanishing failed with ENOENT).
-  'pg_internal.init',
 ]);
+/**
+ * Also the relation cache's init files (pg_internal.init, and its temporary pg_internal.init.PID):
+ * rebuilt at start, and removed by the primary at any time (a copy that met one vanishing failed
+ * with ENOENT). pg_basebackup leaves out any name starting so.
+ */
+const skipped = (name: string) => SKIPPED.has(name) || name.startsWith('pg_internal.init');
 const EMPTIED = [
   'pg_wal',
   'pg_replslot',
@@ -52,7 +55,7 @@ async function copyDataDir(from: string, to: string): Promise<void> {
         recursive: true,
         filter: (source) => {
           const parts = source.slice(from.length + 1).split('/');
-          if (SKIPPED.has(parts[parts.length - 1])) return false;
+          if (skipped(parts[parts.length - 1])) return false;
           return !(parts.length > 1 && EMPTIED.includes(parts[0]));
         },
       });

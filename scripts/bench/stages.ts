@@ -47,12 +47,15 @@ const STAGES: { stage: string; test: (f: CallFrame) => boolean }[] = [
     stage: 'kernel (sockets, scheduling)',
     test: (f) => f.url === '[kernel.kallsyms]',
   },
-  // A search's walk of the index is per request; loading it (the plugin) is start-up work.
-  { stage: 'item search (in-memory index)', test: (f) => /db\/item-index\.ts/.test(f.url) },
+  // A search's walk of the index is per request; loading and refreshing it is not (the helpers
+  // both call take their caller's stage: sharedByIndex).
   {
-    stage: 'startup (not per request)',
-    test: (f) => /plugins\/item-index|tsx|loader|esm/.test(f.url),
+    stage: 'item search (in-memory index)',
+    test: (f) =>
+      /db\/item-index\.ts/.test(f.url) &&
+      /^(search|walk|after|matches|unindexed)$/.test(f.functionName),
   },
+  { stage: 'startup (not per request)', test: (f) => /item-index|tsx|loader|esm/.test(f.url) },
   {
     stage: 'authentication (JWT)',
     test: (f) => /server\/plugins\/(auth|jwks)\.ts|@fastify\/jwt|fast-jwt/.test(f.url),
@@ -108,6 +111,10 @@ const STAGES: { stage: string; test: (f: CallFrame) => boolean }[] = [
   },
 ];
 
+/** The index's helpers that a search and a load both call: their time is their caller's. */
+const sharedByIndex = (f: CallFrame) =>
+  /db\/item-index\.ts/.test(f.url) && /^(trigrams|signature|shortGrams)$/.test(f.functionName);
+
 /** Time in µs by stage (`other` for stacks that meet none, such as socket reads from the event loop). */
 export function timeByStage(profile: CpuProfile): Map<string, number> {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -117,8 +124,10 @@ export function timeByStage(profile: CpuProfile): Map<string, number> {
   const resolve = (node: ProfileNode): string => {
     const known = stageOf.get(node.id);
     if (known !== undefined) return known;
-    const own = STAGES.find((s) => s.test(node.callFrame))?.stage;
     const up = parent.get(node.id);
+    const own = sharedByIndex(node.callFrame)
+      ? undefined
+      : STAGES.find((s) => s.test(node.callFrame))?.stage;
     const stage = own ?? (up ? resolve(up) : 'other (event loop, sockets)');
     stageOf.set(node.id, stage);
     return stage;
